@@ -1,0 +1,107 @@
+"""Rows the analytics sink writes to BigQuery, and the BigQuery schemas generated from them."""
+
+from __future__ import annotations
+
+import types
+import typing
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.fields import FieldInfo
+
+# BigQuery NUMERIC holds 38 digits with 9 after the point: enough for any amount we accept
+# (18 integer + 6 fraction digits), and exact, unlike FLOAT64.
+_BQ_TYPES: dict[type, str] = {
+    str: "STRING",
+    int: "INT64",
+    bool: "BOOL",
+    Decimal: "NUMERIC",
+    date: "DATE",
+    datetime: "TIMESTAMP",
+}
+
+
+class FinancialFact(BaseModel):
+    """One accepted change of a financial record (upsert or delete), as a row of `financial_facts`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: str = Field(description="Idempotency key of the change; also the streaming insert id.")
+    org_id: str = Field(description="Organisation.")
+    record_id: str = Field(description="Stable id of the ledger line at the source.")
+    version: int = Field(description="Source version of the record this row describes.")
+    op: Literal["upsert", "delete"] = Field(description="upsert: the record's state; delete: it was removed.")
+    entity_id: str = Field(description="Entity of the record.")
+    account_id: str = Field(description="Account of the record.")
+    account_type: str = Field(description="Type of the account (revenue, cogs, opex, ...).")
+    period: date = Field(description="First day of the fiscal month.")
+    scenario: str = Field(description="actual, budget or forecast.")
+    amount: Decimal = Field(description="Amount in the record's currency.")
+    currency: str = Field(description="ISO 4217 currency of amount.")
+    reporting_amount: Decimal = Field(description="Amount in the org's reporting currency.")
+    reporting_currency: str | None = Field(default=None, description="The org's reporting currency.")
+    source: str | None = Field(default=None, description="Source system.")
+    occurred_at: datetime = Field(description="When the change happened at the source.")
+    ingested_at: datetime = Field(description="When the backend applied the change.")
+
+
+class AlertStateChange(BaseModel):
+    """One state change of an alert (fired, updated, acknowledged, escalated, resolved, notified)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    change_id: str = Field(description="Idempotency key of the state change.")
+    org_id: str = Field(description="Organisation.")
+    alert_id: str = Field(description="Alert document id (derived from the rule fingerprint).")
+    rule_id: str = Field(description="Rule that raised the alert.")
+    severity: str = Field(description="info, warning or critical.")
+    status: str = Field(description="active, acknowledged or resolved.")
+    change: str = Field(description="What happened: fired, updated, acknowledged, escalated, resolved, notified.")
+    title: str = Field(description="Short human title.")
+    current_value: Decimal | None = Field(default=None, description="Value of the watched metric, if numeric.")
+    threshold: Decimal | None = Field(default=None, description="Threshold of the rule, if any.")
+    escalation_level: int = Field(description="0 until escalated.")
+    changed_at: datetime = Field(description="When the change happened.")
+
+
+def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(members) == 1 and len(typing.get_args(annotation)) == 2:
+            return members[0], True
+    return annotation, False
+
+
+def _bq_type(annotation: Any) -> str:
+    if typing.get_origin(annotation) is Literal:
+        return "STRING"
+    try:
+        return _BQ_TYPES[annotation]
+    except (KeyError, TypeError):
+        raise TypeError(f"no BigQuery type for {annotation!r}") from None
+
+
+def bigquery_schema(model: type[BaseModel]) -> list[dict[str, str]]:
+    """BigQuery JSON schema (name, type, mode, description) of a row model."""
+    schema = []
+    field: FieldInfo
+    for name, field in model.model_fields.items():
+        annotation, optional = _unwrap_optional(field.annotation)
+        schema.append(
+            {
+                "name": name,
+                "type": _bq_type(annotation),
+                "mode": "NULLABLE" if optional else "REQUIRED",
+                "description": field.description or "",
+            }
+        )
+    return schema
+
+
+ROW_MODELS: dict[str, type[BaseModel]] = {
+    "financial_facts": FinancialFact,
+    "alerts": AlertStateChange,
+}

@@ -1,0 +1,243 @@
+"""Event contract v1: the financial event integrators publish, validated strictly with readable errors."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from finance_core.identifiers import ID_PATTERN, identifier_problem
+from finance_core.money import DECIMAL_STRING, is_currency, parse_amount
+
+CONTRACT_VERSION = 1
+MAX_MESSAGE_BYTES = 64 * 1024
+PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+# RFC 3339 date-time: a full date, 'T', a time with optional fraction, and a mandatory offset.
+RFC3339_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
+_RFC3339_RE = re.compile(RFC3339_PATTERN)
+
+
+class Scenario(StrEnum):
+    """Which kind of number a record is: what happened, what was planned, what is expected."""
+
+    ACTUAL = "actual"
+    BUDGET = "budget"
+    FORECAST = "forecast"
+
+
+class EventType(StrEnum):
+    """What the event does to its record."""
+
+    UPSERTED = "record.upserted"
+    DELETED = "record.deleted"
+
+
+Identifier = Annotated[str, Field(pattern=ID_PATTERN, max_length=128)]
+
+
+def _check_identifier(value: Any, info_field: str) -> Any:
+    problem = identifier_problem(value, info_field)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+class RecordFields(BaseModel):
+    """The ledger line carried by a `record.upserted` event."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+    entity_id: Identifier = Field(description="Legal entity or business unit, e.g. 'us-east'.")
+    account_id: Identifier = Field(description="Account of the org's chart of accounts, e.g. '4000'.")
+    period: str = Field(pattern=PERIOD_PATTERN, description="Fiscal month, 'YYYY-MM'.")
+    scenario: Scenario = Field(description="actual | budget | forecast.")
+    amount: str = Field(
+        pattern=DECIMAL_STRING.pattern,
+        description="Decimal string, e.g. '12345.67'. JSON numbers are rejected: floats lose cents.",
+        examples=["12345.67", "-250.00"],
+    )
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code of the amount, e.g. 'USD'.")
+    memo: str | None = Field(default=None, max_length=500, description="Optional free text.")
+    source: str | None = Field(default=None, max_length=64, description="Source system, e.g. 'netsuite'.")
+
+    @field_validator("entity_id", "account_id", mode="before")
+    @classmethod
+    def _identifier(cls, value: Any, info: Any) -> Any:
+        return _check_identifier(value, info.field_name)
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _period(cls, value: Any) -> Any:
+        if isinstance(value, str) and not re.match(PERIOD_PATTERN, value):
+            raise ValueError(f"period {value!r} must be a fiscal month written 'YYYY-MM', e.g. '2026-10'")
+        return value
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount(cls, value: Any) -> Any:
+        if isinstance(value, bool) or isinstance(value, (int, float)):
+            raise ValueError(
+                f"amount must be a decimal string such as \"{value}\", not a JSON number: "
+                "binary floating point cannot represent every cent exactly"
+            )
+        if isinstance(value, str):
+            parse_amount(value)  # raises MoneyError (a ValueError) with the reason
+        return value
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _currency(cls, value: Any) -> Any:
+        if isinstance(value, str) and not is_currency(value):
+            raise ValueError(f"currency {value!r} is not an ISO 4217 code (e.g. USD, EUR, JPY)")
+        return value
+
+    @property
+    def decimal_amount(self) -> Decimal:
+        """The amount as an exact Decimal."""
+        return Decimal(self.amount)
+
+
+class FinancialEvent(BaseModel):
+    """One change of one ledger line at the source, as published to `financial-events`."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="FinancialEvent",
+        json_schema_extra={"$comment": f"Financial event contract v{CONTRACT_VERSION}"},
+    )
+
+    event_id: Identifier = Field(description="Unique per logical event; the idempotency key.")
+    type: EventType = Field(description="record.upserted or record.deleted.")
+    org_id: Identifier = Field(description="Organisation the record belongs to.")
+    record_id: Identifier = Field(description="Stable id of the ledger line at the source.")
+    version: int = Field(ge=1, le=2**53, description="Increases with every change of this record at the source.")
+    occurred_at: datetime = Field(description="RFC 3339 time of the change at the source, with offset.")
+    record: RecordFields | None = Field(default=None, description="The line; omitted for record.deleted.")
+
+    @field_validator("event_id", "org_id", "record_id", mode="before")
+    @classmethod
+    def _identifier(cls, value: Any, info: Any) -> Any:
+        return _check_identifier(value, info.field_name)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"version must be a positive integer, got {value!r}")
+        return value
+
+    @field_validator("occurred_at", mode="before")
+    @classmethod
+    def _occurred_at(cls, value: Any) -> Any:
+        if not isinstance(value, str) or not _RFC3339_RE.match(value):
+            raise ValueError(
+                f"occurred_at {value!r} must be an RFC 3339 timestamp with an offset, e.g. '2026-10-05T12:00:00Z'"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _record_matches_type(self) -> FinancialEvent:
+        if self.type is EventType.UPSERTED and self.record is None:
+            raise ValueError("a record.upserted event needs a 'record' object")
+        if self.type is EventType.DELETED and self.record is not None:
+            raise ValueError("a record.deleted event must not carry a 'record' object")
+        return self
+
+    @property
+    def is_delete(self) -> bool:
+        """True for record.deleted."""
+        return self.type is EventType.DELETED
+
+
+class EventRejected(ValueError):
+    """A message that can never become a valid event; `reason` says why in plain words."""
+
+    def __init__(self, code: str, reason: str, org_id: str | None = None, event_id: str | None = None):
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+        self.org_id = org_id
+        self.event_id = event_id
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One readable sentence per problem, e.g. "record.amount: amount must be a decimal string ..."."""
+    lines = []
+    for item in error.errors(include_url=False):
+        location = ".".join(str(part) for part in item["loc"]) or "event"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "missing":
+            message = "is required"
+        elif item["type"] == "extra_forbidden":
+            message = "is not a field of the event contract v1 (check the spelling)"
+        lines.append(f"{location}: {message}")
+    return "; ".join(lines)
+
+
+def _best_effort_ids(payload: Any) -> tuple[str | None, str | None]:
+    """The org and event id of a rejected payload if they are usable as document ids."""
+    if not isinstance(payload, dict):
+        return None, None
+    org_id = payload.get("org_id")
+    event_id = payload.get("event_id")
+    org_ok = org_id if identifier_problem(org_id, "org_id") is None else None
+    event_ok = event_id if identifier_problem(event_id, "event_id") is None else None
+    return org_ok, event_ok
+
+
+def parse_event(data: bytes | str | dict[str, Any]) -> FinancialEvent:
+    """Decode and validate one message; raise EventRejected with a readable reason if it is invalid."""
+    if isinstance(data, (bytes, bytearray)):
+        if len(data) > MAX_MESSAGE_BYTES:
+            raise EventRejected("too_large", f"message is {len(data)} bytes; the limit is {MAX_MESSAGE_BYTES}")
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise EventRejected("invalid_json", f"message is not UTF-8 text: {exc}") from None
+    if isinstance(data, str):
+        try:
+            payload = json.loads(data, parse_float=_reject_float_marker, parse_int=int)
+        except json.JSONDecodeError as exc:
+            raise EventRejected("invalid_json", f"message is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    else:
+        payload = data
+    if not isinstance(payload, dict):
+        raise EventRejected("invalid_event", "message must be one JSON object (an event), not a list or a value")
+    org_id, event_id = _best_effort_ids(payload)
+    try:
+        return FinancialEvent.model_validate(payload)
+    except ValidationError as exc:
+        raise EventRejected("invalid_event", describe_validation_error(exc), org_id, event_id) from None
+
+
+class _FloatMarker(float):
+    """A JSON number with a fraction or exponent; kept as a float subclass so validation rejects it."""
+
+
+def _reject_float_marker(text: str) -> float:
+    # Parse to a float subclass rather than Decimal: the amount validator must see "a number",
+    # so the integrator gets the "send a string" message instead of a silent conversion.
+    return _FloatMarker(text)
+
+
+def event_json_schema() -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of the event, as published for integrators."""
+    schema = FinancialEvent.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://finance-live.dev/schemas/financial-event.v1.json"
+    return schema
