@@ -1,0 +1,1 @@
+"""Aggregations: sharded exact aggregates, derived KPI/variance documents, and reconciliation."""

@@ -1,0 +1,125 @@
+"""Derived dashboard documents (kpis/current, variance/{entity}__{period}) rebuilt from readable aggregates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+from google.cloud import firestore
+
+from adapters.errors import map_exceptions
+from adapters.firestore_codec import metric_values, org_path
+from adapters.settings import KPI_SERIES_LENGTH
+from aggregations.shards import SEQ_FIELD, write_if_newer
+from finance_core.aggregates import AggregateKey
+from finance_core.identifiers import CONSOLIDATED_ENTITY, KEY_SEPARATOR
+from finance_core.kpis import headline_kpis
+from finance_core.periods import add_months, period_of
+from finance_core.reference import OrgReference
+
+
+def kpi_period(reference: OrgReference, today: date | None = None) -> str:
+    """The period the headline KPIs describe: the org's current period, else the latest open one up to now."""
+    if reference.current_period:
+        return reference.current_period
+    this_month = period_of(today or date.today())
+    open_periods = [p for p, status in reference.period_status.items() if status == "open" and p <= this_month]
+    return max(open_periods) if open_periods else this_month
+
+
+def _version(doc: Mapping[str, Any] | None) -> int:
+    """A number that grows with every change folded into an aggregate (sum of its shard sequences)."""
+    return sum(int(v) for v in (doc or {}).get(SEQ_FIELD, {}).values())
+
+
+class DerivedDocuments:
+    """Rebuilds KPI and variance documents; each write is skipped if a newer one is already stored."""
+
+    def __init__(self, db: firestore.Client):
+        self._db = db
+
+    def _aggregates(self, org_id: str, keys: Iterable[AggregateKey]) -> dict[AggregateKey, dict[str, Any] | None]:
+        keys = list(keys)
+        refs = [self._db.document(f"{org_path(org_id)}/aggregates/{key.doc_id}") for key in keys]
+        with map_exceptions(f"reading aggregates of {org_id}"):
+            snaps = {s.reference.id: s for s in self._db.get_all(refs)}
+        return {key: (snaps[key.doc_id].to_dict() if snaps[key.doc_id].exists else None) for key in keys}
+
+    def affected(self, reference: OrgReference, keys: Iterable[AggregateKey]) -> tuple[bool, set[tuple[str, str]]]:
+        """Whether KPIs need a refresh, and which (entity, period) variance documents, for changed keys."""
+        period = kpi_period(reference)
+        window = {add_months(period, -i) for i in range(KPI_SERIES_LENGTH.value)}
+        refresh_kpis = False
+        variance_targets = set()
+        for key in keys:
+            if key.is_consolidated and (
+                (key.scenario == "actual" and key.period in window) or (key.scenario == "budget" and key.period == period)
+            ):
+                refresh_kpis = True
+            if key.scenario in {"actual", "budget", "forecast"}:
+                variance_targets.add((key.entity_id, key.period))
+        return refresh_kpis, variance_targets
+
+    def refresh_kpis(self, org_id: str, reference: OrgReference) -> bool:
+        """Rebuild `kpis/current` for the KPI period."""
+        period = kpi_period(reference)
+        periods = [add_months(period, -i) for i in reversed(range(KPI_SERIES_LENGTH.value))]
+        actual_keys = [AggregateKey(CONSOLIDATED_ENTITY, p, "actual") for p in periods]
+        budget_key = AggregateKey(CONSOLIDATED_ENTITY, period, "budget")
+        docs = self._aggregates(org_id, [*actual_keys, budget_key])
+        versions = {key.doc_id: _version(doc) for key, doc in docs.items()}
+
+        def compute() -> dict[str, Any]:
+            series = [(key.period, (docs[key] or {}).get("metrics")) for key in actual_keys]
+            kpis = headline_kpis(series, (docs[budget_key] or {}).get("metrics"))
+            return {
+                "period": period,
+                "previous_period": add_months(period, -1),
+                "currency": reference.reporting_currency,
+                "kpis": {
+                    kpi.metric: {
+                        "value": _plain(kpi.value),
+                        "previous": _plain(kpi.previous),
+                        "change": _plain(kpi.change),
+                        "change_pct": _plain(kpi.change_pct),
+                        "budget": _plain(kpi.budget),
+                        "vs_budget_pct": _plain(kpi.vs_budget_pct),
+                        "series": [{"period": p, "value": _plain(v)} for p, v in kpi.series],
+                    }
+                    for kpi in kpis
+                },
+                "record_count": int((docs[actual_keys[-1]] or {}).get("record_count", 0)),
+            }
+
+        ref = self._db.document(f"{org_path(org_id)}/kpis/current")
+        return write_if_newer(self._db, ref, versions, compute)
+
+    def refresh_variance(self, org_id: str, reference: OrgReference, entity_id: str, period: str) -> bool:
+        """Rebuild `variance/{entity}__{period}`: top variances actual vs budget (and vs forecast)."""
+        keys = {s: AggregateKey(entity_id, period, s) for s in ("actual", "budget", "forecast")}
+        docs = self._aggregates(org_id, keys.values())
+        versions = {key.doc_id: _version(doc) for key, doc in docs.items()}
+
+        def compute() -> dict[str, Any]:
+            from finance_core.variance import metric_variances, top_variances, variance_document, variances
+
+            actual = docs[keys["actual"]] or {}
+            body: dict[str, Any] = {"entity_id": entity_id, "period": period, "currency": reference.reporting_currency}
+            for comparison in ("budget", "forecast"):
+                other = docs[keys[comparison]] or {}
+                lines = variances(actual.get("accounts", {}), other.get("accounts", {}), reference.chart)
+                metrics = metric_variances(actual.get("metrics", {}), other.get("metrics", {}))
+                body[f"vs_{comparison}"] = variance_document(top_variances(lines, 10), metrics)
+            return body
+
+        doc_id = KEY_SEPARATOR.join((entity_id, period))
+        ref = self._db.document(f"{org_path(org_id)}/variance/{doc_id}")
+        return write_if_newer(self._db, ref, versions, compute)
+
+
+def _plain(value: Any) -> Any:
+    """Firestore-friendly value: Decimal percentages become numbers; ints stay ints."""
+    if value is None or isinstance(value, (int, str)):
+        return value
+    return metric_values({"v": value})["v"]

@@ -1,0 +1,1 @@
+"""Ingestion: financial events from Pub/Sub, uploads and manual entries become validated records."""

@@ -1,0 +1,72 @@
+"""Ingestion triggers: the financial-events topic and manual entries written by editors."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+
+from firebase_functions import firestore_fn, pubsub_fn
+from google.cloud import firestore
+
+from adapters.clients import firestore_client
+from adapters.firestore_codec import utc_now
+from adapters.runtime import reference_store
+from ingestion.service import IngestionService
+from ingestion.store import IngestionStore
+
+
+@functools.cache
+def ingestion_service() -> IngestionService:
+    """The instance's ingestion service."""
+    return IngestionService(IngestionStore(firestore_client()), reference_store())
+
+
+@pubsub_fn.on_message_published(topic="financial-events", retry=True, memory=512, concurrency=40)
+def ingest_financial_event(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
+    """Validate and store one financial event (contract v1); rejected ones land in ingestion_errors."""
+    raw = base64.b64decode(event.data.message.data or b"")
+    ingestion_service().ingest(raw)
+
+
+@firestore_fn.on_document_created(document="organizations/{org_id}/manual_entries/{entry_id}", retry=True)
+def ingest_manual_entry(event: firestore_fn.Event[firestore_fn.DocumentSnapshot | None]) -> None:
+    """Turn an editor's manual entry into an event on the same path as Pub/Sub, then mark the entry."""
+    snapshot = event.data
+    if snapshot is None:
+        return
+    entry = snapshot.to_dict() or {}
+    if entry.get("status") in {"accepted", "rejected"}:
+        return
+    raw = manual_entry_event(event.params["org_id"], event.params["entry_id"], entry)
+    result = ingestion_service().ingest(raw, next_version=True)
+    accepted = result.outcome.value in {"applied", "duplicate"}
+    snapshot.reference.update(
+        {
+            "status": "accepted" if accepted else "rejected",
+            "reason": None if accepted else result.reason,
+            "outcome": result.outcome.value,
+            "processed_at": firestore.SERVER_TIMESTAMP,
+        }
+    )
+
+
+def manual_entry_event(org_id: str, entry_id: str, entry: dict) -> bytes:
+    """The contract-v1 event of a manual entry; its version is assigned when stored (current + 1)."""
+    created = entry.get("created_at")
+    occurred = created.isoformat() if hasattr(created, "isoformat") else utc_now().isoformat()
+    record = {k: entry.get(k) for k in ("entity_id", "account_id", "period", "scenario", "amount", "currency")}
+    for optional in ("memo", "source"):
+        if entry.get(optional) is not None:
+            record[optional] = entry[optional]
+    record.setdefault("source", "manual")
+    body = {
+        "event_id": f"manual-{entry_id}",
+        "type": "record.upserted",
+        "org_id": org_id,
+        "record_id": entry.get("record_id"),
+        "version": 1,
+        "occurred_at": occurred.replace("+00:00", "Z"),
+        "record": record,
+    }
+    return json.dumps(body).encode()

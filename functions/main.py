@@ -1,0 +1,10 @@
+"""Entry point Firebase loads: sets up logging and exposes every trigger of the backend."""
+
+from adapters.runtime import configure_logging
+
+configure_logging()
+
+from ingestion.triggers import ingest_financial_event, ingest_manual_entry  # noqa: E402
+from realtime_processor.triggers import on_record_written  # noqa: E402
+
+__all__ = ["ingest_financial_event", "ingest_manual_entry", "on_record_written"]

@@ -1,0 +1,110 @@
+"""Propagates one record change: exact deltas applied once, readable aggregates, KPIs, variance, change event."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from google.cloud import firestore
+
+from adapters.errors import map_exceptions
+from adapters.firestore_codec import org_path, record_from_document
+from adapters.reference_store import ReferenceStore
+from aggregations.derived import DerivedDocuments
+from aggregations.store import AggregateStore
+from finance_core.aggregates import record_delta
+from finance_core.records import RecordState
+from realtime_processor.change_events import encode_change
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[bytes, Mapping[str, str], str], None]
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    """What one trigger delivery did."""
+
+    applied: bool
+    keys: tuple[str, ...]
+    published: bool
+
+
+class RecordChangeProcessor:
+    """Turns a financial_records write (before/after) into aggregate, KPI and variance updates."""
+
+    def __init__(
+        self,
+        db: firestore.Client,
+        references: ReferenceStore,
+        aggregates: AggregateStore,
+        derived: DerivedDocuments,
+        publish: Publish | None,
+    ):
+        self._db = db
+        self._references = references
+        self._aggregates = aggregates
+        self._derived = derived
+        self._publish = publish
+
+    def process(
+        self,
+        change_id: str,
+        org_id: str,
+        record_id: str,
+        before_doc: Mapping[str, Any] | None,
+        after_doc: Mapping[str, Any] | None,
+        changed_at: str,
+    ) -> ProcessResult:
+        """Apply the change exactly once; folds, derived documents and publishing are idempotent retries."""
+        before = record_from_document(org_id, record_id, before_doc)
+        after = record_from_document(org_id, record_id, after_doc)
+        deltas = record_delta(before, after)
+        applied = self._aggregates.apply_once(org_id, change_id, deltas) if deltas else False
+        reference = self._references.get(org_id)
+        if reference is not None and deltas:
+            for key in sorted(deltas):
+                self._aggregates.fold(org_id, key, reference.chart, reference.reporting_currency)
+            refresh_kpis, variance_targets = self._derived.affected(reference, deltas)
+            for entity_id, period in sorted(variance_targets):
+                self._derived.refresh_variance(org_id, reference, entity_id, period)
+            if refresh_kpis:
+                self._derived.refresh_kpis(org_id, reference)
+        published = False
+        if self._publish is not None and (before is not None or after is not None):
+            op = "delete" if after is None else "upsert"
+            event_id, version = self._identity(org_id, record_id, change_id, before, after)
+            data = encode_change(
+                change_id=change_id,
+                org_id=org_id,
+                record_id=record_id,
+                event_id=event_id,
+                op=op,
+                version=version,
+                before=before,
+                after=after,
+                deltas=deltas,
+                changed_at=changed_at,
+                reporting_currency=reference.reporting_currency if reference else None,
+            )
+            self._publish(data, {"org_id": org_id, "record_id": record_id, "op": op}, f"{org_id}/{record_id}")
+            published = True
+        return ProcessResult(applied, tuple(key.doc_id for key in sorted(deltas)), published)
+
+    def _identity(
+        self, org_id: str, record_id: str, change_id: str, before: RecordState | None, after: RecordState | None
+    ) -> tuple[str, int]:
+        """Source event id and version of the change; a delete takes them from the record's tombstone."""
+        if after is not None:
+            return after.event_id, after.version
+        assert before is not None
+        with map_exceptions(f"reading tombstone of {record_id}"):
+            tombstone = self._db.document(f"{org_path(org_id)}/deleted_records/{record_id}").get()
+        data = tombstone.to_dict() or {}
+        if tombstone.exists and int(data.get("version", 0)) > before.version:
+            return str(data.get("event_id") or f"delete-{change_id}"), int(data["version"])
+        # The tombstone is gone (the record was re-created since): the delete still outranks
+        # the version it removed, which is all the analytics views need.
+        return f"delete-{change_id}", before.version

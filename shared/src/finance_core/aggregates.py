@@ -1,0 +1,199 @@
+"""Aggregate keys, the exact delta of one record change, and folding sharded partial totals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from finance_core.accounts import AccountType, ChartOfAccounts
+from finance_core.identifiers import CONSOLIDATED_ENTITY, KEY_SEPARATOR
+from finance_core.metrics import MetricGraph, MetricValue, totals_by_type
+from finance_core.records import RecordState
+
+
+@dataclass(frozen=True, order=True)
+class AggregateKey:
+    """Which aggregate document a record counts in: entity x period x scenario."""
+
+    entity_id: str
+    period: str
+    scenario: str
+
+    @property
+    def doc_id(self) -> str:
+        """Firestore document id, e.g. 'us-east__2026-10__actual'."""
+        return KEY_SEPARATOR.join((self.entity_id, self.period, self.scenario))
+
+    @classmethod
+    def from_doc_id(cls, doc_id: str) -> AggregateKey:
+        """Inverse of doc_id."""
+        entity_id, period, scenario = doc_id.split(KEY_SEPARATOR)
+        return cls(entity_id, period, scenario)
+
+    def consolidated(self) -> AggregateKey:
+        """The all-entities key of the same period and scenario."""
+        return AggregateKey(CONSOLIDATED_ENTITY, self.period, self.scenario)
+
+    @property
+    def is_consolidated(self) -> bool:
+        """True for the '_all' key."""
+        return self.entity_id == CONSOLIDATED_ENTITY
+
+
+@dataclass
+class AggregateDelta:
+    """Change of one aggregate: per-account minor units and the number of live records."""
+
+    accounts: dict[str, int] = field(default_factory=dict)
+    record_count: int = 0
+
+    def add(self, account_id: str, minor: int, records: int) -> None:
+        """Accumulate one record's (signed) contribution."""
+        self.accounts[account_id] = self.accounts.get(account_id, 0) + minor
+        self.record_count += records
+
+    def pruned(self) -> AggregateDelta:
+        """The same delta without zero account entries."""
+        return AggregateDelta({k: v for k, v in self.accounts.items() if v != 0}, self.record_count)
+
+    @property
+    def is_zero(self) -> bool:
+        """True if applying it changes nothing."""
+        return self.record_count == 0 and all(v == 0 for v in self.accounts.values())
+
+
+def record_keys(state: RecordState) -> tuple[AggregateKey, AggregateKey]:
+    """The entity key and the consolidated key a live record counts in."""
+    key = AggregateKey(str(state.entity_id), str(state.period), str(state.scenario))
+    return key, key.consolidated()
+
+
+def record_delta(before: RecordState | None, after: RecordState | None) -> dict[AggregateKey, AggregateDelta]:
+    """Exact change of every aggregate when a record goes from `before` to `after`.
+
+    Either side may be absent or a tombstone. An update that moves the record to another entity,
+    period or scenario yields a negative delta on the old keys and a positive one on the new.
+    """
+    deltas: dict[AggregateKey, AggregateDelta] = {}
+    for state, sign in ((before, -1), (after, 1)):
+        if state is None or not state.is_live:
+            continue
+        if state.reporting_amount_minor is None or state.account_id is None:
+            raise ValueError(f"record {state.record_id} has no reporting amount or account")
+        for key in record_keys(state):
+            deltas.setdefault(key, AggregateDelta()).add(
+                state.account_id, sign * state.reporting_amount_minor, sign
+            )
+    return {key: delta.pruned() for key, delta in deltas.items() if not delta.pruned().is_zero}
+
+
+def sum_deltas(deltas: Iterable[Mapping[AggregateKey, AggregateDelta]]) -> dict[AggregateKey, AggregateDelta]:
+    """Add many record deltas together (ground truth and batch application)."""
+    total: dict[AggregateKey, AggregateDelta] = {}
+    for delta_map in deltas:
+        for key, delta in delta_map.items():
+            target = total.setdefault(key, AggregateDelta())
+            for account_id, minor in delta.accounts.items():
+                target.add(account_id, minor, 0)
+            target.record_count += delta.record_count
+    return {key: delta.pruned() for key, delta in total.items()}
+
+
+def aggregates_from_records(records: Iterable[RecordState]) -> dict[AggregateKey, AggregateDelta]:
+    """Aggregates computed from scratch from a set of records (reconciliation's ground truth)."""
+    return sum_deltas(record_delta(None, record) for record in records)
+
+
+# --- sharded partial aggregates -------------------------------------------------------------
+
+SeqVector = Mapping[str, int]
+
+
+def dominates(newer: SeqVector, older: SeqVector) -> bool:
+    """True if every shard of `older` is included in `newer` (componentwise >=).
+
+    Each shard's sequence number only grows, so a fold that dominates another has seen
+    everything the other saw: writing it can never move the readable document backwards.
+    """
+    return all(newer.get(shard, 0) >= seq for shard, seq in older.items())
+
+
+@dataclass(frozen=True)
+class FoldedTotals:
+    """Sum of all shards of one aggregate key."""
+
+    accounts: dict[str, int]
+    record_count: int
+    seq: dict[str, int]
+
+
+def fold_shards(shards: Mapping[str, Mapping[str, object]]) -> FoldedTotals:
+    """Sum shard documents `{shard_id: {accounts: {...}, record_count, seq}}`."""
+    accounts: dict[str, int] = {}
+    record_count = 0
+    seq: dict[str, int] = {}
+    for shard_id, shard in shards.items():
+        for account_id, minor in dict(shard.get("accounts") or {}).items():
+            accounts[account_id] = accounts.get(account_id, 0) + int(minor)
+        record_count += int(shard.get("record_count") or 0)  # type: ignore[call-overload]
+        seq[shard_id] = int(shard.get("seq") or 0)  # type: ignore[call-overload]
+    return FoldedTotals({k: v for k, v in accounts.items() if v != 0}, record_count, seq)
+
+
+@dataclass(frozen=True)
+class AggregateView:
+    """The readable aggregate: account totals, roll-ups, derived metrics."""
+
+    accounts: dict[str, int]
+    rollups: dict[str, int]
+    metrics: dict[str, MetricValue]
+    record_count: int
+    totals_by_type: dict[str, int]
+
+
+def build_view(
+    totals: FoldedTotals,
+    chart: ChartOfAccounts,
+    graph: MetricGraph,
+    previous_metrics: Mapping[str, MetricValue] | None = None,
+    previous_totals_by_type: Mapping[str, int] | None = None,
+) -> AggregateView:
+    """Readable aggregate from folded totals; recomputes only metrics whose inputs changed.
+
+    Accounts no longer in the chart keep their totals but feed no roll-up or metric, so a
+    chart edit never makes an aggregate unreadable.
+    """
+    known = {account_id: minor for account_id, minor in totals.accounts.items() if account_id in chart}
+    by_type = totals_by_type(known, {account_id: chart.type_of(account_id) for account_id in known})
+    by_type_doc = {account_type.value: minor for account_type, minor in by_type.items()}
+    if previous_metrics is not None and previous_totals_by_type is not None:
+        changed = {
+            AccountType(name)
+            for name in set(by_type_doc) | set(previous_totals_by_type)
+            if by_type_doc.get(name, 0) != int(previous_totals_by_type.get(name, 0))
+        }
+        metrics = graph.evaluate(by_type, previous=_decimal_metrics(previous_metrics, graph), changed_types=changed)
+    else:
+        metrics = graph.evaluate(by_type)
+    return AggregateView(
+        accounts=dict(totals.accounts),
+        rollups=chart.rollups(known),
+        metrics=metrics,
+        record_count=totals.record_count,
+        totals_by_type=by_type_doc,
+    )
+
+
+def _decimal_metrics(stored: Mapping[str, MetricValue], graph: MetricGraph) -> dict[str, MetricValue]:
+    """Metrics read back from storage: percentages come back as floats; restore exact Decimals."""
+    restored: dict[str, MetricValue] = {}
+    for name, value in stored.items():
+        definition = graph.definitions.get(name)
+        if definition is None or value is None:
+            restored[name] = value
+        elif definition.is_percentage:
+            restored[name] = Decimal(str(value)).quantize(Decimal("0.0001"))
+        else:
+            restored[name] = int(value)
+    return restored

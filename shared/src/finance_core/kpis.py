@@ -1,0 +1,73 @@
+"""Headline KPIs of a period: value, change vs the previous period, vs budget, and a short series."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from finance_core.metrics import PERCENT_QUANTUM, MetricValue
+
+HEADLINE_METRICS = ("revenue", "gross_profit", "gross_margin_pct", "opex", "ebitda", "net_income", "net_margin_pct")
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One headline number."""
+
+    metric: str
+    value: MetricValue
+    previous: MetricValue
+    change: MetricValue
+    change_pct: Decimal | None
+    budget: MetricValue
+    vs_budget_pct: Decimal | None
+    series: tuple[tuple[str, MetricValue], ...]
+
+
+def _pct_change(new: MetricValue, old: MetricValue) -> Decimal | None:
+    if new is None or old is None or old == 0:
+        return None
+    return ((Decimal(new) - Decimal(old)) * 100 / abs(Decimal(old))).quantize(PERCENT_QUANTUM, ROUND_HALF_EVEN)
+
+
+def _difference(new: MetricValue, old: MetricValue) -> MetricValue:
+    if new is None or old is None:
+        return None
+    if isinstance(new, Decimal) or isinstance(old, Decimal):
+        return (Decimal(new) - Decimal(old)).quantize(PERCENT_QUANTUM, ROUND_HALF_EVEN)
+    return new - old
+
+
+def headline_kpis(
+    series: Sequence[tuple[str, Mapping[str, MetricValue] | None]],
+    budget: Mapping[str, MetricValue] | None,
+    metrics: Sequence[str] = HEADLINE_METRICS,
+) -> list[Kpi]:
+    """KPIs for the last period of `series` ((period, metrics) oldest first; None = no data).
+
+    Percentage metrics change in points (a margin going 40.0 -> 42.5 changes by 2.5), money
+    metrics in minor units and in percent of the previous absolute value.
+    """
+    if not series:
+        return []
+    current = series[-1][1] or {}
+    previous = (series[-2][1] or {}) if len(series) > 1 else {}
+    result = []
+    for name in metrics:
+        value = current.get(name)
+        before = previous.get(name)
+        planned = (budget or {}).get(name)
+        result.append(
+            Kpi(
+                metric=name,
+                value=value,
+                previous=before,
+                change=_difference(value, before),
+                change_pct=None if name.endswith("_pct") else _pct_change(value, before),
+                budget=planned,
+                vs_budget_pct=None if name.endswith("_pct") else _pct_change(value, planned),
+                series=tuple((period, (metrics_of or {}).get(name)) for period, metrics_of in series),
+            )
+        )
+    return result

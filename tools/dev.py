@@ -1,0 +1,170 @@
+"""The project's command line: setup, the local stack, the live demo, tests and maintenance commands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+from tools.setup_env import ROOT, SetupError, setup
+
+
+def _stack_or_exit():
+    from tools.stack.emulators import LocalStack
+
+    stack = LocalStack.attach()
+    if stack is None:
+        print("no local stack is running: start it with ./dev up", file=sys.stderr)
+        sys.exit(1)
+    stack.config.apply_client_env()
+    return stack
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    setup()
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    setup()
+    from tools.stack.emulators import LocalStack
+    from tools.stack.provision import provision
+
+    stack = LocalStack()
+    stack.start()
+    provision(stack.config)
+    if args.seed:
+        from tools.stack.seed import seed_demo
+
+        seed_demo(stack.config, with_history=True)
+    _print_addresses(stack)
+    print("stack is running; stop it with ./dev down")
+    return 0
+
+
+def _print_addresses(stack) -> None:
+    config = stack.config
+    print(f"project {config.project_id}; logs in .stack/logs/")
+    for name in ("firestore", "pubsub", "functions", "auth", "bigquery"):
+        print(f"  {name:<10} http://{config.address(name)}")
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    from tools.stack.emulators import LocalStack
+
+    stack = LocalStack.attach()
+    if stack is None:
+        print("no local stack is running")
+        return 0
+    stack.stop()
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from tools.stack.emulators import LocalStack
+
+    stack = LocalStack.attach() or LocalStack()
+    for name, state in stack.status().items():
+        print(f"  {name:<10} {state}")
+    return 0
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    stack = _stack_or_exit()
+    stack.reset_firestore()
+    print("Firestore emptied")
+    return 0
+
+
+def cmd_provision(args: argparse.Namespace) -> int:
+    from tools.stack.provision import provision
+
+    stack = _stack_or_exit()
+    provision(stack.config)
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from tools.stack.seed import seed_demo
+
+    stack = _stack_or_exit()
+    seed_demo(stack.config, with_history=not args.reference_only)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    setup()
+    from tools.demo.run import run_demo
+
+    return run_demo(args)
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    setup()
+    command = [str(ROOT / ".venv" / "bin" / "python"), "-m", "pytest", *args.pytest_args]
+    return subprocess.call(command, cwd=ROOT)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from tools import generate_demo_data, generated_artifacts
+
+    for path in generated_artifacts.write_artifacts():
+        print(f"wrote {path.relative_to(ROOT)}")
+    for path in generate_demo_data.write(generate_demo_data.generate()):
+        print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    stack = _stack_or_exit()
+    from tools.maintenance import reconcile_command
+
+    return reconcile_command(stack.config, args.org, args.period)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="./dev", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("setup", help="install everything (venvs, npm packages, BigQuery emulator), pinned").set_defaults(func=cmd_setup)
+    up = commands.add_parser("up", help="start the local stack in the background and provision it")
+    up.add_argument("--seed", action="store_true", help="also seed the demo organisation")
+    up.set_defaults(func=cmd_up)
+    commands.add_parser("down", help="stop the local stack").set_defaults(func=cmd_down)
+    commands.add_parser("status", help="show which services answer").set_defaults(func=cmd_status)
+    commands.add_parser("reset", help="empty Firestore through the emulator's reset endpoint").set_defaults(func=cmd_reset)
+    commands.add_parser("provision", help="create topics, subscriptions, dataset, tables, views").set_defaults(func=cmd_provision)
+    seed = commands.add_parser("seed", help="seed the demo organisation from demo_data/")
+    seed.add_argument("--reference-only", action="store_true", help="org, chart, entities, periods, rates, rules; no records")
+    seed.set_defaults(func=cmd_seed)
+    demo = commands.add_parser("demo", help="the main job: stack + demo stream + live dashboard")
+    demo.add_argument("--rate", type=float, default=15.0, help="events per second (default 15)")
+    demo.add_argument("--duration", type=float, default=90.0, help="seconds of streaming (default 90)")
+    demo.add_argument("--duplicates", type=float, default=0.10, help="share of exact duplicates (default 0.10)")
+    demo.add_argument("--late", type=float, default=0.05, help="share of late, older versions (default 0.05)")
+    demo.add_argument("--invalid", type=float, default=0.03, help="share of invalid messages (default 0.03)")
+    demo.add_argument("--seed", type=int, default=7, help="random seed of the feed")
+    demo.add_argument("--no-dashboard", action="store_true", help="print progress lines instead of the live view")
+    demo.add_argument("--keep-running", action="store_true", help="leave the stack running at the end")
+    demo.set_defaults(func=cmd_demo)
+    test = commands.add_parser("test", help="run every test (unit, integration, e2e, rules) on the emulators")
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments")
+    test.set_defaults(func=cmd_test)
+    commands.add_parser("generate", help="regenerate schemas and the demo data set").set_defaults(func=cmd_generate)
+    reconcile = commands.add_parser("reconcile", help="recompute aggregates from records and repair drift")
+    reconcile.add_argument("--org", required=True)
+    reconcile.add_argument("--period", default=None, help="one period (default: all)")
+    reconcile.set_defaults(func=cmd_reconcile)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except SetupError as exc:
+        print(f"setup failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    sys.exit(main())

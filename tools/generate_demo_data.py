@@ -1,0 +1,175 @@
+"""Generates the bundled demo data set (demo_data/) with a fixed seed: a three-entity, two-currency group."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+
+import numpy as np
+
+from finance_core.periods import add_months, period_range
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "demo_data"
+SEED = 20261123
+
+ORG = {
+    "org_id": "northwind",
+    "name": "Northwind Trading Group",
+    "reporting_currency": "USD",
+    "fiscal_year_start_month": 1,
+}
+ENTITIES = [
+    {"entity_id": "us-east", "name": "Northwind US East Inc.", "parent_id": None, "currency": "USD", "scale": 1.0},
+    {"entity_id": "us-west", "name": "Northwind US West Inc.", "parent_id": None, "currency": "USD", "scale": 0.7},
+    {"entity_id": "eu-central", "name": "Northwind Europe GmbH", "parent_id": None, "currency": "EUR", "scale": 0.55},
+]
+# account_id, name, type, parent_id, monthly base in thousands (None for groups)
+ACCOUNTS = [
+    ("4000", "Revenue", "revenue", None, None),
+    ("4100", "Product revenue", "revenue", "4000", 1450),
+    ("4200", "Subscription revenue", "revenue", "4000", 820),
+    ("4300", "Professional services", "revenue", "4000", 260),
+    ("5000", "Cost of goods sold", "cogs", None, None),
+    ("5100", "Materials and freight", "cogs", "5000", 610),
+    ("5200", "Hosting and delivery", "cogs", "5000", 190),
+    ("6000", "Operating expenses", "opex", None, None),
+    ("6100", "Salaries and benefits", "opex", "6000", 640),
+    ("6200", "Marketing", "opex", "6000", 230),
+    ("6300", "Rent and facilities", "opex", "6000", 95),
+    ("6400", "Software and tools", "opex", "6000", 70),
+    ("7000", "Other income", "other_income", None, None),
+    ("7100", "Interest income", "other_income", "7000", 12),
+    ("8000", "Other expenses", "other_expense", None, None),
+    ("8100", "Interest expense", "other_expense", "8000", 28),
+    ("8200", "Depreciation and amortisation", "other_expense", "8000", 55),
+    ("9000", "Income tax", "tax", None, None),
+    ("9100", "Income tax expense", "tax", "9000", 150),
+]
+FIRST_ACTUAL = "2024-11"
+LAST_ACTUAL = "2026-10"
+CURRENT_PERIOD = "2026-11"
+BUDGET_PERIODS = period_range("2025-01", "2026-12")
+FORECAST_PERIODS = period_range("2026-11", "2027-01")
+CLOSED_THROUGH = "2026-08"
+
+# Seasonality by calendar month for revenue-like accounts (Q4 peak, summer dip).
+SEASON = [0.94, 0.92, 1.0, 0.98, 1.0, 0.97, 0.9, 0.92, 1.02, 1.05, 1.1, 1.22]
+# Known injected anomalies: (entity, account, period, multiplier): the anomaly rule must find them.
+ANOMALIES = [
+    ("eu-central", "6200", "2026-03", 3.1),
+    ("us-west", "4100", "2025-07", 0.35),
+    ("us-east", "5200", "2026-06", 2.6),
+]
+MEMBERS = [
+    {"uid": "demo-admin", "role": "admin", "display_name": "Alex Admin"},
+    {"uid": "demo-editor", "role": "editor", "display_name": "Erin Editor"},
+    {"uid": "demo-viewer", "role": "viewer", "display_name": "Victor Viewer"},
+]
+
+
+def _money(value: float, exponent: int = 2) -> str:
+    # Amounts are produced as floats by the random model and fixed to cents once, here, as text.
+    return str(Decimal(repr(value)).quantize(Decimal(1).scaleb(-exponent), rounding=ROUND_HALF_EVEN))
+
+
+def _fx_rates(rng: np.random.Generator, periods: list[str]) -> dict[str, dict[str, str]]:
+    rate = 1.085
+    rates = {}
+    for period in periods:
+        rate = min(1.18, max(1.02, rate + rng.normal(0, 0.012)))
+        rates[period] = {"EUR": f"{rate:.6f}", "USD": "1"}
+    return rates
+
+
+def _amount(rng, base_thousands, scale, month_index, period, account_type, growth=0.012):
+    month = int(period[5:]) - 1
+    seasonal = SEASON[month] if account_type in {"revenue", "cogs"} else 1.0
+    trend = (1 + growth) ** month_index
+    noise = rng.normal(1.0, 0.025)
+    return base_thousands * 1000 * scale * seasonal * trend * noise
+
+
+def generate() -> dict[str, object]:
+    """The whole demo data set as plain data (deterministic for the fixed seed)."""
+    rng = np.random.default_rng(SEED)
+    actual_periods = period_range(FIRST_ACTUAL, LAST_ACTUAL)
+    all_periods = period_range(FIRST_ACTUAL, FORECAST_PERIODS[-1])
+    fx = _fx_rates(rng, all_periods)
+    leaves = [a for a in ACCOUNTS if a[4] is not None]
+    records = []
+    anomalies = {(e, a, p): m for e, a, p, m in ANOMALIES}
+    for entity in ENTITIES:
+        for account_id, _, account_type, _, base in leaves:
+            for index, period in enumerate(actual_periods):
+                value = _amount(rng, base, entity["scale"], index, period, account_type)
+                value *= anomalies.get((entity["entity_id"], account_id, period), 1.0)
+                records.append((entity, account_id, period, "actual", value))
+            for period in BUDGET_PERIODS:
+                index = actual_periods.index(period) if period in actual_periods else len(actual_periods)
+                # Budgets were set with a smooth plan: growth a bit above what happened, no noise.
+                month = int(period[5:]) - 1
+                seasonal = SEASON[month] if account_type in {"revenue", "cogs"} else 1.0
+                plan = base * 1000 * entity["scale"] * seasonal * (1.014 ** index)
+                records.append((entity, account_id, period, "budget", plan))
+            for offset, period in enumerate(FORECAST_PERIODS):
+                index = len(actual_periods) + offset
+                value = _amount(rng, base, entity["scale"], index, period, account_type, growth=0.011)
+                records.append((entity, account_id, period, "forecast", value))
+    rows = []
+    for entity, account_id, period, scenario, value in records:
+        record_id = f"{entity['entity_id']}-{account_id}-{period}-{scenario}"
+        rows.append(
+            {
+                "record_id": record_id,
+                "entity_id": entity["entity_id"],
+                "account_id": account_id,
+                "period": period,
+                "scenario": scenario,
+                "amount": _money(value),
+                "currency": entity["currency"],
+                "source": "demo-erp" if scenario == "actual" else "demo-planning",
+            }
+        )
+    periods = {
+        p: {"status": "closed" if p <= CLOSED_THROUGH else "open"}
+        for p in period_range(FIRST_ACTUAL, FORECAST_PERIODS[-1])
+    }
+    return {
+        "org": ORG,
+        "entities": [{k: v for k, v in e.items() if k != "scale"} for e in ENTITIES],
+        "accounts": [
+            {"account_id": a[0], "name": a[1], "type": a[2], "parent_id": a[3]} for a in ACCOUNTS
+        ],
+        "fx_rates": fx,
+        "periods": periods,
+        "members": MEMBERS,
+        "current_period": CURRENT_PERIOD,
+        "anomalies": [
+            {"entity_id": e, "account_id": a, "period": p, "multiplier": m} for e, a, p, m in ANOMALIES
+        ],
+        "records": rows,
+    }
+
+
+def write(data: dict[str, object], out: Path = OUT) -> list[Path]:
+    """Write the data set: reference data as JSON, records as CSV (the upload format)."""
+    out.mkdir(parents=True, exist_ok=True)
+    reference = {k: v for k, v in data.items() if k != "records"}
+    paths = [out / "reference.json", out / "records.csv"]
+    paths[0].write_text(json.dumps(reference, indent=2) + "\n")
+    with paths[1].open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(data["records"][0]), lineterminator="\n")  # type: ignore[index]
+        writer.writeheader()
+        writer.writerows(data["records"])  # type: ignore[arg-type]
+    return paths
+
+
+if __name__ == "__main__":
+    written = write(generate())
+    for path in written:
+        print(f"wrote {path.relative_to(ROOT)}")
+    sys.exit(0)

