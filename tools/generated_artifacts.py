@@ -14,9 +14,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def artifacts() -> dict[Path, str]:
     """Path -> expected file content of every generated artifact."""
+    from finance_core.avro_schema import event_avro_schema
+
     files = {ROOT / "docs" / "schemas" / "financial-event.v1.json": _dump(event_json_schema())}
     for table, model in ROW_MODELS.items():
         files[ROOT / "infra" / "bigquery" / "schemas" / f"{table}.json"] = _dump(bigquery_schema(model))
+    # Pub/Sub topic schema of the event (Avro; declared by infra/terraform/pubsub.tf).
+    files[ROOT / "infra" / "pubsub" / "financial-event.v1.avsc"] = _dump(event_avro_schema())
     return files
 
 

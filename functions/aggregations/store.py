@@ -31,14 +31,26 @@ class AggregateStore:
         """The readable aggregate document of a key."""
         return self._db.document(f"{org_path(org_id)}/aggregates/{key.doc_id}")
 
-    def apply_once(self, org_id: str, change_id: str, deltas: Mapping[AggregateKey, AggregateDelta]) -> bool:
+    def marker_ref(self, org_id: str, change_id: str) -> firestore.DocumentReference:
+        """The exactly-once marker (and outbox entry) of one change."""
+        return self._db.document(f"{org_path(org_id)}/applied_changes/{change_id}")
+
+    def apply_once(
+        self,
+        org_id: str,
+        change_id: str,
+        deltas: Mapping[AggregateKey, AggregateDelta],
+        outbox: Mapping[str, Any] | None = None,
+    ) -> bool:
         """Add the deltas to one shard per key and record the change id, in one transaction.
 
         Returns False if the change was applied before (a redelivered trigger event): the marker
         is read in the same transaction that writes the increments, so it is exactly once.
         Shards are only incremented (never read), so writers of one hot key do not contend.
+        `outbox` (the change message) is stored on the marker with published=False, so a message
+        lost after the commit is still published later by the outbox sweep.
         """
-        marker_ref = self._db.document(f"{org_path(org_id)}/applied_changes/{change_id}")
+        marker_ref = self.marker_ref(org_id, change_id)
         shard = shards.shard_index(change_id, self._shards)
 
         @firestore.transactional
@@ -48,21 +60,27 @@ class AggregateStore:
             for key, delta in deltas.items():
                 body = shards.increment_body({"accounts": delta.accounts, "record_count": delta.record_count})
                 transaction.set(shards.shard_ref(self.view_ref(org_id, key), shard), body, merge=True)
-            transaction.set(
-                marker_ref,
-                {
-                    "keys": sorted(key.doc_id for key in deltas),
-                    "applied_at": firestore.SERVER_TIMESTAMP,
-                    "expires_at": utc_now() + APPLIED_CHANGE_TTL,
-                },
-            )
+            marker: dict[str, Any] = {
+                "keys": sorted(key.doc_id for key in deltas),
+                "applied_at": firestore.SERVER_TIMESTAMP,
+                "expires_at": utc_now() + APPLIED_CHANGE_TTL,
+            }
+            if outbox is not None:
+                marker.update({"outbox": dict(outbox), "published": False})
+            transaction.set(marker_ref, marker)
             return True
 
         with map_exceptions(f"applying change {change_id} to aggregates"):
             return run(self._db.transaction(max_attempts=15))
 
     def fold(
-        self, org_id: str, key: AggregateKey, chart: ChartOfAccounts, currency: str, force: bool = False
+        self,
+        org_id: str,
+        key: AggregateKey,
+        chart: ChartOfAccounts,
+        currency: str,
+        force: bool = False,
+        last_event_id: str | None = None,
     ) -> dict[str, Any] | None:
         """Refresh the readable aggregate of `key` from its shards (no-op if already current unless forced)."""
 
@@ -87,6 +105,8 @@ class AggregateStore:
                 "metrics": metric_values(view.metrics),
                 "totals_by_type": view.totals_by_type,
                 "record_count": view.record_count,
+                # The event whose change triggered this fold: lets dashboards measure lag.
+                "last_event_id": last_event_id,
             }
 
         return shards.fold(self._db, self.view_ref(org_id, key), self._shards, build, force=force)

@@ -132,7 +132,9 @@ class IngestionStore:
         if new_state.deleted:
             if record is not None:
                 transaction.delete(record_ref)
-            transaction.set(tombstone_ref, tombstone_document(new_state))
+            body = tombstone_document(new_state)
+            body["deleted_at"] = firestore.SERVER_TIMESTAMP
+            transaction.set(tombstone_ref, body)
         else:
             body = record_document(new_state, reference.reporting_currency)
             body["updated_at"] = firestore.SERVER_TIMESTAMP

@@ -29,7 +29,7 @@ def ingest_financial_event(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishe
     ingestion_service().ingest(raw)
 
 
-@firestore_fn.on_document_created(document="organizations/{org_id}/manual_entries/{entry_id}", retry=True)
+@firestore_fn.on_document_created(document="organizations/{org_id}/manual_entries/{entry_id}")
 def ingest_manual_entry(event: firestore_fn.Event[firestore_fn.DocumentSnapshot | None]) -> None:
     """Turn an editor's manual entry into an event on the same path as Pub/Sub, then mark the entry."""
     snapshot = event.data

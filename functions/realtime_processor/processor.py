@@ -9,7 +9,7 @@ from typing import Any
 
 from google.cloud import firestore
 
-from adapters.errors import map_exceptions
+from adapters.errors import TransientError, map_exceptions
 from adapters.firestore_codec import org_path, record_from_document
 from adapters.reference_store import ReferenceStore
 from aggregations.derived import DerivedDocuments
@@ -61,37 +61,59 @@ class RecordChangeProcessor:
         """Apply the change exactly once; folds, derived documents and publishing are idempotent retries."""
         before = record_from_document(org_id, record_id, before_doc)
         after = record_from_document(org_id, record_id, after_doc)
+        if before is None and after is None:
+            return ProcessResult(False, (), False)
         deltas = record_delta(before, after)
-        applied = self._aggregates.apply_once(org_id, change_id, deltas) if deltas else False
         reference = self._references.get(org_id)
+        message = self._message(change_id, org_id, record_id, before, after, deltas, changed_at,
+                                reference.reporting_currency if reference else None)
+        applied = self._aggregates.apply_once(org_id, change_id, deltas, outbox=message)
         if reference is not None and deltas:
+            last_event = after.event_id if after is not None else message["attributes"]["event_id"]
             for key in sorted(deltas):
-                self._aggregates.fold(org_id, key, reference.chart, reference.reporting_currency)
+                self._aggregates.fold(org_id, key, reference.chart, reference.reporting_currency, last_event_id=last_event)
             refresh_kpis, variance_targets = self._derived.affected(reference, deltas)
             for entity_id, period in sorted(variance_targets):
                 self._derived.refresh_variance(org_id, reference, entity_id, period)
             if refresh_kpis:
                 self._derived.refresh_kpis(org_id, reference)
-        published = False
-        if self._publish is not None and (before is not None or after is not None):
-            op = "delete" if after is None else "upsert"
-            event_id, version = self._identity(org_id, record_id, change_id, before, after)
-            data = encode_change(
-                change_id=change_id,
-                org_id=org_id,
-                record_id=record_id,
-                event_id=event_id,
-                op=op,
-                version=version,
-                before=before,
-                after=after,
-                deltas=deltas,
-                changed_at=changed_at,
-                reporting_currency=reference.reporting_currency if reference else None,
-            )
-            self._publish(data, {"org_id": org_id, "record_id": record_id, "op": op}, f"{org_id}/{record_id}")
-            published = True
+        published = self.publish_outbox(org_id, change_id, message)
         return ProcessResult(applied, tuple(key.doc_id for key in sorted(deltas)), published)
+
+    def publish_outbox(self, org_id: str, change_id: str, message: Mapping[str, Any]) -> bool:
+        """Publish a stored change message and mark it published; False leaves it to the outbox sweep."""
+        if self._publish is None:
+            return False
+        try:
+            self._publish(message["data"].encode(), message["attributes"], message["ordering_key"])
+        except TransientError as exc:
+            log.warning("change %s not published yet (the outbox sweep will retry): %s", change_id, exc)
+            return False
+        with map_exceptions(f"marking change {change_id} published"):
+            self._aggregates.marker_ref(org_id, change_id).update({"published": True})
+        return True
+
+    def _message(self, change_id, org_id, record_id, before, after, deltas, changed_at, currency) -> dict[str, Any]:
+        op = "delete" if after is None else "upsert"
+        event_id, version = self._identity(org_id, record_id, change_id, before, after)
+        data = encode_change(
+            change_id=change_id,
+            org_id=org_id,
+            record_id=record_id,
+            event_id=event_id,
+            op=op,
+            version=version,
+            before=before,
+            after=after,
+            deltas=deltas,
+            changed_at=changed_at,
+            reporting_currency=currency,
+        )
+        return {
+            "data": data.decode(),
+            "attributes": {"org_id": org_id, "record_id": record_id, "op": op, "event_id": event_id},
+            "ordering_key": f"{org_id}/{record_id}",
+        }
 
     def _identity(
         self, org_id: str, record_id: str, change_id: str, before: RecordState | None, after: RecordState | None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from firebase_functions import firestore_fn
+from firebase_functions import firestore_fn, scheduler_fn
 
 from adapters.clients import firestore_client
 from adapters.pubsub import publish
@@ -12,6 +12,7 @@ from adapters.runtime import reference_store
 from adapters.settings import CHANGES_TOPIC, aggregate_shards
 from aggregations.derived import DerivedDocuments
 from aggregations.store import AggregateStore
+from realtime_processor.outbox import sweep_outbox
 from realtime_processor.processor import RecordChangeProcessor
 
 
@@ -28,8 +29,11 @@ def processor() -> RecordChangeProcessor:
     )
 
 
+# The Python SDK deploys Firestore triggers without retry-on-failure, so this trigger cannot rely
+# on redelivery: the delta is applied once in a transaction that also stores the change message
+# (an outbox), and the scheduled outbox sweep publishes whatever a failed invocation left behind.
 @firestore_fn.on_document_written(
-    document="organizations/{org_id}/financial_records/{record_id}", retry=True, memory=512, concurrency=40
+    document="organizations/{org_id}/financial_records/{record_id}", memory=512, concurrency=40
 )
 def on_record_written(event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]]) -> None:
     """Propagate a record change to aggregates, KPIs and variance, then announce it."""
@@ -44,3 +48,9 @@ def on_record_written(event: firestore_fn.Event[firestore_fn.Change[firestore_fn
         after_doc=after,
         changed_at=event.time.isoformat(),
     )
+
+
+@scheduler_fn.on_schedule(schedule="every 1 minutes", timeout_sec=300)
+def publish_pending_changes(event: scheduler_fn.ScheduledEvent) -> None:
+    """Outbox sweep: publish change messages whose trigger invocation failed after applying them."""
+    sweep_outbox(firestore_client(), _publish_change)

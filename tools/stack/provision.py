@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -136,21 +137,22 @@ def provision_bigquery(config: StackConfig, report: ProvisionReport, client: big
     for view_spec in spec["views"]:
         view_id = f"{dataset_id}.{view_spec['name']}"
         sql = view_sql(view_spec["sql"], config.project_id, spec["dataset"])
+        # The stored query text may be normalised by the server; compare a hash of our SQL instead.
+        fingerprint = "sql-sha256:" + hashlib.sha256(sql.encode()).hexdigest()
         try:
             existing = client.get_table(view_id)
-            if (existing.view_query or "").strip() == sql.strip():
-                report.unchanged.append(f"view {view_spec['name']}")
-                continue
-            client.delete_table(view_id)
-            view = bigquery.Table(view_id)
-            view.view_query = sql
-            client.create_table(view)
-            report.updated.append(f"view {view_spec['name']}")
         except google_exceptions.NotFound:
-            view = bigquery.Table(view_id)
-            view.view_query = sql
-            client.create_table(view)
-            report.created.append(f"view {view_spec['name']}")
+            existing = None
+        if existing is not None and (existing.description or "").endswith(fingerprint):
+            report.unchanged.append(f"view {view_spec['name']}")
+            continue
+        if existing is not None:
+            client.delete_table(view_id)
+        view = bigquery.Table(view_id)
+        view.view_query = sql
+        view.description = f"{view_spec['name']} ({view_spec['sql']}) {fingerprint}"
+        client.create_table(view)
+        (report.updated if existing is not None else report.created).append(f"view {view_spec['name']}")
 
 
 def provision(config: StackConfig, progress: Callable[[str], None] = print) -> ProvisionReport:

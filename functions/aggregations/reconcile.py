@@ -1,0 +1,132 @@
+"""Reconciliation: recompute an org's aggregates from its records, compare, and repair any drift."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from adapters.errors import map_exceptions
+from adapters.firestore_codec import org_path, record_from_document, utc_now
+from adapters.reference_store import ReferenceStore
+from aggregations.derived import DerivedDocuments
+from aggregations.store import AggregateStore
+from finance_core.aggregates import AggregateDelta, AggregateKey, aggregates_from_records
+
+log = logging.getLogger(__name__)
+
+# Record writes whose trigger may still be running make the records and the aggregates differ
+# for a moment; reconciliation only touches an org that has been quiet this long.
+DEFAULT_SETTLE = timedelta(minutes=2)
+
+
+@dataclass
+class ReconcileReport:
+    """What a reconciliation run found and fixed."""
+
+    org_id: str
+    period: str | None
+    keys_checked: int = 0
+    shard_repairs: list[str] = field(default_factory=list)
+    view_repairs: list[str] = field(default_factory=list)
+    skipped: str | None = None
+
+    @property
+    def repaired(self) -> int:
+        """Number of aggregate keys whose shards or readable document were repaired."""
+        return len(set(self.shard_repairs) | set(self.view_repairs))
+
+    def summary(self) -> str:
+        """One line for logs and the CLI."""
+        if self.skipped:
+            return f"{self.org_id}: skipped ({self.skipped})"
+        scope = f" period {self.period}" if self.period else ""
+        return (f"{self.org_id}{scope}: checked {self.keys_checked} aggregates, repaired {self.repaired} "
+                f"(shards: {', '.join(self.shard_repairs) or 'none'}; readable documents: {', '.join(self.view_repairs) or 'none'})")
+
+
+def _correction_id(key: AggregateKey, expected: AggregateDelta, current: AggregateDelta) -> str:
+    # Deterministic: two runs that see the same state issue the same correction, applied once.
+    payload = json.dumps([key.doc_id, sorted(expected.accounts.items()), expected.record_count,
+                          sorted(current.accounts.items()), current.record_count])
+    return "reconcile-" + hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def _difference(expected: AggregateDelta, current: AggregateDelta) -> AggregateDelta:
+    accounts = {a: expected.accounts.get(a, 0) - current.accounts.get(a, 0)
+                for a in set(expected.accounts) | set(current.accounts)}
+    return AggregateDelta(accounts, expected.record_count - current.record_count).pruned()
+
+
+class Reconciler:
+    """Compares aggregates with the records they summarise and repairs them."""
+
+    def __init__(self, db: firestore.Client, references: ReferenceStore, aggregates: AggregateStore,
+                 derived: DerivedDocuments):
+        self._db = db
+        self._references = references
+        self._aggregates = aggregates
+        self._derived = derived
+
+    def _busy(self, org_id: str, settle: timedelta) -> bool:
+        cutoff = utc_now() - settle
+        org = self._db.document(org_path(org_id))
+        with map_exceptions(f"checking recent activity of {org_id}"):
+            for collection, field_name in (("financial_records", "updated_at"), ("deleted_records", "deleted_at")):
+                query = org.collection(collection).where(filter=FieldFilter(field_name, ">", cutoff)).limit(1)
+                if any(True for _ in query.stream()):
+                    return True
+        return False
+
+    def reconcile(self, org_id: str, period: str | None = None, settle: timedelta = DEFAULT_SETTLE) -> ReconcileReport:
+        """Recompute the aggregates of an org (one period or all) and repair what differs."""
+        report = ReconcileReport(org_id, period)
+        self._references.invalidate(org_id)
+        reference = self._references.get(org_id)
+        if reference is None:
+            report.skipped = "organization does not exist"
+            return report
+        if self._busy(org_id, settle):
+            report.skipped = f"records changed in the last {settle}; run again when the org is quiet"
+            return report
+        org = self._db.document(org_path(org_id))
+        records_query = org.collection("financial_records")
+        aggregates_query = org.collection("aggregates")
+        if period:
+            records_query = records_query.where(filter=FieldFilter("period", "==", period))
+            aggregates_query = aggregates_query.where(filter=FieldFilter("period", "==", period))
+        with map_exceptions(f"reading records of {org_id}"):
+            records = [record_from_document(org_id, s.id, s.to_dict()) for s in records_query.stream()]
+            stored_views = {s.id: s.to_dict() or {} for s in aggregates_query.stream()}
+        truth = aggregates_from_records(r for r in records if r is not None)
+        keys = set(truth) | {AggregateKey.from_doc_id(doc_id) for doc_id in stored_views}
+        for key in sorted(keys):
+            report.keys_checked += 1
+            expected = truth.get(key, AggregateDelta())
+            current = self._aggregates.shard_totals(org_id, key)
+            if current.accounts != expected.accounts or current.record_count != expected.record_count:
+                correction = _difference(expected, current)
+                self._aggregates.apply_once(org_id, _correction_id(key, expected, current), {key: correction})
+                report.shard_repairs.append(key.doc_id)
+            view = stored_views.get(key.doc_id)
+            view_ok = view is not None and {k: int(v) for k, v in (view.get("accounts") or {}).items()} == expected.accounts \
+                and int(view.get("record_count", 0)) == expected.record_count
+            if not view_ok and expected.record_count == 0 and not expected.accounts and view is None:
+                continue
+            if not view_ok:
+                report.view_repairs.append(key.doc_id)
+            self._aggregates.fold(org_id, key, reference.chart, reference.reporting_currency, force=not view_ok)
+        touched = [AggregateKey.from_doc_id(k) for k in set(report.shard_repairs) | set(report.view_repairs)]
+        if touched:
+            refresh_kpis, targets = self._derived.affected(reference, touched)
+            for entity_id, target_period in sorted(targets):
+                self._derived.refresh_variance(org_id, reference, entity_id, target_period)
+            if refresh_kpis:
+                self._derived.refresh_kpis(org_id, reference)
+        log.info("reconciliation %s", report.summary())
+        return report

@@ -1,0 +1,80 @@
+"""Helpers the emulator tests share: seeding a test org, publishing events, waiting for the pipeline."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+from tools.stack.seed import demo_reference, publish_events, write_reference
+
+T = TypeVar("T")
+
+
+def seed_org(db, org_id: str, all_periods_open: bool = False, rules: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """Write the demo org's reference data (chart, entities, rates, periods) under a test org id."""
+    reference = demo_reference()
+    if all_periods_open:
+        reference = dict(reference, periods={p: {"status": "open"} for p in reference["periods"]})
+    write_reference(db, org_id, reference, rules)
+    return reference
+
+
+def event(org_id: str, record_id: str, version: int, *, entity: str = "us-east", account: str = "4100",
+          period: str = "2026-10", scenario: str = "actual", amount: str = "100.00", currency: str = "USD",
+          event_id: str | None = None, delete: bool = False) -> dict[str, Any]:
+    """A contract-v1 event with sensible defaults."""
+    body: dict[str, Any] = {
+        "event_id": event_id or f"{record_id}-v{version}{'-del' if delete else ''}",
+        "type": "record.deleted" if delete else "record.upserted",
+        "org_id": org_id,
+        "record_id": record_id,
+        "version": version,
+        "occurred_at": "2026-10-05T12:00:00Z",
+    }
+    if not delete:
+        body["record"] = {"entity_id": entity, "account_id": account, "period": period, "scenario": scenario,
+                          "amount": amount, "currency": currency}
+    return body
+
+
+def publish(stack, events: Iterable[Mapping[str, Any] | bytes]) -> int:
+    """Publish to financial-events through the official client."""
+    return publish_events(stack.config, events)
+
+
+def wait_until(check: Callable[[], T | None], timeout: float = 60.0, interval: float = 0.25, what: str = "condition") -> T:
+    """Poll `check` until it returns something truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last value: {last!r}); "
+                         "see .stack/logs/firebase.log")
+
+
+def data_quality(db, org_id: str) -> dict[str, Any]:
+    """The org's data_quality/current document (empty if not yet written)."""
+    snap = db.document(f"organizations/{org_id}/data_quality/current").get()
+    return snap.to_dict() or {} if snap.exists else {}
+
+
+def wait_for_events(db, org_id: str, total: int, timeout: float = 120.0) -> dict[str, Any]:
+    """Wait until the org's data-quality counters account for `total` deliveries."""
+    return wait_until(lambda: (dq := data_quality(db, org_id)) and dq.get("total", 0) >= total and dq,
+                      timeout, what=f"{total} events of {org_id} to be accounted for")
+
+
+def aggregate(db, org_id: str, doc_id: str) -> dict[str, Any] | None:
+    """A readable aggregate document."""
+    snap = db.document(f"organizations/{org_id}/aggregates/{doc_id}").get()
+    return snap.to_dict() if snap.exists else None
+
+
+def raw(body: Mapping[str, Any]) -> bytes:
+    """JSON bytes of an event."""
+    return json.dumps(body).encode()
