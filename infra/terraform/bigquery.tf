@@ -1,6 +1,6 @@
 # The analysts' dataset: tables with schemas generated from the core's row models
 # (infra/bigquery/schemas/*.json, never hand-edited) and views from infra/bigquery/views/*.sql.
-resource "google_bigquery_dataset" "finance" {
+resource "google_bigquery_dataset" "analytics" {
   #checkov:skip=CKV_GCP_81:Google-managed encryption at rest by default. CMEK needs a Cloud KMS key per environment, rotation and a grant to the BigQuery service agent; adopt it when a compliance regime requires customer-managed keys (docs/deploy.md).
   project     = var.project_id
   dataset_id  = local.bigquery.dataset
@@ -18,7 +18,7 @@ resource "google_bigquery_table" "tables" {
   #checkov:skip=CKV_GCP_80:Google-managed encryption at rest, same decision as the dataset (CKV_GCP_81).
 
   project     = var.project_id
-  dataset_id  = google_bigquery_dataset.finance.dataset_id
+  dataset_id  = google_bigquery_dataset.analytics.dataset_id
   table_id    = each.key
   description = each.value.description
   schema      = file("${path.module}/../${each.value.schema}")
@@ -39,7 +39,7 @@ resource "google_bigquery_table" "views_base" {
   #checkov:skip=CKV_GCP_121:A view stores no data and is rebuilt from the SQL in the repository. Its level (views_base or views_derived) follows from its SQL, so a view can move between the two resources (destroy + create), which deletion protection would block.
 
   project    = var.project_id
-  dataset_id = google_bigquery_dataset.finance.dataset_id
+  dataset_id = google_bigquery_dataset.analytics.dataset_id
   table_id   = each.key
 
   view {
@@ -60,7 +60,7 @@ resource "google_bigquery_table" "views_derived" {
   #checkov:skip=CKV_GCP_121:A view stores no data and is rebuilt from the SQL in the repository. Its level (views_base or views_derived) follows from its SQL, so a view can move between the two resources (destroy + create), which deletion protection would block.
 
   project    = var.project_id
-  dataset_id = google_bigquery_dataset.finance.dataset_id
+  dataset_id = google_bigquery_dataset.analytics.dataset_id
   table_id   = each.key
 
   view {

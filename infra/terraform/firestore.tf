@@ -1,7 +1,6 @@
 # The Firestore database the dashboards read with live listeners. Rules and composite indexes
 # are deployed by `firebase deploy --only firestore:rules,firestore:indexes` (firestore.rules,
-# firestore.indexes.json); TTL policies are owned here. Never deploy indexes with --force: it
-# deletes field overrides absent from firestore.indexes.json, these TTL policies included.
+# firestore.indexes.json); the TTL policies are owned here.
 resource "google_firestore_database" "default" {
   project     = var.project_id
   name        = "(default)"
@@ -19,8 +18,11 @@ resource "google_firestore_database" "default" {
 }
 
 # TTL policies: documents whose `field` timestamp is in the past are deleted by Firestore
-# (typically within 24 hours). index_config is left out on purpose so the fields keep their
-# inherited single-field indexes (the presence expiry job queries expires_at).
+# (typically within 24 hours of expiry). `index_config {}` exempts the field from single-field
+# indexes, as Google recommends for TTL timestamps and exactly as firestore.indexes.json declares
+# it (a fieldOverride with "indexes": [] and no "ttl" key, so `firebase deploy` leaves the TTL
+# policy alone, even with --force). The two must agree or each tool would undo the other:
+# tests/unit/test_terraform.py checks it.
 resource "google_firestore_field" "ttl" {
   for_each = local.ttl_fields
 
@@ -29,5 +31,6 @@ resource "google_firestore_field" "ttl" {
   collection = each.value.collection_group
   field      = each.value.field
 
+  index_config {}
   ttl_config {}
 }

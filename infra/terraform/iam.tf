@@ -47,7 +47,7 @@ resource "google_bigquery_dataset_iam_member" "functions_write" {
   for_each = { for family, f in local.function_families : family => f if f.bigquery_writer }
 
   project    = var.project_id
-  dataset_id = google_bigquery_dataset.finance.dataset_id
+  dataset_id = google_bigquery_dataset.analytics.dataset_id
   role       = "roles/bigquery.dataEditor"
   member     = google_service_account.functions[each.key].member
 }

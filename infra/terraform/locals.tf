@@ -71,11 +71,11 @@ locals {
   # function must be listed, a precondition checks it); the code selects the account with the
   # firebase-functions option service_account="<account_id>@".
   function_families = {
+    # Records, ingestion errors, processed-event markers.
     ingestion = {
-      account_id  = "fn-ingestion"
-      description = "Ingestion: validates events from Pub/Sub, uploads and manual entries, writes financial records."
-      functions   = ["ingest_financial_event", "ingest_manual_entry", "ingest_upload"]
-      # Records, ingestion errors, processed-event markers.
+      account_id         = "fn-ingestion"
+      description        = "Ingestion: validates events from Pub/Sub, uploads and manual entries, writes financial records."
+      functions          = ["ingest_financial_event", "ingest_manual_entry", "ingest_upload"]
       firestore          = true
       event_triggers     = true
       publishes_internal = false
@@ -83,43 +83,46 @@ locals {
       bigquery_jobs      = false
       reads_secrets      = false
     }
+    # Deltas, sharded aggregates, KPIs, the change outbox (publishes every applied change to the
+    # internal change topics) and the nightly reconciliation.
     realtime = {
-      account_id  = "fn-realtime"
-      description = "Realtime processor and aggregations: record deltas, sharded aggregates, KPIs, reconciliation."
-      functions   = ["on_record_written", "reconcile_aggregates"]
-      firestore   = true
-      # Publishes every applied change to the internal change topic(s).
+      account_id         = "fn-realtime"
+      description        = "Realtime processor and aggregations: record deltas, sharded aggregates, KPIs, change events, reconciliation."
+      functions          = ["on_record_written", "publish_pending_changes", "refresh_aggregate_views", "reconcile_aggregates"]
+      firestore          = true
       event_triggers     = true
       publishes_internal = true
       bigquery_writer    = false
       bigquery_jobs      = false
       reads_secrets      = false
     }
+    # dataEditor on the dataset only; jobUser for load/query jobs (project-level by nature:
+    # BigQuery jobs are not dataset resources).
     analytics_sink = {
-      account_id  = "fn-analytics-sink"
-      description = "Analytics sink: streams applied changes into the BigQuery finance dataset."
-      functions   = ["sink_changes_to_bigquery"]
-      firestore   = false
-      # dataEditor on the finance dataset only; jobUser for load/query jobs (project-level by
-      # nature: BigQuery jobs are not dataset resources).
+      account_id         = "fn-analytics-sink"
+      description        = "Analytics sink: streams applied changes into the BigQuery dataset of resources.json."
+      functions          = ["sink_changes_to_bigquery"]
+      firestore          = false
       event_triggers     = true
       publishes_internal = false
       bigquery_writer    = true
       bigquery_jobs      = true
       reads_secrets      = false
     }
+    # Alert documents in Firestore, alert state changes to the dataset's alert table, the
+    # notification channels' secrets.
     alerts = {
-      account_id  = "fn-alerts"
-      description = "Alerts: rule evaluation, de-dup, escalation, notification channels."
-      functions   = ["evaluate_alerts", "escalate_alerts"]
-      firestore   = true
-      # Alert state changes go to the dataset's alert table; channels read the secrets.
+      account_id         = "fn-alerts"
+      description        = "Alerts: rule evaluation, de-dup, escalation, notification channels."
+      functions          = ["evaluate_alerts", "escalate_alerts"]
+      firestore          = true
       event_triggers     = true
       publishes_internal = false
       bigquery_writer    = true
       bigquery_jobs      = false
       reads_secrets      = true
     }
+    # Presence expiry, trends and forecasts.
     scheduled = {
       account_id         = "fn-scheduled"
       description        = "Collaboration and scheduled jobs: presence expiry, trends and forecasts refresh."

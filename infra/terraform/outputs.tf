@@ -22,12 +22,12 @@ output "event_schema_ids" {
 
 output "bigquery_dataset_id" {
   description = "Dataset id (the functions' BIGQUERY_DATASET param)."
-  value       = google_bigquery_dataset.finance.dataset_id
+  value       = google_bigquery_dataset.analytics.dataset_id
 }
 
 output "bigquery_dataset_location" {
   description = "Location of the dataset."
-  value       = google_bigquery_dataset.finance.location
+  value       = google_bigquery_dataset.analytics.location
 }
 
 output "notification_secret_ids" {

@@ -44,7 +44,7 @@ variable "notification_secrets" {
   description = "Secret Manager secret ids the alert notification channels read through firebase-functions SecretParam (values are never in the repo)."
   type        = map(string)
   default = {
-    SLACK_WEBHOOK_URL = "Incoming-webhook URL of the Slack channel that receives alerts."
+    SLACK_WEBHOOK_URL = "Incoming-webhook URL of the Slack channel that receives alert notifications."
     SMTP_PASSWORD     = "Password of the SMTP account that sends alert e-mails."
   }
 
