@@ -151,8 +151,12 @@ def evaluated(tmp_path_factory) -> dict[str, Any]:
     for name in ("locals.tf", "variables.tf"):
         shutil.copy(TF_DIR / name, module / name)
     env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_CLI_CONFIG_FILE": os.devnull, "CHECKPOINT_DISABLE": "1"}
-    init = subprocess.run([terraform, "init", "-input=false", "-no-color"], cwd=module, env=env, capture_output=True, text=True)
-    assert init.returncode == 0, f"terraform init of the locals failed (locals.tf must stay provider-free):\n{init.stderr}"
+    init = subprocess.run(
+        [terraform, "init", "-input=false", "-no-color"], cwd=module, env=env, capture_output=True, text=True
+    )
+    assert init.returncode == 0, (
+        f"terraform init of the locals failed (locals.tf must stay provider-free):\n{init.stderr}"
+    )
     names = [
         "topics", "dead_letter_topic_names", "schema_topics", "internal_topics", "subscriptions",
         "dead_lettered_subscriptions", "function_triggers", "tables", "view_references", "views_base",
@@ -249,7 +253,9 @@ def test_subscriptions_with_a_dead_letter_topic_get_a_dead_letter_policy(config,
     policy = dynamic(subs, "dead_letter_policy")
     assert compact(policy["for_each"]) == compact("${each.value.dead_letter_topic != null ? [each.value] : []}")
     content = policy["content"][0]
-    assert content["dead_letter_topic"] == "${google_pubsub_topic.topics[dead_letter_policy.value.dead_letter_topic].id}"
+    assert (
+        content["dead_letter_topic"] == "${google_pubsub_topic.topics[dead_letter_policy.value.dead_letter_topic].id}"
+    )
     assert content["max_delivery_attempts"] == "${dead_letter_policy.value.max_delivery_attempts}"
     retry = dynamic(subs, "retry_policy")
     assert retry["content"][0]["minimum_backoff"] == "${retry_policy.value.retry_minimum_backoff}"
@@ -348,7 +354,10 @@ def test_views_come_from_the_sql_files_with_project_and_dataset_filled(config):
         assert body["for_each"] == f"${{local.{name}}}"
         assert body["view"][0] == {"query": "${each.value}", "use_legacy_sql": False}
         assert "${google_bigquery_table.tables}" in body["depends_on"]
-    assert "${google_bigquery_table.views_base}" in resource(config, "google_bigquery_table", "views_derived")["depends_on"]
+    assert (
+        "${google_bigquery_table.views_base}"
+        in resource(config, "google_bigquery_table", "views_derived")["depends_on"]
+    )
 
 
 def test_views_are_created_after_the_views_they_read(evaluated):
@@ -398,9 +407,9 @@ def test_ttl_fields_agree_with_firestore_indexes_json():
     by_field = {(o["collectionGroup"], o["fieldPath"]): o for o in overrides}
     for ttl in RESOURCES["firestore"]["ttl_fields"]:
         key = (ttl["collection_group"], ttl["field"])
-        assert key in by_field, f"firestore.indexes.json must declare {key} with \"indexes\": []"
+        assert key in by_field, f'firestore.indexes.json must declare {key} with "indexes": []'
         assert by_field[key]["indexes"] == [], f"{key}: indexes must be [] (as Terraform's index_config {{}})"
-        assert by_field[key].get("ttl", True) is not False, f"{key}: \"ttl\": false would delete the TTL policy"
+        assert by_field[key].get("ttl", True) is not False, f'{key}: "ttl": false would delete the TTL policy'
 
 
 # --- IAM, secrets, APIs ----------------------------------------------------------------------
@@ -485,7 +494,9 @@ def test_outputs_give_the_functions_what_they_need(config):
 
 
 def _trigger_script():
-    spec = importlib.util.spec_from_file_location("apply_trigger_policies", TF_DIR / "scripts" / "apply_trigger_policies.py")
+    spec = importlib.util.spec_from_file_location(
+        "apply_trigger_policies", TF_DIR / "scripts" / "apply_trigger_policies.py"
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
     spec.loader.exec_module(module)

@@ -114,14 +114,15 @@ def shell_script(policies: list[TriggerPolicy], project: str, region: str) -> st
         lines += [
             "",
             f"# {policy.function} <- {policy.topic}: dead letters to {policy.dead_letter_topic} after "
-            f"{policy.max_delivery_attempts} attempts, backoff {policy.retry_minimum_backoff}..{policy.retry_maximum_backoff}",
+            f"{policy.max_delivery_attempts} attempts, "
+            f"backoff {policy.retry_minimum_backoff}..{policy.retry_maximum_backoff}",
             f"TRIGGER=$({trigger})",
-            f"SUB=$(gcloud eventarc triggers describe \"$TRIGGER\" --project={shlex.quote(project)} "
+            f'SUB=$(gcloud eventarc triggers describe "$TRIGGER" --project={shlex.quote(project)} '
             "--format='value(transport.pubsub.subscription)')",
             shlex.join(update_command(policy, project, "SUBSCRIPTION")).replace("SUBSCRIPTION", '"$SUB"'),
-            shlex.join(grant_command(project, "SUBSCRIPTION", "AGENT")).replace("SUBSCRIPTION", '"$SUB"').replace(
-                "--member=AGENT", '--member="$AGENT"'
-            ),
+            shlex.join(grant_command(project, "SUBSCRIPTION", "AGENT"))
+            .replace("SUBSCRIPTION", '"$SUB"')
+            .replace("--member=AGENT", '--member="$AGENT"'),
         ]
     return "\n".join(lines) + "\n"
 

@@ -1,0 +1,79 @@
+"""firebase.json is valid for firebase-tools, and its predeploy step packages the core the functions install."""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft7Validator
+
+ROOT = Path(__file__).resolve().parents[2]
+FIREBASE_JSON = ROOT / "firebase.json"
+SCHEMA = ROOT / "node_modules" / "firebase-tools" / "schema" / "firebase-config.json"
+
+
+@pytest.fixture(scope="module")
+def validator() -> Draft7Validator:
+    if not SCHEMA.exists():
+        pytest.fail(f"{SCHEMA.relative_to(ROOT)} is missing: run `npm ci` (or ./dev setup)", pytrace=False)
+    schema = json.loads(SCHEMA.read_text())
+    Draft7Validator.check_schema(schema)
+    return Draft7Validator(schema)
+
+
+def _errors(validator: Draft7Validator, config: object) -> list[str]:
+    return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in validator.iter_errors(config)]
+
+
+def test_firebase_json_validates_against_the_firebase_tools_schema(validator):
+    errors = _errors(validator, json.loads(FIREBASE_JSON.read_text()))
+    assert not errors, "firebase.json does not match firebase-tools' schema:\n" + "\n".join(errors)
+
+
+def test_the_schema_rejects_a_broken_config(validator):
+    # The check above must be able to fail.
+    broken = json.loads(FIREBASE_JSON.read_text())
+    broken["functions"][0]["runtime"] = 311
+    broken["firestore"]["rulez"] = "firestore.rules"
+    assert _errors(validator, broken)
+
+
+def test_functions_are_python_311_and_packaged_by_the_predeploy_step():
+    (codebase,) = json.loads(FIREBASE_JSON.read_text())["functions"]
+    assert codebase["source"] == "functions" and codebase["runtime"] == "python311"
+    assert any("tools/package_core.py" in step for step in codebase["predeploy"]), codebase["predeploy"]
+    # The local venv is never uploaded.
+    assert "venv" in codebase["ignore"]
+
+
+@pytest.fixture(scope="module")
+def core_wheel(tmp_path_factory) -> Path:
+    """The wheel the predeploy step builds, built into a temporary folder instead of functions/wheels."""
+    from tools import package_core
+
+    target = tmp_path_factory.mktemp("wheels")
+    original = package_core.WHEELS
+    package_core.WHEELS = target
+    try:
+        return package_core.build_core_wheel()
+    finally:
+        package_core.WHEELS = original
+
+
+def test_core_wheel_contains_the_contract_and_its_data(core_wheel):
+    with zipfile.ZipFile(core_wheel) as wheel:
+        names = set(wheel.namelist())
+    for required in ("finance_core/events.py", "finance_core/data/iso4217.json", "finance_core/avro_schema.py"):
+        assert required in names, f"{core_wheel.name} lacks {required}"
+    assert not any(name.startswith(("tests/", "functions/")) for name in names)
+
+
+def test_functions_requirements_install_exactly_the_built_wheel(core_wheel):
+    lines = [line.strip() for line in (ROOT / "functions" / "requirements.txt").read_text().splitlines()]
+    wheel_lines = [line for line in lines if line and not line.startswith("#") and "finance_core" in line]
+    assert wheel_lines == [f"./wheels/{core_wheel.name}"], wheel_lines
+    version = re.search(r'^version\s*=\s*"([^"]+)"', (ROOT / "shared" / "pyproject.toml").read_text(), re.M)
+    assert version and f"-{version.group(1)}-" in core_wheel.name
