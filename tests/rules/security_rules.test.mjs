@@ -1,0 +1,477 @@
+// Allow/deny matrix of firestore.rules, run against a Firestore emulator shared with other tests.
+//
+//   FIRESTORE_EMULATOR_HOST=127.0.0.1:8181 node --test tests/rules/
+//
+// Shared-emulator etiquette: every run uses its own org ids and uids (random suffix) and never
+// clears the database. Each case is a single client operation that must be allowed or denied;
+// deny cases are built from an allowed case by changing one thing, so a deny can only pass
+// because of the rule it targets (and an allow fails as soon as a rule is too strict).
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+import { assertFails, assertSucceeds, initializeTestEnvironment } from '@firebase/rules-unit-testing';
+import {
+  Timestamp,
+  collection,
+  collectionGroup,
+  deleteDoc,
+  doc,
+  getDoc,
+  getDocs,
+  query,
+  serverTimestamp,
+  setDoc,
+  setLogLevel,
+  updateDoc,
+  where,
+} from 'firebase/firestore';
+
+// ------------------------------------------------------------------ environment
+
+const EMULATOR = process.env.FIRESTORE_EMULATOR_HOST;
+if (!EMULATOR) {
+  throw new Error(
+    'FIRESTORE_EMULATOR_HOST is not set. These tests need a running Firestore emulator, e.g.\n' +
+      '  java -cp <SDK>/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar ' +
+      'com.google.cloud.datastore.emulator.firestore.CloudFirestore start --host=127.0.0.1 --port=8181 &\n' +
+      '  FIRESTORE_EMULATOR_HOST=127.0.0.1:8181 node --test tests/rules/',
+  );
+}
+const EMULATOR_HOST = EMULATOR.slice(0, EMULATOR.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
+const EMULATOR_PORT = Number(EMULATOR.slice(EMULATOR.lastIndexOf(':') + 1));
+const PROJECT_ID = process.env.GCLOUD_PROJECT || 'demo-finance-live';
+const RULES_PATH = fileURLToPath(new URL('../../firestore.rules', import.meta.url));
+
+const RUN = randomUUID().slice(0, 8);
+const ORG_A = `rules-${RUN}-a`;
+const ORG_B = `rules-${RUN}-b`;
+const U = {
+  admin: `admin-${RUN}`,
+  admin2: `admin2-${RUN}`,
+  editor: `editor-${RUN}`,
+  viewer: `viewer-${RUN}`,
+  anon: `anon-${RUN}`, // has a viewer member doc in A, but signs in anonymously
+  outsider: `outsider-${RUN}`, // signed in, member of nothing
+  bAdmin: `badmin-${RUN}`, // admin of org B only
+};
+const WHO = ['unauthenticated', 'anonymous', 'outsider', 'viewer', 'editor', 'admin', 'admin2', 'bAdmin'];
+
+const A = (p = '') => `organizations/${ORG_A}${p ? `/${p}` : ''}`;
+const B = (p = '') => `organizations/${ORG_B}${p ? `/${p}` : ''}`;
+const MIN = 60 * 1000;
+const at = (offsetMs) => Timestamp.fromMillis(Date.now() + offsetMs);
+
+let testEnv;
+
+// ------------------------------------------------------------------ fixtures
+
+const member = (uid, role) => ({ role, uid, display_name: uid });
+const AGG_ID = 'us-east__2026-10__actual';
+
+function fixtures() {
+  const past = at(-10 * MIN);
+  return {
+    [A()]: { name: 'Acme', reporting_currency: 'USD', fiscal_year_start_month: 1, current_period: '2026-10' },
+    [A(`members/${U.admin}`)]: member(U.admin, 'admin'),
+    [A(`members/${U.admin2}`)]: member(U.admin2, 'admin'),
+    [A(`members/${U.editor}`)]: member(U.editor, 'editor'),
+    [A(`members/${U.viewer}`)]: member(U.viewer, 'viewer'),
+    [A(`members/${U.anon}`)]: member(U.anon, 'viewer'),
+    [A('periods/2026-10')]: { status: 'open' },
+    [A('periods/2026-09')]: { status: 'closed' },
+    [A('accounts/4000')]: { name: 'Revenue', type: 'revenue' },
+    [A('entities/us-east')]: { name: 'US East', currency: 'USD' },
+    [A('fx_rates/2026-10')]: { rates: { EUR: '1.08' } },
+    [A('alert_rules/r1')]: { type: 'absolute', severity: 'warning', target: 'revenue', threshold: '1000' },
+    [A('financial_records/rec-1')]: {
+      entity_id: 'us-east', account_id: '4000', period: '2026-10', scenario: 'actual', amount: '10.00',
+      amount_minor: 1000, currency: 'USD', reporting_amount_minor: 1000, version: 1,
+      occurred_at: '2026-10-05T12:00:00Z', updated_at: past, source: 'netsuite',
+    },
+    [A(`aggregates/${AGG_ID}`)]: {
+      entity_id: 'us-east', period: '2026-10', scenario: 'actual', accounts: { 4000: 1000 },
+      rollups: {}, metrics: { revenue: 1000 }, record_count: 1, currency: 'USD', updated_at: past,
+    },
+    [A(`aggregates/${AGG_ID}/shards/000`)]: { accounts: { 4000: 1000 }, record_count: 1, seq: 1 },
+    [A('kpis/current')]: { period: '2026-10', revenue: { value: 1000 } },
+    [A('variance/us-east__2026-10')]: { entity_id: 'us-east', period: '2026-10', items: [] },
+    [A('trends/4000')]: { slope: 1.5, r_squared: 0.9, pattern: 'growing', forecast: [] },
+    [A('data_quality/current')]: { counts: { applied: 1 } },
+    [A('data_quality/current/shards/000')]: { counts: { applied: 1 }, seq: 1 },
+    [A('ingestion_errors/ev-bad-1')]: { raw: '{}', reason: 'bad json', code: 'invalid_json', received_at: past },
+    [A('processed_events/ev-1')]: { expires_at: at(30 * 24 * 60 * MIN) },
+    [A('applied_changes/ch-1')]: { expires_at: at(7 * 24 * 60 * MIN) },
+    [A('deleted_records/rec-9')]: { version: 4 },
+    [A('secrets/x')]: { token: 'nope' },
+    [A('alerts/alert-read')]: { rule_id: 'r1', severity: 'warning', title: 't', status: 'active', count: 1, last_seen: past },
+    [A(`presence/${U.viewer}`)]: { dashboard_id: 'pnl', display_name: 'V', last_seen: past, expires_at: at(2 * MIN) },
+    [A('comments/c-read')]: { target_path: A('kpis/current'), uid: U.editor, text: 'hello', created_at: past },
+    [A('manual_entries/me-1')]: {
+      record_id: 'JE-1', entity_id: 'us-east', account_id: '4000', period: '2026-10', scenario: 'actual',
+      amount: '1.00', currency: 'USD', created_by: U.editor, created_at: past, status: 'accepted', reason: null,
+    },
+    [B()]: { name: 'Beta', reporting_currency: 'EUR', fiscal_year_start_month: 1 },
+    [B(`members/${U.bAdmin}`)]: member(U.bAdmin, 'admin'),
+    [B('kpis/current')]: { period: '2026-10' },
+    [B('financial_records/rec-b')]: { entity_id: 'eu', period: '2026-10', amount: '5.00', updated_at: past },
+    [B('periods/2026-10')]: { status: 'open' },
+    [B('alerts/alert-b')]: { rule_id: 'r1', severity: 'critical', title: 't', status: 'active', count: 1, last_seen: past },
+  };
+}
+
+// ------------------------------------------------------------------ valid documents and variants
+
+// A valid manual entry by `uid`; `over` changes fields, `drop` removes some.
+const entry = (over = {}, drop = []) => (uid) => {
+  const d = {
+    record_id: 'JE-10023-1', entity_id: 'us-east', account_id: '4000', period: '2026-10', scenario: 'actual',
+    amount: '12345.67', currency: 'USD', memo: 'accrual', source: 'dashboard',
+    created_by: uid, created_at: serverTimestamp(), ...over,
+  };
+  for (const k of drop) delete d[k];
+  return d;
+};
+
+const ack = (over = {}) => (uid) => ({
+  status: 'acknowledged', acknowledged_by: uid, acknowledged_at: serverTimestamp(), ...over,
+});
+const activeAlert = (over = {}) => ({
+  rule_id: 'r1', severity: 'warning', title: 'Revenue below threshold', description: 'd', status: 'active',
+  count: 1, first_seen: at(-60 * MIN), last_seen: at(-5 * MIN), escalation_level: 0, ...over,
+});
+
+const presence = (over = {}, drop = []) => () => {
+  const d = { dashboard_id: 'pnl-overview', display_name: 'Victor', last_seen: serverTimestamp(), expires_at: at(2 * MIN), ...over };
+  for (const k of drop) delete d[k];
+  return d;
+};
+
+const comment = (over = {}) => (uid) => ({
+  target_path: A(`aggregates/${AGG_ID}`), uid, text: 'Why did revenue jump?', created_at: serverTimestamp(), ...over,
+});
+const storedComment = (uid, ageMs) => ({ target_path: A('kpis/current'), uid, text: 'first', created_at: at(-ageMs) });
+const commentEdit = (over = {}) => () => ({ text: 'fixed typo', edited_at: serverTimestamp(), ...over });
+
+const periodDoc = (status, over = {}) => (uid) => ({ status, updated_by: uid, updated_at: serverTimestamp(), ...over });
+const fxDoc = (over = {}) => (uid) => ({ rates: { EUR: '1.07' }, updated_by: uid, updated_at: serverTimestamp(), ...over });
+
+const X = 'x'; // filler for long strings
+
+// ------------------------------------------------------------------ the matrix
+//
+// who:    see WHO; expect: 'allow' | 'deny'; op: get | list | group | create | set | update | delete.
+// path:   a '*' is replaced by a fresh id for the case. data: (uid) => document.
+// seed:   {path: doc} written with rules disabled just before the case.
+
+const CASES = [
+  // --- identity and tenancy
+  { who: 'unauthenticated', expect: 'deny', op: 'get', path: A(), name: 'read an org' },
+  { who: 'unauthenticated', expect: 'deny', op: 'get', path: A('kpis/current'), name: 'read KPIs' },
+  { who: 'unauthenticated', expect: 'deny', op: 'list', path: A('financial_records'), name: 'list records' },
+  { who: 'unauthenticated', expect: 'deny', op: 'create', path: A('comments/*'), data: comment(), name: 'comment' },
+  { who: 'anonymous', expect: 'deny', op: 'get', path: A('kpis/current'), name: 'read KPIs despite a member doc' },
+  { who: 'anonymous', expect: 'deny', op: 'list', path: A('financial_records'), name: 'list records despite a member doc' },
+  { who: 'anonymous', expect: 'deny', op: 'create', path: A('comments/*'), data: comment(), name: 'comment despite a member doc' },
+  { who: 'anonymous', expect: 'deny', op: 'group', path: 'members', where: [['uid', '==', U.anon]], name: 'list own memberships' },
+  { who: 'outsider', expect: 'deny', op: 'get', path: A(), name: 'read an org it is not a member of' },
+  { who: 'outsider', expect: 'deny', op: 'get', path: A('kpis/current'), name: 'read KPIs of a foreign org' },
+  { who: 'outsider', expect: 'deny', op: 'list', path: A('alerts'), name: 'list alerts of a foreign org' },
+  { who: 'outsider', expect: 'deny', op: 'set', path: A(`presence/${U.outsider}`), data: presence(), name: 'announce presence in a foreign org' },
+  { who: 'outsider', expect: 'deny', op: 'create', path: A(`members/${U.outsider}`), data: () => member(U.outsider, 'admin'), name: 'enrol itself as admin' },
+  { who: 'viewer', expect: 'allow', op: 'get', path: A(), name: 'read its org' },
+  { who: 'viewer', expect: 'deny', op: 'list', path: 'organizations', name: 'list all orgs' },
+  { who: 'viewer', expect: 'deny', op: 'get', path: B('kpis/current'), name: 'cross-org: read KPIs of org B' },
+  { who: 'viewer', expect: 'deny', op: 'list', path: B('financial_records'), name: 'cross-org: list records of org B' },
+  { who: 'bAdmin', expect: 'allow', op: 'get', path: B('kpis/current'), name: 'control: reads its own org B' },
+  { who: 'bAdmin', expect: 'deny', op: 'get', path: A(`aggregates/${AGG_ID}`), name: 'cross-org: read an aggregate of org A' },
+  { who: 'bAdmin', expect: 'deny', op: 'create', path: A('members/*'), data: () => ({ role: 'viewer', uid: 'SELF' }), name: 'cross-org: add a member to org A' },
+  { who: 'admin', expect: 'deny', op: 'update', path: B(), data: () => ({ name: 'Taken over' }), name: 'cross-org: rename org B' },
+  { who: 'editor', expect: 'deny', op: 'create', path: B('manual_entries/*'), data: entry(), name: 'cross-org: manual entry in org B' },
+  { who: 'editor', expect: 'deny', op: 'update', path: B('alerts/alert-b'), data: ack(), name: 'cross-org: acknowledge an alert of org B' },
+
+  // --- every readable collection, read by the weakest role
+  { who: 'viewer', expect: 'allow', op: 'list', path: A('members'), name: 'list members' },
+  { who: 'viewer', expect: 'allow', op: 'get', path: A('accounts/4000'), name: 'read an account' },
+  { who: 'viewer', expect: 'allow', op: 'get', path: A('entities/us-east'), name: 'read an entity' },
+  { who: 'viewer', expect: 'allow', op: 'list', path: A('periods'), name: 'list periods' },
+  { who: 'viewer', expect: 'allow', op: 'get', path: A('fx_rates/2026-10'), name: 'read FX rates' },
+  { who: 'viewer', expect: 'allow', op: 'list', path: A('alert_rules'), name: 'list alert rules' },
+  { who: 'viewer', expect: 'allow', op: 'get', path: A('financial_records/rec-1'), name: 'read a record' },
+  { who: 'viewer', expect: 'allow', op: 'list', path: A('financial_records'), where: [['period', '==', '2026-10']], name: 'query records' },
+  { who: 'viewer', expect: 'allow', op: 'get', path: A(`aggregates/${AGG_ID}`), name: 'read an aggregate' },
+  { who: 'viewer', expect: 'allow', op: 'list', path: A(`aggregates/${AGG_ID}/shards`), name: 'list aggregate shards' },
+  { who: 'viewer', expect: 'allow', op: 'get', path: A('kpis/current'), name: 'read KPIs' },
+  { who: 'viewer', expect: 'allow', op: 'get', path: A('variance/us-east__2026-10'), name: 'read variance' },
+  { who: 'viewer', expect: 'allow', op: 'get', path: A('trends/4000'), name: 'read a trend' },
+  { who: 'viewer', expect: 'allow', op: 'get', path: A('data_quality/current'), name: 'read data quality' },
+  { who: 'viewer', expect: 'allow', op: 'get', path: A('data_quality/current/shards/000'), name: 'read a data-quality shard' },
+  { who: 'viewer', expect: 'allow', op: 'list', path: A('ingestion_errors'), name: 'list ingestion errors' },
+  { who: 'viewer', expect: 'allow', op: 'get', path: A('alerts/alert-read'), name: 'read an alert' },
+  { who: 'viewer', expect: 'allow', op: 'list', path: A('presence'), where: [['dashboard_id', '==', 'pnl']], name: 'query presence' },
+  { who: 'viewer', expect: 'allow', op: 'list', path: A('comments'), name: 'list comments' },
+  { who: 'viewer', expect: 'allow', op: 'get', path: A('manual_entries/me-1'), name: 'read a manual entry and its status' },
+
+  // --- internal backend collections and anything unlisted: not even admins
+  { who: 'admin', expect: 'deny', op: 'get', path: A('processed_events/ev-1'), name: 'read processed_events' },
+  { who: 'admin', expect: 'deny', op: 'list', path: A('applied_changes'), name: 'list applied_changes' },
+  { who: 'admin', expect: 'deny', op: 'get', path: A('deleted_records/rec-9'), name: 'read deleted_records' },
+  { who: 'admin', expect: 'deny', op: 'get', path: A('secrets/x'), name: 'read an unlisted collection' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('processed_events/*'), data: () => ({ expires_at: at(MIN) }), name: 'forge a processed event marker' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('secrets/*'), data: () => ({ a: 1 }), name: 'write an unlisted collection' },
+  { who: 'admin', expect: 'deny', op: 'get', path: 'ingestion_errors/any', name: 'read the global ingestion_errors' },
+
+  // --- server-owned numbers: read-only for everybody
+  { who: 'admin', expect: 'deny', op: 'set', path: A('financial_records/rec-1'), data: () => ({ amount: '999999.00' }), name: 'overwrite a record' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('financial_records/*'), data: entry(), name: 'write a record directly' },
+  { who: 'admin', expect: 'deny', op: 'delete', path: A('financial_records/rec-1'), name: 'delete a record' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A(`aggregates/${AGG_ID}`), data: () => ({ record_count: 0 }), name: 'edit an aggregate' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A(`aggregates/${AGG_ID}/shards/*`), data: () => ({ accounts: { 4000: 1 } }), name: 'add an aggregate shard' },
+  { who: 'admin', expect: 'deny', op: 'set', path: A('kpis/current'), data: () => ({ revenue: 1 }), name: 'overwrite KPIs' },
+  { who: 'admin', expect: 'deny', op: 'set', path: A('variance/us-east__2026-10'), data: () => ({ items: [] }), name: 'overwrite variance' },
+  { who: 'admin', expect: 'deny', op: 'set', path: A('trends/4000'), data: () => ({ slope: 0 }), name: 'overwrite a trend' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A('data_quality/current'), data: () => ({ counts: {} }), name: 'reset data quality' },
+  { who: 'admin', expect: 'deny', op: 'delete', path: A('ingestion_errors/ev-bad-1'), name: 'delete an ingestion error' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('alerts/*'), data: () => activeAlert(), name: 'raise an alert' },
+  { who: 'admin', expect: 'deny', op: 'delete', path: A('alerts/alert-read'), name: 'delete an alert' },
+
+  // --- manual entries
+  { who: 'editor', expect: 'allow', op: 'create', path: A('manual_entries/*'), data: entry(), name: 'manual entry' },
+  { who: 'admin', expect: 'allow', op: 'create', path: A('manual_entries/*'), data: entry(), name: 'manual entry' },
+  { who: 'editor', expect: 'allow', op: 'create', path: A('manual_entries/*'), data: entry({}, ['memo', 'source']), name: 'manual entry without memo/source' },
+  { who: 'editor', expect: 'allow', op: 'create', path: A('manual_entries/*'), data: entry({ amount: '-1500.5' }), name: 'manual entry, negative amount' },
+  { who: 'editor', expect: 'allow', op: 'create', path: A('manual_entries/*'), data: entry({ memo: X.repeat(500) }), name: 'manual entry, memo of 500 chars' },
+  { who: 'editor', expect: 'allow', op: 'create', path: A('manual_entries/*'), data: entry({ period: '2026-12' }), name: 'manual entry, period without a document (backend rejects it)' },
+  { who: 'viewer', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry(), name: 'manual entry' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ status: 'accepted' }), name: 'forged server field status' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ reason: null }), name: 'forged server field reason' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ event_id: 'manual-x' }), name: 'forged server field event_id' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ amount: 12345.67 }), name: 'amount as a number' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ amount: '1e5' }), name: 'amount in exponent notation' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ amount: '1.1234567' }), name: 'amount with 7 decimals' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ amount: '007' }), name: 'amount with leading zeros' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ amount: '1'.repeat(19) }), name: 'amount with 19 integer digits' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ period: '2026-13' }), name: 'period month 13' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ period: '2026-09' }), name: 'closed period' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ scenario: 'plan' }), name: 'unknown scenario' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ currency: 'usd' }), name: 'lower-case currency' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({}, ['currency']), name: 'missing currency' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ record_id: 'JE__1' }), name: "record_id containing '__'" },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ entity_id: '_all' }), name: 'post to the consolidated entity _all' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ account_id: 4000 }), name: 'account_id as a number' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ memo: X.repeat(501) }), name: 'memo of 501 chars' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ source: X.repeat(65) }), name: 'source of 65 chars' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ created_by: U.admin }), name: 'created_by another user' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ created_at: at(0) }), name: 'client-chosen created_at' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/bad__id'), data: entry(), name: "entry id containing '__'" },
+  { who: 'editor', expect: 'deny', op: 'update', path: A('manual_entries/me-1'), data: () => ({ memo: 'changed' }), name: 'edit a manual entry' },
+  { who: 'editor', expect: 'deny', op: 'update', path: A('manual_entries/me-1'), data: () => ({ status: 'rejected' }), name: 'set status of a manual entry' },
+  { who: 'admin', expect: 'deny', op: 'delete', path: A('manual_entries/me-1'), name: 'delete a manual entry' },
+
+  // --- alerts: acknowledgement only
+  { who: 'editor', expect: 'allow', op: 'update', path: A('alerts/ack-1'), seed: { [A('alerts/ack-1')]: activeAlert() }, data: ack(), name: 'acknowledge an active alert' },
+  { who: 'admin', expect: 'allow', op: 'update', path: A('alerts/ack-2'), seed: { [A('alerts/ack-2')]: activeAlert() }, data: ack(), name: 'acknowledge an active alert' },
+  { who: 'viewer', expect: 'deny', op: 'update', path: A('alerts/ack-3'), seed: { [A('alerts/ack-3')]: activeAlert() }, data: ack(), name: 'acknowledge an alert' },
+  { who: 'editor', expect: 'deny', op: 'update', path: A('alerts/ack-4'), seed: { [A('alerts/ack-4')]: activeAlert() }, data: ack({ acknowledged_by: U.admin }), name: 'acknowledge in the name of another user' },
+  { who: 'editor', expect: 'deny', op: 'update', path: A('alerts/ack-5'), seed: { [A('alerts/ack-5')]: activeAlert() }, data: ack({ acknowledged_at: at(0) }), name: 'acknowledge with a client time' },
+  { who: 'editor', expect: 'deny', op: 'update', path: A('alerts/ack-6'), seed: { [A('alerts/ack-6')]: activeAlert() }, data: ack({ severity: 'info' }), name: 'acknowledge and downgrade severity' },
+  { who: 'editor', expect: 'deny', op: 'update', path: A('alerts/ack-7'), seed: { [A('alerts/ack-7')]: activeAlert({ status: 'resolved' }) }, data: ack(), name: 'acknowledge a resolved alert' },
+  { who: 'editor', expect: 'deny', op: 'update', path: A('alerts/ack-8'), seed: { [A('alerts/ack-8')]: activeAlert() }, data: ack({ status: 'resolved' }), name: 'resolve an alert' },
+  { who: 'editor', expect: 'deny', op: 'update', path: A('alerts/ack-9'), seed: { [A('alerts/ack-9')]: activeAlert() }, data: () => ({ status: 'acknowledged' }), name: 'acknowledge without who/when' },
+
+  // --- presence
+  { who: 'viewer', expect: 'allow', op: 'set', path: A(`presence/${U.viewer}`), data: presence(), name: 'heartbeat of its own presence' },
+  { who: 'editor', expect: 'allow', op: 'set', path: A(`presence/${U.editor}`), data: presence({ expires_at: at(4.5 * MIN) }), name: 'presence expiring in 4.5 minutes' },
+  { who: 'viewer', expect: 'deny', op: 'set', path: A(`presence/${U.editor}`), data: presence(), name: "write another user's presence" },
+  { who: 'viewer', expect: 'deny', op: 'set', path: A(`presence/${U.viewer}`), data: presence({ expires_at: at(10 * MIN) }), name: 'presence expiring in 10 minutes' },
+  { who: 'viewer', expect: 'deny', op: 'set', path: A(`presence/${U.viewer}`), data: presence({ expires_at: at(-MIN) }), name: 'presence already expired' },
+  { who: 'viewer', expect: 'deny', op: 'set', path: A(`presence/${U.viewer}`), data: presence({ expires_at: '2099-01-01' }), name: 'expires_at as a string' },
+  { who: 'viewer', expect: 'deny', op: 'set', path: A(`presence/${U.viewer}`), data: presence({ last_seen: at(0) }), name: 'client-chosen last_seen' },
+  { who: 'viewer', expect: 'deny', op: 'set', path: A(`presence/${U.viewer}`), data: presence({ role: 'admin' }), name: 'extra presence field' },
+  { who: 'viewer', expect: 'deny', op: 'set', path: A(`presence/${U.viewer}`), data: presence({ display_name: X.repeat(101) }), name: 'display_name of 101 chars' },
+  { who: 'viewer', expect: 'deny', op: 'set', path: A(`presence/${U.viewer}`), data: presence({ dashboard_id: X.repeat(129) }), name: 'dashboard_id of 129 chars' },
+  { who: 'viewer', expect: 'deny', op: 'set', path: A(`presence/${U.viewer}`), data: presence({}, ['display_name']), name: 'presence without display_name' },
+  { who: 'admin', expect: 'allow', op: 'delete', path: A(`presence/${U.admin}`), seed: { [A(`presence/${U.admin}`)]: { dashboard_id: 'x', display_name: 'a', last_seen: at(0), expires_at: at(MIN) } }, name: 'delete its own presence' },
+  { who: 'admin', expect: 'deny', op: 'delete', path: A(`presence/${U.viewer}`), name: "delete another user's presence" },
+
+  // --- comments
+  { who: 'viewer', expect: 'allow', op: 'create', path: A('comments/*'), data: comment(), name: 'comment (viewers may comment)' },
+  { who: 'editor', expect: 'allow', op: 'create', path: A('comments/*'), data: comment({ text: X.repeat(2000) }), name: 'comment of 2000 chars' },
+  { who: 'viewer', expect: 'deny', op: 'create', path: A('comments/*'), data: comment({ target_path: B('kpis/current') }), name: 'comment targeting another org' },
+  { who: 'viewer', expect: 'deny', op: 'create', path: A('comments/*'), data: comment({ target_path: `organizations/${ORG_A}x/kpis/current` }), name: 'comment targeting an org id with the same prefix' },
+  { who: 'viewer', expect: 'deny', op: 'create', path: A('comments/*'), data: comment({ target_path: A('kpis') }), name: 'comment targeting a collection' },
+  { who: 'viewer', expect: 'deny', op: 'create', path: A('comments/*'), data: comment({ target_path: A(`aggregates/${'a'.repeat(300)}`) }), name: 'target_path over 300 chars' },
+  { who: 'viewer', expect: 'deny', op: 'create', path: A('comments/*'), data: comment({ uid: U.editor }), name: 'comment in the name of another user' },
+  { who: 'viewer', expect: 'deny', op: 'create', path: A('comments/*'), data: comment({ text: '   ' }), name: 'blank comment' },
+  { who: 'viewer', expect: 'deny', op: 'create', path: A('comments/*'), data: comment({ text: X.repeat(2001) }), name: 'comment of 2001 chars' },
+  { who: 'viewer', expect: 'deny', op: 'create', path: A('comments/*'), data: comment({ comment_count: 1 }), name: 'comment with a server field' },
+  { who: 'viewer', expect: 'deny', op: 'create', path: A('comments/*'), data: comment({ created_at: at(0) }), name: 'comment with a client created_at' },
+  { who: 'outsider', expect: 'deny', op: 'create', path: A('comments/*'), data: comment(), name: 'comment in a foreign org' },
+  { who: 'viewer', expect: 'allow', op: 'update', path: A('comments/ed-1'), seed: { [A('comments/ed-1')]: storedComment(U.viewer, MIN) }, data: commentEdit(), name: 'edit own comment after 1 minute' },
+  { who: 'viewer', expect: 'deny', op: 'update', path: A('comments/ed-2'), seed: { [A('comments/ed-2')]: storedComment(U.viewer, 20 * MIN) }, data: commentEdit(), name: 'edit own comment after 20 minutes' },
+  { who: 'editor', expect: 'deny', op: 'update', path: A('comments/ed-3'), seed: { [A('comments/ed-3')]: storedComment(U.viewer, MIN) }, data: commentEdit(), name: "edit another member's comment" },
+  { who: 'viewer', expect: 'deny', op: 'update', path: A('comments/ed-4'), seed: { [A('comments/ed-4')]: storedComment(U.viewer, MIN) }, data: commentEdit({ target_path: A('trends/4000') }), name: 'move own comment to another target' },
+  { who: 'viewer', expect: 'deny', op: 'update', path: A('comments/ed-5'), seed: { [A('comments/ed-5')]: storedComment(U.viewer, MIN) }, data: () => ({ text: 'no stamp' }), name: 'edit own comment without edited_at' },
+  { who: 'viewer', expect: 'deny', op: 'update', path: A('comments/ed-6'), seed: { [A('comments/ed-6')]: storedComment(U.viewer, MIN) }, data: commentEdit({ comment_count: 3 }), name: 'set comment_count' },
+  { who: 'viewer', expect: 'allow', op: 'delete', path: A('comments/del-1'), seed: { [A('comments/del-1')]: storedComment(U.viewer, 60 * MIN) }, name: 'delete own comment' },
+  { who: 'editor', expect: 'deny', op: 'delete', path: A('comments/del-2'), seed: { [A('comments/del-2')]: storedComment(U.viewer, MIN) }, name: "delete another member's comment" },
+  { who: 'admin', expect: 'allow', op: 'delete', path: A('comments/del-3'), seed: { [A('comments/del-3')]: storedComment(U.viewer, MIN) }, name: "moderate (delete) another member's comment" },
+  { who: 'bAdmin', expect: 'deny', op: 'delete', path: A('comments/del-4'), seed: { [A('comments/del-4')]: storedComment(U.viewer, MIN) }, name: 'cross-org: delete a comment of org A' },
+
+  // --- members
+  { who: 'admin', expect: 'allow', op: 'create', path: A('members/new-1'), data: () => member('new-1', 'viewer'), name: 'add a viewer' },
+  { who: 'admin', expect: 'allow', op: 'update', path: A('members/m-2'), seed: { [A('members/m-2')]: member('m-2', 'viewer') }, data: () => ({ role: 'editor' }), name: 'promote a viewer to editor' },
+  { who: 'admin', expect: 'allow', op: 'update', path: A('members/m-3'), seed: { [A('members/m-3')]: member('m-3', 'admin') }, data: () => ({ role: 'viewer' }), name: 'demote another admin' },
+  { who: 'admin', expect: 'allow', op: 'delete', path: A('members/m-4'), seed: { [A('members/m-4')]: member('m-4', 'editor') }, name: 'remove a member' },
+  { who: 'admin', expect: 'allow', op: 'set', path: A(`members/${U.admin}`), data: () => ({ ...member(U.admin, 'admin'), display_name: 'Alex' }), name: 'rename itself, staying admin' },
+  { who: 'admin2', expect: 'deny', op: 'update', path: A(`members/${U.admin2}`), data: () => ({ role: 'editor' }), name: 'demote itself' },
+  { who: 'admin2', expect: 'deny', op: 'delete', path: A(`members/${U.admin2}`), name: 'remove itself' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('members/new-2'), data: () => member('new-2', 'owner'), name: 'add a member with an unknown role' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('members/new-3'), data: () => member('someone-else', 'viewer'), name: 'member doc whose uid is not its id' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('members/new-4'), data: () => ({ ...member('new-4', 'viewer'), is_owner: true }), name: 'member doc with an extra field' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('members/new-5'), data: () => member('new-5', 'viewer'), name: 'add a member' },
+  { who: 'editor', expect: 'deny', op: 'update', path: A(`members/${U.editor}`), data: () => ({ role: 'admin' }), name: 'promote itself' },
+  { who: 'viewer', expect: 'deny', op: 'update', path: A(`members/${U.viewer}`), data: () => ({ role: 'editor' }), name: 'promote itself' },
+  { who: 'viewer', expect: 'allow', op: 'group', path: 'members', where: [['uid', '==', U.viewer]], name: 'list own memberships (collection group)' },
+  { who: 'viewer', expect: 'deny', op: 'group', path: 'members', where: [['uid', '==', U.editor]], name: "list another user's memberships" },
+  { who: 'viewer', expect: 'deny', op: 'group', path: 'members', name: 'list all memberships' },
+
+  // --- the org document
+  { who: 'admin', expect: 'allow', op: 'update', path: A(), data: () => ({ name: 'Acme Corp' }), name: 'rename the org' },
+  { who: 'admin', expect: 'allow', op: 'update', path: A(), data: () => ({ fiscal_year_start_month: 4, reporting_currency: 'USD' }), name: 'set the fiscal year start' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A(), data: () => ({ fiscal_year_start_month: 13 }), name: 'fiscal_year_start_month 13' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A(), data: () => ({ reporting_currency: 'eur' }), name: 'lower-case reporting currency' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A(), data: () => ({ current_period: '2026-11' }), name: 'change a server field of the org' },
+  { who: 'editor', expect: 'deny', op: 'update', path: A(), data: () => ({ name: 'Mine' }), name: 'rename the org' },
+  { who: 'admin', expect: 'deny', op: 'create', path: 'organizations/*', data: () => ({ name: 'New org' }), name: 'create an org' },
+  { who: 'admin', expect: 'deny', op: 'delete', path: A(), name: 'delete the org' },
+
+  // --- reference data
+  { who: 'admin', expect: 'allow', op: 'create', path: A('accounts/4100'), data: () => ({ name: 'Services', type: 'revenue', parent_id: '4000' }), name: 'add an account' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('accounts/4200'), data: () => ({ name: 'X', type: 'income' }), name: 'account with an unknown type' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('accounts/4300'), data: () => ({ name: 'X', type: 'revenue', parent_id: '4300' }), name: 'account that is its own parent' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('accounts/4400'), data: () => ({ name: 'X', type: 'revenue' }), name: 'add an account' },
+  { who: 'admin', expect: 'allow', op: 'delete', path: A('accounts/9999'), seed: { [A('accounts/9999')]: { name: 'Old', type: 'opex' } }, name: 'delete an account' },
+  { who: 'admin', expect: 'allow', op: 'create', path: A('entities/eu-west'), data: () => ({ name: 'EU West', currency: 'EUR', parent_id: null }), name: 'add an entity' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('entities/_all'), data: () => ({ name: 'All', currency: 'USD' }), name: 'entity named _all' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('entities/apac'), data: () => ({ name: 'APAC', currency: 'usd' }), name: 'entity with a lower-case currency' },
+  { who: 'admin', expect: 'allow', op: 'set', path: A('periods/2026-08'), seed: { [A('periods/2026-08')]: { status: 'open' } }, data: periodDoc('closed'), name: 'close a period' },
+  { who: 'admin', expect: 'deny', op: 'set', path: A('periods/2026-07'), data: () => ({ status: 'closed' }), name: 'close a period without who/when' },
+  { who: 'admin', expect: 'deny', op: 'set', path: A('periods/2026-06'), data: periodDoc('locked'), name: 'period with an unknown status' },
+  { who: 'admin', expect: 'deny', op: 'set', path: A('periods/october'), data: periodDoc('open'), name: 'period id not YYYY-MM' },
+  { who: 'editor', expect: 'deny', op: 'set', path: A('periods/2026-10'), data: periodDoc('closed'), name: 'close a period' },
+  { who: 'admin', expect: 'allow', op: 'set', path: A('fx_rates/2026-11'), data: fxDoc(), name: 'set FX rates' },
+  { who: 'admin', expect: 'deny', op: 'set', path: A('fx_rates/2026-12'), data: fxDoc({ rates: '1.07' }), name: 'FX rates not a map' },
+  { who: 'editor', expect: 'deny', op: 'set', path: A('fx_rates/2026-11'), data: fxDoc(), name: 'set FX rates' },
+  { who: 'admin', expect: 'allow', op: 'create', path: A('alert_rules/r2'), data: () => ({ type: 'variance', severity: 'critical', target: 'opex', threshold: '0.1', cooldown: 3600, channels: ['email'] }), name: 'add an alert rule' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('alert_rules/r3'), data: () => ({ type: 'magic', severity: 'critical' }), name: 'alert rule with an unknown type' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('alert_rules/r4'), data: () => ({ type: 'absolute', severity: 'info' }), name: 'add an alert rule' },
+  { who: 'viewer', expect: 'deny', op: 'delete', path: A('alert_rules/r1'), name: 'delete an alert rule' },
+];
+
+// ------------------------------------------------------------------ runner
+
+const contexts = new Map();
+function contextFor(who) {
+  if (!contexts.has(who)) {
+    let ctx;
+    if (who === 'unauthenticated') ctx = testEnv.unauthenticatedContext();
+    else if (who === 'anonymous') ctx = testEnv.authenticatedContext(U.anon, { firebase: { sign_in_provider: 'anonymous', identities: {} } });
+    else ctx = testEnv.authenticatedContext(U[who], { firebase: { sign_in_provider: 'password', identities: {} } });
+    contexts.set(who, ctx);
+  }
+  return contexts.get(who);
+}
+
+function uidOf(who) {
+  return who === 'unauthenticated' ? 'nobody' : who === 'anonymous' ? U.anon : U[who];
+}
+
+async function seed(docs) {
+  await testEnv.withSecurityRulesDisabled(async (ctx) => {
+    const db = ctx.firestore();
+    await Promise.all(Object.entries(docs).map(([path, data]) => setDoc(doc(db, path), data)));
+  });
+}
+
+function operation(db, c, index) {
+  const path = c.path.replace('*', `case-${index}`);
+  const filters = (c.where || []).map(([f, op, v]) => where(f, op, v));
+  const data = () => {
+    const d = c.data(uidOf(c.who));
+    if (d.uid === 'SELF') d.uid = path.split('/').pop();
+    return d;
+  };
+  switch (c.op) {
+    case 'get': return getDoc(doc(db, path));
+    case 'list': return getDocs(query(collection(db, path), ...filters));
+    case 'group': return getDocs(query(collectionGroup(db, path), ...filters));
+    case 'create':
+    case 'set': return setDoc(doc(db, path), data());
+    case 'update': return updateDoc(doc(db, path), data());
+    case 'delete': return deleteDoc(doc(db, path));
+    default: throw new Error(`unknown op ${c.op}`);
+  }
+}
+
+// The collection a case exercises (for the coverage check).
+function collectionOf(c) {
+  if (c.op === 'group') return c.path;
+  const parts = c.path.split('/');
+  if (parts[0] !== 'organizations') return `(root) ${parts[0]}`;
+  if (parts.length <= 2) return 'organizations';
+  return parts.length > 4 ? `${parts[2]}/${parts[4]}` : parts[2];
+}
+
+before(async () => {
+  setLogLevel('silent'); // permission-denied warnings are the expected outcome of half the cases
+  testEnv = await initializeTestEnvironment({
+    projectId: PROJECT_ID,
+    firestore: { host: EMULATOR_HOST, port: EMULATOR_PORT, rules: readFileSync(RULES_PATH, 'utf8') },
+  });
+  await seed(fixtures());
+});
+
+after(async () => {
+  // cleanup() only closes this process's apps; it does not touch the shared emulator's data.
+  if (testEnv) await testEnv.cleanup();
+});
+
+test('the matrix covers every collection, every kind of caller and both outcomes', () => {
+  const covered = new Set(CASES.map(collectionOf));
+  const required = [
+    'organizations', 'members', 'entities', 'accounts', 'fx_rates', 'periods', 'financial_records',
+    'aggregates', 'aggregates/shards', 'kpis', 'variance', 'trends', 'alert_rules', 'alerts', 'presence',
+    'comments', 'ingestion_errors', 'manual_entries', 'data_quality', 'data_quality/shards',
+    'processed_events', 'applied_changes', 'deleted_records',
+  ];
+  assert.deepEqual(required.filter((c) => !covered.has(c)), [], 'collections without a case');
+  const callers = new Set(CASES.map((c) => c.who));
+  assert.deepEqual(WHO.filter((w) => !callers.has(w)), [], 'callers without a case');
+  const allowed = CASES.filter((c) => c.expect === 'allow').length;
+  const denied = CASES.filter((c) => c.expect === 'deny').length;
+  assert.ok(allowed >= 20 && denied >= 30 && CASES.length >= 50, `too few cases: ${allowed} allow / ${denied} deny`);
+  for (const c of CASES) {
+    assert.ok(WHO.includes(c.who), `unknown caller ${c.who}`);
+    assert.ok(['allow', 'deny'].includes(c.expect), `bad expectation in ${c.name}`);
+  }
+  const names = CASES.map((c) => `${c.who} ${c.name}`);
+  assert.equal(new Set(names).size, names.length, 'case names must be unique');
+});
+
+CASES.forEach((c, index) => {
+  test(`${c.expect.padEnd(5)} ${c.who}: ${c.name} [${c.op} ${c.path.replace(/organizations\/rules-[0-9a-f]+-/, 'org:')}]`, async () => {
+    if (c.seed) await seed(c.seed);
+    const db = contextFor(c.who).firestore();
+    if (c.expect === 'allow') await assertSucceeds(operation(db, c, index));
+    else await assertFails(operation(db, c, index));
+  });
+});
+
+test('summary', (t) => {
+  const allowed = CASES.filter((c) => c.expect === 'allow').length;
+  t.diagnostic(`${CASES.length} rule cases: ${allowed} allowed, ${CASES.length - allowed} denied (run ${RUN})`);
+});
