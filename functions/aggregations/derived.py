@@ -17,6 +17,7 @@ from finance_core.identifiers import CONSOLIDATED_ENTITY, KEY_SEPARATOR
 from finance_core.kpis import headline_kpis
 from finance_core.periods import add_months, period_of
 from finance_core.reference import OrgReference
+from finance_core.variance import account_variances, metric_variances, variance_document
 
 
 def kpi_period(reference: OrgReference, today: date | None = None) -> str:
@@ -102,20 +103,36 @@ class DerivedDocuments:
         versions = {key.doc_id: _version(doc) for key, doc in docs.items()}
 
         def compute() -> dict[str, Any]:
-            from finance_core.variance import metric_variances, top_variances, variance_document, variances
-
             actual = docs[keys["actual"]] or {}
             body: dict[str, Any] = {"entity_id": entity_id, "period": period, "currency": reference.reporting_currency}
             for comparison in ("budget", "forecast"):
                 other = docs[keys[comparison]] or {}
-                lines = variances(actual.get("accounts", {}), other.get("accounts", {}), reference.chart)
-                metrics = metric_variances(actual.get("metrics", {}), other.get("metrics", {}))
-                body[f"vs_{comparison}"] = variance_document(top_variances(lines, 10), metrics)
+                lines = account_variances(_in_chart(actual.get("accounts"), reference),
+                                          _in_chart(other.get("accounts"), reference), reference.chart)
+                metrics = metric_variances(_decimal_metrics(actual.get("metrics")), _decimal_metrics(other.get("metrics")))
+                section = variance_document(entity_id=entity_id, period=period, account_lines=lines,
+                                            metric_lines=metrics, comparison_scenario=comparison,
+                                            currency=reference.reporting_currency)
+                body[f"vs_{comparison}"] = {k: v for k, v in section.items() if k not in {"entity_id", "period"}}
+            # The budget comparison is what dashboards show first: keep it at the top level too.
+            body["top"] = body["vs_budget"]["top"]
             return body
 
         doc_id = KEY_SEPARATOR.join((entity_id, period))
         ref = self._db.document(f"{org_path(org_id)}/variance/{doc_id}")
         return write_if_newer(self._db, ref, versions, compute)
+
+
+def _in_chart(accounts: Mapping[str, Any] | None, reference: OrgReference) -> dict[str, int]:
+    """Account totals restricted to the chart (an account removed from the chart has no type)."""
+    return {k: int(v) for k, v in (accounts or {}).items() if k in reference.chart}
+
+
+def _decimal_metrics(metrics: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Stored metrics back to exact values: percentages (floats in Firestore) as Decimal."""
+    from decimal import Decimal
+
+    return {k: (Decimal(str(v)) if isinstance(v, float) else v) for k, v in (metrics or {}).items()}
 
 
 def _plain(value: Any) -> Any:

@@ -1,10 +1,12 @@
-"""Scheduled reconciliation of every org's aggregates (the safety net behind the realtime path)."""
+"""Aggregation triggers: readable views refreshed from change events, and nightly reconciliation."""
 
 from __future__ import annotations
 
 import functools
 
-from firebase_functions import scheduler_fn
+import base64
+
+from firebase_functions import pubsub_fn, scheduler_fn
 
 from adapters.clients import firestore_client
 from adapters.runtime import reference_store
@@ -12,6 +14,8 @@ from adapters.settings import aggregate_shards
 from aggregations.derived import DerivedDocuments
 from aggregations.reconcile import Reconciler
 from aggregations.store import AggregateStore
+from aggregations.views import ViewRefresher
+from realtime_processor.change_events import decode_change
 
 
 @functools.cache
@@ -26,3 +30,17 @@ def reconcile_aggregates(event: scheduler_fn.ScheduledEvent) -> None:
     """Recompute every org's aggregates from its records and repair drift; logs what it fixed."""
     for org in firestore_client().collection("organizations").list_documents():
         reconciler().reconcile(org.id)
+
+
+@functools.cache
+def view_refresher() -> ViewRefresher:
+    """The instance's view refresher."""
+    db = firestore_client()
+    return ViewRefresher(reference_store(), AggregateStore(db, aggregate_shards()), DerivedDocuments(db))
+
+
+@pubsub_fn.on_message_published(topic="financial-record-changes", retry=True, memory=512, concurrency=40)
+def refresh_aggregate_views(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
+    """Fold the changed aggregate keys and rebuild the KPI and variance documents that use them."""
+    change = decode_change(base64.b64decode(event.data.message.data or b""))
+    view_refresher().refresh(change["org_id"], change["delta"].keys(), change["event_id"])

@@ -1,4 +1,4 @@
-"""Propagates one record change: exact deltas applied once, readable aggregates, KPIs, variance, change event."""
+"""Propagates one record change: its exact aggregate deltas applied once, then the change event published."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from google.cloud import firestore
 from adapters.errors import TransientError, map_exceptions
 from adapters.firestore_codec import org_path, record_from_document
 from adapters.reference_store import ReferenceStore
-from aggregations.derived import DerivedDocuments
 from aggregations.store import AggregateStore
 from finance_core.aggregates import record_delta
 from finance_core.records import RecordState
@@ -33,20 +32,18 @@ class ProcessResult:
 
 
 class RecordChangeProcessor:
-    """Turns a financial_records write (before/after) into aggregate, KPI and variance updates."""
+    """Turns a financial_records write (before/after) into sharded aggregate deltas and a change event."""
 
     def __init__(
         self,
         db: firestore.Client,
         references: ReferenceStore,
         aggregates: AggregateStore,
-        derived: DerivedDocuments,
         publish: Publish | None,
     ):
         self._db = db
         self._references = references
         self._aggregates = aggregates
-        self._derived = derived
         self._publish = publish
 
     def process(
@@ -58,7 +55,7 @@ class RecordChangeProcessor:
         after_doc: Mapping[str, Any] | None,
         changed_at: str,
     ) -> ProcessResult:
-        """Apply the change exactly once; folds, derived documents and publishing are idempotent retries."""
+        """Apply the change's deltas exactly once and publish the change (at least once)."""
         before = record_from_document(org_id, record_id, before_doc)
         after = record_from_document(org_id, record_id, after_doc)
         if before is None and after is None:
@@ -68,15 +65,8 @@ class RecordChangeProcessor:
         message = self._message(change_id, org_id, record_id, before, after, deltas, changed_at,
                                 reference.reporting_currency if reference else None)
         applied = self._aggregates.apply_once(org_id, change_id, deltas, outbox=message)
-        if reference is not None and deltas:
-            last_event = after.event_id if after is not None else message["attributes"]["event_id"]
-            for key in sorted(deltas):
-                self._aggregates.fold(org_id, key, reference.chart, reference.reporting_currency, last_event_id=last_event)
-            refresh_kpis, variance_targets = self._derived.affected(reference, deltas)
-            for entity_id, period in sorted(variance_targets):
-                self._derived.refresh_variance(org_id, reference, entity_id, period)
-            if refresh_kpis:
-                self._derived.refresh_kpis(org_id, reference)
+        # Readable aggregates, KPIs and variance are refreshed by the change consumers
+        # (aggregations.views): this trigger stays short, which is what bounds its throughput.
         published = self.publish_outbox(org_id, change_id, message)
         return ProcessResult(applied, tuple(key.doc_id for key in sorted(deltas)), published)
 

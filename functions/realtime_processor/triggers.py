@@ -10,7 +10,6 @@ from adapters.clients import firestore_client
 from adapters.pubsub import publish
 from adapters.runtime import reference_store
 from adapters.settings import CHANGES_TOPIC, aggregate_shards
-from aggregations.derived import DerivedDocuments
 from aggregations.store import AggregateStore
 from realtime_processor.outbox import sweep_outbox
 from realtime_processor.processor import RecordChangeProcessor
@@ -24,9 +23,7 @@ def _publish_change(data: bytes, attributes, ordering_key: str) -> None:
 def processor() -> RecordChangeProcessor:
     """The instance's processor."""
     db = firestore_client()
-    return RecordChangeProcessor(
-        db, reference_store(), AggregateStore(db, aggregate_shards()), DerivedDocuments(db), _publish_change
-    )
+    return RecordChangeProcessor(db, reference_store(), AggregateStore(db, aggregate_shards()), _publish_change)
 
 
 # The Python SDK deploys Firestore triggers without retry-on-failure, so this trigger cannot rely

@@ -17,10 +17,20 @@ from tools.setup_env import BQ_VENV, FIRESTORE_LAUNCHER, FUNCTIONS_VENV, ROOT, g
 from tools.stack.config import LOG_DIR, STACK_DIR, STATE_FILE, StackConfig
 
 FIREBASE_SERVICES = ("auth", "functions", "firestore", "pubsub")
-READY_MARKER = "All emulators ready"
 # Each Python worker of the functions emulator is a process (~70 MB, ~1 s to start); on a
 # 2-core machine a few parallel workers per function is the sweet spot.
 DEFAULT_FUNCTIONS_PARALLEL = "4"
+
+
+def expected_functions() -> set[str]:
+    """Entry points functions/main.py exports (what the Functions emulator must have loaded)."""
+    import ast
+
+    tree = ast.parse((ROOT / "functions" / "main.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
+            return {elt.value for elt in node.value.elts}  # type: ignore[attr-defined]
+    return set()
 
 
 class StackError(RuntimeError):
@@ -208,15 +218,18 @@ class LocalStack:
             "--project", self.config.project_id,
             "--only", ",".join(FIREBASE_SERVICES),
             "--config", str(self._firebase_config()),
+            # Per-invocation lines cost CPU on a 2-core machine; warnings and errors still show.
+            "--log-verbosity", os.environ.get("FINANCE_EMULATOR_LOG_VERBOSITY", "QUIET"),
         ]
-        self._spawn("firebase", command, env)
+        # firebase-tools writes its *-debug.log files to the working directory: keep them in .stack.
+        self._spawn("firebase", command, env, cwd=LOG_DIR)
 
     def wait_ready(self, progress: Callable[[str], None] = print, timeout: float = 180.0) -> None:
         """Block until every service answers; raise StackError naming the one that did not."""
         deadline = time.monotonic() + timeout
         checks = {
             "bigquery": lambda: _http_ok(f"http://{self.config.address('bigquery')}/bigquery/v2/projects/{self.config.project_id}/datasets"),
-            "firebase": lambda: READY_MARKER in self._log("firebase"),
+            "firebase": self._firebase_ready,
         }
         pending = dict(checks)
         while pending:
@@ -230,19 +243,36 @@ class LocalStack:
             if time.monotonic() > deadline:
                 name = next(iter(pending))
                 service = next(s for s in self.services if s.name == name)
-                raise StackError(f"the {name} emulator did not become ready within {timeout:.0f}s. Last lines of {service.log}:\n{_tail(service.log)}")
+                detail = self._missing_functions() if name == "firebase" else ""
+                raise StackError(f"the {name} emulator did not become ready within {timeout:.0f}s{detail}. "
+                                 f"Last lines of {service.log}:\n{_tail(service.log, 40)}")
             time.sleep(0.3)
-        self._check_functions_loaded()
 
-    def _log(self, name: str) -> str:
-        path = LOG_DIR / f"{name}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
+    def _hub(self, path: str) -> dict:
+        url = f"http://{self.config.address('hub')}{path}"
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return json.loads(response.read())
 
-    def _check_functions_loaded(self) -> None:
-        log = self._log("firebase")
-        if "Loaded functions definitions from source" not in log:
-            raise StackError("the Functions emulator did not load the Python functions. Last lines of "
-                             f"{LOG_DIR / 'firebase.log'}:\n{_tail(LOG_DIR / 'firebase.log', 40)}")
+    def _loaded_functions(self) -> set[str]:
+        try:
+            with urllib.request.urlopen(f"http://{self.config.address('functions')}/backends", timeout=2) as response:
+                backends = json.loads(response.read()).get("backends", [])
+        except (OSError, ValueError):
+            return set()
+        return {t["entryPoint"] for b in backends for t in b.get("functionTriggers", [])}
+
+    def _firebase_ready(self) -> bool:
+        try:
+            running = set(self._hub("/emulators"))
+        except (OSError, ValueError):
+            return False
+        if not set(FIREBASE_SERVICES) <= running:
+            return False
+        return expected_functions() <= self._loaded_functions()
+
+    def _missing_functions(self) -> str:
+        missing = expected_functions() - self._loaded_functions()
+        return f" (functions not loaded: {', '.join(sorted(missing))}; a Python error in functions/ is the usual cause)" if missing else ""
 
     # --- status and stop ------------------------------------------------------------------
 

@@ -1,0 +1,42 @@
+"""Refreshes what dashboards read after a change: readable aggregates, then KPI and variance documents."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from adapters.reference_store import ReferenceStore
+from aggregations.derived import DerivedDocuments
+from aggregations.store import AggregateStore
+from finance_core.aggregates import AggregateKey
+
+
+class ViewRefresher:
+    """Folds the shards of changed keys and rebuilds the documents derived from them.
+
+    Every step is idempotent and safe to run concurrently or more than once: folds and derived
+    writes only ever move forward (newer-than test), so redelivered or reordered change events
+    cannot put an older state back.
+    """
+
+    def __init__(self, references: ReferenceStore, aggregates: AggregateStore, derived: DerivedDocuments):
+        self._references = references
+        self._aggregates = aggregates
+        self._derived = derived
+
+    def refresh(self, org_id: str, keys: Iterable[AggregateKey], last_event_id: str | None = None) -> list[str]:
+        """Bring the given keys' readable documents (and what derives from them) up to date."""
+        reference = self._references.get(org_id)
+        keys = sorted(set(keys))
+        if reference is None or not keys:
+            return []
+        written = []
+        for key in keys:
+            if self._aggregates.fold(org_id, key, reference.chart, reference.reporting_currency,
+                                     last_event_id=last_event_id) is not None:
+                written.append(key.doc_id)
+        refresh_kpis, variance_targets = self._derived.affected(reference, keys)
+        for entity_id, period in sorted(variance_targets):
+            self._derived.refresh_variance(org_id, reference, entity_id, period)
+        if refresh_kpis:
+            self._derived.refresh_kpis(org_id, reference)
+        return written
