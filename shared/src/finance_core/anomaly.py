@@ -1,4 +1,4 @@
-"""Robust anomaly detection on a monthly series: rolling modified z-scores, seasonally adjusted when possible."""
+"""Robust anomaly detection on a monthly series: modified z-scores, seasonally adjusted when history allows."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-
-import numpy as np
+from statistics import median
 
 DEFAULT_WINDOW = 12
 DEFAULT_THRESHOLD = 3.5
 DEFAULT_SEASON_LENGTH = 12
-# Same-month values of at most this many previous seasons form the seasonal baseline: enough
-# for the median to outvote one odd year, few enough to follow a seasonal shape that evolves.
+# Same-month values of at most this many other seasons form a point's seasonal baseline, and
+# the seasonal history looks back this many seasons: enough for a median to outvote one odd
+# year, few enough to follow a seasonal shape that evolves.
 DEFAULT_MAX_SEASONS = 3
 
 # 0.6745 is the 75th percentile of the standard normal: MAD / 0.6745 estimates the standard
@@ -22,6 +22,9 @@ DEFAULT_MAX_SEASONS = 3
 # Hoaglin). 1.253314 = sqrt(pi / 2) does the same for the mean absolute deviation.
 MAD_CONSISTENCY = 0.6745
 MEAN_AD_CONSISTENCY = 1.253314
+# A MAD of n points is as informative as a standard deviation of about 0.37 n points (its
+# asymptotic efficiency), hence the degrees of freedom of the small-sample correction.
+MAD_EFFICIENCY = 0.37
 
 Number = int | float | Decimal
 
@@ -32,7 +35,7 @@ class AnomalyMethod(StrEnum):
     ROBUST = "robust"
     """Median of the previous `window` points."""
     SEASONAL = "seasonal"
-    """Same month of previous seasons, shifted by the series' drift, then a robust score."""
+    """Same month of other seasons, shifted by the series' drift."""
 
 
 @dataclass(frozen=True)
@@ -44,9 +47,57 @@ class AnomalyPoint:
     expected: float | None
     """Baseline the point is compared with; None when there was not enough history to score it."""
     score: float | None
-    """Modified z-score; +/-inf when the history is perfectly flat and the point leaves it."""
+    """Modified z-score (small-sample corrected by default); +/-inf when a perfectly flat history is left."""
     is_anomaly: bool
     method: AnomalyMethod
+
+
+def modified_z_score(deviation: float, reference_deviations: Sequence[float]) -> float:
+    """0.6745 * deviation / MAD of the reference deviations (each from the reference's centre).
+
+    When the MAD is 0 (over half of the reference is equal) the mean absolute deviation is the
+    scale instead; when that is 0 as well, any departure is infinitely unusual and none is 0.
+    """
+    absolute = [abs(d) for d in reference_deviations]
+    mad = median(absolute)
+    if mad > 0:
+        return MAD_CONSISTENCY * deviation / mad
+    mean_ad = sum(absolute) / len(absolute)
+    if mean_ad > 0:
+        return deviation / (MEAN_AD_CONSISTENCY * mean_ad)
+    if deviation == 0:
+        return 0.0
+    return math.copysign(math.inf, deviation)
+
+
+def _degrees_of_freedom(reference_size: int) -> float:
+    return max(MAD_EFFICIENCY * (reference_size - 1), 1.0)
+
+
+def _bailey_factor(freedom: float) -> float:
+    return (8 * freedom + 1) / (8 * freedom + 3)
+
+
+def small_sample_score(raw_score: float, reference_size: int) -> float:
+    """The normal z-score as rare as `raw_score` is when the scale comes from only `reference_size` points.
+
+    A scale estimated from a dozen points is itself uncertain, so the raw score has a Student-t
+    tail: with 12 points a raw 3.5 happens about once in 40 normal points, not once in 2,000.
+    Bailey's normalising transformation of t (accurate to about 1 % here) maps it back, so a
+    threshold means the same rarity whatever the history length.
+    """
+    if raw_score == 0 or not math.isfinite(raw_score):
+        return raw_score
+    freedom = _degrees_of_freedom(reference_size)
+    return math.copysign(
+        _bailey_factor(freedom) * math.sqrt(freedom * math.log1p(raw_score * raw_score / freedom)), raw_score
+    )
+
+
+def _raw_score_at(score: float, reference_size: int) -> float:
+    # Inverse of small_sample_score for a positive score.
+    freedom = _degrees_of_freedom(reference_size)
+    return math.sqrt(freedom * math.expm1((score / _bailey_factor(freedom)) ** 2 / freedom))
 
 
 def _floor_half(value: float) -> float:
@@ -55,42 +106,24 @@ def _floor_half(value: float) -> float:
     return float(math.floor(value + 0.5))
 
 
-def robust_score(deviation: float, reference_deviations: np.ndarray) -> float:
-    """Modified z-score of `deviation` given the deviations of the reference points from their centre.
-
-    Scale: MAD; if the MAD is 0 (over half the points equal), the mean absolute deviation; if that
-    is 0 as well, any departure is infinitely unusual and no departure scores 0.
-    """
-    absolute = np.abs(reference_deviations)
-    mad = float(np.median(absolute))
-    if mad > 0.0:
-        return MAD_CONSISTENCY * deviation / mad
-    mean_ad = float(absolute.mean())
-    if mean_ad > 0.0:
-        return deviation / (MEAN_AD_CONSISTENCY * mean_ad)
-    if deviation == 0.0:
-        return 0.0
-    return math.copysign(math.inf, deviation)
-
-
-def _drift_per_period(clean: np.ndarray, end: int, season_length: int, max_seasons: int) -> float:
-    # Median year-over-year change / season length: a trend estimate that ignores the season and
-    # any single odd month (Theil-Sen in spirit).
-    start = max(season_length, end - max_seasons * season_length)
-    changes = clean[start:end] - clean[start - season_length : end - season_length]
-    return float(np.median(changes)) / season_length
+def _drift_per_period(clean: list[float], start: int, end: int, season_length: int) -> float:
+    # Median season-over-season change / season length: a trend estimate that ignores the season
+    # and any single odd month (Theil-Sen in spirit).
+    changes = [clean[j] - clean[j - season_length] for j in range(max(start, season_length), end)]
+    return median(changes) / season_length
 
 
 def _seasonal_residual(
-    value: float, index: int, clean: np.ndarray, season_length: int, max_seasons: int, drift: float
+    value: float, index: int, clean: list[float], start: int, end: int, season_length: int, max_seasons: int,
+    drift: float,
 ) -> float:
-    seasons = min(index // season_length, max_seasons)
-    # Differences between whole numbers first, drift second: keeps the residual independent of
-    # the series' level to the last bit.
-    candidates = [
-        (value - clean[index - k * season_length]) - k * season_length * drift for k in range(1, seasons + 1)
-    ]
-    return float(np.median(candidates))
+    # Compare with the nearest same-month values of other seasons inside [start, end), each moved
+    # along the drift to this point's date. Differences of whole numbers come first and the drift
+    # second, which keeps the residual independent of the series' level to the last bit.
+    others = sorted(
+        (abs(index - m), m) for m in range(start + (index - start) % season_length, end, season_length) if m != index
+    )[:max_seasons]
+    return median((value - clean[m]) - (index - m) * drift for _, m in others)
 
 
 def detect_anomalies(
@@ -101,51 +134,58 @@ def detect_anomalies(
     season_length: int = DEFAULT_SEASON_LENGTH,
     seasonal: bool = True,
     max_seasons: int = DEFAULT_MAX_SEASONS,
+    small_sample_correction: bool = True,
 ) -> list[AnomalyPoint]:
     """Score every point of a series (oldest first) against its own past; flag |score| > threshold.
 
-    A point is scored once `window` earlier points exist. With `seasonal` and at least two full
-    seasons before it, the point is compared with the same month of previous seasons (shifted
-    by the drift) and its residual is scored against the residuals of the previous `window`
-    points, so December is judged against Decembers, not against November. Otherwise the plain
-    modified z-score against the median of the previous `window` points applies.
+    Robust method (a point with `window` earlier points): modified z-score against the median
+    and MAD of the previous `window` points.
 
-    A flagged point is replaced by its expected value in the history later points are judged
-    against, so one spike does not widen the scale or echo as a "drop" a season later.
+    Seasonal method (`seasonal` and at least two full seasons before the point): each point of
+    the last `max_seasons` seasons gets a residual against the same month of the other seasons
+    in that history (moved along the median season-over-season drift); the point's residual is
+    centred on the median residual of the last `window` points and scaled by the MAD of all
+    those residuals. December is judged against Decembers, not against November.
+
+    The score is corrected for the size of the reference (see small_sample_score) unless
+    `small_sample_correction` is False. A flagged point enters later points' history clipped to
+    the threshold, so one spike neither inflates the scale nor echoes as a drop a season later,
+    and flagged points do not shrink the scale either.
     """
     if window < 2:
         raise ValueError(f"window must be >= 2, got {window}")
-    if season_length < 2 and seasonal:
+    if seasonal and season_length < 2:
         raise ValueError(f"season_length must be >= 2, got {season_length}")
-    raw = np.asarray([float(v) for v in values], dtype=float)
-    clean = raw.copy()
-    # Every point of the residual window needs a season of its own history as well.
-    first_seasonal = max(2 * season_length, window + season_length)
+    if max_seasons < 1:
+        raise ValueError(f"max_seasons must be >= 1, got {max_seasons}")
+    clean = [float(v) for v in values]
     points: list[AnomalyPoint] = []
-    for index, value in enumerate(raw.tolist()):
-        if seasonal and index >= first_seasonal:
+    for index, value in enumerate(list(clean)):
+        if seasonal and index >= 2 * season_length:
             method = AnomalyMethod.SEASONAL
-            drift = _drift_per_period(clean, index, season_length, max_seasons)
-            residual = _seasonal_residual(value, index, clean, season_length, max_seasons, drift)
-            reference = np.asarray(
-                [
-                    _seasonal_residual(clean[j], j, clean, season_length, max_seasons, drift)
-                    for j in range(index - window, index)
-                ]
-            )
+            start = max(0, index - max_seasons * season_length)
+            drift = _drift_per_period(clean, start, index, season_length)
+            args = (clean, start, index, season_length, max_seasons, drift)
+            residual = _seasonal_residual(value, index, *args)
+            reference = [_seasonal_residual(clean[j], j, *args) for j in range(start, index)]
+            centre = median(reference[-window:])
+            spread_centre = median(reference)
         elif index >= window:
             method = AnomalyMethod.ROBUST
             residual = value
             reference = clean[index - window : index]
+            centre = spread_centre = median(reference)
         else:
             points.append(AnomalyPoint(index, value, None, None, False, AnomalyMethod.ROBUST))
             continue
-        centre = float(np.median(reference))
         deviation = residual - centre
-        score = robust_score(deviation, reference - centre)
+        raw_score = modified_z_score(deviation, [r - spread_centre for r in reference])
+        score = small_sample_score(raw_score, len(reference)) if small_sample_correction else raw_score
         flagged = abs(score) > threshold
         if flagged:
-            clean[index] = value - _floor_half(deviation)
+            bar = _raw_score_at(threshold, len(reference)) if small_sample_correction else threshold
+            kept = 0.0 if raw_score in (math.inf, -math.inf) else deviation * bar / abs(raw_score)
+            clean[index] = value - _floor_half(deviation - kept)
         points.append(AnomalyPoint(index, value, value - deviation, score, flagged, method))
     return points
 
@@ -158,13 +198,14 @@ def score_latest(
     season_length: int = DEFAULT_SEASON_LENGTH,
     seasonal: bool = True,
     max_seasons: int = DEFAULT_MAX_SEASONS,
+    small_sample_correction: bool = True,
 ) -> AnomalyPoint | None:
     """Verdict on the newest point (the live case); None for an empty series.
 
     The history is cleaned exactly as in detect_anomalies, so the live verdict always equals the
-    last point of a full run.
+    last point of a full run over the same series.
     """
-    if not values:
+    if len(values) == 0:
         return None
     return detect_anomalies(
         values,
@@ -173,4 +214,5 @@ def score_latest(
         season_length=season_length,
         seasonal=seasonal,
         max_seasons=max_seasons,
+        small_sample_correction=small_sample_correction,
     )[-1]

@@ -1,0 +1,574 @@
+"""Alert rules as data (absolute, variance, trend, anomaly, forecast) and their pure evaluation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+
+from finance_core.accounts import AccountType, higher_is_favourable
+from finance_core.anomaly import DEFAULT_SEASON_LENGTH, DEFAULT_THRESHOLD, DEFAULT_WINDOW, score_latest
+from finance_core.events import Scenario
+from finance_core.identifiers import CONSOLIDATED_ENTITY, identifier_problem
+from finance_core.metrics import PERCENT_QUANTUM, STANDARD_METRICS
+from finance_core.money import format_minor
+from finance_core.periods import months_between, parse_period
+from finance_core.trends import DEFAULT_HORIZON, TrendPattern, analyze_trend, linear_fit
+from finance_core.variance import is_favourable, metric_higher_is_favourable, percent_change
+
+FINGERPRINT_VERSION = 1
+FINGERPRINT_LENGTH = 32
+METRIC_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+
+MetricValue = int | Decimal
+Measured = int | Decimal | float | None
+
+_METRICS = {definition.name: definition for definition in STANDARD_METRICS}
+
+
+class Severity(StrEnum):
+    """How loud an alert is; only critical alerts escalate."""
+
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class RuleError(ValueError):
+    """A rule document that is not a valid rule; the message says which field and why."""
+
+
+def _identifier(value: Any, name: str) -> Any:
+    problem = identifier_problem(value, name)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+class AlertTarget(BaseModel):
+    """What a rule watches: one metric or one account of one entity (or '_all', the consolidation)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    entity_id: str = Field(default=CONSOLIDATED_ENTITY, description="Entity id, or '_all' for the consolidation.")
+    metric: str | None = Field(default=None, pattern=METRIC_NAME_PATTERN, description="Derived metric, e.g. 'ebitda'.")
+    account_id: str | None = Field(default=None, description="Account of the chart, e.g. '6100'.")
+    scenario: Scenario = Field(default=Scenario.ACTUAL, description="Scenario whose figures are watched.")
+
+    @field_validator("entity_id", mode="before")
+    @classmethod
+    def _entity(cls, value: Any) -> Any:
+        return value if value == CONSOLIDATED_ENTITY else _identifier(value, "entity_id")
+
+    @field_validator("account_id", mode="before")
+    @classmethod
+    def _account(cls, value: Any) -> Any:
+        return value if value is None else _identifier(value, "account_id")
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> AlertTarget:
+        if (self.metric is None) == (self.account_id is None):
+            raise ValueError("a target names exactly one of 'metric' or 'account_id'")
+        return self
+
+    @property
+    def subject(self) -> str:
+        """'metric:ebitda' or 'account:6100'."""
+        return f"metric:{self.metric}" if self.metric is not None else f"account:{self.account_id}"
+
+    @property
+    def is_percentage(self) -> bool:
+        """True for *_pct metrics (margins), whose values and thresholds are percentages, not money."""
+        return self.metric is not None and self.metric.endswith("_pct")
+
+
+ChannelId = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class Escalation(BaseModel):
+    """Who hears about a critical alert nobody acknowledges: level n notifies channels[n - 1]."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channels: tuple[ChannelId, ...] = Field(min_length=1, description="Channel ids for escalation levels 1..n.")
+    escalate_after_seconds: int = Field(default=3600, ge=1, description="Unacknowledged time before each level.")
+
+    @field_validator("channels", mode="after")
+    @classmethod
+    def _channel_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for channel in value:
+            _identifier(channel, "channel id")
+        return value
+
+
+class _RuleBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rule_id: str = Field(description="Stable id of the rule (its Firestore document id).")
+    name: str = Field(min_length=1, max_length=200, description="Readable name shown in notifications.")
+    severity: Severity = Severity.WARNING
+    target: AlertTarget
+    cooldown_seconds: int = Field(default=3600, ge=0, description="No re-notification of an alert within this time.")
+    channels: tuple[ChannelId, ...] = Field(default=(), description="Channel ids notified when the alert fires.")
+    escalation: Escalation | None = None
+    enabled: bool = True
+
+    @field_validator("rule_id", mode="before")
+    @classmethod
+    def _rule_id(cls, value: Any) -> Any:
+        return _identifier(value, "rule_id")
+
+    @field_validator("channels", mode="after")
+    @classmethod
+    def _channel_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for channel in value:
+            _identifier(channel, "channel id")
+        return value
+
+
+StrictMinor = Annotated[int, Field(strict=True)]
+
+
+class AbsoluteRule(_RuleBase):
+    """Fires when the value is strictly above / below a threshold (minor units, or percent for *_pct)."""
+
+    type: Literal["absolute"] = "absolute"
+    direction: Literal["above", "below"]
+    threshold_minor: StrictMinor | None = None
+    threshold_pct: Decimal | None = None
+
+    @model_validator(mode="after")
+    def _threshold_matches_unit(self) -> AbsoluteRule:
+        if self.target.is_percentage:
+            if self.threshold_pct is None or self.threshold_minor is not None:
+                raise ValueError(
+                    f"metric {self.target.metric!r} is a percentage: give threshold_pct, not threshold_minor"
+                )
+        elif self.threshold_minor is None or self.threshold_pct is not None:
+            raise ValueError("a money target needs threshold_minor (integer minor units), not threshold_pct")
+        return self
+
+
+class VarianceRule(_RuleBase):
+    """Fires when actual differs from the comparison scenario by more than threshold_pct percent.
+
+    For *_pct metrics the threshold is in percentage points (margin 37.0 vs plan 40.0 is 3 points).
+    """
+
+    type: Literal["variance"] = "variance"
+    threshold_pct: Decimal = Field(gt=0)
+    direction: Literal["unfavourable", "favourable", "any"] = "unfavourable"
+    comparison_scenario: Literal[Scenario.BUDGET, Scenario.FORECAST] = Scenario.BUDGET
+
+
+class TrendRule(_RuleBase):
+    """Fires on a sustained move.
+
+    mode 'consecutive': the last `periods` period-over-period changes all go in `direction`.
+    mode 'slope': the least-squares slope over the last `periods` periods has the sign of
+    `direction` and the line explains at least `min_r_squared` of the variance.
+    """
+
+    type: Literal["trend"] = "trend"
+    direction: Literal["decline", "increase"]
+    mode: Literal["consecutive", "slope"] = "consecutive"
+    periods: int = Field(default=3, ge=1, le=120)
+    min_r_squared: float = Field(default=0.5, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _slope_window(self) -> TrendRule:
+        if self.mode == "slope" and self.periods < 3:
+            raise ValueError("a slope needs periods >= 3")
+        return self
+
+
+class AnomalyRule(_RuleBase):
+    """Fires when the current period is an anomaly of the target's own history (anomaly.py)."""
+
+    type: Literal["anomaly"] = "anomaly"
+    threshold: float = Field(default=DEFAULT_THRESHOLD, gt=0)
+    window: int = Field(default=DEFAULT_WINDOW, ge=2, le=120)
+    season_length: int = Field(default=DEFAULT_SEASON_LENGTH, ge=2, le=52)
+    direction: Literal["any", "spike", "drop"] = "any"
+
+
+class ForecastRule(_RuleBase):
+    """Predictive: fires when the trend forecast crosses the threshold within `horizon_periods`."""
+
+    type: Literal["forecast"] = "forecast"
+    direction: Literal["above", "below"]
+    threshold_minor: StrictMinor
+    horizon_periods: int = Field(default=DEFAULT_HORIZON, ge=1, le=DEFAULT_HORIZON)
+
+    @model_validator(mode="after")
+    def _money_target(self) -> ForecastRule:
+        if self.target.is_percentage:
+            raise ValueError("forecast rules watch money: forecasts are integer minor units, not percentages")
+        return self
+
+
+AlertRule = Annotated[
+    AbsoluteRule | VarianceRule | TrendRule | AnomalyRule | ForecastRule, Field(discriminator="type")
+]
+_RULE_ADAPTER: TypeAdapter[AlertRule] = TypeAdapter(AlertRule)
+
+# Rules about one period's number are scoped to that period: October over budget and November
+# over budget are two facts to acknowledge. Trend and forecast conditions span periods, so the
+# same condition persisting into the next month stays one alert.
+PERIOD_SCOPED_TYPES = frozenset({"absolute", "variance", "anomaly"})
+
+
+def parse_rule(data: Mapping[str, Any]) -> AlertRule:
+    """Validate a rule document (as stored in `alert_rules/{rule_id}`); RuleError with readable reasons."""
+    try:
+        return _RULE_ADAPTER.validate_python(dict(data))
+    except ValidationError as exc:
+        problems = []
+        for item in exc.errors(include_url=False):
+            location = ".".join(str(part) for part in item["loc"]) or "rule"
+            message = item["msg"].removeprefix("Value error, ")
+            if item["type"] == "missing":
+                message = "is required"
+            elif item["type"] == "extra_forbidden":
+                message = "is not a field of this rule type (check the spelling)"
+            problems.append(f"{location}: {message}")
+        raise RuleError("; ".join(problems)) from None
+
+
+def rule_document(rule: AlertRule) -> dict[str, Any]:
+    """JSON/Firestore-ready body of a rule (Decimals as strings, so thresholds stay exact)."""
+    return rule.model_dump(mode="json")
+
+
+def fingerprint(rule_id: str, target: AlertTarget, period: str | None = None) -> str:
+    """Stable alert id: sha256 of rule + target (+ period for period-scoped rules), 32 hex characters.
+
+    Never includes values or times, so a condition that persists maps to one alert document.
+    Hex is a safe Firestore document id.
+    """
+    canonical = json.dumps(
+        [FINGERPRINT_VERSION, rule_id, target.entity_id, target.subject, target.scenario.value, period or ""],
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:FINGERPRINT_LENGTH]
+
+
+def rule_fingerprint(rule: AlertRule, period: str) -> str:
+    """The fingerprint of the alert `rule` raises when evaluated at `period`."""
+    return fingerprint(rule.rule_id, rule.target, period if rule.type in PERIOD_SCOPED_TYPES else None)
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What an evaluation needs, gathered by the shell; values are minor units (Decimal for *_pct)."""
+
+    period: str
+    """The period being evaluated ('YYYY-MM')."""
+    current_value: MetricValue | None
+    """The target's value in `period`; None when there is no figure."""
+    comparison_value: MetricValue | None = None
+    """The comparison scenario's value in `period` (variance rules)."""
+    history: Sequence[tuple[str, MetricValue]] = field(default_factory=tuple)
+    """Values of the consecutive periods before `period`, oldest first (months without records as 0)."""
+    currency: str = "USD"
+    """Reporting currency, for the wording of amounts."""
+    target_label: str | None = None
+    """Readable name of the target (account name); defaults to the metric label or the id."""
+    account_type: AccountType | None = None
+    """Type of an account target, which decides variance favourability."""
+
+    def __post_init__(self) -> None:
+        parse_period(self.period)
+        periods = [period for period, _ in self.history]
+        for earlier, later in zip(periods, [*periods[1:], self.period], strict=False):
+            if months_between(earlier, later) != 1:
+                raise ValueError(
+                    f"history must be consecutive months ending just before {self.period}: "
+                    f"{earlier!r} is followed by {later!r}"
+                )
+
+    def series(self) -> list[tuple[str, MetricValue]]:
+        """History plus the current period when it has a value."""
+        current = [] if self.current_value is None else [(self.period, self.current_value)]
+        return [*self.history, *current]
+
+
+@dataclass(frozen=True)
+class RuleEvaluation:
+    """Outcome of one rule on one context; the alert policy turns it into alert state."""
+
+    rule_id: str
+    rule_type: str
+    fingerprint: str
+    period: str
+    target: AlertTarget
+    firing: bool
+    evaluable: bool
+    """False when the data cannot decide (no value, no budget, short history): change nothing."""
+    severity: Severity
+    title: str
+    description: str
+    current_value: Measured
+    """The measured quantity compared with `threshold` (amount, variance %, run length, score ...)."""
+    threshold: Measured
+
+
+def _label(target: AlertTarget, context: RuleContext) -> str:
+    if context.target_label:
+        return context.target_label
+    if target.metric is not None:
+        definition = _METRICS.get(target.metric)
+        return definition.label if definition else target.metric
+    return f"Account {target.account_id}"
+
+
+def _where(target: AlertTarget) -> str:
+    entity = "all entities" if target.entity_id == CONSOLIDATED_ENTITY else target.entity_id
+    scenario = "" if target.scenario is Scenario.ACTUAL else f", {target.scenario.value}"
+    return f"{entity}{scenario}"
+
+
+def _percent_text(value: Decimal | float) -> str:
+    return f"{Decimal(str(value)).quantize(Decimal('0.01'), ROUND_HALF_EVEN)}%"
+
+
+def _amount_text(value: MetricValue | float, target: AlertTarget, currency: str) -> str:
+    if target.is_percentage:
+        return _percent_text(value)
+    return format_minor(int(round(value)), currency)
+
+
+def _higher_is_better(target: AlertTarget, context: RuleContext) -> bool | None:
+    if target.metric is not None:
+        definition = _METRICS.get(target.metric)
+        return metric_higher_is_favourable(definition) if definition else True
+    return None if context.account_type is None else higher_is_favourable(context.account_type)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    firing: bool
+    evaluable: bool
+    title: str
+    description: str
+    current_value: Measured
+    threshold: Measured
+
+
+def _not_evaluable(title: str, reason: str, threshold: Measured) -> _Outcome:
+    return _Outcome(False, False, title, reason, None, threshold)
+
+
+def _evaluate_absolute(rule: AbsoluteRule, context: RuleContext) -> _Outcome:
+    target, label = rule.target, _label(rule.target, context)
+    threshold: MetricValue = rule.threshold_pct if target.is_percentage else rule.threshold_minor  # type: ignore[assignment]
+    threshold_text = _amount_text(threshold, target, context.currency)
+    title = f"{label} ({_where(target)}) {rule.direction} {threshold_text}"
+    value = context.current_value
+    if value is None:
+        return _not_evaluable(title, f"No {label} figure for {context.period}.", threshold)
+    firing = value > threshold if rule.direction == "above" else value < threshold
+    verdict = f"{rule.direction} the threshold" if firing else "within the threshold"
+    description = (
+        f"{label} for {_where(target)} in {context.period} is {_amount_text(value, target, context.currency)}, "
+        f"{verdict} of {threshold_text}."
+    )
+    return _Outcome(firing, True, title, description, value, threshold)
+
+
+def _evaluate_variance(rule: VarianceRule, context: RuleContext) -> _Outcome:
+    target, label = rule.target, _label(rule.target, context)
+    planned_name = rule.comparison_scenario.value
+    unit = " points" if target.is_percentage else "%"
+    title = f"{label} ({_where(target)}) off {planned_name} by more than {rule.threshold_pct}{unit}"
+    actual, planned = context.current_value, context.comparison_value
+    if actual is None or planned is None:
+        reason = f"No actual or {planned_name} figure of {label} for {context.period}."
+        return _not_evaluable(title, reason, rule.threshold_pct)
+    higher_is_better = _higher_is_better(target, context)
+    if higher_is_better is None:
+        return _not_evaluable(title, f"The type of account {target.account_id} is unknown.", rule.threshold_pct)
+    if target.is_percentage:
+        variance: int | Decimal = (Decimal(actual) - Decimal(planned)).quantize(PERCENT_QUANTUM, ROUND_HALF_EVEN)
+        measured: Decimal | None = variance
+    else:
+        variance = int(actual) - int(planned)
+        measured = percent_change(int(actual), int(planned))
+        if measured is None:
+            return _not_evaluable(
+                title, f"{label} has a {planned_name} of 0 in {context.period}: a percent variance is undefined.",
+                rule.threshold_pct,
+            )
+    favourable = is_favourable(variance, higher_is_better)
+    wanted = {
+        "unfavourable": not favourable,
+        "favourable": favourable and variance != 0,
+        "any": True,
+    }[rule.direction]
+    firing = wanted and abs(measured) > rule.threshold_pct
+    side = "above" if variance > 0 else "below"
+    tone = "favourable" if favourable else "unfavourable"
+    if target.is_percentage:
+        size = f"{abs(measured)} points"
+    else:
+        size = f"{format_minor(abs(int(variance)), context.currency)} ({_percent_text(abs(measured))})"
+    description = (
+        f"{label} for {_where(target)} in {context.period} is {_amount_text(actual, target, context.currency)} "
+        f"against a {planned_name} of {_amount_text(planned, target, context.currency)}: {size} {side} plan, "
+        f"{tone}; threshold {rule.threshold_pct}{unit}."
+    )
+    return _Outcome(firing, True, title, description, measured, rule.threshold_pct)
+
+
+def _trailing_run(values: Sequence[MetricValue], direction: str) -> int:
+    run = 0
+    for earlier, later in zip(reversed(values[:-1]), reversed(values[1:]), strict=True):
+        if (later < earlier) if direction == "decline" else (later > earlier):
+            run += 1
+        else:
+            break
+    return run
+
+
+def _evaluate_trend(rule: TrendRule, context: RuleContext) -> _Outcome:
+    target, label = rule.target, _label(rule.target, context)
+    verb = "declining" if rule.direction == "decline" else "increasing"
+    series = context.series()
+    if rule.mode == "consecutive":
+        title = f"{label} ({_where(target)}) {verb} {rule.periods} periods in a row"
+        if context.current_value is None or len(series) < rule.periods + 1:
+            reason = f"{label} needs {rule.periods + 1} consecutive periods of figures."
+            return _not_evaluable(title, reason, rule.periods)
+        values = [value for _, value in series]
+        run = _trailing_run(values, rule.direction)
+        start_period, start_value = series[-1 - run]
+        moved = "declined" if rule.direction == "decline" else "increased"
+        if run:
+            story = (
+                f"{label} for {_where(target)} has {moved} {run} period{'s' if run > 1 else ''} in a row, from "
+                f"{_amount_text(start_value, target, context.currency)} in {start_period} to "
+                f"{_amount_text(values[-1], target, context.currency)} in {context.period}"
+            )
+        else:
+            story = f"{label} for {_where(target)} has not {moved} in {context.period}"
+        description = f"{story}; the rule fires at {rule.periods}."
+        return _Outcome(run >= rule.periods, True, title, description, run, rule.periods)
+    title = f"{label} ({_where(target)}) trending {'down' if rule.direction == 'decline' else 'up'}"
+    if context.current_value is None or len(series) < rule.periods:
+        return _not_evaluable(title, f"{label} needs {rule.periods} consecutive periods of figures.", 0)
+    window = [float(value) for _, value in series[-rule.periods :]]
+    fit = linear_fit(window)
+    sign_ok = fit.slope < 0 if rule.direction == "decline" else fit.slope > 0
+    firing = sign_ok and fit.r_squared >= rule.min_r_squared
+    slope: int | Decimal = round(fit.slope)
+    if target.is_percentage:
+        slope = Decimal(repr(fit.slope)).quantize(PERCENT_QUANTUM, ROUND_HALF_EVEN)
+    per_period = f"{slope} points" if target.is_percentage else format_minor(int(slope), context.currency)
+    sign = "negative" if rule.direction == "decline" else "positive"
+    description = (
+        f"Over the {rule.periods} periods to {context.period}, {label} for {_where(target)} moves by {per_period} "
+        f"per period (R² {fit.r_squared:.2f}; the rule needs a {sign} slope and R² of at least "
+        f"{rule.min_r_squared:.2f})."
+    )
+    return _Outcome(firing, True, title, description, slope, 0)
+
+
+def _evaluate_anomaly(rule: AnomalyRule, context: RuleContext) -> _Outcome:
+    target, label = rule.target, _label(rule.target, context)
+    title = f"Unusual {label} ({_where(target)}) in {context.period}"
+    if context.current_value is None:
+        return _not_evaluable(title, f"No {label} figure for {context.period}.", rule.threshold)
+    point = score_latest(
+        [value for _, value in context.series()],
+        window=rule.window,
+        threshold=rule.threshold,
+        season_length=rule.season_length,
+    )
+    if point is None or point.score is None or point.expected is None:
+        reason = f"{label} needs at least {rule.window} earlier periods before anomalies can be judged."
+        return _not_evaluable(title, reason, rule.threshold)
+    wanted = {"any": True, "spike": point.score > 0, "drop": point.score < 0}[rule.direction]
+    firing = point.is_anomaly and wanted
+    kind = "above" if point.score > 0 else "below"
+    score_text = "far" if abs(point.score) == float("inf") else f"{abs(point.score):.1f} robust deviations"
+    value_text = _amount_text(context.current_value, target, context.currency)
+    description = (
+        f"{label} for {_where(target)} in {context.period} is {value_text}, "
+        f"{score_text} {kind} the expected {_amount_text(point.expected, target, context.currency)} "
+        f"({point.method.value} baseline; the rule fires beyond {rule.threshold:g})."
+    )
+    score = point.score if abs(point.score) == float("inf") else round(point.score, 4)
+    return _Outcome(firing, True, title, description, score, rule.threshold)
+
+
+def _evaluate_forecast(rule: ForecastRule, context: RuleContext) -> _Outcome:
+    target, label = rule.target, _label(rule.target, context)
+    threshold_text = format_minor(rule.threshold_minor, context.currency)
+    moves = "rise above" if rule.direction == "above" else "fall below"
+    title = f"{label} ({_where(target)}) forecast to {moves} {threshold_text}"
+    if context.current_value is None:
+        return _not_evaluable(title, f"No {label} figure for {context.period}.", rule.threshold_minor)
+    trend = analyze_trend(context.series(), horizon=rule.horizon_periods)
+    if trend.pattern is TrendPattern.INSUFFICIENT_DATA or not trend.forecast:
+        return _not_evaluable(title, f"Too few periods of {label} to forecast.", rule.threshold_minor)
+    def crosses(value: int) -> bool:
+        return value > rule.threshold_minor if rule.direction == "above" else value < rule.threshold_minor
+
+    crossing = next((point for point in trend.forecast if crosses(point.value_minor)), None)
+    values = [point.value_minor for point in trend.forecast]
+    nearest = max(values) if rule.direction == "above" else min(values)
+    last = trend.forecast[-1].period
+    if crossing is not None:
+        description = (
+            f"{label} for {_where(target)} is {format_minor(int(context.current_value), context.currency)} in "
+            f"{context.period} and is forecast at {format_minor(crossing.value_minor, context.currency)} in "
+            f"{crossing.period}, {rule.direction} {threshold_text} ({trend.pattern.value} pattern, "
+            f"{trend.forecast_method} forecast)."
+        )
+        return _Outcome(True, True, title, description, crossing.value_minor, rule.threshold_minor)
+    stays = "at or below" if rule.direction == "above" else "at or above"
+    description = (
+        f"{label} for {_where(target)} is forecast to stay {stays} {threshold_text} through {last} "
+        f"(closest forecast {format_minor(nearest, context.currency)})."
+    )
+    return _Outcome(False, True, title, description, nearest, rule.threshold_minor)
+
+
+_EVALUATORS = {
+    "absolute": _evaluate_absolute,
+    "variance": _evaluate_variance,
+    "trend": _evaluate_trend,
+    "anomaly": _evaluate_anomaly,
+    "forecast": _evaluate_forecast,
+}
+
+
+def evaluate(rule: AlertRule, context: RuleContext) -> RuleEvaluation:
+    """Decide whether `rule` fires on `context`. Pure: same inputs, same result.
+
+    A disabled rule never fires (and is evaluable, so an alert it left active resolves).
+    """
+    outcome: _Outcome = _EVALUATORS[rule.type](rule, context)  # type: ignore[operator]
+    firing = outcome.firing and rule.enabled
+    description = outcome.description if rule.enabled else f"Rule '{rule.name}' is disabled."
+    return RuleEvaluation(
+        rule_id=rule.rule_id,
+        rule_type=rule.type,
+        fingerprint=rule_fingerprint(rule, context.period),
+        period=context.period,
+        target=rule.target,
+        firing=firing,
+        evaluable=outcome.evaluable or not rule.enabled,
+        severity=rule.severity,
+        title=outcome.title,
+        description=description,
+        current_value=outcome.current_value,
+        threshold=outcome.threshold,
+    )
+
