@@ -66,3 +66,21 @@ def db(stack):
 def org_id() -> str:
     """A fresh organisation id per test, so tests never see each other's data."""
     return f"t-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def integrator_scenario(stack, db):
+    """The integrator scenario (2,000+ messages) published once per session and fully processed.
+
+    Shared by the pipeline's exactness test and the analytics tests that compare BigQuery with
+    the Firestore aggregates after the same feed.
+    """
+    from tests.scenario import build_scenario
+    from tests.support import publish, seed_org, wait_for_events
+
+    org = f"scn-{uuid.uuid4().hex[:10]}"
+    reference = seed_org(db, org)
+    scenario = build_scenario(org)
+    publish(stack, scenario.deliveries)
+    wait_for_events(db, org, scenario.org_deliveries, timeout=900)
+    return scenario, reference

@@ -47,10 +47,20 @@ def tombstone_document(state: RecordState) -> dict[str, Any]:
     }
 
 
+class MalformedRecord(ValueError):
+    """A financial_records document that the backend did not write (missing or invalid fields)."""
+
+
+REQUIRED_RECORD_FIELDS = ("version", "entity_id", "account_id", "period", "scenario", "reporting_amount_minor")
+
+
 def record_from_document(org_id: str, record_id: str, doc: Mapping[str, Any] | None) -> RecordState | None:
-    """RecordState of a stored record document (None if absent)."""
+    """RecordState of a stored record document (None if absent); MalformedRecord if it is not one."""
     if not doc:
         return None
+    missing = [name for name in REQUIRED_RECORD_FIELDS if doc.get(name) is None]
+    if missing:
+        raise MalformedRecord(f"organizations/{org_id}/financial_records/{record_id} lacks {', '.join(missing)}")
     occurred = doc.get("occurred_at")
     return RecordState(
         org_id=org_id,

@@ -10,7 +10,7 @@ from typing import Any
 from google.cloud import firestore
 
 from adapters.errors import TransientError, map_exceptions
-from adapters.firestore_codec import org_path, record_from_document
+from adapters.firestore_codec import MalformedRecord, org_path, record_from_document
 from adapters.reference_store import ReferenceStore
 from aggregations.store import AggregateStore
 from finance_core.aggregates import record_delta
@@ -56,8 +56,8 @@ class RecordChangeProcessor:
         changed_at: str,
     ) -> ProcessResult:
         """Apply the change's deltas exactly once and publish the change (at least once)."""
-        before = record_from_document(org_id, record_id, before_doc)
-        after = record_from_document(org_id, record_id, after_doc)
+        before = _decoded(org_id, record_id, before_doc)
+        after = _decoded(org_id, record_id, after_doc)
         if before is None and after is None:
             return ProcessResult(False, (), False)
         deltas = record_delta(before, after)
@@ -120,3 +120,16 @@ class RecordChangeProcessor:
         # The tombstone is gone (the record was re-created since): the delete still outranks
         # the version it removed, which is all the analytics views need.
         return f"delete-{change_id}", before.version
+
+
+def _decoded(org_id: str, record_id: str, doc: Mapping[str, Any] | None) -> RecordState | None:
+    """A record side of the change; a document the backend did not write counts as absent.
+
+    Such a document never contributed to aggregates (its own write was skipped the same way), so
+    treating it as absent on both sides keeps the totals exact. Retrying could not fix it.
+    """
+    try:
+        return record_from_document(org_id, record_id, doc)
+    except MalformedRecord as exc:
+        log.error("ignored a record document the backend did not write: %s", exc)
+        return None

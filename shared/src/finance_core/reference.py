@@ -70,16 +70,16 @@ def check_event(event: FinancialEvent, reference: OrgReference) -> None:
     if record.entity_id not in reference.entity_currencies:
         raise reject("unknown_entity", f"entity {record.entity_id!r} does not exist ({where}/entities)")
     check_period_open(event, reference)
+    try:
+        to_minor(record.decimal_amount, record.currency)
+    except MoneyError as exc:
+        raise reject("invalid_amount", str(exc)) from None
     if reference.rate(record.period, record.currency) is None:
         raise reject(
             "missing_fx_rate",
             f"no FX rate from {record.currency} to {reference.reporting_currency} for {record.period} "
             f"({where}/fx_rates/{record.period})",
         )
-    try:
-        to_minor(record.decimal_amount, record.currency)
-    except MoneyError as exc:
-        raise reject("invalid_amount", str(exc)) from None
 
 
 def check_period_open(event: FinancialEvent, reference: OrgReference) -> None:
