@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from finance_core.identifiers import ID_PATTERN, identifier_problem
+from finance_core.identifiers import ID_PATTERN, KEY_SEPARATOR, identifier_problem
 from finance_core.money import DECIMAL_STRING, is_currency, parse_amount
 
 CONTRACT_VERSION = 1
@@ -46,7 +46,11 @@ class EventType(StrEnum):
     DELETED = "record.deleted"
 
 
-Identifier = Annotated[str, Field(pattern=ID_PATTERN, max_length=128)]
+# The JSON Schema states the '__' rule too ("not": {"pattern": "__"}), so an integrator who
+# validates against the published schema is refused exactly what ingestion refuses.
+Identifier = Annotated[
+    str, Field(pattern=ID_PATTERN, max_length=128, json_schema_extra={"not": {"pattern": KEY_SEPARATOR}})
+]
 
 
 def _check_identifier(value: Any, info_field: str) -> Any:
@@ -118,7 +122,13 @@ class FinancialEvent(BaseModel):
         extra="forbid",
         frozen=True,
         title="FinancialEvent",
-        json_schema_extra={"$comment": f"Financial event contract v{CONTRACT_VERSION}"},
+        json_schema_extra={
+            "$comment": f"Financial event contract v{CONTRACT_VERSION}",
+            # The rule of _record_matches_type, in the schema: a delete has no record, an upsert has one.
+            "if": {"properties": {"type": {"const": EventType.DELETED.value}}, "required": ["type"]},
+            "then": {"properties": {"record": {"type": "null"}}},
+            "else": {"required": ["record"], "properties": {"record": {"type": "object"}}},
+        },
     )
 
     event_id: Identifier = Field(description="Unique per logical event; the idempotency key.")
