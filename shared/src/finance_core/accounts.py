@@ -82,6 +82,11 @@ class ChartOfAccounts:
                 raise ChartError(f"account {account.account_id!r} has unknown parent {account.parent_id!r}")
             self._children.setdefault(account.parent_id, []).append(account.account_id)
         self._ancestors = {account_id: self._walk_up(account_id) for account_id in self._accounts}
+        # Check every edge's sign now: a balance-sheet account under a P&L parent (or the reverse)
+        # must be refused when the chart is loaded, not at the first roll-up of a record.
+        for account in self._accounts.values():
+            if account.parent_id is not None:
+                self.rollup_sign(account.account_id, account.parent_id)
 
     @classmethod
     def from_documents(cls, documents: Mapping[str, Mapping[str, object]]) -> ChartOfAccounts:
