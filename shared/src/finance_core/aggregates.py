@@ -89,7 +89,11 @@ def record_delta(before: RecordState | None, after: RecordState | None) -> dict[
 
 
 def sum_deltas(deltas: Iterable[Mapping[AggregateKey, AggregateDelta]]) -> dict[AggregateKey, AggregateDelta]:
-    """Add many record deltas together (ground truth and batch application)."""
+    """Add many record deltas together (ground truth and batch application).
+
+    Keys whose changes cancel out (a record created and deleted in the same batch) are left out,
+    like record_delta leaves out a change that changes nothing: no aggregate is touched for them.
+    """
     total: dict[AggregateKey, AggregateDelta] = {}
     for delta_map in deltas:
         for key, delta in delta_map.items():
@@ -97,7 +101,8 @@ def sum_deltas(deltas: Iterable[Mapping[AggregateKey, AggregateDelta]]) -> dict[
             for account_id, minor in delta.accounts.items():
                 target.add(account_id, minor, 0)
             target.record_count += delta.record_count
-    return {key: delta.pruned() for key, delta in total.items()}
+    pruned = {key: delta.pruned() for key, delta in total.items()}
+    return {key: delta for key, delta in pruned.items() if not delta.is_zero}
 
 
 def aggregates_from_records(records: Iterable[RecordState]) -> dict[AggregateKey, AggregateDelta]:
