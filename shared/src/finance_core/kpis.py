@@ -34,9 +34,15 @@ def _pct_change(new: MetricValue, old: MetricValue) -> Decimal | None:
 def _difference(new: MetricValue, old: MetricValue) -> MetricValue:
     if new is None or old is None:
         return None
-    if isinstance(new, Decimal) or isinstance(old, Decimal):
-        return (Decimal(new) - Decimal(old)).quantize(PERCENT_QUANTUM, ROUND_HALF_EVEN)
-    return new - old
+    if isinstance(new, int) and isinstance(old, int):
+        return new - old
+    # Percentages read back from Firestore are floats: subtract their decimal text, so a margin
+    # going 30.1234 -> 33.3333 changes by 3.2099 points, not by 3.2099000000000046.
+    return (_exact(new) - _exact(old)).quantize(PERCENT_QUANTUM, ROUND_HALF_EVEN)
+
+
+def _exact(value: int | float | Decimal) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 def headline_kpis(
