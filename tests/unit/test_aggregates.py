@@ -184,7 +184,7 @@ record_fields = st.fixed_dictionaries(
 changes = st.lists(st.tuples(st.integers(0, 5), st.none() | record_fields), max_size=40)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(changes)
 def test_the_sum_of_record_deltas_equals_the_aggregates_of_the_final_records(sequence):
     states: dict[str, RecordState] = {}
