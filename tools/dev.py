@@ -53,7 +53,7 @@ def _print_addresses(stack) -> None:
 def cmd_down(args: argparse.Namespace) -> int:
     from tools.stack.emulators import LocalStack
 
-    stack = LocalStack.attach()
+    stack = LocalStack.from_state()
     if stack is None:
         print("no local stack is running")
         return 0
@@ -146,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--seed", type=int, default=7, help="random seed of the feed")
     demo.add_argument("--no-dashboard", action="store_true", help="print progress lines instead of the live view")
     demo.add_argument("--keep-running", action="store_true", help="leave the stack running at the end")
+    demo.add_argument("--no-history", action="store_true", help="skip loading the 24 months of history (faster start)")
     demo.set_defaults(func=cmd_demo)
     test = commands.add_parser("test", help="run every test (unit, integration, e2e, rules) on the emulators")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments")

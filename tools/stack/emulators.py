@@ -62,6 +62,16 @@ def _java_home() -> str:
     return result.stdout.strip()
 
 
+def _group_alive(pgid: int) -> bool:
+    """True while any process of the group runs (the leader is reaped first if it is our child)."""
+    _alive(pgid)
+    try:
+        os.killpg(pgid, 0)
+    except OSError:
+        return False
+    return True
+
+
 def _http_ok(url: str, timeout: float = 1.0) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
@@ -105,14 +115,20 @@ class LocalStack:
         }, indent=2))
 
     @classmethod
-    def attach(cls) -> LocalStack | None:
-        """The stack a previous `./dev up` started, if its processes still run."""
+    def from_state(cls) -> LocalStack | None:
+        """The stack recorded by a previous start, whether or not its processes still run."""
         if not STATE_FILE.exists():
             return None
         state = json.loads(STATE_FILE.read_text())
         stack = cls(StackConfig(project_id=state["project_id"], ports=state["ports"]))
         stack.services = [Service(s["name"], s["pid"], Path(s["log"])) for s in state["services"]]
-        if not stack.services or not all(_alive(s.pid) for s in stack.services):
+        return stack
+
+    @classmethod
+    def attach(cls) -> LocalStack | None:
+        """The stack a previous `./dev up` started, if all its processes still run."""
+        stack = cls.from_state()
+        if stack is None or not stack.services or not all(_alive(s.pid) for s in stack.services):
             return None
         return stack
 
@@ -288,14 +304,14 @@ class LocalStack:
     def stop(self, quiet: bool = False, grace: float = 15.0) -> None:
         """Stop every service (Ctrl-C first so firebase-tools shuts its emulators down, then kill)."""
         for service in reversed(self.services):
-            if not _alive(service.pid):
-                continue
+            # Signal the whole process group: the leader may be gone while its Java or Python
+            # children still hold the ports.
             try:
                 os.killpg(service.pid, signal.SIGINT)
             except OSError:
                 continue
         deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and any(_alive(s.pid) for s in self.services):
+        while time.monotonic() < deadline and any(_group_alive(s.pid) for s in self.services):
             time.sleep(0.2)
         for service in self.services:
             try:

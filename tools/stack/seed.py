@@ -106,6 +106,12 @@ def data_quality_total(db: firestore.Client, org_id: str) -> int:
     return int((snap.to_dict() or {}).get("total", 0)) if snap.exists else 0
 
 
+def applied_change_count(db: firestore.Client, org_id: str) -> int:
+    """How many record changes the realtime processor has applied to the org's aggregates."""
+    result = db.collection(f"organizations/{org_id}/applied_changes").count().get()
+    return int(result[0][0].value)
+
+
 def wait_for_total(db: firestore.Client, org_id: str, expected: int, timeout: float,
                    progress: Callable[[int], None] | None = None) -> int:
     """Wait until the org's data-quality total reaches `expected` (every delivery accounted for)."""
@@ -120,6 +126,22 @@ def wait_for_total(db: firestore.Client, org_id: str, expected: int, timeout: fl
         time.sleep(0.5)
     raise TimeoutError(f"only {total} of {expected} events of {org_id} were processed within {timeout:.0f}s "
                        "(see .stack/logs/firebase.log)")
+
+
+def wait_for_changes(db: firestore.Client, org_id: str, expected: int, timeout: float,
+                     progress: Callable[[int], None] | None = None) -> int:
+    """Wait until `expected` record changes went through the realtime processor (aggregates current)."""
+    deadline = time.monotonic() + timeout
+    applied = 0
+    while time.monotonic() < deadline:
+        applied = applied_change_count(db, org_id)
+        if progress:
+            progress(applied)
+        if applied >= expected:
+            return applied
+        time.sleep(0.5)
+    raise TimeoutError(f"only {applied} of {expected} record changes of {org_id} reached the aggregates within "
+                       f"{timeout:.0f}s (see .stack/logs/firebase.log)")
 
 
 def seed_demo(config: StackConfig, with_history: bool = True, org_id: str | None = None,
@@ -143,6 +165,7 @@ def seed_demo(config: StackConfig, with_history: bool = True, org_id: str | None
     publish_events(config, events)
     progress(f"published {len(events)} historical events; waiting for the pipeline")
     wait_for_total(db, org_id, already + len(events), timeout=600)
+    wait_for_changes(db, org_id, len(events), timeout=900)
     close_periods(db, org_id, reference["periods"])
     return reference
 

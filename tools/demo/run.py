@@ -1,0 +1,161 @@
+"""The main job: start the stack, provision, seed the demo org, stream a live feed, show the dashboard."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+
+from rich.console import Console
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tools.demo.dashboard import DashboardState, LiveListeners, render
+from tools.demo.stream import DemoFeed, FeedStats, stream
+from tools.stack.config import StackConfig
+from tools.stack.emulators import LocalStack, StackError
+from tools.stack.provision import provision
+from tools.stack.seed import (
+    applied_change_count,
+    close_periods,
+    data_quality_total,
+    demo_records,
+    demo_reference,
+    firestore_client,
+    publish_events,
+    record_event,
+    write_reference,
+)
+
+
+def _seed_with_progress(console: Console, config: StackConfig, db, with_history: bool) -> dict:
+    from tools.demo.alert_rules import demo_alert_rules
+
+    reference = demo_reference()
+    org_id = reference["org"]["org_id"]
+    if data_quality_total(db, org_id) > 0:
+        console.log(f"{org_id} is already seeded (stack reused)")
+        return reference
+    opening = dict(reference, periods={p: {"status": "open"} for p in reference["periods"]})
+    written = write_reference(db, org_id, opening if with_history else reference, demo_alert_rules())
+    console.log(f"seeded {written} reference documents: org, members, entities, chart of accounts, FX rates, periods, alert rules")
+    if not with_history:
+        return reference
+    events = [record_event(org_id, row) for row in demo_records()]
+    publish_events(config, events)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        ingested = progress.add_task("history: events validated and stored", total=len(events))
+        aggregated = progress.add_task("history: record changes in the aggregates", total=len(events))
+        deadline = time.monotonic() + 900
+        while True:
+            stored, applied = data_quality_total(db, org_id), applied_change_count(db, org_id)
+            progress.update(ingested, completed=stored)
+            progress.update(aggregated, completed=applied)
+            if stored >= len(events) and applied >= len(events):
+                break
+            if time.monotonic() > deadline:
+                raise StackError(f"history did not load within 15 minutes ({stored} stored, {applied} aggregated "
+                                 f"of {len(events)}); see .stack/logs/firebase.log")
+            time.sleep(0.5)
+    close_periods(db, org_id, reference["periods"])
+    console.log("closed the books through 2026-08 (period lock)")
+    return reference
+
+
+def _summary(console: Console, stats: FeedStats, health_before: dict, health_after: dict, state: DashboardState) -> None:
+    before, after = health_before.get("counts", {}), health_after.get("counts", {})
+    table = Table(title="Demo stream summary")
+    table.add_column("Measure")
+    table.add_column("Value", justify="right")
+    delta = {k: after.get(k, 0) - before.get(k, 0) for k in ("applied", "duplicate", "stale", "rejected")}
+    table.add_row("events sent", str(stats.sent))
+    table.add_row("  new ledger lines / corrections", f"{stats.new_lines} / {stats.corrections}")
+    table.add_row("  duplicates / late versions / invalid sent", f"{stats.duplicates} / {stats.late} / {stats.invalid}")
+    table.add_row("applied", str(delta["applied"]))
+    table.add_row("duplicates ignored", str(delta["duplicate"]))
+    table.add_row("stale versions ignored", str(delta["stale"]))
+    table.add_row("rejected (stored with reason)", str(delta["rejected"]))
+    table.add_row("accounted for", f"{sum(delta.values())} of {stats.sent}")
+    p50, p99, samples = state.lag_summary()
+    table.add_row("publish → consolidated aggregate visible", "–" if p50 is None else f"p50 {p50:.0f} ms, p99 {p99:.0f} ms ({samples})")
+    console.print(table)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Run the demo end to end; returns the process exit code."""
+    console = Console()
+    stack = LocalStack.attach()
+    reused = stack is not None
+    try:
+        if stack is None:
+            stack = LocalStack()
+            with console.status("[bold]starting the local stack (about 20-60 s)") as status:
+                stack.start(progress=lambda line: (console.log(line), status.update(f"[bold]{line}")))
+        stack.config.apply_client_env()
+        provision(stack.config, progress=console.log)
+        db = firestore_client(stack.config)
+        reference = _seed_with_progress(console, stack.config, db, with_history=not args.no_history)
+    except StackError as exc:
+        console.print(f"[bold red]the local stack could not start:[/] {exc}")
+        if stack is not None and not reused:
+            stack.stop(quiet=True)
+        return 1
+    except BaseException:
+        # Interrupted or failed while starting: never leave emulators behind.
+        if stack is not None and not reused:
+            stack.stop(quiet=True)
+            console.log("local stack stopped")
+        raise
+    org_id, period = reference["org"]["org_id"], reference["current_period"]
+    stats = FeedStats()
+    state = DashboardState(stats)
+    listeners = LiveListeners(db, org_id, period, state)
+    health_before = (db.document(f"organizations/{org_id}/data_quality/current").get().to_dict() or {})
+    stop = threading.Event()
+    feed = DemoFeed(org_id, period, args.seed, args.duplicates, args.late, args.invalid)
+    worker = threading.Thread(target=stream, args=(stack.config, feed, args.rate, args.duration, stats, stop.is_set),
+                              daemon=True)
+    started = time.monotonic()
+    expected_total = int(health_before.get("total", 0))
+    try:
+        worker.start()
+        if args.no_dashboard:
+            while worker.is_alive():
+                worker.join(timeout=5)
+                p50, p99, _ = state.lag_summary()
+                console.log(f"sent {stats.sent}, lag p50 {p50 or 0:.0f} ms p99 {p99 or 0:.0f} ms")
+        else:
+            with Live(render(state, reference["org"]["name"], period, 0, "streaming"), console=console,
+                      refresh_per_second=4, screen=False) as live:
+                while worker.is_alive():
+                    live.update(render(state, reference["org"]["name"], period, time.monotonic() - started, "streaming"))
+                    time.sleep(0.25)
+                drain_until = time.monotonic() + 60
+                while time.monotonic() < drain_until:
+                    total = int((state.health or {}).get("total", 0))
+                    live.update(render(state, reference["org"]["name"], period, time.monotonic() - started, "draining"))
+                    if total >= expected_total + stats.sent:
+                        break
+                    time.sleep(0.25)
+                time.sleep(1.0)
+                live.update(render(state, reference["org"]["name"], period, time.monotonic() - started, "done"))
+    except KeyboardInterrupt:
+        stop.set()
+        worker.join(timeout=5)
+        console.log("interrupted: stopping")
+    finally:
+        if args.no_dashboard and not stop.is_set():
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and int((state.health or {}).get("total", 0)) < expected_total + stats.sent:
+                time.sleep(0.5)
+        listeners.close()
+        health_after = db.document(f"organizations/{org_id}/data_quality/current").get().to_dict() or {}
+        _summary(console, stats, health_before, health_after, state)
+        if not reused and not args.keep_running:
+            stack.stop(quiet=True)
+            console.log("local stack stopped")
+        elif reused:
+            console.log("the stack was already running before the demo: left running (./dev down stops it)")
+    return 0
