@@ -45,7 +45,8 @@ def write_reference(db: firestore.Client, org_id: str, reference: Mapping[str, A
     writes.append((org, org_doc))
     for member in reference.get("members", []):
         writes.append((org.collection("members").document(member["uid"]),
-                       {"role": member["role"], "display_name": member.get("display_name", member["uid"])}))
+                       {"uid": member["uid"], "role": member["role"],
+                        "display_name": member.get("display_name", member["uid"])}))
     for entity in reference["entities"]:
         writes.append((org.collection("entities").document(entity["entity_id"]),
                        {k: v for k, v in entity.items() if k != "entity_id"}))
