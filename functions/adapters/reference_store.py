@@ -12,6 +12,7 @@ from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path
 from adapters.settings import REFERENCE_CACHE_SECONDS
 from finance_core.accounts import ChartError, ChartOfAccounts
+from finance_core.money import MoneyError
 from finance_core.reference import OrgReference
 
 
@@ -70,13 +71,17 @@ class ReferenceStore:
             chart = ChartOfAccounts.from_documents(accounts)
         except ChartError as exc:
             raise ReferenceDataError(f"chart of accounts of org {org_id} is invalid: {exc}") from exc
+        try:
+            rates = OrgReference.parse_rates(fx)
+        except MoneyError as exc:
+            raise ReferenceDataError(f"FX rates of org {org_id} are invalid ({org_path(org_id)}/fx_rates): {exc}") from exc
         return OrgReference(
             org_id=org_id,
             reporting_currency=reporting_currency,
             chart=chart,
             entity_currencies={k: str(v.get("currency", reporting_currency)) for k, v in entities.items()},
             period_status={k: str(v.get("status", "open")) for k, v in periods.items()},
-            fx_rates=OrgReference.parse_rates(fx),
+            fx_rates=rates,
             fiscal_year_start_month=int(org_doc.get("fiscal_year_start_month", 1)),
             current_period=org_doc.get("current_period"),
         )
