@@ -1,0 +1,109 @@
+"""Sharded aggregates on the real Firestore emulator: hot keys, exactly-once application, reconciliation."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from adapters.reference_store import ReferenceStore
+from aggregations.derived import DerivedDocuments
+from aggregations.reconcile import Reconciler
+from aggregations.store import AggregateStore
+from finance_core.aggregates import AggregateDelta, AggregateKey
+from tests.support import aggregate, event, publish, seed_org, wait_for_events, wait_until
+
+pytestmark = pytest.mark.emulators
+
+KEY = AggregateKey("us-east", "2026-10", "actual")
+
+
+def test_concurrent_writers_on_one_hot_key_end_exact_without_failed_transactions(stack, db, org_id):
+    reference = seed_org(db, org_id)
+    store = AggregateStore(db, shard_count=8)
+    chart = ReferenceStore(db).get(org_id).chart
+    failures: list[BaseException] = []
+    writers, changes_each = 8, 25
+
+    def writer(index: int) -> None:
+        try:
+            for n in range(changes_each):
+                change_id = f"w{index}-c{n}"
+                delta = {KEY: AggregateDelta({"4100": 100 + index}, 1), KEY.consolidated(): AggregateDelta({"4100": 100 + index}, 1)}
+                assert store.apply_once(org_id, change_id, delta)
+                store.fold(org_id, KEY, chart, reference["org"]["reporting_currency"])
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    store.fold(org_id, KEY, chart, "USD")
+    view = aggregate(db, org_id, KEY.doc_id)
+    expected = sum((100 + i) * changes_each for i in range(writers))
+    assert view["accounts"] == {"4100": expected}
+    assert view["record_count"] == writers * changes_each
+    assert view["rollups"] == {"4000": expected}
+    shards = list(db.collection(f"organizations/{org_id}/aggregates/{KEY.doc_id}/shards").stream())
+    assert len(shards) > 1, "the writes were spread over several shards"
+
+
+def test_a_change_id_is_applied_once_however_often_it_is_delivered(stack, db, org_id):
+    seed_org(db, org_id)
+    store = AggregateStore(db, shard_count=4)
+    delta = {KEY: AggregateDelta({"6100": 5000}, 1)}
+    results = [store.apply_once(org_id, "change-1", delta) for _ in range(3)]
+    assert results == [True, False, False]
+    assert store.shard_totals(org_id, KEY).accounts == {"6100": 5000}
+
+
+def test_hot_key_through_the_pipeline_every_change_applied_once(stack, db, org_id):
+    seed_org(db, org_id)
+    count = 200
+    publish(stack, [event(org_id, f"hot-{i}", 1, account="4100", amount="10.01") for i in range(count)])
+    wait_for_events(db, org_id, count, timeout=300)
+    view = wait_until(lambda: (doc := aggregate(db, org_id, KEY.doc_id)) and doc.get("record_count") == count and doc,
+                      timeout=300, what="all hot-key changes in the aggregate")
+    assert view["accounts"] == {"4100": 1001 * count}
+    applied = db.collection(f"organizations/{org_id}/applied_changes").count().get()[0][0].value
+    assert applied == count, "every record change was applied exactly once (no failed transaction)"
+    consolidated = aggregate(db, org_id, KEY.consolidated().doc_id)
+    assert consolidated["accounts"] == {"4100": 1001 * count}
+
+
+def test_reconciliation_finds_and_repairs_corrupted_aggregates(stack, db, org_id):
+    seed_org(db, org_id)
+    publish(stack, [event(org_id, "r-1", 1, account="4100", amount="1000.00"),
+                    event(org_id, "r-2", 1, account="5100", amount="400.00"),
+                    event(org_id, "r-3", 1, account="6100", amount="250.00", entity="us-west")])
+    wait_for_events(db, org_id, 3)
+    wait_until(lambda: (doc := aggregate(db, org_id, "_all__2026-10__actual")) and doc.get("record_count") == 3,
+               what="the aggregates of the three records")
+    good = aggregate(db, org_id, KEY.doc_id)
+    # Damage 1: someone edited the readable document. Damage 2: a shard received a bogus delta.
+    db.document(f"organizations/{org_id}/aggregates/{KEY.doc_id}").update({"accounts": {"4100": 1, "5100": 40000}})
+    AggregateStore(db, 8).apply_once(org_id, "bogus-change", {AggregateKey("us-west", "2026-10", "actual"): AggregateDelta({"6100": 999}, 0)})
+    db_refs = ReferenceStore(db)
+    reconciler = Reconciler(db, db_refs, AggregateStore(db, 8), DerivedDocuments(db))
+    report = reconciler.reconcile(org_id, "2026-10", settle=timedelta(0))
+    assert report.skipped is None
+    assert KEY.doc_id in report.view_repairs
+    assert "us-west__2026-10__actual" in report.shard_repairs
+    repaired = aggregate(db, org_id, KEY.doc_id)
+    assert repaired["accounts"] == good["accounts"] == {"4100": 100000, "5100": 40000}
+    assert aggregate(db, org_id, "us-west__2026-10__actual")["accounts"] == {"6100": 25000}
+    again = reconciler.reconcile(org_id, "2026-10", settle=timedelta(0))
+    assert again.repaired == 0, again.summary()
+
+
+def test_reconciliation_waits_for_a_quiet_org(stack, db, org_id):
+    seed_org(db, org_id)
+    publish(stack, [event(org_id, "q-1", 1)])
+    wait_for_events(db, org_id, 1)
+    reconciler = Reconciler(db, ReferenceStore(db), AggregateStore(db, 8), DerivedDocuments(db))
+    report = reconciler.reconcile(org_id, settle=timedelta(minutes=10))
+    assert report.skipped and "run again" in report.skipped
