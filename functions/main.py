@@ -6,13 +6,14 @@ configure_logging()
 
 # One import line per capability; each capability keeps its triggers in its own triggers.py.
 from aggregations.triggers import reconcile_aggregates, refresh_aggregate_views  # noqa: E402
-from ingestion.triggers import ingest_financial_event, ingest_manual_entry  # noqa: E402
+from ingestion.triggers import ingest_financial_event, ingest_manual_entry, ingest_upload  # noqa: E402
 from realtime_processor.triggers import on_record_written, publish_pending_changes  # noqa: E402
 
 __all__ = [
     # ingestion
     "ingest_financial_event",
     "ingest_manual_entry",
+    "ingest_upload",
     # realtime processor
     "on_record_written",
     "publish_pending_changes",

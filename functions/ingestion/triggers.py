@@ -1,4 +1,4 @@
-"""Ingestion triggers: the financial-events topic and manual entries written by editors."""
+"""Ingestion triggers: the financial-events topic, manual entries written by editors, and CSV/XLSX uploads."""
 
 from __future__ import annotations
 
@@ -6,14 +6,16 @@ import base64
 import functools
 import json
 
-from firebase_functions import firestore_fn, pubsub_fn
+from firebase_functions import firestore_fn, https_fn, options, pubsub_fn
 from google.cloud import firestore
 
 from adapters.clients import firestore_client
 from adapters.firestore_codec import utc_now
+from adapters.identity import verify_id_token
 from adapters.runtime import reference_store
 from ingestion.service import IngestionService
 from ingestion.store import IngestionStore
+from ingestion.upload_service import UploadEndpoint, UploadRequest
 
 
 @functools.cache
@@ -70,3 +72,29 @@ def manual_entry_event(org_id: str, entry_id: str, entry: dict) -> bytes:
         "record": record,
     }
     return json.dumps(body).encode()
+
+
+@functools.cache
+def upload_endpoint() -> UploadEndpoint:
+    """The instance's upload endpoint."""
+    db = firestore_client()
+    return UploadEndpoint(db, ingestion_service(), IngestionStore(db), verify_id_token)
+
+
+# Callers authenticate with a Firebase ID token in the Authorization header (not a cookie), so
+# any origin may call it: a page of another origin cannot borrow the user's credentials.
+@https_fn.on_request(timeout_sec=540, memory=512, cors=options.CorsOptions(cors_origins="*", cors_methods=["post"]))
+def ingest_upload(request: https_fn.Request) -> https_fn.Response:
+    """CSV/XLSX upload by an editor or admin: every row becomes a contract-v1 event; replies with per-row outcomes."""
+    reply = upload_endpoint().handle(
+        UploadRequest(
+            method=request.method,
+            org_id=request.args.get("org_id"),
+            authorization=request.headers.get("Authorization"),
+            content_type=request.headers.get("Content-Type"),
+            content_length=request.content_length,
+            read_body=request.stream.read,
+        )
+    )
+    return https_fn.Response(json.dumps(reply.body), status=reply.status, headers=reply.headers,
+                             mimetype="application/json")

@@ -1,0 +1,202 @@
+"""The upload endpoint: who may upload, the file limits, one ingestion per row and the per-row report."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from google.cloud import firestore
+
+from adapters.errors import TransientError, map_exceptions
+from adapters.firestore_codec import org_path, utc_now
+from adapters.identity import InvalidCredentials
+from finance_core.events import EventRejected
+from finance_core.identifiers import identifier_problem
+from finance_core.records import Outcome
+from ingestion.service import IngestionService
+from ingestion.store import IngestionStore, IngestResult
+from ingestion.uploads import (
+    MAX_UPLOAD_BYTES,
+    RowEvent,
+    RowProblem,
+    UploadRejected,
+    UploadTable,
+    read_upload,
+    row_events,
+)
+
+log = logging.getLogger(__name__)
+
+UPLOAD_ROLES = ("editor", "admin")
+# Rows of different records are ingested in parallel (each is its own transaction); rows of one
+# record keep the file's order, so without a version column the last row of a record wins.
+ROW_WORKERS = 4
+# The report lists at most this many rows per list; the counts are always complete.
+MAX_LISTED_ROWS = 1000
+
+VerifyToken = Callable[[str], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    """What the endpoint needs of an HTTP request."""
+
+    method: str
+    org_id: str | None
+    authorization: str | None
+    content_type: str | None
+    content_length: int | None
+    read_body: Callable[[int], bytes]
+    """Reads at most n bytes of the body."""
+
+
+@dataclass(frozen=True)
+class UploadReply:
+    """Status, JSON body and extra headers of the response."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> UploadReply:
+    return UploadReply(status, {"error": code, "message": message}, headers or {})
+
+
+class UploadEndpoint:
+    """Checks the caller and the file, then ingests every row exactly like a Pub/Sub event."""
+
+    def __init__(self, db: firestore.Client, service: IngestionService, store: IngestionStore,
+                 verify_token: VerifyToken, clock: Callable[[], datetime] = utc_now, workers: int = ROW_WORKERS):
+        self._db = db
+        self._service = service
+        self._store = store
+        self._verify = verify_token
+        self._clock = clock
+        self._workers = workers
+
+    def handle(self, request: UploadRequest) -> UploadReply:
+        """The full response to one request; never raises for the caller's mistakes."""
+        try:
+            return self._handle(request)
+        except UploadRejected as exc:
+            code = {413: "too_large", 415: "unsupported_media_type"}.get(exc.status, "invalid_file")
+            return _error(exc.status, code, exc.message)
+        except TransientError as exc:
+            log.warning("upload interrupted by a transient failure: %s", exc)
+            return _error(503, "unavailable",
+                          "a temporary failure interrupted the upload: send the same file again; rows already "
+                          "stored are recognised and not applied twice", {"Retry-After": "5"})
+
+    def _handle(self, request: UploadRequest) -> UploadReply:
+        if request.method.upper() != "POST":
+            return _error(405, "method_not_allowed", "use POST with the file as the body", {"Allow": "POST"})
+        uid_or_reply = self._caller(request)
+        if isinstance(uid_or_reply, UploadReply):
+            return uid_or_reply
+        uid = uid_or_reply
+        org_id = (request.org_id or "").strip()
+        if not org_id:
+            return _error(400, "invalid_request", "the org_id query parameter is required: ?org_id=<your org>")
+        problem = identifier_problem(org_id, "org_id")
+        if problem:
+            return _error(400, "invalid_request", problem)
+        denied = self._check_role(org_id, uid)
+        if denied is not None:
+            return denied
+        if request.content_length is not None and request.content_length > MAX_UPLOAD_BYTES:
+            raise UploadRejected(413, f"the file is {request.content_length} bytes; the limit is {MAX_UPLOAD_BYTES} "
+                                      "bytes (5 MB): split it")
+        body = request.read_body(MAX_UPLOAD_BYTES + 1)
+        table = read_upload(body, request.content_type)
+        return UploadReply(200, self._ingest(org_id, uid, table))
+
+    def _caller(self, request: UploadRequest) -> str | UploadReply:
+        """The verified uid of the caller, or the 401/403 reply."""
+        challenge = {"WWW-Authenticate": 'Bearer realm="ingest_upload"'}
+        scheme, _, token = (request.authorization or "").strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return _error(401, "unauthenticated",
+                          "send a Firebase ID token of the signed-in user: 'Authorization: Bearer <ID token>'",
+                          challenge)
+        try:
+            claims = self._verify(token.strip())
+        except InvalidCredentials as exc:
+            return _error(401, "unauthenticated", f"the ID token was not accepted: {exc}", challenge)
+        provider = (claims.get("firebase") or {}).get("sign_in_provider")
+        if provider == "anonymous":
+            # As in firestore.rules: anyone can create an anonymous account.
+            return _error(403, "permission_denied", "anonymous accounts cannot upload: sign in with a real account")
+        return str(claims["uid"])
+
+    def _check_role(self, org_id: str, uid: str) -> UploadReply | None:
+        org_ref = self._db.document(org_path(org_id))
+        member_ref = org_ref.collection("members").document(uid)
+        with map_exceptions(f"reading the membership of {uid} in {org_id}"):
+            snaps = {s.reference.path: s for s in self._db.get_all([org_ref, member_ref])}
+        if not snaps[org_ref.path].exists:
+            return _error(404, "not_found", f"organization {org_id!r} does not exist")
+        member = snaps[member_ref.path]
+        role = (member.to_dict() or {}).get("role") if member.exists else None
+        if role in UPLOAD_ROLES:
+            return None
+        who = f"user {uid} is a {role} of {org_id!r}" if role else f"user {uid} is not a member of {org_id!r}"
+        return _error(403, "permission_denied", f"{who}; uploads need the editor or admin role")
+
+    def _ingest(self, org_id: str, uid: str, table: UploadTable) -> dict[str, Any]:
+        received_at = self._clock().isoformat().replace("+00:00", "Z")
+        items = row_events(table, org_id, received_at)
+        groups: dict[str, list[RowEvent | RowProblem]] = {}
+        for item in items:
+            groups.setdefault(item.record_id or f"row-{item.number}", []).append(item)
+        results: dict[int, IngestResult] = {}
+        with ThreadPoolExecutor(max_workers=self._workers) as pool:
+            futures = [pool.submit(self._ingest_group, org_id, group) for group in groups.values()]
+            for future in futures:
+                results.update(future.result())
+        self._service.refresh_health(org_id)
+        report = _report(org_id, table, items, results)
+        log.info("upload ingested", extra={"json_fields": {"org_id": org_id, "uid": uid, "sha256": table.sha256,
+                                                            "rows": len(items), "counts": report["counts"]}})
+        return report
+
+    def _ingest_group(self, org_id: str, group: list[RowEvent | RowProblem]) -> dict[int, IngestResult]:
+        done = {}
+        for item in group:
+            if isinstance(item, RowEvent):
+                done[item.number] = self._service.ingest(item.raw, next_version=item.next_version, refresh_health=False)
+            else:
+                rejection = EventRejected(item.code, item.reason, org_id, item.event_id)
+                done[item.number] = self._store.reject(item.raw, rejection, org_exists=True)
+        return done
+
+
+def _report(org_id: str, table: UploadTable, items: list[RowEvent | RowProblem],
+            results: Mapping[int, IngestResult]) -> dict[str, Any]:
+    counts = {o.value: 0 for o in (Outcome.APPLIED, Outcome.DUPLICATE, Outcome.STALE, Outcome.REJECTED)}
+    errors: list[dict[str, Any]] = []
+    stale: list[dict[str, Any]] = []
+    for item in items:
+        result = results[item.number]
+        counts[result.outcome.value] += 1
+        line = {"row": item.number, "record_id": item.record_id, "outcome": result.outcome.value}
+        # A duplicate with a code is a row rejected by an earlier upload of the same file.
+        if result.outcome is Outcome.REJECTED or result.code:
+            errors.append({**line, "code": result.code, "reason": result.reason})
+        elif result.outcome is Outcome.STALE:
+            stale.append({**line, "reason": result.reason})
+    return {
+        "org_id": org_id,
+        "file": {"format": table.file_format, "sha256": table.sha256, "bytes": table.size},
+        "rows": len(items),
+        "blank_rows": table.blank_rows,
+        "counts": counts,
+        "errors": errors[:MAX_LISTED_ROWS],
+        "errors_truncated": len(errors) > MAX_LISTED_ROWS,
+        "stale": stale[:MAX_LISTED_ROWS],
+        "stale_truncated": len(stale) > MAX_LISTED_ROWS,
+    }
