@@ -17,7 +17,11 @@ DEFAULT_PROJECT = "demo-finance-live"
 
 def _firebase_ports() -> dict[str, int]:
     config = json.loads((ROOT / "firebase.json").read_text())
-    return {name: int(spec["port"]) for name, spec in config["emulators"].items() if isinstance(spec, dict) and "port" in spec}
+    emulators = config["emulators"]
+    ports = {name: int(spec["port"]) for name, spec in emulators.items() if isinstance(spec, dict) and "port" in spec}
+    if "websocketPort" in emulators.get("firestore", {}):
+        ports["firestore_websocket"] = int(emulators["firestore"]["websocketPort"])
+    return ports
 
 
 @dataclass(frozen=True)

@@ -200,6 +200,8 @@ class LocalStack:
         for name, spec in config["emulators"].items():
             if isinstance(spec, dict) and "port" in spec:
                 spec["port"] = self.config.ports[name]
+        if "firestore_websocket" in self.config.ports:
+            config["emulators"]["firestore"]["websocketPort"] = self.config.ports["firestore_websocket"]
         path = ROOT / "firebase.local.json"
         path.write_text(json.dumps(config, indent=2))
         return path
