@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import threading
 import time
 
@@ -13,7 +14,7 @@ from rich.table import Table
 
 from tools.demo.dashboard import DashboardState, LiveListeners, render
 from tools.demo.stream import DemoFeed, FeedStats, stream
-from tools.stack.config import StackConfig
+from tools.stack.config import STACK_DIR, StackConfig
 from tools.stack.emulators import LocalStack, StackError
 from tools.stack.provision import provision
 from tools.stack.seed import (
@@ -64,6 +65,9 @@ def _seed_with_progress(console: Console, config: StackConfig, db, with_history:
     return reference
 
 
+SUMMARY_FILE = STACK_DIR / "demo-summary.json"
+
+
 def _summary(console: Console, stats: FeedStats, health_before: dict, health_after: dict, state: DashboardState) -> None:
     before, after = health_before.get("counts", {}), health_after.get("counts", {})
     table = Table(title="Demo stream summary")
@@ -81,6 +85,12 @@ def _summary(console: Console, stats: FeedStats, health_before: dict, health_aft
     p50, p99, samples = state.lag_summary()
     table.add_row("publish → consolidated aggregate visible", "–" if p50 is None else f"p50 {p50:.0f} ms, p99 {p99:.0f} ms ({samples})")
     console.print(table)
+    SUMMARY_FILE.parent.mkdir(parents=True, exist_ok=True)
+    SUMMARY_FILE.write_text(json.dumps({
+        "sent": stats.sent, "new_lines": stats.new_lines, "corrections": stats.corrections,
+        "duplicates_sent": stats.duplicates, "late_sent": stats.late, "invalid_sent": stats.invalid,
+        **delta, "lag_p50_ms": p50, "lag_p99_ms": p99, "lag_samples": samples,
+    }, indent=2))
 
 
 def run_demo(args: argparse.Namespace) -> int:
