@@ -25,7 +25,7 @@ def publisher() -> pubsub_v1.PublisherClient:
     """Publisher with message ordering on (changes of one record are published in order)."""
     options = pubsub_v1.types.PublisherOptions(enable_message_ordering=True)
     # Small batches keep publish latency low; the changes topic carries one message per change.
-    batch = pubsub_v1.types.BatchSettings(max_messages=100, max_latency=0.005)
+    batch = pubsub_v1.types.BatchSettings(max_messages=100, max_latency=0.001)
     return pubsub_v1.PublisherClient(batch_settings=batch, publisher_options=options)
 
 
