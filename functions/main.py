@@ -6,6 +6,7 @@ configure_logging()
 
 # One import line per capability; each capability keeps its triggers in its own triggers.py.
 from aggregations.triggers import reconcile_aggregates, refresh_aggregate_views  # noqa: E402
+from collaboration.triggers import expire_presence, on_comment_written  # noqa: E402
 from ingestion.triggers import ingest_financial_event, ingest_manual_entry, ingest_upload  # noqa: E402
 from realtime_processor.triggers import on_record_written, publish_pending_changes  # noqa: E402
 
@@ -20,4 +21,7 @@ __all__ = [
     # aggregations
     "refresh_aggregate_views",
     "reconcile_aggregates",
+    # collaboration
+    "expire_presence",
+    "on_comment_written",
 ]

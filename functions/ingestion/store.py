@@ -94,7 +94,8 @@ class IngestionStore:
             proposed = None if seen or effective.is_delete else record_state(effective, live_reference)
             decision = merge(current, effective, proposed, seen)
             if decision.outcome is Outcome.APPLIED and decision.new_state is not None:
-                self._write_state(transaction, record_ref, tombstone_ref, record, decision.new_state, reference)
+                kept = _kept_fields(snaps[record_ref.path])
+                self._write_state(transaction, record_ref, tombstone_ref, record, decision.new_state, reference, kept)
             if decision.outcome is not Outcome.DUPLICATE:
                 transaction.set(
                     marker_ref,
@@ -128,6 +129,7 @@ class IngestionStore:
         record: RecordState | None,
         new_state: RecordState,
         reference: OrgReference,
+        kept: Mapping[str, Any] | None = None,
     ) -> None:
         if new_state.deleted:
             if record is not None:
@@ -137,6 +139,7 @@ class IngestionStore:
             transaction.set(tombstone_ref, body)
         else:
             body = record_document(new_state, reference.reporting_currency)
+            body.update(kept or {})
             body["updated_at"] = firestore.SERVER_TIMESTAMP
             transaction.set(record_ref, body)
             transaction.delete(tombstone_ref)
@@ -215,6 +218,16 @@ def _data_quality_view(shard_docs: Mapping[str, Mapping[str, Any]], previous: Ma
         "total": sum(counts.values()),
         "last_event_at": last_event_at,
     }
+
+
+# Fields other capabilities keep on a record document (collaboration's comment_count): a new
+# version replaces the ledger fields, not theirs.
+KEPT_RECORD_FIELDS = ("comment_count",)
+
+
+def _kept_fields(snapshot: Any) -> dict[str, Any]:
+    data = (snapshot.to_dict() or {}) if snapshot.exists else {}
+    return {name: data[name] for name in KEPT_RECORD_FIELDS if name in data}
 
 
 def _newest(record: RecordState | None, tombstone: RecordState | None) -> RecordState | None:

@@ -58,7 +58,9 @@ class RecordChangeProcessor:
         """Apply the change's deltas exactly once and publish the change (at least once)."""
         before = _decoded(org_id, record_id, before_doc)
         after = _decoded(org_id, record_id, after_doc)
-        if before is None and after is None:
+        if before == after:
+            # Nothing financial changed (both absent, or only a field such as the comment_count
+            # that collaboration keeps on records): no delta, and no change event to announce.
             return ProcessResult(False, (), False)
         deltas = record_delta(before, after)
         reference = self._references.get(org_id)

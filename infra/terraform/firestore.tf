@@ -18,11 +18,12 @@ resource "google_firestore_database" "default" {
 }
 
 # TTL policies: documents whose `field` timestamp is in the past are deleted by Firestore
-# (typically within 24 hours of expiry). `index_config {}` exempts the field from single-field
-# indexes, as Google recommends for TTL timestamps and exactly as firestore.indexes.json declares
-# it (a fieldOverride with "indexes": [] and no "ttl" key, so `firebase deploy` leaves the TTL
-# policy alone, even with --force). The two must agree or each tool would undo the other:
-# tests/unit/test_terraform.py checks it.
+# (typically within 24 hours of expiry). `index_config` exempts the field from single-field
+# indexes, as Google recommends for TTL timestamps, except the indexes a TTL field lists in
+# resources.json (presence.expires_at keeps a COLLECTION_GROUP index for the expire_presence
+# sweep). firestore.indexes.json declares exactly the same (a fieldOverride with those "indexes"
+# and no "ttl" key, so `firebase deploy` leaves the TTL policy alone, even with --force). The two
+# must agree or each tool would undo the other: tests/unit/test_terraform.py checks it.
 resource "google_firestore_field" "ttl" {
   for_each = local.ttl_fields
 
@@ -31,6 +32,14 @@ resource "google_firestore_field" "ttl" {
   collection = each.value.collection_group
   field      = each.value.field
 
-  index_config {}
+  index_config {
+    dynamic "indexes" {
+      for_each = try(each.value.indexes, [])
+      content {
+        order       = indexes.value.order
+        query_scope = indexes.value.query_scope
+      }
+    }
+  }
   ttl_config {}
 }

@@ -393,22 +393,33 @@ def test_ttl_policy_for_every_ttl_field_of_resources_json(config, evaluated):
     assert field["for_each"] == "${local.ttl_fields}"
     assert field["collection"] == "${each.value.collection_group}" and field["field"] == "${each.value.field}"
     assert field["ttl_config"] == [{}]
-    assert field["index_config"] == [{}]
+    # Exempt from single-field indexes except those the TTL field lists in resources.json.
+    (index_config,) = field["index_config"]
+    assert set(index_config) == {"dynamic"}
+    indexes = dynamic(index_config, "indexes")
+    assert indexes["for_each"] == "${try(each.value.indexes, [])}"
+    assert indexes["content"] == [{"order": "${indexes.value.order}", "query_scope": "${indexes.value.query_scope}"}]
     wanted = {(f["collection_group"], f["field"]) for f in RESOURCES["firestore"]["ttl_fields"]}
     got = {(f["collection_group"], f["field"]) for f in evaluated["ttl_fields"].values()}
     assert got == wanted and len(evaluated["ttl_fields"]) == len(RESOURCES["firestore"]["ttl_fields"])
+    for ttl in evaluated["ttl_fields"].values():
+        spec = next(f for f in RESOURCES["firestore"]["ttl_fields"] if f["collection_group"] == ttl["collection_group"])
+        assert ttl.get("indexes", []) == spec.get("indexes", [])
 
 
 def test_ttl_fields_agree_with_firestore_indexes_json():
-    # Terraform exempts TTL fields from single-field indexes (index_config {}); firebase deploy
-    # applies firestore.indexes.json. If the file did not list the field with "indexes": [], each
-    # tool would undo the other, and `firebase deploy --force` would delete the TTL policy.
+    # Terraform exempts TTL fields from single-field indexes (index_config) except the indexes
+    # resources.json lists; firebase deploy applies firestore.indexes.json. If the file did not
+    # declare exactly the same indexes, each tool would undo the other, and
+    # `firebase deploy --force` would delete the TTL policy of a field it does not list.
     overrides = json.loads((ROOT / "firestore.indexes.json").read_text()).get("fieldOverrides", [])
     by_field = {(o["collectionGroup"], o["fieldPath"]): o for o in overrides}
     for ttl in RESOURCES["firestore"]["ttl_fields"]:
         key = (ttl["collection_group"], ttl["field"])
-        assert key in by_field, f'firestore.indexes.json must declare {key} with "indexes": []'
-        assert by_field[key]["indexes"] == [], f"{key}: indexes must be [] (as Terraform's index_config {{}})"
+        assert key in by_field, f'firestore.indexes.json must declare {key} with "indexes" as resources.json'
+        declared = sorted((i["order"], i["queryScope"]) for i in by_field[key]["indexes"])
+        wanted = sorted((i["order"], i["query_scope"]) for i in ttl.get("indexes", []))
+        assert declared == wanted, f"{key}: indexes {declared} differ from Terraform's index_config {wanted}"
         assert by_field[key].get("ttl", True) is not False, f'{key}: "ttl": false would delete the TTL policy'
 
 

@@ -1,0 +1,1 @@
+"""Collaboration: presence on dashboards and comments on the numbers (counts kept on their targets)."""

@@ -1,0 +1,115 @@
+"""Comments: on_comment_written keeps comment_count on targets of the same org, exactly once per event."""
+
+from __future__ import annotations
+
+import pytest
+from google.cloud import firestore
+
+from tests.firestore_events import FirestoreEvent, deliver, new_state
+from tests.support import event, publish, seed_org, wait_for_events, wait_until
+
+pytestmark = pytest.mark.emulators
+
+
+def comment(db, org_id: str, target: str, text: str = "why?", uid: str = "u-1") -> firestore.DocumentReference:
+    ref = db.collection(f"organizations/{org_id}/comments").document()
+    ref.set({"target_path": target, "uid": uid, "text": text, "created_at": firestore.SERVER_TIMESTAMP})
+    return ref
+
+
+def count(db, path: str) -> int | None:
+    snap = db.document(path).get()
+    return (snap.to_dict() or {}).get("comment_count") if snap.exists else None
+
+
+def markers(db, org_id: str) -> int:
+    return sum(1 for _ in db.collection(f"organizations/{org_id}/comment_events").stream())
+
+
+def wait_count(db, path: str, expected: int) -> None:
+    wait_until(lambda: count(db, path) == expected, timeout=120, what=f"comment_count {expected} on {path}")
+
+
+def test_counts_follow_creations_and_deletions_on_targets_of_the_same_org(db, org_id):
+    other_org = f"{org_id}-other"
+    aggregate = f"organizations/{org_id}/aggregates/_all__2026-10__actual"
+    alert = f"organizations/{org_id}/alerts/a-1"
+    member = f"organizations/{org_id}/members/u-1"
+    foreign = f"organizations/{other_org}/kpis/current"
+    db.document(aggregate).set({"entity_id": "_all", "period": "2026-10", "scenario": "actual", "record_count": 0})
+    db.document(alert).set({"status": "active", "severity": "warning", "title": "Revenue dropped"})
+    db.document(member).set({"uid": "u-1", "role": "viewer"})
+    db.document(foreign).set({"period": "2026-10"})
+
+    # Comments that count nowhere (written first: one function's events are delivered in order).
+    comment(db, org_id, member)                                              # reference data: no count
+    comment(db, org_id, foreign)                                             # another org (admin SDK write)
+    comment(db, org_id, f"organizations/{org_id}/aggregates/not-there")      # no such document
+    comment(db, org_id, f"organizations/{org_id}/kpis")                      # a collection, not a document
+    first = comment(db, org_id, aggregate)
+    comment(db, org_id, aggregate)
+    comment(db, org_id, aggregate)
+    comment(db, org_id, alert)
+
+    wait_count(db, aggregate, 3)
+    wait_count(db, alert, 1)
+    wait_until(lambda: markers(db, org_id) == 5, what="5 counted comment events (one with a missing target)")
+    assert count(db, member) is None and count(db, foreign) is None
+    missing = db.document(f"organizations/{org_id}/aggregates/not-there").get()
+    assert not missing.exists, "a count never creates a target"
+
+    first.update({"text": "why did revenue drop?", "edited_at": firestore.SERVER_TIMESTAMP})  # an edit counts nothing
+    first.delete()
+    wait_count(db, aggregate, 2)
+    wait_until(lambda: markers(db, org_id) == 6, what="the deletion's event")
+    assert count(db, aggregate) == 2 and count(db, alert) == 1
+
+
+def test_a_redelivered_comment_event_counts_once_and_a_new_event_id_counts_again(stack, db, org_id):
+    alert = f"organizations/{org_id}/alerts/a-2"
+    db.document(alert).set({"status": "active", "severity": "critical", "title": "Cash below plan"})
+    created = FirestoreEvent(
+        document=f"organizations/{org_id}/comments/c-redelivered",
+        before=None,
+        after=new_state({"target_path": alert, "uid": "u-1", "text": "on it"}),
+    )
+    for _ in range(2):  # the same ce-id twice: a redelivery
+        response = deliver(stack, "on_comment_written", created)
+        assert response.status_code == 200, response.text
+        assert count(db, alert) == 1
+    assert markers(db, org_id) == 1
+    # The same payload under another event id is another event: counted. Keeping the trigger's
+    # own id is what makes redelivery harmless.
+    response = deliver(stack, "on_comment_written", FirestoreEvent(created.document, None, created.after))
+    assert response.status_code == 200, response.text
+    assert count(db, alert) == 2
+
+    deleted = FirestoreEvent(created.document, before=created.after, after=None)
+    for _ in range(3):
+        assert deliver(stack, "on_comment_written", deleted).status_code == 200
+    assert count(db, alert) == 1
+
+
+def test_a_comment_on_a_record_survives_new_versions_and_changes_no_aggregate(stack, db, org_id):
+    seed_org(db, org_id)
+    publish(stack, [event(org_id, "c-rec", 1, amount="40.00")])
+    wait_for_events(db, org_id, 1)
+    record = f"organizations/{org_id}/financial_records/c-rec"
+    applied = f"organizations/{org_id}/applied_changes"
+    wait_until(lambda: len(list(db.collection(applied).stream())) == 1, what="the record's change")
+
+    comment(db, org_id, record)
+    wait_count(db, record, 1)
+    publish(stack, [event(org_id, "c-rec", 2, amount="45.00")])
+    wait_for_events(db, org_id, 2)
+    stored = wait_until(lambda: (d := db.document(record).get().to_dict()) and d["version"] == 2 and d,
+                        what="version 2 of the record")
+    assert stored["comment_count"] == 1, "a new version keeps the record's comment count"
+    # on_record_written saw three writes (v1, the count, v2) and handles them in order; the count
+    # changed nothing financial, so only v1 and v2 are changes.
+    wait_until(lambda: len(list(db.collection(applied).stream())) >= 2, what="the change of version 2")
+    assert len(list(db.collection(applied).stream())) == 2
+    agg = wait_until(lambda: (a := db.document(f"organizations/{org_id}/aggregates/us-east__2026-10__actual").get()
+                              .to_dict()) and a["accounts"].get("4100") == 4500 and a, timeout=120,
+                     what="the aggregate at 45.00")
+    assert agg["record_count"] == 1
