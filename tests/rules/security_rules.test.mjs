@@ -105,6 +105,7 @@ function fixtures() {
     [A('ingestion_errors/ev-bad-1')]: { raw: '{}', reason: 'bad json', code: 'invalid_json', received_at: past },
     [A('processed_events/ev-1')]: { expires_at: at(30 * 24 * 60 * MIN) },
     [A('applied_changes/ch-1')]: { expires_at: at(7 * 24 * 60 * MIN) },
+    [A('comment_events/ce-1')]: { changes: [], expires_at: at(7 * 24 * 60 * MIN) },
     [A('deleted_records/rec-9')]: { version: 4 },
     [A('secrets/x')]: { token: 'nope' },
     [A('alerts/alert-read')]: { rule_id: 'r1', severity: 'warning', title: 't', status: 'active', count: 1, last_seen: past },
@@ -219,6 +220,8 @@ const CASES = [
   { who: 'admin', expect: 'deny', op: 'get', path: A('processed_events/ev-1'), name: 'read processed_events' },
   { who: 'admin', expect: 'deny', op: 'list', path: A('applied_changes'), name: 'list applied_changes' },
   { who: 'admin', expect: 'deny', op: 'get', path: A('deleted_records/rec-9'), name: 'read deleted_records' },
+  { who: 'admin', expect: 'deny', op: 'get', path: A('comment_events/ce-1'), name: 'read comment_events' },
+  { who: 'viewer', expect: 'deny', op: 'create', path: A('comment_events/*'), data: () => ({ changes: [], expires_at: at(MIN) }), name: 'forge a comment event marker' },
   { who: 'admin', expect: 'deny', op: 'get', path: A('secrets/x'), name: 'read an unlisted collection' },
   { who: 'admin', expect: 'deny', op: 'create', path: A('processed_events/*'), data: () => ({ expires_at: at(MIN) }), name: 'forge a processed event marker' },
   { who: 'admin', expect: 'deny', op: 'create', path: A('secrets/*'), data: () => ({ a: 1 }), name: 'write an unlisted collection' },
@@ -275,6 +278,7 @@ const CASES = [
   { who: 'editor', expect: 'allow', op: 'update', path: A('alerts/ack-1'), seed: { [A('alerts/ack-1')]: activeAlert() }, data: ack(), name: 'acknowledge an active alert' },
   { who: 'admin', expect: 'allow', op: 'update', path: A('alerts/ack-2'), seed: { [A('alerts/ack-2')]: activeAlert() }, data: ack(), name: 'acknowledge an active alert' },
   { who: 'viewer', expect: 'deny', op: 'update', path: A('alerts/ack-3'), seed: { [A('alerts/ack-3')]: activeAlert() }, data: ack(), name: 'acknowledge an alert' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A('alerts/ack-cc'), seed: { [A('alerts/ack-cc')]: activeAlert() }, data: () => ({ comment_count: 99 }), name: 'set the server-owned comment_count of an alert' },
   { who: 'editor', expect: 'deny', op: 'update', path: A('alerts/ack-4'), seed: { [A('alerts/ack-4')]: activeAlert() }, data: ack({ acknowledged_by: U.admin }), name: 'acknowledge in the name of another user' },
   { who: 'editor', expect: 'deny', op: 'update', path: A('alerts/ack-5'), seed: { [A('alerts/ack-5')]: activeAlert() }, data: ack({ acknowledged_at: at(0) }), name: 'acknowledge with a client time' },
   { who: 'editor', expect: 'deny', op: 'update', path: A('alerts/ack-6'), seed: { [A('alerts/ack-6')]: activeAlert() }, data: ack({ severity: 'info' }), name: 'acknowledge and downgrade severity' },
@@ -446,7 +450,7 @@ test('the matrix covers every collection, every kind of caller and both outcomes
     'organizations', 'members', 'entities', 'accounts', 'fx_rates', 'periods', 'financial_records',
     'aggregates', 'aggregates/shards', 'kpis', 'variance', 'trends', 'alert_rules', 'alerts', 'presence',
     'comments', 'ingestion_errors', 'manual_entries', 'data_quality', 'data_quality/shards',
-    'processed_events', 'applied_changes', 'deleted_records',
+    'processed_events', 'applied_changes', 'deleted_records', 'comment_events',
   ];
   assert.deepEqual(required.filter((c) => !covered.has(c)), [], 'collections without a case');
   const callers = new Set(CASES.map((c) => c.who));
