@@ -82,8 +82,10 @@ def upload_endpoint() -> UploadEndpoint:
 
 
 # Callers authenticate with a Firebase ID token in the Authorization header (not a cookie), so
-# any origin may call it: a page of another origin cannot borrow the user's credentials.
-@https_fn.on_request(timeout_sec=540, memory=512, cors=options.CorsOptions(cors_origins="*", cors_methods=["post"]))
+# any origin may call it: a page of another origin cannot borrow the user's credentials. Each row
+# is one ingestion transaction, so a 20,000-row file takes minutes: 30 minutes of timeout (HTTP
+# functions allow 60), and a client that gives up earlier re-sends the same file at no risk.
+@https_fn.on_request(timeout_sec=1800, memory=512, cors=options.CorsOptions(cors_origins="*", cors_methods=["post"]))
 def ingest_upload(request: https_fn.Request) -> https_fn.Response:
     """CSV/XLSX upload by an editor or admin: every row becomes a contract-v1 event; replies with per-row outcomes."""
     reply = upload_endpoint().handle(
