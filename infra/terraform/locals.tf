@@ -122,11 +122,11 @@ locals {
       bigquery_jobs      = false
       reads_secrets      = true
     }
-    # Presence expiry, trends and forecasts.
+    # Presence expiry, comment counts on their targets, trends and forecasts.
     scheduled = {
       account_id         = "fn-scheduled"
-      description        = "Collaboration and scheduled jobs: presence expiry, trends and forecasts refresh."
-      functions          = ["refresh_trends", "expire_presence"]
+      description        = "Collaboration and scheduled jobs: presence expiry, comment counts, trends and forecasts refresh."
+      functions          = ["refresh_trends", "expire_presence", "on_comment_written"]
       firestore          = true
       event_triggers     = true
       publishes_internal = false
