@@ -16,15 +16,16 @@ log = logging.getLogger(__name__)
 
 
 def sweep_outbox(db: firestore.Client, publish: Publish, older_than: timedelta = timedelta(minutes=1),
-                 limit: int = 500) -> int:
+                 limit: int = 500, org_id: str | None = None) -> int:
     """Publish unpublished change messages older than `older_than`; returns how many were sent.
 
     Consumers are idempotent by change id, so a message published twice (by the trigger and by
-    the sweep racing it) is harmless.
+    the sweep racing it) is harmless. `org_id` limits the sweep to one org (all orgs by default).
     """
     cutoff = utc_now() - older_than
+    source = db.collection(f"organizations/{org_id}/applied_changes") if org_id else db.collection_group("applied_changes")
     query = (
-        db.collection_group("applied_changes")
+        source
         .where(filter=FieldFilter("published", "==", False))
         .where(filter=FieldFilter("applied_at", "<", cutoff))
         .limit(limit)
