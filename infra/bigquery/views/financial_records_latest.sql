@@ -1,7 +1,9 @@
 -- financial_records_latest: the current state of every financial record, exactly once.
--- financial_facts is an append-only changelog written at least once per change (streaming
--- retries may repeat a row). Per record, the highest version wins; on equal versions a delete
--- outranks the upsert it removed; repeated rows of the same change collapse to one. Deleted
+-- financial_facts is an append-only changelog written at least once per change: the streaming
+-- path may repeat a row (a redelivered message, a re-driven dead letter), a replay writes rows
+-- the stream already wrote, and insertId de-duplication is best effort only. The view is exact
+-- by construction: per record the highest version wins; at equal versions a delete outranks the
+-- upsert it removed; rows still tied are copies of one change and collapse to one. Deleted
 -- records disappear.
 SELECT
   event_id, org_id, record_id, version, entity_id, account_id, account_type, period, scenario,
@@ -11,7 +13,7 @@ FROM (
     f.*,
     ROW_NUMBER() OVER (
       PARTITION BY org_id, record_id
-      ORDER BY version DESC, IF(op = 'delete', 1, 0) DESC, ingested_at DESC, event_id
+      ORDER BY version DESC, IF(op = 'delete', 1, 0) DESC, ingested_at DESC, event_id DESC
     ) AS rank_in_record
   FROM `${project}.${dataset}.financial_facts` AS f
 )
