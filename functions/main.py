@@ -6,9 +6,11 @@ configure_logging()
 
 # One import line per capability; each capability keeps its triggers in its own triggers.py.
 from aggregations.triggers import reconcile_aggregates, refresh_aggregate_views  # noqa: E402
+from analytics_sink.triggers import sink_changes_to_bigquery  # noqa: E402
 from collaboration.triggers import expire_presence, on_comment_written  # noqa: E402
 from ingestion.triggers import ingest_financial_event, ingest_manual_entry, ingest_upload  # noqa: E402
 from realtime_processor.triggers import on_record_written, publish_pending_changes  # noqa: E402
+from trends.triggers import refresh_trends, sweep_trend_requests  # noqa: E402
 
 __all__ = [
     # ingestion
@@ -21,6 +23,11 @@ __all__ = [
     # aggregations
     "refresh_aggregate_views",
     "reconcile_aggregates",
+    # analytics sink (BigQuery)
+    "sink_changes_to_bigquery",
+    # trends and forecasts
+    "refresh_trends",
+    "sweep_trend_requests",
     # collaboration
     "expire_presence",
     "on_comment_written",

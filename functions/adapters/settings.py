@@ -29,6 +29,16 @@ REFERENCE_CACHE_SECONDS = params.IntParam(
     description="How long a function instance reuses an org's chart of accounts, entities, periods and rates.",
 )
 KPI_SERIES_LENGTH = params.IntParam("KPI_SERIES_LENGTH", default=6, description="Periods in the KPI sparkline series.")
+ANALYTICS_SINK_ATTEMPTS = params.IntParam(
+    "ANALYTICS_SINK_ATTEMPTS",
+    default=4,
+    description="Attempts (with backoff) to stream a change into BigQuery before it is parked in the dead letters.",
+)
+TRENDS_DEBOUNCE_SECONDS = params.IntParam(
+    "TRENDS_DEBOUNCE_SECONDS",
+    default=5,
+    description="Minimum seconds between two trend computations of one org (a burst of changes is folded into one).",
+)
 
 
 def project_id() -> str:

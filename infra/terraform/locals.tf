@@ -97,12 +97,13 @@ locals {
       reads_secrets      = false
     }
     # dataEditor on the dataset only; jobUser for load/query jobs (project-level by nature:
-    # BigQuery jobs are not dataset resources).
+    # BigQuery jobs are not dataset resources). Firestore: the chart of accounts (account types)
+    # and, when the dead-letter topic is unreachable, the fallback dead letters and their counter.
     analytics_sink = {
       account_id         = "fn-analytics-sink"
       description        = "Analytics sink: streams applied changes into the BigQuery dataset of resources.json."
       functions          = ["sink_changes_to_bigquery"]
-      firestore          = false
+      firestore          = true
       event_triggers     = true
       publishes_internal = false
       bigquery_writer    = true
@@ -126,7 +127,7 @@ locals {
     scheduled = {
       account_id         = "fn-scheduled"
       description        = "Collaboration and scheduled jobs: presence expiry, comment counts, trends and forecasts refresh."
-      functions          = ["refresh_trends", "expire_presence", "on_comment_written"]
+      functions          = ["refresh_trends", "sweep_trend_requests", "expire_presence", "on_comment_written"]
       firestore          = true
       event_triggers     = true
       publishes_internal = false

@@ -1,0 +1,1 @@
+"""Trends and forecasts: organizations/{org}/trends/* kept current from change events, debounced."""

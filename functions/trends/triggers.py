@@ -1,0 +1,47 @@
+"""Trend triggers: a debounced consumer of the change topic, and the sweep that catches what is left pending."""
+
+from __future__ import annotations
+
+import base64
+import functools
+from datetime import timedelta
+
+from adapters.clients import firestore_client
+from adapters.runtime import reference_store
+from adapters.settings import TRENDS_DEBOUNCE_SECONDS, aggregate_shards
+from finance_core.aggregates import AggregateKey
+from firebase_functions import pubsub_fn, scheduler_fn
+from realtime_processor.change_events import decode_change
+
+from trends.compute import TrendComputer
+from trends.requests import TrendRequests
+
+
+@functools.cache
+def trend_requests() -> TrendRequests:
+    """The instance's debounced trend computer."""
+    db = firestore_client()
+    computer = TrendComputer(db, reference_store(), aggregate_shards())
+    return TrendRequests(db, computer.compute, timedelta(seconds=TRENDS_DEBOUNCE_SECONDS.value))
+
+
+def touches_actuals(keys: list[AggregateKey]) -> bool:
+    """Trends follow consolidated actuals only: budget and forecast changes do not move them."""
+    return any(key.scenario == "actual" for key in keys)
+
+
+@pubsub_fn.on_message_published(topic="financial-record-changes", retry=True, memory=512, concurrency=20,
+                                timeout_sec=300)
+def refresh_trends(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
+    """Request a trend refresh of the change's org; at most one computation per debounce window runs."""
+    message = event.data.message
+    change = decode_change(base64.b64decode(message.data or b""))
+    if touches_actuals(list(change["delta"])):
+        # The change reached the aggregate shards before its message was published.
+        trend_requests().on_change(change["org_id"], message.publish_time)
+
+
+@scheduler_fn.on_schedule(schedule="every 1 minutes", timeout_sec=300)
+def sweep_trend_requests(event: scheduler_fn.ScheduledEvent) -> None:
+    """Compute the trends of orgs whose last request was left pending (a holder that crashed or ran out of time)."""
+    trend_requests().sweep()
