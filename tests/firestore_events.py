@@ -152,8 +152,11 @@ def trigger_key(stack, function: str, region: str = REGION) -> str:
 
 
 def deliver(stack, function: str, event: FirestoreEvent, region: str = REGION,
-            timeout: float = 120) -> requests.Response:
-    """POST the event to the function through the Functions emulator; returns when the function has run."""
+            timeout: float = 300) -> requests.Response:
+    """POST the event to the function through the Functions emulator; returns when the function has run.
+
+    The request waits for the function's worker, which may be busy with other tests' events.
+    """
     project = stack.config.project_id
     url = _triggers_url(stack, trigger_key(stack, function, region))
     return requests.post(url, data=event.body(project), headers=event.headers(project), timeout=timeout)

@@ -45,7 +45,7 @@ const PASSWORD = required('LATENCY_PASSWORD');
 const PERIOD = process.env.LATENCY_PERIOD || '2026-11'; // the org's KPI period, so kpis/current moves too
 const EVENTS = Number(process.env.LATENCY_EVENTS || 30);
 const SPACING_MS = Number(process.env.LATENCY_SPACING_MS || 300);
-const TIMEOUT_MS = Number(process.env.LATENCY_TIMEOUT_MS || 180_000);
+const TIMEOUT_MS = Number(process.env.LATENCY_TIMEOUT_MS || 300_000);
 const ACCOUNT = '4100';
 
 if (EVENTS > 50) throw new Error('LATENCY_EVENTS <= 50: event i adds 2^i cents, which must stay an exact integer');

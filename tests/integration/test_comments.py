@@ -10,6 +10,9 @@ from tests.support import event, publish, seed_org, wait_for_events, wait_until
 
 pytestmark = pytest.mark.emulators
 
+# Triggers are serial per function for every org of the shared stack: other tests' backlogs delay ours.
+PIPELINE_TIMEOUT = 300
+
 
 def comment(db, org_id: str, target: str, text: str = "why?", uid: str = "u-1") -> firestore.DocumentReference:
     ref = db.collection(f"organizations/{org_id}/comments").document()
@@ -27,7 +30,8 @@ def markers(db, org_id: str) -> int:
 
 
 def wait_count(db, path: str, expected: int) -> None:
-    wait_until(lambda: count(db, path) == expected, timeout=120, what=f"comment_count {expected} on {path}")
+    wait_until(lambda: count(db, path) == expected, timeout=PIPELINE_TIMEOUT,
+               what=f"comment_count {expected} on {path}")
 
 
 def test_counts_follow_creations_and_deletions_on_targets_of_the_same_org(db, org_id):
@@ -53,7 +57,8 @@ def test_counts_follow_creations_and_deletions_on_targets_of_the_same_org(db, or
 
     wait_count(db, aggregate, 3)
     wait_count(db, alert, 1)
-    wait_until(lambda: markers(db, org_id) == 5, what="5 counted comment events (one with a missing target)")
+    wait_until(lambda: markers(db, org_id) == 5, timeout=PIPELINE_TIMEOUT,
+               what="5 counted comment events (one with a missing target)")
     assert count(db, member) is None and count(db, foreign) is None
     missing = db.document(f"organizations/{org_id}/aggregates/not-there").get()
     assert not missing.exists, "a count never creates a target"
@@ -61,7 +66,7 @@ def test_counts_follow_creations_and_deletions_on_targets_of_the_same_org(db, or
     first.update({"text": "why did revenue drop?", "edited_at": firestore.SERVER_TIMESTAMP})  # an edit counts nothing
     first.delete()
     wait_count(db, aggregate, 2)
-    wait_until(lambda: markers(db, org_id) == 6, what="the deletion's event")
+    wait_until(lambda: markers(db, org_id) == 6, timeout=PIPELINE_TIMEOUT, what="the deletion's event")
     assert count(db, aggregate) == 2 and count(db, alert) == 1
 
 
@@ -93,23 +98,25 @@ def test_a_redelivered_comment_event_counts_once_and_a_new_event_id_counts_again
 def test_a_comment_on_a_record_survives_new_versions_and_changes_no_aggregate(stack, db, org_id):
     seed_org(db, org_id)
     publish(stack, [event(org_id, "c-rec", 1, amount="40.00")])
-    wait_for_events(db, org_id, 1)
+    wait_for_events(db, org_id, 1, timeout=PIPELINE_TIMEOUT)
     record = f"organizations/{org_id}/financial_records/c-rec"
     applied = f"organizations/{org_id}/applied_changes"
-    wait_until(lambda: len(list(db.collection(applied).stream())) == 1, what="the record's change")
+    wait_until(lambda: len(list(db.collection(applied).stream())) == 1, timeout=PIPELINE_TIMEOUT,
+               what="the record's change")
 
     comment(db, org_id, record)
     wait_count(db, record, 1)
     publish(stack, [event(org_id, "c-rec", 2, amount="45.00")])
-    wait_for_events(db, org_id, 2)
+    wait_for_events(db, org_id, 2, timeout=PIPELINE_TIMEOUT)
     stored = wait_until(lambda: (d := db.document(record).get().to_dict()) and d["version"] == 2 and d,
-                        what="version 2 of the record")
+                        timeout=PIPELINE_TIMEOUT, what="version 2 of the record")
     assert stored["comment_count"] == 1, "a new version keeps the record's comment count"
     # on_record_written saw three writes (v1, the count, v2) and handles them in order; the count
     # changed nothing financial, so only v1 and v2 are changes.
-    wait_until(lambda: len(list(db.collection(applied).stream())) >= 2, what="the change of version 2")
+    wait_until(lambda: len(list(db.collection(applied).stream())) >= 2, timeout=PIPELINE_TIMEOUT,
+               what="the change of version 2")
     assert len(list(db.collection(applied).stream())) == 2
     agg = wait_until(lambda: (a := db.document(f"organizations/{org_id}/aggregates/us-east__2026-10__actual").get()
-                              .to_dict()) and a["accounts"].get("4100") == 4500 and a, timeout=120,
+                              .to_dict()) and a["accounts"].get("4100") == 4500 and a, timeout=PIPELINE_TIMEOUT,
                      what="the aggregate at 45.00")
     assert agg["record_count"] == 1

@@ -17,6 +17,8 @@ pytestmark = pytest.mark.emulators
 
 KEY = "us-east__2026-10__actual"
 CONSOLIDATED = "_all__2026-10__actual"
+# The record trigger is serial for every org of the shared stack: other tests' backlogs delay ours.
+PIPELINE_TIMEOUT = 300
 
 
 def shard_totals(db, org_id: str, doc_id: str) -> tuple[int, int]:
@@ -29,16 +31,17 @@ def shard_totals(db, org_id: str, doc_id: str) -> tuple[int, int]:
 
 def readable(db, org_id: str, doc_id: str, minor: int) -> dict:
     return wait_until(lambda: (agg := aggregate(db, org_id, doc_id)) and agg["accounts"].get("4100") == minor and agg,
-                      timeout=120, what=f"{doc_id} to show {minor}")
+                      timeout=PIPELINE_TIMEOUT, what=f"{doc_id} to show {minor}")
 
 
 def test_the_same_record_event_redelivered_counts_once_and_a_fresh_id_counts_again(stack, db, org_id):
     seed_org(db, org_id)
     publish(stack, [event(org_id, "redeliver-1", 1, amount="100.00")])
-    wait_for_events(db, org_id, 1)
+    wait_for_events(db, org_id, 1, timeout=PIPELINE_TIMEOUT)
     readable(db, org_id, KEY, 10000)
     changes = db.collection(f"organizations/{org_id}/applied_changes")
-    (original,) = wait_until(lambda: list(changes.stream()), what="the record's applied change")
+    (original,) = wait_until(lambda: list(changes.stream()), timeout=PIPELINE_TIMEOUT,
+                             what="the record's applied change")
     record_path = f"organizations/{org_id}/financial_records/redeliver-1"
     created = state_of(db.document(record_path).get())
     assert shard_totals(db, org_id, KEY) == (10000, 1)

@@ -17,6 +17,8 @@ pytestmark = pytest.mark.emulators
 CSV = "text/csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEADER = "record_id,entity_id,account_id,period,scenario,amount,currency"
+# The record trigger is serial for every org of the shared stack: other tests' backlogs delay ours.
+PIPELINE_TIMEOUT = 300
 
 
 def _url(stack) -> str:
@@ -47,7 +49,7 @@ def applied_changes(db, org_id: str) -> int:
 
 def wait_for_account(db, org_id: str, doc_id: str, account: str, minor: int) -> dict:
     return wait_until(lambda: (agg := aggregate(db, org_id, doc_id)) and agg["accounts"].get(account) == minor and agg,
-                      timeout=120, what=f"{doc_id} account {account} = {minor}")
+                      timeout=PIPELINE_TIMEOUT, what=f"{doc_id} account {account} = {minor}")
 
 
 def csv_file(*rows: str, header: str = HEADER) -> bytes:
@@ -98,7 +100,7 @@ def test_uploading_the_same_file_again_changes_nothing(stack, db, org_id):
     first = upload(stack, org_id, body, editor.id_token).json()
     assert first["counts"] == {"applied": 1, "duplicate": 0, "stale": 0, "rejected": 1}
     wait_for_account(db, org_id, "us-east__2026-10__actual", "4100", 1000)
-    changes = wait_until(lambda: applied_changes(db, org_id), what="the record's change")
+    changes = wait_until(lambda: applied_changes(db, org_id), timeout=PIPELINE_TIMEOUT, what="the record's change")
 
     again = upload(stack, org_id, body, editor.id_token).json()
     assert again["counts"] == {"applied": 0, "duplicate": 2, "stale": 0, "rejected": 0}
@@ -127,7 +129,7 @@ def test_versions_without_and_with_a_version_column(stack, db, org_id):
     assert report["stale"][0]["row"] == 2
     assert record(db, org_id, "ver-1") is None, "the delete row (next version) removed the record"
     wait_until(lambda: (agg := aggregate(db, org_id, "us-east__2026-10__actual")) and agg["record_count"] == 0,
-               timeout=120, what="the deleted record to leave the aggregate")
+               timeout=PIPELINE_TIMEOUT, what="the deleted record to leave the aggregate")
 
 
 def _xlsx(rows, formats=None) -> bytes:
