@@ -6,6 +6,7 @@ configure_logging()
 
 # One import line per capability; each capability keeps its triggers in its own triggers.py.
 from aggregations.triggers import reconcile_aggregates, refresh_aggregate_views  # noqa: E402
+from alerts.triggers import escalate_alerts, evaluate_alerts, flush_alert_notifications  # noqa: E402
 from analytics_sink.triggers import sink_changes_to_bigquery  # noqa: E402
 from collaboration.triggers import expire_presence, on_comment_written  # noqa: E402
 from ingestion.triggers import ingest_financial_event, ingest_manual_entry, ingest_upload  # noqa: E402
@@ -28,6 +29,10 @@ __all__ = [
     # trends and forecasts
     "refresh_trends",
     "sweep_trend_requests",
+    # alerts
+    "evaluate_alerts",
+    "flush_alert_notifications",
+    "escalate_alerts",
     # collaboration
     "expire_presence",
     "on_comment_written",

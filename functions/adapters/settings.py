@@ -40,6 +40,25 @@ TRENDS_DEBOUNCE_SECONDS = params.IntParam(
     description="Minimum seconds between two trend computations of one org (a burst of changes is folded into one).",
 )
 
+# Alert notifications. Secrets are declared once here and bound (secrets=[...]) to the functions
+# that send; their values come from Secret Manager in production and functions/.secret.local locally.
+SLACK_WEBHOOK_URL = params.SecretParam(
+    "SLACK_WEBHOOK_URL", description="Incoming-webhook URL used by webhook channels that name this secret."
+)
+SMTP_PASSWORD = params.SecretParam("SMTP_PASSWORD", description="Password of the SMTP account that sends alert e-mails.")
+SMTP_HOST = params.StringParam("SMTP_HOST", default="127.0.0.1", description="SMTP server of alert e-mails.")
+SMTP_PORT = params.StringParam("SMTP_PORT", default="1025", description="SMTP port (587 uses STARTTLS, 465 TLS).")
+SMTP_USER = params.StringParam("SMTP_USER", default="", description="SMTP login; empty: no authentication.")
+SMTP_FROM = params.StringParam(
+    "SMTP_FROM", default="alerts@finance-live.invalid", description="Sender address of alert e-mails."
+)
+DASHBOARD_URL = params.StringParam("DASHBOARD_URL", default="", description="Link to the dashboard in notifications.")
+ALERT_INLINE_WAIT_SECONDS = params.IntParam(
+    "ALERT_INLINE_WAIT_SECONDS",
+    default=10,
+    description="A notification group due within this many seconds is sent by the evaluating invocation itself.",
+)
+
 
 def project_id() -> str:
     """The Google Cloud project the functions run in (a demo- id locally)."""

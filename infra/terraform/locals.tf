@@ -115,7 +115,7 @@ locals {
     alerts = {
       account_id         = "fn-alerts"
       description        = "Alerts: rule evaluation, de-dup, escalation, notification channels."
-      functions          = ["evaluate_alerts", "escalate_alerts"]
+      functions          = ["evaluate_alerts", "escalate_alerts", "flush_alert_notifications"]
       firestore          = true
       event_triggers     = true
       publishes_internal = false

@@ -215,6 +215,12 @@ class LocalStack:
         extra = os.environ.get("FINANCE_FUNCTIONS_ENV", "")
         lines.extend(item for item in extra.split(";") if item)
         (ROOT / "functions" / ".env.local").write_text("\n".join(lines) + "\n")
+        # Secret params: without a local value the emulator asks Secret Manager (offline: an error
+        # and a slow worker start). Placeholders mean "not configured"; a developer's real values
+        # in the file are kept.
+        secrets = ROOT / "functions" / ".secret.local"
+        if not secrets.exists():
+            secrets.write_text("SLACK_WEBHOOK_URL=unset-local\nSMTP_PASSWORD=unset-local\n")
 
     def _start_firebase(self, pubsub_bin: Path) -> None:
         java_home = _java_home()

@@ -1,0 +1,1 @@
+"""Notification channels: configuration documents, webhook and e-mail senders, bounded retries."""

@@ -1,0 +1,148 @@
+"""Evaluates an org's alert rules after one applied record change, on current aggregates, and moves its alerts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from adapters.errors import ProcessingError, TransientError, is_transient, map_exceptions
+from adapters.firestore_codec import org_path, utc_now
+from adapters.reference_store import ReferenceStore
+from aggregations.derived import kpi_period
+from aggregations.store import AggregateStore
+from finance_core.aggregates import AggregateDelta, AggregateKey
+from finance_core.alert_inputs import build_context, plan_evaluations
+from finance_core.alert_policy import AlertState, Transition
+from finance_core.alert_rules import evaluate
+from google.cloud import firestore
+
+from alerts.notifier import Notifier, SentNotification
+from alerts.rules import parse_rules
+from alerts.store import AlertStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EvaluationReport:
+    """What one change did to the org's alerts (logged, and returned to tests)."""
+
+    evaluated: int = 0
+    transitions: dict[str, list[str]] = field(default_factory=dict)
+    notifications: list[SentNotification] = field(default_factory=list)
+
+    def add(self, transition: Transition, alert_id: str) -> None:
+        """Count one alert transition."""
+        self.transitions.setdefault(transition.value, []).append(alert_id)
+
+
+class AlertEvaluator:
+    """Runs the rules touched by one change against current aggregates and applies the results.
+
+    Idempotent: each alert transaction remembers the change id, so a redelivered change neither
+    counts twice nor notifies again; an evaluation of older data than the alert last saw is
+    ignored, so changes processed out of order cannot move an alert back.
+    """
+
+    def __init__(self, db: firestore.Client, references: ReferenceStore, aggregates: AggregateStore, store: AlertStore,
+                 notifier: Notifier, clock: Callable[[], datetime] = utc_now):
+        self._db = db
+        self._references = references
+        self._aggregates = aggregates
+        self._store = store
+        self._notifier = notifier
+        self._clock = clock
+
+    def handle(self, change: Mapping[str, Any]) -> EvaluationReport:
+        """Evaluate the rules a decoded change message (realtime_processor.change_events) touches."""
+        org_id, change_id = str(change["org_id"]), str(change["change_id"])
+        deltas: Mapping[AggregateKey, AggregateDelta] = change.get("delta") or {}
+        report = EvaluationReport()
+        reference = self._references.get(org_id)
+        if reference is None or not deltas:
+            return report
+        rules = parse_rules(org_id, self._store.rule_documents(org_id))
+        if not rules:
+            return report
+        plans = plan_evaluations(
+            rules,
+            {key: delta.accounts.keys() for key, delta in deltas.items()},
+            chart=reference.chart,
+            current_period=kpi_period(reference),
+        )
+        if not plans:
+            return report
+        needed = sorted({key for plan in plans for key in plan.keys()})
+        # The rules must see this change: fold the changed keys first (a no-op when the view
+        # consumer already did), then read every document the evaluations need in one round trip.
+        for key in sorted(set(needed) & set(deltas)):
+            self._aggregates.fold(org_id, key, reference.chart, reference.reporting_currency,
+                                  last_event_id=change.get("event_id"))
+        documents, updated = self._read(org_id, needed)
+        now = self._clock()
+        evaluations = []
+        for plan in plans:
+            context = build_context(plan, documents, chart=reference.chart, currency=reference.reporting_currency)
+            evaluation = evaluate(plan.rule, context)
+            times = [updated[key] for key in plan.keys() if key in updated]
+            evaluations.append((plan.rule, evaluation, max(times) if times else now))
+        report.evaluated = len(evaluations)
+        existing = self._store.existing_alerts(org_id, [e.fingerprint for _, e, _ in evaluations])
+        to_notify: list[AlertState] = []
+        rows = []
+        failures: list[Exception] = []
+        for rule, evaluation, observed_at in evaluations:
+            stored = existing.get(evaluation.fingerprint)
+            if stored is None and not evaluation.firing:
+                continue  # no alert and nothing to raise: no transaction needed
+            if stored is not None and change_id in (stored.get("applied_change_ids") or ()) \
+                    and stored.get("notify_pending_since") is None:
+                continue  # a redelivery this alert has already seen
+            try:
+                applied = self._store.apply(org_id, rule, evaluation, change_id=change_id, now=now,
+                                            observed_at=observed_at)
+            except ProcessingError as exc:
+                log.error("org %s: alert %s of rule %s not updated: %s", org_id, evaluation.fingerprint,
+                          rule.rule_id, exc)
+                failures.append(exc)
+                continue
+            report.add(applied.decision.transition, evaluation.fingerprint)
+            if applied.row is not None:
+                rows.append(applied.row)
+            if applied.needs_enqueue and applied.decision.state is not None:
+                to_notify.append(applied.decision.state)
+        if to_notify:
+            try:
+                report.notifications = self._notifier.enqueue(org_id, to_notify)
+            except ProcessingError as exc:
+                # The alerts keep notify_pending_since: a redelivery or the sweep enqueues them.
+                log.error("org %s: notification of %d alert(s) deferred: %s", org_id, len(to_notify), exc)
+                failures.append(exc)
+        self._store.history.push(org_id, rows)
+        if report.transitions:
+            log.info("org %s change %s: alerts %s", org_id, change_id,
+                     {name: len(ids) for name, ids in report.transitions.items()})
+        transient = [exc for exc in failures if is_transient(exc)]
+        if transient:
+            # Everything done so far is idempotent: a redelivery finishes the rest.
+            raise TransientError(f"{len(transient)} alert update(s) failed: {transient[0]}")
+        return report
+
+    def _read(self, org_id: str, keys: list[AggregateKey]) -> tuple[dict[AggregateKey, dict[str, Any] | None],
+                                                                    dict[AggregateKey, datetime]]:
+        refs = [self._db.document(f"{org_path(org_id)}/aggregates/{key.doc_id}") for key in keys]
+        with map_exceptions(f"reading aggregates of {org_id} for alert rules"):
+            snapshots = {snap.id: snap for snap in self._db.get_all(refs)}
+        documents: dict[AggregateKey, dict[str, Any] | None] = {}
+        updated: dict[AggregateKey, datetime] = {}
+        for key in keys:
+            snap = snapshots.get(key.doc_id)
+            if snap is not None and snap.exists:
+                documents[key] = snap.to_dict() or {}
+                updated[key] = snap.update_time
+            else:
+                documents[key] = None
+        return documents, updated

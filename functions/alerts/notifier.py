@@ -1,0 +1,179 @@
+"""Notification groups: alerts join a group, the group is sent when due (in-process or by the sweep), outcomes kept."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from adapters.firestore_codec import utc_now
+from finance_core.alert_notices import (
+    Notice,
+    NoticeAlert,
+    NotificationSettings,
+    SettingsError,
+    settings_from_document,
+)
+from finance_core.alert_policy import AlertState, NotificationPolicy, alert_state_from_document, group_key
+
+from alerts.channels.sender import ChannelSender
+from alerts.store import AlertStore, FlushClaim
+
+log = logging.getLogger(__name__)
+
+# An alert that decided to notify this long ago and is still not in its group was left behind
+# by a crashed invocation; the sweep enqueues it.
+UNQUEUED_GRACE = timedelta(seconds=60)
+MAX_INLINE_ROUNDS = 3
+
+
+@dataclass(frozen=True)
+class SentNotification:
+    """A notification that went out (or was attempted), for logs and tests."""
+
+    notification_id: str
+    kind: str
+    alert_ids: tuple[str, ...]
+    status: str
+
+
+def _notice_alert(alert_id: str, document: Mapping[str, Any]) -> NoticeAlert:
+    return NoticeAlert(
+        alert_id=alert_id,
+        rule_id=str(document.get("rule_id", "")),
+        severity=str(document.get("severity", "info")),
+        status=str(document.get("status", "active")),
+        title=str(document.get("title", alert_id)),
+        description=str(document.get("description", "")),
+        entity_id=str(document.get("entity_id", "")),
+        period=str(document.get("period", "")),
+        count=int(document.get("count", 1)),
+        escalation_level=int(document.get("escalation_level", 0)),
+    )
+
+
+class Notifier:
+    """Groups alerts into notifications (Grafana-like group_wait / group_interval / repeat_interval).
+
+    Delivery design: the invocation that raises an alert puts it into its group and tries to send
+    the group in the same transaction. If the group is not due yet and will be due within
+    `inline_wait()` seconds, the invocation that opened the group waits for it and sends it itself
+    (a critical alert with group_wait 0 is sent at once; alerts raised together within a short
+    group_wait share one message). Anything due later, reminders, capped groups and deliveries of
+    crashed invocations are left to the scheduled sweep (`flush_alert_notifications`, every minute).
+    """
+
+    def __init__(
+        self,
+        store: AlertStore,
+        sender: ChannelSender,
+        *,
+        inline_wait: Callable[[], float] = lambda: 10.0,
+        dashboard_url: Callable[[], str | None] = lambda: None,
+        clock: Callable[[], datetime] = utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self._store = store
+        self._sender = sender
+        self._inline_wait = inline_wait
+        self._dashboard_url = dashboard_url
+        self._clock = clock
+        self._sleep = sleep
+
+    def settings(self, org_id: str) -> NotificationSettings:
+        """The org's notification settings; a broken policy document falls back to the defaults (and is logged)."""
+        try:
+            return settings_from_document(self._store.policy_document(org_id))
+        except SettingsError as exc:
+            log.warning("org %s: notification policy ignored, defaults used: %s", org_id, exc)
+            return NotificationSettings()
+
+    def enqueue(self, org_id: str, alerts: Iterable[AlertState], *, wait_inline: bool = True) -> list[SentNotification]:
+        """Put alerts that want a notification into their groups and send the groups that are due."""
+        settings = self.settings(org_id)
+        groups: dict[str, tuple[NotificationPolicy, list[str], dict[str, str]]] = {}
+        for state in alerts:
+            policy = settings.for_severity(state.severity.value)
+            key = group_key(org_id, state, policy)
+            labels = {name: str(getattr(state, name)) for name in policy.group_by}
+            groups.setdefault(key, (policy, [], labels))[1].append(state.fingerprint)
+        sent: list[SentNotification] = []
+        # Most urgent groups first: a critical alert should not wait behind another group's wait.
+        for key, (policy, fingerprints, labels) in sorted(groups.items(),
+                                                          key=lambda item: item[1][0].group_wait_seconds):
+            sent += self._flush(org_id, key, policy, add=fingerprints, labels=labels, wait_inline=wait_inline)
+        return sent
+
+    def _flush(self, org_id: str, key: str, policy: NotificationPolicy, *, add: Sequence[str] = (),
+               labels: Mapping[str, str] | None = None, wait_inline: bool = False) -> list[SentNotification]:
+        claim = self._store.flush(org_id, key, policy, self._clock(), add=add, labels=labels)
+        waiter = claim.started_group and wait_inline
+        rounds = 0
+        while (claim.notification is None and waiter and claim.decision.next_check_at is not None
+               and rounds < MAX_INLINE_ROUNDS):
+            delay = (claim.decision.next_check_at - self._clock()).total_seconds()
+            if delay > self._inline_wait():
+                break
+            self._sleep(max(0.0, delay))
+            claim = self._store.flush(org_id, key, policy, self._clock())
+            rounds += 1
+        return self._deliver_claim(org_id, claim)
+
+    def _deliver_claim(self, org_id: str, claim: FlushClaim) -> list[SentNotification]:
+        if claim.notification is None:
+            return []
+        status = self.deliver(org_id, claim.notification, claim.alerts)
+        self._store.history.push(org_id, claim.rows)
+        notification = claim.notification
+        return [SentNotification(notification["notification_id"], notification["kind"],
+                                 tuple(notification["alert_ids"]), status)]
+
+    def deliver(self, org_id: str, notification: Mapping[str, Any], alerts: Mapping[str, Mapping[str, Any]]) -> str:
+        """Send a claimed notification to its channels (those not yet delivered) and record the outcomes."""
+        channels = [c for c in notification.get("channels") or ()
+                    if not ((notification.get("deliveries") or {}).get(c) or {}).get("delivered")]
+        if not notification.get("channels"):
+            return "no_channels"
+        notice = Notice(
+            org_id=org_id,
+            kind=str(notification.get("kind", "initial")),
+            alerts=[_notice_alert(alert_id, alerts[alert_id])
+                    for alert_id in notification["alert_ids"] if alert_id in alerts],
+            new_alert_ids=tuple(notification.get("new_alert_ids") or ()),
+            escalation_level=int(notification.get("escalation_level", 0)),
+            dashboard_url=self._dashboard_url() or None,
+        )
+        outcomes = self._sender.send(org_id, channels, notice)
+        status = self._store.record_delivery(org_id, notification, outcomes, self._clock())
+        if status != "delivered":
+            log.warning("org %s: notification %s %s: %s", org_id, notification["notification_id"], status,
+                        "; ".join(f"{o.channel_id}: {o.last_error}" for o in outcomes if not o.delivered))
+        return status
+
+    def sweep(self, org_id: str) -> list[SentNotification]:
+        """Scheduled work of one org: groups that are due, alerts left out of their group, stuck deliveries."""
+        now = self._clock()
+        sent: list[SentNotification] = []
+        left_behind = self._store.unqueued_alerts(org_id, now - UNQUEUED_GRACE)
+        if left_behind:
+            states = [alert_state_from_document(doc) for doc in left_behind
+                      if doc.get("status") in ("active", "acknowledged")]
+            sent += self.enqueue(org_id, states, wait_inline=False)
+        settings = self.settings(org_id)
+        for key in self._store.due_groups(org_id, self._clock()):
+            labels = self._store.group_labels(org_id, key)
+            policy = settings.for_severity(labels.get("severity", "warning"))
+            sent += self._flush(org_id, key, policy)
+        for notification in self._store.stuck_notifications(org_id, self._clock()):
+            claimed = self._store.reclaim(org_id, notification["notification_id"], self._clock())
+            if claimed is None:
+                continue
+            alerts = self._store.existing_alerts(org_id, claimed.get("alert_ids") or ())
+            status = self.deliver(org_id, claimed, alerts)
+            sent.append(SentNotification(claimed["notification_id"], claimed.get("kind", ""),
+                                         tuple(claimed.get("alert_ids") or ()), status))
+        self._store.history.sweep(org_id)
+        return sent

@@ -1,0 +1,470 @@
+"""Alert documents on Firestore: lifecycle transactions, notification groups, the org's hourly budget, notifications."""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from adapters.errors import map_exceptions
+from adapters.firestore_codec import org_path
+from finance_core.alert_policy import (
+    AlertDecision,
+    EscalationDecision,
+    FlushDecision,
+    GroupState,
+    NotificationPolicy,
+    OrgBudget,
+    Transition,
+    alert_document,
+    alert_state_from_document,
+    apply_evaluation,
+    enqueue,
+    plan_escalation,
+    plan_flush,
+)
+from finance_core.alert_rules import AlertRule, Escalation, RuleEvaluation
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from alerts.channels.delivery import DeliveryOutcome
+from alerts.history import AlertHistory, state_change_row
+
+log = logging.getLogger(__name__)
+
+RULES = "alert_rules"
+ALERTS = "alerts"
+GROUPS = "alert_groups"
+NOTIFICATIONS = "alert_notifications"
+CHANNELS = "notification_channels"
+SETTINGS = "alert_settings"
+BUDGET_DOC = "alert_settings/notification_budget"
+POLICY_DOC = "alert_settings/notification_policy"
+TRANSACTION_ATTEMPTS = 15
+# A notification still "sending" this long after its claim belongs to an invocation that died.
+STUCK_AFTER = timedelta(minutes=2)
+
+
+def stored_number(value: Any) -> int | float | None:
+    """A measured value as Firestore stores it: ints stay ints, exact decimals become numbers, no infinities."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+@dataclass(frozen=True)
+class AppliedEvaluation:
+    """What one evaluation did to its alert, and the BigQuery row it staged (if the alert changed)."""
+
+    decision: AlertDecision
+    row: dict[str, Any] | None
+    needs_enqueue: bool = False
+    """True when the alert wants its notification group: it just fired, or an earlier invocation
+    decided so and died before the group had it (notify_pending_since is still set)."""
+
+
+@dataclass(frozen=True)
+class FlushClaim:
+    """Result of a flush transaction: the decision and, when sending, the notification to deliver."""
+
+    decision: FlushDecision
+    started_group: bool
+    """True if this call put the first pending alert into the group (it is the one that may wait)."""
+    notification: dict[str, Any] | None
+    alerts: Mapping[str, Mapping[str, Any]]
+    """The alert documents the notification lists, as read in the transaction."""
+    rows: Sequence[dict[str, Any]] = ()
+
+
+@dataclass(frozen=True)
+class EscalationClaim:
+    """Result of an escalation transaction."""
+
+    decision: EscalationDecision | None
+    """None when the alert no longer exists."""
+    notification: dict[str, Any] | None
+    alert: Mapping[str, Any] | None
+    rows: Sequence[dict[str, Any]] = ()
+
+
+def _group_state(group_key: str, document: Mapping[str, Any] | None) -> GroupState:
+    document = document or {}
+    return GroupState(
+        group_key=group_key,
+        pending=tuple(document.get("pending") or ()),
+        pending_since=document.get("pending_since"),
+        last_notified_at=document.get("last_notified_at"),
+        notified=tuple(document.get("notified") or ()),
+    )
+
+
+class AlertStore:
+    """Every Firestore read and write of the alert engine (paths under organizations/{org})."""
+
+    def __init__(self, db: firestore.Client, history: AlertHistory):
+        self._db = db
+        self.history = history
+
+    # --- paths ----------------------------------------------------------------------------
+
+    def _ref(self, org_id: str, path: str) -> firestore.DocumentReference:
+        return self._db.document(f"{org_path(org_id)}/{path}")
+
+    def alert_ref(self, org_id: str, alert_id: str) -> firestore.DocumentReference:
+        """organizations/{org}/alerts/{alert_id}."""
+        return self._ref(org_id, f"{ALERTS}/{alert_id}")
+
+    def group_ref(self, org_id: str, group_key: str) -> firestore.DocumentReference:
+        """organizations/{org}/alert_groups/{group_key}."""
+        return self._ref(org_id, f"{GROUPS}/{group_key}")
+
+    def notification_ref(self, org_id: str, notification_id: str) -> firestore.DocumentReference:
+        """organizations/{org}/alert_notifications/{notification_id}."""
+        return self._ref(org_id, f"{NOTIFICATIONS}/{notification_id}")
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def rule_documents(self, org_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """(rule_id, document) of every rule of the org."""
+        with map_exceptions(f"reading alert rules of {org_id}"):
+            docs = self._db.collection(f"{org_path(org_id)}/{RULES}").stream()
+            return [(doc.id, doc.to_dict() or {}) for doc in docs]
+
+    def policy_document(self, org_id: str) -> dict[str, Any] | None:
+        """The org's notification policy document, if any."""
+        with map_exceptions(f"reading the notification policy of {org_id}"):
+            snap = self._ref(org_id, POLICY_DOC).get()
+        return snap.to_dict() if snap.exists else None
+
+    def channel_documents(self, org_id: str, channel_ids: Iterable[str]) -> dict[str, dict[str, Any] | None]:
+        """Channel documents by id (None for a channel that does not exist)."""
+        refs = [self._ref(org_id, f"{CHANNELS}/{channel_id}") for channel_id in channel_ids]
+        with map_exceptions(f"reading notification channels of {org_id}"):
+            return {snap.id: (snap.to_dict() if snap.exists else None) for snap in self._db.get_all(refs)}
+
+    def existing_alerts(self, org_id: str, alert_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Alert documents that exist, by id."""
+        refs = [self.alert_ref(org_id, alert_id) for alert_id in set(alert_ids)]
+        if not refs:
+            return {}
+        with map_exceptions(f"reading alerts of {org_id}"):
+            return {snap.id: snap.to_dict() or {} for snap in self._db.get_all(refs) if snap.exists}
+
+    def open_critical_alerts(self, org_id: str) -> list[dict[str, Any]]:
+        """Active critical alerts (candidates for escalation)."""
+        query = (self._db.collection(f"{org_path(org_id)}/{ALERTS}")
+                 .where(filter=FieldFilter("status", "==", "active"))
+                 .where(filter=FieldFilter("severity", "==", "critical")))
+        with map_exceptions(f"listing active critical alerts of {org_id}"):
+            return [snap.to_dict() or {} for snap in query.stream()]
+
+    def unlogged_acknowledgements(self, org_id: str) -> list[dict[str, Any]]:
+        """Acknowledged alerts whose acknowledgement is not yet in the alert history."""
+        query = self._db.collection(f"{org_path(org_id)}/{ALERTS}").where(
+            filter=FieldFilter("status", "==", "acknowledged"))
+        with map_exceptions(f"listing acknowledged alerts of {org_id}"):
+            docs = [snap.to_dict() or {} for snap in query.stream()]
+        return [doc for doc in docs if doc.get("acknowledgement_logged_at") is None and doc.get("fingerprint")]
+
+    def unqueued_alerts(self, org_id: str, before: datetime) -> list[dict[str, Any]]:
+        """Alerts that decided to notify before `before` but never reached their group (a crash in between)."""
+        query = self._db.collection(f"{org_path(org_id)}/{ALERTS}").where(
+            filter=FieldFilter("notify_pending_since", "<=", before))
+        with map_exceptions(f"listing unqueued alerts of {org_id}"):
+            return [snap.to_dict() or {} for snap in query.stream()]
+
+    def due_groups(self, org_id: str, now: datetime) -> list[str]:
+        """Keys of the org's notification groups whose next check is due."""
+        query = self._db.collection(f"{org_path(org_id)}/{GROUPS}").where(
+            filter=FieldFilter("next_check_at", "<=", now))
+        with map_exceptions(f"listing due notification groups of {org_id}"):
+            return [snap.id for snap in query.stream()]
+
+    def group_labels(self, org_id: str, group_key: str) -> dict[str, str]:
+        """The labels (grouped alert fields) of a notification group."""
+        with map_exceptions(f"reading notification group {group_key} of {org_id}"):
+            snap = self.group_ref(org_id, group_key).get()
+        return dict((snap.to_dict() or {}).get("labels") or {}) if snap.exists else {}
+
+    def stuck_notifications(self, org_id: str, now: datetime) -> list[dict[str, Any]]:
+        """Notifications claimed long ago and still 'sending' (their invocation died)."""
+        query = self._db.collection(f"{org_path(org_id)}/{NOTIFICATIONS}").where(
+            filter=FieldFilter("status", "==", "sending"))
+        with map_exceptions(f"listing pending notifications of {org_id}"):
+            docs = [snap.to_dict() or {} for snap in query.stream()]
+        return [doc for doc in docs if doc.get("claimed_at") is not None and now - doc["claimed_at"] >= STUCK_AFTER]
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def apply(
+        self,
+        org_id: str,
+        rule: AlertRule,
+        evaluation: RuleEvaluation,
+        *,
+        change_id: str,
+        now: datetime,
+        observed_at: datetime,
+    ) -> AppliedEvaluation:
+        """Apply one evaluation to its alert in a transaction (idempotent on change_id)."""
+        ref = self.alert_ref(org_id, evaluation.fingerprint)
+        history = self.history
+
+        @firestore.transactional
+        def run(transaction: firestore.Transaction) -> AppliedEvaluation:
+            snap = ref.get(transaction=transaction)
+            state = alert_state_from_document(snap.to_dict()) if snap.exists else None
+            decision = apply_evaluation(state, evaluation, change_id=change_id, now=now,
+                                        cooldown_seconds=rule.cooldown_seconds, observed_at=observed_at)
+            if decision.transition is Transition.UNCHANGED or decision.state is None:
+                pending = snap.exists and (snap.to_dict() or {}).get("notify_pending_since") is not None
+                still_open = decision.state is not None and decision.state.is_open
+                return AppliedEvaluation(decision, None, pending and still_open)
+            new = decision.state
+            body = alert_document(new)
+            body.update({
+                "alert_id": new.fingerprint,
+                "org_id": org_id,
+                "target": rule.target.model_dump(mode="json", exclude_none=True),
+                "current_value": stored_number(evaluation.current_value),
+                "threshold": stored_number(evaluation.threshold),
+                "channels": list(rule.channels),
+                "updated_at": now,
+            })
+            if decision.notify and rule.channels:
+                # Cleared by the flush that puts the alert into its group; until then the alert
+                # is re-enqueued by a redelivery or the scheduled sweep, so the decision survives a crash.
+                body["notify_pending_since"] = now
+            if new.acknowledged_at is None:
+                # A fired-again alert is a new episode: whoever acknowledged the last one did not see it.
+                body.update({"acknowledged_by": None, "acknowledgement_logged_at": None})
+            transaction.set(ref, body, merge=True)
+            row = state_change_row(org_id, new, decision.transition.value, change_id, now,
+                                   evaluation.current_value, evaluation.threshold)
+            history.stage(transaction, org_id, row)
+            return AppliedEvaluation(decision, row, decision.notify and bool(rule.channels))
+
+        with map_exceptions(f"applying rule {rule.rule_id} to alert {evaluation.fingerprint}"):
+            return run(self._db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+
+    def log_acknowledgement(self, org_id: str, alert_id: str, now: datetime) -> dict[str, Any] | None:
+        """Stage the history row of a client's acknowledgement once; returns the row (None if done already)."""
+        ref = self.alert_ref(org_id, alert_id)
+        history = self.history
+
+        @firestore.transactional
+        def run(transaction: firestore.Transaction) -> dict[str, Any] | None:
+            snap = ref.get(transaction=transaction)
+            document = snap.to_dict() if snap.exists else None
+            if not document or document.get("status") != "acknowledged" or document.get("acknowledgement_logged_at"):
+                return None
+            state = alert_state_from_document(document)
+            acknowledged_at = state.acknowledged_at or now
+            row = state_change_row(org_id, state, "acknowledged", acknowledged_at.isoformat(), acknowledged_at,
+                                   document.get("current_value"), document.get("threshold"))
+            transaction.update(ref, {"acknowledgement_logged_at": now})
+            history.stage(transaction, org_id, row)
+            return row
+
+        with map_exceptions(f"logging the acknowledgement of alert {alert_id}"):
+            return run(self._db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+
+    # --- notification groups --------------------------------------------------------------
+
+    def flush(
+        self,
+        org_id: str,
+        group_key: str,
+        policy: NotificationPolicy,
+        now: datetime,
+        add: Sequence[str] = (),
+        labels: Mapping[str, Any] | None = None,
+    ) -> FlushClaim:
+        """Enqueue `add` into a group and decide its notification, in one transaction.
+
+        When the decision is to send, the same transaction records it: the group's new state, the
+        org's budget, each listed alert's last_notified_at (which starts its cooldown), and a
+        notification document with status 'sending' that the delivery then completes. A crash
+        between the two leaves that document for the scheduled sweep, so nothing is lost.
+        """
+        group_ref = self.group_ref(org_id, group_key)
+        budget_ref = self._ref(org_id, BUDGET_DOC)
+        history = self.history
+
+        @firestore.transactional
+        def run(transaction: firestore.Transaction) -> FlushClaim:
+            group_snap = group_ref.get(transaction=transaction)
+            budget_snap = budget_ref.get(transaction=transaction)
+            group = _group_state(group_key, group_snap.to_dict() if group_snap.exists else None)
+            was_waiting = bool(group.pending)
+            for fingerprint in add:
+                group = enqueue(group, fingerprint, now)
+            started = bool(add) and not was_waiting and bool(group.pending)
+            members = list(dict.fromkeys([*group.pending, *group.notified]))
+            alerts: dict[str, dict[str, Any]] = {}
+            if members:
+                refs = [self.alert_ref(org_id, fingerprint) for fingerprint in members]
+                alerts = {s.id: s.to_dict() or {} for s in transaction.get_all(refs) if s.exists}
+            open_alerts = {fp for fp, doc in alerts.items() if doc.get("status") in ("active", "acknowledged")}
+            alert_updates: dict[str, dict[str, Any]] = {
+                fp: {"notify_pending_since": None}
+                for fp in add if fp in alerts and alerts[fp].get("notify_pending_since") is not None
+            }
+            budget = OrgBudget(tuple((budget_snap.to_dict() or {}).get("sent_at") or ()) if budget_snap.exists else ())
+            decision = plan_flush(group, open_alerts=open_alerts, budget=budget, policy=policy, now=now)
+            after = decision.group
+            if decision.send:
+                next_check = now + timedelta(seconds=policy.repeat_interval_seconds) if after.notified else None
+            else:
+                next_check = decision.next_check_at
+            group_body: dict[str, Any] = {
+                "group_key": group_key,
+                "pending": list(after.pending),
+                "pending_since": after.pending_since,
+                "last_notified_at": after.last_notified_at,
+                "notified": list(after.notified),
+                "next_check_at": next_check,
+                "group_wait_seconds": policy.group_wait_seconds,
+                "updated_at": now,
+            }
+            if labels:
+                group_body["labels"] = dict(labels)
+            transaction.set(group_ref, group_body, merge=True)
+            notification = None
+            rows: list[dict[str, Any]] = []
+            listed = {fp: alerts[fp] for fp in decision.fingerprints if fp in alerts}
+            if decision.send:
+                transaction.set(budget_ref, {"sent_at": list(decision.budget.sent_at), "updated_at": now})
+                channels = sorted({c for doc in listed.values() for c in doc.get("channels") or ()})
+                notification = {
+                    "notification_id": uuid.uuid4().hex,
+                    "group_key": group_key,
+                    "kind": decision.kind.value if decision.kind else "initial",
+                    "alert_ids": list(decision.fingerprints),
+                    "new_alert_ids": list(decision.new_fingerprints),
+                    "channels": channels,
+                    "status": "sending" if channels else "no_channels",
+                    "claimed_at": now,
+                    "created_at": now,
+                    "escalation_level": 0,
+                }
+                transaction.set(self.notification_ref(org_id, notification["notification_id"]), notification)
+                for fingerprint, document in listed.items():
+                    alert_updates.setdefault(fingerprint, {})["last_notified_at"] = now
+                    state = alert_state_from_document(document)
+                    row = state_change_row(org_id, state, "notified", notification["notification_id"], now,
+                                           document.get("current_value"), document.get("threshold"))
+                    history.stage(transaction, org_id, row)
+                    rows.append(row)
+            for fingerprint, update in alert_updates.items():
+                transaction.update(self.alert_ref(org_id, fingerprint), update)
+            return FlushClaim(decision, started, notification, listed, rows)
+
+        with map_exceptions(f"flushing notification group {group_key} of {org_id}"):
+            return run(self._db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+
+    # --- escalation -----------------------------------------------------------------------
+
+    def escalate(self, org_id: str, alert_id: str, escalation: Escalation | None, now: datetime) -> EscalationClaim:
+        """Raise an alert's escalation level if due, with its notification document, in one transaction."""
+        ref = self.alert_ref(org_id, alert_id)
+        history = self.history
+
+        @firestore.transactional
+        def run(transaction: firestore.Transaction) -> EscalationClaim:
+            snap = ref.get(transaction=transaction)
+            if not snap.exists:
+                return EscalationClaim(None, None, None)
+            document = snap.to_dict() or {}
+            state = alert_state_from_document(document)
+            decision = plan_escalation(state, escalation, now=now)
+            if not decision.escalate:
+                return EscalationClaim(decision, None, document)
+            transaction.update(ref, {"escalation_level": decision.level, "last_escalated_at": now, "updated_at": now})
+            notification = {
+                "notification_id": uuid.uuid4().hex,
+                "group_key": None,
+                "kind": "escalation",
+                "alert_ids": [alert_id],
+                "new_alert_ids": [alert_id],
+                "channels": [decision.channel_id],
+                "status": "sending",
+                "claimed_at": now,
+                "created_at": now,
+                "escalation_level": decision.level,
+            }
+            transaction.set(self.notification_ref(org_id, notification["notification_id"]), notification)
+            source = f"level-{decision.level}-{state.fired_at.isoformat()}"
+            row = state_change_row(org_id, decision.state, "escalated", source, now,
+                                   document.get("current_value"), document.get("threshold"))
+            history.stage(transaction, org_id, row)
+            escalated = dict(document, escalation_level=decision.level, last_escalated_at=now)
+            return EscalationClaim(decision, notification, escalated, [row])
+
+        with map_exceptions(f"escalating alert {alert_id} of {org_id}"):
+            return run(self._db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+
+    # --- delivery records -----------------------------------------------------------------
+
+    def reclaim(self, org_id: str, notification_id: str, now: datetime) -> dict[str, Any] | None:
+        """Take over a stuck notification (once, even with two sweeps running); None if someone else did."""
+        ref = self.notification_ref(org_id, notification_id)
+
+        @firestore.transactional
+        def run(transaction: firestore.Transaction) -> dict[str, Any] | None:
+            snap = ref.get(transaction=transaction)
+            document = snap.to_dict() if snap.exists else None
+            if not document or document.get("status") != "sending" or now - document["claimed_at"] < STUCK_AFTER:
+                return None
+            transaction.update(ref, {"claimed_at": now})
+            return dict(document, claimed_at=now)
+
+        with map_exceptions(f"reclaiming notification {notification_id} of {org_id}"):
+            return run(self._db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+
+    def record_delivery(self, org_id: str, notification: Mapping[str, Any], outcomes: Sequence[DeliveryOutcome],
+                        now: datetime) -> str:
+        """Store the outcome of each channel on the notification and on every alert it listed; returns the status."""
+        previous = notification.get("deliveries") or {}
+        delivered = {c for c, d in previous.items() if d.get("delivered")}
+        delivered |= {o.channel_id for o in outcomes if o.delivered}
+        channels = set(notification.get("channels") or ())
+        if not channels:
+            status = "no_channels"
+        elif delivered >= channels:
+            status = "delivered"
+        elif delivered:
+            status = "partial"
+        else:
+            status = "failed"
+        batch = self._db.batch()
+        per_channel = {
+            o.channel_id: {
+                "attempts": firestore.Increment(o.attempts),
+                "last_error": o.last_error,
+                "errors": o.errors[-5:],
+                "delivered": o.delivered or bool((previous.get(o.channel_id) or {}).get("delivered")),
+                "delivered_at": o.delivered_at,
+                "last_attempt_at": o.last_attempt_at,
+                "notification_id": notification["notification_id"],
+            }
+            for o in outcomes
+        }
+        batch.set(self.notification_ref(org_id, notification["notification_id"]),
+                  {"deliveries": per_channel, "status": status, "completed_at": now}, merge=True)
+        for alert_id in notification.get("alert_ids") or ():
+            body: dict[str, Any] = {"notifications": per_channel}
+            if delivered:
+                body["last_delivered_at"] = now
+            batch.set(self.alert_ref(org_id, alert_id), body, merge=True)
+        with map_exceptions(f"recording notification {notification['notification_id']} of {org_id}"):
+            batch.commit()
+        return status
+

@@ -1,0 +1,108 @@
+"""Alert triggers: evaluation on every applied change, the notification sweep and escalation schedules."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import logging
+from collections.abc import Callable
+
+from adapters.clients import bigquery_client, firestore_client
+from adapters.runtime import reference_store
+from adapters.settings import (
+    ALERT_INLINE_WAIT_SECONDS,
+    BIGQUERY_DATASET,
+    DASHBOARD_URL,
+    SLACK_WEBHOOK_URL,
+    SMTP_FROM,
+    SMTP_HOST,
+    SMTP_PASSWORD,
+    SMTP_PORT,
+    SMTP_USER,
+    aggregate_shards,
+    project_id,
+)
+from aggregations.store import AggregateStore
+from firebase_functions import pubsub_fn, scheduler_fn
+from realtime_processor.change_events import decode_change
+
+from alerts.channels.sender import ChannelSender
+from alerts.escalation import Escalator
+from alerts.evaluator import AlertEvaluator
+from alerts.history import AlertHistory, bigquery_insert
+from alerts.notifier import Notifier
+from alerts.store import AlertStore
+
+log = logging.getLogger(__name__)
+
+_SECRETS = {"SLACK_WEBHOOK_URL": SLACK_WEBHOOK_URL, "SMTP_PASSWORD": SMTP_PASSWORD}
+
+
+def _secret(name: str) -> str:
+    return _SECRETS[name].value
+
+
+def _smtp_defaults() -> dict[str, str]:
+    return {"SMTP_HOST": SMTP_HOST.value, "SMTP_PORT": SMTP_PORT.value, "SMTP_USER": SMTP_USER.value,
+            "SMTP_FROM": SMTP_FROM.value}
+
+
+@functools.cache
+def alert_store() -> AlertStore:
+    """The instance's alert store (with its BigQuery history)."""
+    db = firestore_client()
+    table = lambda: f"{project_id()}.{BIGQUERY_DATASET.value}.alerts"  # noqa: E731
+    return AlertStore(db, AlertHistory(db, bigquery_insert(bigquery_client, table)))
+
+
+@functools.cache
+def notifier() -> Notifier:
+    """The instance's notifier."""
+    store = alert_store()
+    sender = ChannelSender(store.channel_documents, _secret, _smtp_defaults)
+    return Notifier(store, sender, inline_wait=lambda: float(ALERT_INLINE_WAIT_SECONDS.value),
+                    dashboard_url=lambda: DASHBOARD_URL.value or None)
+
+
+@functools.cache
+def evaluator() -> AlertEvaluator:
+    """The instance's evaluator."""
+    db = firestore_client()
+    return AlertEvaluator(db, reference_store(), AggregateStore(db, aggregate_shards()), alert_store(), notifier())
+
+
+def _each_org(action: Callable[[str], object], what: str) -> None:
+    # One org's failure (e.g. a broken channel document raising somewhere unexpected) must not
+    # keep the others from their notifications.
+    failed = []
+    for org in firestore_client().collection("organizations").list_documents():
+        try:
+            action(org.id)
+        except Exception:  # noqa: BLE001 - logged with its traceback, then the next org
+            log.exception("%s failed for org %s", what, org.id)
+            failed.append(org.id)
+    if failed:
+        log.error("%s failed for %d org(s): %s", what, len(failed), ", ".join(failed[:20]))
+
+
+# retry=True: a transient failure (contention, Firestore unavailable) is redelivered; every step
+# is idempotent on the change id. The timeout leaves room for a short in-process group wait.
+@pubsub_fn.on_message_published(topic="financial-record-changes", retry=True, memory=512, concurrency=40,
+                                timeout_sec=120, secrets=[SLACK_WEBHOOK_URL, SMTP_PASSWORD])
+def evaluate_alerts(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
+    """Evaluate the org's alert rules touched by one applied change; raise, resolve and notify alerts."""
+    change = decode_change(base64.b64decode(event.data.message.data or b""))
+    evaluator().handle(change)
+
+
+@scheduler_fn.on_schedule(schedule="every 1 minutes", timeout_sec=300, secrets=[SLACK_WEBHOOK_URL, SMTP_PASSWORD])
+def flush_alert_notifications(event: scheduler_fn.ScheduledEvent) -> None:
+    """Send notification groups that are due (group wait, interval, repeat), finish stuck deliveries, sync history."""
+    _each_org(notifier().sweep, "notification sweep")
+
+
+@scheduler_fn.on_schedule(schedule="every 5 minutes", timeout_sec=300, secrets=[SLACK_WEBHOOK_URL, SMTP_PASSWORD])
+def escalate_alerts(event: scheduler_fn.ScheduledEvent) -> None:
+    """Escalate unacknowledged critical alerts one level and notify that level's channel."""
+    escalator = Escalator(alert_store(), notifier())
+    _each_org(escalator.run, "alert escalation")

@@ -1,0 +1,274 @@
+"""Alerts through the real pipeline on the emulators: breach, persistence, resolution, cooldown, grouping, retries,
+redelivery, e-mail, escalation and the BigQuery history, with a local webhook and a local SMTP server as channels."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from google.cloud import pubsub_v1
+
+from tests.alert_receivers import SmtpReceiver, WebhookReceiver
+from tests.support import event, publish, seed_org, wait_until
+from tools.stack.provision import bigquery_client
+
+pytestmark = pytest.mark.emulators
+
+PERIOD = "2026-10"
+
+
+def rule(rule_id: str, threshold: str = "1000.00", *, severity: str = "critical", channels=("hook",),
+         entity: str = "us-east", account: str = "6100", **extra: Any) -> dict[str, Any]:
+    """An absolute rule: the account's total in the entity above a threshold (in USD)."""
+    body = {
+        "rule_id": rule_id, "name": f"{account} in {entity} above {threshold}", "type": "absolute",
+        "severity": severity, "target": {"entity_id": entity, "account_id": account}, "direction": "above",
+        "threshold_minor": int(round(float(threshold) * 100)), "channels": list(channels),
+    }
+    body.update(extra)
+    return body
+
+
+def add_channel(db, org_id: str, channel_id: str, body: dict[str, Any]) -> None:
+    db.document(f"organizations/{org_id}/notification_channels/{channel_id}").set(body)
+
+
+def set_policy(db, org_id: str, body: dict[str, Any]) -> None:
+    db.document(f"organizations/{org_id}/alert_settings/notification_policy").set(body)
+
+
+def alerts_of(db, org_id: str) -> list[dict[str, Any]]:
+    return [s.to_dict() for s in db.collection(f"organizations/{org_id}/alerts").stream()]
+
+
+def wait_alerts(db, org_id: str, check, what: str, timeout: float = 120) -> list[dict[str, Any]]:
+    return wait_until(lambda: (docs := alerts_of(db, org_id)) and check(docs) and docs, timeout, what=what)
+
+
+def expense(org_id: str, record_id: str, amount: str, version: int = 1, period: str = PERIOD,
+            entity: str = "us-east", account: str = "6100") -> dict[str, Any]:
+    return event(org_id, record_id, version, entity=entity, account=account, period=period, amount=amount)
+
+
+def settle(seconds: float = 3.0) -> None:
+    """Give late notifications a chance to show up before asserting that none did."""
+    time.sleep(seconds)
+
+
+def change_messages(db, org_id: str) -> dict[str, bytes]:
+    """Change messages the realtime processor published, by event id (from its outbox markers)."""
+    messages = {}
+    for snap in db.collection(f"organizations/{org_id}/applied_changes").stream():
+        outbox = (snap.to_dict() or {}).get("outbox") or {}
+        if outbox.get("data"):
+            messages[outbox["attributes"]["event_id"]] = outbox["data"].encode()
+    return messages
+
+
+def bigquery_rows(stack, org_id: str, view: str = "alerts") -> list[dict[str, Any]]:
+    client = bigquery_client(stack.config)
+    query = f"SELECT * FROM `{stack.config.project_id}.finance.{view}` WHERE org_id = @org ORDER BY changed_at"
+    from google.cloud import bigquery
+
+    config = bigquery.QueryJobConfig(query_parameters=[bigquery.ScalarQueryParameter("org", "STRING", org_id)])
+    return [dict(row) for row in client.query(query, job_config=config).result()]
+
+
+def fire_scheduled(stack, name: str) -> None:
+    """Run a scheduled function now, as Cloud Scheduler would: POST to its emulator URL.
+
+    The Functions emulator registers a scheduled function under its name with a "-0" suffix (it
+    numbers the event triggers of a function).
+    """
+    url = f"http://{stack.config.address('functions')}/{stack.config.project_id}/us-central1/{name}-0"
+    request = urllib.request.Request(url, data=b"{}", method="POST", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=240) as response:
+        assert response.status == 200, response.read()
+
+
+# --- lifecycle ---------------------------------------------------------------------------------
+
+
+def test_a_breach_raises_one_alert_that_counts_while_it_persists_and_resolves_when_cleared(stack, db, org_id):
+    broken = {"rule_id": "broken", "name": "Broken", "type": "absolute", "severity": "loud", "target": {}}
+    seed_org(db, org_id, rules=[broken, rule("salaries-high")])
+    with WebhookReceiver() as hook:
+        add_channel(db, org_id, "hook", {"type": "webhook", "url": f"{hook.url}/ops"})
+        publish(stack, [expense(org_id, "s-1", "600.00")])
+        wait_until(lambda: change_messages(db, org_id), 120, what="the first change")
+        publish(stack, [expense(org_id, "s-2", "500.00")])  # 1,100.00 > 1,000.00: breach
+        [alert] = wait_alerts(db, org_id, lambda docs: docs[0]["count"] == 1, "the alert")
+        assert (alert["rule_id"], alert["severity"], alert["status"], alert["escalation_level"]) == (
+            "salaries-high", "critical", "active", 0)
+        assert alert["title"] == "Salaries and benefits (us-east) above 1,000.00 USD"
+        assert alert["current_value"] == 110000 and alert["threshold"] == 100000
+        assert alert["first_seen"] == alert["last_seen"] and alert["period"] == PERIOD
+        wait_until(lambda: hook.delivered("/ops"), 30, what="the notification")
+
+        publish(stack, [expense(org_id, "s-3", "100.00")])  # still above: the same alert counts
+        [alert] = wait_alerts(db, org_id, lambda docs: docs[0]["count"] == 2, "count 2")
+        assert alert["last_seen"] > alert["first_seen"] and alert["current_value"] == 120000
+
+        publish(stack, [expense(org_id, "s-2", "100.00", version=2)])  # back to 800.00: cleared
+        [alert] = wait_alerts(db, org_id, lambda docs: docs[0]["status"] == "resolved", "resolution")
+        assert alert["count"] == 2 and alert["resolved_at"] is not None
+        settle()
+        assert len(hook.delivered("/ops")) == 1, "one notification for the whole episode"
+        payload = hook.delivered("/ops")[0].body
+        assert payload["alert_ids"] == [alert["fingerprint"]] and payload["text"].startswith("[CRITICAL]")
+        assert alert["notifications"]["hook"]["delivered"] and alert["notifications"]["hook"]["attempts"] == 1
+    rows = wait_until(lambda: (r := bigquery_rows(stack, org_id)) and len(r) >= 4 and r, 60,
+                      what="the alert history in BigQuery")
+    assert sorted(r["change"] for r in rows) == ["fired", "notified", "resolved", "updated"]
+    assert len({r["change_id"] for r in rows}) == len(rows)
+    [latest] = bigquery_rows(stack, org_id, "alerts_latest")
+    assert latest["status"] == "resolved" and latest["alert_id"] == alert["fingerprint"]
+    assert not list(db.collection(f"organizations/{org_id}/alert_changes_outbox").stream())
+
+
+def test_a_redelivered_change_neither_counts_twice_nor_notifies_again(stack, db, org_id):
+    seed_org(db, org_id, rules=[rule("salaries-high")])
+    with WebhookReceiver() as hook:
+        add_channel(db, org_id, "hook", {"type": "webhook", "url": f"{hook.url}/ops"})
+        publish(stack, [expense(org_id, "s-1", "1500.00")])
+        wait_alerts(db, org_id, lambda docs: docs[0]["count"] == 1, "the alert")
+        wait_until(lambda: hook.delivered("/ops"), 30, what="the notification")
+        data = wait_until(lambda: change_messages(db, org_id).get("s-1-v1"), 30, what="the change message")
+        publisher = pubsub_v1.PublisherClient()
+        topic = publisher.topic_path(stack.config.project_id, "financial-record-changes")
+        for _ in range(2):
+            publisher.publish(topic, data, org_id=org_id).result(timeout=30)
+        settle(6)
+        [alert] = alerts_of(db, org_id)
+        assert alert["count"] == 1 and alert["applied_change_ids"] == [json.loads(data)["change_id"]]
+        assert len(hook.all("/ops")) == 1
+    assert [r["change"] for r in bigquery_rows(stack, org_id)].count("fired") == 1
+
+
+def test_a_condition_that_flaps_within_the_cooldown_notifies_once(stack, db, org_id):
+    seed_org(db, org_id, rules=[rule("salaries-high", cooldown_seconds=3600)])
+    with WebhookReceiver() as hook:
+        add_channel(db, org_id, "hook", {"type": "webhook", "url": f"{hook.url}/ops"})
+        publish(stack, [expense(org_id, "s-1", "1500.00")])
+        wait_alerts(db, org_id, lambda docs: docs[0]["status"] == "active", "the alert")
+        wait_until(lambda: hook.delivered("/ops"), 30, what="the first notification")
+        publish(stack, [expense(org_id, "s-1", "500.00", version=2)])
+        wait_alerts(db, org_id, lambda docs: docs[0]["status"] == "resolved", "resolution")
+        publish(stack, [expense(org_id, "s-1", "1600.00", version=3)])
+        [alert] = wait_alerts(db, org_id, lambda docs: docs[0]["status"] == "active" and docs[0]["count"] == 2,
+                              "the alert firing again")
+        settle()
+        assert len(hook.all("/ops")) == 1, "no second notification within the cooldown"
+    assert alert["fired_at"] > alert["first_seen"]
+
+
+# --- notifications -----------------------------------------------------------------------------
+
+
+def test_alerts_raised_together_share_one_notification_after_the_group_wait(stack, db, org_id):
+    seed_org(db, org_id, all_periods_open=True, rules=[rule("salaries-high", severity="warning")])
+    set_policy(db, org_id, {"group_wait_seconds": 5, "group_interval_seconds": 600})
+    with WebhookReceiver() as hook:
+        add_channel(db, org_id, "hook", {"type": "webhook", "url": f"{hook.url}/ops"})
+        # One import touching three months: three alerts of one rule.
+        publish(stack, [expense(org_id, f"s-{p}", "2000.00", period=p) for p in ("2026-08", "2026-09", "2026-10")])
+        docs = wait_alerts(db, org_id, lambda docs: len(docs) == 3, "three alerts")
+        wait_until(lambda: hook.delivered("/ops"), 60, what="the group notification")
+        settle(4)
+        [notification] = hook.all("/ops")
+        assert sorted(notification.body["alert_ids"]) == sorted(d["fingerprint"] for d in docs)
+        assert notification.body["text"] == f"[WARNING] 3 alerts firing in {org_id}"
+    first_seen = min(d["first_seen"] for d in docs).timestamp()
+    assert notification.at - first_seen >= 4.5, "the group waited for the alerts raised with the first"
+    [group] = [s.to_dict() for s in db.collection(f"organizations/{org_id}/alert_groups").stream()]
+    assert group["pending"] == [] and sorted(group["notified"]) == sorted(d["fingerprint"] for d in docs)
+
+
+def test_a_failing_webhook_is_retried_and_the_attempts_are_recorded(stack, db, org_id):
+    seed_org(db, org_id, rules=[rule("salaries-high")])
+    with WebhookReceiver(script=[500]) as hook:
+        add_channel(db, org_id, "hook", {"type": "webhook", "url": f"{hook.url}/ops"})
+        publish(stack, [expense(org_id, "s-1", "1500.00")])
+        [alert] = wait_alerts(db, org_id, lambda docs: (docs[0].get("notifications") or {}).get("hook", {})
+                              .get("delivered"), "a recorded delivery")
+        assert [r.status for r in hook.all("/ops")] == [500, 200]
+    delivery = alert["notifications"]["hook"]
+    assert delivery["attempts"] == 2 and "HTTP 500" in delivery["last_error"] and delivery["delivered_at"]
+    [notification] = [s.to_dict() for s in db.collection(f"organizations/{org_id}/alert_notifications").stream()]
+    assert notification["status"] == "delivered" and notification["deliveries"]["hook"]["attempts"] == 2
+
+
+def test_an_email_channel_gets_a_text_and_an_html_part(stack, db, org_id):
+    seed_org(db, org_id, rules=[rule("salaries-high", channels=("cfo",))])
+    with SmtpReceiver() as smtp:
+        add_channel(db, org_id, "cfo", {"type": "email", "recipients": ["cfo@northwind.test"],
+                                         "smtp_host": "127.0.0.1", "smtp_port": smtp.port})
+        publish(stack, [expense(org_id, "s-1", "1500.00")])
+        wait_until(lambda: smtp.messages, 60, what="the e-mail")
+    [message] = smtp.messages
+    assert message["Subject"] == "[CRITICAL] Salaries and benefits (us-east) above 1,000.00 USD"
+    assert smtp.recipients == [["cfo@northwind.test"]]
+    assert "1,500.00 USD" in message.get_body(("plain",)).get_content()
+    assert "<li" in message.get_body(("html",)).get_content()
+
+
+def test_the_org_cap_holds_back_a_group_and_the_scheduled_sweep_sends_it_when_due(stack, db, org_id):
+    seed_org(db, org_id, rules=[rule("salaries-high"), rule("marketing-high", account="6200")])
+    set_policy(db, org_id, {"max_notifications_per_hour": 1})
+    with WebhookReceiver() as hook:
+        add_channel(db, org_id, "hook", {"type": "webhook", "url": f"{hook.url}/ops"})
+        publish(stack, [expense(org_id, "s-1", "1500.00"), expense(org_id, "m-1", "1500.00", account="6200")])
+        wait_alerts(db, org_id, lambda docs: len(docs) == 2, "two alerts")
+        wait_until(lambda: hook.delivered("/ops"), 30, what="the first group's notification")
+        settle()
+        assert len(hook.all("/ops")) == 1, "the cap of 1 per hour holds the second group back"
+        groups = [s.to_dict() for s in db.collection(f"organizations/{org_id}/alert_groups").stream()]
+        held = [g for g in groups if g["pending"]]
+        assert len(held) == 1 and held[0]["next_check_at"] - held[0]["pending_since"] > timedelta(minutes=55)
+        # Make the held group due (as if the hour had passed) and let the scheduled function run.
+        db.document(f"organizations/{org_id}/alert_settings/notification_budget").set({"sent_at": []})
+        db.document(f"organizations/{org_id}/alert_groups/{held[0]['group_key']}").update(
+            {"next_check_at": held[0]["pending_since"]})
+        fire_scheduled(stack, "flush_alert_notifications")
+        wait_until(lambda: len(hook.delivered("/ops")) == 2, 60, what="the held group sent by the sweep")
+
+
+# --- escalation --------------------------------------------------------------------------------
+
+
+def test_unacknowledged_critical_alerts_escalate_and_an_acknowledgement_stops_it(stack, db, org_id):
+    escalation = {"channels": ["pager"], "escalate_after_seconds": 1}
+    seed_org(db, org_id, rules=[rule("salaries-high", escalation=escalation),
+                                rule("marketing-high", account="6200", escalation=escalation)])
+    with WebhookReceiver() as hook:
+        add_channel(db, org_id, "hook", {"type": "webhook", "url": f"{hook.url}/ops"})
+        add_channel(db, org_id, "pager", {"type": "webhook", "url": f"{hook.url}/pager"})
+        publish(stack, [expense(org_id, "s-1", "1500.00"), expense(org_id, "m-1", "1500.00", account="6200")])
+        docs = wait_alerts(db, org_id, lambda docs: len(docs) == 2, "two alerts")
+        by_rule = {d["rule_id"]: d for d in docs}
+        acknowledged = by_rule["salaries-high"]["fingerprint"]
+        from google.cloud import firestore
+
+        db.document(f"organizations/{org_id}/alerts/{acknowledged}").update(
+            {"status": "acknowledged", "acknowledged_by": "demo-editor", "acknowledged_at": firestore.SERVER_TIMESTAMP})
+        time.sleep(1.5)
+        fire_scheduled(stack, "escalate_alerts")
+        wait_until(lambda: hook.delivered("/pager"), 30, what="the escalation")
+        settle(2)
+        [page] = hook.all("/pager")
+        assert page.body["kind"] == "escalation"
+        assert page.body["alert_ids"] == [by_rule["marketing-high"]["fingerprint"]]
+        assert page.body["text"].startswith("[CRITICAL] Escalation level 1:")
+    after = {d["rule_id"]: d for d in alerts_of(db, org_id)}
+    assert after["marketing-high"]["escalation_level"] == 1 and after["marketing-high"]["status"] == "active"
+    assert after["salaries-high"]["escalation_level"] == 0 and after["salaries-high"]["status"] == "acknowledged"
+    assert after["marketing-high"]["notifications"]["pager"]["delivered"]
+    changes = wait_until(lambda: (r := bigquery_rows(stack, org_id)) and {"escalated", "acknowledged"} <= {
+        x["change"] for x in r} and r, 60, what="escalation and acknowledgement in BigQuery")
+    assert [(r["alert_id"], r["escalation_level"]) for r in changes if r["change"] == "escalated"] == [
+        (by_rule["marketing-high"]["fingerprint"], 1)]
+    assert [r["alert_id"] for r in changes if r["change"] == "acknowledged"] == [acknowledged]

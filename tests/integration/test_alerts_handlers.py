@@ -1,0 +1,162 @@
+"""Alert handlers called directly on the Firestore emulator: BigQuery down, crash recovery, series rules."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from adapters.reference_store import ReferenceStore
+from aggregations.store import AggregateStore
+from alerts.channels.sender import ChannelSender
+from alerts.evaluator import AlertEvaluator
+from alerts.history import OUTBOX, AlertHistory
+from alerts.notifier import Notifier
+from alerts.store import AlertStore
+from finance_core.aggregates import AggregateDelta, AggregateKey
+
+from tests.alert_receivers import WebhookReceiver
+from tests.integration.test_alerts import add_channel, alerts_of, expense, rule, wait_alerts
+from tests.support import publish, seed_org, wait_for_events, wait_until
+
+pytestmark = pytest.mark.emulators
+
+
+class FlakyBigQuery:
+    """An insert function for AlertHistory that fails while `down` and keeps what it accepted."""
+
+    def __init__(self, down: bool):
+        self.down = down
+        self.rows: list[dict[str, Any]] = []
+
+    def __call__(self, rows: list[dict[str, Any]]) -> list[Any]:
+        if self.down:
+            raise ConnectionError("BigQuery is unavailable")
+        self.rows.extend(rows)
+        return []
+
+
+def _engine(db, bigquery: FlakyBigQuery) -> tuple[AlertEvaluator, Notifier, AlertStore]:
+    store = AlertStore(db, AlertHistory(db, bigquery))
+    notifier = Notifier(store, ChannelSender(store.channel_documents, lambda name: "", lambda: {}))
+    evaluator = AlertEvaluator(db, ReferenceStore(db, ttl_seconds=0), AggregateStore(db, 8), store, notifier)
+    return evaluator, notifier, store
+
+
+def _change(org_id: str, change_id: str, *keys: AggregateKey, account: str = "6100") -> dict[str, Any]:
+    return {"org_id": org_id, "change_id": change_id, "event_id": change_id,
+            "delta": {key: AggregateDelta({account: 1}, 1) for key in keys}}
+
+
+def _outbox(db, org_id: str) -> list[dict[str, Any]]:
+    return [s.to_dict()["row"] for s in db.collection(f"organizations/{org_id}/{OUTBOX}").stream()]
+
+
+def test_an_unavailable_bigquery_never_fails_the_evaluation_and_the_sweep_sends_the_rows_later(stack, db, org_id):
+    # The rule is written after the pipeline has the data, so only this test's handler evaluates it.
+    seed_org(db, org_id)
+    publish(stack, [expense(org_id, "s-1", "1500.00")])
+    wait_for_events(db, org_id, 1)
+    key = AggregateKey("us-east", "2026-10", "actual")
+    wait_until(lambda: db.document(f"organizations/{org_id}/aggregates/{key.doc_id}").get().exists, 60,
+               what="the aggregate")
+    db.document(f"organizations/{org_id}/alert_rules/salaries-high").set(rule("salaries-high", channels=()))
+    bigquery = FlakyBigQuery(down=True)
+    evaluator, notifier, _ = _engine(db, bigquery)
+    report = evaluator.handle(_change(org_id, "c-1", key, key.consolidated()))
+    assert list(report.transitions) == ["fired"]
+    [alert] = alerts_of(db, org_id)
+    assert alert["status"] == "active"
+    [row] = _outbox(db, org_id)
+    assert (row["change"], row["alert_id"], row["org_id"]) == ("fired", alert["fingerprint"], org_id)
+    assert row["change_id"] == f"{alert['fingerprint']}:fired:c-1" and row["current_value"] == "150000.000000000"
+    bigquery.down = False
+    notifier.sweep(org_id)
+    assert [r["change_id"] for r in bigquery.rows] == [row["change_id"]]
+    assert _outbox(db, org_id) == []
+
+
+def test_an_alert_whose_invocation_died_before_its_group_is_notified_by_a_redelivery_or_the_sweep(stack, db, org_id):
+    seed_org(db, org_id)
+    publish(stack, [expense(org_id, "s-1", "1500.00")])
+    wait_for_events(db, org_id, 1)
+    key = AggregateKey("us-east", "2026-10", "actual")
+    wait_until(lambda: db.document(f"organizations/{org_id}/aggregates/{key.doc_id}").get().exists, 60,
+               what="the aggregate")
+    with WebhookReceiver() as hook:
+        add_channel(db, org_id, "hook", {"type": "webhook", "url": f"{hook.url}/ops"})
+        db.document(f"organizations/{org_id}/alert_rules/salaries-high").set(rule("salaries-high"))
+        evaluator, notifier, store = _engine(db, FlakyBigQuery(down=False))
+
+        class Crash(Exception):
+            pass
+
+        def crash(*args, **kwargs):
+            raise Crash("the instance died")
+
+        notifier.enqueue = crash  # the alert is raised, the group never hears of it
+        with pytest.raises(Crash):
+            evaluator.handle(_change(org_id, "c-1", key))
+        [alert] = alerts_of(db, org_id)
+        assert alert["notify_pending_since"] is not None and hook.all() == []
+        # A redelivery of the same change finishes the job without counting it twice.
+        del notifier.enqueue
+        report = evaluator.handle(_change(org_id, "c-1", key))
+        assert report.transitions == {"unchanged": [alert["fingerprint"]]}
+        assert len(hook.delivered("/ops")) == 1
+        [alert] = alerts_of(db, org_id)
+        assert alert["count"] == 1 and alert["notify_pending_since"] is None
+
+        # Another rule, another crash, and no redelivery (the local emulator never redelivers):
+        # the scheduled sweep enqueues alerts left behind for more than a minute.
+        db.document(f"organizations/{org_id}/alert_rules/salaries-very-high").set(rule("salaries-very-high", "1200.00"))
+        notifier.enqueue = crash
+        with pytest.raises(Crash):
+            evaluator.handle(_change(org_id, "c-2", key))
+        del notifier.enqueue
+        [left] = [a for a in alerts_of(db, org_id) if a["rule_id"] == "salaries-very-high"]
+        assert notifier.sweep(org_id) == [], "not before the grace period"
+        db.document(f"organizations/{org_id}/alerts/{left['fingerprint']}").update(
+            {"notify_pending_since": left["notify_pending_since"] - timedelta(minutes=2)})
+        [sent] = notifier.sweep(org_id)
+        assert sent.alert_ids == (left["fingerprint"],) and sent.status == "delivered"
+        assert len(hook.delivered("/ops")) == 2
+
+
+def _settled_alert(db, org_id: str, quiet_seconds: float = 4.0) -> dict[str, Any]:
+    """The org's only alert once nothing has changed it for `quiet_seconds` (every change evaluated)."""
+    last, since = None, time.monotonic()
+    deadline = since + 120
+    while time.monotonic() < deadline:
+        [alert] = alerts_of(db, org_id)
+        stamp = (alert["count"], alert["status"], alert["updated_at"])
+        if stamp != last:
+            last, since = stamp, time.monotonic()
+        elif time.monotonic() - since >= quiet_seconds:
+            return alert
+        time.sleep(0.25)
+    raise AssertionError(f"the alert of {org_id} kept changing")
+
+
+def test_a_revenue_decline_over_three_months_fires_a_trend_alert_that_resolves_on_recovery(stack, db, org_id):
+    trend = {"rule_id": "revenue-decline", "name": "Product revenue declining", "type": "trend",
+             "severity": "warning", "target": {"entity_id": "us-west", "account_id": "4100"},
+             "direction": "decline", "periods": 3, "channels": []}
+    seed_org(db, org_id, all_periods_open=True, rules=[trend])
+    amounts = {"2026-07": "4000.00", "2026-08": "3000.00", "2026-09": "2000.00", "2026-10": "1000.00"}
+    publish(stack, [expense(org_id, f"r-{p}", a, period=p, entity="us-west", account="4100")
+                    for p, a in amounts.items()])
+    wait_for_events(db, org_id, len(amounts))
+    wait_alerts(db, org_id, lambda docs: docs[0]["status"] == "active", "the trend alert")
+    alert = _settled_alert(db, org_id)
+    assert alert["period"] == "2026-10" and alert["rule_type"] == "trend" and alert["status"] == "active"
+    assert "declined 3 periods in a row, from 4,000.00 USD in 2026-07 to 1,000.00 USD in 2026-10" in \
+        alert["description"]
+    # A booking in the month in progress does not count: the trend is judged on complete months.
+    publish(stack, [expense(org_id, "r-nov", "10.00", period="2026-11", entity="us-west", account="4100")])
+    wait_for_events(db, org_id, len(amounts) + 1)
+    assert _settled_alert(db, org_id)["count"] == alert["count"]
+    publish(stack, [expense(org_id, "r-2026-10", "2500.00", version=2, period="2026-10", entity="us-west",
+                            account="4100")])
+    [alert] = wait_alerts(db, org_id, lambda docs: docs[0]["status"] == "resolved", "the trend alert resolved")

@@ -1,0 +1,125 @@
+"""Notification channels of the alert shell: documents, secrets, retries, a local webhook and a local SMTP server."""
+
+from __future__ import annotations
+
+import pytest
+from alerts.channels.config import ChannelError, parse_channel, smtp_settings, webhook_url
+from alerts.channels.delivery import DeliveryError, deliver_with_retry
+from alerts.channels.sender import ChannelSender
+from finance_core.alert_notices import Notice, NoticeAlert
+
+from tests.alert_receivers import SmtpReceiver, WebhookReceiver, free_port
+
+NOTICE = Notice("acme", "initial", [NoticeAlert("a1", "r1", "critical", "active", "Margin below 60%",
+                                                "Gross margin is 55.00%.", "_all", "2026-10", 1)])
+SECRETS = {"SLACK_WEBHOOK_URL": "https://hooks.example/T000/B000/xyz", "SMTP_PASSWORD": "s3cret"}
+NO_SLEEP: list[float] = []
+
+
+def _sender(channels: dict, secrets: dict | None = None) -> ChannelSender:
+    return ChannelSender(lambda org, ids: {i: channels.get(i) for i in ids}, (secrets or SECRETS).get,
+                         lambda: {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": "25", "SMTP_USER": "", "SMTP_FROM": "a@b.c"},
+                         sleep=NO_SLEEP.append)
+
+
+# --- documents and secrets ---------------------------------------------------------------------
+
+
+def test_a_webhook_url_comes_from_the_document_or_from_a_named_secret():
+    assert webhook_url(parse_channel("c", {"type": "webhook", "url": "http://127.0.0.1:1/x"}), SECRETS.get) == \
+        "http://127.0.0.1:1/x"
+    channel = parse_channel("c", {"type": "webhook", "url_secret": "SLACK_WEBHOOK_URL"})
+    assert webhook_url(channel, SECRETS.get) == SECRETS["SLACK_WEBHOOK_URL"]
+    with pytest.raises(ChannelError, match="secret SLACK_WEBHOOK_URL has no value"):
+        webhook_url(channel, {"SLACK_WEBHOOK_URL": "unset-local"}.get)
+
+
+@pytest.mark.parametrize("document, message", [
+    (None, "does not exist"),
+    ({"type": "pager"}, "type"),
+    ({"type": "webhook", "url_secret": "HOME"}, "url_secret"),
+    ({"type": "webhook", "url": "ftp://x"}, "url"),
+    ({"type": "email", "recipients": []}, "recipients"),
+    ({"type": "email", "recipients": ["not-an-address"]}, "recipients"),
+    ({"type": "email", "recipients": ["a@b.c"], "password": "inline"}, "password"),
+])
+def test_a_broken_channel_document_is_refused_with_a_reason(document, message):
+    with pytest.raises(ChannelError, match=message):
+        parse_channel("c", document)
+
+
+def test_smtp_settings_take_the_document_over_the_params_and_the_password_from_the_secret():
+    channel = parse_channel("c", {"type": "email", "recipients": ["cfo@acme.test"], "smtp_port": 587,
+                                  "smtp_user": "alerts", "password_secret": "SMTP_PASSWORD"})
+    settings = smtp_settings(channel, {"SMTP_HOST": "smtp.acme.test", "SMTP_PORT": "25", "SMTP_FROM": "x@acme.test"},
+                             SECRETS.get)
+    assert (settings.host, settings.port, settings.security, settings.user, settings.password, settings.sender) == (
+        "smtp.acme.test", 587, "starttls", "alerts", "s3cret", "x@acme.test")
+
+
+# --- retries -----------------------------------------------------------------------------------
+
+
+def test_a_failing_send_is_retried_with_exponential_backoff_then_given_up():
+    sleeps: list[float] = []
+    calls = []
+
+    def send():
+        calls.append(1)
+        raise DeliveryError("HTTP 503")
+
+    outcome = deliver_with_retry("c", send, sleep=sleeps.append)
+    assert (outcome.delivered, outcome.attempts, sleeps) == (False, 3, [0.5, 1.0])
+    assert outcome.last_error == "attempt 3: HTTP 503"
+
+
+def test_a_permanent_error_is_not_retried():
+    outcome = deliver_with_retry("c", lambda: (_ for _ in ()).throw(DeliveryError("HTTP 404", retryable=False)),
+                                 sleep=NO_SLEEP.append)
+    assert (outcome.delivered, outcome.attempts) == (False, 1)
+
+
+# --- real local receivers ----------------------------------------------------------------------
+
+
+def test_a_webhook_that_fails_once_gets_the_payload_on_the_second_attempt():
+    with WebhookReceiver(script=[500]) as hook:
+        outcomes = _sender({"ops": {"type": "webhook", "url": f"{hook.url}/ops"}}).send("acme", ["ops"], NOTICE)
+    assert [(o.channel_id, o.delivered, o.attempts) for o in outcomes] == [("ops", True, 2)]
+    assert "HTTP 500" in outcomes[0].last_error
+    assert [r.status for r in hook.all("/ops")] == [500, 200]
+    payload = hook.delivered("/ops")[0].body
+    assert payload["text"] == "[CRITICAL] Margin below 60%" and payload["blocks"]
+
+
+def test_a_broken_channel_never_blocks_the_others():
+    port = free_port()  # nobody listens: connection refused on every attempt
+    with WebhookReceiver() as hook:
+        outcomes = _sender({
+            "dead": {"type": "webhook", "url": f"http://127.0.0.1:{port}/x", "timeout_seconds": 1},
+            "bad": {"type": "webhook"},
+            "off": {"type": "webhook", "url": f"{hook.url}/off", "enabled": False},
+            "good": {"type": "webhook", "url": f"{hook.url}/good"},
+        }).send("acme", ["dead", "bad", "missing", "off", "good"], NOTICE)
+    by_channel = {o.channel_id: o for o in outcomes}
+    assert set(by_channel) == {"dead", "bad", "missing", "good"}  # a disabled channel is skipped
+    assert by_channel["good"].delivered
+    assert by_channel["dead"].attempts == 3 and "ConnectionError" in by_channel["dead"].last_error
+    assert by_channel["bad"].attempts == 0 and "url or url_secret" in by_channel["bad"].last_error
+    assert "does not exist" in by_channel["missing"].last_error
+    assert len(hook.all("/off")) == 0
+
+
+def test_an_email_arrives_with_a_text_and_an_html_part():
+    with SmtpReceiver() as smtp:
+        sender = _sender({"cfo": {"type": "email", "recipients": ["cfo@acme.test", "ops@acme.test"],
+                                  "smtp_port": smtp.port, "sender": "alerts@acme.test"}})
+        outcomes = sender.send("acme", ["cfo"], NOTICE)
+    assert outcomes[0].delivered and outcomes[0].attempts == 1
+    [message] = smtp.messages
+    assert smtp.recipients == [["cfo@acme.test", "ops@acme.test"]]
+    assert message["Subject"] == "[CRITICAL] Margin below 60%" and message["From"] == "alerts@acme.test"
+    assert message.get_content_type() == "multipart/alternative"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "Gross margin is 55.00%." in text and "<h2>[CRITICAL] Margin below 60%</h2>" in html
