@@ -8,6 +8,7 @@ import base64
 
 from firebase_functions import pubsub_fn, scheduler_fn
 
+from adapters import deployment
 from adapters.clients import firestore_client
 from adapters.runtime import reference_store
 from adapters.settings import aggregate_shards
@@ -25,7 +26,8 @@ def reconciler() -> Reconciler:
     return Reconciler(db, reference_store(), AggregateStore(db, aggregate_shards()), DerivedDocuments(db))
 
 
-@scheduler_fn.on_schedule(schedule="every day 03:00", timezone=scheduler_fn.Timezone("UTC"), timeout_sec=540, memory=1024)
+@scheduler_fn.on_schedule(schedule="every day 03:00", timezone=scheduler_fn.Timezone("UTC"),
+                          **deployment.scheduled("realtime", timeout_sec=540, memory=1024))
 def reconcile_aggregates(event: scheduler_fn.ScheduledEvent) -> None:
     """Recompute every org's aggregates from its records and repair drift; logs what it fixed."""
     for org in firestore_client().collection("organizations").list_documents():
@@ -39,7 +41,7 @@ def view_refresher() -> ViewRefresher:
     return ViewRefresher(reference_store(), AggregateStore(db, aggregate_shards()), DerivedDocuments(db))
 
 
-@pubsub_fn.on_message_published(topic="financial-record-changes", retry=True, memory=512, concurrency=40)
+@pubsub_fn.on_message_published(topic="financial-record-changes", retry=True, **deployment.hot_path("realtime"))
 def refresh_aggregate_views(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
     """Fold the changed aggregate keys and rebuild the KPI and variance documents that use them."""
     change = decode_change(base64.b64decode(event.data.message.data or b""))

@@ -9,6 +9,7 @@ import json
 from firebase_functions import firestore_fn, https_fn, options, pubsub_fn
 from google.cloud import firestore
 
+from adapters import deployment
 from adapters.clients import firestore_client
 from adapters.firestore_codec import utc_now
 from adapters.identity import verify_id_token
@@ -24,14 +25,15 @@ def ingestion_service() -> IngestionService:
     return IngestionService(IngestionStore(firestore_client()), reference_store())
 
 
-@pubsub_fn.on_message_published(topic="financial-events", retry=True, memory=512, concurrency=40)
+@pubsub_fn.on_message_published(topic="financial-events", retry=True, **deployment.hot_path("ingestion"))
 def ingest_financial_event(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
     """Validate and store one financial event (contract v1); rejected ones land in ingestion_errors."""
     raw = base64.b64decode(event.data.message.data or b"")
     ingestion_service().ingest(raw)
 
 
-@firestore_fn.on_document_created(document="organizations/{org_id}/manual_entries/{entry_id}")
+@firestore_fn.on_document_created(document="organizations/{org_id}/manual_entries/{entry_id}",
+                                  **deployment.background("ingestion"))
 def ingest_manual_entry(event: firestore_fn.Event[firestore_fn.DocumentSnapshot | None]) -> None:
     """Turn an editor's manual entry into an event on the same path as Pub/Sub, then mark the entry."""
     snapshot = event.data
@@ -85,7 +87,8 @@ def upload_endpoint() -> UploadEndpoint:
 # any origin may call it: a page of another origin cannot borrow the user's credentials. Each row
 # is one ingestion transaction, so a 20,000-row file takes minutes: 30 minutes of timeout (HTTP
 # functions allow 60), and a client that gives up earlier re-sends the same file at no risk.
-@https_fn.on_request(timeout_sec=1800, memory=512, cors=options.CorsOptions(cors_origins="*", cors_methods=["post"]))
+@https_fn.on_request(cors=options.CorsOptions(cors_origins="*", cors_methods=["post"]),
+                     **deployment.background("ingestion", timeout_sec=1800, concurrency=4))
 def ingest_upload(request: https_fn.Request) -> https_fn.Response:
     """CSV/XLSX upload by an editor or admin: every row becomes a contract-v1 event; replies with per-row outcomes."""
     reply = upload_endpoint().handle(

@@ -6,6 +6,7 @@ import functools
 
 from firebase_functions import firestore_fn, scheduler_fn
 
+from adapters import deployment
 from adapters.clients import firestore_client
 from adapters.pubsub import publish
 from adapters.runtime import reference_store
@@ -30,7 +31,7 @@ def processor() -> RecordChangeProcessor:
 # on redelivery: the delta is applied once in a transaction that also stores the change message
 # (an outbox), and the scheduled outbox sweep publishes whatever a failed invocation left behind.
 @firestore_fn.on_document_written(
-    document="organizations/{org_id}/financial_records/{record_id}", memory=512, concurrency=40
+    document="organizations/{org_id}/financial_records/{record_id}", **deployment.hot_path("realtime")
 )
 def on_record_written(event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]]) -> None:
     """Propagate a record change to aggregates, KPIs and variance, then announce it."""
@@ -47,7 +48,7 @@ def on_record_written(event: firestore_fn.Event[firestore_fn.Change[firestore_fn
     )
 
 
-@scheduler_fn.on_schedule(schedule="every 1 minutes", timeout_sec=300)
+@scheduler_fn.on_schedule(schedule="every 1 minutes", **deployment.scheduled("realtime"))
 def publish_pending_changes(event: scheduler_fn.ScheduledEvent) -> None:
     """Outbox sweep: publish change messages whose trigger invocation failed after applying them."""
     sweep_outbox(firestore_client(), _publish_change)
