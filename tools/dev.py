@@ -123,6 +123,13 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return reconcile_command(stack.config, args.org, args.period)
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    stack = _stack_or_exit()
+    from tools.replay import replay_command
+
+    return replay_command(stack.config, args.org, args.dead_letters)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./dev", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -156,6 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     reconcile.add_argument("--org", required=True)
     reconcile.add_argument("--period", default=None, help="one period (default: all)")
     reconcile.set_defaults(func=cmd_reconcile)
+    replay = commands.add_parser("replay", help="rebuild an org's BigQuery facts from Firestore; re-drive dead letters")
+    replay.add_argument("--org", default=None, help="backfill this org's financial_facts (writes only missing rows)")
+    replay.add_argument("--dead-letters", action="store_true",
+                        help="write the changes the BigQuery sink parked in the dead letters")
+    replay.set_defaults(func=cmd_replay)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

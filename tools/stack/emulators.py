@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -9,7 +10,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -336,6 +337,35 @@ class LocalStack:
             STATE_FILE.unlink()
         if not quiet:
             print("stack stopped")
+
+    @contextlib.contextmanager
+    def bigquery_outage(self, timeout: float = 90.0) -> Iterator[None]:
+        """Stop only the BigQuery emulator for the block, then start it again (its data persists on disk).
+
+        For failure tests. The stack is shared: keep the block short. The emulator is restarted
+        (and the state file updated) even when the block raises.
+        """
+        service = next(s for s in self.services if s.name == "bigquery")
+        with contextlib.suppress(OSError):
+            os.killpg(service.pid, signal.SIGINT)
+        deadline = time.monotonic() + 15
+        while _group_alive(service.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        with contextlib.suppress(OSError):
+            os.killpg(service.pid, signal.SIGKILL)
+        self.services.remove(service)
+        try:
+            yield
+        finally:
+            self._start_bigquery()
+            self._save_state()
+            url = f"http://{self.config.address('bigquery')}/bigquery/v2/projects/{self.config.project_id}/datasets"
+            deadline = time.monotonic() + timeout
+            while not _http_ok(url):
+                if time.monotonic() > deadline:
+                    raise StackError(f"the BigQuery emulator did not come back within {timeout:.0f}s:\n"
+                                     f"{_tail(LOG_DIR / 'bigquery.log')}")
+                time.sleep(0.2)
 
     def reset_firestore(self) -> None:
         """Delete every document through the Firestore emulator's reset endpoint."""
