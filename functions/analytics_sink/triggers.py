@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import functools
 
+from adapters import deployment
 from adapters.clients import bigquery_client, firestore_client
 from adapters.pubsub import publish
 from adapters.runtime import reference_store
@@ -39,8 +40,8 @@ def sink() -> AnalyticsSink:
 # The sink parks what it cannot write itself (the local emulator never redelivers); retry=True
 # still covers a crash or a failure to park, and the subscription's dead-letter policy
 # (infra/resources.json function_triggers, applied after deploy) catches what keeps failing.
-@pubsub_fn.on_message_published(topic="financial-record-changes", retry=True, memory=512, concurrency=40,
-                                timeout_sec=120)
+@pubsub_fn.on_message_published(topic="financial-record-changes", retry=True,
+                                **deployment.background("analytics_sink", timeout_sec=120))
 def sink_changes_to_bigquery(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
     """Stream the change's fact row into BigQuery, or park the change with the reason."""
     message = event.data.message

@@ -6,6 +6,7 @@ import base64
 import functools
 from datetime import timedelta
 
+from adapters import deployment
 from adapters.clients import firestore_client
 from adapters.runtime import reference_store
 from adapters.settings import TRENDS_DEBOUNCE_SECONDS, aggregate_shards
@@ -30,8 +31,8 @@ def touches_actuals(keys: list[AggregateKey]) -> bool:
     return any(key.scenario == "actual" for key in keys)
 
 
-@pubsub_fn.on_message_published(topic="financial-record-changes", retry=True, memory=512, concurrency=20,
-                                timeout_sec=300)
+@pubsub_fn.on_message_published(topic="financial-record-changes", retry=True,
+                                **deployment.background("scheduled", timeout_sec=300))
 def refresh_trends(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
     """Request a trend refresh of the change's org; at most one computation per debounce window runs."""
     message = event.data.message
@@ -41,7 +42,7 @@ def refresh_trends(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) 
         trend_requests().on_change(change["org_id"], message.publish_time)
 
 
-@scheduler_fn.on_schedule(schedule="every 1 minutes", timeout_sec=300)
+@scheduler_fn.on_schedule(schedule="every 1 minutes", **deployment.scheduled("scheduled"))
 def sweep_trend_requests(event: scheduler_fn.ScheduledEvent) -> None:
     """Compute the trends of orgs whose last request was left pending (a holder that crashed or ran out of time)."""
     trend_requests().sweep()
