@@ -7,11 +7,11 @@ from collections.abc import Callable
 from datetime import datetime
 
 from adapters.firestore_codec import utc_now
-from finance_core.alert_policy import alert_state_from_document, plan_escalation
+from finance_core.alert_policy import plan_escalation
 
 from alerts.notifier import Notifier, SentNotification
 from alerts.rules import parse_rules
-from alerts.store import AlertStore
+from alerts.store import AlertStore, readable_state
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,8 @@ class Escalator:
             # Decide on the listed copy first: most alerts are not due, and need no transaction.
             if escalation is None:
                 continue
-            if not plan_escalation(alert_state_from_document(document), escalation, now=now).escalate:
+            state = readable_state(document)
+            if state is None or not plan_escalation(state, escalation, now=now).escalate:
                 continue
             claim = self._store.escalate(org_id, str(document["fingerprint"]), escalation, now)
             if claim.notification is None or claim.alert is None:

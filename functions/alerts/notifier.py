@@ -17,10 +17,10 @@ from finance_core.alert_notices import (
     SettingsError,
     settings_from_document,
 )
-from finance_core.alert_policy import AlertState, NotificationPolicy, alert_state_from_document, group_key
+from finance_core.alert_policy import AlertState, NotificationPolicy, group_key
 
 from alerts.channels.sender import ChannelSender
-from alerts.store import AlertStore, FlushClaim
+from alerts.store import AlertStore, FlushClaim, readable_state
 
 log = logging.getLogger(__name__)
 
@@ -159,8 +159,7 @@ class Notifier:
         sent: list[SentNotification] = []
         left_behind = self._store.unqueued_alerts(org_id, now - UNQUEUED_GRACE)
         if left_behind:
-            states = [alert_state_from_document(doc) for doc in left_behind
-                      if doc.get("status") in ("active", "acknowledged")]
+            states = [state for state in map(readable_state, left_behind) if state is not None and state.is_open]
             sent += self.enqueue(org_id, states, wait_inline=False)
         settings = self.settings(org_id)
         for key in self._store.due_groups(org_id, self._clock()):

@@ -1,19 +1,22 @@
-"""Alert documents on Firestore: lifecycle transactions, notification groups, the org's hourly budget, notifications."""
+"""Alert documents on Firestore: lifecycle writes, notification groups, the org's hourly budget, notifications."""
 
 from __future__ import annotations
 
 import logging
 import math
+import random
+import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from adapters.errors import map_exceptions
+from adapters.errors import TransientError, map_exceptions
 from adapters.firestore_codec import org_path
 from finance_core.alert_policy import (
     AlertDecision,
+    AlertState,
     EscalationDecision,
     FlushDecision,
     GroupState,
@@ -28,6 +31,7 @@ from finance_core.alert_policy import (
     plan_flush,
 )
 from finance_core.alert_rules import AlertRule, Escalation, RuleEvaluation
+from google.api_core import exceptions as google_exceptions
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -45,6 +49,7 @@ SETTINGS = "alert_settings"
 BUDGET_DOC = "alert_settings/notification_budget"
 POLICY_DOC = "alert_settings/notification_policy"
 TRANSACTION_ATTEMPTS = 15
+CAS_ATTEMPTS = 25
 # A notification still "sending" this long after its claim belongs to an invocation that died.
 STUCK_AFTER = timedelta(minutes=2)
 
@@ -57,6 +62,40 @@ def stored_number(value: Any) -> int | float | None:
         return value
     number = float(value)
     return number if math.isfinite(number) else None
+
+
+def readable_state(document: Mapping[str, Any] | None) -> AlertState | None:
+    """The AlertState of a stored alert; None for no document or one the engine cannot read (logged).
+
+    An unreadable alert (edited by hand, half deleted) is rewritten whole by its next firing
+    evaluation instead of blocking its rule for ever.
+    """
+    if not document:
+        return None
+    try:
+        return alert_state_from_document(document)
+    except (KeyError, TypeError, ValueError) as exc:
+        log.error("alert %s is not a readable alert document (%s); its next firing rewrites it",
+                  document.get("fingerprint", "?"), exc)
+        return None
+
+
+def _is_race(exc: BaseException) -> bool:
+    cause = exc.__cause__ or exc
+    return isinstance(cause, (google_exceptions.FailedPrecondition, google_exceptions.AlreadyExists,
+                              google_exceptions.Conflict, google_exceptions.Aborted))
+
+
+def _transaction(db: firestore.Client, run: Callable[[firestore.Transaction], Any], what: str) -> Any:
+    """Run a transactional function; contention that outlasts the client's attempts is a TransientError."""
+    try:
+        with map_exceptions(what):
+            return run(db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+    except ValueError as exc:
+        # The client gives up on contention with a plain ValueError ("Failed to commit transaction in n attempts").
+        if "Failed to commit transaction" in str(exc):
+            raise TransientError(f"{what}: {exc}") from exc
+        raise
 
 
 @dataclass(frozen=True)
@@ -213,18 +252,24 @@ class AlertStore:
         now: datetime,
         observed_at: datetime,
     ) -> AppliedEvaluation:
-        """Apply one evaluation to its alert in a transaction (idempotent on change_id)."""
-        ref = self.alert_ref(org_id, evaluation.fingerprint)
-        history = self.history
+        """Apply one evaluation to its alert, idempotent on change_id, with an optimistic compare-and-set.
 
-        @firestore.transactional
-        def run(transaction: firestore.Transaction) -> AppliedEvaluation:
-            snap = ref.get(transaction=transaction)
-            state = alert_state_from_document(snap.to_dict()) if snap.exists else None
+        Read the alert, decide (alert_policy.apply_evaluation), then write it and its history row
+        in one batch that only commits if the alert is unchanged since the read (update-time
+        precondition; create-if-absent for a new alert); a lost race reads again. A hot alert
+        (a forecast re-evaluated by every change of a bulk load) makes Firestore's lock-based
+        transactions time out under parallel writers; this stays live, as the aggregates' fold does.
+        """
+        ref = self.alert_ref(org_id, evaluation.fingerprint)
+        for attempt in range(CAS_ATTEMPTS):
+            with map_exceptions(f"reading alert {evaluation.fingerprint}"):
+                snap = ref.get()
+            document = snap.to_dict() if snap.exists else None
+            state = readable_state(document)
             decision = apply_evaluation(state, evaluation, change_id=change_id, now=now,
                                         cooldown_seconds=rule.cooldown_seconds, observed_at=observed_at)
             if decision.transition is Transition.UNCHANGED or decision.state is None:
-                pending = snap.exists and (snap.to_dict() or {}).get("notify_pending_since") is not None
+                pending = (document or {}).get("notify_pending_since") is not None
                 still_open = decision.state is not None and decision.state.is_open
                 return AppliedEvaluation(decision, None, pending and still_open)
             new = decision.state
@@ -245,14 +290,24 @@ class AlertStore:
             if new.acknowledged_at is None:
                 # A fired-again alert is a new episode: whoever acknowledged the last one did not see it.
                 body.update({"acknowledged_by": None, "acknowledgement_logged_at": None})
-            transaction.set(ref, body, merge=True)
             row = state_change_row(org_id, new, decision.transition.value, change_id, now,
                                    evaluation.current_value, evaluation.threshold)
-            history.stage(transaction, org_id, row)
+            batch = self._db.batch()
+            if snap.exists:
+                batch.update(ref, body, option=self._db.write_option(last_update_time=snap.update_time))
+            else:
+                batch.create(ref, body)
+            self.history.stage(batch, org_id, row)
+            try:
+                with map_exceptions(f"writing alert {evaluation.fingerprint}"):
+                    batch.commit()
+            except Exception as exc:  # noqa: BLE001 - only lost races and contention are retried
+                if not (_is_race(exc) or isinstance(exc, TransientError)):
+                    raise
+                time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
+                continue
             return AppliedEvaluation(decision, row, decision.notify and bool(rule.channels))
-
-        with map_exceptions(f"applying rule {rule.rule_id} to alert {evaluation.fingerprint}"):
-            return run(self._db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+        raise TransientError(f"alert {evaluation.fingerprint} kept changing under {CAS_ATTEMPTS} attempts")
 
     def log_acknowledgement(self, org_id: str, alert_id: str, now: datetime) -> dict[str, Any] | None:
         """Stage the history row of a client's acknowledgement once; returns the row (None if done already)."""
@@ -263,9 +318,9 @@ class AlertStore:
         def run(transaction: firestore.Transaction) -> dict[str, Any] | None:
             snap = ref.get(transaction=transaction)
             document = snap.to_dict() if snap.exists else None
-            if not document or document.get("status") != "acknowledged" or document.get("acknowledgement_logged_at"):
+            state = readable_state(document)
+            if state is None or document.get("status") != "acknowledged" or document.get("acknowledgement_logged_at"):
                 return None
-            state = alert_state_from_document(document)
             acknowledged_at = state.acknowledged_at or now
             row = state_change_row(org_id, state, "acknowledged", acknowledged_at.isoformat(), acknowledged_at,
                                    document.get("current_value"), document.get("threshold"))
@@ -273,8 +328,7 @@ class AlertStore:
             history.stage(transaction, org_id, row)
             return row
 
-        with map_exceptions(f"logging the acknowledgement of alert {alert_id}"):
-            return run(self._db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+        return _transaction(self._db, run, f"logging the acknowledgement of alert {alert_id}")
 
     # --- notification groups --------------------------------------------------------------
 
@@ -358,7 +412,9 @@ class AlertStore:
                 transaction.set(self.notification_ref(org_id, notification["notification_id"]), notification)
                 for fingerprint, document in listed.items():
                     alert_updates.setdefault(fingerprint, {})["last_notified_at"] = now
-                    state = alert_state_from_document(document)
+                    state = readable_state(document)
+                    if state is None:
+                        continue
                     row = state_change_row(org_id, state, "notified", notification["notification_id"], now,
                                            document.get("current_value"), document.get("threshold"))
                     history.stage(transaction, org_id, row)
@@ -367,8 +423,7 @@ class AlertStore:
                 transaction.update(self.alert_ref(org_id, fingerprint), update)
             return FlushClaim(decision, started, notification, listed, rows)
 
-        with map_exceptions(f"flushing notification group {group_key} of {org_id}"):
-            return run(self._db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+        return _transaction(self._db, run, f"flushing notification group {group_key} of {org_id}")
 
     # --- escalation -----------------------------------------------------------------------
 
@@ -383,7 +438,9 @@ class AlertStore:
             if not snap.exists:
                 return EscalationClaim(None, None, None)
             document = snap.to_dict() or {}
-            state = alert_state_from_document(document)
+            state = readable_state(document)
+            if state is None:
+                return EscalationClaim(None, None, None)
             decision = plan_escalation(state, escalation, now=now)
             if not decision.escalate:
                 return EscalationClaim(decision, None, document)
@@ -408,8 +465,7 @@ class AlertStore:
             escalated = dict(document, escalation_level=decision.level, last_escalated_at=now)
             return EscalationClaim(decision, notification, escalated, [row])
 
-        with map_exceptions(f"escalating alert {alert_id} of {org_id}"):
-            return run(self._db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+        return _transaction(self._db, run, f"escalating alert {alert_id} of {org_id}")
 
     # --- delivery records -----------------------------------------------------------------
 
@@ -426,8 +482,7 @@ class AlertStore:
             transaction.update(ref, {"claimed_at": now})
             return dict(document, claimed_at=now)
 
-        with map_exceptions(f"reclaiming notification {notification_id} of {org_id}"):
-            return run(self._db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+        return _transaction(self._db, run, f"reclaiming notification {notification_id} of {org_id}")
 
     def record_delivery(self, org_id: str, notification: Mapping[str, Any], outcomes: Sequence[DeliveryOutcome],
                         now: datetime) -> str:

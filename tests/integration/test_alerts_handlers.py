@@ -160,3 +160,31 @@ def test_a_revenue_decline_over_three_months_fires_a_trend_alert_that_resolves_o
     publish(stack, [expense(org_id, "r-2026-10", "2500.00", version=2, period="2026-10", entity="us-west",
                             account="4100")])
     [alert] = wait_alerts(db, org_id, lambda docs: docs[0]["status"] == "resolved", "the trend alert resolved")
+
+
+def test_parallel_evaluations_of_one_hot_alert_all_count_and_none_fails(stack, db, org_id):
+    """A forecast alert re-evaluated by every change of a bulk load: 8 writers, 10 changes each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from adapters.firestore_codec import utc_now
+    from finance_core.alert_rules import RuleContext, evaluate, parse_rule
+
+    forecast = parse_rule({"rule_id": "ni-forecast", "name": "Net income forecast", "type": "forecast",
+                           "target": {"metric": "net_income"}, "direction": "below", "threshold_minor": 10**9})
+    evaluation = evaluate(forecast, RuleContext(period="2026-10", current_value=100,
+                                                history=(("2026-08", 300), ("2026-09", 200))))
+    assert evaluation.firing
+    bigquery = FlakyBigQuery(down=False)
+    _, _, store = _engine(db, bigquery)
+
+    def writer(index: int) -> list[str]:
+        return [store.apply(org_id, forecast, evaluation, change_id=f"w{index}-c{n}", now=utc_now(),
+                            observed_at=utc_now()).decision.transition.value for n in range(10)]
+
+    with ThreadPoolExecutor(8) as pool:
+        transitions = [t for batch in pool.map(writer, range(8)) for t in batch]
+    [alert] = alerts_of(db, org_id)
+    # Equal data times may arrive out of order: an evaluation older than the alert's is ignored.
+    applied = [t for t in transitions if t != "unchanged"]
+    assert transitions.count("fired") == 1 and alert["count"] == len(applied)
+    assert len(_outbox(db, org_id)) == len(applied), "one history row per applied evaluation"
