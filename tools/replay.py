@@ -1,7 +1,13 @@
-"""`./dev replay`: rebuild an org's BigQuery facts from Firestore, or re-drive the sink's dead letters."""
+"""`./dev replay`: rebuild an org's BigQuery facts from Firestore, or re-drive the sink's dead letters.
+
+`./dev replay` runs against the local stack. Against a Google Cloud project, run this module with
+that project's credentials: `GOOGLE_CLOUD_PROJECT=<id> .venv/bin/python -m tools.replay --org ORG`.
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 
 from rich.console import Console
@@ -31,10 +37,20 @@ def _rate(done: int, seconds: float) -> str:
     return f"{done / seconds:,.0f} rows/s" if seconds > 0 and done else ""
 
 
-def replay_org(config: StackConfig, org_id: str, show_progress: bool = True):
-    """Backfill one org; returns the ReplayReport."""
-    config.apply_client_env()
+def _environment(config: StackConfig | None) -> str:
+    """Point the clients at the local stack (config) or leave them on the ambient project; returns the project."""
     functions_path()
+    if config is not None:
+        config.apply_client_env()
+        return config.project_id
+    from adapters.settings import project_id
+
+    return project_id()
+
+
+def replay_org(config: StackConfig | None, org_id: str, show_progress: bool = True):
+    """Backfill one org; returns the ReplayReport. config None: the project of the environment."""
+    _environment(config)
     import time
 
     from adapters.clients import bigquery_client, firestore_client
@@ -53,10 +69,9 @@ def replay_org(config: StackConfig, org_id: str, show_progress: bool = True):
         return replayer.run(org_id, advance)
 
 
-def drain_dead_letters(config: StackConfig, show_progress: bool = True):
-    """Re-drive every change the sink parked; returns the DrainReport."""
-    config.apply_client_env()
-    functions_path()
+def drain_dead_letters(config: StackConfig | None, show_progress: bool = True):
+    """Re-drive every change the sink parked; returns the DrainReport. config None: the project of the environment."""
+    project = _environment(config)
     import time
 
     from adapters.clients import firestore_client
@@ -65,7 +80,7 @@ def drain_dead_letters(config: StackConfig, show_progress: bool = True):
     from google.cloud import pubsub_v1
 
     subscriber = pubsub_v1.SubscriberClient()
-    path = subscriber.subscription_path(config.project_id, dead_letter_subscription())
+    path = subscriber.subscription_path(project, dead_letter_subscription())
     drain = DeadLetterDrain(sink(), fact_writer(), firestore_client(), subscriber, path)
     started = time.monotonic()
     try:
@@ -80,18 +95,35 @@ def drain_dead_letters(config: StackConfig, show_progress: bool = True):
         subscriber.close()
 
 
-def replay_command(config: StackConfig, org_id: str | None, dead_letters: bool) -> int:
+def replay_command(config: StackConfig | None, org_id: str | None, dead_letters: bool) -> int:
     """Entry point of `./dev replay`; exit code 0 when everything was written."""
     if not org_id and not dead_letters:
         print("say what to replay: --org ORG and/or --dead-letters", file=sys.stderr)
         return 2
+    functions_path()
+    from adapters.errors import ProcessingError
+
     ok = True
-    if dead_letters:
-        report = drain_dead_letters(config)
-        print(report.summary())
-        ok = ok and not report.kept
-    if org_id:
-        report = replay_org(config, org_id)
-        print(report.summary())
-        ok = ok and not report.failed
+    try:
+        if dead_letters:
+            drained = drain_dead_letters(config)
+            print(drained.summary())
+            ok = ok and not drained.kept
+        if org_id:
+            report = replay_org(config, org_id)
+            print(report.summary())
+            ok = ok and not report.failed
+    except ProcessingError as exc:
+        print(f"replay stopped: {exc}", file=sys.stderr)
+        return 1
     return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m tools.replay", description=__doc__)
+    parser.add_argument("--org", default=None, help="backfill this org's financial_facts (writes only missing rows)")
+    parser.add_argument("--dead-letters", action="store_true", help="write the changes the sink parked")
+    args = parser.parse_args()
+    if not os.environ.get("GOOGLE_CLOUD_PROJECT"):
+        sys.exit("set GOOGLE_CLOUD_PROJECT to the project to repair (./dev replay works on the local stack)")
+    sys.exit(replay_command(None, args.org, args.dead_letters))
