@@ -149,7 +149,8 @@ class LocalStack:
             progress("starting the BigQuery emulator")
             self._start_bigquery()
             progress("starting Firestore, Pub/Sub, Auth and the Functions emulator (loads the Python functions)")
-            self._start_firebase(pubsub_bin)
+            firebase = self._start_firebase(pubsub_bin)
+            self._start_reaper(firebase.pid)
             self._save_state()
             self.wait_ready(progress, timeout)
         except BaseException:
@@ -223,7 +224,7 @@ class LocalStack:
         if not secrets.exists():
             secrets.write_text("SLACK_WEBHOOK_URL=unset-local\nSMTP_PASSWORD=unset-local\n")
 
-    def _start_firebase(self, pubsub_bin: Path) -> None:
+    def _start_firebase(self, pubsub_bin: Path) -> Service:
         java_home = _java_home()
         self._functions_env_file()
         env = dict(os.environ)
@@ -247,7 +248,12 @@ class LocalStack:
             "--log-verbosity", os.environ.get("FINANCE_EMULATOR_LOG_VERBOSITY", "QUIET"),
         ]
         # firebase-tools writes its *-debug.log files to the working directory: keep them in .stack.
-        self._spawn("firebase", command, env, cwd=LOG_DIR)
+        return self._spawn("firebase", command, env, cwd=LOG_DIR)
+
+    def _start_reaper(self, process_group: int) -> Service:
+        """Watchdog that stops Python workers the Functions emulator abandoned (tools/stack/reaper.py)."""
+        command = [str(ROOT / ".venv" / "bin" / "python"), "-m", "tools.stack.reaper", "--process-group", str(process_group)]
+        return self._spawn("reaper", command, dict(os.environ))
 
     def wait_ready(self, progress: Callable[[str], None] = print, timeout: float = 180.0) -> None:
         """Block until every service answers; raise StackError naming the one that did not."""
