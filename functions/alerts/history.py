@@ -72,7 +72,7 @@ def outbox_id(row: Mapping[str, Any]) -> str:
 class AlertHistory:
     """Writes alert state changes to BigQuery; rows wait in `alert_changes_outbox` until BigQuery has them.
 
-    Rows are put in the outbox by the same transaction that changes the alert, pushed right after
+    Rows are put in the outbox by the same atomic write that changes the alert, pushed right after
     it, and deleted once BigQuery accepted them; a scheduled sweep pushes whatever is left (BigQuery
     down, or the invocation died in between). A row may reach BigQuery twice (a push whose delete
     failed): same change id, so the insert id de-duplicates and `alerts_latest` is exact anyway.
@@ -86,9 +86,9 @@ class AlertHistory:
         """Outbox document of a row."""
         return self._db.document(f"{org_path(org_id)}/{OUTBOX}/{outbox_id(row)}")
 
-    def stage(self, transaction: firestore.Transaction, org_id: str, row: Mapping[str, Any]) -> None:
-        """Put a row in the outbox as part of `transaction`."""
-        transaction.set(self.outbox_ref(org_id, row), {"row": dict(row), "created_at": utc_now()})
+    def stage(self, writes: firestore.Transaction | firestore.WriteBatch, org_id: str, row: Mapping[str, Any]) -> None:
+        """Put a row in the outbox as part of a transaction or batch (so it commits with the alert change)."""
+        writes.set(self.outbox_ref(org_id, row), {"row": dict(row), "created_at": utc_now()})
 
     def push(self, org_id: str, rows: Iterable[Mapping[str, Any]]) -> bool:
         """Insert staged rows into BigQuery and clear them from the outbox; False if BigQuery failed."""

@@ -95,9 +95,16 @@ def test_anomaly_rules_judge_complete_periods_and_absolute_rules_every_period():
 
 
 def test_a_late_month_makes_anomaly_rules_judge_again_the_months_whose_baseline_it_joins():
-    anomaly = _rule(rule_id="spike", type="anomaly", direction="spike", window=3, threshold_minor=None)
-    change = {AggregateKey("_all", "2026-05", "actual"): ["4100"]}
-    assert _plan([anomaly], change) == [("spike", p) for p in ("2026-05", "2026-06", "2026-07", "2026-08")]
+    anomaly = _rule(rule_id="spike", type="anomaly", direction="spike", window=3, threshold_minor=None,
+                    target={"entity_id": "us-east", "account_id": "6200"})
+    change = {AggregateKey("us-east", "2026-05", "actual"): ["6200"]}
+    plans = plan_evaluations([anomaly], change, chart=demo_org().chart, current_period=CURRENT)
+    assert [(p.period, p.changed) for p in plans] == [("2026-05", True), ("2026-06", False), ("2026-07", False),
+                                                     ("2026-08", False)]
+    # A later month whose own posting is not loaded yet has no figure; the changed month reads 0.
+    docs = {AggregateKey("us-east", p, "actual"): {"accounts": {"6100": 1}} for p in ("2026-05", "2026-06")}
+    assert build_context(plans[1], docs, chart=demo_org().chart, currency="USD").current_value is None
+    assert build_context(plans[0], docs, chart=demo_org().chart, currency="USD").current_value == 0
 
 
 def test_a_metric_the_graph_does_not_know_is_evaluated_on_any_change():

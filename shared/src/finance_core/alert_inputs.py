@@ -33,6 +33,10 @@ class PlannedEvaluation:
     period: str
     history_length: int
     """How many periods before `period` the context may use (0: none)."""
+    changed: bool = True
+    """False when only the period's history changed (an anomaly rule judging a later month again,
+    a trend judged as of a month the change is not in): then an account without postings in
+    `period` is not loaded yet, rather than 0."""
 
     @property
     def history_periods(self) -> tuple[str, ...]:
@@ -133,7 +137,10 @@ def plan_evaluations(
             else:
                 periods = [key.period]
             for period in periods:
-                planned.setdefault((rule.rule_id, period), PlannedEvaluation(rule, period, length))
+                plan = PlannedEvaluation(rule, period, length, changed=period == key.period)
+                known = planned.get((rule.rule_id, period))
+                if known is None or (plan.changed and not known.changed):
+                    planned[(rule.rule_id, period)] = plan
     return sorted(planned.values(), key=lambda plan: (plan.rule.rule_id, plan.period))
 
 
@@ -176,12 +183,13 @@ def build_context(
     History is the unbroken run of periods with a figure just before the evaluated period: a
     month without any document, or without any posting on the watched account (before the org's
     first data, or not loaded yet) ends it rather than counting as 0, which would look like a
-    collapse. The evaluated period itself reads an unposted account as 0: no postings this
-    month may be the very thing to alert on.
+    collapse. The evaluated period itself reads an unposted account as 0 when it is the changed
+    period (a correction may have removed its postings: the very thing to alert on), and as no
+    figure when only its history changed (it may simply not be loaded yet).
     """
     rule, target = plan.rule, plan.rule.target
     keys = plan.keys()
-    current = value_of(target, documents.get(keys[0]), chart)
+    current = value_of(target, documents.get(keys[0]), chart, unposted_is_zero=plan.changed)
     comparison = None
     if comparison_scenario(rule) is not None:
         comparison = value_of(target, documents.get(keys[1]), chart)
