@@ -151,10 +151,21 @@ class TrendRequests:
         ref.update({"lease_until": None, "lease_owner": None})
         return None
 
+    def sweep_org(self, org_id: str, snapshot: firestore.DocumentSnapshot | None = None) -> str | None:
+        """The sweep's step for one org: compute if a request is pending, unleased and out of its window."""
+        if snapshot is None:
+            with map_exceptions(f"reading the trend request of {org_id}"):
+                snapshot = self.ref(org_id).get()
+        state = _state(snapshot)
+        if not state.pending or state.leased(self._clock()):
+            return None
+        # No waiting here: an org still inside its window is taken by the next sweep, so one sweep
+        # over many orgs never adds up their windows.
+        return self.try_compute(org_id, max_wait=0.0)
+
     def sweep(self) -> dict[str, str]:
         """Compute for every org whose request is still pending and unleased (the trailing edge of last resort)."""
         outcomes = {}
-        now = self._clock()
         deadline = time.monotonic() + SWEEP_BUDGET_SECONDS
         with map_exceptions("listing trend requests"):
             snapshots = list(self._db.collection_group(REQUEST_COLLECTION).stream())
@@ -162,10 +173,9 @@ class TrendRequests:
             org = snapshot.reference.parent.parent
             if snapshot.id != REQUEST_DOC_ID or org is None:
                 continue
-            state = _state(snapshot)
             if time.monotonic() > deadline:
                 break  # the next sweep, a minute later, carries on
-            if state.pending and not state.leased(now):
-                # The sweep is the trailing edge: it waits out the rest of a window if it must.
-                outcomes[org.id] = self.try_compute(org.id, max_wait=self._window.total_seconds())
+            outcome = self.sweep_org(org.id, snapshot)
+            if outcome is not None:
+                outcomes[org.id] = outcome
         return outcomes

@@ -71,7 +71,7 @@ def test_a_change_inside_the_window_waits_for_the_sweep_and_is_never_lost(stack,
     assert state["requested_at"] > state["computed_at"], "the late change is left pending, not dropped"
     assert len(computer.calls) == 1
 
-    # The sweep's call for this org (the trailing edge) waits out the window and computes.
+    # The trailing edge: a later attempt (the next change, or the sweep) once the window allows it.
     started = time.monotonic()
     assert debounce.try_compute(org_id, max_wait=WINDOW.total_seconds()).startswith("computed")
     state = _state(db, org_id)
