@@ -11,6 +11,7 @@ from enum import StrEnum
 from adapters.errors import PermanentError, TransientError
 from adapters.reference_store import ReferenceDataError, ReferenceStore
 from finance_core.analytics_rows import FinancialFact
+from finance_core.reference import OrgReference
 from realtime_processor.change_events import decode_change
 
 from analytics_sink.dead_letters import DeadLetterParker
@@ -45,17 +46,27 @@ class AnalyticsSink:
             change = decode_change(data)
         except (ValueError, KeyError, TypeError) as exc:
             raise PermanentError(f"undecodable change message: {exc}") from exc
+        org_id = change["org_id"]
+        reference = self._reference(org_id)
+        state = change.get("after") if change.get("op") == "upsert" else change.get("before")
+        if reference is None or (state is not None and state.account_id not in reference.chart):
+            # The instance's cached chart may predate the org or the account (it is kept up to
+            # REFERENCE_CACHE_SECONDS): look again before calling the change unwritable.
+            self._references.invalidate(org_id)
+            reference = self._reference(org_id)
+        return fact_from_change(change, reference)
+
+    def _reference(self, org_id: str) -> OrgReference | None:
         for attempt in range(REFERENCE_ATTEMPTS):
             try:
-                reference = self._references.get(change["org_id"])
-                break
+                return self._references.get(org_id)
             except TransientError:
                 if attempt == REFERENCE_ATTEMPTS - 1:
                     raise
                 self._sleep(0.5 * 2**attempt)
             except ReferenceDataError as exc:
                 raise PermanentError(str(exc)) from exc
-        return fact_from_change(change, reference)
+        return None
 
     def handle(self, data: bytes, attributes: Mapping[str, str]) -> SinkOutcome:
         """Write the change's row (retrying in-process), else park the message with the reason."""

@@ -134,6 +134,21 @@ def test_a_change_becomes_one_row_with_its_account_type_and_exact_reporting_amou
         "delete", 2, "r1-del", "4100")
 
 
+def test_an_account_added_after_the_chart_was_cached_is_written_not_parked(stack, db, org_id, facts_table,
+                                                                            dead_letters):
+    seed_org(db, org_id)
+    topic, _, _ = dead_letters
+    parker = DeadLetterParker(lambda t, data, attrs: pubsub_publish(t, data, attrs), db, topic)
+    sink = AnalyticsSink(ReferenceStore(db, ttl_seconds=3600), FactWriter(functions_bigquery_client(), facts_table),
+                         parker)
+    assert sink.handle(_message(org_id, "c1", after=_record(org_id, "r1", 1)), {}) is SinkOutcome.WRITTEN
+    db.document(f"organizations/{org_id}/accounts/4400").set({"name": "Licences", "type": "revenue",
+                                                               "parent_id": "4000"})
+    new_account = _record(org_id, "r2", 1, account="4400")
+    assert sink.handle(_message(org_id, "c2", after=new_account), {}) is SinkOutcome.WRITTEN
+    assert [r["account_type"] for r in _rows(facts_table, org_id)] == ["revenue", "revenue"]
+
+
 def test_bigquery_down_parks_the_change_with_its_reason_and_the_drain_writes_it(stack, db, org_id, facts_table,
                                                                                 dead_letters):
     seed_org(db, org_id)
