@@ -6,6 +6,7 @@ import functools
 
 from firebase_functions import firestore_fn, scheduler_fn
 
+from adapters import deployment
 from adapters.clients import firestore_client
 from adapters.firestore_codec import utc_now
 from collaboration import presence
@@ -18,13 +19,14 @@ def comment_counter() -> CommentCounter:
     return CommentCounter(firestore_client())
 
 
-@scheduler_fn.on_schedule(schedule="every 5 minutes", timeout_sec=300)
+@scheduler_fn.on_schedule(schedule="every 5 minutes", **deployment.scheduled("scheduled"))
 def expire_presence(event: scheduler_fn.ScheduledEvent) -> None:
     """Delete the expired presence heartbeats of every org (the TTL policy deletes them only within a day)."""
     presence.expire_presence(firestore_client(), utc_now())
 
 
-@firestore_fn.on_document_written(document="organizations/{org_id}/comments/{comment_id}")
+@firestore_fn.on_document_written(document="organizations/{org_id}/comments/{comment_id}",
+                                  **deployment.background("scheduled"))
 def on_comment_written(event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]]) -> None:
     """Move comment_count on the comment's target: +1 when created, -1 when deleted, once per event."""
     change = event.data
