@@ -113,36 +113,32 @@ def applied_change_count(db: firestore.Client, org_id: str) -> int:
     return int(result[0][0].value)
 
 
+def _wait_for_count(count: Callable[[], int], expected: int, timeout: float, what: str,
+                    progress: Callable[[int], None] | None) -> int:
+    deadline = time.monotonic() + timeout
+    reached = 0
+    while time.monotonic() < deadline:
+        reached = count()
+        if progress:
+            progress(reached)
+        if reached >= expected:
+            return reached
+        time.sleep(0.5)
+    raise TimeoutError(f"only {reached} of {expected} {what} within {timeout:.0f}s (see .stack/logs/firebase.log)")
+
+
 def wait_for_total(db: firestore.Client, org_id: str, expected: int, timeout: float,
                    progress: Callable[[int], None] | None = None) -> int:
     """Wait until the org's data-quality total reaches `expected` (every delivery accounted for)."""
-    deadline = time.monotonic() + timeout
-    total = 0
-    while time.monotonic() < deadline:
-        total = data_quality_total(db, org_id)
-        if progress:
-            progress(total)
-        if total >= expected:
-            return total
-        time.sleep(0.5)
-    raise TimeoutError(f"only {total} of {expected} events of {org_id} were processed within {timeout:.0f}s "
-                       "(see .stack/logs/firebase.log)")
+    return _wait_for_count(lambda: data_quality_total(db, org_id), expected, timeout,
+                           f"events of {org_id} were processed", progress)
 
 
 def wait_for_changes(db: firestore.Client, org_id: str, expected: int, timeout: float,
                      progress: Callable[[int], None] | None = None) -> int:
     """Wait until `expected` record changes went through the realtime processor (aggregates current)."""
-    deadline = time.monotonic() + timeout
-    applied = 0
-    while time.monotonic() < deadline:
-        applied = applied_change_count(db, org_id)
-        if progress:
-            progress(applied)
-        if applied >= expected:
-            return applied
-        time.sleep(0.5)
-    raise TimeoutError(f"only {applied} of {expected} record changes of {org_id} reached the aggregates within "
-                       f"{timeout:.0f}s (see .stack/logs/firebase.log)")
+    return _wait_for_count(lambda: applied_change_count(db, org_id), expected, timeout,
+                           f"record changes of {org_id} reached the aggregates", progress)
 
 
 def seed_demo(config: StackConfig, with_history: bool = True, org_id: str | None = None,
