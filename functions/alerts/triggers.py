@@ -7,6 +7,7 @@ import functools
 import logging
 from collections.abc import Callable
 
+from adapters import deployment
 from adapters.clients import bigquery_client, firestore_client
 from adapters.runtime import reference_store
 from adapters.settings import (
@@ -36,6 +37,8 @@ from alerts.store import AlertStore
 log = logging.getLogger(__name__)
 
 _SECRETS = {"SLACK_WEBHOOK_URL": SLACK_WEBHOOK_URL, "SMTP_PASSWORD": SMTP_PASSWORD}
+# Bound to the three functions that send notifications (and only to them).
+SECRETS = [SLACK_WEBHOOK_URL, SMTP_PASSWORD]
 
 
 def _secret(name: str) -> str:
@@ -87,21 +90,21 @@ def _each_org(action: Callable[[str], object], what: str) -> None:
 
 # retry=True: a transient failure (contention, Firestore unavailable) is redelivered; every step
 # is idempotent on the change id. The timeout leaves room for a short in-process group wait.
-@pubsub_fn.on_message_published(topic="financial-record-changes", retry=True, memory=512, concurrency=40,
-                                timeout_sec=120, secrets=[SLACK_WEBHOOK_URL, SMTP_PASSWORD])
+@pubsub_fn.on_message_published(topic="financial-record-changes", retry=True,
+                                **deployment.background("alerts", timeout_sec=120, secrets=SECRETS))
 def evaluate_alerts(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
     """Evaluate the org's alert rules touched by one applied change; raise, resolve and notify alerts."""
     change = decode_change(base64.b64decode(event.data.message.data or b""))
     evaluator().handle(change)
 
 
-@scheduler_fn.on_schedule(schedule="every 1 minutes", timeout_sec=300, secrets=[SLACK_WEBHOOK_URL, SMTP_PASSWORD])
+@scheduler_fn.on_schedule(schedule="every 1 minutes", **deployment.scheduled("alerts", secrets=SECRETS))
 def flush_alert_notifications(event: scheduler_fn.ScheduledEvent) -> None:
     """Send notification groups that are due (group wait, interval, repeat), finish stuck deliveries, sync history."""
     _each_org(notifier().sweep, "notification sweep")
 
 
-@scheduler_fn.on_schedule(schedule="every 5 minutes", timeout_sec=300, secrets=[SLACK_WEBHOOK_URL, SMTP_PASSWORD])
+@scheduler_fn.on_schedule(schedule="every 5 minutes", **deployment.scheduled("alerts", secrets=SECRETS))
 def escalate_alerts(event: scheduler_fn.ScheduledEvent) -> None:
     """Escalate unacknowledged critical alerts one level and notify that level's channel."""
     escalator = Escalator(alert_store(), notifier())
