@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -101,26 +101,37 @@ class Notifier:
             labels = {name: str(getattr(state, name)) for name in policy.group_by}
             groups.setdefault(key, (policy, [], labels))[1].append(state.fingerprint)
         sent: list[SentNotification] = []
-        # Most urgent groups first: a critical alert should not wait behind another group's wait.
-        for key, (policy, fingerprints, labels) in sorted(groups.items(),
-                                                          key=lambda item: item[1][0].group_wait_seconds):
-            sent += self._flush(org_id, key, policy, add=fingerprints, labels=labels, wait_inline=wait_inline)
-        return sent
-
-    def _flush(self, org_id: str, key: str, policy: NotificationPolicy, *, add: Sequence[str] = (),
-               labels: Mapping[str, str] | None = None, wait_inline: bool = False) -> list[SentNotification]:
-        claim = self._store.flush(org_id, key, policy, self._clock(), add=add, labels=labels)
-        waiter = claim.started_group and wait_inline
+        waiting: dict[str, tuple[NotificationPolicy, datetime]] = {}
+        # Every group first gets its alerts (and sends if due): a group that waits never delays
+        # another group's alerts or a critical message.
+        for key, (policy, fingerprints, labels) in groups.items():
+            claim = self._store.flush(org_id, key, policy, self._clock(), add=fingerprints, labels=labels)
+            sent += self._deliver_claim(org_id, claim)
+            due = claim.decision.next_check_at
+            # Only the invocation that opened the group waits for it; alerts raised meanwhile join.
+            if claim.notification is None and claim.started_group and wait_inline and due is not None:
+                waiting[key] = (policy, due)
+        # Then the groups due soon enough, in the order they fall due: the invocation waits for
+        # the latest of them, not for the sum.
         rounds = 0
-        while (claim.notification is None and waiter and claim.decision.next_check_at is not None
-               and rounds < MAX_INLINE_ROUNDS):
-            delay = (claim.decision.next_check_at - self._clock()).total_seconds()
+        while waiting and rounds < MAX_INLINE_ROUNDS * len(groups):
+            key, (policy, due) = min(waiting.items(), key=lambda item: item[1][1])
+            delay = (due - self._clock()).total_seconds()
             if delay > self._inline_wait():
                 break
             self._sleep(max(0.0, delay))
             claim = self._store.flush(org_id, key, policy, self._clock())
+            sent += self._deliver_claim(org_id, claim)
             rounds += 1
-        return self._deliver_claim(org_id, claim)
+            if claim.notification is None and claim.decision.next_check_at is not None \
+                    and claim.decision.next_check_at > due:
+                waiting[key] = (policy, claim.decision.next_check_at)
+            else:
+                del waiting[key]
+        return sent
+
+    def _flush(self, org_id: str, key: str, policy: NotificationPolicy) -> list[SentNotification]:
+        return self._deliver_claim(org_id, self._store.flush(org_id, key, policy, self._clock()))
 
     def _deliver_claim(self, org_id: str, claim: FlushClaim) -> list[SentNotification]:
         if claim.notification is None:
