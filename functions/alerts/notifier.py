@@ -164,26 +164,51 @@ class Notifier:
                         "; ".join(f"{o.channel_id}: {o.last_error}" for o in outcomes if not o.delivered))
         return status
 
-    def sweep(self, org_id: str) -> list[SentNotification]:
-        """Scheduled work of one org: groups that are due, alerts left out of their group, stuck deliveries."""
+    def sweep(self, org_id: str | None = None) -> list[SentNotification]:
+        """Scheduled work, of every org (or one): alerts left out of their group, groups that are due,
+        stuck deliveries, the history outbox. One org's failure is logged and never stops the others."""
         now = self._clock()
         sent: list[SentNotification] = []
-        left_behind = self._store.unqueued_alerts(org_id, now - UNQUEUED_GRACE)
-        if left_behind:
-            states = [state for state in map(readable_state, left_behind) if state is not None and state.is_open]
-            sent += self.enqueue(org_id, states, wait_inline=False)
-        settings = self.settings(org_id)
-        for key in self._store.due_groups(org_id, self._clock()):
-            labels = self._store.group_labels(org_id, key)
-            policy = settings.for_severity(labels.get("severity", "warning"))
-            sent += self._flush(org_id, key, policy)
-        for notification in self._store.stuck_notifications(org_id, self._clock()):
-            claimed = self._store.reclaim(org_id, notification["notification_id"], self._clock())
-            if claimed is None:
-                continue
-            alerts = self._store.existing_alerts(org_id, claimed.get("alert_ids") or ())
-            status = self.deliver(org_id, claimed, alerts)
-            sent.append(SentNotification(claimed["notification_id"], claimed.get("kind", ""),
-                                         tuple(claimed.get("alert_ids") or ()), status))
-        self._store.history.sweep(org_id)
+        settings: dict[str, NotificationSettings] = {}
+
+        def settings_of(org: str) -> NotificationSettings:
+            if org not in settings:
+                settings[org] = self.settings(org)
+            return settings[org]
+
+        left_behind: dict[str, list[AlertState]] = {}
+        for org, document in self._store.unqueued_alerts(now - UNQUEUED_GRACE, org_id):
+            state = readable_state(document)
+            if state is not None and state.is_open:
+                left_behind.setdefault(org, []).append(state)
+        for org, states in left_behind.items():
+            sent += self._isolated(org, "enqueueing left-behind alerts", self._enqueue_later, org, states)
+        for org, key, labels in self._store.due_groups(self._clock(), org_id):
+            policy = settings_of(org).for_severity(labels.get("severity", "warning"))
+            sent += self._isolated(org, f"flushing group {key}", self._flush, org, key, policy)
+        for org, notification in self._store.stuck_notifications(self._clock(), org_id):
+            sent += self._isolated(org, "re-sending a notification", self._resend, org, notification)
+        for org in self._store.orgs_with_unsent_history(self._clock(), org_id):
+            self._isolated(org, "pushing the alert history", self._store.history.sweep, org)
         return sent
+
+    def _resend(self, org_id: str, notification: Mapping[str, Any]) -> list[SentNotification]:
+        claimed = self._store.reclaim(org_id, notification["notification_id"], self._clock())
+        if claimed is None:
+            return []
+        alerts = self._store.existing_alerts(org_id, claimed.get("alert_ids") or ())
+        status = self.deliver(org_id, claimed, alerts)
+        return [SentNotification(claimed["notification_id"], claimed.get("kind", ""),
+                                 tuple(claimed.get("alert_ids") or ()), status)]
+
+    def _enqueue_later(self, org_id: str, states: list[AlertState]) -> list[SentNotification]:
+        return self.enqueue(org_id, states, wait_inline=False)
+
+    @staticmethod
+    def _isolated(org_id: str, what: str, work: Callable[..., Any], *args: Any) -> Any:
+        try:
+            result = work(*args)
+        except Exception:  # noqa: BLE001 - logged with its traceback; the other orgs go on
+            log.exception("org %s: %s failed", org_id, what)
+            return []
+        return result if isinstance(result, list) else []

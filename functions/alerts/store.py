@@ -36,7 +36,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from alerts.channels.delivery import DeliveryOutcome
-from alerts.history import AlertHistory, state_change_row
+from alerts.history import OUTBOX, AlertHistory, state_change_row
 
 log = logging.getLogger(__name__)
 
@@ -196,49 +196,47 @@ class AlertStore:
         with map_exceptions(f"reading alerts of {org_id}"):
             return {snap.id: snap.to_dict() or {} for snap in self._db.get_all(refs) if snap.exists}
 
-    def open_critical_alerts(self, org_id: str) -> list[dict[str, Any]]:
-        """Active critical alerts (candidates for escalation)."""
-        query = (self._db.collection(f"{org_path(org_id)}/{ALERTS}")
-                 .where(filter=FieldFilter("status", "==", "active"))
-                 .where(filter=FieldFilter("severity", "==", "critical")))
-        with map_exceptions(f"listing active critical alerts of {org_id}"):
-            return [snap.to_dict() or {} for snap in query.stream()]
+    # --- scheduled work: one collection-group query per kind of work, whatever the number of orgs
+    # (org_id given: the same query on that org only). Each needs a COLLECTION_GROUP single-field
+    # index in production: firestore.indexes.json.
 
-    def unlogged_acknowledgements(self, org_id: str) -> list[dict[str, Any]]:
-        """Acknowledged alerts whose acknowledgement is not yet in the alert history."""
-        query = self._db.collection(f"{org_path(org_id)}/{ALERTS}").where(
-            filter=FieldFilter("status", "==", "acknowledged"))
-        with map_exceptions(f"listing acknowledged alerts of {org_id}"):
-            docs = [snap.to_dict() or {} for snap in query.stream()]
-        return [doc for doc in docs if doc.get("acknowledgement_logged_at") is None and doc.get("fingerprint")]
+    def _scoped(self, collection: str, org_id: str | None) -> Any:
+        if org_id is None:
+            return self._db.collection_group(collection)
+        return self._db.collection(f"{org_path(org_id)}/{collection}")
 
-    def unqueued_alerts(self, org_id: str, before: datetime) -> list[dict[str, Any]]:
+    def _found(self, query: Any, what: str) -> list[tuple[str, firestore.DocumentSnapshot]]:
+        """(org id, snapshot) of every document a query returns (the org is the path's second part)."""
+        with map_exceptions(what):
+            return [(snap.reference.path.split("/")[1], snap) for snap in query.stream()]
+
+    def alerts_with_status(self, status: str, org_id: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+        """(org id, alert) of every alert with this status (escalation candidates, acknowledgements)."""
+        query = self._scoped(ALERTS, org_id).where(filter=FieldFilter("status", "==", status))
+        return [(org, snap.to_dict() or {}) for org, snap in self._found(query, f"listing {status} alerts")]
+
+    def unqueued_alerts(self, before: datetime, org_id: str | None = None) -> list[tuple[str, dict[str, Any]]]:
         """Alerts that decided to notify before `before` but never reached their group (a crash in between)."""
-        query = self._db.collection(f"{org_path(org_id)}/{ALERTS}").where(
-            filter=FieldFilter("notify_pending_since", "<=", before))
-        with map_exceptions(f"listing unqueued alerts of {org_id}"):
-            return [snap.to_dict() or {} for snap in query.stream()]
+        query = self._scoped(ALERTS, org_id).where(filter=FieldFilter("notify_pending_since", "<=", before))
+        return [(org, snap.to_dict() or {}) for org, snap in self._found(query, "listing unqueued alerts")]
 
-    def due_groups(self, org_id: str, now: datetime) -> list[str]:
-        """Keys of the org's notification groups whose next check is due."""
-        query = self._db.collection(f"{org_path(org_id)}/{GROUPS}").where(
-            filter=FieldFilter("next_check_at", "<=", now))
-        with map_exceptions(f"listing due notification groups of {org_id}"):
-            return [snap.id for snap in query.stream()]
+    def due_groups(self, now: datetime, org_id: str | None = None) -> list[tuple[str, str, dict[str, str]]]:
+        """(org id, group key, labels) of every notification group whose next check is due."""
+        query = self._scoped(GROUPS, org_id).where(filter=FieldFilter("next_check_at", "<=", now))
+        return [(org, snap.id, dict((snap.to_dict() or {}).get("labels") or {}))
+                for org, snap in self._found(query, "listing due notification groups")]
 
-    def group_labels(self, org_id: str, group_key: str) -> dict[str, str]:
-        """The labels (grouped alert fields) of a notification group."""
-        with map_exceptions(f"reading notification group {group_key} of {org_id}"):
-            snap = self.group_ref(org_id, group_key).get()
-        return dict((snap.to_dict() or {}).get("labels") or {}) if snap.exists else {}
-
-    def stuck_notifications(self, org_id: str, now: datetime) -> list[dict[str, Any]]:
+    def stuck_notifications(self, now: datetime, org_id: str | None = None) -> list[tuple[str, dict[str, Any]]]:
         """Notifications claimed long ago and still 'sending' (their invocation died)."""
-        query = self._db.collection(f"{org_path(org_id)}/{NOTIFICATIONS}").where(
-            filter=FieldFilter("status", "==", "sending"))
-        with map_exceptions(f"listing pending notifications of {org_id}"):
-            docs = [snap.to_dict() or {} for snap in query.stream()]
-        return [doc for doc in docs if doc.get("claimed_at") is not None and now - doc["claimed_at"] >= STUCK_AFTER]
+        query = self._scoped(NOTIFICATIONS, org_id).where(filter=FieldFilter("status", "==", "sending"))
+        found = [(org, snap.to_dict() or {}) for org, snap in self._found(query, "listing pending notifications")]
+        return [(org, doc) for org, doc in found
+                if doc.get("claimed_at") is not None and now - doc["claimed_at"] >= STUCK_AFTER]
+
+    def orgs_with_unsent_history(self, now: datetime, org_id: str | None = None, limit: int = 500) -> set[str]:
+        """Orgs whose alert history outbox holds rows BigQuery does not have yet."""
+        query = self._scoped(OUTBOX, org_id).where(filter=FieldFilter("created_at", "<=", now)).limit(limit)
+        return {org for org, _ in self._found(query, "listing the alert history outbox")}
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -281,6 +279,9 @@ class AlertStore:
                 "current_value": stored_number(evaluation.current_value),
                 "threshold": stored_number(evaluation.threshold),
                 "channels": list(rule.channels),
+                # A copy of the rule's escalation lets the escalation sweep skip alerts that never
+                # escalate without reading their rules (it re-reads the rule before escalating).
+                "escalation": rule.escalation.model_dump(mode="json") if rule.escalation else None,
                 "updated_at": now,
             })
             if decision.notify and rule.channels:

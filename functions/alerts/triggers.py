@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import functools
 import logging
-from collections.abc import Callable
 
 from adapters import deployment
 from adapters.clients import bigquery_client, firestore_client
@@ -74,20 +73,6 @@ def evaluator() -> AlertEvaluator:
     return AlertEvaluator(db, reference_store(), AggregateStore(db, aggregate_shards()), alert_store(), notifier())
 
 
-def _each_org(action: Callable[[str], object], what: str) -> None:
-    # One org's failure (e.g. a broken channel document raising somewhere unexpected) must not
-    # keep the others from their notifications.
-    failed = []
-    for org in firestore_client().collection("organizations").list_documents():
-        try:
-            action(org.id)
-        except Exception:  # noqa: BLE001 - logged with its traceback, then the next org
-            log.exception("%s failed for org %s", what, org.id)
-            failed.append(org.id)
-    if failed:
-        log.error("%s failed for %d org(s): %s", what, len(failed), ", ".join(failed[:20]))
-
-
 # retry=True: a transient failure (contention, Firestore unavailable) is redelivered; every step
 # is idempotent on the change id. The timeout leaves room for a short in-process group wait.
 @pubsub_fn.on_message_published(topic="financial-record-changes", retry=True,
@@ -101,11 +86,10 @@ def evaluate_alerts(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData])
 @scheduler_fn.on_schedule(schedule="every 1 minutes", **deployment.scheduled("alerts", secrets=SECRETS))
 def flush_alert_notifications(event: scheduler_fn.ScheduledEvent) -> None:
     """Send notification groups that are due (group wait, interval, repeat), finish stuck deliveries, sync history."""
-    _each_org(notifier().sweep, "notification sweep")
+    notifier().sweep()
 
 
 @scheduler_fn.on_schedule(schedule="every 5 minutes", **deployment.scheduled("alerts", secrets=SECRETS))
 def escalate_alerts(event: scheduler_fn.ScheduledEvent) -> None:
     """Escalate unacknowledged critical alerts one level and notify that level's channel."""
-    escalator = Escalator(alert_store(), notifier())
-    _each_org(escalator.run, "alert escalation")
+    Escalator(alert_store(), notifier()).run()

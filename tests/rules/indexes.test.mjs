@@ -216,7 +216,7 @@ describe('firestore.indexes.json', () => {
     assert.match(coverageProblem(unindexed), /no composite index/);
     const exempted = { id: 'y', collection: 'aggregates', scope: 'COLLECTION', filters: [], orderBy: [{ field: 'accounts', direction: 'asc' }] };
     assert.match(coverageProblem(exempted), /missing single-field index/);
-    const groupScope = { id: 'z', collection: 'alerts', scope: 'COLLECTION_GROUP', filters: [{ field: 'status', op: '==', value: 'a' }], orderBy: [] };
+    const groupScope = { id: 'z', collection: 'alerts', scope: 'COLLECTION_GROUP', filters: [{ field: 'rule_id', op: '==', value: 'a' }], orderBy: [] };
     assert.match(coverageProblem(groupScope), /COLLECTION_GROUP/);
     const wrongDirection = { ...QUERIES.find((q) => q.id === 'records_by_entity_period'), orderBy: [{ field: 'updated_at', direction: 'asc' }] };
     assert.match(coverageProblem(wrongDirection), /no composite index/);
