@@ -78,3 +78,33 @@ def aggregate(db, org_id: str, doc_id: str) -> dict[str, Any] | None:
 def raw(body: Mapping[str, Any]) -> bytes:
     """JSON bytes of an event."""
     return json.dumps(body).encode()
+
+
+def aggregate_drift(db, org_id: str, expected: Mapping[tuple[str, str, str], Mapping[str, Any]]) -> str:
+    """Describe where the aggregates differ from `expected`: in the shards (a lost or doubled delta)
+    or only in the readable fold (a missed refresh), key by key, so a failure says which part broke."""
+    readable: dict[tuple[str, ...], dict[str, Any]] = {}
+    shard_sums: dict[tuple[str, ...], dict[str, Any]] = {}
+    for snap in db.collection(f"organizations/{org_id}/aggregates").stream():
+        key = tuple(snap.id.split("__"))
+        doc = snap.to_dict() or {}
+        readable[key] = {"accounts": {a: int(v) for a, v in (doc.get("accounts") or {}).items() if int(v)},
+                         "record_count": int(doc.get("record_count") or 0)}
+        summed: dict[str, Any] = {"accounts": {}, "record_count": 0}
+        for shard in snap.reference.collection("shards").stream():
+            body = shard.to_dict() or {}
+            for account, value in (body.get("accounts") or {}).items():
+                summed["accounts"][account] = summed["accounts"].get(account, 0) + int(value)
+            summed["record_count"] += int(body.get("record_count") or 0)
+        summed["accounts"] = {a: v for a, v in summed["accounts"].items() if v}
+        shard_sums[key] = summed
+    empty = {"accounts": {}, "record_count": 0}
+    lines = []
+    for key in sorted(set(expected) | set(readable)):
+        want = dict(expected.get(key, empty))
+        got, shards = readable.get(key, empty), shard_sums.get(key, empty)
+        if got != want or shards != want:
+            part = "shards" if shards != want else "readable fold only"
+            lines.append(f"{'__'.join(key)} [{part}]: expected {want}, readable {got}, shards {shards}")
+    markers = db.collection(f"organizations/{org_id}/applied_changes").count().get()[0][0].value
+    return f"{len(lines)} keys differ; {markers} applied-change markers\n" + "\n".join(lines[:20])

@@ -6,7 +6,7 @@ import pytest
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from finance_core.accounts import ChartOfAccounts
-from tests.support import data_quality, wait_until
+from tests.support import aggregate_drift, data_quality, wait_until
 
 pytestmark = pytest.mark.emulators
 
@@ -54,7 +54,10 @@ def test_aggregates_equal_the_ground_truth_to_the_minor_unit(integrator_scenario
         got = {k: v for k, v in got.items() if v["record_count"] or v["accounts"]}
         return (got, docs) if got == expected else None
 
-    got, docs = wait_until(current, timeout=300, what="the aggregates to match the ground truth")
+    try:
+        got, docs = wait_until(current, timeout=300, what="the aggregates to match the ground truth")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{aggregate_drift(db, scenario.org_id, expected)}") from None
     assert len(got) >= 40
     for doc in docs.values():
         accounts = {k: int(v) for k, v in doc.get("accounts", {}).items()}

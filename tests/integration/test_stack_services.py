@@ -80,3 +80,14 @@ def test_provisioning_twice_changes_nothing(stack):
     second = provision(stack.config, progress=lambda _: None)
     assert not second.changed, (first, second)
     assert second.unchanged
+
+
+def test_the_functions_emulator_runs_with_one_connection_per_worker_request(stack):
+    # Without it, requests racing gunicorn's idle close are lost (tools/stack/worker_connections.cjs).
+    from pathlib import Path
+
+    from tools.stack.emulators import WORKER_CONNECTIONS_PRELOAD
+
+    firebase = next(s for s in stack.services if s.name == "firebase")
+    environ = dict(item.split("=", 1) for item in Path(f"/proc/{firebase.pid}/environ").read_text().split("\0") if "=" in item)
+    assert f'--require "{WORKER_CONNECTIONS_PRELOAD}"' in environ.get("NODE_OPTIONS", "")

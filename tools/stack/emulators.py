@@ -17,6 +17,9 @@ from pathlib import Path
 from tools.setup_env import BQ_VENV, FIRESTORE_LAUNCHER, FUNCTIONS_VENV, ROOT, gcloud_emulators
 from tools.stack.config import LOG_DIR, STACK_DIR, STATE_FILE, StackConfig
 
+# Makes firebase-tools open one connection per request to a Python worker (see the file).
+WORKER_CONNECTIONS_PRELOAD = Path(__file__).with_name("worker_connections.cjs")
+
 FIREBASE_SERVICES = ("auth", "functions", "firestore", "pubsub")
 # Each Python worker of the functions emulator is a process (~70 MB, ~1 s to start); on a
 # 2-core machine a few parallel workers per function is the sweet spot.
@@ -237,6 +240,7 @@ class LocalStack:
             "FIREBASE_CLI_DISABLE_UPDATE_CHECK": "true",
             "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
             "CI": env.get("CI", "true"),
+            "NODE_OPTIONS": f'{env.get("NODE_OPTIONS", "")} --require "{WORKER_CONNECTIONS_PRELOAD}"'.strip(),
         })
         # Keep the emulators' own debug logs out of the repository root.
         command = [
@@ -248,6 +252,10 @@ class LocalStack:
             "--log-verbosity", os.environ.get("FINANCE_EMULATOR_LOG_VERBOSITY", "QUIET"),
         ]
         # firebase-tools writes its *-debug.log files to the working directory: keep them in .stack.
+        # It appends and only deletes them on a clean exit, which a stopped stack never has, so each
+        # start begins a fresh set (a long session otherwise grows them by gigabytes).
+        for debug_log in LOG_DIR.glob("*-debug.log"):
+            debug_log.unlink(missing_ok=True)
         return self._spawn("firebase", command, env, cwd=LOG_DIR)
 
     def _start_reaper(self, process_group: int) -> Service:
