@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     seed.add_argument("--reference-only", action="store_true", help="org, chart, entities, periods, rates, rules; no records")
     seed.set_defaults(func=cmd_seed)
     demo = commands.add_parser("demo", help="the main job: stack + demo stream + live dashboard")
-    demo.add_argument("--rate", type=float, default=15.0, help="events per second (default 15)")
+    demo.add_argument("--rate", type=float, default=6.0, help="events per second (default 6: what the local emulators sustain with every consumer running)")
     demo.add_argument("--duration", type=float, default=90.0, help="seconds of streaming (default 90)")
     demo.add_argument("--duplicates", type=float, default=0.10, help="share of exact duplicates (default 0.10)")
     demo.add_argument("--late", type=float, default=0.05, help="share of late, older versions (default 0.05)")

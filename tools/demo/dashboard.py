@@ -132,7 +132,7 @@ def render(state: DashboardState, org_name: str, period: str, elapsed: float, ph
     p50, p99, samples = state.lag_summary()
     stats = state.stats
     header = Text.assemble(
-        (f" {org_name} ", "bold white on blue"), f"  period {period}  ·  {phase}  ·  {elapsed:5.0f}s  ·  ",
+        (f" {org_name} ", "bold white on blue"), f"  period {period}  ·  {phase}  ·  {elapsed:5.0f}s\n",
         (f"sent {stats.sent}", "bold"), f"  applied {health.get('applied', 0)}  duplicates {health.get('duplicate', 0)}"
         f"  stale {health.get('stale', 0)}  rejected {health.get('rejected', 0)}  ·  lag p50 ",
         (f"{p50:.0f} ms" if p50 is not None else "–", "bold green"), "  p99 ",
@@ -173,15 +173,17 @@ def render(state: DashboardState, org_name: str, period: str, elapsed: float, ph
 
     alert_table = Table(title="Active alerts", expand=True, title_style="bold")
     alert_table.add_column("Severity")
+    alert_table.add_column("Period")
     alert_table.add_column("Alert")
     alert_table.add_column("Count", justify="right")
     for alert in alerts:
         style = {"critical": "bold red", "warning": "yellow"}.get(alert.get("severity"), "cyan")
-        alert_table.add_row(Text(str(alert.get("severity")), style=style), str(alert.get("title")), str(alert.get("count", 1)))
+        alert_table.add_row(Text(str(alert.get("severity")), style=style), str(alert.get("period") or ""),
+                            str(alert.get("title")), str(alert.get("count", 1)))
     if not alerts:
-        alert_table.add_row("", Text("no active alerts", style="dim"), "")
+        alert_table.add_row("", "", Text("no active alerts", style="dim"), "")
 
     layout = Layout()
-    layout.split_column(Layout(Panel(header), size=3), Layout(name="body"))
+    layout.split_column(Layout(Panel(header), size=4), Layout(name="body"))
     layout["body"].split_row(Layout(Group(kpi_table, alert_table)), Layout(Group(pnl, variance)))
     return layout

