@@ -81,7 +81,9 @@ def test_reconciliation_finds_and_repairs_corrupted_aggregates(stack, db, org_id
                     event(org_id, "r-2", 1, account="5100", amount="400.00"),
                     event(org_id, "r-3", 1, account="6100", amount="250.00", entity="us-west")])
     wait_for_events(db, org_id, 3)
-    wait_until(lambda: (doc := aggregate(db, org_id, "_all__2026-10__actual")) and doc.get("record_count") == 3,
+    # Each key is folded by its own refresh: wait for all three, not only the consolidated one.
+    folded = {"_all__2026-10__actual": 3, KEY.doc_id: 2, "us-west__2026-10__actual": 1}
+    wait_until(lambda: all((doc := aggregate(db, org_id, key)) and doc.get("record_count") == n for key, n in folded.items()),
                what="the aggregates of the three records")
     good = aggregate(db, org_id, KEY.doc_id)
     # Damage 1: someone edited the readable document. Damage 2: a shard received a bogus delta.
