@@ -18,10 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "functions")]
 
-from google.cloud import bigquery  # noqa: E402
 
 from tools.stack.emulators import LocalStack  # noqa: E402
-from tools.stack.provision import _schema, resources, view_sql  # noqa: E402
+from tools.stack.provision import ProvisionReport, provision_bigquery, resources  # noqa: E402
 
 
 def _rows(count: int, org: str):
@@ -66,16 +65,10 @@ def main() -> None:
     from analytics_sink.writer import FactWriter
 
     client = bigquery_client()
-    dataset = f"{stack.config.project_id}.bench_{uuid.uuid4().hex[:8]}"
-    client.create_dataset(dataset)
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    dataset = f"{stack.config.project_id}.{name}"
     try:
-        for table in resources()["bigquery"]["tables"]:
-            client.create_table(bigquery.Table(f"{dataset}.{table['name']}", schema=_schema(table["schema"])))
-        project, name = dataset.split(".")
-        for view in resources()["bigquery"]["views"]:
-            definition = bigquery.Table(f"{dataset}.{view['name']}")
-            definition.view_query = view_sql(view["sql"], project, name)
-            client.create_table(definition)
+        provision_bigquery(stack.config, ProvisionReport(), client, dataset_name=name)
         writer = FactWriter(client, f"{dataset}.financial_facts")
 
         single = list(_rows(args.single, "bench-single"))

@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
+from finance_core.aggregates import fold_shards
+
 from tools.stack.seed import demo_reference, publish_events, write_reference
 
 T = TypeVar("T")
@@ -90,14 +92,8 @@ def aggregate_drift(db, org_id: str, expected: Mapping[tuple[str, str, str], Map
         doc = snap.to_dict() or {}
         readable[key] = {"accounts": {a: int(v) for a, v in (doc.get("accounts") or {}).items() if int(v)},
                          "record_count": int(doc.get("record_count") or 0)}
-        summed: dict[str, Any] = {"accounts": {}, "record_count": 0}
-        for shard in snap.reference.collection("shards").stream():
-            body = shard.to_dict() or {}
-            for account, value in (body.get("accounts") or {}).items():
-                summed["accounts"][account] = summed["accounts"].get(account, 0) + int(value)
-            summed["record_count"] += int(body.get("record_count") or 0)
-        summed["accounts"] = {a: v for a, v in summed["accounts"].items() if v}
-        shard_sums[key] = summed
+        folded = fold_shards({s.id: s.to_dict() or {} for s in snap.reference.collection("shards").stream()})
+        shard_sums[key] = {"accounts": dict(folded.accounts), "record_count": folded.record_count}
     empty = {"accounts": {}, "record_count": 0}
     lines = []
     for key in sorted(set(expected) | set(readable)):

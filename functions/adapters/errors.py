@@ -36,6 +36,17 @@ TRANSIENT_GOOGLE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+# Errors of a conditional write whose document changed (or appeared) since it was read.
+LOST_RACE_ERRORS: tuple[type[Exception], ...] = (
+    google_exceptions.FailedPrecondition,
+    google_exceptions.AlreadyExists,
+    google_exceptions.Conflict,
+)
+# What the Firestore client raises, as a plain ValueError, when a transaction keeps meeting
+# contention until its attempts run out.
+_TRANSACTION_GAVE_UP = "Failed to commit transaction"
+
+
 @contextlib.contextmanager
 def map_exceptions(action: str) -> Iterator[None]:
     """Turn client-library errors raised while doing `action` into TransientError / PermanentError."""
@@ -47,6 +58,15 @@ def map_exceptions(action: str) -> Iterator[None]:
         raise TransientError(f"{action}: {exc}") from exc
     except google_exceptions.GoogleAPICallError as exc:
         raise PermanentError(f"{action}: {exc}") from exc
+    except ValueError as exc:
+        if _TRANSACTION_GAVE_UP in str(exc):
+            raise TransientError(f"{action}: {exc}") from exc
+        raise
+
+
+def is_lost_race(exc: BaseException) -> bool:
+    """True if a compare-and-set write failed because another writer got there first (read again, retry)."""
+    return isinstance(exc.__cause__ or exc, LOST_RACE_ERRORS)
 
 
 def is_transient(exc: BaseException) -> bool:

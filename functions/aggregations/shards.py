@@ -13,10 +13,9 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from google.api_core import exceptions as google_exceptions
 from google.cloud import firestore
 
-from adapters.errors import TransientError, map_exceptions
+from adapters.errors import TransientError, is_lost_race, map_exceptions
 from finance_core.aggregates import dominates
 
 log = logging.getLogger(__name__)
@@ -88,15 +87,10 @@ def fold(
             # A failed precondition surfaces as a permanent API error; contention as transient.
             log.debug("fold of %s retried: %s", view_ref.path, exc)
         except Exception as exc:  # noqa: BLE001 - only the CAS races are expected here
-            if _is_cas_race(exc):
+            if is_lost_race(exc):
                 continue
             raise
     raise TransientError(f"could not fold {view_ref.path} after {MAX_FOLD_ATTEMPTS} attempts (heavy contention)")
-
-
-def _is_cas_race(exc: BaseException) -> bool:
-    cause = exc.__cause__ or exc
-    return isinstance(cause, (google_exceptions.FailedPrecondition, google_exceptions.AlreadyExists, google_exceptions.Conflict))
 
 
 def write_if_newer(
@@ -127,7 +121,7 @@ def write_if_newer(
                     ref.create(body)
             return True
         except Exception as exc:  # noqa: BLE001
-            if _is_cas_race(exc) or isinstance(exc, TransientError):
+            if is_lost_race(exc) or isinstance(exc, TransientError):
                 continue
             raise
     raise TransientError(f"could not write {ref.path} after {MAX_FOLD_ATTEMPTS} attempts (heavy contention)")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from adapters.errors import TransientError, map_exceptions
+from adapters.errors import TransientError, is_lost_race, map_exceptions
 from adapters.firestore_codec import org_path
 from finance_core.alert_policy import (
     AlertDecision,
@@ -31,7 +31,6 @@ from finance_core.alert_policy import (
     plan_flush,
 )
 from finance_core.alert_rules import AlertRule, Escalation, RuleEvaluation
-from google.api_core import exceptions as google_exceptions
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -80,22 +79,10 @@ def readable_state(document: Mapping[str, Any] | None) -> AlertState | None:
         return None
 
 
-def _is_race(exc: BaseException) -> bool:
-    cause = exc.__cause__ or exc
-    return isinstance(cause, (google_exceptions.FailedPrecondition, google_exceptions.AlreadyExists,
-                              google_exceptions.Conflict, google_exceptions.Aborted))
-
-
 def _transaction(db: firestore.Client, run: Callable[[firestore.Transaction], Any], what: str) -> Any:
-    """Run a transactional function; contention that outlasts the client's attempts is a TransientError."""
-    try:
-        with map_exceptions(what):
-            return run(db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
-    except ValueError as exc:
-        # The client gives up on contention with a plain ValueError ("Failed to commit transaction in n attempts").
-        if "Failed to commit transaction" in str(exc):
-            raise TransientError(f"{what}: {exc}") from exc
-        raise
+    """Run a transactional function; contention that outlasts its attempts is a TransientError."""
+    with map_exceptions(what):
+        return run(db.transaction(max_attempts=TRANSACTION_ATTEMPTS))
 
 
 @dataclass(frozen=True)
@@ -303,7 +290,7 @@ class AlertStore:
                 with map_exceptions(f"writing alert {evaluation.fingerprint}"):
                     batch.commit()
             except Exception as exc:  # noqa: BLE001 - only lost races and contention are retried
-                if not (_is_race(exc) or isinstance(exc, TransientError)):
+                if not (is_lost_race(exc) or isinstance(exc, TransientError)):
                     raise
                 time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
                 continue

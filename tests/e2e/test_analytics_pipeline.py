@@ -16,12 +16,13 @@ import pytest
 from finance_core.accounts import ChartOfAccounts
 from finance_core.aggregates import AggregateKey
 from finance_core.analytics_rows import FinancialFact
-from finance_core.metrics import MetricGraph, totals_by_type
+from finance_core.metrics import MetricGraph
 from finance_core.trend_series import trend_documents
 from finance_core.variance import account_variances
 from google.cloud import bigquery, pubsub_v1
 from trends.triggers import trend_requests
 
+from tests.bigquery_checks import assert_pnl_row_equals_core, cents
 from tests.support import aggregate_drift, event, publish, seed_org, wait_for_events, wait_until
 from tools.replay import drain_dead_letters, replay_org
 from tools.stack.provision import bigquery_client
@@ -46,12 +47,6 @@ def bq(stack) -> bigquery.Client:
 def rows(client: bigquery.Client, sql: str, org_id: str) -> list[dict[str, Any]]:
     config = bigquery.QueryJobConfig(query_parameters=[bigquery.ScalarQueryParameter("org", "STRING", org_id)])
     return [dict(r.items()) for r in client.query(sql.replace("{ds}", DATASET), job_config=config).result()]
-
-
-def cents(value: Any) -> int:
-    scaled = Decimal(value) * 100
-    assert scaled == scaled.to_integral_value(), value
-    return int(scaled)
 
 
 def latest_totals(client: bigquery.Client, org_id: str) -> Totals:
@@ -226,15 +221,8 @@ def test_pnl_monthly_equals_the_core_and_the_dashboard_for_the_demo_data(demo_or
                    what="the dashboard's aggregates to include every change")
     aggregates = {s.id: s.to_dict() for s in db.collection(f"organizations/{org}/aggregates").stream()}
     for key, total in totals.items():
-        accounts = total["accounts"]
-        metrics = graph.evaluate(totals_by_type(accounts, {a: chart.type_of(a) for a in accounts}))
         row = got[key]
-        for name in ("revenue", "cogs", "opex", "other_income", "other_expense", "tax", "gross_profit", "ebitda",
-                     "net_income"):
-            assert cents(row[name]) == metrics[name], (key, name)
-        for name in ("gross_margin_pct", "ebitda_margin_pct", "net_margin_pct"):
-            assert (None if row[name] is None else Decimal(row[name])) == metrics[name], (key, name)
-        assert row["record_count"] == total["record_count"]
+        assert_pnl_row_equals_core(row, key, total["accounts"], total["record_count"], chart, graph)
         # ... and what the dashboard reads from Firestore for the same key (every key, unless the
         # record trigger lost changes upstream: then the keys it fully applied).
         aggregate = aggregates[AggregateKey(*key).doc_id]

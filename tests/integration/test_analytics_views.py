@@ -18,12 +18,13 @@ import pytest
 from finance_core.accounts import ChartOfAccounts
 from finance_core.analytics_rows import AlertStateChange, FinancialFact
 from finance_core.facts import fact_row, latest_records
-from finance_core.metrics import MetricGraph, totals_by_type
+from finance_core.metrics import MetricGraph
 from finance_core.records import RecordState
 from finance_core.variance import account_variances, percent_change
 from google.cloud import bigquery
 
-from tools.stack.provision import _schema, bigquery_client, resources, view_sql
+from tests.bigquery_checks import assert_pnl_row_equals_core, cents
+from tools.stack.provision import ProvisionReport, bigquery_client, provision_bigquery, resources
 from tools.stack.seed import demo_reference
 
 pytestmark = pytest.mark.emulators
@@ -45,16 +46,10 @@ def _view_names() -> list[str]:
 def scratch(stack):
     """(client, 'project.dataset') of a fresh dataset with the project's tables and views."""
     client = bigquery_client(stack.config)
-    dataset = f"{stack.config.project_id}.views_test_{uuid.uuid4().hex[:10]}"
-    client.create_dataset(dataset)
+    name = f"views_test_{uuid.uuid4().hex[:10]}"
+    dataset = f"{stack.config.project_id}.{name}"
     try:
-        for table in resources()["bigquery"]["tables"]:
-            client.create_table(bigquery.Table(f"{dataset}.{table['name']}", schema=_schema(table["schema"])))
-        project, name = dataset.split(".")
-        for view in resources()["bigquery"]["views"]:
-            definition = bigquery.Table(f"{dataset}.{view['name']}")
-            definition.view_query = view_sql(view["sql"], project, name)
-            client.create_table(definition)
+        provision_bigquery(stack.config, ProvisionReport(), client, dataset_name=name)
         yield client, dataset
     finally:
         client.delete_dataset(dataset, delete_contents=True, not_found_ok=True)
@@ -88,12 +83,12 @@ def _history(org: str, rng: random.Random) -> list[FinancialFact]:
                         continue  # a month without actuals: trends must not compare across the gap
                     record += 1
                     rid = f"r{record}"
-                    cents = rng.choice(round_cents) if scenario == "budget" else rng.randint(-50_000, 90_000_000)
-                    final = _state(org, rid, 1, entity, account, period, scenario, cents)
+                    amount_cents = rng.choice(round_cents) if scenario == "budget" else rng.randint(-50_000, 90_000_000)
+                    final = _state(org, rid, 1, entity, account, period, scenario, amount_cents)
                     rows.append(_row(final))
                     fate = rng.random()
                     if fate < 0.15:  # a newer version; the older row stays in the table
-                        final = _state(org, rid, 2, entity, account, period, scenario, cents + rng.randint(1, 99_999))
+                        final = _state(org, rid, 2, entity, account, period, scenario, amount_cents + rng.randint(1, 99_999))
                         rows.append(_row(final, at=T0 + timedelta(seconds=1)))
                     elif fate < 0.22:  # deleted (the tombstone's version)
                         rows.append(_row(final, "delete", version=2, event_id=f"{rid}-del"))
@@ -156,10 +151,6 @@ def test_latest_is_every_current_record_exactly_once(scratch, facts):
     assert ("org-a", "moved") in expected and expected[("org-a", "moved")].entity_id == "us-west"
 
 
-def _cents(value) -> int:
-    return int(Decimal(value) * 100)
-
-
 def _latest_by(org: str, facts: list[FinancialFact]):
     """(entity incl. '_all', period, scenario) -> {account: cents} of the current records of an org."""
     totals: dict[tuple[str, date, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -168,7 +159,7 @@ def _latest_by(org: str, facts: list[FinancialFact]):
         if row_org != org:
             continue
         for entity in (row.entity_id, "_all"):
-            totals[(entity, row.period, row.scenario)][row.account_id] += _cents(row.reporting_amount)
+            totals[(entity, row.period, row.scenario)][row.account_id] += cents(row.reporting_amount)
             counts[(entity, row.period, row.scenario)] += 1
     return totals, counts
 
@@ -181,15 +172,7 @@ def test_pnl_monthly_equals_the_core_metrics(scratch, facts):
            for r in query(client, f"SELECT * FROM `{dataset}.pnl_monthly` WHERE org_id = 'org-a'")}
     assert set(got) == set(totals)
     for key, accounts in totals.items():
-        metrics = graph.evaluate(totals_by_type(accounts, {a: CHART.type_of(a) for a in accounts}))
-        row = got[key]
-        for name in ("revenue", "cogs", "opex", "other_income", "other_expense", "tax", "gross_profit", "ebitda",
-                     "net_income"):
-            assert _cents(row[name]) == metrics[name], (key, name)
-        for name in ("gross_margin_pct", "ebitda_margin_pct", "net_margin_pct"):
-            want = metrics[name]
-            assert (None if row[name] is None else Decimal(row[name])) == want, (key, name, row[name], want)
-        assert row["record_count"] == counts[key]
+        assert_pnl_row_equals_core(got[key], key, accounts, counts[key], CHART, graph)
 
 
 def test_budget_variance_equals_the_core_variance_with_half_even_percentages(scratch, facts):
@@ -206,7 +189,7 @@ def test_budget_variance_equals_the_core_variance_with_half_even_percentages(scr
     ties = 0
     for key, line in expected.items():
         row = got[key]
-        assert (_cents(row["actual"]), _cents(row["budget"]), _cents(row["variance"])) == (
+        assert (cents(row["actual"]), cents(row["budget"]), cents(row["variance"])) == (
             line.actual_minor, line.comparison_minor, line.variance_minor), key
         assert (None if row["variance_pct"] is None else Decimal(row["variance_pct"])) == line.variance_pct, key
         assert row["favourable"] is line.favourable, key
@@ -227,8 +210,8 @@ def test_account_trends_growth_and_moving_average(scratch, facts):
     monthly: dict[tuple[str, str], dict[date, int]] = defaultdict(dict)
     for (entity, period, scenario), accounts in totals.items():
         if scenario == "actual":
-            for account, cents in accounts.items():
-                monthly[(entity, account)][period] = cents
+            for account, amount_cents in accounts.items():
+                monthly[(entity, account)][period] = amount_cents
     rows = query(client, f"SELECT * FROM `{dataset}.account_trends` WHERE org_id = 'org-a'")
     assert {(r["entity_id"], r["account_id"], r["period"]) for r in rows} == {
         (e, a, p) for (e, a), series in monthly.items() for p in series}
@@ -239,8 +222,8 @@ def test_account_trends_growth_and_moving_average(scratch, facts):
         assert r["account_type"] == CHART.type_of(r["account_id"]).value
         previous = series.get(date(period.year - (period.month == 1), (period.month - 2) % 12 + 1, 1))
         last_year = series.get(date(period.year - 1, period.month, 1))
-        assert (None if r["previous_month"] is None else _cents(r["previous_month"])) == previous
-        assert (None if r["same_month_last_year"] is None else _cents(r["same_month_last_year"])) == last_year
+        assert (None if r["previous_month"] is None else cents(r["previous_month"])) == previous
+        assert (None if r["same_month_last_year"] is None else cents(r["same_month_last_year"])) == last_year
         mom = None if previous is None else percent_change(series[period], previous)
         yoy = None if last_year is None else percent_change(series[period], last_year)
         assert (None if r["mom_growth_pct"] is None else Decimal(r["mom_growth_pct"])) == mom, r

@@ -105,10 +105,16 @@ def _schema(relative_path: str) -> list[bigquery.SchemaField]:
     return [bigquery.SchemaField(f["name"], f["type"], mode=f["mode"], description=f.get("description")) for f in fields]
 
 
-def provision_bigquery(config: StackConfig, report: ProvisionReport, client: bigquery.Client | None = None) -> None:
-    """Dataset, tables (partitioning, clustering) and views, created or brought up to date."""
+def provision_bigquery(config: StackConfig, report: ProvisionReport, client: bigquery.Client | None = None,
+                       dataset_name: str | None = None) -> None:
+    """Dataset, tables (partitioning, clustering) and views, created or brought up to date.
+
+    `dataset_name` provisions the same tables and views under another name (a scratch dataset
+    for tests and benchmarks) instead of the one of infra/resources.json.
+    """
     spec = resources()["bigquery"]
     client = client or bigquery_client(config)
+    spec = dict(spec, dataset=dataset_name or spec["dataset"])
     dataset_id = f"{config.project_id}.{spec['dataset']}"
     try:
         client.get_dataset(dataset_id)
