@@ -7,9 +7,9 @@ import time
 import pytest
 
 from tests.integration.test_alerts import alerts_of
-from tests.support import publish, seed_org, wait_for_events
+from tests.support import seed_org, wait_for_events
 from tools.demo.alert_rules import demo_alert_rules
-from tools.stack.seed import demo_records, record_event, wait_for_changes
+from tools.stack.seed import demo_records, publish_batches, record_event, records_batches, wait_for_changes
 
 pytestmark = pytest.mark.emulators
 
@@ -43,7 +43,8 @@ def _settled(db, org_id: str, quiet_seconds: float = 10.0, timeout: float = 300.
 def test_the_demo_history_through_the_pipeline_leaves_exactly_the_alerts_the_data_calls_for(stack, db, org_id):
     seed_org(db, org_id, all_periods_open=True, rules=demo_alert_rules())
     rows = demo_records()
-    publish(stack, [record_event(org_id, row) for row in rows])
+    # As ./dev demo and ./dev seed load it: records.batch messages.
+    publish_batches(stack.config, records_batches(org_id, [record_event(org_id, row) for row in rows], "history"))
     wait_for_events(db, org_id, len(rows), timeout=900)
     wait_for_changes(db, org_id, len(rows), timeout=900)
     alerts = _settled(db, org_id)

@@ -24,8 +24,9 @@ from tools.stack.seed import (
     demo_records,
     demo_reference,
     firestore_client,
-    publish_events,
+    publish_batches,
     record_event,
+    records_batches,
     write_reference,
 )
 
@@ -44,12 +45,14 @@ def _seed_with_progress(console: Console, config: StackConfig, db, with_history:
     if not with_history:
         return reference
     events = [record_event(org_id, row) for row in demo_records()]
-    publish_events(config, events)
+    batches = records_batches(org_id, events, "demo-history")
+    publish_batches(config, batches)
+    console.log(f"published the {len(events)}-line history as {len(batches)} records.batch messages")
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as progress:
-        ingested = progress.add_task("history: events validated and stored", total=len(events))
+        ingested = progress.add_task("history: lines validated and stored", total=len(events))
         aggregated = progress.add_task("history: record changes in the aggregates", total=len(events))
-        deadline = time.monotonic() + 900
+        deadline = time.monotonic() + 300
         while True:
             stored, applied = data_quality_total(db, org_id), applied_change_count(db, org_id)
             progress.update(ingested, completed=stored)
@@ -57,7 +60,7 @@ def _seed_with_progress(console: Console, config: StackConfig, db, with_history:
             if stored >= len(events) and applied >= len(events):
                 break
             if time.monotonic() > deadline:
-                raise StackError(f"history did not load within 15 minutes ({stored} stored, {applied} aggregated "
+                raise StackError(f"history did not load within 5 minutes ({stored} stored, {applied} aggregated "
                                  f"of {len(events)}); see .stack/logs/firebase.log")
             time.sleep(0.5)
     close_periods(db, org_id, reference["periods"])
