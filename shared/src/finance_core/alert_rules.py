@@ -553,10 +553,8 @@ def _evaluate_anomaly(rule: AnomalyRule, context: RuleContext) -> _Outcome:
         story = f"{where}, {abs(point.deviation):.1f} typical deviations {side} the expected {expected_text} ({baseline})"
     description = (f"{story}; likelihood {_likelihood_text(point.likelihood)}, the rule fires at "
                    f"{rule.threshold:g}.")
-    expected: float | int | Decimal = (
-        Decimal(repr(point.expected)).quantize(PERCENT_QUANTUM, ROUND_HALF_EVEN) if target.is_percentage
-        else int(round(point.expected))
-    )
+    # Plain numbers (Firestore-ready): minor units for money, percent with 4 decimals for *_pct.
+    expected: float | int = round(point.expected, 4) if target.is_percentage else int(round(point.expected))
     details = {
         "likelihood": point.likelihood,
         "expected": expected,

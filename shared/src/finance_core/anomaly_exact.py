@@ -9,11 +9,14 @@ Work per point grows with the reference (a few dozen points), which is what mont
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from functools import lru_cache
 from statistics import median
 
 from finance_core.anomaly_base import (
     ANOMALOUS_STATES,
+    HOLD_LEVEL,
     Action,
     AnomalyMethod,
     AnomalyPoint,
@@ -22,6 +25,7 @@ from finance_core.anomaly_base import (
     Resolution,
     bounded_deviation,
     likelihood_of,
+    log_tail_probability,
 )
 
 DEFAULT_WINDOW = 12
@@ -83,6 +87,7 @@ def _seasonal_residual(
 
 def _baseline(
     value: float, index: int, clean: list[float], window: int, season_length: int | None, max_seasons: int,
+    keep: AnomalyMethod | None = None,
 ) -> tuple[AnomalyMethod, float, list[float], float, float] | None:
     """(method, deviation of `value`, reference deviations, robust level, degrees of freedom) from clean[:index].
 
@@ -92,14 +97,19 @@ def _baseline(
     MIN_POSTINGS of them: a first posting has nothing to be compared with.
 
     Robust: against the median of the last `window` points. Seasonal (two full seasons of
-    history): the residual of each point of the last `max_seasons` seasons against the same phase
-    of the other seasons (moved along the median season-over-season drift), centred on the median
-    residual of the last `window` points. Where both exist the one whose reference is tighter
-    wins: a series without a season keeps the robust baseline (the season is detected, not assumed).
+    history): the residual of each point of the last `max_seasons` seasons against the nearest same-phase points of other seasons (moved along the median
+    season-over-season drift), centred on the median residual of the last `window` of them.
+    Where both exist, the one that predicts the point more sharply wins (the narrower predictive
+    interval: spread times the t quantile of its degrees of freedom), so a series without a
+    season keeps the robust baseline and a season is used once its evidence outweighs its
+    short history: the season is detected, not assumed.
 
     A seasonal residual is a difference with the other seasons: over s seasons only (s - 1) / s of
     them are independent (two seasons give each residual twice, with opposite signs), which sets
     the degrees of freedom of its scale.
+
+    `keep` names the baseline of a pending change episode: its points are compared with each
+    other, so they must all be read against the same baseline.
     """
     reference = clean[max(0, index - window) : index]
     if 2 * sum(r == 0.0 for r in reference) > len(reference):
@@ -120,6 +130,7 @@ def _baseline(
     drift = _drift_per_period(clean, start, index, season_length)
     args = (clean, start, index, season_length, max_seasons, drift)
     residuals = [_seasonal_residual(clean[j], j, *args) for j in range(start, index)]
+    independent = len(residuals) - season_length
     centre = median(residuals[-window:])
     spread_centre = median(residuals)
     seasonal = (
@@ -127,9 +138,28 @@ def _baseline(
         _seasonal_residual(value, index, *args) - centre,
         [r - spread_centre for r in residuals],
         level,
-        degrees_of_freedom(len(residuals) - season_length),
+        degrees_of_freedom(independent),
     )
-    return seasonal if robust_spread(seasonal[2]) <= robust_spread(robust[2]) else robust
+    if keep is not None:
+        return seasonal if keep is AnomalyMethod.SEASONAL else robust
+    widths = [robust_spread(b[2]) * _critical_deviation(b[4]) for b in (seasonal, robust)]
+    return seasonal if widths[0] <= widths[1] else robust
+
+
+@lru_cache(maxsize=256)
+def _critical_deviation(freedom: float) -> float:
+    """The |deviation| a t with `freedom` degrees of freedom exceeds with probability HOLD_LEVEL."""
+    target = math.log(HOLD_LEVEL)
+    low, high = 0.0, 1.0
+    while log_tail_probability(high, freedom) > target:
+        high *= 2.0
+    for _ in range(60):
+        middle = 0.5 * (low + high)
+        if log_tail_probability(middle, freedom) > target:
+            low = middle
+        else:
+            high = middle
+    return high
 
 
 def exact_scores(
@@ -155,7 +185,8 @@ def exact_scores(
     required = min(window, MIN_HISTORY)
     points: list[AnomalyPoint] = []
     for index, value in enumerate(clean[:]):
-        found = _baseline(value, index, clean, window, season_length, max_seasons) if index >= required else None
+        keep = points[pending[0]].method if pending else None
+        found = _baseline(value, index, clean, window, season_length, max_seasons, keep) if index >= required else None
         if found is None:
             resolution.see(value)
             points.append(AnomalyPoint(index, value, None, None, None, False, AnomalyMethod.ROBUST))
