@@ -221,9 +221,9 @@ class ChangeTracker:
 
         `calibrate` maps a model log tail probability to the series' own (streaming detector).
         """
-        def read(offset: float, inflation: float) -> tuple[float, float]:
+        def read(offset: float, inflation: float, calibrated: bool = True) -> tuple[float, float]:
             model = log_tail_probability(offset / (scale * inflation), freedom)
-            return (calibrate(model) if calibrate is not None else model), model
+            return (calibrate(model) if calibrate is not None and calibrated else model), model
 
         old, old_model = read(deviation, 1.0)
         pending, fired = self.pending, tuple(self.fired)
@@ -234,10 +234,16 @@ class ChangeTracker:
             self.pending, self.fired, self.stretch = [deviation], [alone is EpisodeState.SURPRISE], [deviation]
             return ChangeVerdict(alone, Action.HOLD, old, old_model)
         mean = sum(pending) / len(pending)
-        # The new level is known from len(pending) points: its own error widens the reading.
-        new, new_model = read(deviation - mean, math.sqrt(1.0 + 1.0 / len(pending)))
-        if old >= self.log_hold and old >= new:
-            # Back to normal, and the old baseline explains the point better than the change.
+        # The new level is known from len(pending) points: its own error widens the reading. The
+        # calibration says how often the old baseline is surprised; whether a point sits on a
+        # new level is a question for the model alone.
+        new, new_model = read(deviation - mean, math.sqrt(1.0 + 1.0 / len(pending)), calibrated=False)
+        run = len(pending) + 1
+        # The run with this point against the old baseline: its mean deviation over its standard error.
+        joint, _ = read((sum(pending) + deviation) / math.sqrt(run), 1.0)
+        if old >= self.log_hold and (old >= new or joint >= self.log_alert):
+            # Back to normal: the old baseline explains the point, and better than the change or
+            # the run as a whole is not beyond chance.
             self.pending, self.fired, self.stretch = [], [], []
             return ChangeVerdict(EpisodeState.NORMAL, Action.DROP_PENDING, old, old_model, pending=fired)
         self.stretch.append(deviation)
@@ -249,11 +255,9 @@ class ChangeTracker:
                 return ChangeVerdict(EpisodeState.CONTINUATION, Action.HOLD, new, new_model)
             self.pending, self.fired, self.stretch = [], [], []
             shift = sum(pending) / len(pending)
-            if not any(fired):
-                # The run's mean against its standard error: how unlikely the change is as chance.
-                change, _ = read(shift * math.sqrt(len(pending)), 1.0)
-                if change < self.log_alert:
-                    return ChangeVerdict(EpisodeState.CHANGE, Action.SHIFT, change, new_model, shift, fired)
+            if not any(fired) and joint < self.log_alert:
+                # None of the run was an anomaly, but the change as a whole is beyond chance.
+                return ChangeVerdict(EpisodeState.CHANGE, Action.SHIFT, joint, new_model, shift, fired)
             return ChangeVerdict(EpisodeState.ABSORBED, Action.SHIFT, new, new_model, shift, fired)
         if len(self.stretch) >= 2 * self.confirm:
             ordered = sorted(self.stretch)

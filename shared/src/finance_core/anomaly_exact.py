@@ -86,10 +86,13 @@ def _seasonal_residual(
 
 
 def _baseline(
-    value: float, index: int, clean: list[float], window: int, season_length: int | None, max_seasons: int,
-    keep: AnomalyMethod | None = None,
+    value: float, index: int, clean: list[float], seasonal_view: list[float], window: int,
+    season_length: int | None, max_seasons: int, keep: AnomalyMethod | None = None,
 ) -> tuple[AnomalyMethod, float, list[float], float, float] | None:
-    """(method, deviation of `value`, reference deviations, robust level, degrees of freedom) from clean[:index].
+    """(method, deviation of `value`, reference deviations, robust level, degrees of freedom) from the history.
+
+    `clean` is the history the robust and sparse baselines read, `seasonal_view` the one the
+    seasonal baseline reads (see exact_scores).
 
     Sparse (over half of the last `window` points are exactly 0, an account that posts now and
     then): a 0 is the account's usual state and a posting is judged against the sizes of its
@@ -127,9 +130,9 @@ def _baseline(
     if season_length is None or index < 2 * season_length:
         return robust
     start = max(0, index - max_seasons * season_length)
-    drift = _drift_per_period(clean, start, index, season_length)
-    args = (clean, start, index, season_length, max_seasons, drift)
-    residuals = [_seasonal_residual(clean[j], j, *args) for j in range(start, index)]
+    drift = _drift_per_period(seasonal_view, start, index, season_length)
+    args = (seasonal_view, start, index, season_length, max_seasons, drift)
+    residuals = [_seasonal_residual(seasonal_view[j], j, *args) for j in range(start, index)]
     independent = len(residuals) - season_length
     centre = median(residuals[-window:])
     spread_centre = median(residuals)
@@ -177,8 +180,14 @@ def exact_scores(
     echoes as a drop a season later); if the next point agrees with it, the level changed and the
     whole history before the change is moved by the shift, so later points are judged against
     the new level and the step raises a single anomaly.
+
+    The seasonal baseline reads a history edited only by its own decisions (outliers it judged,
+    changes it confirmed): before two seasons are known the robust baseline cannot tell a
+    December peak from an outlier or a change of level, and editing it away would erase the
+    very season that makes next December normal.
     """
     clean = [float(v) for v in values]
+    seasonal_view = clean[:]
     tracker = ChangeTracker(threshold, CONFIRM)
     resolution = Resolution()
     pending: list[int] = []
@@ -186,7 +195,8 @@ def exact_scores(
     points: list[AnomalyPoint] = []
     for index, value in enumerate(clean[:]):
         keep = points[pending[0]].method if pending else None
-        found = _baseline(value, index, clean, window, season_length, max_seasons, keep) if index >= required else None
+        found = (_baseline(value, index, clean, seasonal_view, window, season_length, max_seasons, keep)
+                 if index >= required else None)
         if found is None:
             resolution.see(value)
             points.append(AnomalyPoint(index, value, None, None, None, False, AnomalyMethod.ROBUST))
@@ -203,10 +213,14 @@ def exact_scores(
             for j, was_anomaly in zip(pending, verdict.pending, strict=True):
                 if was_anomaly:
                     clean[j] = points[j].expected  # an outlier: its expected value stands in for it
+                    if points[j].method is AnomalyMethod.SEASONAL:
+                        seasonal_view[j] = clean[j]
             pending = [index] if verdict.action is Action.RESTART else []
         elif verdict.action is Action.SHIFT:
-            for j in range(pending[0] if pending else index):
-                clean[j] += verdict.shift
+            histories = [clean, seasonal_view] if method is AnomalyMethod.SEASONAL else [clean]
+            for history in histories:
+                for j in range(pending[0] if pending else index):
+                    history[j] += verdict.shift
             pending = []
         elif verdict.action is Action.HOLD:
             pending.append(index)

@@ -138,7 +138,10 @@ class Calibration:
         total = self.total / weight + PRIOR_POINTS
         edge = int(-log_p / _BIN)
         if edge >= _BINS:
-            return math.log((bins[_BINS] / weight + PRIOR_POINTS * math.exp(log_p)) / total)
+            beyond = bins[_BINS] / weight
+            if beyond > 0.0:
+                return math.log((beyond + PRIOR_POINTS * math.exp(log_p)) / total)
+            return math.log(PRIOR_POINTS / total) + log_p  # exp(log_p) may underflow: stay in logs
         beyond = sum(bins[edge + 1 :]) / weight
         at_edge = beyond + bins[edge] / weight if edge else self.total / weight
         upper = math.log((at_edge + PRIOR_POINTS * math.exp(-_BIN * edge)) / total)
@@ -286,10 +289,13 @@ class StreamingDetector:
                 predictor.predictions if predictor.predictions < short else short)
         log_p = verdict.log_probability if verdict else 0.0
         state = verdict.state if verdict else EpisodeState.NORMAL
-        if judged:
+        if action is Action.SHIFT:
+            self._regime = 0.0  # the predictors moved to the new level: what the regime held is explained
+        elif judged and action in (Action.LEARN, Action.DROP_PENDING):
+            # Held points are the change tracker's; the regime reads the points judged normal.
             slow = self._slow_seasonal if chosen.season else self._slow_level
             regime_log_p = self._read_regime(value, predictions[slow], predictors[slow], half_step)
-            if regime_log_p < log_p and regime_log_p < self._tracker.log_alert and state not in ANOMALOUS_STATES:
+            if regime_log_p < log_p and regime_log_p < self._tracker.log_alert:
                 state = EpisodeState.SURPRISE
             log_p = min(0.0, min(log_p, regime_log_p) + _LOG2)
         self._choose(predictions)
