@@ -123,7 +123,10 @@ def main() -> None:
           + ", ".join(f"{name} {score}" for name, score in PUBLISHED))
     standard = best["standard"]
     print()
-    print(f"per category at the standard threshold {standard.threshold:.10f}:")
+    print(f"at the standard threshold {standard.threshold:.10f}:")
+    if args.files:
+        print("    file                                                        score  false positives  windows "
+              "(weight of the first detection)")
     by_category = defaultdict(lambda: [0.0, 0, 0, 0, 0])
     for name in sorted(labels):
         outcome = file_outcome(results[name][0], windows[name], standard.profile, standard.threshold)
@@ -135,7 +138,7 @@ def main() -> None:
         row[4] += 1
         if args.files:
             hits = " ".join("-" if hit is None else f"{hit:.2f}" for hit in outcome.window_hits)
-            print(f"    {name:<58}{outcome.score:>7.2f}  fp {outcome.false_positives:>3}  windows [{hits}]")
+            print(f"    {name:<58}{outcome.score:>7.2f}{outcome.false_positives:>17}  [{hits}]")
     print(f"    {'category':<26}{'files':>6}{'raw':>9}{'windows found':>15}{'false positives':>17}")
     for category, (raw, found, total, false_positives, count) in sorted(by_category.items()):
         print(f"    {category:<26}{count:>6}{raw:>9.2f}{f'{found}/{total}':>15}{false_positives:>17}")
