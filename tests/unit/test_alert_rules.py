@@ -285,9 +285,10 @@ def test_a_change_of_level_fires_one_anomaly_alert_then_reads_as_the_new_level()
     values[20:] = [v + 300_000 for v in values[20:]]  # a new contract from month 20
     periods = period_range("2024-05", "2026-10")
     rule = _rule(type="anomaly")
+    series = list(zip(periods, values, strict=True))
     evaluations = [
-        evaluate(rule, RuleContext(period=p, current_value=v, history=list(zip(periods[:i], values[:i], strict=True))[-36:]))
-        for i, (p, v) in enumerate(zip(periods, values, strict=True))
+        evaluate(rule, RuleContext(period=p, current_value=v, history=series[max(0, i - 36) : i]))
+        for i, (p, v) in enumerate(series)
     ]
     assert [e.period for e in evaluations if e.firing] == [periods[20]]
     assert evaluations[21].details["episode"] == "absorbed"

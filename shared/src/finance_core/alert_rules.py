@@ -550,7 +550,8 @@ def _evaluate_anomaly(rule: AnomalyRule, context: RuleContext) -> _Outcome:
         story = (f"{where}, in line with the change of level of the period before it (expected "
                  f"{expected_text}): the same event, not a new anomaly")
     else:
-        story = f"{where}, {abs(point.deviation):.1f} typical deviations {side} the expected {expected_text} ({baseline})"
+        story = (f"{where}, {abs(point.deviation):.1f} typical deviations {side} the expected {expected_text} "
+                 f"({baseline})")
     description = (f"{story}; likelihood {_likelihood_text(point.likelihood)}, the rule fires at "
                    f"{rule.threshold:g}.")
     # Plain numbers (Firestore-ready): minor units for money, percent with 4 decimals for *_pct.

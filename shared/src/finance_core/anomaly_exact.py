@@ -100,12 +100,12 @@ def _baseline(
     MIN_POSTINGS of them: a first posting has nothing to be compared with.
 
     Robust: against the median of the last `window` points. Seasonal (two full seasons of
-    history): the residual of each point of the last `max_seasons` seasons against the nearest same-phase points of other seasons (moved along the median
-    season-over-season drift), centred on the median residual of the last `window` of them.
-    Where both exist, the one that predicts the point more sharply wins (the narrower predictive
-    interval: spread times the t quantile of its degrees of freedom), so a series without a
-    season keeps the robust baseline and a season is used once its evidence outweighs its
-    short history: the season is detected, not assumed.
+    history): the residual of each point of the last `max_seasons` seasons against the nearest
+    same-phase points of other seasons (moved along the median season-over-season drift),
+    centred on the median residual of the last `window` of them. Where both exist, the one that
+    predicts the point more sharply wins (the narrower predictive interval: spread times the t
+    quantile of its degrees of freedom at HOLD_LEVEL), so a series without a season keeps the
+    robust baseline: the season is detected, not assumed.
 
     A seasonal residual is a difference with the other seasons: over s seasons only (s - 1) / s of
     them are independent (two seasons give each residual twice, with opposite signs), which sets
