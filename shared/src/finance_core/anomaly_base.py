@@ -118,6 +118,20 @@ def log_tail_probability(deviation: float, freedom: float) -> float:
     return -half * half - math.log(half) - _LOG_SQRT_PI + math.log1p(-0.5 / (half * half))
 
 
+def deviation_at(log_probability: float, freedom: float) -> float:
+    """The |deviation| whose two-sided t tail has `log_probability` (inverse of log_tail_probability, by bisection)."""
+    low, high = 0.0, 1.0
+    while log_tail_probability(high, freedom) > log_probability:
+        high *= 2.0
+    for _ in range(100):
+        middle = 0.5 * (low + high)
+        if log_tail_probability(middle, freedom) > log_probability:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
 def likelihood_of(log_probability: float) -> float:
     """1 - exp(log p), computed without cancellation; in [0, 1]."""
     return min(1.0, max(0.0, -math.expm1(min(log_probability, 0.0))))

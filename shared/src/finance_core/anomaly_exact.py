@@ -24,8 +24,8 @@ from finance_core.anomaly_base import (
     EpisodeState,
     Resolution,
     bounded_deviation,
+    deviation_at,
     likelihood_of,
-    log_tail_probability,
 )
 
 DEFAULT_WINDOW = 12
@@ -152,17 +152,7 @@ def _baseline(
 @lru_cache(maxsize=256)
 def _critical_deviation(freedom: float) -> float:
     """The |deviation| a t with `freedom` degrees of freedom exceeds with probability HOLD_LEVEL."""
-    target = math.log(HOLD_LEVEL)
-    low, high = 0.0, 1.0
-    while log_tail_probability(high, freedom) > target:
-        high *= 2.0
-    for _ in range(60):
-        middle = 0.5 * (low + high)
-        if log_tail_probability(middle, freedom) > target:
-            low = middle
-        else:
-            high = middle
-    return high
+    return deviation_at(math.log(HOLD_LEVEL), freedom)
 
 
 def exact_scores(

@@ -43,6 +43,7 @@ from finance_core.anomaly_base import (
     bounded_deviation,
     check_threshold,
     check_values,
+    deviation_at,
     likelihood_of,
     log_tail_probability,
 )
@@ -76,23 +77,9 @@ _MEAN_AD = 1.2533141373155
 _LOG2 = math.log(2.0)
 
 
-def _deviation_at(log_p: float) -> float:
-    """The |deviation| whose TAIL_FREEDOM tail has log probability `log_p` (bisection)."""
-    low, high = 0.0, 1.0
-    while log_tail_probability(high, TAIL_FREEDOM) > log_p:
-        high *= 2.0
-    for _ in range(100):
-        middle = 0.5 * (low + high)
-        if log_tail_probability(middle, TAIL_FREEDOM) > log_p:
-            low = middle
-        else:
-            high = middle
-    return high
-
-
 # The deviations at the bin edges: a predictor that is not chosen is counted by bisecting its
 # deviation among them rather than by computing its tail (same bin, a fraction of the work).
-_EDGES = [_deviation_at(-_BIN * edge) for edge in range(1, _BINS + 1)]
+_EDGES = [deviation_at(-_BIN * edge, TAIL_FREEDOM) for edge in range(1, _BINS + 1)]
 
 
 class Calibration:
