@@ -215,14 +215,18 @@ class ChangeTracker:
     the median of that stretch.
     """
 
-    __slots__ = ("log_hold", "log_alert", "confirm", "pending", "fired", "stretch")
+    __slots__ = ("log_hold", "log_alert", "confirm", "judge_changes", "pending", "fired", "stretch")
 
-    def __init__(self, threshold: float, confirm: int):
+    def __init__(self, threshold: float, confirm: int, *, judge_changes: bool = True):
         if confirm < 2:
             raise ValueError(f"confirm must be >= 2 (the surprising point and one that agrees), got {confirm}")
         self.log_alert = math.log1p(-threshold)
         self.log_hold = max(math.log(HOLD_LEVEL), self.log_alert)
         self.confirm = confirm
+        self.judge_changes = judge_changes
+        """Whether a confirmed run that had no anomaly is judged as a whole (CHANGE): its mean over
+        sqrt(run) assumes independent residuals, true of monthly data, not of smoothed 5-minute
+        residuals (the streaming detector reads sustained departures with its regime instead)."""
         self.pending: list[float] = []
         """Deviations of the held run, oldest first."""
         self.fired: list[bool] = []
@@ -269,7 +273,7 @@ class ChangeTracker:
                 return ChangeVerdict(EpisodeState.CONTINUATION, Action.HOLD, new, new_model)
             self.pending, self.fired, self.stretch = [], [], []
             shift = sum(pending) / len(pending)
-            if not any(fired) and joint < self.log_alert:
+            if self.judge_changes and not any(fired) and joint < self.log_alert:
                 # None of the run was an anomaly, but the change as a whole is beyond chance.
                 return ChangeVerdict(EpisodeState.CHANGE, Action.SHIFT, joint, new_model, shift, fired)
             return ChangeVerdict(EpisodeState.ABSORBED, Action.SHIFT, new, new_model, shift, fired)

@@ -20,7 +20,9 @@ and, for each, a histogram of how surprising the series has been to it:
    slowest predictor's standardised residuals, calibrated the same way; the point's likelihood
    is the larger of the two readings, Bonferroni-corrected for reading twice.
 5. **Changes.** A ChangeTracker holds surprising points out of the predictors; three points that
-   agree with a new level move every predictor to it (one anomaly, then absorbed).
+   agree with a new level move every predictor to it (one anomaly, then absorbed). A run none of
+   whose points was an anomaly is not judged as a whole here (its residuals are correlated); the
+   regime reading covers such departures.
 
 State: 3 seasonal profiles and 7 histograms of 61 bins, whatever the length of the series.
 """
@@ -197,7 +199,7 @@ class StreamingDetector:
         if season_length:
             spans += [(span, season_length) for span in LEVEL_SPANS]
         self._predictors = [_Predictor(span, season, memory) for span, season in spans]
-        self._tracker = ChangeTracker(threshold, CONFIRM)
+        self._tracker = ChangeTracker(threshold, CONFIRM, judge_changes=False)
         self._resolution = Resolution()
         self._regime = 0.0
         self._regime_rate = 1.0 / REGIME_SPAN
