@@ -25,9 +25,8 @@ from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
-from nab_scoring import PROFILES, file_outcome, score_corpus
-
 from finance_core.anomaly import StreamingDetector, season_length_for_interval
+from nab_scoring import PROFILES, file_outcome, score_corpus
 
 # The season is read from the sampling interval of the first rows (the timestamps, not the
 # values): NAB's files are mostly regular, some have gaps or jitter, hence a median.
