@@ -235,6 +235,13 @@ def test_the_streaming_detector_raises_one_anomaly_for_a_step_and_absorbs_it():
     assert abs(points[1_600].expected - 125) < 1
 
 
+def test_a_random_walk_raises_about_as_many_anomalies_as_the_threshold_says():
+    # Smoothed residuals of a wandering series are correlated: no reading may take them as news.
+    walk = list(100 + np.cumsum(np.random.default_rng(0).normal(0, 1, 20_000)))
+    flagged = _flagged(detect_anomalies(walk, mode=STREAMING, season_length=288))
+    assert len(flagged) / len(walk) < 0.002, len(flagged)
+
+
 def test_streaming_memory_is_bounded_and_the_verdicts_match_detect_anomalies():
     values = _daily_counts(12, seed=6)
     detector = StreamingDetector(288)
