@@ -56,3 +56,10 @@ def test_the_demo_history_through_the_pipeline_leaves_exactly_the_alerts_the_dat
     by_rule = {(a["rule_id"], a["period"]): a for a in alerts}
     assert by_rule[("gross-margin-floor", "2026-06")]["severity"] == "critical"
     assert "forecast at" in by_rule[("net-income-forecast", "2026-10")]["description"]
+    assert by_rule[("gross-margin-floor", "2026-06")]["details"] is None
+    # Anomaly alerts show their likelihood and what was expected, for dashboards to draw.
+    drop = by_rule[("product-revenue-drop-us-west", "2025-07")]
+    assert drop["threshold"] == 0.999 and 0.999 <= drop["current_value"] <= 1.0
+    assert drop["details"]["likelihood"] == drop["current_value"] and drop["details"]["deviation"] < 0
+    assert drop["details"]["expected"] > 0 and drop["details"]["episode"] in {"surprise", "change"}
+    assert "likelihood 0.99" in drop["description"]
