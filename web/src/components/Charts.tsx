@@ -69,6 +69,7 @@ export function TrendChart({ points, forecast, currency, title, receivedAt }: {
     const width = Math.max(320, host.current.clientWidth || 640);
     plot.current = new uPlot({
       width, height: 260,
+      legend: { live: false },
       scales: { x: { time: true } },
       series: [
         { value: (_u, v) => (v == null ? '' : periodLabel(new Date(v * 1000).toISOString().slice(0, 7))) },

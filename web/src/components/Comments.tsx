@@ -17,8 +17,11 @@ export function CommentButton({ target, count, label }: { target: string; count?
   const n = count ?? 0;
   return (
     <button type="button" className="comment-button" onClick={() => open({ target, label })}
-            aria-label={`Comments on ${label} (${n})`} data-comment-target={target}>
-      <span aria-hidden="true">💬</span> <span data-testid="comment-count">{n}</span>
+            aria-label={`${n} comments on ${label}`} data-comment-target={target}>
+      <svg aria-hidden="true" width="14" height="14" viewBox="0 0 16 16" className="icon">
+        <path d="M2 2h12v9H6l-4 3z" fill="none" stroke="currentColor" strokeWidth="1.5" strokeLinejoin="round" />
+      </svg>{' '}
+      <span data-testid="comment-count">{n}</span>
     </button>
   );
 }

@@ -19,8 +19,8 @@ function KpiCard({ metric, kpi, currency, period, inProgress }: {
   const shown = isPct ? formatPercent(value, { signed: false }) : formatMoney(value, currency);
   const higher = metricHigherIsFavourable(metric);
   const state = isPct ? 'closed-books' : periodState(period, inProgress);
-  const vsBudget = verdict(value, kpi?.budget ?? null, higher, state);
-  let budgetText = 'no budget';
+  const vsBudget = verdict(value, kpi?.budget ?? null, higher, state, { undefinedWhenMissing: isPct });
+  let budgetText = isPct && value === null ? 'no actuals yet' : 'no budget';
   let budgetClass = 'neutral';
   if (vsBudget.kind === 'in-progress') {
     budgetText = vsBudget.share === null ? 'month in progress' : `${vsBudget.share.toFixed(0)}% of budget so far`;

@@ -73,7 +73,7 @@ export function PnlSection({ entityId, period, inProgress, entityName }: {
                 const points = metric.endsWith('_pct');
                 const value = a?.metrics?.[metric] ?? null;
                 const plan = b?.metrics?.[metric] ?? null;
-                const v = verdict(value, plan, metricHigherIsFavourable(metric), points ? 'closed-books' : state);
+                const v = verdict(value, plan, metricHigherIsFavourable(metric), points ? 'closed-books' : state, { undefinedWhenMissing: points });
                 return (
                   <tr key={metric} className="metric-line" data-line={metric}>
                     <th scope="row">{METRIC_NAMES[metric]}</th>

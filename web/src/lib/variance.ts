@@ -51,8 +51,10 @@ export type Verdict =
  * booked so far is shown instead (30% of a month's budget in its first days is no -70% miss).
  */
 export function verdict(actual: number | null | undefined, plan: number | null | undefined, higherIsBetter: boolean,
-                        state: PeriodState): Verdict {
+                        state: PeriodState, options: { undefinedWhenMissing?: boolean } = {}): Verdict {
   if (plan === null || plan === undefined) return { kind: 'no-plan' };
+  if ((actual === null || actual === undefined) && options.undefinedWhenMissing) return { kind: 'no-plan' };
+  // No actual money booked is 0; a ratio without actuals (a margin on no revenue) is undefined.
   const value = actual ?? 0;
   if (state !== 'closed-books') {
     return { kind: 'in-progress', share: plan === 0 ? null : (value * 100) / plan };
