@@ -8,11 +8,6 @@ import 'uplot/dist/uPlot.min.css';
 import { formatCompactMajor, minorToChart } from '../lib/money';
 import { periodLabel } from '../lib/periods';
 
-function periodToSeconds(period: string): number {
-  const [year, month] = period.split('-').map(Number);
-  return Date.UTC(year, month - 1, 1) / 1000;
-}
-
 /** A small line of a KPI's recent months; gaps where a month has no data. */
 export function Sparkline({ values, label }: { values: (number | null)[]; label: string }) {
   const host = useRef<HTMLDivElement>(null);
@@ -48,14 +43,17 @@ export function TrendChart({ points, forecast, currency, title, receivedAt }: {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const pending = useRef<number | null>(null);
+  // x is the month's index: one tick per month whatever the span (a time axis labels days).
+  const labels = useRef<string[]>([]);
 
   const periods = [...points.map((p) => p.period), ...forecast.filter((f) => !points.some((p) => p.period === f.period)).map((f) => f.period)];
   const byForecast = new Map(forecast.map((f) => [f.period, f]));
   const byPoint = new Map(points.map((p) => [p.period, p]));
   const lastActual = [...points].reverse().find((p) => p.actual !== null);
   const value = (minor: number | null | undefined) => minorToChart(minor ?? null, currency);
+  labels.current = periods;
   const data: uPlot.AlignedData = [
-    periods.map(periodToSeconds),
+    periods.map((_, i) => i),
     periods.map((p) => value(byPoint.get(p)?.actual)),
     periods.map((p) => value(byPoint.get(p)?.budget)),
     // The forecast line starts at the last actual so the two read as one story.
@@ -70,9 +68,9 @@ export function TrendChart({ points, forecast, currency, title, receivedAt }: {
     plot.current = new uPlot({
       width, height: 260,
       legend: { live: false },
-      scales: { x: { time: true } },
+      scales: { x: { time: false } },
       series: [
-        { value: (_u, v) => (v == null ? '' : periodLabel(new Date(v * 1000).toISOString().slice(0, 7))) },
+        { value: (_u, v) => (v == null ? '' : periodLabel(labels.current[v] ?? '')) },
         { label: 'Actual', stroke: '#1d4ed8', width: 2, points: { show: true, size: 4 } },
         { label: 'Budget', stroke: '#6b7280', width: 1.5, dash: [6, 4] },
         { label: 'Forecast', stroke: '#9333ea', width: 2, dash: [2, 3] },
@@ -81,7 +79,13 @@ export function TrendChart({ points, forecast, currency, title, receivedAt }: {
       ],
       bands: [{ series: [5, 4], fill: 'rgba(147,51,234,0.12)' }],
       axes: [
-        { values: (_u, ticks) => ticks.map((t) => periodLabel(new Date(t * 1000).toISOString().slice(0, 7))) },
+        {
+          splits: () => {
+            const step = Math.max(1, Math.ceil(labels.current.length / 8));
+            return labels.current.map((_, i) => i).filter((i) => i % step === 0);
+          },
+          values: (_u, ticks) => ticks.map((t) => (labels.current[t] ? periodLabel(labels.current[t]) : '')),
+        },
         { size: 70, values: (_u, ticks) => ticks.map((t) => formatCompactMajor(t, currency)) },
       ],
       hooks: {
