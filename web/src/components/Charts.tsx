@@ -103,9 +103,14 @@ export function TrendChart({ points, forecast, currency, title, receivedAt }: {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [currency]);
 
+  const measured = useRef<number | null>(null);
   useLayoutEffect(() => {
     if (!plot.current) return;
-    pending.current = receivedAt;
+    // Measure only redraws caused by a new snapshot (not by an unrelated re-render).
+    if (receivedAt !== null && receivedAt !== measured.current) {
+      pending.current = receivedAt;
+      measured.current = receivedAt;
+    }
     plot.current.setData(data);
   });
 
