@@ -54,7 +54,7 @@ OBSERVER = """
   window.__bench = { cardsFilledAt: null, revenue: [] };
   const observer = new MutationObserver(() => {
     const values = document.querySelectorAll('[data-testid^="kpi-value-"]');
-    if (window.__bench.cardsFilledAt === null && values.length === %d
+    if (window.__bench.cardsFilledAt === null && values.length === CARDS
         && [...values].every((v) => v.dataset.filled === 'true')) {
       window.__bench.cardsFilledAt = performance.now();
     }
@@ -67,7 +67,7 @@ OBSERVER = """
   });
   observer.observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
 })();
-""" % CARDS
+""".replace("CARDS", str(CARDS))
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -86,7 +86,7 @@ def cents(text: str) -> int:
 
 
 def fill_demo_month(stack, db) -> None:
-    """Book a few lines in the demo org's KPI month if it has none (as the demo stream does), so every card has a value."""
+    """Book a few lines in the demo org's KPI month if it has none (as the demo stream does)."""
     kpis = (db.document("organizations/northwind/kpis/current").get().to_dict() or {}).get("kpis", {})
     if all(k.get("value") is not None for k in kpis.values()):
         return

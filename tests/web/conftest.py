@@ -1,4 +1,4 @@
-"""Fixtures of the browser tests: the built dashboard on the session stack's Hosting emulator, Chromium, a seeded org."""
+"""Fixtures of the browser tests: the dashboard on the session stack's Hosting emulator, Chromium, a seeded org."""
 
 from __future__ import annotations
 
@@ -79,8 +79,9 @@ def web_org(stack, db) -> WebOrg:
     viewer = _member(stack, db, org_id, "viewer", "Vera Viewer")
     editor = _member(stack, db, org_id, "editor", "Ed Editor")
     # The cards read kpis/current, derived after the aggregates: wait until it holds every record.
-    wait_until(lambda: (db.document(f"organizations/{org_id}/kpis/current").get().to_dict() or {}).get("record_count") == 3,
-               timeout=300, what=f"kpis/current of {org_id} to count the 3 records of {KPI_PERIOD}")
+    kpis = db.document(f"organizations/{org_id}/kpis/current")
+    wait_until(lambda: (kpis.get().to_dict() or {}).get("record_count") == 3, timeout=300,
+               what=f"kpis/current of {org_id} to count the 3 records of {KPI_PERIOD}")
     return WebOrg(org_id, viewer, editor, reference)
 
 

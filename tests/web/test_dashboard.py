@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -40,7 +40,7 @@ def wait_for_text(locator, text: str) -> None:
                                    timeout=UI_TIMEOUT_MS)
 
 
-def test_viewer_sees_the_aggregate_has_no_edit_controls_and_is_refused_another_org(context, base_url, web_org, db, stack):
+def test_viewer_sees_the_aggregate_has_no_edit_controls_and_is_refused_another_org(context, base_url, web_org, db):
     page = context.new_page()
     page.goto(base_url)
     page.get_by_role("button", name="Sign in").wait_for()
@@ -77,15 +77,15 @@ def test_a_published_event_changes_the_card_and_the_chart_without_a_reload(conte
     publish(stack, [event(web_org.org_id, record, 1, period=KPI_PERIOD, amount="123.45"),
                     event(web_org.org_id, bad, 1, period=KPI_PERIOD, account="9999", amount="1.00")])
     wait_for_text(card(page, "revenue"), usd(before + 12345))
-    page.wait_for_function("([el, v]) => el.dataset.lastActual === String(v)", arg=[chart.element_handle(), before + 12345],
-                           timeout=UI_TIMEOUT_MS)
+    page.wait_for_function("([el, v]) => el.dataset.lastActual === String(v)",
+                           arg=[chart.element_handle(), before + 12345], timeout=UI_TIMEOUT_MS)
     # The rejected event shows with its reason, for the integrator to fix.
     page.get_by_test_id("ingestion-errors").get_by_text("9999").first.wait_for(timeout=UI_TIMEOUT_MS)
     assert page.evaluate("window.__sameDocument") is True, "the page was reloaded"
     assert consolidated(db, web_org.org_id, "revenue") == before + 12345
 
 
-def test_an_editor_entry_is_accepted_and_moves_the_numbers_and_a_bad_one_shows_its_reason(context, base_url, web_org, db):
+def test_an_editor_entry_is_accepted_and_moves_the_numbers_and_a_bad_one_shows_why(context, base_url, web_org, db):
     page = context.new_page()
     sign_in(page, base_url, web_org.editor.credentials, web_org.org_id)
     form = page.get_by_test_id("manual-entry-form")
@@ -121,7 +121,7 @@ def test_an_alert_appears_live_and_an_editor_acknowledges_it(context, base_url, 
     page.get_by_role("heading", name="Alerts").wait_for()
     alert_id = f"web-{uuid.uuid4().hex[:8]}"
     # Written as the alert engine writes one (its evaluation is tested in tests/integration/test_alerts*.py).
-    stamp = datetime.fromtimestamp(time.time(), timezone.utc)
+    stamp = datetime.fromtimestamp(time.time(), UTC)
     db.document(f"organizations/{web_org.org_id}/alerts/{alert_id}").set({
         "rule_id": "gross-margin-floor", "severity": "critical", "title": "Group gross margin below 65%",
         "description": "gross margin 40.0% is below 65%", "status": "active", "count": 1, "first_seen": stamp,
@@ -157,8 +157,8 @@ def test_two_contexts_see_each_others_presence_and_comments(browser, base_url, w
         screenshot(viewer, "05-comments")
         # The other context: the count on the button (kept by the backend) and the thread itself.
         count = editor.get_by_role("button", name=re.compile(kpi_comments)).get_by_test_id("comment-count")
-        editor.wait_for_function("([el, n]) => Number(el.textContent) === n", arg=[count.element_handle(), count_before + 1],
-                                 timeout=UI_TIMEOUT_MS)
+        editor.wait_for_function("([el, n]) => Number(el.textContent) === n",
+                                 arg=[count.element_handle(), count_before + 1], timeout=UI_TIMEOUT_MS)
         editor.get_by_role("button", name=re.compile(kpi_comments)).click()
         editor.get_by_test_id("comment-list").get_by_text(text).wait_for(timeout=30_000)
         assert web_org.viewer.display_name in editor.get_by_test_id("comment-list").text_content()

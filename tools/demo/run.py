@@ -70,10 +70,12 @@ def _seed_with_progress(console: Console, config: StackConfig, db, with_history:
 SUMMARY_FILE = STACK_DIR / "demo-summary.json"
 
 
-def web_dashboard_panel(config: StackConfig, org_id: str) -> Table:
+def web_dashboard_panel(config: StackConfig, org_id: str, stays_up: bool) -> Table:
     """Where the web dashboard is and who can sign in to it."""
+    caption = ("the stack stays up: ./dev down stops it" if stays_up
+               else "served while the demo runs (--keep-running leaves the stack up)")
     table = Table(title=f"Web dashboard: http://{config.address('hosting')}/#/org/{org_id}", title_justify="left",
-                  caption="served while the demo runs (--keep-running leaves the stack up)", caption_justify="left")
+                  caption=caption, caption_justify="left")
     table.add_column("Sign in as")
     table.add_column("E-mail")
     table.add_column("Password")
@@ -143,7 +145,7 @@ def run_demo(args: argparse.Namespace) -> int:
                               daemon=True)
     started = time.monotonic()
     expected_total = int(health_before.get("total", 0))
-    console.print(web_dashboard_panel(stack.config, org_id))
+    console.print(web_dashboard_panel(stack.config, org_id, reused or args.keep_running))
     try:
         worker.start()
         if args.no_dashboard:
@@ -179,7 +181,7 @@ def run_demo(args: argparse.Namespace) -> int:
         health_after = db.document(f"organizations/{org_id}/data_quality/current").get().to_dict() or {}
         _summary(console, stats, health_before, health_after, state)
         if reused or args.keep_running:
-            console.print(web_dashboard_panel(stack.config, org_id))
+            console.print(web_dashboard_panel(stack.config, org_id, True))
         if not reused and not args.keep_running:
             stack.stop(quiet=True)
             console.log("local stack stopped")

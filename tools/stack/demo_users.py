@@ -47,5 +47,6 @@ def create_demo_users(config: StackConfig, display_names: dict[str, str] | None 
         except urllib.error.HTTPError as exc:
             message = exc.read().decode(errors="replace")
             if "DUPLICATE_LOCAL_ID" not in message and "EMAIL_EXISTS" not in message:
-                raise RuntimeError(f"the Auth emulator refused the demo user {user.email}: {exc.code} {message}") from exc
+                raise RuntimeError(f"the Auth emulator refused the demo user {user.email}: {exc.code} {message}") \
+                    from exc
     return created

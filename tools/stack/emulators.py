@@ -165,7 +165,7 @@ class LocalStack:
         try:
             progress("starting the BigQuery emulator")
             self._start_bigquery(fresh=True)
-            progress("starting Firestore, Pub/Sub, Auth, Hosting and the Functions emulator (loads the Python functions)")
+            progress("starting Firestore, Pub/Sub, Auth, Hosting and the Functions emulator (loads the functions)")
             firebase = self._start_firebase(pubsub_bin)
             self._start_reaper(firebase.pid)
             self._save_state()
