@@ -4,34 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from tests.auth_emulator import sign_up
 from tests.support import event, publish, wait_for_events, wait_until
-from tests.web.browser import Credentials, launch
+from tests.web.browser import launch
+from tests.web.orgs import KPI_PERIOD, NO_FX_PERIOD, PREVIOUS, WebOrg, add_member
 from tools.stack.seed import demo_reference, write_reference
-
-KPI_PERIOD = "2026-11"      # the demo reference's current period: the KPI cards describe it
-PREVIOUS = "2026-10"
-NO_FX_PERIOD = "2026-12"    # this org has no FX rates for it: an EUR entry there is rejected
-
-
-@dataclass(frozen=True)
-class Member:
-    uid: str
-    credentials: Credentials
-    display_name: str
-
-
-@dataclass(frozen=True)
-class WebOrg:
-    org_id: str
-    viewer: Member
-    editor: Member
-    reference: dict[str, Any]
 
 
 @pytest.fixture(scope="session")
@@ -53,12 +33,6 @@ def browser(stack) -> Iterator[Any]:
         chromium.close()
 
 
-def _member(stack, db, org_id: str, role: str, name: str) -> Member:
-    user = sign_up(stack)
-    db.document(f"organizations/{org_id}/members/{user.uid}").set({"uid": user.uid, "role": role, "display_name": name})
-    return Member(user.uid, Credentials(user.email, user.password), name)
-
-
 @pytest.fixture(scope="session")
 def web_org(stack, db) -> WebOrg:
     """The demo chart under a fresh org with a few records in the KPI month, a viewer and an editor."""
@@ -76,8 +50,8 @@ def web_org(stack, db) -> WebOrg:
     ]
     publish(stack, events)
     wait_for_events(db, org_id, len(events), timeout=300)
-    viewer = _member(stack, db, org_id, "viewer", "Vera Viewer")
-    editor = _member(stack, db, org_id, "editor", "Ed Editor")
+    viewer = add_member(stack, db, org_id, "viewer", "Vera Viewer")
+    editor = add_member(stack, db, org_id, "editor", "Ed Editor")
     # The cards read kpis/current, derived after the aggregates: wait until it holds every record.
     kpis = db.document(f"organizations/{org_id}/kpis/current")
     wait_until(lambda: (kpis.get().to_dict() or {}).get("record_count") == 3, timeout=300,

@@ -12,7 +12,7 @@ import pytest
 
 from tests.support import event, publish, wait_until
 from tests.web.browser import axe_violations, screenshot, sign_in
-from tests.web.conftest import KPI_PERIOD, NO_FX_PERIOD
+from tests.web.orgs import KPI_PERIOD, NO_FX_PERIOD, add_member
 
 pytestmark = pytest.mark.emulators
 
@@ -62,6 +62,16 @@ def test_viewer_sees_the_aggregate_has_no_edit_controls_and_is_refused_another_o
     # Another org's dashboard: the rules refuse every listener, the page says so.
     page.goto(f"{base_url}#/org/northwind-{uuid.uuid4().hex[:6]}")
     page.get_by_test_id("access-refused").wait_for(timeout=30_000)
+
+
+def test_a_member_removed_while_watching_sees_access_removed(context, base_url, web_org, db, stack):
+    leaving = add_member(stack, db, web_org.org_id, "viewer", "Lee Leaving")
+    page = context.new_page()
+    sign_in(page, base_url, leaving.credentials, web_org.org_id)
+    page.get_by_test_id("kpi-cards").wait_for(timeout=60_000)
+    db.document(f"organizations/{web_org.org_id}/members/{leaving.uid}").delete()
+    page.get_by_test_id("access-refused").wait_for(timeout=60_000)
+    assert page.get_by_test_id("kpi-cards").count() == 0
 
 
 def test_a_published_event_changes_the_card_and_the_chart_without_a_reload(context, base_url, web_org, db, stack):
