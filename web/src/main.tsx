@@ -10,6 +10,8 @@ const root = createRoot(document.getElementById('root')!);
 
 loadRuntimeConfig()
   .then((config) => {
+    // Phases of a page load, read by bench/bench_web.py (and visible in DevTools' performance panel).
+    performance.mark('config-loaded');
     root.render(<StrictMode><App services={connect(config)} /></StrictMode>);
   })
   .catch((error: unknown) => {

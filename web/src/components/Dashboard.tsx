@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'react';
 
-import { dataOf, useDocument, useQuery } from '../hooks/live';
+import { dataOf, useQuery, type Live } from '../hooks/live';
 import { periodInProgress } from '../lib/periods';
 import { canEdit, orgPath, useSession } from '../lib/session';
 import type { Account, Entity, KpisDoc, Member, PeriodDoc } from '../lib/types';
@@ -13,14 +13,14 @@ import { PnlSection, TopVariances } from './PnlSection';
 import { Presence } from './Presence';
 import { TrendSection } from './TrendSection';
 
-export function Dashboard() {
+export function Dashboard({ kpisLive }: { kpisLive: Live<KpisDoc & { id: string }> }) {
   const { services, orgId, org, role } = useSession();
   const db = services.db;
   const entities = dataOf(useQuery<Entity>(db, orgPath(orgId, 'entities'), [], 'all')) ?? [];
   const accounts = dataOf(useQuery<Account>(db, orgPath(orgId, 'accounts'), [], 'all')) ?? [];
   const periodDocs = dataOf(useQuery<PeriodDoc>(db, orgPath(orgId, 'periods'), [], 'all')) ?? [];
   const members = dataOf(useQuery<Member>(db, orgPath(orgId, 'members'), [], 'all')) ?? [];
-  const kpis = dataOf(useDocument<KpisDoc>(db, orgPath(orgId, 'kpis', 'current')));
+  const kpis = dataOf(kpisLive);
   const inProgress = periodInProgress(org.current_period);
   const periods = periodDocs.map((p) => p.id).sort();
   const [entityId, setEntityId] = useState('_all');
@@ -46,7 +46,7 @@ export function Dashboard() {
         </label>
         <Presence />
       </div>
-      <KpiCards inProgress={inProgress} />
+      <KpiCards inProgress={inProgress} live={kpisLive} />
       <div className="columns">
         <div className="main-column">
           <TrendSection />
