@@ -93,7 +93,6 @@ function OrgDashboard({ services, user, orgId, memberLive }: { services: Service
       displayName: member.display_name ?? user.email ?? user.uid,
     }}>
       <main data-role={member.role} data-org={orgId}>
-        <h2 className="visually-hidden">Dashboard of {orgLive.data.name}</h2>
         <Dashboard kpisLive={kpisLive} />
       </main>
     </SessionContext.Provider>

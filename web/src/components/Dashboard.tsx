@@ -33,6 +33,7 @@ export function Dashboard({ kpisLive }: { kpisLive: Live<KpisDoc & { id: string 
   return (
     <CommentsProvider members={memberNames}>
       <div className="toolbar" role="group" aria-label="What to show">
+        <h2 className="org-name">{org.name}</h2>
         <label>Entity
           <select value={entityId} onChange={(e) => setEntityId(e.target.value)} data-testid="entity-picker">
             <option value="_all">Consolidated</option>
