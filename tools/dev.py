@@ -48,6 +48,7 @@ def _print_addresses(stack) -> None:
     print(f"project {config.project_id}; logs in .stack/logs/")
     for name in ("firestore", "pubsub", "functions", "auth", "bigquery"):
         print(f"  {name:<10} http://{config.address(name)}")
+    print(f"  web dashboard http://{config.address('hosting')}/")
 
 
 def cmd_down(args: argparse.Namespace) -> int:

@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.setup_env import BQ_VENV, FIRESTORE_LAUNCHER, FUNCTIONS_VENV, ROOT, gcloud_emulators
+from tools.setup_env import BQ_VENV, FIRESTORE_LAUNCHER, FUNCTIONS_VENV, ROOT, SetupError, gcloud_emulators
 from tools.stack.config import LOG_DIR, STACK_DIR, STATE_FILE, StackConfig
 from tools.stack.reaper import descendants, running, start_time
+from tools.web import build as build_web
 
 # Makes firebase-tools open one connection per request to a Python worker (see the file).
 WORKER_CONNECTIONS_PRELOAD = Path(__file__).with_name("worker_connections.cjs")
@@ -26,7 +27,7 @@ BACKPRESSURE_PRELOAD = Path(__file__).with_name("emulator_backpressure.cjs")
 PRELOADS = (WORKER_CONNECTIONS_PRELOAD, BACKPRESSURE_PRELOAD)
 WRITE_METER_DIR = STACK_DIR / "write-meter"
 
-FIREBASE_SERVICES = ("auth", "functions", "firestore", "pubsub")
+FIREBASE_SERVICES = ("auth", "functions", "firestore", "pubsub", "hosting")
 # Each Python worker of the functions emulator is a process (~70 MB, ~1 s to start); on a
 # 2-core machine a few parallel workers per function is the sweet spot.
 DEFAULT_FUNCTIONS_PARALLEL = "4"
@@ -165,9 +166,13 @@ class LocalStack:
         self._check_ports_free()
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         try:
+            build_web(progress)  # the Hosting emulator serves web/dist
+        except SetupError as exc:
+            raise StackError(str(exc)) from exc
+        try:
             progress("starting the BigQuery emulator")
             self._start_bigquery(fresh=True)
-            progress("starting Firestore, Pub/Sub, Auth and the Functions emulator (loads the Python functions)")
+            progress("starting Firestore, Pub/Sub, Auth, Hosting and the Functions emulator (loads the functions)")
             firebase = self._start_firebase(pubsub_bin)
             self._start_reaper(firebase.pid)
             self._save_state()
@@ -371,7 +376,7 @@ class LocalStack:
     def status(self) -> dict[str, str]:
         """service -> 'up at host:port' / 'down'."""
         result = {}
-        for name in ("firestore", "pubsub", "functions", "auth", "bigquery"):
+        for name in ("firestore", "pubsub", "functions", "auth", "hosting", "bigquery"):
             address = self.config.address(name)
             url = f"http://{address}/" if name != "bigquery" else f"http://{address}/bigquery/v2/projects/{self.config.project_id}/datasets"
             result[name] = f"up at {address}" if _http_ok(url) else f"down ({address})"
