@@ -83,11 +83,13 @@ def published_change_messages(db, org_id: str) -> dict[str, bytes]:
     from finance_core.changes import encode_change_message
     from realtime_processor.processor import change_message
 
+    documents = {snap.id: snap.to_dict() or {} for snap in db.collection(f"organizations/{org_id}/record_changes").stream()}
     messages = {}
-    for snap in db.collection(f"organizations/{org_id}/record_changes").stream():
-        doc = snap.to_dict() or {}
+    for change_id, doc in documents.items():
         if doc.get("state") == "published":
-            messages[snap.id] = encode_change_message(change_message(snap.id, org_id, doc, doc["created_at"].isoformat()))
+            merged = [documents[other] for other in doc.get("merged") or ()]
+            message = change_message(change_id, org_id, [doc, *merged], doc["created_at"].isoformat())
+            messages[change_id] = encode_change_message(message)
     return messages
 
 

@@ -113,10 +113,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args)
 
 
+UNIT_TESTS = "tests/unit"
+EMULATOR_TESTS = ("tests/integration", "tests/e2e", "tests/web")
+
+
 def cmd_test(args: argparse.Namespace) -> int:
     setup()
-    command = [str(ROOT / ".venv" / "bin" / "python"), "-m", "pytest", *args.pytest_args]
-    return subprocess.call(command, cwd=ROOT)
+    pytest = [str(ROOT / ".venv" / "bin" / "python"), "-m", "pytest"]
+    if args.pytest_args:
+        return subprocess.call([*pytest, *args.pytest_args], cwd=ROOT)
+    # Unit tests need no emulator: one process per core. The emulator tests share one stack
+    # (started once by tests/conftest.py) and run in one process, in order.
+    print("==> unit tests (in parallel)", flush=True)
+    unit = subprocess.call([*pytest, "-n", str(max(2, os.cpu_count() or 2)), UNIT_TESTS], cwd=ROOT)
+    print("==> emulator tests (integration, end to end, web) on one shared local stack", flush=True)
+    emulators = subprocess.call([*pytest, *EMULATOR_TESTS], cwd=ROOT)
+    return unit or emulators
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

@@ -137,7 +137,7 @@ def applied_change_count(db: firestore.Client, org_id: str) -> int:
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     query = db.collection(f"organizations/{org_id}/record_changes").where(
-        filter=FieldFilter("state", "in", ["applied", "published"]))
+        filter=FieldFilter("state", "in", ["applied", "published", "merged"]))
     result = query.sum("line_count").get()
     return int(result[0][0].value or 0)
 
