@@ -21,6 +21,7 @@ FUNCTIONS = ROOT / "functions"
 FUNCTIONS_VENV = FUNCTIONS / "venv"
 TOOLS = ROOT / ".tools"
 BQ_VENV = TOOLS / "bqemulator"
+STORAGE_VENV = TOOLS / "storage-emulator"
 CHECKOV_VENV = TOOLS / "checkov"
 FIRESTORE_LAUNCHER = TOOLS / "firestore-emulator-launcher.jar"
 FIRESTORE_MAIN_CLASS = "com.google.cloud.datastore.emulator.firestore.CloudFirestore"
@@ -164,6 +165,18 @@ def _preload_spatial(python: Path) -> None:
     run([str(python), "-c", code], what="pre-loading the DuckDB spatial extension")
 
 
+def debian_packages(commands: dict[str, str]) -> str:
+    """Install the Debian packages providing `commands` (command -> package) when a command is missing."""
+    missing = sorted({package for command, package in commands.items() if shutil.which(command) is None})
+    if not missing:
+        return "up to date"
+    if os.geteuid() != 0:
+        raise SetupError(f"missing Debian packages {', '.join(missing)}: run `sudo apt-get install -y {' '.join(missing)}`")
+    run(["apt-get", "update", "-qq"], what="apt-get update")
+    run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], what=f"apt-get install {' '.join(missing)}")
+    return f"installed {', '.join(missing)}"
+
+
 def sdk_root() -> Path:
     """Install folder of the preinstalled google-cloud-cli."""
     gcloud = shutil.which("gcloud")
@@ -220,6 +233,10 @@ def setup(include_checkov: bool = True) -> None:
     step("Node packages (firebase-tools, web SDK)", setup_node)
     step("BigQuery emulator environment", lambda: setup_tool_venv(
         BQ_VENV, ROOT / "tools" / "stack" / "requirements-bqemulator.txt", _preload_spatial))
+    step("Cloud Storage emulator environment", lambda: setup_tool_venv(
+        STORAGE_VENV, ROOT / "tools" / "stack" / "requirements-storage-emulator.txt"))
+    # pdftoppm / pdftotext: the report tests render PDF pages to PNG and read the PDF's text.
+    step("Debian packages (poppler-utils)", lambda: debian_packages({"pdftoppm": "poppler-utils", "pdftotext": "poppler-utils"}))
     checkov_requirements = ROOT / "infra" / "terraform" / "requirements-checkov.txt"
     if include_checkov and checkov_requirements.exists():
         step("checkov environment", lambda: setup_tool_venv(CHECKOV_VENV, checkov_requirements))
