@@ -11,6 +11,7 @@ from analytics_sink.triggers import sink_changes_to_bigquery  # noqa: E402
 from collaboration.triggers import expire_presence, on_comment_written  # noqa: E402
 from ingestion.triggers import ingest_financial_event, ingest_manual_entry, ingest_upload  # noqa: E402
 from realtime_processor.triggers import on_record_written, publish_pending_changes  # noqa: E402
+from reports.triggers import download_report, on_period_written, on_report_requested, send_scheduled_reports  # noqa: E402
 from trends.triggers import refresh_trends, sweep_trend_requests  # noqa: E402
 
 __all__ = [
@@ -36,4 +37,9 @@ __all__ = [
     # collaboration
     "expire_presence",
     "on_comment_written",
+    # reports
+    "on_report_requested",
+    "download_report",
+    "send_scheduled_reports",
+    "on_period_written",
 ]
