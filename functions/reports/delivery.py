@@ -3,20 +3,21 @@ e-mailed through the alerts' SMTP channel with bounded retries; outcomes recorde
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from google.cloud import firestore
-from google.cloud.firestore_v1.base_query import FieldFilter
-
 from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path, utc_now
 from alerts.channels.config import ChannelError, EmailChannel, parse_channel, smtp_settings
 from alerts.channels.delivery import DeliveryOutcome, deliver_with_retry
 from alerts.channels.smtp import send_email
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
 from reports.email import pack_email
 from reports.schedules import ReportSchedule, ScheduleError, delivery_id, due_period, parse_schedule
 from reports.service import ReportService
@@ -100,8 +101,12 @@ class ScheduleRunner:
                                       str(document.get("trigger", "month_end")))
         return results
 
-    def period_closed(self, org_id: str, period: str, close_id: str) -> list[DeliveryResult]:
-        """A period was closed: send the pack of every enabled period_close schedule of the org, once per close."""
+    def period_closed(self, org_id: str, period: str, event_id: str) -> list[DeliveryResult]:
+        """A period was closed: send the pack of every enabled period_close schedule of the org, once per close.
+
+        The trigger's event id is the same on a redelivery of one close and differs for a later close.
+        """
+        close_id = hashlib.sha256(event_id.encode()).hexdigest()[:12]
         query = self._db.collection(f"{org_path(org_id)}/{SCHEDULES}").where(
             filter=FieldFilter("trigger", "==", "period_close"))
         with map_exceptions(f"listing the period-close schedules of {org_id}"):
@@ -115,7 +120,8 @@ class ScheduleRunner:
                 continue
             if schedule.enabled:
                 results += self._isolated(org_id, self.deliver, org_id, schedule_id, schedule, period,
-                                          delivery_id(schedule_id, period, close_id), "period_close")
+                                          delivery_id(schedule_id, period, close_id), "period_close",
+                                          {"close_event_id": event_id})
         return results
 
     @staticmethod
@@ -151,10 +157,10 @@ class ScheduleRunner:
             return run(self._db.transaction())
 
     def deliver(self, org_id: str, schedule_id: str, schedule: ReportSchedule, period: str, key: str,
-                trigger: str) -> DeliveryResult | None:
+                trigger: str, extra: Mapping[str, Any] | None = None) -> DeliveryResult | None:
         """Produce and send one pack unless this delivery was claimed already (then nothing happens)."""
         body = {"delivery_id": key, "schedule_id": schedule_id, "period": period, "trigger": trigger,
-                "report_id": key, "channel_id": schedule.channel_id or DIRECT_CHANNEL}
+                "report_id": key, "channel_id": schedule.channel_id or DIRECT_CHANNEL, **(extra or {})}
         if not self.claim(org_id, key, body):
             return None
         ref = self._ref(org_id, f"{DELIVERIES}/{key}")

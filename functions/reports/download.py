@@ -7,12 +7,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from google.cloud import firestore
-
 from adapters.errors import TransientError, map_exceptions
 from adapters.firestore_codec import org_path
 from adapters.identity import InvalidCredentials
 from finance_core.identifiers import identifier_problem
+from google.cloud import firestore
+
 from reports.service import REPORTS, ReportFiles
 
 log = logging.getLogger(__name__)

@@ -7,6 +7,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from alerts.channels.config import SmtpSettings
+
 from reports import formatting
 from reports.pack import Pack
 

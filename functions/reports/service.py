@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from google.cloud import firestore
-
 from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path, utc_now
+from google.cloud import firestore
+
 from reports.pack import Pack, ReportProblem, build_pack
 from reports.source import PackSource
 

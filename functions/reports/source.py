@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from google.cloud import firestore
-from google.cloud.firestore_v1.base_query import FieldFilter
-
 from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path
 from finance_core.accounts import ChartError, ChartOfAccounts
 from finance_core.identifiers import CONSOLIDATED_ENTITY, KEY_SEPARATOR
 from finance_core.trend_series import metric_doc_id
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
 from reports.pack import TREND_METRICS, PackInputs, ReportProblem, aggregate_keys
 
 RECONCILIATION_DOC = "data_quality/reconciliation"

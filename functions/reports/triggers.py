@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
 import re
-
-from firebase_functions import firestore_fn, https_fn, options, scheduler_fn
-from google.cloud.firestore_v1.base_query import FieldFilter
 
 from adapters import deployment
 from adapters.clients import firestore_client, storage_client
@@ -23,6 +19,9 @@ from adapters.settings import (
     reports_bucket,
     reports_download_url,
 )
+from firebase_functions import firestore_fn, https_fn, options, scheduler_fn
+from google.cloud.firestore_v1.base_query import FieldFilter
+
 from reports.delivery import ScheduleRunner
 from reports.download import DownloadEndpoint, DownloadRequest
 from reports.service import REPORTS, ReportFiles, ReportService
@@ -131,6 +130,4 @@ def on_period_written(event: firestore_fn.Event[firestore_fn.Change[firestore_fn
     after = event.data.after.to_dict() if event.data.after is not None and event.data.after.exists else {}
     if (after or {}).get("status") != "closed" or (before or {}).get("status") == "closed":
         return
-    # The event id is the same on a redelivery of this close and differs for a later close.
-    close_id = hashlib.sha256(str(event.id).encode()).hexdigest()[:12]
-    schedule_runner().period_closed(event.params["org_id"], event.params["period"], close_id)
+    schedule_runner().period_closed(event.params["org_id"], event.params["period"], str(event.id))

@@ -11,10 +11,10 @@ from decimal import Decimal
 import pytest
 from finance_core.accounts import higher_is_favourable
 from finance_core.variance import account_variances
-
 from reports import formatting
 from reports.pack import ReportProblem, build_pack, check_totals
 from reports.schedules import ScheduleError, delivery_id, due_period, parse_schedule
+
 from tests.report_inputs import demo_aggregates, demo_inputs
 
 CELL = re.compile(r"([+-]?)([A-Z]+[0-9]+)")
@@ -77,7 +77,6 @@ def _evaluate(formula: str, values: dict[str, float]) -> Decimal:
 
 def test_workbook_has_a_sheet_per_statement_frozen_headers_and_formulas_that_give_its_numbers(pack):
     from openpyxl import load_workbook
-
     from reports.xlsx import FIRST_LINE_ROW, render_xlsx
 
     data = render_xlsx(pack)
@@ -176,7 +175,6 @@ def test_schedules_are_validated_with_readable_reasons():
 
 def test_the_email_has_a_summary_the_chart_inline_and_the_pdf_attached(pack):
     from alerts.channels.config import EmailChannel, smtp_settings
-
     from reports.email import pack_email
 
     settings = smtp_settings(EmailChannel(type="email", recipients=("cfo@example.com",)), {"SMTP_HOST": "h"}, lambda _: "")
