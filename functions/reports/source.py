@@ -50,7 +50,7 @@ class PackSource:
             refs[org.collection("trends").document(metric_doc_id(metric)).path] = ("trend", metric)
         for name, path in (("data_quality", "data_quality/current"), ("analytics", ANALYTICS_HEALTH_DOC),
                            ("reconciliation", RECONCILIATION_DOC)):
-            refs[org.document(path).path] = (name, name)
+            refs[f"{org_path(org_id)}/{path}"] = (name, name)
         found: dict[str, dict[Any, Any]] = {"aggregate": {}, "variance": {}, "trend": {}, "data_quality": {},
                                             "analytics": {}, "reconciliation": {}}
         with map_exceptions(f"reading the figures of {org_id} for {period}"):
