@@ -10,7 +10,7 @@ import re
 import subprocess
 import threading
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -163,6 +163,15 @@ def loaded(stack, db):
 @pytest.fixture(scope="module")
 def report(loaded, db, stack):
     """A member's request for the month, answered with the files and their links."""
+    from adapters.reference_store import ReferenceStore
+    from aggregations.derived import DerivedDocuments
+    from aggregations.reconcile import Reconciler
+    from aggregations.store import AggregateStore
+
+    # The nightly reconciliation's record is part of the data-quality footnote.
+    reconciled = Reconciler(db, ReferenceStore(db), AggregateStore(db, 8), DerivedDocuments(db)).reconcile(
+        loaded, settle=timedelta(0))
+    assert reconciled.repaired == 0, reconciled.summary()
     viewer = member(stack, db, loaded)
     report_id = request_report(db, loaded, PERIOD, viewer.uid)
     body = finished_report(db, loaded, report_id)
@@ -291,6 +300,7 @@ def test_every_figure_of_the_xlsx_and_the_pdf_is_the_dashboards(report, db, stac
     assert alerts and sorted(listed) == sorted(a["title"] for a in alerts)
     assert all(a["title"][:60] in text.replace("\n", " ") or a["title"][:30] in text for a in alerts)
     assert "Rejected inputs" in text and "unknown_account 1" in text
+    assert re.search(r"Last reconciliation\s+\d{4}-\d\d-\d\d \d\d:\d\d UTC: \d+ aggregates checked, 0 repaired", text)
 
 
 def test_the_report_document_shows_progress_files_and_a_csv_of_every_table(report):
