@@ -9,7 +9,7 @@ from typing import Any
 
 from adapters.errors import TransientError, map_exceptions
 from adapters.firestore_codec import org_path
-from adapters.identity import InvalidCredentials
+from adapters.identity import Refusal, bearer_caller
 from finance_core.identifiers import identifier_problem
 from google.cloud import firestore
 
@@ -65,18 +65,10 @@ class DownloadEndpoint:
     def _handle(self, request: DownloadRequest) -> DownloadReply:
         if request.method.upper() != "GET":
             return _error(405, "method_not_allowed", "use GET", {"Allow": "GET"})
-        challenge = {"WWW-Authenticate": 'Bearer realm="download_report"'}
-        scheme, _, token = (request.authorization or "").strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return _error(401, "unauthenticated",
-                          "send a Firebase ID token of the signed-in user: 'Authorization: Bearer <ID token>'", challenge)
-        try:
-            claims = self._verify(token.strip())
-        except InvalidCredentials as exc:
-            return _error(401, "unauthenticated", f"the ID token was not accepted: {exc}", challenge)
-        if (claims.get("firebase") or {}).get("sign_in_provider") == "anonymous":
-            return _error(403, "permission_denied", "anonymous accounts cannot download reports: sign in with a real account")
-        uid = str(claims["uid"])
+        caller = bearer_caller(request.authorization, self._verify, "download_report", "download reports")
+        if isinstance(caller, Refusal):
+            return _error(caller.status, caller.code, caller.message, caller.headers)
+        uid = caller
         for name, value in (("org_id", request.org_id), ("report_id", request.report_id)):
             problem = identifier_problem((value or "").strip(), name)
             if problem:

@@ -7,6 +7,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from alerts.channels.config import SmtpSettings
+from alerts.channels.smtp import build_message
 
 from reports import formatting
 from reports.pack import Pack
@@ -49,13 +50,7 @@ def pack_email(settings: SmtpSettings, pack: Pack, pdf: bytes, chart_png: bytes 
         + (f" <a href='{html.escape(report_url)}'>Excel and CSV</a>" if report_url else "")
         + "</p></body></html>"
     )
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = settings.sender
-    message["To"] = ", ".join(settings.recipients)
-    message["Message-ID"] = make_msgid(domain="finance-live")
-    message.set_content(text)
-    message.add_alternative(body, subtype="html")
+    message = build_message(settings, subject, text, body)
     if chart_png:
         message.get_payload()[1].add_related(chart_png, "image", "png", cid=cid, filename="trends.png")
     message.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"monthly-pack-{pack.org_id}-{pack.period}.pdf")

@@ -379,8 +379,13 @@ def test_closing_a_period_sends_its_pack_once(loaded, db, stack):
         before = state_of(period_ref.get())
         period_ref.set({"status": "closed", "updated_by": "admin", "updated_at": firestore.SERVER_TIMESTAMP})
         wait_until(lambda: receiver.messages, 180, 0.3, "the pack of the closed period")
-        [delivery] = [d.to_dict() for d in db.collection(f"organizations/{loaded}/report_deliveries").stream()
-                      if d.id.startswith(f"on-close__{PRIOR}__close-")]
+
+        def recorded():
+            found = [d.to_dict() for d in db.collection(f"organizations/{loaded}/report_deliveries").stream()
+                     if d.id.startswith(f"on-close__{PRIOR}__close-")]
+            return found if found and all(d["status"] != "sending" for d in found) else None
+
+        [delivery] = wait_until(recorded, 60, 0.3, "the close delivery's record")
         assert delivery["status"] == "delivered" and PRIOR in receiver.messages[0]["Subject"]
         # The same close delivered again (same event id) sends nothing.
         again = FirestoreEvent(f"organizations/{loaded}/periods/{PRIOR}", before, state_of(period_ref.get()),
