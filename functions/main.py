@@ -9,18 +9,24 @@ from aggregations.triggers import reconcile_aggregates, refresh_aggregate_views 
 from alerts.triggers import escalate_alerts, evaluate_alerts, flush_alert_notifications  # noqa: E402
 from analytics_sink.triggers import sink_changes_to_bigquery  # noqa: E402
 from collaboration.triggers import expire_presence, on_comment_written  # noqa: E402
-from ingestion.triggers import ingest_financial_event, ingest_manual_entry, ingest_upload  # noqa: E402
-from realtime_processor.triggers import on_record_written, publish_pending_changes  # noqa: E402
+from ingestion.triggers import (  # noqa: E402
+    ingest_financial_event,
+    ingest_financial_event_batch,
+    ingest_manual_entry,
+    ingest_upload,
+)
+from realtime_processor.triggers import apply_record_changes, publish_pending_changes  # noqa: E402
 from reports.triggers import download_report, on_period_written, on_report_requested, send_scheduled_reports  # noqa: E402
 from trends.triggers import refresh_trends, sweep_trend_requests  # noqa: E402
 
 __all__ = [
     # ingestion
     "ingest_financial_event",
+    "ingest_financial_event_batch",
     "ingest_manual_entry",
     "ingest_upload",
     # realtime processor
-    "on_record_written",
+    "apply_record_changes",
     "publish_pending_changes",
     # aggregations
     "refresh_aggregate_views",

@@ -1,4 +1,4 @@
-"""Files generated from the core's models (event JSON Schema, BigQuery table schemas); `--check` verifies them."""
+"""Files generated from the core's models (event and batch JSON Schemas, BigQuery table schemas); `--check` verifies them."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from finance_core.analytics_rows import ROW_MODELS, bigquery_schema
+from finance_core.batches import batch_json_schema
 from finance_core.events import event_json_schema
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,7 +17,8 @@ def artifacts() -> dict[Path, str]:
     """Path -> expected file content of every generated artifact."""
     from finance_core.avro_schema import event_avro_schema
 
-    files = {ROOT / "docs" / "schemas" / "financial-event.v1.json": _dump(event_json_schema())}
+    files = {ROOT / "docs" / "schemas" / "financial-event.v1.json": _dump(event_json_schema()),
+             ROOT / "docs" / "schemas" / "records-batch.v1.json": _dump(batch_json_schema())}
     for table, model in ROW_MODELS.items():
         files[ROOT / "infra" / "bigquery" / "schemas" / f"{table}.json"] = _dump(bigquery_schema(model))
     # Pub/Sub topic schema of the event (Avro; declared by infra/terraform/pubsub.tf).

@@ -11,7 +11,7 @@ from google.cloud import firestore
 from adapters.errors import map_exceptions
 from adapters.firestore_codec import metric_values, org_path
 from adapters.settings import KPI_SERIES_LENGTH
-from aggregations.shards import SEQ_FIELD, write_if_newer
+from aggregations.shards import SEQ_FIELD, DerivedDocument, write_many_if_newer
 from finance_core.aggregates import AggregateKey
 from finance_core.identifiers import CONSOLIDATED_ENTITY, KEY_SEPARATOR
 from finance_core.kpis import headline_kpis
@@ -62,14 +62,36 @@ class DerivedDocuments:
                 variance_targets.add((key.entity_id, key.period))
         return refresh_kpis, variance_targets
 
-    def refresh_kpis(self, org_id: str, reference: OrgReference) -> bool:
-        """Rebuild `kpis/current` for the KPI period."""
+    def refresh(self, org_id: str, reference: OrgReference, keys: Iterable[AggregateKey]) -> list[str]:
+        """Rebuild the KPI and variance documents that use the changed keys: one read, one conditional commit."""
+        refresh_kpis, variance_targets = self.affected(reference, keys)
         period = kpi_period(reference)
+        kpi_keys = self._kpi_keys(period) if refresh_kpis else []
+        needed = set(kpi_keys)
+        for entity_id, target_period in variance_targets:
+            needed |= set(self._variance_keys(entity_id, target_period).values())
+        docs = self._aggregates(org_id, sorted(needed))
+        documents = [self._variance_document(org_id, reference, entity_id, target_period, docs)
+                     for entity_id, target_period in sorted(variance_targets)]
+        if refresh_kpis:
+            documents.append(self._kpis_document(org_id, reference, period, docs))
+        return write_many_if_newer(self._db, documents)
+
+    @staticmethod
+    def _kpi_keys(period: str) -> list[AggregateKey]:
         periods = [add_months(period, -i) for i in reversed(range(KPI_SERIES_LENGTH.value))]
-        actual_keys = [AggregateKey(CONSOLIDATED_ENTITY, p, "actual") for p in periods]
-        budget_key = AggregateKey(CONSOLIDATED_ENTITY, period, "budget")
-        docs = self._aggregates(org_id, [*actual_keys, budget_key])
-        versions = {key.doc_id: _version(doc) for key, doc in docs.items()}
+        return [*(AggregateKey(CONSOLIDATED_ENTITY, p, "actual") for p in periods),
+                AggregateKey(CONSOLIDATED_ENTITY, period, "budget")]
+
+    @staticmethod
+    def _variance_keys(entity_id: str, period: str) -> dict[str, AggregateKey]:
+        return {s: AggregateKey(entity_id, period, s) for s in ("actual", "budget", "forecast")}
+
+    def _kpis_document(self, org_id: str, reference: OrgReference, period: str,
+                       docs: Mapping[AggregateKey, dict[str, Any] | None]) -> DerivedDocument:
+        keys = self._kpi_keys(period)
+        actual_keys, budget_key = keys[:-1], keys[-1]
+        versions = {key.doc_id: _version(docs[key]) for key in keys}
 
         def compute() -> dict[str, Any]:
             series = [(key.period, (docs[key] or {}).get("metrics")) for key in actual_keys]
@@ -93,14 +115,12 @@ class DerivedDocuments:
                 "record_count": int((docs[actual_keys[-1]] or {}).get("record_count", 0)),
             }
 
-        ref = self._db.document(f"{org_path(org_id)}/kpis/current")
-        return write_if_newer(self._db, ref, versions, compute)
+        return DerivedDocument(self._db.document(f"{org_path(org_id)}/kpis/current"), versions, compute)
 
-    def refresh_variance(self, org_id: str, reference: OrgReference, entity_id: str, period: str) -> bool:
-        """Rebuild `variance/{entity}__{period}`: top variances actual vs budget (and vs forecast)."""
-        keys = {s: AggregateKey(entity_id, period, s) for s in ("actual", "budget", "forecast")}
-        docs = self._aggregates(org_id, keys.values())
-        versions = {key.doc_id: _version(doc) for key, doc in docs.items()}
+    def _variance_document(self, org_id: str, reference: OrgReference, entity_id: str, period: str,
+                           docs: Mapping[AggregateKey, dict[str, Any] | None]) -> DerivedDocument:
+        keys = self._variance_keys(entity_id, period)
+        versions = {key.doc_id: _version(docs[key]) for key in keys.values()}
 
         def compute() -> dict[str, Any]:
             actual = docs[keys["actual"]] or {}
@@ -119,8 +139,7 @@ class DerivedDocuments:
             return body
 
         doc_id = KEY_SEPARATOR.join((entity_id, period))
-        ref = self._db.document(f"{org_path(org_id)}/variance/{doc_id}")
-        return write_if_newer(self._db, ref, versions, compute)
+        return DerivedDocument(self._db.document(f"{org_path(org_id)}/variance/{doc_id}"), versions, compute)
 
 
 def _in_chart(accounts: Mapping[str, Any] | None, reference: OrgReference) -> dict[str, int]:

@@ -124,11 +124,7 @@ class Reconciler:
             self._aggregates.fold(org_id, key, reference.chart, reference.reporting_currency, force=not view_ok)
         touched = [AggregateKey.from_doc_id(k) for k in set(report.shard_repairs) | set(report.view_repairs)]
         if touched:
-            refresh_kpis, targets = self._derived.affected(reference, touched)
-            for entity_id, target_period in sorted(targets):
-                self._derived.refresh_variance(org_id, reference, entity_id, target_period)
-            if refresh_kpis:
-                self._derived.refresh_kpis(org_id, reference)
+            self._derived.refresh(org_id, reference, touched)
         log.info("reconciliation %s", report.summary())
         self._record(report)
         return report

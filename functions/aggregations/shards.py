@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from google.cloud import firestore
@@ -48,11 +49,25 @@ def increment_body(counters: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
+Build = Callable[[dict[str, dict[str, Any]], dict[str, Any] | None], dict[str, Any]]
+# Documents one commit writes at most (production Firestore accepts 500 writes per commit).
+MAX_WRITES_PER_COMMIT = 400
+
+
+@dataclass(frozen=True)
+class ShardedView:
+    """A readable document, how many shards feed it, and how to build it from them."""
+
+    ref: firestore.DocumentReference
+    shard_count: int
+    build: Build
+
+
 def fold(
     db: firestore.Client,
     view_ref: firestore.DocumentReference,
     shard_count: int,
-    build: Callable[[dict[str, dict[str, Any]], dict[str, Any] | None], dict[str, Any]],
+    build: Build,
     force: bool = False,
 ) -> dict[str, Any] | None:
     """Bring the readable document up to date with its shards; idempotent and safe to run concurrently.
@@ -61,36 +76,86 @@ def fold(
     shard id) and the previously stored body. Returns the body written, or None if the stored
     document already included everything this fold saw. `force` rewrites it anyway (repair).
     """
-    refs = [view_ref] + [shard_ref(view_ref, i) for i in range(shard_count)]
+    return fold_many(db, [ShardedView(view_ref, shard_count, build)], force=force).get(view_ref.path)
+
+
+def fold_many(db: firestore.Client, views: Sequence[ShardedView], force: bool = False) -> dict[str, dict[str, Any]]:
+    """Fold many readable documents with one read of all their shards and one conditional commit.
+
+    Each document is written only if its shards moved past what it shows, with its update time
+    (or its absence) as precondition. When another fold wins a race on one of them, the commit
+    fails as a whole and everything is read again: documents the other fold brought up to date
+    are then skipped. Returns the bodies written, by document path.
+    """
+    written: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(views), MAX_WRITES_PER_COMMIT):
+        written.update(_fold_group(db, views[start:start + MAX_WRITES_PER_COMMIT], force))
+    return written
+
+
+def _fold_group(db: firestore.Client, views: Sequence[ShardedView], force: bool) -> dict[str, dict[str, Any]]:
+    refs = [ref for view in views for ref in (view.ref, *(shard_ref(view.ref, i) for i in range(view.shard_count)))]
+    paths = ", ".join(view.ref.path for view in views[:3]) + (" ..." if len(views) > 3 else "")
     for _ in range(MAX_FOLD_ATTEMPTS):
-        with map_exceptions(f"reading shards of {view_ref.path}"):
+        with map_exceptions(f"reading shards of {paths}"):
             snapshots = {snap.reference.path: snap for snap in db.get_all(refs)}
-        view = snapshots[view_ref.path]
-        shards = {
-            ref.id: snapshots[ref.path].to_dict() or {} for ref in refs[1:] if snapshots[ref.path].exists
-        }
-        seq = {shard_id: int(doc.get("seq", 0)) for shard_id, doc in shards.items()}
-        previous = view.to_dict() if view.exists else None
-        if not force and previous is not None and dominates(previous.get(SEQ_FIELD, {}), seq):
-            return None
-        body = build(shards, previous)
-        body[SEQ_FIELD] = seq
-        body["updated_at"] = firestore.SERVER_TIMESTAMP
-        try:
-            with map_exceptions(f"writing {view_ref.path}"):
-                if previous is None:
-                    view_ref.create(body)
-                else:
-                    view_ref.update(body, option=db.write_option(last_update_time=view.update_time))
-            return body
-        except TransientError as exc:
-            # A failed precondition surfaces as a permanent API error; contention as transient.
-            log.debug("fold of %s retried: %s", view_ref.path, exc)
-        except Exception as exc:  # noqa: BLE001 - only the CAS races are expected here
-            if is_lost_race(exc):
+        batch = db.batch()
+        planned: dict[str, dict[str, Any]] = {}
+        for view in views:
+            snap = snapshots[view.ref.path]
+            shard_docs = {}
+            for index in range(view.shard_count):
+                shard = snapshots[shard_ref(view.ref, index).path]
+                if shard.exists:
+                    shard_docs[shard.reference.id] = shard.to_dict() or {}
+            seq = {shard_id: int(doc.get("seq", 0)) for shard_id, doc in shard_docs.items()}
+            previous = snap.to_dict() if snap.exists else None
+            if not force and previous is not None and dominates(previous.get(SEQ_FIELD, {}), seq):
                 continue
-            raise
-    raise TransientError(f"could not fold {view_ref.path} after {MAX_FOLD_ATTEMPTS} attempts (heavy contention)")
+            body = view.build(shard_docs, previous)
+            body[SEQ_FIELD] = seq
+            body["updated_at"] = firestore.SERVER_TIMESTAMP
+            _conditional_put(db, batch, view.ref, snap, body)
+            planned[view.ref.path] = body
+        if not planned:
+            return {}
+        if _commit_or_lost_race(batch, f"writing {paths}"):
+            return planned
+    raise TransientError(f"could not fold {paths} after {MAX_FOLD_ATTEMPTS} attempts (heavy contention)")
+
+
+def _conditional_put(db: firestore.Client, batch: firestore.WriteBatch, ref: firestore.DocumentReference,
+                     snap: firestore.DocumentSnapshot, body: dict[str, Any]) -> None:
+    """Write `body` only if the document is still as read: same update time, or still absent."""
+    if snap.exists:
+        batch.update(ref, body, option=db.write_option(last_update_time=snap.update_time))
+    else:
+        batch.create(ref, body)
+
+
+def _commit_or_lost_race(batch: firestore.WriteBatch, action: str) -> bool:
+    """Commit; False when a precondition failed (another writer came first: read again), else raise."""
+    try:
+        with map_exceptions(action):
+            batch.commit()
+        return True
+    except TransientError as exc:
+        # Contention surfaces as transient; read again like a lost race.
+        log.debug("%s retried: %s", action, exc)
+        return False
+    except Exception as exc:  # noqa: BLE001 - only the compare-and-set races are expected here
+        if is_lost_race(exc):
+            return False
+        raise
+
+
+@dataclass(frozen=True)
+class DerivedDocument:
+    """A document computed from sources whose versions only grow (see write_many_if_newer)."""
+
+    ref: firestore.DocumentReference
+    source_versions: Mapping[str, int]
+    compute: Callable[[], dict[str, Any]]
 
 
 def write_if_newer(
@@ -99,29 +164,39 @@ def write_if_newer(
     source_versions: Mapping[str, int],
     compute: Callable[[], dict[str, Any]],
 ) -> bool:
-    """Write a derived document unless the stored one was computed from sources at least as new.
+    """Write a derived document unless the stored one was computed from sources at least as new."""
+    return bool(write_many_if_newer(db, [DerivedDocument(ref, source_versions, compute)]))
+
+
+def write_many_if_newer(db: firestore.Client, documents: Sequence[DerivedDocument]) -> list[str]:
+    """Write each derived document unless the stored one was computed from sources at least as new.
 
     `source_versions` maps each source document to a number that only grows (the sum of its shard
-    sequence numbers); the comparison is the same dominance test as the fold's.
+    sequence numbers); the comparison is the same dominance test as the fold's. One read of all
+    the documents and one conditional commit; a lost race reads again. Returns the paths written.
     """
-    for _ in range(MAX_FOLD_ATTEMPTS):
-        with map_exceptions(f"reading {ref.path}"):
-            current = ref.get()
-        stored = (current.to_dict() or {}).get("source_versions", {}) if current.exists else {}
-        if current.exists and dominates(stored, source_versions) and stored:
-            return False
-        body = compute()
-        body["source_versions"] = dict(source_versions)
-        body["updated_at"] = firestore.SERVER_TIMESTAMP
-        try:
-            with map_exceptions(f"writing {ref.path}"):
-                if current.exists:
-                    ref.update(body, option=db.write_option(last_update_time=current.update_time))
-                else:
-                    ref.create(body)
-            return True
-        except Exception as exc:  # noqa: BLE001
-            if is_lost_race(exc) or isinstance(exc, TransientError):
-                continue
-            raise
-    raise TransientError(f"could not write {ref.path} after {MAX_FOLD_ATTEMPTS} attempts (heavy contention)")
+    written: list[str] = []
+    for start in range(0, len(documents), MAX_WRITES_PER_COMMIT):
+        group = documents[start:start + MAX_WRITES_PER_COMMIT]
+        paths = ", ".join(doc.ref.path for doc in group[:3]) + (" ..." if len(group) > 3 else "")
+        for _ in range(MAX_FOLD_ATTEMPTS):
+            with map_exceptions(f"reading {paths}"):
+                snapshots = {snap.reference.path: snap for snap in db.get_all([doc.ref for doc in group])}
+            batch = db.batch()
+            planned = []
+            for doc in group:
+                current = snapshots[doc.ref.path]
+                stored = (current.to_dict() or {}).get("source_versions", {}) if current.exists else {}
+                if current.exists and stored and dominates(stored, doc.source_versions):
+                    continue
+                body = doc.compute()
+                body["source_versions"] = dict(doc.source_versions)
+                body["updated_at"] = firestore.SERVER_TIMESTAMP
+                _conditional_put(db, batch, doc.ref, current, body)
+                planned.append(doc.ref.path)
+            if not planned or _commit_or_lost_race(batch, f"writing {paths}"):
+                written += planned
+                break
+        else:
+            raise TransientError(f"could not write {paths} after {MAX_FOLD_ATTEMPTS} attempts (heavy contention)")
+    return written

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
 from google.cloud import firestore
 
-from adapters.errors import map_exceptions
+from adapters.errors import PermanentError, is_lost_race, map_exceptions
 from adapters.firestore_codec import metric_values, org_path, utc_now
 from aggregations import shards
 from finance_core.accounts import ChartOfAccounts
 from finance_core.aggregates import AggregateDelta, AggregateKey, build_view, fold_shards
 from finance_core.metrics import MetricGraph
 
-# Trigger event ids are remembered this long; Firestore redelivers within minutes, not weeks.
+# Change ids are remembered this long; Firestore redelivers a trigger event within hours, not weeks.
 APPLIED_CHANGE_TTL = timedelta(days=7)
 
 
@@ -40,38 +40,61 @@ class AggregateStore:
         org_id: str,
         change_id: str,
         deltas: Mapping[AggregateKey, AggregateDelta],
-        outbox: Mapping[str, Any] | None = None,
     ) -> bool:
-        """Add the deltas to one shard per key and record the change id, in one transaction.
+        """Add the deltas to one shard per key and record the change id, in one atomic commit.
 
-        Returns False if the change was applied before (a redelivered trigger event): the marker
-        is read in the same transaction that writes the increments, so it is exactly once.
-        Shards are only incremented (never read), so writers of one hot key do not contend.
-        `outbox` (the change message) is stored on the marker with published=False, so a message
-        lost after the commit is still published later by the outbox sweep.
+        Returns False if the change was applied before: the commit creates the change's marker
+        (`applied_changes/{change_id}`), which fails if it exists, and the increments commit with
+        it or not at all. Used for reconciliation's corrections, whose ids are deterministic.
         """
-        marker_ref = self.marker_ref(org_id, change_id)
-        shard = shards.shard_index(change_id, self._shards)
+        batch = self._db.batch()
+        batch.create(self.marker_ref(org_id, change_id), {
+            "keys": sorted(key.doc_id for key in deltas),
+            "applied_at": firestore.SERVER_TIMESTAMP,
+            "expires_at": utc_now() + APPLIED_CHANGE_TTL,
+        })
+        self._add_to_shards(batch, org_id, change_id, deltas)
+        return self._commit_unless_applied(batch, f"applying change {change_id} to aggregates")
 
-        @firestore.transactional
-        def run(transaction: firestore.Transaction) -> bool:
-            if marker_ref.get(transaction=transaction).exists:
+    def apply_change_document(
+        self,
+        change_ref: firestore.DocumentReference,
+        read_at_update_time: Any,
+        deltas: Mapping[AggregateKey, AggregateDelta],
+    ) -> bool:
+        """Apply a `record_changes` document's deltas once: the increments commit with its state 'applied'.
+
+        The state update carries the document's update time as read (still 'pending') as its
+        precondition, so a second application (a redelivered trigger event, or the outbox sweep
+        racing the trigger) fails as a whole and returns False. Nothing is read and no lock is
+        taken: concurrent writers of one hot key only add to shards.
+        """
+        org_id = change_ref.parent.parent.id
+        batch = self._db.batch()
+        batch.update(change_ref, {"state": "applied", "applied_at": firestore.SERVER_TIMESTAMP,
+                                  "keys": sorted(key.doc_id for key in deltas)},
+                     option=self._db.write_option(last_update_time=read_at_update_time))
+        self._add_to_shards(batch, org_id, change_ref.id, deltas)
+        return self._commit_unless_applied(batch, f"applying {change_ref.path} to aggregates")
+
+    def _add_to_shards(self, batch: firestore.WriteBatch, org_id: str, spread_key: str,
+                       deltas: Mapping[AggregateKey, AggregateDelta]) -> None:
+        # One shard per change (chosen from its id): shards are only incremented, never read.
+        shard = shards.shard_index(spread_key, self._shards)
+        for key, delta in deltas.items():
+            body = shards.increment_body({"accounts": delta.accounts, "record_count": delta.record_count})
+            batch.set(shards.shard_ref(self.view_ref(org_id, key), shard), body, merge=True)
+
+    @staticmethod
+    def _commit_unless_applied(batch: firestore.WriteBatch, action: str) -> bool:
+        try:
+            with map_exceptions(action):
+                batch.commit()
+        except PermanentError as exc:
+            if is_lost_race(exc):
                 return False
-            for key, delta in deltas.items():
-                body = shards.increment_body({"accounts": delta.accounts, "record_count": delta.record_count})
-                transaction.set(shards.shard_ref(self.view_ref(org_id, key), shard), body, merge=True)
-            marker: dict[str, Any] = {
-                "keys": sorted(key.doc_id for key in deltas),
-                "applied_at": firestore.SERVER_TIMESTAMP,
-                "expires_at": utc_now() + APPLIED_CHANGE_TTL,
-            }
-            if outbox is not None:
-                marker.update({"outbox": dict(outbox), "published": False})
-            transaction.set(marker_ref, marker)
-            return True
-
-        with map_exceptions(f"applying change {change_id} to aggregates"):
-            return run(self._db.transaction(max_attempts=15))
+            raise
+        return True
 
     def fold(
         self,
@@ -83,7 +106,25 @@ class AggregateStore:
         last_event_id: str | None = None,
     ) -> dict[str, Any] | None:
         """Refresh the readable aggregate of `key` from its shards (no-op if already current unless forced)."""
+        view = self._sharded_view(org_id, key, chart, currency, force, last_event_id)
+        return shards.fold(self._db, view.ref, view.shard_count, view.build, force=force)
 
+    def fold_many(
+        self,
+        org_id: str,
+        keys: Iterable[AggregateKey],
+        chart: ChartOfAccounts,
+        currency: str,
+        last_event_id: str | None = None,
+    ) -> dict[AggregateKey, dict[str, Any]]:
+        """Refresh the readable aggregates of many keys with one read and one conditional commit; returns those written."""
+        keys = sorted(set(keys))
+        views = [self._sharded_view(org_id, key, chart, currency, False, last_event_id) for key in keys]
+        written = shards.fold_many(self._db, views)
+        return {key: written[view.ref.path] for key, view in zip(keys, views, strict=True) if view.ref.path in written}
+
+    def _sharded_view(self, org_id: str, key: AggregateKey, chart: ChartOfAccounts, currency: str, force: bool,
+                      last_event_id: str | None) -> shards.ShardedView:
         def build(shard_docs: dict[str, dict[str, Any]], previous: dict[str, Any] | None) -> dict[str, Any]:
             totals = fold_shards(shard_docs)
             # A forced fold repairs a damaged readable document: recompute everything from the shards.
@@ -105,11 +146,11 @@ class AggregateStore:
                 "metrics": metric_values(view.metrics),
                 "totals_by_type": view.totals_by_type,
                 "record_count": view.record_count,
-                # The event whose change triggered this fold: lets dashboards measure lag.
+                # The last event of the change that triggered this fold: lets dashboards measure lag.
                 "last_event_id": last_event_id,
             }
 
-        return shards.fold(self._db, self.view_ref(org_id, key), self._shards, build, force=force)
+        return shards.ShardedView(self.view_ref(org_id, key), self._shards, build)
 
     def shard_totals(self, org_id: str, key: AggregateKey) -> AggregateDelta:
         """Sum of the shards of a key, read consistently (what the readable document should show)."""

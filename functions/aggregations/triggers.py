@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import functools
-
 import base64
+import functools
 
 from firebase_functions import pubsub_fn, scheduler_fn
 
@@ -16,7 +15,7 @@ from aggregations.derived import DerivedDocuments
 from aggregations.reconcile import Reconciler
 from aggregations.store import AggregateStore
 from aggregations.views import ViewRefresher
-from realtime_processor.change_events import decode_change
+from finance_core.changes import decode_change_message
 
 
 @functools.cache
@@ -43,6 +42,6 @@ def view_refresher() -> ViewRefresher:
 
 @pubsub_fn.on_message_published(topic="financial-record-changes", retry=True, **deployment.hot_path("realtime"))
 def refresh_aggregate_views(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
-    """Fold the changed aggregate keys and rebuild the KPI and variance documents that use them."""
-    change = decode_change(base64.b64decode(event.data.message.data or b""))
-    view_refresher().refresh(change["org_id"], change["delta"].keys(), change["event_id"])
+    """Fold the changed aggregate keys (once per message, however many lines) and rebuild what uses them."""
+    change = decode_change_message(base64.b64decode(event.data.message.data or b""))
+    view_refresher().refresh(change.org_id, change.keys, change.last_event_id)

@@ -24,19 +24,17 @@ class ViewRefresher:
         self._derived = derived
 
     def refresh(self, org_id: str, keys: Iterable[AggregateKey], last_event_id: str | None = None) -> list[str]:
-        """Bring the given keys' readable documents (and what derives from them) up to date."""
+        """Bring the given keys' readable documents (and what derives from them) up to date.
+
+        One read of every shard of every key and one conditional commit fold them all (a batch of
+        lines touches hundreds of keys), then the KPI and variance documents that use them are
+        rebuilt the same way.
+        """
         reference = self._references.get(org_id)
         keys = sorted(set(keys))
         if reference is None or not keys:
             return []
-        written = []
-        for key in keys:
-            if self._aggregates.fold(org_id, key, reference.chart, reference.reporting_currency,
-                                     last_event_id=last_event_id) is not None:
-                written.append(key.doc_id)
-        refresh_kpis, variance_targets = self._derived.affected(reference, keys)
-        for entity_id, period in sorted(variance_targets):
-            self._derived.refresh_variance(org_id, reference, entity_id, period)
-        if refresh_kpis:
-            self._derived.refresh_kpis(org_id, reference)
-        return written
+        written = self._aggregates.fold_many(org_id, keys, reference.chart, reference.reporting_currency,
+                                             last_event_id=last_event_id)
+        self._derived.refresh(org_id, reference, keys)
+        return [key.doc_id for key in sorted(written)]

@@ -17,6 +17,7 @@ from finance_core.aggregates import AggregateDelta, AggregateKey
 from finance_core.alert_inputs import build_context, plan_evaluations
 from finance_core.alert_policy import AlertState, Transition
 from finance_core.alert_rules import evaluate
+from finance_core.changes import ChangeMessage
 from google.cloud import firestore
 
 from alerts.notifier import Notifier, SentNotification
@@ -56,10 +57,10 @@ class AlertEvaluator:
         self._notifier = notifier
         self._clock = clock
 
-    def handle(self, change: Mapping[str, Any]) -> EvaluationReport:
-        """Evaluate the rules a decoded change message (realtime_processor.change_events) touches."""
-        org_id, change_id = str(change["org_id"]), str(change["change_id"])
-        deltas: Mapping[AggregateKey, AggregateDelta] = change.get("delta") or {}
+    def handle(self, change: ChangeMessage) -> EvaluationReport:
+        """Evaluate the rules a change message touches, each once, on the current aggregates."""
+        org_id, change_id = change.org_id, change.change_id
+        deltas: Mapping[AggregateKey, AggregateDelta] = change.deltas
         report = EvaluationReport()
         reference = self._references.get(org_id)
         if reference is None or not deltas:
@@ -78,9 +79,8 @@ class AlertEvaluator:
         needed = sorted({key for plan in plans for key in plan.keys()})
         # The rules must see this change: fold the changed keys first (a no-op when the view
         # consumer already did), then read every document the evaluations need in one round trip.
-        for key in sorted(set(needed) & set(deltas)):
-            self._aggregates.fold(org_id, key, reference.chart, reference.reporting_currency,
-                                  last_event_id=change.get("event_id"))
+        self._aggregates.fold_many(org_id, set(needed) & set(deltas), reference.chart, reference.reporting_currency,
+                                   last_event_id=change.last_event_id)
         documents, updated = self._read(org_id, needed)
         now = self._clock()
         evaluations = []

@@ -24,7 +24,7 @@ from adapters.settings import (
 )
 from aggregations.store import AggregateStore
 from firebase_functions import pubsub_fn, scheduler_fn
-from realtime_processor.change_events import decode_change
+from finance_core.changes import decode_change_message
 
 from alerts.channels.sender import ChannelSender
 from alerts.escalation import Escalator
@@ -78,9 +78,8 @@ def evaluator() -> AlertEvaluator:
 @pubsub_fn.on_message_published(topic="financial-record-changes", retry=True,
                                 **deployment.background("alerts", timeout_sec=120, secrets=SECRETS))
 def evaluate_alerts(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
-    """Evaluate the org's alert rules touched by one applied change; raise, resolve and notify alerts."""
-    change = decode_change(base64.b64decode(event.data.message.data or b""))
-    evaluator().handle(change)
+    """Evaluate the org's alert rules touched by one change message (once, however many lines); raise, resolve, notify."""
+    evaluator().handle(decode_change_message(base64.b64decode(event.data.message.data or b"")))
 
 
 @scheduler_fn.on_schedule(schedule="every 1 minutes", **deployment.scheduled("alerts", secrets=SECRETS))

@@ -225,17 +225,21 @@ class DeadLetterDrain:
         for parked in batch:
             report.pulled += 1
             try:
-                rows.append(self._sink.row_of(parked.data))
-                owners.append(parked)
+                message_rows = self._sink.rows_of(parked.data)
             except (PermanentError, TransientError) as exc:
                 report.kept[parked.key] = str(exc)
                 kept.append(parked)
+                continue
+            rows += message_rows
+            owners += [parked] * len(message_rows)
         result = self._writer.write(rows)
-        for index, reason in result.failed.items():
-            report.kept[owners[index].key] = reason
-            kept.append(owners[index])
-        done = [owners[index] for index in result.written]
-        report.written += len(done)
+        failed_owners = {id(owners[index]): reason for index, reason in result.failed.items()}
+        for parked in {id(p): p for p in owners}.values():
+            if id(parked) in failed_owners:
+                report.kept[parked.key] = failed_owners[id(parked)]
+                kept.append(parked)
+        done = [p for p in {id(p): p for p in owners}.values() if id(p) not in failed_owners]
+        report.written += len(result.written)
         # Acknowledge only after the rows are in: a crash in between re-drives them again, which
         # the views absorb.
         acks = [p.ack_id for p in done if p.ack_id]

@@ -1,4 +1,4 @@
-"""Handles one change message: its fact row streamed into BigQuery, or the message parked with the reason."""
+"""Handles one change message: its fact rows (one per record change) streamed into BigQuery, or the message parked."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from enum import StrEnum
 from adapters.errors import PermanentError, TransientError
 from adapters.reference_store import ReferenceDataError, ReferenceStore
 from finance_core.analytics_rows import FinancialFact
+from finance_core.changes import ChangeMessage, ChangeMessageError, decode_change_message
 from finance_core.reference import OrgReference
-from realtime_processor.change_events import decode_change
 
 from analytics_sink.dead_letters import DeadLetterParker
 from analytics_sink.rows import fact_from_change
@@ -40,21 +40,21 @@ class AnalyticsSink:
         self._parker = parker
         self._sleep = sleep
 
-    def row_of(self, data: bytes) -> FinancialFact:
-        """The fact row of a change message; PermanentError or TransientError (reference data) if none."""
+    def rows_of(self, data: bytes) -> list[FinancialFact]:
+        """The fact rows of a change message; PermanentError or TransientError (reference data) if any is impossible."""
         try:
-            change = decode_change(data)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise PermanentError(f"undecodable change message: {exc}") from exc
-        org_id = change["org_id"]
+            message = decode_change_message(data)
+        except ChangeMessageError as exc:
+            raise PermanentError(str(exc)) from exc
+        org_id = message.org_id
         reference = self._reference(org_id)
-        state = change.get("after") if change.get("op") == "upsert" else change.get("before")
-        if reference is None or (state is not None and state.account_id not in reference.chart):
+        accounts = {c.fact_state.account_id for c in message.changes if c.fact_state is not None}
+        if reference is None or not accounts <= set(reference.chart):
             # The instance's cached chart may predate the org or the account (it is kept up to
             # REFERENCE_CACHE_SECONDS): look again before calling the change unwritable.
             self._references.invalidate(org_id)
             reference = self._reference(org_id)
-        return fact_from_change(change, reference)
+        return [fact_from_change(change, message, reference) for change in message.changes]
 
     def _reference(self, org_id: str) -> OrgReference | None:
         for attempt in range(REFERENCE_ATTEMPTS):
@@ -69,18 +69,24 @@ class AnalyticsSink:
         return None
 
     def handle(self, data: bytes, attributes: Mapping[str, str]) -> SinkOutcome:
-        """Write the change's row (retrying in-process), else park the message with the reason."""
+        """Write the message's rows (retrying in-process), else park the whole message with the reason.
+
+        A re-driven message writes its rows again, including those that made it the first time:
+        the views rank the copies away (financial_records_latest).
+        """
         org_id, change_id = _identity(data, attributes)
         try:
-            row = self.row_of(data)
+            rows = self.rows_of(data)
         except (PermanentError, TransientError) as exc:
             self._parker.park(data, attributes, str(exc), org_id, change_id)
             return SinkOutcome.PARKED
-        result = self._writer.write([row])
+        result = self._writer.write(rows)
         if result.failed:
-            self._parker.park(data, attributes, result.failed[0], org_id, change_id)
+            index, reason = next(iter(sorted(result.failed.items())))
+            more = f" (and {len(result.failed) - 1} more row(s))" if len(result.failed) > 1 else ""
+            self._parker.park(data, attributes, f"row {index}: {reason}{more}", org_id, change_id)
             return SinkOutcome.PARKED
-        log.debug("change %s of %s written to %s", change_id, org_id, self._writer.table_id)
+        log.debug("change %s of %s: %d row(s) written to %s", change_id, org_id, len(rows), self._writer.table_id)
         return SinkOutcome.WRITTEN
 
 

@@ -1,45 +1,92 @@
-"""One entry for every ingestion path: decode, check against the org, store or reject with the reason."""
+"""One entry for every ingestion path: decode, check against the org, store or reject with the reason.
+
+A single event, a `records.batch` message, an upload's rows and a manual entry all become entries
+of one org stored by `IngestionStore.apply`, a chunk per commit: a lone event is a batch of one.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Sequence
 
 from adapters.reference_store import ReferenceDataError, ReferenceStore
+from finance_core.batches import IngestLine, parse_batch
 from finance_core.events import EventRejected, parse_event
-from ingestion.store import IngestionStore, IngestResult
+from finance_core.records import Outcome
+from finance_core.reference import OrgReference
+from ingestion.store import Entry, IngestionStore, IngestResult, ManualEntryStatus, Parsed, Rejected
 
 log = logging.getLogger(__name__)
 
 
 class IngestionService:
-    """Turns raw messages into records; every message ends applied, duplicate, stale or rejected."""
+    """Turns raw messages into records; every line ends applied, duplicate, stale or rejected."""
 
     def __init__(self, store: IngestionStore, references: ReferenceStore):
         self._store = store
         self._references = references
 
-    def ingest(self, raw: bytes, next_version: bool = False, refresh_health: bool = True) -> IngestResult:
-        """Process one message. Transient failures raise (the platform retries); nothing is dropped."""
+    def ingest(self, raw: bytes, next_version: bool = False, refresh_health: bool = True,
+               manual_entry: ManualEntryStatus | None = None) -> IngestResult:
+        """Process one contract-v1 message. Transient failures raise (the platform retries); nothing is dropped."""
         try:
             event = parse_event(raw)
         except EventRejected as rejection:
+            if _names_a_batch(raw):
+                rejection = EventRejected(rejection.code, "a records.batch message goes to the financial-event-batches "
+                                          f"topic, not financial-events ({rejection.reason})",
+                                          rejection.org_id, rejection.event_id)
             org_exists = bool(rejection.org_id) and self._org_exists(rejection.org_id)
-            return self._finish(self._store.reject(raw, rejection, org_exists), refresh_health)
+            return self._finish([self._store.reject(raw, rejection, org_exists)], refresh_health)[0]
+        reference = self._reference_or_rejection(raw, event.org_id, event.event_id)
+        if isinstance(reference, IngestResult):
+            return self._finish([reference], refresh_health)[0]
+        entry = Parsed(IngestLine(event, next_version), raw)
+        results = self._store.apply(event.org_id, [entry], reference, source=f"event {event.event_id}",
+                                    manual_entry=manual_entry)
+        return self._finish(results, refresh_health)[0]
+
+    def ingest_batch(self, raw: bytes) -> list[IngestResult]:
+        """Process one `records.batch` message: its lines are validated and stored together, in order."""
+        started = time.perf_counter()
         try:
-            reference = self._references.get(event.org_id)
-        except ReferenceDataError as exc:
-            rejection = EventRejected("org_configuration", str(exc), event.org_id, event.event_id)
-            return self._finish(self._store.reject(raw, rejection, True), refresh_health)
-        if reference is None:
-            rejection = EventRejected(
-                "unknown_org", f"organization {event.org_id!r} does not exist", event.org_id, event.event_id
-            )
-            return self._finish(self._store.reject(raw, rejection, False), refresh_health)
-        try:
-            result = self._store.apply(event, reference, next_version=next_version)
+            batch = parse_batch(raw)
         except EventRejected as rejection:
-            result = self._store.reject(raw, rejection, True)
-        return self._finish(result, refresh_health)
+            org_exists = bool(rejection.org_id) and self._org_exists(rejection.org_id)
+            return self._finish([self._store.reject(raw, rejection, org_exists)], True)
+        reference = self._reference_or_rejection(raw, batch.org_id, f"batch-{batch.batch_id}", lines=len(batch.lines))
+        if isinstance(reference, IngestResult):
+            return self._finish([reference], True)
+        entries: list[Entry] = [
+            Rejected(line_raw, line) if isinstance(line, EventRejected) else Parsed(IngestLine(line), line_raw)
+            for line, line_raw in zip(batch.lines, batch.raw_lines, strict=True)
+        ]
+        results = self._store.apply(batch.org_id, entries, reference, source=f"batch {batch.batch_id}")
+        log.info("ingested batch", extra={"json_fields": {
+            "org_id": batch.org_id, "batch_id": batch.batch_id, "lines": len(results), "counts": counts(results),
+            "seconds": round(time.perf_counter() - started, 3)}})
+        self.refresh_health(batch.org_id)
+        return results
+
+    def ingest_entries(self, org_id: str, entries: Sequence[Entry], source: str) -> list[IngestResult]:
+        """Store already-decoded entries of a known org (upload rows); the caller refreshes health."""
+        reference = self._references.get(org_id)
+        if reference is None:
+            raise ReferenceDataError(f"organization {org_id!r} does not exist")
+        return self._store.apply(org_id, entries, reference, source=source)
+
+    def _reference_or_rejection(self, raw: bytes, org_id: str, event_id: str, lines: int = 1
+                                ) -> OrgReference | IngestResult:
+        try:
+            reference = self._references.get(org_id)
+        except ReferenceDataError as exc:
+            rejection = EventRejected("org_configuration", str(exc), org_id, event_id)
+            return self._store.reject(raw, rejection, True, lines=lines)
+        if reference is None:
+            rejection = EventRejected("unknown_org", f"organization {org_id!r} does not exist", org_id, event_id)
+            return self._store.reject(raw, rejection, False, lines=lines)
+        return reference
 
     def _org_exists(self, org_id: str) -> bool:
         try:
@@ -47,18 +94,31 @@ class IngestionService:
         except ReferenceDataError:
             return True
 
-    def _finish(self, result: IngestResult, refresh_health: bool) -> IngestResult:
-        log.info(
-            "ingested event",
-            extra={"json_fields": {"outcome": result.outcome.value, "event_id": result.event_id,
-                                    "org_id": result.org_id, "reason": result.reason, "code": result.code}},
-        )
-        if refresh_health:
+    def _finish(self, results: list[IngestResult], refresh_health: bool) -> list[IngestResult]:
+        if len(results) == 1:
+            result = results[0]
+            log.info("ingested event", extra={"json_fields": {
+                "outcome": result.outcome.value, "event_id": result.event_id, "org_id": result.org_id,
+                "reason": result.reason, "code": result.code}})
+        if refresh_health and results:
+            result = results[0]
             self.refresh_health(result.org_id if result.code not in {"unknown_org"} else None)
-        return result
+        return results
 
     def refresh_health(self, org_id: str | None) -> None:
         """Fold the data-quality counters of the org into its readable document."""
         if org_id and not self._org_exists(org_id):
             org_id = None
         self._store.fold_data_quality(org_id)
+
+
+def counts(results: Sequence[IngestResult]) -> dict[str, int]:
+    """Lines per outcome."""
+    counted = {o.value: 0 for o in (Outcome.APPLIED, Outcome.DUPLICATE, Outcome.STALE, Outcome.REJECTED)}
+    for result in results:
+        counted[result.outcome.value] += 1
+    return counted
+
+
+def _names_a_batch(raw: bytes) -> bool:
+    return b'"records.batch"' in raw[:4096]

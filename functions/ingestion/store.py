@@ -1,17 +1,32 @@
-"""Firestore side of ingestion: the version-keeping record transaction, rejections, and health counters."""
+"""Firestore side of ingestion: lines stored in chunks with optimistic preconditions, rejections, health counters.
+
+A chunk of lines (one event, or up to a few hundred lines of a batch, upload or seed) is stored in
+one atomic commit: the records' and tombstones' new states, the rejections, one data-quality shard
+increment and one `record_changes/{change_id}` document listing every record change, which the
+record-changes trigger turns into aggregate deltas. The records are read before the commit and
+every write carries a precondition on what was read (its update time, or that it did not exist),
+so a chunk that raced another writer of one of its records fails as a whole and is planned again
+from fresh reads: no record lock is held, so concurrent chunks of a month-end load do not wait on
+each other. Period documents are read inside the commit's transaction, so a period closed a
+moment ago already holds (the period lock).
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import logging
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
+from google.api_core import exceptions as google_exceptions
 from google.cloud import firestore
 
-from adapters.errors import map_exceptions
+from adapters.errors import TransientError, map_exceptions
 from adapters.firestore_codec import (
+    MalformedRecord,
     org_path,
     record_document,
     record_from_document,
@@ -20,20 +35,39 @@ from adapters.firestore_codec import (
     utc_now,
 )
 from aggregations import shards
-from finance_core.events import EventRejected, FinancialEvent
-from finance_core.records import MergeDecision, Outcome, RecordState, merge
-from finance_core.reference import OrgReference, check_event, check_existing_record, record_state
+from finance_core.batches import BatchPlan, IngestLine, StoredRecord, plan_batch
+from finance_core.changes import change_json
+from finance_core.events import EventRejected
+from finance_core.records import Outcome
+from finance_core.reference import OrgReference
 
-# How long an event id is remembered. After that a redelivery is still harmless: its version is
-# not newer than the stored one, so it is counted as stale instead of duplicate.
-PROCESSED_EVENT_TTL = timedelta(days=30)
+log = logging.getLogger(__name__)
+
 DATA_QUALITY_SHARDS = 4
 GLOBAL_ERRORS = "ingestion_errors"
+RECORD_CHANGES = "record_changes"
+# Change documents are the outbox of the record-changes trigger; a week covers any redelivery.
+RECORD_CHANGE_TTL = timedelta(days=7)
+# One commit writes at most 500 documents in production Firestore: a chunk's records, tombstones
+# and rejections, plus its change document, data-quality shard and (for a manual entry) the entry.
+MAX_COMMIT_WRITES = 500
+RESERVED_WRITES = 4
+# Lines planned per chunk before the write and size checks split it; most lines write one document.
+CHUNK_LINES = 450
+# A change document must stay under Firestore's 1 MiB per document.
+MAX_CHANGE_DOC_BYTES = 800_000
+# Attempts of one chunk against concurrent writers of the same records before the delivery is
+# retried by the platform (each attempt reads fresh state, so one always makes progress).
+CHUNK_ATTEMPTS = 12
+# What a rejection document keeps of an unreadable message (Firestore documents hold 1 MiB).
+MAX_KEPT_RAW_BYTES = 200_000
+RACE_ERRORS = (google_exceptions.FailedPrecondition, google_exceptions.AlreadyExists, google_exceptions.NotFound,
+               google_exceptions.Conflict)
 
 
 @dataclass(frozen=True)
 class IngestResult:
-    """What happened to one delivered message."""
+    """What happened to one delivered line."""
 
     outcome: Outcome
     reason: str
@@ -43,13 +77,50 @@ class IngestResult:
     code: str | None = None
 
 
+@dataclass(frozen=True)
+class Parsed:
+    """A line that is a valid event, with the bytes it arrived as (kept if the org's data rejects it)."""
+
+    line: IngestLine
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A line that can never become a record (unreadable, or not of this org), with its raw bytes."""
+
+    raw: bytes
+    rejection: EventRejected
+
+
+Entry = Parsed | Rejected
+
+
 def rejection_id(raw: bytes, event_id: str | None) -> str:
     """Document id of a rejection: the event id if usable, else a hash of the raw message."""
     return event_id or "sha256-" + hashlib.sha256(raw).hexdigest()[:40]
 
 
+@dataclass
+class ManualEntryStatus:
+    """The manual-entry document whose status is written in the same commit as its line.
+
+    `written` tells the caller whether the commit carried the status (a message rejected before
+    reaching a commit leaves the status to the caller).
+    """
+
+    ref: firestore.DocumentReference
+    written: bool = False
+
+    def body(self, result: IngestResult) -> dict[str, Any]:
+        """The status fields of the entry for a line's result."""
+        accepted = result.outcome in (Outcome.APPLIED, Outcome.DUPLICATE)
+        return {"status": "accepted" if accepted else "rejected", "reason": None if accepted else result.reason,
+                "outcome": result.outcome.value, "processed_at": firestore.SERVER_TIMESTAMP}
+
+
 class IngestionStore:
-    """Writes records with the highest-version-wins rule, exactly once per event id."""
+    """Writes records with the highest-version-wins rule, exactly once per event id, a chunk per commit."""
 
     def __init__(self, db: firestore.Client):
         self._db = db
@@ -57,105 +128,177 @@ class IngestionStore:
     def _org(self, org_id: str) -> firestore.DocumentReference:
         return self._db.document(org_path(org_id))
 
-    def apply(self, event: FinancialEvent, reference: OrgReference, next_version: bool = False) -> IngestResult:
-        """Store the event's effect in one transaction; raises EventRejected for closed-period moves.
+    # --- lines of a known org ----------------------------------------------------------------------
 
-        With `next_version`, the event's version is replaced by the stored version + 1 (manual
-        entries: an editor changes the current line, whatever its source version was).
+    def apply(self, org_id: str, entries: Sequence[Entry], reference: OrgReference, *, source: str,
+              manual_entry: ManualEntryStatus | None = None) -> list[IngestResult]:
+        """Store every entry (in order) and return one result per entry; transient failures raise.
+
+        Entries are split into chunks committed one after another, so lines of one record keep
+        their order. A retry after a failure is safe: committed lines are recognised by event id.
         """
-        org = self._org(event.org_id)
-        record_ref = org.collection("financial_records").document(event.record_id)
-        tombstone_ref = org.collection("deleted_records").document(event.record_id)
-        marker_ref = org.collection("processed_events").document(event.event_id)
-        period_refs = self._period_refs(org, event)
-        dq_ref = org.collection("data_quality").document("current")
-        dq_shard = shards.shard_ref(dq_ref, shards.shard_index(event.event_id, DATA_QUALITY_SHARDS))
+        results: list[IngestResult] = []
+        pending = list(entries)
+        size = CHUNK_LINES
+        while pending:
+            chunk = pending[:size]
+            try:
+                results += self._store_chunk(org_id, chunk, reference, source, manual_entry)
+            except _ChunkTooBig:
+                size = max(1, len(chunk) // 2)
+                continue
+            pending = pending[len(chunk):]
+            size = CHUNK_LINES
+        return results
+
+    def _store_chunk(self, org_id: str, chunk: Sequence[Entry], reference: OrgReference, source: str,
+                     manual_entry: ManualEntryStatus | None) -> list[IngestResult]:
+        last: Exception | None = None
+        for _ in range(CHUNK_ATTEMPTS):
+            try:
+                with map_exceptions(f"storing {len(chunk)} line(s) of {org_id} ({source})"):
+                    return self._attempt(org_id, chunk, reference, source, manual_entry)
+            except TransientError as exc:
+                if not isinstance(exc.__cause__, RACE_ERRORS):
+                    raise
+                last = exc
+            except RACE_ERRORS as exc:
+                last = exc
+            log.debug("chunk of %s (%s) met a concurrent writer; planning it again", org_id, source)
+        raise TransientError(f"could not store {len(chunk)} line(s) of {org_id} ({source}) after {CHUNK_ATTEMPTS} "
+                             f"attempts: other deliveries keep changing the same records ({last})")
+
+    def _attempt(self, org_id: str, chunk: Sequence[Entry], reference: OrgReference, source: str,
+                 manual_entry: ManualEntryStatus | None) -> list[IngestResult]:
+        org = self._org(org_id)
+        lines = [entry.line for entry in chunk if isinstance(entry, Parsed)]
+        record_ids = sorted({line.event.record_id for line in lines})
+        snaps = self._read_records(org, record_ids)
+        stored = {record_id: _stored(org_id, record_id, *snaps[record_id]) for record_id in record_ids}
+        periods = sorted({line.event.record.period for line in lines if line.event.record is not None}
+                         | {s.record.period for s in stored.values() if s.record is not None and s.record.period})
+        period_refs = [org.collection("periods").document(period) for period in periods]
+        outcome: dict[str, Any] = {}
 
         @firestore.transactional
-        def run(transaction: firestore.Transaction) -> tuple[MergeDecision, FinancialEvent]:
-            refs = [record_ref, tombstone_ref, marker_ref, *period_refs]
-            snaps = {s.reference.path: s for s in transaction.get_all(refs)}
-            record = record_from_document(event.org_id, event.record_id, snaps[record_ref.path].to_dict())
-            tombstone = tombstone_from_document(event.org_id, event.record_id, snaps[tombstone_ref.path].to_dict())
-            current = _newest(record, tombstone)
-            seen = snaps[marker_ref.path].exists
-            effective = event
-            if next_version and not seen:
-                effective = event.model_copy(update={"version": (current.version if current else 0) + 1})
-            period_snaps = {ref.id: snaps[ref.path] for ref in period_refs}
-            if record is not None and record.period and record.period not in period_snaps:
-                period_snaps[record.period] = org.collection("periods").document(record.period).get(transaction=transaction)
-            live_reference = _with_period_status(reference, period_snaps)
-            if not seen:
-                # Checked here, not before the transaction, so a redelivered event is a duplicate
-                # even if the reference data changed since, and the period lock is read live.
-                check_event(effective, live_reference)
-                check_existing_record(effective, record, live_reference)
-            proposed = None if seen or effective.is_delete else record_state(effective, live_reference)
-            decision = merge(current, effective, proposed, seen)
-            if decision.outcome is Outcome.APPLIED and decision.new_state is not None:
-                kept = _kept_fields(snaps[record_ref.path])
-                self._write_state(transaction, record_ref, tombstone_ref, record, decision.new_state, reference, kept)
-            if decision.outcome is not Outcome.DUPLICATE:
-                transaction.set(
-                    marker_ref,
-                    {
-                        "record_id": event.record_id,
-                        "version": effective.version,
-                        "outcome": decision.outcome.value,
-                        "processed_at": firestore.SERVER_TIMESTAMP,
-                        "expires_at": utc_now() + PROCESSED_EVENT_TTL,
-                    },
-                )
-            self._count(transaction, dq_shard, decision.outcome.value)
-            return decision, effective
+        def commit(transaction: firestore.Transaction) -> None:
+            # The period documents are the only reads of the transaction: they hold the period
+            # lock while the chunk commits; records are guarded by the write preconditions.
+            live = reference
+            if period_refs:
+                live = _with_period_status(reference, {s.id: s for s in transaction.get_all(period_refs)})
+            plan = plan_batch(lines, stored, live)
+            results = self._write(transaction, org_id, chunk, plan, stored, snaps, reference, source, manual_entry)
+            outcome["results"] = results
 
-        with map_exceptions(f"storing event {event.event_id}"):
-            decision, effective = run(self._db.transaction(max_attempts=10))
-        return IngestResult(decision.outcome, decision.reason, event.org_id, event.event_id, event.record_id)
+        commit(self._db.transaction(max_attempts=5))
+        return outcome["results"]
 
-    @staticmethod
-    def _period_refs(org: firestore.DocumentReference, event: FinancialEvent) -> list[firestore.DocumentReference]:
-        # Read the period inside the transaction: a period closed a moment ago must already hold.
-        if event.record is None:
-            return []
-        return [org.collection("periods").document(event.record.period)]
+    def _read_records(self, org: firestore.DocumentReference, record_ids: Sequence[str]
+                      ) -> dict[str, tuple[firestore.DocumentSnapshot, firestore.DocumentSnapshot]]:
+        records = [org.collection("financial_records").document(rid) for rid in record_ids]
+        tombstones = [org.collection("deleted_records").document(rid) for rid in record_ids]
+        snaps = {s.reference.path: s for s in self._db.get_all(records + tombstones)} if record_ids else {}
+        return {rid: (snaps[r.path], snaps[t.path]) for rid, r, t in zip(record_ids, records, tombstones, strict=True)}
 
-    @staticmethod
-    def _write_state(
-        transaction: firestore.Transaction,
-        record_ref: firestore.DocumentReference,
-        tombstone_ref: firestore.DocumentReference,
-        record: RecordState | None,
-        new_state: RecordState,
-        reference: OrgReference,
-        kept: Mapping[str, Any] | None = None,
-    ) -> None:
-        if new_state.deleted:
-            if record is not None:
-                transaction.delete(record_ref)
-            body = tombstone_document(new_state)
-            body["deleted_at"] = firestore.SERVER_TIMESTAMP
-            transaction.set(tombstone_ref, body)
-        else:
-            body = record_document(new_state, reference.reporting_currency)
-            body.update(kept or {})
-            body["updated_at"] = firestore.SERVER_TIMESTAMP
-            transaction.set(record_ref, body)
-            transaction.delete(tombstone_ref)
+    def _write(self, writer: firestore.Transaction, org_id: str, chunk: Sequence[Entry], plan: BatchPlan,
+               stored: Mapping[str, StoredRecord],
+               snaps: Mapping[str, tuple[firestore.DocumentSnapshot, firestore.DocumentSnapshot]],
+               reference: OrgReference, source: str, manual_entry: ManualEntryStatus | None) -> list[IngestResult]:
+        org = self._org(org_id)
+        writes = 0
+        for record_id, after in plan.stored.items():
+            writes += _write_record(writer, org, record_id, stored[record_id], after, *snaps[record_id],
+                                    reference.reporting_currency)
+        results = self._results(org_id, chunk, plan)
+        rejected = [(i, entry) for i, entry in enumerate(chunk) if results[i].outcome is Outcome.REJECTED]
+        writes += self._write_rejections(writer, org, chunk, rejected, results)
+        change_id = None
+        if plan.changes:
+            change_id = uuid.uuid4().hex
+            body = {
+                "changes": [change_json(change) for change in plan.changes],
+                "line_count": len(plan.changes),
+                "reporting_currency": reference.reporting_currency,
+                "source": source[:200],
+                # pending -> applied (deltas in the shards) -> published (message out): the
+                # record-changes trigger moves it; the outbox sweep finishes what it left.
+                "state": "pending",
+                "created_at": firestore.SERVER_TIMESTAMP,
+                "expires_at": utc_now() + RECORD_CHANGE_TTL,
+            }
+            if len(repr(body["changes"])) > MAX_CHANGE_DOC_BYTES and len(chunk) > 1:
+                raise _ChunkTooBig()
+            writer.create(org.collection(RECORD_CHANGES).document(change_id), body)
+            writes += 1
+        if writes + RESERVED_WRITES > MAX_COMMIT_WRITES and len(chunk) > 1:
+            raise _ChunkTooBig()
+        self._count(writer, org.collection("data_quality").document("current"),
+                    change_id or uuid.uuid4().hex, results)
+        if manual_entry is not None and results:
+            writer.update(manual_entry.ref, manual_entry.body(results[0]))
+            manual_entry.written = True
+        return results
 
     @staticmethod
-    def _count(transaction: firestore.Transaction | firestore.WriteBatch, shard: firestore.DocumentReference,
-               outcome: str, reason_code: str | None = None) -> None:
-        counters: dict[str, Any] = {"counts": {outcome: 1}}
-        if reason_code:
-            counters["rejected_by_reason"] = {reason_code: 1}
+    def _results(org_id: str, chunk: Sequence[Entry], plan: BatchPlan) -> list[IngestResult]:
+        planned = iter(plan.results)
+        results = []
+        for entry in chunk:
+            if isinstance(entry, Rejected):
+                r = entry.rejection
+                results.append(IngestResult(Outcome.REJECTED, r.reason, org_id, r.event_id, None, r.code))
+            else:
+                line = next(planned)
+                event = entry.line.event
+                results.append(IngestResult(line.outcome, line.reason, org_id, event.event_id, event.record_id,
+                                            line.code))
+        return results
+
+    def _write_rejections(self, writer: firestore.Transaction, org: firestore.DocumentReference,
+                          chunk: Sequence[Entry], rejected: list[tuple[int, Entry]],
+                          results: list[IngestResult]) -> int:
+        """Store each new rejection once; one rejected before (or earlier in the chunk) is a duplicate."""
+        if not rejected:
+            return 0
+        docs = {}
+        for index, entry in rejected:
+            raw = entry.raw
+            docs[index] = (org.collection("ingestion_errors").document(rejection_id(raw, results[index].event_id)), raw)
+        existing = {s.reference.path for s in self._db.get_all([ref for ref, _ in docs.values()]) if s.exists}
+        written = 0
+        for index, (ref, raw) in docs.items():
+            result = results[index]
+            if ref.path in existing:
+                results[index] = replace(result, outcome=Outcome.DUPLICATE, reason=f"already rejected: {result.reason}")
+                continue
+            existing.add(ref.path)
+            writer.create(ref, _rejection_body(raw, result.reason, result.code, result.event_id, result.org_id))
+            written += 1
+        return written
+
+    @staticmethod
+    def _count(writer: firestore.Transaction | firestore.WriteBatch, dq_ref: firestore.DocumentReference,
+               spread_key: str, results: Iterable[IngestResult]) -> None:
+        counts: dict[str, int] = {}
+        reasons: dict[str, int] = {}
+        for result in results:
+            counts[result.outcome.value] = counts.get(result.outcome.value, 0) + 1
+            if result.outcome is Outcome.REJECTED and result.code:
+                reasons[result.code] = reasons.get(result.code, 0) + 1
+        if not counts:
+            return
+        counters: dict[str, Any] = {"counts": counts}
+        if reasons:
+            counters["rejected_by_reason"] = reasons
         body = shards.increment_body(counters)
         body["last_event_at"] = firestore.SERVER_TIMESTAMP
-        transaction.set(shard, body, merge=True)
+        writer.set(shards.shard_ref(dq_ref, shards.shard_index(spread_key, DATA_QUALITY_SHARDS)), body, merge=True)
 
-    def reject(self, raw: bytes, rejection: EventRejected, org_exists: bool) -> IngestResult:
-        """Store a rejected message with its reason (once), and count it."""
+    # --- messages that name no usable org ----------------------------------------------------------
+
+    def reject(self, raw: bytes, rejection: EventRejected, org_exists: bool, lines: int = 1) -> IngestResult:
+        """Store a rejected message with its reason (once), and count its `lines` deliveries."""
         doc_id = rejection_id(raw, rejection.event_id)
         if rejection.org_id and org_exists:
             org = self._org(rejection.org_id)
@@ -164,27 +307,19 @@ class IngestionStore:
         else:
             error_ref = self._db.collection(GLOBAL_ERRORS).document(doc_id)
             dq_ref = self._db.collection("data_quality").document("global")
-        dq_shard = shards.shard_ref(dq_ref, shards.shard_index(doc_id, DATA_QUALITY_SHARDS))
 
         @firestore.transactional
         def run(transaction: firestore.Transaction) -> Outcome:
             existing = error_ref.get(transaction=transaction)
-            if existing.exists:
-                self._count(transaction, dq_shard, Outcome.DUPLICATE.value)
-                return Outcome.DUPLICATE
-            transaction.set(
-                error_ref,
-                {
-                    "raw": raw.decode("utf-8", errors="replace"),
-                    "reason": rejection.reason,
-                    "code": rejection.code,
-                    "event_id": rejection.event_id,
-                    "org_id": rejection.org_id,
-                    "received_at": firestore.SERVER_TIMESTAMP,
-                },
-            )
-            self._count(transaction, dq_shard, Outcome.REJECTED.value, rejection.code)
-            return Outcome.REJECTED
+            outcome = Outcome.DUPLICATE if existing.exists else Outcome.REJECTED
+            if not existing.exists:
+                body = _rejection_body(raw, rejection.reason, rejection.code, rejection.event_id, rejection.org_id)
+                if lines > 1:
+                    body["lines"] = lines
+                transaction.set(error_ref, body)
+            result = IngestResult(outcome, rejection.reason, rejection.org_id, rejection.event_id, None, rejection.code)
+            self._count(transaction, dq_ref, doc_id, [result] * lines)
+            return outcome
 
         with map_exceptions(f"storing rejection {doc_id}"):
             outcome = run(self._db.transaction(max_attempts=10))
@@ -198,6 +333,97 @@ class IngestionStore:
         else:
             dq_ref = self._db.collection("data_quality").document("global")
         shards.fold(self._db, dq_ref, DATA_QUALITY_SHARDS, _data_quality_view)
+
+
+class _ChunkTooBig(Exception):
+    """The chunk needs more writes (or a larger change document) than one commit takes: split it."""
+
+
+def _rejection_body(raw: bytes, reason: str, code: str | None, event_id: str | None, org_id: str | None
+                    ) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "raw": raw[:MAX_KEPT_RAW_BYTES].decode("utf-8", errors="replace"),
+        "reason": reason,
+        "code": code,
+        "event_id": event_id,
+        "org_id": org_id,
+        "received_at": firestore.SERVER_TIMESTAMP,
+    }
+    if len(raw) > MAX_KEPT_RAW_BYTES:
+        body["raw_truncated_from_bytes"] = len(raw)
+    return body
+
+
+def _seen(*snapshots: firestore.DocumentSnapshot) -> tuple[str, ...]:
+    seen: list[str] = []
+    for snap in snapshots:
+        if snap.exists:
+            for event_id in (snap.to_dict() or {}).get("seen_event_ids") or ():
+                if event_id not in seen:
+                    seen.append(str(event_id))
+    return tuple(seen)
+
+
+def _stored(org_id: str, record_id: str, record_snap: firestore.DocumentSnapshot,
+            tombstone_snap: firestore.DocumentSnapshot) -> StoredRecord:
+    """What is stored for a record id; a record document the backend did not write counts as absent."""
+    try:
+        record = record_from_document(org_id, record_id, record_snap.to_dict() if record_snap.exists else None)
+    except MalformedRecord as exc:
+        log.error("treating a record document the backend did not write as absent: %s", exc)
+        record = None
+    tombstone = tombstone_from_document(org_id, record_id, tombstone_snap.to_dict() if tombstone_snap.exists else None)
+    seen = _seen(record_snap, tombstone_snap)
+    # Records stored before event ids were remembered on them still know their own event.
+    for state in (record, tombstone):
+        if state is not None and state.event_id and state.event_id not in seen:
+            seen = (*seen, state.event_id)
+    return StoredRecord(record, tombstone, seen)
+
+
+def _write_record(writer: firestore.Transaction, org: firestore.DocumentReference, record_id: str,
+                  before: StoredRecord, after: StoredRecord, record_snap: firestore.DocumentSnapshot,
+                  tombstone_snap: firestore.DocumentSnapshot, reporting_currency: str) -> int:
+    """Write what changed of one record id, each write conditional on the snapshot read; returns the writes."""
+    seen = list(after.seen_event_ids)
+    writes = 0
+    record_ref = org.collection("financial_records").document(record_id)
+    tombstone_ref = org.collection("deleted_records").document(record_id)
+    if after.record is not None:
+        if after.record != before.record or not record_snap.exists or seen != list(before.seen_event_ids):
+            body = record_document(after.record, reporting_currency) if after.record != before.record else {}
+            body.update({"seen_event_ids": seen, "updated_at": firestore.SERVER_TIMESTAMP})
+            _put(writer, record_ref, record_snap, body)
+            writes += 1
+    elif record_snap.exists:
+        writer.delete(record_ref, option=_unchanged_since(record_snap))
+        writes += 1
+    if after.tombstone is not None:
+        if after.tombstone != before.tombstone or not tombstone_snap.exists or seen != list(before.seen_event_ids):
+            body = {}
+            if after.tombstone != before.tombstone:
+                body = tombstone_document(after.tombstone)
+                body["deleted_at"] = firestore.SERVER_TIMESTAMP
+            body["seen_event_ids"] = seen
+            _put(writer, tombstone_ref, tombstone_snap, body)
+            writes += 1
+    elif tombstone_snap.exists:
+        writer.delete(tombstone_ref, option=_unchanged_since(tombstone_snap))
+        writes += 1
+    return writes
+
+
+def _put(writer: firestore.Transaction, ref: firestore.DocumentReference, snap: firestore.DocumentSnapshot,
+         body: dict[str, Any]) -> None:
+    # An update keeps fields other capabilities own on the document (collaboration's comment_count).
+    if snap.exists:
+        writer.update(ref, body, option=_unchanged_since(snap))
+    else:
+        writer.create(ref, body)
+
+
+def _unchanged_since(snap: firestore.DocumentSnapshot) -> Any:
+    return firestore.Client.write_option(last_update_time=snap.update_time)
 
 
 def _data_quality_view(shard_docs: Mapping[str, Mapping[str, Any]], previous: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -218,21 +444,6 @@ def _data_quality_view(shard_docs: Mapping[str, Mapping[str, Any]], previous: Ma
         "total": sum(counts.values()),
         "last_event_at": last_event_at,
     }
-
-
-# Fields other capabilities keep on a record document (collaboration's comment_count): a new
-# version replaces the ledger fields, not theirs.
-KEPT_RECORD_FIELDS = ("comment_count",)
-
-
-def _kept_fields(snapshot: Any) -> dict[str, Any]:
-    data = (snapshot.to_dict() or {}) if snapshot.exists else {}
-    return {name: data[name] for name in KEPT_RECORD_FIELDS if name in data}
-
-
-def _newest(record: RecordState | None, tombstone: RecordState | None) -> RecordState | None:
-    candidates = [s for s in (record, tombstone) if s is not None]
-    return max(candidates, key=lambda s: s.version) if candidates else None
 
 
 def _with_period_status(reference: OrgReference, snapshots: Mapping[str, Any]) -> OrgReference:

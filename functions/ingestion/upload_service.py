@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,11 +13,12 @@ from google.cloud import firestore
 from adapters.errors import TransientError, map_exceptions
 from adapters.firestore_codec import org_path, utc_now
 from adapters.identity import Refusal, bearer_caller
-from finance_core.events import EventRejected
+from finance_core.batches import IngestLine
+from finance_core.events import EventRejected, parse_event
 from finance_core.identifiers import identifier_problem
 from finance_core.records import Outcome
 from ingestion.service import IngestionService
-from ingestion.store import IngestionStore, IngestResult
+from ingestion.store import Entry, IngestionStore, IngestResult, Parsed, Rejected
 from ingestion.uploads import (
     MAX_UPLOAD_BYTES,
     RowEvent,
@@ -32,9 +32,6 @@ from ingestion.uploads import (
 log = logging.getLogger(__name__)
 
 UPLOAD_ROLES = ("editor", "admin")
-# Rows of different records are ingested in parallel (each is its own transaction); rows of one
-# record keep the file's order, so without a version column the last row of a record wins.
-ROW_WORKERS = 4
 # The report lists at most this many rows per list; the counts are always complete.
 MAX_LISTED_ROWS = 1000
 
@@ -71,13 +68,12 @@ class UploadEndpoint:
     """Checks the caller and the file, then ingests every row exactly like a Pub/Sub event."""
 
     def __init__(self, db: firestore.Client, service: IngestionService, store: IngestionStore,
-                 verify_token: VerifyToken, clock: Callable[[], datetime] = utc_now, workers: int = ROW_WORKERS):
+                 verify_token: VerifyToken, clock: Callable[[], datetime] = utc_now):
         self._db = db
         self._service = service
         self._store = store
         self._verify = verify_token
         self._clock = clock
-        self._workers = workers
 
     def handle(self, request: UploadRequest) -> UploadReply:
         """The full response to one request; never raises for the caller's mistakes."""
@@ -139,29 +135,27 @@ class UploadEndpoint:
     def _ingest(self, org_id: str, uid: str, table: UploadTable) -> dict[str, Any]:
         received_at = self._clock().isoformat().replace("+00:00", "Z")
         items = row_events(table, org_id, received_at)
-        groups: dict[str, list[RowEvent | RowProblem]] = {}
-        for item in items:
-            groups.setdefault(item.record_id or f"row-{item.number}", []).append(item)
-        results: dict[int, IngestResult] = {}
-        with ThreadPoolExecutor(max_workers=self._workers) as pool:
-            futures = [pool.submit(self._ingest_group, org_id, group) for group in groups.values()]
-            for future in futures:
-                results.update(future.result())
+        # Rows are stored in file order, a few hundred per commit, so without a version column the
+        # last row of a record wins.
+        stored = self._service.ingest_entries(org_id, [_entry(org_id, item) for item in items],
+                                              source=f"upload {table.sha256[:12]}")
+        results = {item.number: result for item, result in zip(items, stored, strict=True)}
         self._service.refresh_health(org_id)
         report = _report(org_id, table, items, results)
         log.info("upload ingested", extra={"json_fields": {"org_id": org_id, "uid": uid, "sha256": table.sha256,
                                                             "rows": len(items), "counts": report["counts"]}})
         return report
 
-    def _ingest_group(self, org_id: str, group: list[RowEvent | RowProblem]) -> dict[int, IngestResult]:
-        done = {}
-        for item in group:
-            if isinstance(item, RowEvent):
-                done[item.number] = self._service.ingest(item.raw, next_version=item.next_version, refresh_health=False)
-            else:
-                rejection = EventRejected(item.code, item.reason, org_id, item.event_id)
-                done[item.number] = self._store.reject(item.raw, rejection, org_exists=True)
-        return done
+
+def _entry(org_id: str, item: RowEvent | RowProblem) -> Entry:
+    """A row as an ingestion entry: its event, or the reason it cannot be one."""
+    if isinstance(item, RowProblem):
+        return Rejected(item.raw, EventRejected(item.code, item.reason, org_id, item.event_id))
+    try:
+        event = parse_event(item.raw)
+    except EventRejected as rejection:
+        return Rejected(item.raw, EventRejected(rejection.code, rejection.reason, org_id, item.event_id))
+    return Parsed(IngestLine(event, item.next_version), item.raw)
 
 
 def _report(org_id: str, table: UploadTable, items: list[RowEvent | RowProblem],

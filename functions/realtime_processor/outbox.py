@@ -1,4 +1,4 @@
-"""The outbox sweep: publishes change messages that a failed invocation stored but never sent."""
+"""The outbox sweep: finishes change documents a failed (or never delivered) trigger invocation left behind."""
 
 from __future__ import annotations
 
@@ -8,43 +8,41 @@ from datetime import timedelta
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from adapters.errors import TransientError, map_exceptions
+from adapters.errors import ProcessingError, map_exceptions
 from adapters.firestore_codec import utc_now
-from realtime_processor.processor import Publish
+from realtime_processor.processor import RECORD_CHANGES, RecordChangeProcessor
 
 log = logging.getLogger(__name__)
 
+UNFINISHED_STATES = ["pending", "applied"]
 
-def sweep_outbox(db: firestore.Client, publish: Publish, older_than: timedelta = timedelta(minutes=1),
-                 limit: int = 500, org_id: str | None = None) -> int:
-    """Publish unpublished change messages older than `older_than`; returns how many were sent.
 
-    Consumers are idempotent by change id, so a message published twice (by the trigger and by
-    the sweep racing it) is harmless. `org_id` limits the sweep to one org (all orgs by default).
+def sweep_outbox(db: firestore.Client, processor: RecordChangeProcessor, older_than: timedelta = timedelta(minutes=1),
+                 limit: int = 200, org_id: str | None = None) -> int:
+    """Apply and publish change documents older than `older_than` that are not published yet; returns how many.
+
+    A document still 'pending' lost its trigger invocation (applied here, exactly once: the
+    application is conditional on the document's update time); one 'applied' was not published
+    (consumers are idempotent by change id, so publishing twice is harmless). `org_id` limits the
+    sweep to one org (all orgs by default).
     """
     cutoff = utc_now() - older_than
-    source = db.collection(f"organizations/{org_id}/applied_changes") if org_id else db.collection_group("applied_changes")
-    query = (
-        source
-        .where(filter=FieldFilter("published", "==", False))
-        .where(filter=FieldFilter("applied_at", "<", cutoff))
-        .limit(limit)
-    )
-    sent = 0
+    source = db.collection(f"organizations/{org_id}/{RECORD_CHANGES}") if org_id else db.collection_group(RECORD_CHANGES)
+    query = (source.where(filter=FieldFilter("state", "in", UNFINISHED_STATES))
+             .where(filter=FieldFilter("created_at", "<", cutoff)).limit(limit))
     with map_exceptions("querying the change outbox"):
         pending = list(query.stream())
+    sent = 0
     for snapshot in pending:
-        message = (snapshot.to_dict() or {}).get("outbox")
-        if not message:
-            continue
+        change_org = snapshot.reference.parent.parent.id
+        document = snapshot.to_dict() or {}
+        changed_at = document["created_at"].isoformat()
         try:
-            publish(message["data"].encode(), message["attributes"], message["ordering_key"])
-        except TransientError as exc:
+            result = processor.process(snapshot.id, change_org, document, changed_at, snapshot.update_time)
+        except ProcessingError as exc:
             log.warning("outbox sweep stopped at %s: %s", snapshot.reference.path, exc)
             break
-        with map_exceptions(f"marking {snapshot.reference.path} published"):
-            snapshot.reference.update({"published": True})
-        sent += 1
+        sent += int(result.published)
     if sent:
         log.info("outbox sweep published %d change messages", sent)
     return sent

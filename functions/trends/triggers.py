@@ -12,7 +12,7 @@ from adapters.runtime import reference_store
 from adapters.settings import TRENDS_DEBOUNCE_SECONDS, aggregate_shards
 from finance_core.aggregates import AggregateKey
 from firebase_functions import pubsub_fn, scheduler_fn
-from realtime_processor.change_events import decode_change
+from finance_core.changes import decode_change_message
 
 from trends.compute import TrendComputer
 from trends.requests import TrendRequests
@@ -36,10 +36,10 @@ def touches_actuals(keys: list[AggregateKey]) -> bool:
 def refresh_trends(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
     """Request a trend refresh of the change's org; at most one computation per debounce window runs."""
     message = event.data.message
-    change = decode_change(base64.b64decode(message.data or b""))
-    if touches_actuals(list(change["delta"])):
+    change = decode_change_message(base64.b64decode(message.data or b""))
+    if touches_actuals(change.keys):
         # The change reached the aggregate shards before its message was published.
-        trend_requests().on_change(change["org_id"], message.publish_time)
+        trend_requests().on_change(change.org_id, message.publish_time)
 
 
 @scheduler_fn.on_schedule(schedule="every 1 minutes", **deployment.scheduled("scheduled"))

@@ -74,11 +74,11 @@ locals {
   # function must be listed, a precondition checks it); the code selects the account with the
   # firebase-functions option service_account="<account_id>@".
   function_families = {
-    # Records, ingestion errors, processed-event markers.
+    # Records, tombstones, ingestion errors, change documents (the record-changes trigger's input).
     ingestion = {
       account_id         = "fn-ingestion"
       description        = "Ingestion: validates events from Pub/Sub, uploads and manual entries, writes financial records."
-      functions          = ["ingest_financial_event", "ingest_manual_entry", "ingest_upload"]
+      functions          = ["ingest_financial_event", "ingest_financial_event_batch", "ingest_manual_entry", "ingest_upload"]
       firestore          = true
       event_triggers     = true
       publishes_internal = false
@@ -91,7 +91,7 @@ locals {
     realtime = {
       account_id         = "fn-realtime"
       description        = "Realtime processor and aggregations: record deltas, sharded aggregates, KPIs, change events, reconciliation."
-      functions          = ["on_record_written", "publish_pending_changes", "refresh_aggregate_views", "reconcile_aggregates"]
+      functions          = ["apply_record_changes", "publish_pending_changes", "refresh_aggregate_views", "reconcile_aggregates"]
       firestore          = true
       event_triggers     = true
       publishes_internal = true

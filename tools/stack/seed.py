@@ -16,6 +16,9 @@ from tools.stack.config import ROOT, StackConfig
 
 DEMO_DIR = ROOT / "demo_data"
 EVENTS_TOPIC = "financial-events"
+BATCHES_TOPIC = "financial-event-batches"
+# Lines per records.batch message of the seed (the contract allows up to 1,000).
+SEED_BATCH_LINES = 500
 
 
 def demo_reference() -> dict[str, Any]:
@@ -101,6 +104,27 @@ def publish_events(config: StackConfig, events: Iterable[Mapping[str, Any] | byt
     return len(futures)
 
 
+def records_batches(org_id: str, events: list[Mapping[str, Any]], batch_prefix: str,
+                    lines: int = SEED_BATCH_LINES) -> list[dict[str, Any]]:
+    """The events as records.batch messages of at most `lines` lines each."""
+    return [{"type": "records.batch", "batch_id": f"{batch_prefix}-{start // lines + 1:04d}", "org_id": org_id,
+             "events": list(events[start:start + lines])} for start in range(0, len(events), lines)]
+
+
+def publish_batches(config: StackConfig, batches: Iterable[Mapping[str, Any]]) -> int:
+    """Publish records.batch messages to financial-event-batches; returns how many lines they carry."""
+    config.apply_client_env()
+    publisher = pubsub_v1.PublisherClient()
+    topic = publisher.topic_path(config.project_id, BATCHES_TOPIC)
+    futures, lines = [], 0
+    for batch in batches:
+        futures.append(publisher.publish(topic, json.dumps(batch).encode(), org_id=str(batch["org_id"])))
+        lines += len(batch["events"])
+    for future in futures:
+        future.result(timeout=60)
+    return lines
+
+
 def data_quality_total(db: firestore.Client, org_id: str) -> int:
     """How many deliveries the org's data-quality counters account for."""
     snap = db.document(f"organizations/{org_id}/data_quality/current").get()
@@ -108,9 +132,13 @@ def data_quality_total(db: firestore.Client, org_id: str) -> int:
 
 
 def applied_change_count(db: firestore.Client, org_id: str) -> int:
-    """How many record changes the realtime processor has applied to the org's aggregates."""
-    result = db.collection(f"organizations/{org_id}/applied_changes").count().get()
-    return int(result[0][0].value)
+    """How many record changes the record-changes trigger has applied to the org's aggregates."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    query = db.collection(f"organizations/{org_id}/record_changes").where(
+        filter=FieldFilter("state", "in", ["applied", "published"]))
+    result = query.sum("line_count").get()
+    return int(result[0][0].value or 0)
 
 
 def _wait_for_count(count: Callable[[], int], expected: int, timeout: float, what: str,
@@ -159,8 +187,9 @@ def seed_demo(config: StackConfig, with_history: bool = True, org_id: str | None
     rows = demo_records()
     already = data_quality_total(db, org_id)
     events = [record_event(org_id, row) for row in rows]
-    publish_events(config, events)
-    progress(f"published {len(events)} historical events; waiting for the pipeline")
+    batches = records_batches(org_id, events, "seed-history")
+    publish_batches(config, batches)
+    progress(f"published {len(events)} historical lines in {len(batches)} batches; waiting for the pipeline")
     wait_for_total(db, org_id, already + len(events), timeout=600)
     wait_for_changes(db, org_id, len(events), timeout=900)
     close_periods(db, org_id, reference["periods"])
