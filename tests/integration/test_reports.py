@@ -22,7 +22,7 @@ from finance_core.periods import add_months
 from google.cloud import firestore
 
 from reports.schedules import due_period
-from tests.alert_receivers import SmtpReceiver
+from tests.alert_receivers import SmtpReceiver, free_port
 from tests.auth_emulator import sign_up, sign_up_anonymously
 from tests.firestore_events import FirestoreEvent, deliver, run_scheduled, state_of
 from tests.support import publish, seed_org, wait_until
@@ -345,6 +345,12 @@ def test_a_month_end_schedule_sends_one_email_with_the_pdf_even_when_redelivered
         db.document(f"organizations/{loaded}/report_schedules/monthly").set(
             {"trigger": "month_end", "enabled": True, "days_after_month_end": 0, "channel_id": "pack-mail",
              "updated_by": "admin", "updated_at": firestore.SERVER_TIMESTAMP})
+        # A second schedule whose SMTP server is down: retried, then recorded as failed.
+        db.document(f"organizations/{loaded}/notification_channels/dead-mail").set(
+            {"type": "email", "recipients": ["ops@example.com"], "smtp_host": "127.0.0.1", "smtp_port": free_port()})
+        db.document(f"organizations/{loaded}/report_schedules/monthly-dead").set(
+            {"trigger": "month_end", "enabled": True, "days_after_month_end": 0, "channel_id": "dead-mail",
+             "updated_by": "admin", "updated_at": firestore.SERVER_TIMESTAMP})
         # Cloud Scheduler delivers at least once: two runs at the same time, then a late one.
         runs = [threading.Thread(target=run_scheduled, args=(stack, "send_scheduled_reports")) for _ in range(2)]
         for thread in runs:
@@ -365,6 +371,20 @@ def test_a_month_end_schedule_sends_one_email_with_the_pdf_even_when_redelivered
         assert "cid:" in message.get_body(("html",)).get_content()
         report = doc(db, f"organizations/{loaded}/reports/monthly__{PERIOD}")
         assert report["status"] == "succeeded" and report["source"] == "month_end"
+        failed = doc(db, f"organizations/{loaded}/report_deliveries/monthly-dead__{PERIOD}")
+        assert failed["status"] == "failed" and failed["deliveries"]["dead-mail"]["attempts"] == 3
+        assert "Connection refused" in failed["deliveries"]["dead-mail"]["last_error"]
+        assert not failed["deliveries"]["dead-mail"]["delivered"] and failed["message"]
+
+
+def test_a_requested_report_whose_invocation_died_is_resumed_by_the_hourly_run(loaded, db, stack):
+    report_id = f"stuck-{uuid.uuid4().hex[:8]}"
+    ref = db.document(f"organizations/{loaded}/reports/{report_id}")
+    ref.set({"report_id": report_id, "org_id": loaded, "period": PERIOD, "status": "running", "source": "request",
+             "attempts": 1, "lease_until": datetime(2020, 1, 1, tzinfo=UTC), "progress": {"step": "x", "percent": 35}})
+    assert run_scheduled(stack, "send_scheduled_reports").status_code == 200
+    body = ref.get().to_dict()
+    assert body["status"] == "succeeded" and body["attempts"] == 2 and body["files"], body
 
 
 def test_closing_a_period_sends_its_pack_once(loaded, db, stack):
