@@ -47,13 +47,14 @@ class ScheduleRunner:
 
     def __init__(self, db: firestore.Client, service: ReportService, secrets: Callable[[str], str],
                  smtp_defaults: Callable[[], Mapping[str, str]], clock: Callable[[], datetime] = utc_now,
-                 sleep: Callable[[float], None] | None = None):
+                 sleep: Callable[[float], None] | None = None, dashboard_url: Callable[[], str | None] = lambda: None):
         self._db = db
         self._service = service
         self._secrets = secrets
         self._smtp_defaults = smtp_defaults
         self._clock = clock
         self._retry: dict[str, Any] = {} if sleep is None else {"sleep": sleep}
+        self._dashboard_url = dashboard_url
 
     def _ref(self, org_id: str, path: str) -> firestore.DocumentReference:
         return self._db.document(f"{org_path(org_id)}/{path}")
@@ -178,8 +179,8 @@ class ScheduleRunner:
             error = (outcome.error or {})
             status = "no_data" if error.get("code") in ("no_data", "closed_without_data", "unknown_period") else "failed"
             return self._record(ref, org_id, key, status, error.get("message", "the report was not produced"), [])
-        report_url = next((f["download_url"] for f in outcome.files if f["format"] == "xlsx"), None)
-        message = pack_email(settings, outcome.pack, outcome.pdf, outcome.chart_png, report_url)
+        # The download links need the reader's ID token: the e-mail points at the dashboard instead.
+        message = pack_email(settings, outcome.pack, outcome.pdf, outcome.chart_png, self._dashboard_url())
         sent = deliver_with_retry(body["channel_id"], lambda: send_email(settings, message), **self._retry)
         status = "delivered" if sent.delivered else "failed"
         return self._record(ref, org_id, key, status, sent.last_error if not sent.delivered else None, [sent],

@@ -34,7 +34,7 @@ def pack_email(settings: SmtpSettings, pack: Pack, pdf: bytes, chart_png: bytes 
         f"Monthly finance pack of {pack.org_name} for {pack.period} ({pack.period_status}), amounts in {pack.currency}.",
         "", *[f"{label}: {value} (budget {budget})" for label, value, budget in rows], "",
         f"{alerts} this period. The full pack is attached (PDF)."
-        + (f" Excel and CSV: {report_url}" if report_url else ""),
+        + (f" The workbook and CSV tables are in the dashboard: {report_url}" if report_url else ""),
     ])
     cid = make_msgid(domain="finance-live")
     table = "".join(f"<tr><td>{html.escape(label)}</td><td style='text-align:right'>{html.escape(value)}</td>"
@@ -47,7 +47,8 @@ def pack_email(settings: SmtpSettings, pack: Pack, pdf: bytes, chart_png: bytes 
         f"<th>Budget</th></tr>{table}</table>"
         + (f"<p><img src='cid:{cid[1:-1]}' alt='Trends' style='max-width:100%'></p>" if chart_png else "")
         + f"<p>{html.escape(alerts)} this period. The full pack is attached (PDF)."
-        + (f" <a href='{html.escape(report_url)}'>Excel and CSV</a>" if report_url else "")
+        + (f" The workbook and CSV tables are in the <a href='{html.escape(report_url)}'>dashboard</a>."
+           if report_url else "")
         + "</p></body></html>"
     )
     message = build_message(settings, subject, text, body)

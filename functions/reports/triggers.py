@@ -11,6 +11,7 @@ from adapters import deployment
 from adapters.clients import firestore_client, storage_client
 from adapters.identity import verify_id_token
 from adapters.settings import (
+    DASHBOARD_URL,
     SMTP_FROM,
     SMTP_HOST,
     SMTP_PASSWORD,
@@ -50,7 +51,8 @@ def schedule_runner() -> ScheduleRunner:
     """The instance's schedule runner (SMTP settings and secret as for alert e-mails)."""
     return ScheduleRunner(firestore_client(), report_service(), lambda name: SMTP_PASSWORD.value,
                           lambda: {"SMTP_HOST": SMTP_HOST.value, "SMTP_PORT": SMTP_PORT.value,
-                                   "SMTP_USER": SMTP_USER.value, "SMTP_FROM": SMTP_FROM.value})
+                                   "SMTP_USER": SMTP_USER.value, "SMTP_FROM": SMTP_FROM.value},
+                          dashboard_url=lambda: DASHBOARD_URL.value or None)
 
 
 @firestore_fn.on_document_created(document="organizations/{org_id}/report_requests/{request_id}",
