@@ -58,15 +58,18 @@ class StackConfig:
 
     def client_env(self) -> dict[str, str]:
         """Environment variables that point the official client libraries at this stack."""
-        return {
+        env = {
             "GOOGLE_CLOUD_PROJECT": self.project_id,
             "GCLOUD_PROJECT": self.project_id,
             "FIRESTORE_EMULATOR_HOST": self.address("firestore"),
             "PUBSUB_EMULATOR_HOST": self.address("pubsub"),
             "FIREBASE_AUTH_EMULATOR_HOST": self.address("auth"),
             "BIGQUERY_EMULATOR_HOST": self.address("bigquery"),
-            "STORAGE_EMULATOR_HOST": f"http://{self.address('storage')}",
         }
+        # A stack started before the storage emulator existed has no port for it in its state file.
+        if "storage" in self.ports:
+            env["STORAGE_EMULATOR_HOST"] = f"http://{self.address('storage')}"
+        return env
 
     def apply_client_env(self) -> None:
         """Set the client environment in this process."""

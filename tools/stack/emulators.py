@@ -350,6 +350,8 @@ class LocalStack:
         special = {"bigquery": f"/bigquery/v2/projects/{self.config.project_id}/datasets",
                    "storage": f"/storage/v1/b?project={self.config.project_id}"}
         for name in ("firestore", "pubsub", "functions", "auth", "bigquery", "storage"):
+            if name not in self.config.ports:  # a stack started by an older version
+                continue
             address = self.config.address(name)
             url = f"http://{address}{special.get(name, '/')}"
             result[name] = f"up at {address}" if _http_ok(url) else f"down ({address})"
