@@ -1,6 +1,6 @@
 """Benchmarks of the pure core: calculation propagation per change, anomaly scoring per point, its memory.
 
-Run: .venv/bin/python bench/bench_core.py   (prints a table; takes well under a minute)
+Run: .venv/bin/python bench/bench_core.py   (prints a table; takes about a minute)
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import csv
 import gc
 import json
 import math
+import pickle
 import platform
 import random
 import sys
@@ -28,7 +29,7 @@ from finance_core.aggregates import (
     build_view,
     record_delta,
 )
-from finance_core.anomaly import detect_anomalies, score_latest
+from finance_core.anomaly import StreamingDetector, detect_anomalies, score_latest
 from finance_core.metrics import MetricGraph
 from finance_core.money import convert_to_reporting_minor, to_minor
 from finance_core.records import RecordState
@@ -195,6 +196,50 @@ def anomaly_scoring(points: int = 10_000, length: int = 36) -> dict[str, float]:
             "retained_kib": retained_kib}
 
 
+STREAM_TARGET_US = 50.0
+
+
+def five_minute_counts(points: int, rng: random.Random) -> list[float]:
+    """Transaction counts every 5 minutes: a daily cycle, Poisson-like noise, a burst now and then."""
+    values = []
+    for i in range(points):
+        rate = 40 + 30 * math.sin(2 * math.pi * i / 288)
+        value = max(0.0, round(rng.gauss(rate, math.sqrt(rate))))
+        if rng.random() < 0.001:
+            value += rng.choice([100, 300])
+        values.append(value)
+    return values
+
+
+def streaming_scoring(points: int = 60_000) -> dict[str, float]:
+    """StreamingDetector.update per point on a long 5-minute series, and the size of its state as it grows."""
+    values = five_minute_counts(points, random.Random(288))
+
+    def run() -> int:
+        detector = StreamingDetector(288)
+        for value in values:
+            detector.update(value)
+        return len(values)
+
+    per_point_s, _ = timed(run, repeats=3)
+    detector = StreamingDetector(288)
+    state_bytes = {}
+    flagged = 0
+    for i, value in enumerate(values, 1):
+        flagged += detector.update(value).is_anomaly
+        if i in (2_880, points):
+            state_bytes[i] = len(pickle.dumps(detector))
+    gc.collect()
+    tracemalloc.start()
+    fresh = StreamingDetector(288)
+    for value in values[:2_880]:
+        fresh.update(value)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"points": points, "per_point_us": per_point_s * 1e6, "flagged": flagged,
+            "state_early": state_bytes[2_880], "state_late": state_bytes[points], "peak_kib": peak / 1024}
+
+
 def main() -> None:
     started = time.perf_counter()
     raw, chart, rates = demo_reference()
@@ -224,11 +269,21 @@ def main() -> None:
     print()
 
     a = anomaly_scoring()
-    print(f"(b) anomaly scoring (finance_core.anomaly), {a['series']} series x 36 months = {a['points']:,} points")
+    print(f"(b) anomaly scoring, exact mode (the alert rules'), {a['series']} series x 36 months = "
+          f"{a['points']:,} points")
     print(f"    detect_anomalies, every point scored     {a['per_point_us']:>9.1f} us per point "
           f"({a['flagged']} flagged)")
     print(f"    score_latest, live verdict on a series   {a['per_latest_us']:>9.1f} us per series "
           f"({a['per_latest_us'] / a['per_point_us']:.0f}x one point: it replays the history)")
+    print()
+    b = streaming_scoring()
+    print(f"(b') anomaly scoring, streaming mode: StreamingDetector(288).update on {b['points']:,} five-minute points")
+    print(f"    per point                                {b['per_point_us']:>9.1f} us "
+          f"(target < {STREAM_TARGET_US:.0f} us: {b['per_point_us'] / STREAM_TARGET_US:.2f} of it; "
+          f"{b['flagged']} flagged)")
+    print(f"    state after 10 days / {b['points'] / 288:.0f} days (pickled)      "
+          f"{b['state_early'] / 1024:>6.1f} KiB / {b['state_late'] / 1024:.1f} KiB (bounded: it does not grow)")
+    print(f"    peak traced memory over the first 10 days {b['peak_kib']:>8.1f} KiB")
     print()
     print("(c) peak memory of (b) (tracemalloc, peak traced allocation of one pass over the family)")
     print(f"    {'series by series, verdicts dropped':<41}{a['streaming_kib']:>9.1f} KiB")

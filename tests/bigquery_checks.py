@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
 from finance_core.accounts import ChartOfAccounts
+from finance_core.aggregates import AggregateKey
 from finance_core.metrics import MetricGraph, totals_by_type
+from google.cloud import bigquery
+
+DATASET = "finance"
+Totals = dict[tuple[str, str, str], dict[str, Any]]
 
 PNL_MONEY_COLUMNS = ("revenue", "cogs", "opex", "other_income", "other_expense", "tax", "gross_profit", "ebitda",
                      "net_income")
@@ -30,3 +36,40 @@ def assert_pnl_row_equals_core(row: dict[str, Any], key: tuple, accounts: dict[s
         want = metrics[name]
         assert (None if row[name] is None else Decimal(row[name])) == want, (key, name, row[name], want)
     assert row["record_count"] == record_count, key
+
+
+# --- both sides in one shape: (entity incl. '_all', period, scenario) -> accounts and record count ---
+
+
+def rows(client: bigquery.Client, sql: str, org_id: str) -> list[dict[str, Any]]:
+    config = bigquery.QueryJobConfig(query_parameters=[bigquery.ScalarQueryParameter("org", "STRING", org_id)])
+    return [dict(r.items()) for r in client.query(sql.replace("{ds}", DATASET), job_config=config).result()]
+
+
+def latest_totals(client: bigquery.Client, org_id: str) -> Totals:
+    """(entity incl. '_all', period, scenario) -> accounts in minor units and record count, from the latest view."""
+    totals: Totals = defaultdict(lambda: {"accounts": defaultdict(int), "record_count": 0})
+    for r in rows(client, "SELECT entity_id, period, scenario, account_id, reporting_amount FROM "
+                          "`{ds}.financial_records_latest` WHERE org_id = @org", org_id):
+        for entity in (r["entity_id"], "_all"):
+            key = (entity, r["period"].strftime("%Y-%m"), r["scenario"])
+            totals[key]["accounts"][r["account_id"]] += cents(r["reporting_amount"])
+            totals[key]["record_count"] += 1
+    return clean_totals(totals)
+
+
+def clean_totals(totals: Totals) -> Totals:
+    return {k: {"accounts": {a: v for a, v in t["accounts"].items() if v != 0}, "record_count": t["record_count"]}
+            for k, t in totals.items() if t["record_count"] or any(t["accounts"].values())}
+
+
+def firestore_aggregates(db, org_id: str) -> Totals:
+    """The readable aggregate documents dashboards read, in the same shape."""
+    found: Totals = {}
+    for snap in db.collection(f"organizations/{org_id}/aggregates").stream():
+        doc = snap.to_dict() or {}
+        key = AggregateKey.from_doc_id(snap.id)
+        found[(key.entity_id, key.period, key.scenario)] = {
+            "accounts": {a: int(v) for a, v in (doc.get("accounts") or {}).items()},
+            "record_count": int(doc.get("record_count") or 0)}
+    return clean_totals(found)

@@ -70,17 +70,21 @@ def org_id() -> str:
 
 @pytest.fixture(scope="session")
 def integrator_scenario(stack, db):
-    """The integrator scenario (2,000+ messages) published once per session and fully processed.
+    """The integrator scenario (2,000+ messages, a mix of batches and single events) published once per session.
 
     Shared by the pipeline's exactness test and the analytics tests that compare BigQuery with
     the Firestore aggregates after the same feed.
     """
     from tests.scenario import build_scenario
     from tests.support import publish, seed_org, wait_for_events
+    from tools.stack.seed import publish_batches
 
     org = f"scn-{uuid.uuid4().hex[:10]}"
     reference = seed_org(db, org)
     scenario = build_scenario(org)
-    publish(stack, scenario.deliveries)
+    # The same deliveries, some as records.batch messages and the rest as single events.
+    batches, singles = scenario.as_batches_and_singles()
+    publish_batches(stack.config, batches)
+    publish(stack, singles)
     wait_for_events(db, org, scenario.org_deliveries, timeout=900)
     return scenario, reference

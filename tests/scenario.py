@@ -10,11 +10,26 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-OPEN_PERIODS = ["2026-09", "2026-10", "2026-11", "2026-12"]
-CLOSED_PERIOD = "2026-03"
-ENTITIES = {"us-east": "USD", "us-west": "USD", "eu-central": "EUR"}
-LEAF_ACCOUNTS = ["4100", "4200", "4300", "5100", "5200", "6100", "6200", "6300", "6400", "7100", "8100", "8200", "9100"]
 SCENARIOS = ["actual", "budget", "forecast"]
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Where a feed's lines fall: entities (with their currency), open periods, leaf accounts.
+
+    The defaults are the demo org's (tests seed it with tests.support.seed_org); a larger shape
+    comes with its own reference data (bench/bench_bulk.py).
+    """
+
+    entities: dict[str, str] = field(default_factory=lambda: {"us-east": "USD", "us-west": "USD", "eu-central": "EUR"})
+    open_periods: tuple[str, ...] = ("2026-09", "2026-10", "2026-11", "2026-12")
+    closed_period: str = "2026-03"
+    leaf_accounts: tuple[str, ...] = ("4100", "4200", "4300", "5100", "5200", "6100", "6200", "6300", "6400", "7100",
+                                      "8100", "8200", "9100")
+    summary_account: str = "6000"
+
+
+DEMO_SHAPE = Shape()
 
 
 @dataclass
@@ -29,6 +44,33 @@ class Scenario:
     org_deliveries: int
     final_records: dict[str, dict[str, Any]]
     kinds_of_invalid: set[str] = field(default_factory=set)
+
+    def as_batches_and_singles(self, seed: int = 7, batched_share: float = 0.6) -> tuple[list[dict[str, Any]], list[bytes]]:
+        """The same deliveries as a mix: runs of them packed into records.batch messages, the rest single.
+
+        A delivery that is not a JSON object (broken JSON) cannot be a line and stays single.
+        Returns (batch messages, single messages).
+        """
+        rng = random.Random(seed)
+        batches: list[dict[str, Any]] = []
+        singles: list[bytes] = []
+        index = 0
+        while index < len(self.deliveries):
+            size = rng.randint(5, 120)
+            run, index = self.deliveries[index:index + size], index + size
+            if rng.random() >= batched_share:
+                singles += run
+                continue
+            lines = []
+            for raw in run:
+                try:
+                    lines.append(json.loads(raw))
+                except ValueError:
+                    singles.append(raw)
+            if lines:
+                batches.append({"type": "records.batch", "batch_id": f"scenario-{len(batches):04d}",
+                                "org_id": self.org_id, "events": lines})
+        return batches, singles
 
     def expected_totals(self, fx_rates: dict[str, dict[str, str]]) -> dict[tuple[str, str, str], dict[str, Any]]:
         """(entity, period, scenario) -> {"accounts": {account: minor}, "record_count": n}, '_all' included.
@@ -53,30 +95,30 @@ def _amount(rng: random.Random) -> str:
     return str(Decimal(cents).scaleb(-2))
 
 
-def _record(rng: random.Random) -> dict[str, Any]:
-    entity = rng.choice(list(ENTITIES))
+def _record(rng: random.Random, shape: Shape) -> dict[str, Any]:
+    entity = rng.choice(list(shape.entities))
     return {
         "entity_id": entity,
-        "account_id": rng.choice(LEAF_ACCOUNTS),
-        "period": rng.choice(OPEN_PERIODS),
+        "account_id": rng.choice(shape.leaf_accounts),
+        "period": rng.choice(shape.open_periods),
         "scenario": rng.choice(SCENARIOS),
         "amount": _amount(rng),
-        "currency": ENTITIES[entity],
+        "currency": shape.entities[entity],
     }
 
 
-def _invalid_messages(org_id: str, rng: random.Random, count: int) -> list[tuple[str, bytes, str | None]]:
+def _invalid_messages(org_id: str, rng: random.Random, count: int, shape: Shape) -> list[tuple[str, bytes, str | None]]:
     """(kind, raw message, event id or None) of many kinds of bad input."""
     def base(i: int) -> dict[str, Any]:
         return {"event_id": f"bad-{i}", "type": "record.upserted", "org_id": org_id, "record_id": f"bad-rec-{i}",
-                "version": 1, "occurred_at": "2026-10-05T12:00:00Z", "record": _record(rng)}
+                "version": 1, "occurred_at": "2026-10-05T12:00:00Z", "record": _record(rng, shape)}
 
     makers = [
         ("float_amount", lambda b: b["record"].__setitem__("amount", 12.34)),
         ("unknown_account", lambda b: b["record"].__setitem__("account_id", "0000")),
-        ("summary_account", lambda b: b["record"].__setitem__("account_id", "6000")),
+        ("summary_account", lambda b: b["record"].__setitem__("account_id", shape.summary_account)),
         ("unknown_entity", lambda b: b["record"].__setitem__("entity_id", "mars")),
-        ("closed_period", lambda b: b["record"].__setitem__("period", CLOSED_PERIOD)),
+        ("closed_period", lambda b: b["record"].__setitem__("period", shape.closed_period)),
         ("bad_period", lambda b: b["record"].__setitem__("period", "2026-13")),
         ("bad_currency", lambda b: b["record"].__setitem__("currency", "XYZ")),
         ("no_fx_rate", lambda b: b["record"].__setitem__("currency", "CHF")),
@@ -101,17 +143,17 @@ def _invalid_messages(org_id: str, rng: random.Random, count: int) -> list[tuple
 
 
 def build_scenario(org_id: str, records: int = 320, seed: int = 2026, duplicate_share: float = 0.10,
-                   invalid_share: float = 0.05) -> Scenario:
-    """A reproducible feed of more than 2,000 messages for one org."""
+                   invalid_share: float = 0.05, versions: tuple[int, int] = (2, 9), shape: Shape = DEMO_SHAPE) -> Scenario:
+    """A reproducible feed for one org (by default more than 2,000 messages on the demo org's chart)."""
     rng = random.Random(seed)
     valid: list[dict[str, Any]] = []
     final: dict[str, dict[str, Any]] = {}
     for index in range(records):
         record_id = f"je-{index:04d}"
-        state = _record(rng)
-        versions = rng.randint(2, 9)
+        state = _record(rng, shape)
+        versions_of_record = rng.randint(*versions)
         highest: dict[str, Any] | None = None
-        for version in range(1, versions + 1):
+        for version in range(1, versions_of_record + 1):
             roll = rng.random()
             if version > 1 and roll < 0.12:
                 event = {"type": "record.deleted"}
@@ -119,9 +161,9 @@ def build_scenario(org_id: str, records: int = 320, seed: int = 2026, duplicate_
             else:
                 if roll < 0.35:      # a move: another entity, period, scenario or account
                     moved = rng.sample(["entity_id", "period", "scenario", "account_id"], 2)
-                    other = _record(rng)
+                    other = _record(rng, shape)
                     state = dict(state, **{k: other[k] for k in moved})
-                    state["currency"] = ENTITIES[state["entity_id"]]
+                    state["currency"] = shape.entities[state["entity_id"]]
                 state = dict(state, amount=_amount(rng))
                 event = {"type": "record.upserted", "record": dict(state)}
                 current = dict(state)
@@ -132,13 +174,12 @@ def build_scenario(org_id: str, records: int = 320, seed: int = 2026, duplicate_
         if highest is not None:
             final[record_id] = highest
     total_unique = int(len(valid) / (1 - invalid_share))
-    invalid = _invalid_messages(org_id, rng, total_unique - len(valid))
+    invalid = _invalid_messages(org_id, rng, total_unique - len(valid), shape)
     messages: list[bytes] = [json.dumps(e).encode() for e in valid] + [raw for _, raw, _ in invalid]
     rng.shuffle(messages)
     copies = int(len(messages) * duplicate_share)
-    deliveries = list(messages)
-    for _ in range(copies):
-        deliveries.insert(rng.randrange(len(deliveries) + 1), rng.choice(messages))
+    deliveries = list(messages) + [rng.choice(messages) for _ in range(copies)]
+    rng.shuffle(deliveries)
     # A message whose org cannot be read (broken JSON) is stored and counted globally, not per org.
     global_only = {raw for _, raw, event_id in invalid if event_id is None}
     return Scenario(

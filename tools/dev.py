@@ -48,6 +48,7 @@ def _print_addresses(stack) -> None:
     print(f"project {config.project_id}; logs in .stack/logs/")
     for name in ("firestore", "pubsub", "functions", "auth", "bigquery", "storage"):
         print(f"  {name:<10} http://{config.address(name)}")
+    print(f"  web dashboard http://{config.address('hosting')}/")
 
 
 def cmd_down(args: argparse.Namespace) -> int:
@@ -58,15 +59,27 @@ def cmd_down(args: argparse.Namespace) -> int:
         print("no local stack is running")
         return 0
     stack.stop()
+    busy = stack.busy_ports()
+    if busy:
+        print(f"still in use: {', '.join(busy)} (not by a process of this stack; stop it, or set "
+              "FINANCE_<SERVICE>_PORT to other ports)", file=sys.stderr)
+        return 1
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     from tools.stack.emulators import LocalStack
 
-    stack = LocalStack.attach() or LocalStack()
+    recorded = LocalStack.from_state()
+    stack = recorded or LocalStack()
     for name, state in stack.status().items():
         print(f"  {name:<10} {state}")
+    problems = recorded.problems() if recorded else []
+    for problem in problems:
+        print(f"\nthe stack is broken: {problem}", file=sys.stderr)
+    if problems:
+        print("\nrun ./dev down (it frees every port of the stack), then ./dev up", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -169,10 +182,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="write the changes the BigQuery sink parked in the dead letters")
     replay.set_defaults(func=cmd_replay)
     args = parser.parse_args(argv)
+    from tools.stack.emulators import StackError
+
     try:
         return args.func(args)
     except SetupError as exc:
         print(f"setup failed: {exc}", file=sys.stderr)
+        return 1
+    except StackError as exc:
+        print(f"the local stack: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

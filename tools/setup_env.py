@@ -146,6 +146,38 @@ def setup_node() -> str:
     return "installed node_modules"
 
 
+def setup_web() -> str:
+    """web/node_modules: the dashboard's own pinned packages (React, the Firebase SDK, Vite, Vitest, axe-core)."""
+    lock = ROOT / "web" / "package-lock.json"
+    stamp = ROOT / "web" / "node_modules" / ".installed"
+    inputs = digest([lock, ROOT / "web" / "package.json"])
+    if _stamp_ok(stamp, inputs):
+        return "up to date"
+    run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=ROOT / "web", what="npm ci in web/")
+    stamp.write_text(inputs)
+    return "installed web/node_modules"
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def setup_chromium() -> str:
+    """Debian's Chromium for the browser tests (Playwright cannot download its own browser builds here)."""
+    if CHROMIUM.exists():
+        return "found /usr/bin/chromium"
+    apt = shutil.which("apt-get")
+    if apt is None or os.geteuid() != 0:
+        raise SetupError("Chromium is missing: install Debian's package as root (apt-get update && apt-get install -y "
+                         "chromium), then run ./dev setup again")
+    env = {**_env(), "DEBIAN_FRONTEND": "noninteractive"}
+    for command in ([apt, "update", "-qq"], [apt, "install", "-y", "-qq", "chromium"]):
+        result = subprocess.run(command, env=env, capture_output=True, text=True)
+        if result.returncode != 0:
+            tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-20:])
+            raise SetupError(f"{' '.join(command)} failed (exit {result.returncode}):\n{tail}")
+    return "installed chromium with apt"
+
+
 def setup_tool_venv(path: Path, requirements: Path, after: Callable[[Path], None] | None = None) -> str:
     python = python_venv(path)
     inputs = digest([requirements])
@@ -231,6 +263,8 @@ def setup(include_checkov: bool = True) -> None:
     step("packaging the core for the functions", package_core)
     step("Python environment functions/venv (the functions emulator runs it)", setup_functions_venv)
     step("Node packages (firebase-tools, web SDK)", setup_node)
+    step("web dashboard packages (web/node_modules)", setup_web)
+    step("Chromium for the browser tests", setup_chromium)
     step("BigQuery emulator environment", lambda: setup_tool_venv(
         BQ_VENV, ROOT / "tools" / "stack" / "requirements-bqemulator.txt", _preload_spatial))
     step("Cloud Storage emulator environment", lambda: setup_tool_venv(

@@ -10,14 +10,18 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery, firestore, pubsub_v1
 
 from adapters.settings import BIGQUERY_EMULATOR_HOST, project_id
+from adapters.write_meter import meter_commits
 
 
 @functools.cache
 def firestore_client() -> firestore.Client:
     """Firestore client; with FIRESTORE_EMULATOR_HOST set it talks to the emulator."""
     if os.environ.get("FIRESTORE_EMULATOR_HOST"):
-        return firestore.Client(project=project_id(), credentials=AnonymousCredentials())
-    return firestore.Client(project=project_id())
+        client = firestore.Client(project=project_id(), credentials=AnonymousCredentials())
+    else:
+        client = firestore.Client(project=project_id())
+    meter_commits(client)
+    return client
 
 
 @functools.cache

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import random
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 
 SEQ_FIELD = "shard_seq"
 MAX_FOLD_ATTEMPTS = 25
+RACE_BACKOFF_SECONDS = 0.005
 
 
 def shard_index(key: str, shard_count: int) -> int:
@@ -96,7 +99,8 @@ def fold_many(db: firestore.Client, views: Sequence[ShardedView], force: bool = 
 def _fold_group(db: firestore.Client, views: Sequence[ShardedView], force: bool) -> dict[str, dict[str, Any]]:
     refs = [ref for view in views for ref in (view.ref, *(shard_ref(view.ref, i) for i in range(view.shard_count)))]
     paths = ", ".join(view.ref.path for view in views[:3]) + (" ..." if len(views) > 3 else "")
-    for _ in range(MAX_FOLD_ATTEMPTS):
+    for attempt in range(MAX_FOLD_ATTEMPTS):
+        _back_off(attempt)
         with map_exceptions(f"reading shards of {paths}"):
             snapshots = {snap.reference.path: snap for snap in db.get_all(refs)}
         batch = db.batch()
@@ -122,6 +126,12 @@ def _fold_group(db: firestore.Client, views: Sequence[ShardedView], force: bool)
         if _commit_or_lost_race(batch, f"writing {paths}"):
             return planned
     raise TransientError(f"could not fold {paths} after {MAX_FOLD_ATTEMPTS} attempts (heavy contention)")
+
+
+def _back_off(attempt: int) -> None:
+    """Before another read after a lost race: a short jittered pause that doubles, so racing folds spread out."""
+    if attempt:
+        time.sleep(random.uniform(0, RACE_BACKOFF_SECONDS * 2 ** min(attempt, 6)))
 
 
 def _conditional_put(db: firestore.Client, batch: firestore.WriteBatch, ref: firestore.DocumentReference,
@@ -179,7 +189,8 @@ def write_many_if_newer(db: firestore.Client, documents: Sequence[DerivedDocumen
     for start in range(0, len(documents), MAX_WRITES_PER_COMMIT):
         group = documents[start:start + MAX_WRITES_PER_COMMIT]
         paths = ", ".join(doc.ref.path for doc in group[:3]) + (" ..." if len(group) > 3 else "")
-        for _ in range(MAX_FOLD_ATTEMPTS):
+        for attempt in range(MAX_FOLD_ATTEMPTS):
+            _back_off(attempt)
             with map_exceptions(f"reading {paths}"):
                 snapshots = {snap.reference.path: snap for snap in db.get_all([doc.ref for doc in group])}
             batch = db.batch()

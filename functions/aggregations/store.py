@@ -56,24 +56,31 @@ class AggregateStore:
         self._add_to_shards(batch, org_id, change_id, deltas)
         return self._commit_unless_applied(batch, f"applying change {change_id} to aggregates")
 
-    def apply_change_document(
+    def apply_change_documents(
         self,
         change_ref: firestore.DocumentReference,
         read_at_update_time: Any,
         deltas: Mapping[AggregateKey, AggregateDelta],
+        merged: Mapping[str, Any] | None = None,
     ) -> bool:
-        """Apply a `record_changes` document's deltas once: the increments commit with its state 'applied'.
+        """Apply change documents' summed deltas once: the increments commit with their new states.
 
-        The state update carries the document's update time as read (still 'pending') as its
-        precondition, so a second application (a redelivered trigger event, or the outbox sweep
-        racing the trigger) fails as a whole and returns False. Nothing is read and no lock is
-        taken: concurrent writers of one hot key only add to shards.
+        `change_ref` becomes 'applied' (listing the documents merged into it) and each document of
+        `merged` (change id -> update time as read, same org) becomes 'merged'. Every state update
+        carries the document's update time as read (still 'pending') as precondition, so a second
+        application of any of them (a redelivered trigger event, the outbox sweep racing the
+        trigger, another invocation taking the same late document) fails as a whole and returns
+        False. Nothing is read and no lock is taken: writers of one hot key only add to shards.
         """
+        merged = dict(merged or {})
         org_id = change_ref.parent.parent.id
         batch = self._db.batch()
         batch.update(change_ref, {"state": "applied", "applied_at": firestore.SERVER_TIMESTAMP,
-                                  "keys": sorted(key.doc_id for key in deltas)},
+                                  "keys": sorted(key.doc_id for key in deltas), "merged": sorted(merged)},
                      option=self._db.write_option(last_update_time=read_at_update_time))
+        for change_id, update_time in merged.items():
+            batch.update(change_ref.parent.document(change_id), {"state": "merged", "merged_into": change_ref.id},
+                         option=self._db.write_option(last_update_time=update_time))
         self._add_to_shards(batch, org_id, change_ref.id, deltas)
         return self._commit_unless_applied(batch, f"applying {change_ref.path} to aggregates")
 

@@ -265,6 +265,7 @@ class AlertStore:
                 "target": rule.target.model_dump(mode="json", exclude_none=True),
                 "current_value": stored_number(evaluation.current_value),
                 "threshold": stored_number(evaluation.threshold),
+                "details": dict(evaluation.details) if evaluation.details else None,
                 "channels": list(rule.channels),
                 # A copy of the rule's escalation lets the escalation sweep skip alerts that never
                 # escalate without reading their rules (it re-reads the rule before escalating).

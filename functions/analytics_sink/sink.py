@@ -11,7 +11,7 @@ from enum import StrEnum
 from adapters.errors import PermanentError, TransientError
 from adapters.reference_store import ReferenceDataError, ReferenceStore
 from finance_core.analytics_rows import FinancialFact
-from finance_core.changes import ChangeMessage, ChangeMessageError, decode_change_message
+from finance_core.changes import ChangeMessageError, decode_change_message
 from finance_core.reference import OrgReference
 
 from analytics_sink.dead_letters import DeadLetterParker
@@ -82,9 +82,9 @@ class AnalyticsSink:
             return SinkOutcome.PARKED
         result = self._writer.write(rows)
         if result.failed:
-            index, reason = next(iter(sorted(result.failed.items())))
-            more = f" (and {len(result.failed) - 1} more row(s))" if len(result.failed) > 1 else ""
-            self._parker.park(data, attributes, f"row {index}: {reason}{more}", org_id, change_id)
+            _, reason = min(result.failed.items())
+            share = f" ({len(result.failed)} of {len(rows)} rows)" if len(rows) > 1 else ""
+            self._parker.park(data, attributes, reason + share, org_id, change_id)
             return SinkOutcome.PARKED
         log.debug("change %s of %s: %d row(s) written to %s", change_id, org_id, len(rows), self._writer.table_id)
         return SinkOutcome.WRITTEN

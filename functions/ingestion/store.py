@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import random
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -24,7 +26,7 @@ from typing import Any
 from google.api_core import exceptions as google_exceptions
 from google.cloud import firestore
 
-from adapters.errors import TransientError, map_exceptions
+from adapters.errors import ProcessingError, TransientError, map_exceptions
 from adapters.firestore_codec import (
     MalformedRecord,
     org_path,
@@ -59,6 +61,8 @@ MAX_CHANGE_DOC_BYTES = 800_000
 # Attempts of one chunk against concurrent writers of the same records before the delivery is
 # retried by the platform (each attempt reads fresh state, so one always makes progress).
 CHUNK_ATTEMPTS = 12
+# Jittered pause before planning a chunk again (doubling per attempt), so racing chunks spread out.
+RACE_BACKOFF_SECONDS = 0.01
 # What a rejection document keeps of an unreadable message (Firestore documents hold 1 MiB).
 MAX_KEPT_RAW_BYTES = 200_000
 RACE_ERRORS = (google_exceptions.FailedPrecondition, google_exceptions.AlreadyExists, google_exceptions.NotFound,
@@ -154,17 +158,18 @@ class IngestionStore:
     def _store_chunk(self, org_id: str, chunk: Sequence[Entry], reference: OrgReference, source: str,
                      manual_entry: ManualEntryStatus | None) -> list[IngestResult]:
         last: Exception | None = None
-        for _ in range(CHUNK_ATTEMPTS):
+        for attempt in range(CHUNK_ATTEMPTS):
             try:
                 with map_exceptions(f"storing {len(chunk)} line(s) of {org_id} ({source})"):
                     return self._attempt(org_id, chunk, reference, source, manual_entry)
-            except TransientError as exc:
+            except ProcessingError as exc:
+                # A precondition failed: another delivery changed one of the chunk's records (or
+                # stored one of its rejections) since the read. Read and plan it again.
                 if not isinstance(exc.__cause__, RACE_ERRORS):
                     raise
                 last = exc
-            except RACE_ERRORS as exc:
-                last = exc
             log.debug("chunk of %s (%s) met a concurrent writer; planning it again", org_id, source)
+            time.sleep(random.uniform(0, RACE_BACKOFF_SECONDS * 2**attempt))
         raise TransientError(f"could not store {len(chunk)} line(s) of {org_id} ({source}) after {CHUNK_ATTEMPTS} "
                              f"attempts: other deliveries keep changing the same records ({last})")
 

@@ -7,7 +7,6 @@ import functools
 import json
 
 from firebase_functions import firestore_fn, https_fn, options, pubsub_fn
-from google.cloud import firestore
 
 from adapters import deployment
 from adapters.clients import firestore_client

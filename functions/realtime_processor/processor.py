@@ -1,22 +1,55 @@
-"""Propagates one change document: its combined aggregate deltas applied once, then the change message published."""
+"""Propagates change documents: their combined aggregate deltas applied once, then one change message published.
+
+A change document whose own trigger invocation is late (still pending after COALESCE_AFTER) is
+taken by whichever invocation of the org runs next: under a burst of single events, the serial
+trigger of the local emulator (or a cold start in production) leaves a backlog, and one
+invocation then applies and announces a few hundred lines at once, so every consumer runs once
+for all of them. A lone event never waits: with no backlog, its document is applied alone.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from adapters.errors import PermanentError, TransientError, map_exceptions
-from adapters.firestore_codec import org_path
+from adapters.firestore_codec import org_path, utc_now
 from aggregations.store import AggregateStore
 from finance_core.changes import ChangeMessage, ChangeMessageError, change_from_json, encode_change_message
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[bytes, Mapping[str, str], str], None]
 RECORD_CHANGES = "record_changes"
+# A change document still pending this long after it was written has a late trigger: the next
+# invocation of its org takes it along.
+COALESCE_AFTER = timedelta(seconds=2)
+# Lines one coalesced message carries at most (consumers handle it in one invocation).
+COALESCE_MAX_LINES = 1000
+
+
+@dataclass(frozen=True)
+class ChangeDocument:
+    """A `record_changes` document as read: its id, body and update time (the precondition of applying it)."""
+
+    change_id: str
+    body: Mapping[str, Any]
+    update_time: Any
+
+    @property
+    def state(self) -> str:
+        """pending, applied, published, or merged (taken by another document's invocation)."""
+        return str(self.body.get("state", "pending"))
+
+    @property
+    def lines(self) -> int:
+        """How many record changes it holds."""
+        return int(self.body.get("line_count") or len(self.body.get("changes") or ()))
 
 
 @dataclass(frozen=True)
@@ -26,19 +59,22 @@ class ProcessResult:
     applied: bool
     keys: tuple[str, ...]
     published: bool
+    merged: int = 0
 
 
-def change_message(change_id: str, org_id: str, document: Mapping[str, Any], changed_at: str) -> ChangeMessage:
-    """The change message of a `record_changes` document (PermanentError if it is not one)."""
+def change_message(change_id: str, org_id: str, documents: Sequence[Mapping[str, Any]], changed_at: str,
+                   reporting_currency: str | None = None) -> ChangeMessage:
+    """The change message of one or more `record_changes` documents (PermanentError if one is not one)."""
     try:
-        changes = [change_from_json(item) for item in document.get("changes") or ()]
+        changes = [change_from_json(item) for document in documents for item in document.get("changes") or ()]
     except (ChangeMessageError, KeyError, TypeError, ValueError) as exc:
         raise PermanentError(f"{org_path(org_id)}/{RECORD_CHANGES}/{change_id} is not a change document: {exc}") from exc
-    return ChangeMessage.of(change_id, org_id, changed_at, document.get("reporting_currency"), changes)
+    currency = reporting_currency or next((d.get("reporting_currency") for d in documents), None)
+    return ChangeMessage.of(change_id, org_id, changed_at, currency, changes)
 
 
 class RecordChangeProcessor:
-    """Turns a `record_changes` document into sharded aggregate deltas (once) and a published change message."""
+    """Turns `record_changes` documents into sharded aggregate deltas (once) and published change messages."""
 
     def __init__(self, db: firestore.Client, aggregates: AggregateStore, publish: Publish | None):
         self._db = db
@@ -51,20 +87,67 @@ class RecordChangeProcessor:
 
     def process(self, change_id: str, org_id: str, document: Mapping[str, Any], changed_at: str,
                 update_time: Any) -> ProcessResult:
-        """Apply the document's deltas exactly once and publish its change message (at least once).
+        """Apply the document's deltas (and those of late documents of its org) exactly once; publish them.
 
         `update_time` is the document's update time as read (the trigger event's snapshot, or the
-        sweep's read): the application is conditional on it, which makes it exactly once.
+        sweep's read): applying is conditional on it, which makes it exactly once.
         """
-        message = change_message(change_id, org_id, document, changed_at)
-        applied = False
-        if document.get("state", "pending") == "pending":
-            applied = self._aggregates.apply_change_document(self.change_ref(org_id, change_id), update_time,
-                                                             message.deltas)
-        # Readable aggregates, KPIs and variance are refreshed by the change consumers
-        # (aggregations.views): this trigger stays short, which is what bounds its throughput.
-        published = self.publish(message)
-        return ProcessResult(applied, tuple(key.doc_id for key in message.keys), published)
+        own = ChangeDocument(change_id, document, update_time)
+        if own.state == "pending":
+            merged = self._apply(org_id, own, self._backlog(org_id, own))
+            if merged is None:
+                # Applied before (a redelivery), or taken by another invocation: see what it is now.
+                own = self._read(org_id, change_id)
+                if own is None or own.state in ("published", "merged"):
+                    return ProcessResult(False, (), False)
+            else:
+                message = change_message(change_id, org_id, [own.body, *(d.body for d in merged)], changed_at)
+                return ProcessResult(True, tuple(k.doc_id for k in message.keys), self.publish(message), len(merged))
+        if own.state != "applied":
+            return ProcessResult(False, (), False)
+        # Applied but not published (a failed publish, or the sweep): rebuild its message and send it.
+        merged_ids = list(own.body.get("merged") or ())
+        merged_docs = [d for d in (self._read(org_id, i) for i in merged_ids) if d is not None]
+        message = change_message(change_id, org_id, [own.body, *(d.body for d in merged_docs)], changed_at)
+        return ProcessResult(False, tuple(k.doc_id for k in message.keys), self.publish(message), len(merged_docs))
+
+    def _backlog(self, org_id: str, own: ChangeDocument) -> list[ChangeDocument]:
+        """Pending documents of the org whose own trigger is late, oldest first, up to COALESCE_MAX_LINES lines."""
+        cutoff = utc_now() - COALESCE_AFTER
+        query = (self._db.collection(f"{org_path(org_id)}/{RECORD_CHANGES}")
+                 .where(filter=FieldFilter("state", "==", "pending"))
+                 .where(filter=FieldFilter("created_at", "<", cutoff))
+                 .order_by("created_at").limit(200))
+        with map_exceptions(f"looking for late change documents of {org_id}"):
+            found = [ChangeDocument(s.id, s.to_dict() or {}, s.update_time) for s in query.stream()]
+        taken, lines = [], own.lines
+        for document in found:
+            if document.change_id == own.change_id:
+                continue
+            if lines + document.lines > COALESCE_MAX_LINES:
+                break
+            taken.append(document)
+            lines += document.lines
+        return taken
+
+    def _apply(self, org_id: str, own: ChangeDocument, backlog: list[ChangeDocument]) -> list[ChangeDocument] | None:
+        """Apply `own` with the backlog; the documents merged into it, or None if `own` was not pending any more."""
+        for candidates in ([backlog, []] if backlog else [[]]):
+            message = change_message(own.change_id, org_id, [own.body, *(d.body for d in candidates)], "")
+            merged = {d.change_id: d.update_time for d in candidates}
+            if self._aggregates.apply_change_documents(self.change_ref(org_id, own.change_id), own.update_time,
+                                                       message.deltas, merged):
+                if candidates:
+                    log.info("change %s of %s took %d late change document(s) along", own.change_id, org_id,
+                             len(candidates))
+                return candidates
+            # A failed precondition: `own` was taken, or a backlog document was (then try alone).
+        return None
+
+    def _read(self, org_id: str, change_id: str) -> ChangeDocument | None:
+        with map_exceptions(f"reading change {change_id} of {org_id}"):
+            snap = self.change_ref(org_id, change_id).get()
+        return ChangeDocument(change_id, snap.to_dict() or {}, snap.update_time) if snap.exists else None
 
     def publish(self, message: ChangeMessage) -> bool:
         """Publish a change message and mark its document published; False leaves it to the outbox sweep."""

@@ -16,17 +16,34 @@ import pytest
 from finance_core.accounts import ChartOfAccounts
 from finance_core.aggregates import AggregateKey
 from finance_core.analytics_rows import FinancialFact
+from finance_core.changes import decode_change_message
 from finance_core.metrics import MetricGraph
 from finance_core.trend_series import trend_documents
 from finance_core.variance import account_variances
 from google.cloud import bigquery, pubsub_v1
 from trends.triggers import trend_requests
 
-from tests.bigquery_checks import assert_pnl_row_equals_core, cents
-from tests.support import aggregate_drift, event, publish, seed_org, wait_for_events, wait_until
+from tests.bigquery_checks import (
+    Totals,
+    assert_pnl_row_equals_core,
+    cents,
+    clean_totals,
+    firestore_aggregates,
+    latest_totals,
+    rows,
+)
+from tests.support import (
+    aggregate_drift,
+    event,
+    publish,
+    published_change_messages,
+    seed_org,
+    wait_for_events,
+    wait_until,
+)
 from tools.replay import drain_dead_letters, replay_org
 from tools.stack.provision import bigquery_client
-from tools.stack.seed import demo_records, record_event
+from tools.stack.seed import applied_change_count, demo_records, record_event
 
 # The shared local stack's serial record trigger can lag minutes behind under other test runs:
 # waits are driven by progress, within this budget per test (fixture setup included).
@@ -34,7 +51,6 @@ pytestmark = [pytest.mark.emulators, pytest.mark.timeout(1800)]
 
 DATASET = "finance"
 CHANGES_TOPIC = "financial-record-changes"
-Totals = dict[tuple[str, str, str], dict[str, Any]]
 
 
 # --- reading both sides ---------------------------------------------------------------------------
@@ -42,40 +58,6 @@ Totals = dict[tuple[str, str, str], dict[str, Any]]
 
 def bq(stack) -> bigquery.Client:
     return bigquery_client(stack.config)
-
-
-def rows(client: bigquery.Client, sql: str, org_id: str) -> list[dict[str, Any]]:
-    config = bigquery.QueryJobConfig(query_parameters=[bigquery.ScalarQueryParameter("org", "STRING", org_id)])
-    return [dict(r.items()) for r in client.query(sql.replace("{ds}", DATASET), job_config=config).result()]
-
-
-def latest_totals(client: bigquery.Client, org_id: str) -> Totals:
-    """(entity incl. '_all', period, scenario) -> accounts in minor units and record count, from the latest view."""
-    totals: Totals = defaultdict(lambda: {"accounts": defaultdict(int), "record_count": 0})
-    for r in rows(client, "SELECT entity_id, period, scenario, account_id, reporting_amount FROM "
-                          "`{ds}.financial_records_latest` WHERE org_id = @org", org_id):
-        for entity in (r["entity_id"], "_all"):
-            key = (entity, r["period"].strftime("%Y-%m"), r["scenario"])
-            totals[key]["accounts"][r["account_id"]] += cents(r["reporting_amount"])
-            totals[key]["record_count"] += 1
-    return _clean(totals)
-
-
-def _clean(totals: Totals) -> Totals:
-    return {k: {"accounts": {a: v for a, v in t["accounts"].items() if v != 0}, "record_count": t["record_count"]}
-            for k, t in totals.items() if t["record_count"] or any(t["accounts"].values())}
-
-
-def firestore_aggregates(db, org_id: str) -> Totals:
-    """The readable aggregate documents dashboards read, in the same shape."""
-    found: Totals = {}
-    for snap in db.collection(f"organizations/{org_id}/aggregates").stream():
-        doc = snap.to_dict() or {}
-        key = AggregateKey.from_doc_id(snap.id)
-        found[(key.entity_id, key.period, key.scenario)] = {
-            "accounts": {a: int(v) for a, v in (doc.get("accounts") or {}).items()},
-            "record_count": int(doc.get("record_count") or 0)}
-    return _clean(found)
 
 
 def firestore_records(db, org_id: str) -> dict[str, dict[str, Any]]:
@@ -90,7 +72,7 @@ def record_totals(records: dict[str, dict[str, Any]]) -> Totals:
             key = (entity, record["period"], record["scenario"])
             totals[key]["accounts"][record["account_id"]] += int(record["reporting_amount_minor"])
             totals[key]["record_count"] += 1
-    return _clean(totals)
+    return clean_totals(totals)
 
 
 def latest_state(client: bigquery.Client, org_id: str) -> dict[str, tuple]:
@@ -110,8 +92,6 @@ def wait_latest_equals_firestore(client, db, org_id: str, timeout: float = 300) 
     return wait_until(check, timeout, interval=1.0, what=f"financial_records_latest of {org_id} to equal Firestore")
 
 
-def applied_changes(db, org_id: str) -> list[dict[str, Any]]:
-    return [s.to_dict() for s in db.collection(f"organizations/{org_id}/applied_changes").stream()]
 
 
 # --- exactly once -------------------------------------------------------------------------------
@@ -134,16 +114,17 @@ def test_latest_totals_equal_the_firestore_aggregates_after_the_integrator_scena
     # The fan-out invoked again for some changes (their messages republished: every consumer sees
     # them twice), and some rows written twice straight into the table.
     before = facts_count(client, org)
-    changes = [c["outbox"] for c in applied_changes(db, org) if c.get("outbox")][:20]
+    changes = list(published_change_messages(db, org).items())[:20]
     assert len(changes) == 20
+    republished_rows = sum(len(decode_change_message(data).changes) for _, data in changes)
     publisher = pubsub_v1.PublisherClient()
     topic = publisher.topic_path(stack.config.project_id, CHANGES_TOPIC)
-    for future in [publisher.publish(topic, c["data"].encode(), **c["attributes"]) for c in changes]:
+    for future in [publisher.publish(topic, data, org_id=org, change_id=change_id) for change_id, data in changes]:
         future.result(timeout=60)
     copies = rows(client, "SELECT * FROM `{ds}.financial_facts` WHERE org_id = @org LIMIT 20", org)
     assert client.insert_rows_json(f"{stack.config.project_id}.{DATASET}.financial_facts",
                                    [FinancialFact(**r).model_dump(mode="json") for r in copies]) == []
-    wait_until(lambda: facts_count(client, org) >= before + 40, 300, interval=1.0,
+    wait_until(lambda: facts_count(client, org) >= before + republished_rows + 20, 300, interval=1.0,
                what="the republished changes to be streamed again")
     assert latest_totals(client, org) == expected == firestore_aggregates(db, org)
     latest = latest_state(client, org)
@@ -167,7 +148,7 @@ def wait_applied(db, org_id: str, expected: int, stall: float = 180, cap: float 
     deadline = time.monotonic() + cap
     last, moved = -1, time.monotonic()
     while time.monotonic() < deadline:
-        applied = len(applied_changes(db, org_id))
+        applied = applied_change_count(db, org_id)
         if applied >= expected:
             return applied
         if applied != last:

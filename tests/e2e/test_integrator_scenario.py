@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from finance_core.accounts import ChartOfAccounts
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from finance_core.accounts import ChartOfAccounts
 from tests.support import aggregate_drift, data_quality, wait_until
 
 pytestmark = pytest.mark.emulators
@@ -20,9 +20,12 @@ def test_every_delivery_is_applied_stale_duplicate_or_rejected_with_a_reason(int
     assert counts["rejected"] == len(scenario.invalid_event_ids)
     assert counts["duplicate"] == scenario.org_deliveries - len(scenario.valid_event_ids) - len(scenario.invalid_event_ids)
     assert counts["duplicate"] > 0 and counts["stale"] > 0
-    processed = {s.id: s.get("outcome") for s in db.collection(f"organizations/{scenario.org_id}/processed_events").stream()}
-    assert set(processed) == scenario.valid_event_ids
-    assert set(processed.values()) == {"applied", "stale"}
+    # Every valid event (applied or stale) is remembered by its record or tombstone, and nothing else is.
+    seen = set()
+    for collection in ("financial_records", "deleted_records"):
+        for snap in db.collection(f"organizations/{scenario.org_id}/{collection}").stream():
+            seen |= set(snap.to_dict().get("seen_event_ids") or ())
+    assert seen == scenario.valid_event_ids
     errors = {s.id: s.to_dict() for s in db.collection(f"organizations/{scenario.org_id}/ingestion_errors").stream()}
     assert set(errors) == scenario.invalid_event_ids
     assert all(e["reason"] and e["raw"] and e["received_at"] for e in errors.values())

@@ -13,7 +13,7 @@ import pytest
 from google.cloud import pubsub_v1
 
 from tests.alert_receivers import SmtpReceiver, WebhookReceiver
-from tests.support import event, publish, seed_org, wait_until
+from tests.support import event, publish, published_change_messages, seed_org, wait_until
 from tools.stack.provision import bigquery_client
 
 pytestmark = pytest.mark.emulators
@@ -65,13 +65,10 @@ def settle(seconds: float = 3.0) -> None:
 
 
 def change_messages(db, org_id: str) -> dict[str, bytes]:
-    """Change messages the realtime processor published, by event id (from its outbox markers)."""
-    messages = {}
-    for snap in db.collection(f"organizations/{org_id}/applied_changes").stream():
-        outbox = (snap.to_dict() or {}).get("outbox") or {}
-        if outbox.get("data"):
-            messages[outbox["attributes"]["event_id"]] = outbox["data"].encode()
-    return messages
+    """Change messages the record-changes trigger published, by their last event id."""
+    from finance_core.changes import decode_change_message
+
+    return {decode_change_message(data).last_event_id: data for data in published_change_messages(db, org_id).values()}
 
 
 def bigquery_rows(stack, org_id: str, view: str = "alerts") -> list[dict[str, Any]]:

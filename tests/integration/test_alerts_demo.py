@@ -7,9 +7,9 @@ import time
 import pytest
 
 from tests.integration.test_alerts import alerts_of
-from tests.support import publish, seed_org, wait_for_events
+from tests.support import seed_org, wait_for_events
 from tools.demo.alert_rules import demo_alert_rules
-from tools.stack.seed import demo_records, record_event, wait_for_changes
+from tools.stack.seed import demo_records, publish_batches, record_event, records_batches, wait_for_changes
 
 pytestmark = pytest.mark.emulators
 
@@ -43,7 +43,8 @@ def _settled(db, org_id: str, quiet_seconds: float = 10.0, timeout: float = 300.
 def test_the_demo_history_through_the_pipeline_leaves_exactly_the_alerts_the_data_calls_for(stack, db, org_id):
     seed_org(db, org_id, all_periods_open=True, rules=demo_alert_rules())
     rows = demo_records()
-    publish(stack, [record_event(org_id, row) for row in rows])
+    # As ./dev demo and ./dev seed load it: records.batch messages.
+    publish_batches(stack.config, records_batches(org_id, [record_event(org_id, row) for row in rows], "history"))
     wait_for_events(db, org_id, len(rows), timeout=900)
     wait_for_changes(db, org_id, len(rows), timeout=900)
     alerts = _settled(db, org_id)
@@ -55,3 +56,10 @@ def test_the_demo_history_through_the_pipeline_leaves_exactly_the_alerts_the_dat
     by_rule = {(a["rule_id"], a["period"]): a for a in alerts}
     assert by_rule[("gross-margin-floor", "2026-06")]["severity"] == "critical"
     assert "forecast at" in by_rule[("net-income-forecast", "2026-10")]["description"]
+    assert by_rule[("gross-margin-floor", "2026-06")]["details"] is None
+    # Anomaly alerts show their likelihood and what was expected, for dashboards to draw.
+    drop = by_rule[("product-revenue-drop-us-west", "2025-07")]
+    assert drop["threshold"] == 0.999 and 0.999 <= drop["current_value"] <= 1.0
+    assert drop["details"]["likelihood"] == drop["current_value"] and drop["details"]["deviation"] < 0
+    assert drop["details"]["expected"] > 0 and drop["details"]["episode"] in {"surprise", "change"}
+    assert "likelihood 0.99" in drop["description"]

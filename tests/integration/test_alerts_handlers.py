@@ -15,6 +15,7 @@ from alerts.history import OUTBOX, AlertHistory
 from alerts.notifier import Notifier
 from alerts.store import AlertStore
 from finance_core.aggregates import AggregateDelta, AggregateKey
+from finance_core.changes import ChangeMessage
 
 from tests.alert_receivers import WebhookReceiver
 from tests.integration.test_alerts import add_channel, alerts_of, expense, rule, wait_alerts
@@ -44,9 +45,9 @@ def _engine(db, bigquery: FlakyBigQuery) -> tuple[AlertEvaluator, Notifier, Aler
     return evaluator, notifier, store
 
 
-def _change(org_id: str, change_id: str, *keys: AggregateKey, account: str = "6100") -> dict[str, Any]:
-    return {"org_id": org_id, "change_id": change_id, "event_id": change_id,
-            "delta": {key: AggregateDelta({account: 1}, 1) for key in keys}}
+def _change(org_id: str, change_id: str, *keys: AggregateKey, account: str = "6100") -> ChangeMessage:
+    return ChangeMessage(change_id, org_id, "2026-11-23T10:00:00+00:00", "USD", (),
+                         {key: AggregateDelta({account: 1}, 1) for key in keys})
 
 
 def _outbox(db, org_id: str) -> list[dict[str, Any]]:

@@ -20,11 +20,11 @@ from analytics_sink.dead_letters import CONSUMER, HEALTH_DOC, DeadLetterParker
 from analytics_sink.replay import DeadLetterDrain
 from analytics_sink.sink import AnalyticsSink, SinkOutcome
 from analytics_sink.writer import FactWriter
+from finance_core.changes import ChangeMessage, RecordChange, encode_change_message
 from finance_core.records import RecordState
 from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery, pubsub_v1
-from realtime_processor.change_events import encode_change
 
 from tests.support import seed_org
 from tools.stack.provision import _schema, resources
@@ -88,12 +88,12 @@ def _record(org_id: str, record_id: str, version: int, account: str = "4100", am
 
 
 def _message(org_id: str, change_id: str, *, before=None, after=None, event_id=None, version=None) -> bytes:
-    op = "delete" if after is None else "upsert"
     state = after or before
-    return encode_change(change_id=change_id, org_id=org_id, record_id=state.record_id,
-                         event_id=event_id or state.event_id, op=op, version=version or state.version,
-                         before=before, after=after, deltas={}, changed_at="2026-11-23T10:00:00+00:00",
-                         reporting_currency="USD")
+    if after is None:  # a delete: the change's after is the tombstone it left
+        after = RecordState(org_id, before.record_id, version or before.version, event_id or before.event_id,
+                            deleted=True)
+    change = RecordChange(state.record_id, event_id or after.event_id, version or after.version, before, after)
+    return encode_change_message(ChangeMessage.of(change_id, org_id, "2026-11-23T10:00:00+00:00", "USD", [change]))
 
 
 def _attributes(org_id: str, change_id: str) -> dict[str, str]:

@@ -7,6 +7,7 @@ from google.cloud import firestore
 
 from tests.firestore_events import FirestoreEvent, deliver, new_state
 from tests.support import event, publish, seed_org, wait_for_events, wait_until
+from tools.stack.seed import applied_change_count
 
 pytestmark = pytest.mark.emulators
 
@@ -100,9 +101,7 @@ def test_a_comment_on_a_record_survives_new_versions_and_changes_no_aggregate(st
     publish(stack, [event(org_id, "c-rec", 1, amount="40.00")])
     wait_for_events(db, org_id, 1, timeout=PIPELINE_TIMEOUT)
     record = f"organizations/{org_id}/financial_records/c-rec"
-    applied = f"organizations/{org_id}/applied_changes"
-    wait_until(lambda: len(list(db.collection(applied).stream())) == 1, timeout=PIPELINE_TIMEOUT,
-               what="the record's change")
+    wait_until(lambda: applied_change_count(db, org_id) == 1, timeout=PIPELINE_TIMEOUT, what="the record's change")
 
     comment(db, org_id, record)
     wait_count(db, record, 1)
@@ -111,11 +110,10 @@ def test_a_comment_on_a_record_survives_new_versions_and_changes_no_aggregate(st
     stored = wait_until(lambda: (d := db.document(record).get().to_dict()) and d["version"] == 2 and d,
                         timeout=PIPELINE_TIMEOUT, what="version 2 of the record")
     assert stored["comment_count"] == 1, "a new version keeps the record's comment count"
-    # on_record_written saw three writes (v1, the count, v2) and handles them in order; the count
-    # changed nothing financial, so only v1 and v2 are changes.
-    wait_until(lambda: len(list(db.collection(applied).stream())) >= 2, timeout=PIPELINE_TIMEOUT,
-               what="the change of version 2")
-    assert len(list(db.collection(applied).stream())) == 2
+    # The record was written three times (v1, the count, v2); the count is no financial change,
+    # so only v1 and v2 reached the aggregates.
+    wait_until(lambda: applied_change_count(db, org_id) >= 2, timeout=PIPELINE_TIMEOUT, what="the change of version 2")
+    assert applied_change_count(db, org_id) == 2
     agg = wait_until(lambda: (a := db.document(f"organizations/{org_id}/aggregates/us-east__2026-10__actual").get()
                               .to_dict()) and a["accounts"].get("4100") == 4500 and a, timeout=PIPELINE_TIMEOUT,
                      what="the aggregate at 45.00")

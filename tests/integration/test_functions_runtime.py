@@ -22,4 +22,5 @@ def test_functions_venv_imports_the_core_from_the_installed_wheel_and_loads_ever
     core_file, triggers = result.stdout.strip().splitlines()
     assert "/functions/venv/lib/" in core_file and "site-packages/finance_core/" in core_file, core_file
     assert not (ROOT / "functions" / "finance_core").exists(), "no hand copy of the core inside functions/"
-    assert {"ingest_financial_event", "on_record_written", "refresh_aggregate_views"} <= set(triggers.split(","))
+    assert {"ingest_financial_event", "ingest_financial_event_batch", "apply_record_changes",
+            "refresh_aggregate_views"} <= set(triggers.split(","))

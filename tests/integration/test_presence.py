@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from collaboration.presence import delete_unless_renewed, expire_presence, expired_presence
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from collaboration.presence import delete_unless_renewed, expire_presence, expired_presence
 from tests.firestore_events import run_scheduled
 
 pytestmark = pytest.mark.emulators

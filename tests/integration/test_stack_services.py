@@ -82,12 +82,14 @@ def test_provisioning_twice_changes_nothing(stack):
     assert second.unchanged
 
 
-def test_the_functions_emulator_runs_with_one_connection_per_worker_request(stack):
-    # Without it, requests racing gunicorn's idle close are lost (tools/stack/worker_connections.cjs).
+def test_the_functions_emulator_runs_with_its_preloads(stack):
+    # Without them, requests racing gunicorn's idle close are lost (tools/stack/worker_connections.cjs)
+    # and a burst of messages exhausts firebase-tools' memory (tools/stack/emulator_backpressure.cjs).
     from pathlib import Path
 
-    from tools.stack.emulators import WORKER_CONNECTIONS_PRELOAD
+    from tools.stack.emulators import PRELOADS
 
     firebase = next(s for s in stack.services if s.name == "firebase")
     environ = dict(item.split("=", 1) for item in Path(f"/proc/{firebase.pid}/environ").read_text().split("\0") if "=" in item)
-    assert f'--require "{WORKER_CONNECTIONS_PRELOAD}"' in environ.get("NODE_OPTIONS", "")
+    for preload in PRELOADS:
+        assert f'--require "{preload}"' in environ.get("NODE_OPTIONS", ""), preload.name

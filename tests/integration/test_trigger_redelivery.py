@@ -1,23 +1,23 @@
-"""Redelivery of on_record_written events: the same event id counts once, a new id counts again.
+"""Redelivery of the record-changes trigger: a change document counts once, however often its event comes.
 
-The Firestore emulator never redelivers, so the redelivery is made by hand: the same CloudEvent
-(same ce-id, same DocumentEventData) POSTed again to the Functions emulator, as Eventarc does in
-production when it retries (tests/firestore_events.py).
+The Firestore emulator never redelivers, so the redelivery is made by hand: the creation event of
+the change document (its data and update time as created) POSTed again to the Functions emulator,
+as Eventarc does in production when it retries (tests/firestore_events.py).
 """
 
 from __future__ import annotations
 
 import pytest
-
 from finance_core.aggregates import fold_shards
-from tests.firestore_events import FirestoreEvent, deliver, state_of
+
+from tests.firestore_events import CREATED, DocumentState, FirestoreEvent, deliver
 from tests.support import aggregate, event, publish, seed_org, wait_for_events, wait_until
 
 pytestmark = pytest.mark.emulators
 
 KEY = "us-east__2026-10__actual"
 CONSOLIDATED = "_all__2026-10__actual"
-# The record trigger is serial for every org of the shared stack: other tests' backlogs delay ours.
+# The record-changes trigger is serial for every org of the shared stack: other tests' backlogs delay ours.
 PIPELINE_TIMEOUT = 300
 
 
@@ -34,39 +34,38 @@ def readable(db, org_id: str, doc_id: str, minor: int) -> dict:
                       timeout=PIPELINE_TIMEOUT, what=f"{doc_id} to show {minor}")
 
 
-def test_the_same_record_event_redelivered_counts_once_and_a_fresh_id_counts_again(stack, db, org_id):
+def as_created(snapshot) -> DocumentState:
+    """The change document as its creation event carried it: pending, with its creation time as update time."""
+    data = {k: v for k, v in (snapshot.to_dict() or {}).items() if k not in {"applied_at", "keys", "merged"}}
+    data["state"] = "pending"
+    return DocumentState(data, snapshot.create_time, snapshot.create_time)
+
+
+def test_a_redelivered_change_document_counts_once_and_a_new_one_counts_again(stack, db, org_id):
     seed_org(db, org_id)
     publish(stack, [event(org_id, "redeliver-1", 1, amount="100.00")])
     wait_for_events(db, org_id, 1, timeout=PIPELINE_TIMEOUT)
     readable(db, org_id, KEY, 10000)
-    changes = db.collection(f"organizations/{org_id}/applied_changes")
-    (original,) = wait_until(lambda: list(changes.stream()), timeout=PIPELINE_TIMEOUT,
-                             what="the record's applied change")
-    record_path = f"organizations/{org_id}/financial_records/redeliver-1"
-    created = state_of(db.document(record_path).get())
+    changes = db.collection(f"organizations/{org_id}/record_changes")
+    (original,) = wait_until(lambda: [c for c in changes.stream() if c.get("state") == "published"],
+                             timeout=PIPELINE_TIMEOUT, what="the change document to be published")
     assert shard_totals(db, org_id, KEY) == (10000, 1)
 
-    # 1. The emulator's own event again (its id is the applied_changes marker's id): nothing changes.
-    response = deliver(stack, "on_record_written", FirestoreEvent(record_path, None, created, event_id=original.id))
-    assert response.status_code == 200, response.text
-    assert shard_totals(db, org_id, KEY) == (10000, 1)
-
-    # 2. One event posted twice under one id: applied once. (It is a creation event for a record
-    #    that already counts, so the totals now double-count it: that is the point of the test.)
-    twice = FirestoreEvent(record_path, None, created, event_id=f"test-redelivery-{org_id}")
+    # 1. The creation event again, twice, under the emulator's id or a new one: nothing changes,
+    #    because applying is conditional on the document still being as created.
+    created = FirestoreEvent(original.reference.path, None, as_created(original), event_type=CREATED)
     for _ in range(2):
-        response = deliver(stack, "on_record_written", twice)
+        response = deliver(stack, "apply_record_changes", created)
         assert response.status_code == 200, response.text
-        assert shard_totals(db, org_id, KEY) == (20000, 2)
-        assert shard_totals(db, org_id, CONSOLIDATED) == (20000, 2)
-    readable(db, org_id, KEY, 20000)
+        assert shard_totals(db, org_id, KEY) == (10000, 1)
+        assert shard_totals(db, org_id, CONSOLIDATED) == (10000, 1)
+    assert changes.document(original.id).get().get("state") == "published"
 
-    # 3. The same payload under a fresh id is another change and counts again: keeping the
-    #    trigger's own event id across redeliveries is what makes them harmless.
-    response = deliver(stack, "on_record_written", FirestoreEvent(record_path, None, created))
-    assert response.status_code == 200, response.text
-    assert shard_totals(db, org_id, KEY) == (30000, 3)
-    agg = readable(db, org_id, KEY, 30000)
-    assert agg["record_count"] == 3
-    ids = [c.id for c in changes.stream()]
-    assert len(ids) == 3 and {original.id, twice.event_id} <= set(ids), "one applied change per distinct event id"
+    # 2. The same changes in a new change document are another application and count again:
+    #    the document, not its content, is what is applied once. (The totals now double-count
+    #    the record: that is the point of the test.)
+    copy = {k: v for k, v in (original.to_dict() or {}).items() if k not in {"applied_at", "keys", "merged"}}
+    changes.document(f"copy-{original.id}").create({**copy, "state": "pending"})
+    agg = readable(db, org_id, KEY, 20000)
+    assert agg["record_count"] == 2
+    assert shard_totals(db, org_id, CONSOLIDATED) == (20000, 2)

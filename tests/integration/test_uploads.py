@@ -44,7 +44,10 @@ def record(db, org_id: str, record_id: str) -> dict | None:
 
 
 def applied_changes(db, org_id: str) -> int:
-    return sum(1 for _ in db.collection(f"organizations/{org_id}/applied_changes").stream())
+    """Record changes applied to the aggregates (lines of the org's change documents)."""
+    from tools.stack.seed import applied_change_count
+
+    return applied_change_count(db, org_id)
 
 
 def wait_for_account(db, org_id: str, doc_id: str, account: str, minor: int) -> dict:

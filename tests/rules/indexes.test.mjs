@@ -159,7 +159,7 @@ describe('firestore.indexes.json', () => {
     const exempt = new Set(
       INDEXES.fieldOverrides.filter((o) => o.indexes.length === 0).map((o) => `${o.collectionGroup}.${o.fieldPath}`),
     );
-    for (const field of ['aggregates.accounts', 'aggregates.rollups', 'processed_events.expires_at', 'applied_changes.expires_at']) {
+    for (const field of ['aggregates.accounts', 'aggregates.rollups', 'record_changes.expires_at', 'applied_changes.expires_at']) {
       assert.ok(exempt.has(field), `${field} should be exempt from single-field indexing`);
     }
   });

@@ -103,7 +103,7 @@ function fixtures() {
     [A('data_quality/current')]: { counts: { applied: 1 } },
     [A('data_quality/current/shards/000')]: { counts: { applied: 1 }, seq: 1 },
     [A('ingestion_errors/ev-bad-1')]: { raw: '{}', reason: 'bad json', code: 'invalid_json', received_at: past },
-    [A('processed_events/ev-1')]: { expires_at: at(30 * 24 * 60 * MIN) },
+    [A('record_changes/ch-9')]: { state: 'published', changes: [], expires_at: at(7 * 24 * 60 * MIN) },
     [A('applied_changes/ch-1')]: { expires_at: at(7 * 24 * 60 * MIN) },
     [A('comment_events/ce-1')]: { changes: [], expires_at: at(7 * 24 * 60 * MIN) },
     [A('deleted_records/rec-9')]: { version: 4 },
@@ -232,13 +232,13 @@ const CASES = [
   { who: 'viewer', expect: 'allow', op: 'get', path: A('manual_entries/me-1'), name: 'read a manual entry and its status' },
 
   // --- internal backend collections and anything unlisted: not even admins
-  { who: 'admin', expect: 'deny', op: 'get', path: A('processed_events/ev-1'), name: 'read processed_events' },
+  { who: 'admin', expect: 'deny', op: 'get', path: A('record_changes/ch-9'), name: 'read record_changes' },
   { who: 'admin', expect: 'deny', op: 'list', path: A('applied_changes'), name: 'list applied_changes' },
   { who: 'admin', expect: 'deny', op: 'get', path: A('deleted_records/rec-9'), name: 'read deleted_records' },
   { who: 'admin', expect: 'deny', op: 'get', path: A('comment_events/ce-1'), name: 'read comment_events' },
   { who: 'viewer', expect: 'deny', op: 'create', path: A('comment_events/*'), data: () => ({ changes: [], expires_at: at(MIN) }), name: 'forge a comment event marker' },
   { who: 'admin', expect: 'deny', op: 'get', path: A('secrets/x'), name: 'read an unlisted collection' },
-  { who: 'admin', expect: 'deny', op: 'create', path: A('processed_events/*'), data: () => ({ expires_at: at(MIN) }), name: 'forge a processed event marker' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('record_changes/*'), data: () => ({ state: 'pending', changes: [] }), name: 'forge a change document' },
   { who: 'admin', expect: 'deny', op: 'create', path: A('secrets/*'), data: () => ({ a: 1 }), name: 'write an unlisted collection' },
   { who: 'admin', expect: 'deny', op: 'get', path: 'ingestion_errors/any', name: 'read the global ingestion_errors' },
 
@@ -502,7 +502,7 @@ test('the matrix covers every collection, every kind of caller and both outcomes
     'organizations', 'members', 'entities', 'accounts', 'fx_rates', 'periods', 'financial_records',
     'aggregates', 'aggregates/shards', 'kpis', 'variance', 'trends', 'alert_rules', 'alerts', 'presence',
     'comments', 'ingestion_errors', 'manual_entries', 'data_quality', 'data_quality/shards',
-    'processed_events', 'applied_changes', 'deleted_records', 'comment_events',
+    'record_changes', 'applied_changes', 'deleted_records', 'comment_events',
     'reports', 'report_requests', 'report_schedules', 'report_deliveries',
   ];
   assert.deepEqual(required.filter((c) => !covered.has(c)), [], 'collections without a case');

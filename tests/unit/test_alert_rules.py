@@ -256,16 +256,49 @@ def _anomaly_context(last: int) -> RuleContext:
 def test_anomaly_rule_fires_on_a_spike_and_respects_its_direction():
     spike = _anomaly_context(1_400_000)
     result = evaluate(_rule(type="anomaly"), spike)
-    assert result.firing and result.current_value > 3.5 and result.threshold == 3.5
-    assert "above the expected" in result.description and "seasonal baseline" in result.description
+    assert result.firing and result.threshold == 0.999
+    assert 0.999 < result.current_value <= 1.0  # the likelihood
+    assert "typical deviations above the expected" in result.description and "robust baseline" in result.description
+    assert "likelihood 0.99999" in result.description and "the rule fires at 0.999" in result.description
+    assert result.details["likelihood"] == result.current_value
+    assert result.details["episode"] == "surprise" and result.details["baseline"] == "robust"
+    assert abs(result.details["expected"] - 1_000_000) < 20_000 and isinstance(result.details["expected"], int)
     assert not evaluate(_rule(type="anomaly", direction="drop"), spike).firing
     assert evaluate(_rule(type="anomaly", direction="spike"), spike).firing
-    assert not evaluate(_rule(type="anomaly"), _anomaly_context(1_005_000)).firing
+    ordinary = evaluate(_rule(type="anomaly"), _anomaly_context(1_005_000))
+    assert not ordinary.firing and ordinary.current_value < 0.99
+
+
+def test_anomaly_thresholds_are_likelihoods_and_legacy_z_scores_keep_their_meaning():
+    assert _rule(type="anomaly", threshold=0.9999).threshold == 0.9999
+    # A rule stored with a robust z-score (3.5) reads as the two-sided normal likelihood of that z.
+    assert _rule(type="anomaly", threshold=3.5).threshold == pytest.approx(0.999535, abs=1e-6)
+    assert _rule(type="anomaly", threshold=3).threshold == pytest.approx(0.9973, abs=1e-4)
+    for bad in (0, -1, "high"):
+        with pytest.raises(RuleError, match="threshold"):
+            _rule(type="anomaly", threshold=bad)
+
+
+def test_a_change_of_level_fires_one_anomaly_alert_then_reads_as_the_new_level():
+    rng = np.random.default_rng(8)
+    values = [int(v) for v in np.round(1_000_000 + rng.normal(0, 10_000, 30))]
+    values[20:] = [v + 300_000 for v in values[20:]]  # a new contract from month 20
+    periods = period_range("2024-05", "2026-10")
+    rule = _rule(type="anomaly")
+    series = list(zip(periods, values, strict=True))
+    evaluations = [
+        evaluate(rule, RuleContext(period=p, current_value=v, history=series[max(0, i - 36) : i]))
+        for i, (p, v) in enumerate(series)
+    ]
+    assert [e.period for e in evaluations if e.firing] == [periods[20]]
+    assert evaluations[21].details["episode"] == "absorbed"
+    assert "the change is confirmed and the new level is the baseline" in evaluations[21].description
 
 
 def test_anomaly_rule_needs_history():
     short = RuleContext(period="2026-10", current_value=5, history=_history([1, 2, 3], "2026-10"))
-    assert not evaluate(_rule(type="anomaly"), short).evaluable
+    result = evaluate(_rule(type="anomaly"), short)
+    assert not result.evaluable and "needs at least 6 earlier periods" in result.description
 
 
 # --- forecast -----------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from collaboration.comments import comment_target, count_changes
 
 ORG = "acme"

@@ -8,6 +8,7 @@ import json
 
 from finance_core.accounts import ChartOfAccounts
 from finance_core.periods import period_range
+
 from tools.generate_demo_data import OUT, generate
 
 

@@ -1,14 +1,16 @@
-"""firebase-tools runs with the preload that gives each request to a Python worker its own connection."""
+"""firebase-tools runs with the preload that gives each request to a Python worker its own connection and port."""
 
 from __future__ import annotations
 
 import http.server
+import json
 import shutil
 import subprocess
 import threading
 
 import pytest
 
+from tools.setup_env import ROOT
 from tools.stack.emulators import WORKER_CONNECTIONS_PRELOAD
 
 
@@ -56,3 +58,27 @@ def test_node_keeps_worker_connections_alive_by_default():
 
 def test_the_preload_makes_node_close_each_connection():
     assert _connection_headers_sent_by_node(preload=True) == ["close", "close"]
+
+
+def _ports_handed_to_two_workers(preload: bool) -> list[int]:
+    """Two port requests as firebase-tools makes for two Python workers started within a second."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not installed: run ./dev setup (firebase-tools needs it too)")
+    script = ("const pf = require('portfinder');"
+              "(async () => { const a = await pf.getPortPromise({port: 8600});"
+              " const b = await pf.getPortPromise({port: 8600}); console.log(JSON.stringify([a, b])); })();")
+    command = [node, *(["--require", str(WORKER_CONNECTIONS_PRELOAD)] if preload else []), "-e", script]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=30, check=True)
+    return json.loads(result.stdout)
+
+
+def test_two_workers_started_at_once_can_get_the_same_port_by_default():
+    # Why: the worker binds its port a second later, so the second one would fail to serve.
+    first, second = _ports_handed_to_two_workers(preload=False)
+    assert first == second
+
+
+def test_the_preload_never_hands_out_a_port_twice():
+    first, second = _ports_handed_to_two_workers(preload=True)
+    assert first != second

@@ -8,7 +8,6 @@ from datetime import date, datetime
 
 import openpyxl
 import pytest
-
 from finance_core.events import parse_event
 from ingestion.uploads import (
     CSV_TYPE,

@@ -11,15 +11,15 @@ ENTITIES = ("us-east", "us-west", "eu-central")
 # to notification_channels) to try webhooks or e-mail; see docs/alerts.md.
 DASHBOARD_ONLY: list[str] = []
 
-# Anomaly rules per account family, tuned on the demo history (24 months, so the robust baseline
-# is what judges it; docs/alerts.md). Product revenue: only drops matter and the first half year
-# must be judged too, hence a shorter window and a lower bar. Marketing: any surprise. Hosting:
-# cost spikes.
+# Anomaly rules per account family, all at the default likelihood threshold (0.999: a month
+# rarer than one in a thousand for that account; docs/alerts.md). Product revenue: only drops
+# matter. Marketing: any surprise. Hosting: cost spikes.
 ANOMALY_WATCHES = (
-    ("product-revenue-drop", "4100", "Product revenue", "drop", 8, 3.0),
-    ("marketing-anomaly", "6200", "Marketing", "any", 12, 3.5),
-    ("hosting-cost-spike", "5200", "Hosting and delivery", "spike", 12, 3.5),
+    ("product-revenue-drop", "4100", "Product revenue", "drop"),
+    ("marketing-anomaly", "6200", "Marketing", "any"),
+    ("hosting-cost-spike", "5200", "Hosting and delivery", "spike"),
 )
+ANOMALY_THRESHOLD = 0.999
 
 
 def demo_alert_rules() -> list[dict[str, Any]]:
@@ -70,7 +70,7 @@ def demo_alert_rules() -> list[dict[str, Any]]:
             "channels": DASHBOARD_ONLY,
         },
     ]
-    for slug, account_id, label, direction, window, threshold in ANOMALY_WATCHES:
+    for slug, account_id, label, direction in ANOMALY_WATCHES:
         for entity_id in ENTITIES:
             rules.append({
                 "rule_id": f"{slug}-{entity_id}",
@@ -79,8 +79,7 @@ def demo_alert_rules() -> list[dict[str, Any]]:
                 "severity": "warning",
                 "target": {"entity_id": entity_id, "account_id": account_id},
                 "direction": direction,
-                "window": window,
-                "threshold": threshold,
+                "threshold": ANOMALY_THRESHOLD,
                 "channels": DASHBOARD_ONLY,
             })
     return rules

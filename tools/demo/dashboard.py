@@ -178,8 +178,12 @@ def render(state: DashboardState, org_name: str, period: str, elapsed: float, ph
     alert_table.add_column("Count", justify="right")
     for alert in alerts:
         style = {"critical": "bold red", "warning": "yellow"}.get(alert.get("severity"), "cyan")
+        title = str(alert.get("title"))
+        likelihood = (alert.get("details") or {}).get("likelihood")
+        if isinstance(likelihood, int | float):
+            title += f" · likelihood {likelihood:.5f}"
         alert_table.add_row(Text(str(alert.get("severity")), style=style), str(alert.get("period") or ""),
-                            str(alert.get("title")), str(alert.get("count", 1)))
+                            title, str(alert.get("count", 1)))
     if not alerts:
         alert_table.add_row("", "", Text("no active alerts", style="dim"), "")
 

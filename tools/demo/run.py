@@ -15,6 +15,7 @@ from rich.table import Table
 from tools.demo.dashboard import DashboardState, LiveListeners, render
 from tools.demo.stream import DemoFeed, FeedStats, stream
 from tools.stack.config import STACK_DIR, StackConfig
+from tools.stack.demo_users import DEMO_USERS, create_demo_users
 from tools.stack.emulators import LocalStack, StackError
 from tools.stack.provision import provision
 from tools.stack.seed import (
@@ -24,8 +25,9 @@ from tools.stack.seed import (
     demo_records,
     demo_reference,
     firestore_client,
-    publish_events,
+    publish_batches,
     record_event,
+    records_batches,
     write_reference,
 )
 
@@ -35,6 +37,7 @@ def _seed_with_progress(console: Console, config: StackConfig, db, with_history:
 
     reference = demo_reference()
     org_id = reference["org"]["org_id"]
+    create_demo_users(config, {m["uid"]: m.get("display_name", m["uid"]) for m in reference.get("members", [])})
     if data_quality_total(db, org_id) > 0:
         console.log(f"{org_id} is already seeded (stack reused)")
         return reference
@@ -44,12 +47,14 @@ def _seed_with_progress(console: Console, config: StackConfig, db, with_history:
     if not with_history:
         return reference
     events = [record_event(org_id, row) for row in demo_records()]
-    publish_events(config, events)
+    batches = records_batches(org_id, events, "demo-history")
+    publish_batches(config, batches)
+    console.log(f"published the {len(events)}-line history as {len(batches)} records.batch messages")
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as progress:
-        ingested = progress.add_task("history: events validated and stored", total=len(events))
+        ingested = progress.add_task("history: lines validated and stored", total=len(events))
         aggregated = progress.add_task("history: record changes in the aggregates", total=len(events))
-        deadline = time.monotonic() + 900
+        deadline = time.monotonic() + 300
         while True:
             stored, applied = data_quality_total(db, org_id), applied_change_count(db, org_id)
             progress.update(ingested, completed=stored)
@@ -57,7 +62,7 @@ def _seed_with_progress(console: Console, config: StackConfig, db, with_history:
             if stored >= len(events) and applied >= len(events):
                 break
             if time.monotonic() > deadline:
-                raise StackError(f"history did not load within 15 minutes ({stored} stored, {applied} aggregated "
+                raise StackError(f"history did not load within 5 minutes ({stored} stored, {applied} aggregated "
                                  f"of {len(events)}); see .stack/logs/firebase.log")
             time.sleep(0.5)
     close_periods(db, org_id, reference["periods"])
@@ -66,6 +71,20 @@ def _seed_with_progress(console: Console, config: StackConfig, db, with_history:
 
 
 SUMMARY_FILE = STACK_DIR / "demo-summary.json"
+
+
+def web_dashboard_panel(config: StackConfig, org_id: str, stays_up: bool) -> Table:
+    """Where the web dashboard is and who can sign in to it."""
+    caption = ("the stack stays up: ./dev down stops it" if stays_up
+               else "served while the demo runs (--keep-running leaves the stack up)")
+    table = Table(title=f"Web dashboard: http://{config.address('hosting')}/#/org/{org_id}", title_justify="left",
+                  caption=caption, caption_justify="left")
+    table.add_column("Sign in as")
+    table.add_column("E-mail")
+    table.add_column("Password")
+    for user in DEMO_USERS:
+        table.add_row(user.role, user.email, user.password)
+    return table
 
 
 def _summary(console: Console, stats: FeedStats, health_before: dict, health_after: dict, state: DashboardState) -> None:
@@ -129,6 +148,7 @@ def run_demo(args: argparse.Namespace) -> int:
                               daemon=True)
     started = time.monotonic()
     expected_total = int(health_before.get("total", 0))
+    console.print(web_dashboard_panel(stack.config, org_id, reused or args.keep_running))
     try:
         worker.start()
         if args.no_dashboard:
@@ -163,6 +183,8 @@ def run_demo(args: argparse.Namespace) -> int:
         listeners.close()
         health_after = db.document(f"organizations/{org_id}/data_quality/current").get().to_dict() or {}
         _summary(console, stats, health_before, health_after, state)
+        if reused or args.keep_running:
+            console.print(web_dashboard_panel(stack.config, org_id, True))
         if not reused and not args.keep_running:
             stack.stop(quiet=True)
             console.log("local stack stopped")

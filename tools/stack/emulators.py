@@ -12,17 +12,22 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.setup_env import BQ_VENV, FIRESTORE_LAUNCHER, FUNCTIONS_VENV, ROOT, STORAGE_VENV, gcloud_emulators
+from tools.setup_env import BQ_VENV, FIRESTORE_LAUNCHER, FUNCTIONS_VENV, ROOT, STORAGE_VENV, SetupError, gcloud_emulators
 from tools.stack.config import LOG_DIR, STACK_DIR, STATE_FILE, StackConfig
-from tools.stack.reaper import descendants, running
+from tools.stack.reaper import descendants, running, start_time
+from tools.web import build as build_web
 
 # Makes firebase-tools open one connection per request to a Python worker (see the file).
 WORKER_CONNECTIONS_PRELOAD = Path(__file__).with_name("worker_connections.cjs")
+# Bounds the Pub/Sub messages firebase-tools holds, so a burst waits in the Pub/Sub emulator (see the file).
+BACKPRESSURE_PRELOAD = Path(__file__).with_name("emulator_backpressure.cjs")
+PRELOADS = (WORKER_CONNECTIONS_PRELOAD, BACKPRESSURE_PRELOAD)
+WRITE_METER_DIR = STACK_DIR / "write-meter"
 
-FIREBASE_SERVICES = ("auth", "functions", "firestore", "pubsub")
+FIREBASE_SERVICES = ("auth", "functions", "firestore", "pubsub", "hosting")
 # Each Python worker of the functions emulator is a process (~70 MB, ~1 s to start); on a
 # 2-core machine a few parallel workers per function is the sweet spot.
 DEFAULT_FUNCTIONS_PARALLEL = "4"
@@ -45,11 +50,12 @@ class StackError(RuntimeError):
 
 @dataclass
 class Service:
-    """One process the stack started."""
+    """One process the stack started, and the processes it started in turn (pid, start time)."""
 
     name: str
     pid: int
     log: Path
+    children: list[tuple[int, int]] = field(default_factory=list)
 
 
 def _tail(path: Path, lines: int = 25) -> str:
@@ -124,7 +130,8 @@ class LocalStack:
         STATE_FILE.write_text(json.dumps({
             "project_id": self.config.project_id,
             "ports": self.config.ports,
-            "services": [{"name": s.name, "pid": s.pid, "log": str(s.log)} for s in self.services],
+            "services": [{"name": s.name, "pid": s.pid, "log": str(s.log), "children": s.children}
+                         for s in self.services],
         }, indent=2))
 
     @classmethod
@@ -134,7 +141,8 @@ class LocalStack:
             return None
         state = json.loads(STATE_FILE.read_text())
         stack = cls(StackConfig(project_id=state["project_id"], ports=state["ports"]))
-        stack.services = [Service(s["name"], s["pid"], Path(s["log"])) for s in state["services"]]
+        stack.services = [Service(s["name"], s["pid"], Path(s["log"]), [tuple(c) for c in s.get("children", [])])
+                          for s in state["services"]]
         return stack
 
     @classmethod
@@ -159,20 +167,26 @@ class LocalStack:
         self._check_ports_free()
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         try:
+            build_web(progress)  # the Hosting emulator serves web/dist
+        except SetupError as exc:
+            raise StackError(str(exc)) from exc
+        try:
             progress("starting the BigQuery emulator")
             self._start_bigquery(fresh=True)
             progress("starting the Cloud Storage emulator")
             self._start_storage()
-            progress("starting Firestore, Pub/Sub, Auth and the Functions emulator (loads the Python functions)")
+            progress("starting Firestore, Pub/Sub, Auth, Hosting and the Functions emulator (loads the functions)")
             firebase = self._start_firebase(pubsub_bin)
             self._start_reaper(firebase.pid)
             self._save_state()
             self.wait_ready(progress, timeout)
+            self.record_children()
         except BaseException:
             self.stop(quiet=True)
             raise
 
-    def _check_ports_free(self) -> None:
+    def busy_ports(self) -> list[str]:
+        """The stack's ports something listens on, as 'name (port)'."""
         import socket
 
         busy = []
@@ -181,6 +195,10 @@ class LocalStack:
                 sock.settimeout(0.2)
                 if sock.connect_ex((self.config.host, port)) == 0:
                     busy.append(f"{name} ({port})")
+        return busy
+
+    def _check_ports_free(self) -> None:
+        busy = self.busy_ports()
         if busy:
             raise StackError(
                 "ports already in use: " + ", ".join(busy)
@@ -244,6 +262,8 @@ class LocalStack:
             # Links in report documents point at this emulator's download function.
             f"REPORTS_DOWNLOAD_URL=http://{self.config.address('functions')}/{self.config.project_id}/us-central1/download_report",
             "LOG_LEVEL=INFO",
+            # Each commit's document writes, for bench/bench_bulk.py (functions/adapters/write_meter.py).
+            f"WRITE_METER_DIR={WRITE_METER_DIR}",
         ]
         extra = os.environ.get("FINANCE_FUNCTIONS_ENV", "")
         lines.extend(item for item in extra.split(";") if item)
@@ -268,7 +288,7 @@ class LocalStack:
             "FIREBASE_CLI_DISABLE_UPDATE_CHECK": "true",
             "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
             "CI": env.get("CI", "true"),
-            "NODE_OPTIONS": f'{env.get("NODE_OPTIONS", "")} --require "{WORKER_CONNECTIONS_PRELOAD}"'.strip(),
+            "NODE_OPTIONS": " ".join([env.get("NODE_OPTIONS", ""), *(f'--require "{p}"' for p in PRELOADS)]).strip(),
         })
         # Keep the emulators' own debug logs out of the repository root.
         command = [
@@ -279,6 +299,7 @@ class LocalStack:
             # Per-invocation lines cost CPU on a 2-core machine; warnings and errors still show.
             "--log-verbosity", os.environ.get("FINANCE_EMULATOR_LOG_VERBOSITY", "QUIET"),
         ]
+        shutil.rmtree(WRITE_METER_DIR, ignore_errors=True)
         # firebase-tools writes its *-debug.log files to the working directory: keep them in .stack.
         # It appends and only deletes them on a clean exit, which a stopped stack never has, so each
         # start begins a fresh set (a long session otherwise grows them by gigabytes).
@@ -342,6 +363,27 @@ class LocalStack:
         missing = expected_functions() - self._loaded_functions()
         return f" (functions not loaded: {', '.join(sorted(missing))}; a Python error in functions/ is the usual cause)" if missing else ""
 
+    def record_children(self) -> None:
+        """Remember every process the services started (the Java emulators live in groups of their own).
+
+        If firebase-tools dies, its emulators are adopted by init and no longer look like part of
+        the stack; the recorded pids (with their start times, so a reused pid is never killed)
+        let `stop` find them anyway.
+        """
+        for service in self.services:
+            service.children = [(pid, started) for pid in descendants(service.pid)
+                                if (started := start_time(pid)) is not None]
+        self._save_state()
+
+    def problems(self) -> list[str]:
+        """What is wrong with a started stack: services whose process exited, with their log's last lines."""
+        found = []
+        for service in self.services:
+            if not _alive(service.pid):
+                found.append(f"{service.name} (pid {service.pid}) has exited. Last lines of {service.log}:\n"
+                             f"{_tail(service.log, 15)}")
+        return found
+
     # --- status and stop ------------------------------------------------------------------
 
     def status(self) -> dict[str, str]:
@@ -349,7 +391,7 @@ class LocalStack:
         result = {}
         special = {"bigquery": f"/bigquery/v2/projects/{self.config.project_id}/datasets",
                    "storage": f"/storage/v1/b?project={self.config.project_id}"}
-        for name in ("firestore", "pubsub", "functions", "auth", "bigquery", "storage"):
+        for name in ("firestore", "pubsub", "functions", "auth", "hosting", "bigquery", "storage"):
             if name not in self.config.ports:  # a stack started by an older version
                 continue
             address = self.config.address(name)
@@ -363,6 +405,9 @@ class LocalStack:
         # while they are still its children, so a slow shutdown cannot leave them holding ports.
         detached = [pid for service in self.services for pid in descendants(service.pid)
                     if _process_group(pid) not in (service.pid, None)]
+        # Children recorded at start: after a crash of their parent they are nobody's descendants.
+        detached += [pid for service in self.services for pid, started in service.children
+                     if pid not in detached and start_time(pid) == started]
         for service in reversed(self.services):
             # Signal the whole process group: the leader may be gone while its Java or Python
             # children still hold the ports.

@@ -31,6 +31,14 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def start_time(pid: int) -> int | None:
+    """When the process started (clock ticks since boot): with the pid, it names one process for good."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def running(pid: int) -> bool:
     """True if the process exists and is not a zombie waiting to be reaped."""
     try:

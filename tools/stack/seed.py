@@ -13,6 +13,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore, pubsub_v1
 
 from tools.stack.config import ROOT, StackConfig
+from tools.stack.demo_users import create_demo_users
 
 DEMO_DIR = ROOT / "demo_data"
 EVENTS_TOPIC = "financial-events"
@@ -182,6 +183,9 @@ def seed_demo(config: StackConfig, with_history: bool = True, org_id: str | None
     opening = dict(reference, periods={p: {"status": "open"} for p in reference["periods"]})
     written = write_reference(db, org_id, opening if with_history else reference, demo_alert_rules())
     progress(f"seeded {written} reference documents of {org_id}")
+    if org_id == reference["org"]["org_id"]:
+        create_demo_users(config, {m["uid"]: m.get("display_name", m["uid"]) for m in reference.get("members", [])})
+        progress("demo sign-ins: see docs/web-dashboard.md (viewer@, editor@, admin@northwind.example)")
     if not with_history:
         return reference
     rows = demo_records()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -13,7 +14,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from finance_core.accounts import AccountType, higher_is_favourable
-from finance_core.anomaly import DEFAULT_SEASON_LENGTH, DEFAULT_THRESHOLD, DEFAULT_WINDOW, score_latest
+from finance_core.anomaly import (
+    DEFAULT_SEASON_LENGTH,
+    DEFAULT_THRESHOLD,
+    DEFAULT_WINDOW,
+    MIN_HISTORY,
+    EpisodeState,
+    score_latest,
+)
 from finance_core.events import Scenario
 from finance_core.identifiers import CONSOLIDATED_ENTITY, identifier_problem
 from finance_core.metrics import PERCENT_QUANTUM, STANDARD_METRICS
@@ -189,13 +197,30 @@ class TrendRule(_RuleBase):
 
 
 class AnomalyRule(_RuleBase):
-    """Fires when the current period is an anomaly of the target's own history (anomaly.py)."""
+    """Fires when the current period is an anomaly of the target's own history (finance_core.anomaly).
+
+    `threshold` is a likelihood: 0.999 fires on a period rarer than one in a thousand under the
+    target's own predictive distribution, which means the same on every account. A change of
+    level fires once, in the period it happens; later periods are judged against the new level.
+    """
 
     type: Literal["anomaly"] = "anomaly"
-    threshold: float = Field(default=DEFAULT_THRESHOLD, gt=0)
-    window: int = Field(default=DEFAULT_WINDOW, ge=2, le=120)
-    season_length: int = Field(default=DEFAULT_SEASON_LENGTH, ge=2, le=52)
+    threshold: float = Field(
+        default=DEFAULT_THRESHOLD, gt=0, lt=1,
+        description="Likelihood in (0, 1) at which a period is an anomaly (a number >= 1 is a legacy z-score).",
+    )
+    window: int = Field(default=DEFAULT_WINDOW, ge=2, le=120, description="Periods of the robust baseline.")
+    season_length: int = Field(default=DEFAULT_SEASON_LENGTH, ge=2, le=52, description="Periods per season.")
     direction: Literal["any", "spike", "drop"] = "any"
+
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _legacy_z_score(cls, value: Any) -> Any:
+        # Rules written before likelihoods gave a robust z-score (3.5): read it as the two-sided
+        # normal likelihood of that z (3.5 -> 0.99953), so stored rules keep their meaning.
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 1:
+            return math.erf(value / math.sqrt(2.0))
+        return value
 
 
 class ForecastRule(_RuleBase):
@@ -315,8 +340,10 @@ class RuleEvaluation:
     title: str
     description: str
     current_value: Measured
-    """The measured quantity compared with `threshold` (amount, variance %, run length, score ...)."""
+    """The measured quantity compared with `threshold` (amount, variance %, run length, likelihood ...)."""
     threshold: Measured
+    details: Mapping[str, Any] | None = None
+    """Rule-type specific figures for the alert document (anomaly: likelihood, expected, deviation ...)."""
 
 
 def _label(target: AlertTarget, context: RuleContext) -> str:
@@ -359,6 +386,7 @@ class _Outcome:
     description: str
     current_value: Measured
     threshold: Measured
+    details: Mapping[str, Any] | None = None
 
 
 def _not_evaluable(title: str, reason: str, threshold: Measured) -> _Outcome:
@@ -479,6 +507,19 @@ def _evaluate_trend(rule: TrendRule, context: RuleContext) -> _Outcome:
     return _Outcome(firing, True, title, description, slope, 0)
 
 
+def _likelihood_text(likelihood: float) -> str:
+    """0.99953 -> '0.99953 (1 in 2,100)': the likelihood and how rare it says the period is."""
+    rarity = 1.0 - likelihood
+    if rarity <= 0:
+        return f"{likelihood:.6f} (rarer than 1 in a billion)"
+    odds = 1.0 / rarity
+    if odds >= 1e9:
+        return f"{likelihood:.9f} (rarer than 1 in a billion)"
+    digits = max(2, min(9, math.ceil(math.log10(odds)) + 1))
+    rounded = float(f"{odds:.2g}")
+    return f"{likelihood:.{digits}f} (1 in {rounded:,.0f})"
+
+
 def _evaluate_anomaly(rule: AnomalyRule, context: RuleContext) -> _Outcome:
     target, label = rule.target, _label(rule.target, context)
     title = f"Unusual {label} ({_where(target)}) in {context.period}"
@@ -486,25 +527,44 @@ def _evaluate_anomaly(rule: AnomalyRule, context: RuleContext) -> _Outcome:
         return _not_evaluable(title, f"No {label} figure for {context.period}.", rule.threshold)
     point = score_latest(
         [value for _, value in context.series()],
-        window=rule.window,
         threshold=rule.threshold,
+        window=rule.window,
         season_length=rule.season_length,
     )
-    if point is None or point.score is None or point.expected is None:
-        reason = f"{label} needs at least {rule.window} earlier periods before anomalies can be judged."
+    if point is None or point.likelihood is None or point.expected is None or point.deviation is None:
+        reason = (f"{label} needs at least {min(rule.window, MIN_HISTORY)} earlier periods before anomalies "
+                  "can be judged.")
         return _not_evaluable(title, reason, rule.threshold)
-    wanted = {"any": True, "spike": point.score > 0, "drop": point.score < 0}[rule.direction]
+    above = point.value > point.expected
+    wanted = {"any": True, "spike": above, "drop": not above}[rule.direction]
     firing = point.is_anomaly and wanted
-    kind = "above" if point.score > 0 else "below"
-    score_text = "far" if abs(point.score) == float("inf") else f"{abs(point.score):.1f} robust deviations"
     value_text = _amount_text(context.current_value, target, context.currency)
-    description = (
-        f"{label} for {_where(target)} in {context.period} is {value_text}, "
-        f"{score_text} {kind} the expected {_amount_text(point.expected, target, context.currency)} "
-        f"({point.method.value} baseline; the rule fires beyond {rule.threshold:g})."
-    )
-    score = point.score if abs(point.score) == float("inf") else round(point.score, 4)
-    return _Outcome(firing, True, title, description, score, rule.threshold)
+    expected_text = _amount_text(point.expected, target, context.currency)
+    side = "above" if above else "below"
+    baseline = f"{point.method.value} baseline"
+    where = f"{label} for {_where(target)} in {context.period} is {value_text}"
+    if point.state is EpisodeState.ABSORBED:
+        story = (f"{where}, in line with the change of level of the periods before it (expected "
+                 f"{expected_text}): the change is confirmed and the new level is the baseline from now on")
+    elif point.state is EpisodeState.CONTINUATION:
+        story = (f"{where}, in line with the change of level of the period before it (expected "
+                 f"{expected_text}): the same event, not a new anomaly")
+    else:
+        story = (f"{where}, {abs(point.deviation):.1f} typical deviations {side} the expected {expected_text} "
+                 f"({baseline})")
+    description = (f"{story}; likelihood {_likelihood_text(point.likelihood)}, the rule fires at "
+                   f"{rule.threshold:g}.")
+    # Plain numbers (Firestore-ready): minor units for money, percent with 4 decimals for *_pct.
+    expected: float | int = round(point.expected, 4) if target.is_percentage else int(round(point.expected))
+    details = {
+        "likelihood": point.likelihood,
+        "expected": expected,
+        "deviation": round(point.deviation, 4),
+        "baseline": point.method.value,
+        "episode": point.state.value,
+        "season_length": rule.season_length,
+    }
+    return _Outcome(firing, True, title, description, point.likelihood, rule.threshold, details)
 
 
 def _evaluate_forecast(rule: ForecastRule, context: RuleContext) -> _Outcome:
@@ -570,5 +630,6 @@ def evaluate(rule: AlertRule, context: RuleContext) -> RuleEvaluation:
         description=description,
         current_value=outcome.current_value,
         threshold=outcome.threshold,
+        details=outcome.details,
     )
 

@@ -1,218 +1,144 @@
-"""Robust anomaly detection on a monthly series: modified z-scores, seasonally adjusted when history allows."""
+"""Anomaly likelihood of each point of a series, judged online against its own past.
+
+One function, `detect_anomalies`, scores a series oldest first; every point gets a **likelihood**
+in [0, 1] (1 - the tail probability of its deviation under a robust predictive distribution,
+see anomaly_base), so a threshold of 0.999 means "rarer than one point in a thousand" on every
+series, whatever its unit, level or noise. Two detectors of one family:
+
+- `DetectorMode.EXACT` (the alert rules' monthly series): robust statistics recomputed over the
+  history, a Student-t tail whose degrees of freedom follow the history's size (anomaly_exact).
+- `DetectorMode.STREAMING` (daily revenue, transaction counts, 5-minute metrics): bounded
+  memory and constant work per point, calibrated on the series' own record (anomaly_stream;
+  `StreamingDetector` scores one point at a time).
+
+Both hold a surprising point out of the baseline until the next points tell an outlier (cleaned
+away) from a change of level (absorbed: the series is judged against the new level from then
+on, so a step is one anomaly, not a train of them), floor the scale at half the series'
+resolution and 0.1 % of its level (a flat or zero history never makes a change infinitely
+unusual), and judge seasonality on the series' own season (`season_length_for_interval`).
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from statistics import median
 
-DEFAULT_WINDOW = 12
-DEFAULT_THRESHOLD = 3.5
-DEFAULT_SEASON_LENGTH = 12
-# Same-month values of at most this many other seasons form a point's seasonal baseline, and
-# the seasonal history looks back this many seasons: enough for a median to outvote one odd
-# year, few enough to follow a seasonal shape that evolves.
-DEFAULT_MAX_SEASONS = 3
+from finance_core.anomaly_base import (
+    DEFAULT_THRESHOLD,
+    AnomalyMethod,
+    AnomalyPoint,
+    EpisodeState,
+    check_threshold,
+    check_values,
+)
+from finance_core.anomaly_exact import (
+    DEFAULT_MAX_SEASONS,
+    DEFAULT_SEASON_LENGTH,
+    DEFAULT_WINDOW,
+    MIN_HISTORY,
+    exact_scores,
+)
+from finance_core.anomaly_stream import StreamingDetector
 
-# 0.6745 is the 75th percentile of the standard normal: MAD / 0.6745 estimates the standard
-# deviation of normal data, so the modified z-score reads like an ordinary z-score (Iglewicz and
-# Hoaglin). 1.253314 = sqrt(pi / 2) does the same for the mean absolute deviation.
-MAD_CONSISTENCY = 0.6745
-MEAN_AD_CONSISTENCY = 1.253314
-# A MAD of n points is as informative as a standard deviation of about 0.37 n points (its
-# asymptotic efficiency), hence the degrees of freedom of the small-sample correction.
-MAD_EFFICIENCY = 0.37
+__all__ = [
+    "DEFAULT_MAX_SEASONS",
+    "DEFAULT_SEASON_LENGTH",
+    "DEFAULT_THRESHOLD",
+    "DEFAULT_WINDOW",
+    "MIN_HISTORY",
+    "AnomalyMethod",
+    "AnomalyPoint",
+    "DetectorMode",
+    "EpisodeState",
+    "StreamingDetector",
+    "detect_anomalies",
+    "score_latest",
+    "season_length_for_interval",
+]
 
 Number = int | float | Decimal
 
-
-class AnomalyMethod(StrEnum):
-    """Which baseline a point was scored against."""
-
-    ROBUST = "robust"
-    """Median of the previous `window` points."""
-    SEASONAL = "seasonal"
-    """Same month of other seasons, shifted by the series' drift."""
+_DAY = 86_400.0
 
 
-@dataclass(frozen=True)
-class AnomalyPoint:
-    """The verdict on one point of the series."""
+class DetectorMode(StrEnum):
+    """Which detector of the family scores the series."""
 
-    index: int
-    value: float
-    expected: float | None
-    """Baseline the point is compared with; None when there was not enough history to score it."""
-    score: float | None
-    """Modified z-score (small-sample corrected by default); +/-inf when a perfectly flat history is left."""
-    is_anomaly: bool
-    method: AnomalyMethod
+    EXACT = "exact"
+    """Short series (monthly accounts): exact robust statistics over the history."""
+    STREAMING = "streaming"
+    """Long or high-frequency series: bounded memory, constant work per point."""
 
 
-def modified_z_score(deviation: float, reference_deviations: Sequence[float]) -> float:
-    """0.6745 * deviation / MAD of the reference deviations (each from the reference's centre).
+def season_length_for_interval(seconds: float) -> int | None:
+    """The season, in points, of a series sampled every `seconds`, from the calendar.
 
-    When the MAD is 0 (over half of the reference is equal) the mean absolute deviation is the
-    scale instead; when that is 0 as well, any departure is infinitely unusual and none is 0.
+    Intraday data: a day (288 five-minute points, 24 hours); daily data: a week (7); weekly
+    data: a year (52); monthly: a year (12); quarterly: a year (4). None beyond that. Whether the
+    series actually follows its season is for the detectors to find out from the data.
     """
-    absolute = [abs(d) for d in reference_deviations]
-    mad = median(absolute)
-    if mad > 0:
-        return MAD_CONSISTENCY * deviation / mad
-    mean_ad = sum(absolute) / len(absolute)
-    if mean_ad > 0:
-        return deviation / (MEAN_AD_CONSISTENCY * mean_ad)
-    if deviation == 0:
-        return 0.0
-    return math.copysign(math.inf, deviation)
-
-
-def _degrees_of_freedom(reference_size: int) -> float:
-    return max(MAD_EFFICIENCY * (reference_size - 1), 1.0)
-
-
-def _bailey_factor(freedom: float) -> float:
-    return (8 * freedom + 1) / (8 * freedom + 3)
-
-
-def small_sample_score(raw_score: float, reference_size: int) -> float:
-    """The normal z-score as rare as `raw_score` is when the scale comes from only `reference_size` points.
-
-    A scale estimated from a dozen points is itself uncertain, so the raw score has a Student-t
-    tail: with 12 points a raw 3.5 happens about once in 40 normal points, not once in 2,000.
-    Bailey's normalising transformation of t (accurate to about 1 % here) maps it back, so a
-    threshold means the same rarity whatever the history length.
-    """
-    if raw_score == 0 or not math.isfinite(raw_score):
-        return raw_score
-    freedom = _degrees_of_freedom(reference_size)
-    return math.copysign(
-        _bailey_factor(freedom) * math.sqrt(freedom * math.log1p(raw_score * raw_score / freedom)), raw_score
-    )
-
-
-def _raw_score_at(score: float, reference_size: int) -> float:
-    # Inverse of small_sample_score for a positive score.
-    freedom = _degrees_of_freedom(reference_size)
-    return math.sqrt(freedom * math.expm1((score / _bailey_factor(freedom)) ** 2 / freedom))
-
-
-def _floor_half(value: float) -> float:
-    # Round half up rather than half-even: floor(x + 0.5) commutes with adding an integer, so a
-    # cleaned history (and every later score) is the same whatever constant the series carries.
-    return float(math.floor(value + 0.5))
-
-
-def _drift_per_period(clean: list[float], start: int, end: int, season_length: int) -> float:
-    # Median season-over-season change / season length: a trend estimate that ignores the season
-    # and any single odd month (Theil-Sen in spirit).
-    changes = [clean[j] - clean[j - season_length] for j in range(max(start, season_length), end)]
-    return median(changes) / season_length
-
-
-def _seasonal_residual(
-    value: float, index: int, clean: list[float], start: int, end: int, season_length: int, max_seasons: int,
-    drift: float,
-) -> float:
-    # Compare with the nearest same-month values of other seasons inside [start, end), each moved
-    # along the drift to this point's date. Differences of whole numbers come first and the drift
-    # second, which keeps the residual independent of the series' level to the last bit.
-    others = sorted(
-        (abs(index - m), m) for m in range(start + (index - start) % season_length, end, season_length) if m != index
-    )[:max_seasons]
-    return median((value - clean[m]) - (index - m) * drift for _, m in others)
+    if not seconds > 0:
+        raise ValueError(f"the sampling interval must be a positive number of seconds, got {seconds!r}")
+    days = seconds / _DAY
+    if days < 1.0:
+        points = round(1.0 / days)
+        return points if points >= 2 else None
+    for longest, season in ((3.0, 7), (14.0, 52), (45.0, 12), (140.0, 4)):
+        if days <= longest:
+            return season
+    return None
 
 
 def detect_anomalies(
     values: Sequence[Number],
     *,
-    window: int = DEFAULT_WINDOW,
     threshold: float = DEFAULT_THRESHOLD,
-    season_length: int = DEFAULT_SEASON_LENGTH,
-    seasonal: bool = True,
+    mode: DetectorMode = DetectorMode.EXACT,
+    season_length: int | None = DEFAULT_SEASON_LENGTH,
+    window: int = DEFAULT_WINDOW,
     max_seasons: int = DEFAULT_MAX_SEASONS,
-    small_sample_correction: bool = True,
 ) -> list[AnomalyPoint]:
-    """Score every point of a series (oldest first) against its own past; flag |score| > threshold.
+    """Verdicts on every point of a series (oldest first), each from the points before it only.
 
-    Robust method (a point with `window` earlier points): modified z-score against the median
-    and MAD of the previous `window` points.
-
-    Seasonal method (`seasonal` and at least two full seasons before the point): each point of
-    the last `max_seasons` seasons gets a residual against the same month of the other seasons
-    in that history (moved along the median season-over-season drift); the point's residual is
-    centred on the median residual of the last `window` points and scaled by the MAD of all
-    those residuals. December is judged against Decembers, not against November.
-
-    The score is corrected for the size of the reference (see small_sample_score) unless
-    `small_sample_correction` is False. A flagged point enters later points' history clipped to
-    the threshold, so one spike neither inflates the scale nor echoes as a drop a season later,
-    and flagged points do not shrink the scale either.
+    A point is an anomaly when its likelihood reaches `threshold` and no pending change explains
+    it. `season_length` is the season in points (12 for monthly data; None for none). The exact
+    mode judges a point once it has min(window, 6) earlier points, against the median of the last
+    `window` points or, with two seasons of history, the same phase of the last `max_seasons`
+    seasons. The streaming mode ignores `window` and `max_seasons`. No look-ahead: appending
+    points never changes the verdicts on earlier ones.
     """
+    check_threshold(threshold)
     if window < 2:
         raise ValueError(f"window must be >= 2, got {window}")
-    if seasonal and season_length < 2:
-        raise ValueError(f"season_length must be >= 2, got {season_length}")
+    if season_length is not None and season_length < 2:
+        raise ValueError(f"season_length must be >= 2 or None, got {season_length}")
     if max_seasons < 1:
         raise ValueError(f"max_seasons must be >= 1, got {max_seasons}")
-    clean = [float(v) for v in values]
-    points: list[AnomalyPoint] = []
-    for index, value in enumerate(list(clean)):
-        if seasonal and index >= 2 * season_length:
-            method = AnomalyMethod.SEASONAL
-            start = max(0, index - max_seasons * season_length)
-            drift = _drift_per_period(clean, start, index, season_length)
-            args = (clean, start, index, season_length, max_seasons, drift)
-            residual = _seasonal_residual(value, index, *args)
-            reference = [_seasonal_residual(clean[j], j, *args) for j in range(start, index)]
-            centre = median(reference[-window:])
-            spread_centre = median(reference)
-        elif index >= window:
-            method = AnomalyMethod.ROBUST
-            residual = value
-            reference = clean[index - window : index]
-            centre = spread_centre = median(reference)
-        else:
-            points.append(AnomalyPoint(index, value, None, None, False, AnomalyMethod.ROBUST))
-            continue
-        deviation = residual - centre
-        raw_score = modified_z_score(deviation, [r - spread_centre for r in reference])
-        score = small_sample_score(raw_score, len(reference)) if small_sample_correction else raw_score
-        flagged = abs(score) > threshold
-        if flagged:
-            bar = _raw_score_at(threshold, len(reference)) if small_sample_correction else threshold
-            kept = 0.0 if raw_score in (math.inf, -math.inf) else deviation * bar / abs(raw_score)
-            clean[index] = value - _floor_half(deviation - kept)
-        points.append(AnomalyPoint(index, value, value - deviation, score, flagged, method))
-    return points
+    floats = [float(v) for v in values]
+    check_values(floats)
+    if DetectorMode(mode) is DetectorMode.STREAMING:
+        detector = StreamingDetector(season_length, threshold=threshold)
+        return [detector.update(value) for value in floats]
+    return exact_scores(floats, threshold=threshold, window=window, season_length=season_length,
+                        max_seasons=max_seasons)
 
 
 def score_latest(
     values: Sequence[Number],
     *,
-    window: int = DEFAULT_WINDOW,
     threshold: float = DEFAULT_THRESHOLD,
-    season_length: int = DEFAULT_SEASON_LENGTH,
-    seasonal: bool = True,
+    mode: DetectorMode = DetectorMode.EXACT,
+    season_length: int | None = DEFAULT_SEASON_LENGTH,
+    window: int = DEFAULT_WINDOW,
     max_seasons: int = DEFAULT_MAX_SEASONS,
-    small_sample_correction: bool = True,
 ) -> AnomalyPoint | None:
     """Verdict on the newest point (the live case); None for an empty series.
 
-    The history is cleaned exactly as in detect_anomalies, so the live verdict always equals the
-    last point of a full run over the same series.
+    The history is cleaned and re-levelled exactly as in detect_anomalies, so the live verdict
+    always equals the last point of a full run over the same series.
     """
     if len(values) == 0:
         return None
-    return detect_anomalies(
-        values,
-        window=window,
-        threshold=threshold,
-        season_length=season_length,
-        seasonal=seasonal,
-        max_seasons=max_seasons,
-        small_sample_correction=small_sample_correction,
-    )[-1]
+    return detect_anomalies(values, threshold=threshold, mode=mode, season_length=season_length, window=window,
+                            max_seasons=max_seasons)[-1]

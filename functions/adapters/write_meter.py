@@ -1,0 +1,43 @@
+"""Counts the Firestore documents each commit writes and deletes, for benchmarks of the local stack.
+
+Firestore bills every document written or deleted, so writes per ledger line are the product's
+cost model. With WRITE_METER_DIR set (the local stack sets it; production does not), every commit
+of this process appends one line `<unix time> <function> <writes> <deletes>` to a file of its
+own there; bench/bench_bulk.py sums the lines of its time window. Without it, nothing is wrapped.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+
+def meter_commits(client: Any) -> None:
+    """Wrap the client's commit RPC to log what each commit writes (no-op unless WRITE_METER_DIR is set)."""
+    directory = os.environ.get("WRITE_METER_DIR")
+    if not directory:
+        return
+    api = client._firestore_api
+    commit = api.commit
+    target = os.environ.get("FUNCTION_TARGET") or "process"
+    path = Path(directory) / f"{target}-{os.getpid()}.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def metered(*args: Any, **kwargs: Any) -> Any:
+        response = commit(*args, **kwargs)
+        request = kwargs.get("request") or (args[0] if args else {})
+        writes = request.get("writes", []) if isinstance(request, dict) else list(request.writes)
+        deletes = sum(1 for write in writes if _is_delete(write))
+        with path.open("a") as log:
+            log.write(f"{time.time():.3f} {target} {len(writes) - deletes} {deletes}\n")
+        return response
+
+    api.commit = metered
+
+
+def _is_delete(write: Any) -> bool:
+    if isinstance(write, dict):
+        return bool(write.get("delete"))
+    return bool(getattr(write, "delete", ""))

@@ -1,0 +1,135 @@
+import { onAuthStateChanged, signInWithEmailAndPassword, signOut, type User } from 'firebase/auth';
+import { where } from 'firebase/firestore';
+import { useEffect, useState, type FormEvent } from 'react';
+
+import { Dashboard } from './components/Dashboard';
+import { dataOf, useDocument, useQuery, type Live } from './hooks/live';
+import type { Services } from './lib/firebase';
+import { orgPath, SessionContext } from './lib/session';
+import type { KpisDoc, Member, Org } from './lib/types';
+
+function SignIn({ services }: { services: Services }) {
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await signInWithEmailAndPassword(services.auth, email.trim(), password);
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? '';
+      setError(code === 'auth/invalid-credential' || code === 'auth/wrong-password' || code === 'auth/user-not-found'
+        ? 'Wrong e-mail or password.' : `Could not sign in (${code || String(err)}).`);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <main className="sign-in">
+      <h1>Finance Live</h1>
+      <form onSubmit={submit} aria-labelledby="sign-in-title">
+        <h2 id="sign-in-title">Sign in</h2>
+        <label>E-mail <input type="email" autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} required /></label>
+        <label>Password <input type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required /></label>
+        {error && <p className="state error" role="alert">{error}</p>}
+        <button type="submit" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
+      </form>
+    </main>
+  );
+}
+
+function useHashOrg(): [string | null, (org: string | null) => void] {
+  const read = () => {
+    const match = /^#\/org\/([^/]+)/.exec(window.location.hash);
+    return match ? decodeURIComponent(match[1]) : null;
+  };
+  const [org, setOrg] = useState(read);
+  useEffect(() => {
+    const onChange = () => setOrg(read());
+    window.addEventListener('hashchange', onChange);
+    return () => window.removeEventListener('hashchange', onChange);
+  }, []);
+  return [org, (next) => { window.location.hash = next ? `#/org/${encodeURIComponent(next)}` : '#/'; }];
+}
+
+function OrgPicker({ memberships, choose }: { memberships: { org: string; role: string }[]; choose: (org: string) => void }) {
+  return (
+    <main className="org-picker">
+      <h2>Your organisations</h2>
+      {memberships.length === 0 ? <p className="state empty">You are not a member of any organisation yet: ask an admin to add you.</p> : (
+        <ul>
+          {memberships.map((m) => (
+            <li key={m.org}><button type="button" onClick={() => choose(m.org)}>{m.org}</button> <span className="sub">{m.role}</span></li>
+          ))}
+        </ul>
+      )}
+    </main>
+  );
+}
+
+function OrgDashboard({ services, user, orgId, memberLive }: { services: Services; user: User; orgId: string; memberLive: Live<Member & { id: string }> }) {
+  const orgLive = useDocument<Org>(services.db, orgPath(orgId));
+  // The headline numbers are what a user waits for: listen at once, beside the org and member
+  // documents, rather than after them (about 300 ms sooner on a first load).
+  const kpisLive = useDocument<KpisDoc>(services.db, orgPath(orgId, 'kpis', 'current'));
+  const member = dataOf(memberLive);
+  if (orgLive.status === 'denied' || memberLive.status === 'denied' || memberLive.status === 'missing') {
+    return (
+      <main className="state denied" role="alert" data-testid="access-refused">
+        <h2>No access to {orgId}</h2>
+        <p>You are not a member of this organisation, or your access was removed. <a href="#/">Choose another organisation</a>.</p>
+      </main>
+    );
+  }
+  if (orgLive.status === 'error') return <main className="state error" role="alert">Could not load {orgId}: {orgLive.message}</main>;
+  if (orgLive.status !== 'ready' || !member) return <main className="state loading" role="status">Loading {orgId}…</main>;
+  if (!performance.getEntriesByName('org-ready').length) performance.mark('org-ready');
+  return (
+    <SessionContext.Provider value={{
+      services, user, orgId, org: orgLive.data, role: member.role,
+      displayName: member.display_name ?? user.email ?? user.uid,
+    }}>
+      <main data-role={member.role} data-org={orgId}>
+        <Dashboard kpisLive={kpisLive} />
+      </main>
+    </SessionContext.Provider>
+  );
+}
+
+export function App({ services }: { services: Services }) {
+  const [user, setUser] = useState<User | null | undefined>(undefined);
+  useEffect(() => onAuthStateChanged(services.auth, (next) => {
+    if (!performance.getEntriesByName('auth-restored').length) performance.mark('auth-restored');
+    setUser(next);
+  }), [services.auth]);
+  const [orgId, setOrg] = useHashOrg();
+  // Query my_memberships: the rules allow it only with the uid filter.
+  const memberships = useQuery<Member>(services.db, user ? 'members' : null, user ? [where('uid', '==', user.uid)] : [], user?.uid ?? '', true);
+  const memberLive = useDocument<Member>(services.db, user && orgId ? orgPath(orgId, 'members', user.uid) : null);
+  if (user === undefined) return <main className="state loading" role="status">Starting…</main>;
+  if (user === null) return <SignIn services={services} />;
+  const mine = (dataOf(memberships) ?? []).map((m) => ({ org: m.path.split('/')[1], role: m.role }));
+  const orgName = orgId ?? 'Finance Live';
+  return (
+    <>
+      <header className="app-header">
+        <h1><a href="#/">Finance Live</a> <span className="sub">{orgId ? `· ${orgName}` : ''}</span></h1>
+        {mine.length > 1 && (
+          <label className="org-switch">Organisation
+            <select value={orgId ?? ''} onChange={(e) => setOrg(e.target.value || null)}>
+              <option value="">Choose…</option>
+              {mine.map((m) => <option key={m.org} value={m.org}>{m.org} ({m.role})</option>)}
+            </select>
+          </label>
+        )}
+        <span className="user">{user.email ?? user.uid}</span>
+        <button type="button" onClick={() => { setOrg(null); void signOut(services.auth); }}>Sign out</button>
+      </header>
+      {orgId ? <OrgDashboard services={services} user={user} orgId={orgId} memberLive={memberLive} />
+        : <OrgPicker memberships={mine} choose={(org) => setOrg(org)} />}
+    </>
+  );
+}

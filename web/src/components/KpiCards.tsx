@@ -1,0 +1,77 @@
+import type { Live } from '../hooks/live';
+import { formatMoney, formatPercent } from '../lib/money';
+import { periodLabel, periodState } from '../lib/periods';
+import { orgPath, useSession } from '../lib/session';
+import { METRIC_LABELS, type Kpi, type KpisDoc } from '../lib/types';
+import { metricHigherIsFavourable, verdict } from '../lib/variance';
+import { Sparkline } from './Charts';
+import { CommentButton } from './Comments';
+import { LiveView } from './States';
+
+export const HEADLINE = ['revenue', 'gross_profit', 'gross_margin_pct', 'opex', 'ebitda', 'net_income', 'net_margin_pct'];
+
+function KpiCard({ metric, kpi, currency, period, inProgress }: {
+  metric: string; kpi: Kpi | undefined; currency: string; period: string; inProgress: string;
+}) {
+  const isPct = metric.endsWith('_pct');
+  const label = METRIC_LABELS[metric] ?? metric;
+  const value = kpi?.value ?? null;
+  const shown = isPct ? formatPercent(value, { signed: false }) : formatMoney(value, currency);
+  const higher = metricHigherIsFavourable(metric);
+  const state = isPct ? 'closed-books' : periodState(period, inProgress);
+  const vsBudget = verdict(value, kpi?.budget ?? null, higher, state, { undefinedWhenMissing: isPct });
+  let budgetText = isPct && value === null ? 'no actuals yet' : 'no budget';
+  let budgetClass = 'neutral';
+  if (vsBudget.kind === 'in-progress') {
+    budgetText = vsBudget.share === null ? 'month in progress' : `${vsBudget.share.toFixed(0)}% of budget so far`;
+  } else if (vsBudget.kind !== 'no-plan') {
+    budgetText = `${isPct ? formatPercent(vsBudget.variance, { points: true }) : formatPercent(vsBudget.pct)} vs budget`;
+    budgetClass = vsBudget.kind;
+  }
+  const previousText = state === 'in-progress'
+    ? `previous month ${formatMoney(kpi?.previous ?? null, currency)}`
+    : isPct ? `${formatPercent(kpi?.change ?? null, { points: true })} vs previous month`
+      : `${formatPercent(kpi?.change_pct ?? null)} vs previous month`;
+  return (
+    <li className="kpi-card" data-kpi={metric}>
+      <h3>{label}</h3>
+      <p className="kpi-value" data-testid={`kpi-value-${metric}`} data-filled={value !== null}>{shown}</p>
+      {state === 'in-progress' && <p className="badge in-progress">{periodLabel(period)} in progress</p>}
+      <p className="kpi-change">{previousText}</p>
+      <p className={`kpi-budget ${budgetClass}`} data-testid={`kpi-budget-${metric}`}>{budgetText}</p>
+      <Sparkline values={(kpi?.series ?? []).map((p) => p.value)}
+                 label={`${label}, last ${kpi?.series.length ?? 0} months`} />
+    </li>
+  );
+}
+
+/** `live`: kpis/current, listened to by the org's page as soon as it opens. */
+export function KpiCards({ inProgress, live }: { inProgress: string; live: Live<KpisDoc & { id: string }> }) {
+  const { orgId } = useSession();
+  if (live.status === 'ready' && !performance.getEntriesByName('kpis-received').length) {
+    performance.mark('kpis-received', { startTime: live.receivedAt });
+  }
+  return (
+    <section aria-labelledby="kpis-title" className="panel">
+      <header className="panel-header">
+        <h2 id="kpis-title">
+          Headline KPIs{live.status === 'ready' && <span className="sub"> · {periodLabel(live.data.period)}</span>}
+        </h2>
+        {live.status === 'ready' && (
+          <CommentButton target={orgPath(orgId, 'kpis', 'current')} count={live.data.comment_count}
+                         label="the headline KPIs" />
+        )}
+      </header>
+      <LiveView live={live} what="the KPIs" empty="No KPIs yet: they appear with the first record of the period.">
+        {(doc) => (
+          <ul className="kpi-grid" data-testid="kpi-cards">
+            {HEADLINE.map((metric) => (
+              <KpiCard key={metric} metric={metric} kpi={doc.kpis?.[metric]} currency={doc.currency} period={doc.period}
+                       inProgress={inProgress} />
+            ))}
+          </ul>
+        )}
+      </LiveView>
+    </section>
+  );
+}

@@ -1,0 +1,67 @@
+// Live Firestore listeners as React state. Every view reads through these two hooks, so loading,
+// empty, error and "access removed" look the same everywhere.
+
+import {
+  doc, onSnapshot, query as buildQuery, collection, collectionGroup, type DocumentData, type Firestore, type FirestoreError,
+  type QueryConstraint,
+} from 'firebase/firestore';
+import { useEffect, useState } from 'react';
+
+export type Live<T> =
+  | { status: 'loading' }
+  | { status: 'ready'; data: T; receivedAt: number }
+  | { status: 'missing'; receivedAt: number }
+  | { status: 'denied' }
+  | { status: 'error'; message: string };
+
+export function describeError(error: FirestoreError): Live<never> {
+  // A listener that becomes denied calls back once and stops (docs/dashboard-clients.md).
+  if (error.code === 'permission-denied') return { status: 'denied' };
+  return { status: 'error', message: `${error.code}: ${error.message}` };
+}
+
+/** A live document at `path` (segments joined by '/'); null path = nothing to listen to. */
+export function useDocument<T = DocumentData>(db: Firestore, path: string | null): Live<T & { id: string }> {
+  const [state, setState] = useState<Live<T & { id: string }>>({ status: 'loading' });
+  useEffect(() => {
+    if (!path) return undefined;
+    setState({ status: 'loading' });
+    return onSnapshot(
+      doc(db, path),
+      // Estimated server timestamps: a just-written comment sorts and shows at once.
+      (snap) => setState(snap.exists()
+        ? { status: 'ready', data: { id: snap.id, ...(snap.data({ serverTimestamps: 'estimate' }) as T) }, receivedAt: performance.now() }
+        : { status: 'missing', receivedAt: performance.now() }),
+      (error) => setState(describeError(error)),
+    );
+  }, [db, path]);
+  return path ? state : { status: 'loading' };
+}
+
+/**
+ * A live query of the collection at `path` (of every collection named `path` when `group`). `key` must change whenever the constraints change
+ * (constraints are objects, rebuilt on every render).
+ */
+export function useQuery<T = DocumentData>(db: Firestore, path: string | null, constraints: QueryConstraint[],
+                                           key: string, group = false): Live<(T & { id: string; path: string })[]> {
+  const [state, setState] = useState<Live<(T & { id: string; path: string })[]>>({ status: 'loading' });
+  useEffect(() => {
+    if (!path) return undefined;
+    setState({ status: 'loading' });
+    return onSnapshot(
+      buildQuery(group ? collectionGroup(db, path) : collection(db, path), ...constraints),
+      (snap) => setState({
+        status: 'ready',
+        data: snap.docs.map((d) => ({ id: d.id, path: d.ref.path, ...(d.data({ serverTimestamps: 'estimate' }) as T) })),
+        receivedAt: performance.now(),
+      }),
+      (error) => setState(describeError(error)),
+    );
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [db, path, key, group]);
+  return path ? state : { status: 'loading' };
+}
+
+export function dataOf<T>(live: Live<T>): T | undefined {
+  return live.status === 'ready' ? live.data : undefined;
+}

@@ -1,0 +1,87 @@
+// Shapes of the Firestore documents the dashboard reads (docs/dashboard-clients.md, contract v1).
+import type { Timestamp } from 'firebase/firestore';
+
+import type { AccountType } from './variance';
+
+export type Role = 'viewer' | 'editor' | 'admin';
+
+export interface Member { role: Role; uid: string; display_name?: string; email?: string }
+export interface Org { name: string; reporting_currency: string; fiscal_year_start_month: number; current_period?: string }
+export interface Entity { name: string; currency: string; parent_id?: string | null }
+export interface Account { name: string; type: AccountType; parent_id?: string | null }
+export interface PeriodDoc { status: 'open' | 'closed' }
+
+export const METRIC_LABELS: Record<string, string> = {
+  revenue: 'Revenue',
+  gross_profit: 'Gross profit',
+  gross_margin_pct: 'Gross margin',
+  opex: 'Operating expenses',
+  ebitda: 'EBITDA',
+  net_income: 'Net income',
+  net_margin_pct: 'Net margin',
+  cogs: 'Cost of goods sold',
+};
+
+export interface Kpi {
+  value: number | null;
+  previous: number | null;
+  change: number | null;
+  change_pct: number | null;
+  budget: number | null;
+  vs_budget_pct: number | null;
+  series: { period: string; value: number | null }[];
+}
+
+export interface KpisDoc { period: string; previous_period: string; currency: string; kpis: Record<string, Kpi>; comment_count?: number }
+
+export interface AggregateDoc {
+  entity_id: string;
+  period: string;
+  scenario: string;
+  accounts: Record<string, number>;
+  rollups: Record<string, number>;
+  metrics: Record<string, number | null>;
+  record_count: number;
+  currency: string;
+  comment_count?: number;
+}
+
+export interface VarianceLine {
+  account_id: string; account_name: string; account_type: AccountType;
+  actual_minor: number; comparison_minor: number; variance_minor: number; variance_pct: number | null; favourable: boolean;
+}
+export interface MetricVarianceLine {
+  label: string; unit: 'minor' | 'points'; actual: number; comparison: number; variance: number;
+  variance_pct: number | null; favourable: boolean;
+}
+export interface VarianceSection { top: VarianceLine[]; metrics: Record<string, MetricVarianceLine>; line_count: number }
+export interface VarianceDoc { entity_id: string; period: string; currency: string; vs_budget: VarianceSection; vs_forecast?: VarianceSection; top: VarianceLine[] }
+
+export interface TrendDoc {
+  name: string; pattern: string; growth_rate_pct: number | null; r_squared: number | null;
+  series: { period: string; value_minor: number }[];
+  forecast: { period: string; value_minor: number; lower_minor: number; upper_minor: number }[];
+}
+
+export interface AlertDoc {
+  rule_id: string; severity: 'info' | 'warning' | 'critical'; title: string; description?: string;
+  status: 'active' | 'acknowledged' | 'resolved'; count: number; first_seen?: Timestamp; last_seen?: Timestamp;
+  escalation_level?: number; acknowledged_by?: string; acknowledged_at?: Timestamp; period?: string; entity_id?: string;
+  comment_count?: number;
+}
+
+export interface DataQualityDoc {
+  counts?: Record<string, number>; total?: number; rejected_by_reason?: Record<string, number>;
+  last_event_at?: Timestamp; [key: string]: unknown;
+}
+
+export interface IngestionErrorDoc { reason: string; code: string; event_id: string; received_at?: Timestamp; raw?: string }
+
+export interface ManualEntryDoc {
+  record_id: string; entity_id: string; account_id: string; period: string; scenario: string; amount: string;
+  currency: string; memo?: string; created_by: string; created_at?: Timestamp;
+  status?: 'accepted' | 'rejected'; reason?: string; outcome?: string;
+}
+
+export interface PresenceDoc { dashboard_id: string; display_name: string; last_seen?: Timestamp; expires_at: Timestamp }
+export interface CommentDoc { target_path: string; uid: string; text: string; created_at?: Timestamp; edited_at?: Timestamp }
