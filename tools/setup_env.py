@@ -165,17 +165,7 @@ def setup_chromium() -> str:
     """Debian's Chromium for the browser tests (Playwright cannot download its own browser builds here)."""
     if CHROMIUM.exists():
         return "found /usr/bin/chromium"
-    apt = shutil.which("apt-get")
-    if apt is None or os.geteuid() != 0:
-        raise SetupError("Chromium is missing: install Debian's package as root (apt-get update && apt-get install -y "
-                         "chromium), then run ./dev setup again")
-    env = {**_env(), "DEBIAN_FRONTEND": "noninteractive"}
-    for command in ([apt, "update", "-qq"], [apt, "install", "-y", "-qq", "chromium"]):
-        result = subprocess.run(command, env=env, capture_output=True, text=True)
-        if result.returncode != 0:
-            tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-20:])
-            raise SetupError(f"{' '.join(command)} failed (exit {result.returncode}):\n{tail}")
-    return "installed chromium with apt"
+    return debian_packages({"chromium": "chromium"})
 
 
 def setup_tool_venv(path: Path, requirements: Path, after: Callable[[Path], None] | None = None) -> str:
@@ -202,11 +192,17 @@ def debian_packages(commands: dict[str, str]) -> str:
     missing = sorted({package for command, package in commands.items() if shutil.which(command) is None})
     if not missing:
         return "up to date"
-    if os.geteuid() != 0:
-        raise SetupError(f"missing Debian packages {', '.join(missing)}: run `sudo apt-get install -y {' '.join(missing)}`")
-    run(["apt-get", "update", "-qq"], what="apt-get update")
-    run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], what=f"apt-get install {' '.join(missing)}")
-    return f"installed {', '.join(missing)}"
+    apt = shutil.which("apt-get")
+    if apt is None or os.geteuid() != 0:
+        raise SetupError(f"missing Debian packages: install them as root (apt-get update && apt-get install -y "
+                         f"{' '.join(missing)}), then run ./dev setup again")
+    env = {**_env(), "DEBIAN_FRONTEND": "noninteractive"}
+    for command in ([apt, "update", "-qq"], [apt, "install", "-y", "-qq", *missing]):
+        result = subprocess.run(command, env=env, capture_output=True, text=True)
+        if result.returncode != 0:
+            tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-20:])
+            raise SetupError(f"{' '.join(command)} failed (exit {result.returncode}):\n{tail}")
+    return f"installed {', '.join(missing)} with apt"
 
 
 def sdk_root() -> Path:
