@@ -16,6 +16,7 @@ from ingestion.triggers import (  # noqa: E402
     ingest_upload,
 )
 from realtime_processor.triggers import apply_record_changes, publish_pending_changes  # noqa: E402
+from reports.triggers import download_report, on_period_written, on_report_requested, send_scheduled_reports  # noqa: E402
 from trends.triggers import refresh_trends, sweep_trend_requests  # noqa: E402
 
 __all__ = [
@@ -42,4 +43,9 @@ __all__ = [
     # collaboration
     "expire_presence",
     "on_comment_written",
+    # reports
+    "on_report_requested",
+    "download_report",
+    "send_scheduled_reports",
+    "on_period_written",
 ]

@@ -46,7 +46,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 def _print_addresses(stack) -> None:
     config = stack.config
     print(f"project {config.project_id}; logs in .stack/logs/")
-    for name in ("firestore", "pubsub", "functions", "auth", "bigquery"):
+    for name in ("firestore", "pubsub", "functions", "auth", "bigquery", "storage"):
         print(f"  {name:<10} http://{config.address(name)}")
     print(f"  web dashboard http://{config.address('hosting')}/")
 

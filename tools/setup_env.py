@@ -21,6 +21,7 @@ FUNCTIONS = ROOT / "functions"
 FUNCTIONS_VENV = FUNCTIONS / "venv"
 TOOLS = ROOT / ".tools"
 BQ_VENV = TOOLS / "bqemulator"
+STORAGE_VENV = TOOLS / "storage-emulator"
 CHECKOV_VENV = TOOLS / "checkov"
 FIRESTORE_LAUNCHER = TOOLS / "firestore-emulator-launcher.jar"
 FIRESTORE_MAIN_CLASS = "com.google.cloud.datastore.emulator.firestore.CloudFirestore"
@@ -164,17 +165,7 @@ def setup_chromium() -> str:
     """Debian's Chromium for the browser tests (Playwright cannot download its own browser builds here)."""
     if CHROMIUM.exists():
         return "found /usr/bin/chromium"
-    apt = shutil.which("apt-get")
-    if apt is None or os.geteuid() != 0:
-        raise SetupError("Chromium is missing: install Debian's package as root (apt-get update && apt-get install -y "
-                         "chromium), then run ./dev setup again")
-    env = {**_env(), "DEBIAN_FRONTEND": "noninteractive"}
-    for command in ([apt, "update", "-qq"], [apt, "install", "-y", "-qq", "chromium"]):
-        result = subprocess.run(command, env=env, capture_output=True, text=True)
-        if result.returncode != 0:
-            tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-20:])
-            raise SetupError(f"{' '.join(command)} failed (exit {result.returncode}):\n{tail}")
-    return "installed chromium with apt"
+    return debian_packages({"chromium": "chromium"})
 
 
 def setup_tool_venv(path: Path, requirements: Path, after: Callable[[Path], None] | None = None) -> str:
@@ -194,6 +185,24 @@ def _preload_spatial(python: Path) -> None:
     # bqemulator loads DuckDB's spatial extension at start; importing it once avoids a download.
     code = "import duckdb, duckdb_extensions; duckdb_extensions.import_extension('spatial', con=duckdb.connect())"
     run([str(python), "-c", code], what="pre-loading the DuckDB spatial extension")
+
+
+def debian_packages(commands: dict[str, str]) -> str:
+    """Install the Debian packages providing `commands` (command -> package) when a command is missing."""
+    missing = sorted({package for command, package in commands.items() if shutil.which(command) is None})
+    if not missing:
+        return "up to date"
+    apt = shutil.which("apt-get")
+    if apt is None or os.geteuid() != 0:
+        raise SetupError(f"missing Debian packages: install them as root (apt-get update && apt-get install -y "
+                         f"{' '.join(missing)}), then run ./dev setup again")
+    env = {**_env(), "DEBIAN_FRONTEND": "noninteractive"}
+    for command in ([apt, "update", "-qq"], [apt, "install", "-y", "-qq", *missing]):
+        result = subprocess.run(command, env=env, capture_output=True, text=True)
+        if result.returncode != 0:
+            tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-20:])
+            raise SetupError(f"{' '.join(command)} failed (exit {result.returncode}):\n{tail}")
+    return f"installed {', '.join(missing)} with apt"
 
 
 def sdk_root() -> Path:
@@ -254,6 +263,10 @@ def setup(include_checkov: bool = True) -> None:
     step("Chromium for the browser tests", setup_chromium)
     step("BigQuery emulator environment", lambda: setup_tool_venv(
         BQ_VENV, ROOT / "tools" / "stack" / "requirements-bqemulator.txt", _preload_spatial))
+    step("Cloud Storage emulator environment", lambda: setup_tool_venv(
+        STORAGE_VENV, ROOT / "tools" / "stack" / "requirements-storage-emulator.txt"))
+    # pdftoppm / pdftotext: the report tests render PDF pages to PNG and read the PDF's text.
+    step("Debian packages (poppler-utils)", lambda: debian_packages({"pdftoppm": "poppler-utils", "pdftotext": "poppler-utils"}))
     checkov_requirements = ROOT / "infra" / "terraform" / "requirements-checkov.txt"
     if include_checkov and checkov_requirements.exists():
         step("checkov environment", lambda: setup_tool_venv(CHECKOV_VENV, checkov_requirements))

@@ -49,3 +49,13 @@ def bigquery_client() -> bigquery.Client:
             client_options=ClientOptions(api_endpoint=f"http://{host}"),
         )
     return bigquery.Client(project=project_id())
+
+
+@functools.cache
+def storage_client():
+    """Cloud Storage client; with STORAGE_EMULATOR_HOST set (the local stack) the official client talks to it."""
+    from google.cloud import storage
+
+    if os.environ.get("STORAGE_EMULATOR_HOST"):
+        return storage.Client(project=project_id(), credentials=AnonymousCredentials())
+    return storage.Client(project=project_id())

@@ -21,6 +21,7 @@ SERVICE_ACCOUNTS = {
     "analytics_sink": "fn-analytics-sink@",
     "alerts": "fn-alerts@",
     "scheduled": "fn-scheduled@",
+    "reports": "fn-reports@",
 }
 
 

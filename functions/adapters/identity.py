@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import firebase_admin
@@ -47,3 +48,33 @@ def verify_id_token(token: str) -> Mapping[str, Any]:
         raise InvalidCredentials(str(exc)) from exc
     except (exceptions.UnavailableError, exceptions.DeadlineExceededError, exceptions.InternalError) as exc:
         raise TransientError(f"checking the token's revocation with Firebase Auth: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an HTTP caller is refused: status, machine-readable code, readable message, headers."""
+
+    status: int
+    code: str
+    message: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def bearer_caller(authorization: str | None, verify: Callable[[str], Mapping[str, Any]], realm: str,
+                  action: str) -> str | Refusal:
+    """The uid of a signed-in, non-anonymous caller ('Authorization: Bearer <ID token>'), or the refusal.
+
+    Anonymous accounts are refused as in firestore.rules: anyone can create one.
+    """
+    challenge = {"WWW-Authenticate": f'Bearer realm="{realm}"'}
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return Refusal(401, "unauthenticated",
+                       "send a Firebase ID token of the signed-in user: 'Authorization: Bearer <ID token>'", challenge)
+    try:
+        claims = verify(token.strip())
+    except InvalidCredentials as exc:
+        return Refusal(401, "unauthenticated", f"the ID token was not accepted: {exc}", challenge)
+    if (claims.get("firebase") or {}).get("sign_in_provider") == "anonymous":
+        return Refusal(403, "permission_denied", f"anonymous accounts cannot {action}: sign in with a real account")
+    return str(claims["uid"])

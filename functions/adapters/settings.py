@@ -72,3 +72,23 @@ def project_id() -> str:
 def aggregate_shards() -> int:
     """Number of shards per aggregate key (at least 1)."""
     return max(1, AGGREGATE_SHARDS.value)
+
+# Reports (functions/reports).
+REPORTS_BUCKET = params.StringParam(
+    "REPORTS_BUCKET", default="", description="Cloud Storage bucket of the report files; empty: {project}-finance-reports."
+)
+REPORTS_DOWNLOAD_URL = params.StringParam(
+    "REPORTS_DOWNLOAD_URL",
+    default="",
+    description="URL of the download_report function written into report documents; empty: the default 2nd-gen URL in us-central1.",
+)
+
+
+def reports_bucket() -> str:
+    """The bucket holding report files (Terraform creates {project}-finance-reports)."""
+    return REPORTS_BUCKET.value or f"{project_id()}-finance-reports"
+
+
+def reports_download_url() -> str:
+    """Base URL of the download_report function (links in report documents)."""
+    return REPORTS_DOWNLOAD_URL.value or f"https://us-central1-{project_id()}.cloudfunctions.net/download_report"

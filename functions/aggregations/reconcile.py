@@ -93,6 +93,7 @@ class Reconciler:
             return report
         if self._busy(org_id, settle):
             report.skipped = f"records changed in the last {settle}; run again when the org is quiet"
+            self._record(report)
             return report
         org = self._db.document(org_path(org_id))
         records_query = org.collection("financial_records")
@@ -125,4 +126,13 @@ class Reconciler:
         if touched:
             self._derived.refresh(org_id, reference, touched)
         log.info("reconciliation %s", report.summary())
+        self._record(report)
         return report
+
+    def _record(self, report: ReconcileReport) -> None:
+        """The last run, where dashboards and the monthly pack read it (data_quality/reconciliation)."""
+        body = {"last_run_at": utc_now(), "period": report.period, "keys_checked": report.keys_checked,
+                "repaired": report.repaired, "shard_repairs": len(report.shard_repairs),
+                "view_repairs": len(report.view_repairs), "skipped": report.skipped}
+        with map_exceptions(f"recording the reconciliation of {report.org_id}"):
+            self._db.document(f"{org_path(report.org_id)}/data_quality/reconciliation").set(body)

@@ -12,7 +12,7 @@ from google.cloud import firestore
 
 from adapters.errors import TransientError, map_exceptions
 from adapters.firestore_codec import org_path, utc_now
-from adapters.identity import InvalidCredentials
+from adapters.identity import Refusal, bearer_caller
 from finance_core.batches import IngestLine
 from finance_core.events import EventRejected, parse_event
 from finance_core.identifiers import identifier_problem
@@ -113,21 +113,10 @@ class UploadEndpoint:
 
     def _caller(self, request: UploadRequest) -> str | UploadReply:
         """The verified uid of the caller, or the 401/403 reply."""
-        challenge = {"WWW-Authenticate": 'Bearer realm="ingest_upload"'}
-        scheme, _, token = (request.authorization or "").strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return _error(401, "unauthenticated",
-                          "send a Firebase ID token of the signed-in user: 'Authorization: Bearer <ID token>'",
-                          challenge)
-        try:
-            claims = self._verify(token.strip())
-        except InvalidCredentials as exc:
-            return _error(401, "unauthenticated", f"the ID token was not accepted: {exc}", challenge)
-        provider = (claims.get("firebase") or {}).get("sign_in_provider")
-        if provider == "anonymous":
-            # As in firestore.rules: anyone can create an anonymous account.
-            return _error(403, "permission_denied", "anonymous accounts cannot upload: sign in with a real account")
-        return str(claims["uid"])
+        caller = bearer_caller(request.authorization, self._verify, "ingest_upload", "upload")
+        if isinstance(caller, Refusal):
+            return _error(caller.status, caller.code, caller.message, caller.headers)
+        return caller
 
     def _check_role(self, org_id: str, uid: str) -> UploadReply | None:
         org_ref = self._db.document(org_path(org_id))

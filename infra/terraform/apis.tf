@@ -16,6 +16,8 @@ locals {
     # firestore.rules are deployed through the Firebase Rules API.
     "firebaserules.googleapis.com",
     "iam.googleapis.com",
+    # The reports bucket (storage.tf).
+    "storage.googleapis.com",
   ])
 }
 

@@ -63,6 +63,9 @@ locals {
   views_base    = { for name, refs in local.view_references : name => local.view_sql[name] if length(refs) == 0 }
   views_derived = { for name, refs in local.view_references : name => local.view_sql[name] if length(refs) > 0 }
 
+  # --- Cloud Storage ------------------------------------------------------------------------
+  reports_bucket = local.resources.storage.reports_bucket
+
   # --- Firestore ----------------------------------------------------------------------------
   ttl_fields = { for f in local.resources.firestore.ttl_fields : "${f.collection_group}.${f.field}" => f }
 
@@ -134,6 +137,19 @@ locals {
       bigquery_writer    = false
       bigquery_jobs      = false
       reads_secrets      = false
+    }
+    # Monthly packs: reads the org's documents, writes reports/ and report_deliveries/, the files
+    # in the reports bucket (bucket-level objectAdmin, storage.tf), e-mails through the SMTP secret.
+    reports = {
+      account_id         = "fn-reports"
+      description        = "Reports: monthly packs (PDF, XLSX, CSV) on request, on a schedule and on period close; downloads."
+      functions          = ["on_report_requested", "download_report", "send_scheduled_reports", "on_period_written"]
+      firestore          = true
+      event_triggers     = true
+      publishes_internal = false
+      bigquery_writer    = false
+      bigquery_jobs      = false
+      reads_secrets      = true
     }
   }
 

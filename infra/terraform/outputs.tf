@@ -44,3 +44,8 @@ output "pubsub_service_agent" {
   description = "Pub/Sub service agent that dead-letters messages (scripts/apply_trigger_policies.py grants it on the trigger subscriptions)."
   value       = local.pubsub_service_agent
 }
+
+output "reports_bucket" {
+  description = "Bucket of the report files (the functions' REPORTS_BUCKET param; {project}-finance-reports by default)."
+  value       = google_storage_bucket.reports.name
+}

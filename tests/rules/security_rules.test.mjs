@@ -121,6 +121,11 @@ function fixtures() {
     [B('financial_records/rec-b')]: { entity_id: 'eu', period: '2026-10', amount: '5.00', updated_at: past },
     [B('periods/2026-10')]: { status: 'open' },
     [B('alerts/alert-b')]: { rule_id: 'r1', severity: 'critical', title: 't', status: 'active', count: 1, last_seen: past },
+    [A('reports/rep-1')]: { report_id: 'rep-1', period: '2026-10', status: 'succeeded', files: [], created_at: past },
+    [A('report_requests/rep-1')]: { period: '2026-10', requested_by: U.viewer, requested_at: past },
+    [A('report_schedules/s1')]: { trigger: 'month_end', enabled: true, recipients: ['cfo@example.com'], updated_by: U.admin, updated_at: past },
+    [A('report_deliveries/s1__2026-10')]: { schedule_id: 's1', period: '2026-10', status: 'delivered' },
+    [B('reports/rep-b')]: { report_id: 'rep-b', period: '2026-10', status: 'succeeded', files: [], created_at: past },
   };
 }
 
@@ -159,6 +164,16 @@ const commentEdit = (over = {}) => () => ({ text: 'fixed typo', edited_at: serve
 
 const periodDoc = (status, over = {}) => (uid) => ({ status, updated_by: uid, updated_at: serverTimestamp(), ...over });
 const fxDoc = (over = {}) => (uid) => ({ rates: { EUR: '1.07' }, updated_by: uid, updated_at: serverTimestamp(), ...over });
+
+const reportRequest = (over = {}, drop = []) => (uid) => {
+  const d = { period: '2026-10', requested_by: uid, requested_at: serverTimestamp(), ...over };
+  for (const k of drop) delete d[k];
+  return d;
+};
+const schedule = (over = {}) => (uid) => ({
+  name: 'CFO pack', trigger: 'month_end', enabled: true, days_after_month_end: 3, channel_id: 'email-cfo',
+  recipients: ['cfo@example.com'], updated_by: uid, updated_at: serverTimestamp(), ...over,
+});
 
 const X = 'x'; // filler for long strings
 
@@ -285,6 +300,43 @@ const CASES = [
   { who: 'editor', expect: 'deny', op: 'update', path: A('alerts/ack-7'), seed: { [A('alerts/ack-7')]: activeAlert({ status: 'resolved' }) }, data: ack(), name: 'acknowledge a resolved alert' },
   { who: 'editor', expect: 'deny', op: 'update', path: A('alerts/ack-8'), seed: { [A('alerts/ack-8')]: activeAlert() }, data: ack({ status: 'resolved' }), name: 'resolve an alert' },
   { who: 'editor', expect: 'deny', op: 'update', path: A('alerts/ack-9'), seed: { [A('alerts/ack-9')]: activeAlert() }, data: () => ({ status: 'acknowledged' }), name: 'acknowledge without who/when' },
+
+  // --- reports: members request and read; only the backend writes reports and deliveries; admins schedule
+  { who: 'viewer', expect: 'allow', op: 'get', path: A('reports/rep-1'), name: 'read a report and its links' },
+  { who: 'viewer', expect: 'allow', op: 'list', path: A('reports'), name: 'list reports' },
+  { who: 'viewer', expect: 'allow', op: 'get', path: A('report_requests/rep-1'), name: 'read a report request' },
+  { who: 'viewer', expect: 'allow', op: 'get', path: A('report_schedules/s1'), name: 'read a report schedule' },
+  { who: 'viewer', expect: 'allow', op: 'get', path: A('report_deliveries/s1__2026-10'), name: 'read a report delivery' },
+  { who: 'unauthenticated', expect: 'deny', op: 'get', path: A('reports/rep-1'), name: 'read a report' },
+  { who: 'anonymous', expect: 'deny', op: 'get', path: A('reports/rep-1'), name: 'read a report despite a member doc' },
+  { who: 'outsider', expect: 'deny', op: 'list', path: A('reports'), name: 'list reports of a foreign org' },
+  { who: 'bAdmin', expect: 'deny', op: 'get', path: A('reports/rep-1'), name: 'cross-org: read a report of org A' },
+  { who: 'viewer', expect: 'deny', op: 'get', path: B('reports/rep-b'), name: 'cross-org: read a report of org B' },
+  { who: 'viewer', expect: 'allow', op: 'create', path: A('report_requests/*'), data: reportRequest(), name: 'request a monthly pack' },
+  { who: 'admin', expect: 'allow', op: 'create', path: A('report_requests/*'), data: reportRequest({ period: '2025-12' }), name: 'request a monthly pack' },
+  { who: 'anonymous', expect: 'deny', op: 'create', path: A('report_requests/*'), data: reportRequest(), name: 'request a pack despite a member doc' },
+  { who: 'outsider', expect: 'deny', op: 'create', path: A('report_requests/*'), data: reportRequest(), name: 'request a pack of a foreign org' },
+  { who: 'bAdmin', expect: 'deny', op: 'create', path: A('report_requests/*'), data: reportRequest(), name: 'cross-org: request a pack of org A' },
+  { who: 'viewer', expect: 'deny', op: 'create', path: A('report_requests/*'), data: reportRequest({ requested_by: U.admin }), name: 'request a pack in the name of another user' },
+  { who: 'viewer', expect: 'deny', op: 'create', path: A('report_requests/*'), data: reportRequest({ requested_at: at(0) }), name: 'request with a client requested_at' },
+  { who: 'viewer', expect: 'deny', op: 'create', path: A('report_requests/*'), data: reportRequest({ period: '2026-13' }), name: 'request for period month 13' },
+  { who: 'viewer', expect: 'deny', op: 'create', path: A('report_requests/*'), data: reportRequest({ status: 'succeeded' }), name: 'request with a forged status' },
+  { who: 'viewer', expect: 'deny', op: 'create', path: A('report_requests/*'), data: reportRequest({}, ['period']), name: 'request without a period' },
+  { who: 'viewer', expect: 'deny', op: 'create', path: A('report_requests/bad__id'), data: reportRequest(), name: "request id containing '__'" },
+  { who: 'viewer', expect: 'deny', op: 'update', path: A('report_requests/rep-1'), data: () => ({ period: '2026-09' }), name: 'change a report request' },
+  { who: 'admin', expect: 'deny', op: 'set', path: A('reports/rep-1'), data: () => ({ status: 'succeeded', files: [{ path: 'x' }] }), name: 'forge a report and its links' },
+  { who: 'admin', expect: 'deny', op: 'delete', path: A('reports/rep-1'), name: 'delete a report' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('report_deliveries/*'), data: () => ({ status: 'delivered' }), name: 'forge a report delivery' },
+  { who: 'admin', expect: 'allow', op: 'create', path: A('report_schedules/s2'), data: schedule(), name: 'schedule the monthly pack' },
+  { who: 'admin', expect: 'allow', op: 'create', path: A('report_schedules/s3'), data: schedule({ trigger: 'period_close' }), name: 'send the pack when a period closes' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('report_schedules/s4'), data: schedule(), name: 'schedule the monthly pack' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('report_schedules/s5'), data: schedule({ trigger: 'weekly' }), name: 'schedule with an unknown trigger' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('report_schedules/s6'), data: schedule({ days_after_month_end: 29 }), name: 'schedule 29 days after month end' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('report_schedules/s7'), data: schedule({ recipients: 'cfo@example.com' }), name: 'schedule recipients not a list' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('report_schedules/s8'), data: schedule({ updated_by: U.editor }), name: 'schedule stamped with another user' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('report_schedules/s9'), data: schedule({ format: 'pdf' }), name: 'schedule with an unknown field' },
+  { who: 'bAdmin', expect: 'deny', op: 'create', path: A('report_schedules/s10'), data: schedule(), name: 'cross-org: schedule a pack of org A' },
+  { who: 'admin', expect: 'allow', op: 'delete', path: A('report_schedules/s1'), name: 'delete a report schedule' },
 
   // --- presence
   { who: 'viewer', expect: 'allow', op: 'set', path: A(`presence/${U.viewer}`), data: presence(), name: 'heartbeat of its own presence' },
@@ -451,6 +503,7 @@ test('the matrix covers every collection, every kind of caller and both outcomes
     'aggregates', 'aggregates/shards', 'kpis', 'variance', 'trends', 'alert_rules', 'alerts', 'presence',
     'comments', 'ingestion_errors', 'manual_entries', 'data_quality', 'data_quality/shards',
     'record_changes', 'applied_changes', 'deleted_records', 'comment_events',
+    'reports', 'report_requests', 'report_schedules', 'report_deliveries',
   ];
   assert.deepEqual(required.filter((c) => !covered.has(c)), [], 'collections without a case');
   const callers = new Set(CASES.map((c) => c.who));

@@ -13,6 +13,8 @@ LOG_DIR = STACK_DIR / "logs"
 TOOLS_DIR = ROOT / ".tools"
 STATE_FILE = STACK_DIR / "state.json"
 DEFAULT_PROJECT = "demo-finance-live"
+# Services outside firebase.json and their default ports (FINANCE_<NAME>_PORT overrides them too).
+EXTRA_DEFAULT_PORTS = {"bigquery": 9050, "bigquery_grpc": 9060, "storage": 9199}
 
 
 def _firebase_ports() -> dict[str, int]:
@@ -34,10 +36,10 @@ class StackConfig:
 
     @classmethod
     def load(cls) -> StackConfig:
-        """Defaults from firebase.json plus the BigQuery emulator, overridden by the environment."""
+        """Defaults from firebase.json plus the BigQuery and Cloud Storage emulators, overridden by the environment."""
         ports = _firebase_ports()
-        ports.setdefault("bigquery", 9050)
-        ports.setdefault("bigquery_grpc", 9060)
+        for name, port in EXTRA_DEFAULT_PORTS.items():
+            ports.setdefault(name, port)
         for name in list(ports):
             override = os.environ.get(f"FINANCE_{name.upper()}_PORT")
             if override:
@@ -52,11 +54,11 @@ class StackConfig:
     @property
     def uses_default_ports(self) -> bool:
         """True when firebase.json can be used as is."""
-        return self.ports == {**_firebase_ports(), "bigquery": 9050, "bigquery_grpc": 9060}
+        return self.ports == {**EXTRA_DEFAULT_PORTS, **_firebase_ports()}
 
     def client_env(self) -> dict[str, str]:
         """Environment variables that point the official client libraries at this stack."""
-        return {
+        env = {
             "GOOGLE_CLOUD_PROJECT": self.project_id,
             "GCLOUD_PROJECT": self.project_id,
             "FIRESTORE_EMULATOR_HOST": self.address("firestore"),
@@ -64,6 +66,10 @@ class StackConfig:
             "FIREBASE_AUTH_EMULATOR_HOST": self.address("auth"),
             "BIGQUERY_EMULATOR_HOST": self.address("bigquery"),
         }
+        # A stack started before the storage emulator existed has no port for it in its state file.
+        if "storage" in self.ports:
+            env["STORAGE_EMULATOR_HOST"] = f"http://{self.address('storage')}"
+        return env
 
     def apply_client_env(self) -> None:
         """Set the client environment in this process."""

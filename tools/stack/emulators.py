@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.setup_env import BQ_VENV, FIRESTORE_LAUNCHER, FUNCTIONS_VENV, ROOT, SetupError, gcloud_emulators
+from tools.setup_env import BQ_VENV, FIRESTORE_LAUNCHER, FUNCTIONS_VENV, ROOT, STORAGE_VENV, SetupError, gcloud_emulators
 from tools.stack.config import LOG_DIR, STACK_DIR, STATE_FILE, StackConfig
 from tools.stack.reaper import descendants, running, start_time
 from tools.web import build as build_web
@@ -160,6 +160,7 @@ class LocalStack:
         firestore_jar, pubsub_bin = gcloud_emulators()
         for needed, hint in ((FIRESTORE_LAUNCHER, "./dev setup"), (FUNCTIONS_VENV / "bin" / "python", "./dev setup"),
                              (BQ_VENV / "bin" / "bqemulator", "./dev setup"),
+                             (STORAGE_VENV / "bin" / "gcp-storage-emulator", "./dev setup"),
                              (ROOT / "node_modules" / ".bin" / "firebase", "./dev setup")):
             if not needed.exists():
                 raise StackError(f"{needed.relative_to(ROOT)} is missing: run {hint}")
@@ -172,6 +173,8 @@ class LocalStack:
         try:
             progress("starting the BigQuery emulator")
             self._start_bigquery(fresh=True)
+            progress("starting the Cloud Storage emulator")
+            self._start_storage()
             progress("starting Firestore, Pub/Sub, Auth, Hosting and the Functions emulator (loads the functions)")
             firebase = self._start_firebase(pubsub_bin)
             self._start_reaper(firebase.pid)
@@ -231,6 +234,12 @@ class LocalStack:
         ]
         self._spawn("bigquery", command, dict(os.environ))
 
+    def _start_storage(self) -> None:
+        """The Cloud Storage API (gcp-storage-emulator), in memory: it starts empty, like Firestore."""
+        command = [str(STORAGE_VENV / "bin" / "gcp-storage-emulator"), "start", "--host", self.config.host,
+                   "--port", str(self.config.ports["storage"]), "--in-memory", "--quiet"]
+        self._spawn("storage", command, dict(os.environ))
+
     def _firebase_config(self) -> Path:
         """firebase.json, or a copy with overridden ports when FINANCE_*_PORT is set."""
         if self.config.uses_default_ports:
@@ -249,6 +258,9 @@ class LocalStack:
         """functions/.env.local: settings the functions read as params when run by the emulator."""
         lines = [
             f"BIGQUERY_EMULATOR_HOST={self.config.address('bigquery')}",
+            f"STORAGE_EMULATOR_HOST=http://{self.config.address('storage')}",
+            # Links in report documents point at this emulator's download function.
+            f"REPORTS_DOWNLOAD_URL=http://{self.config.address('functions')}/{self.config.project_id}/us-central1/download_report",
             "LOG_LEVEL=INFO",
             # Each commit's document writes, for bench/bench_bulk.py (functions/adapters/write_meter.py).
             f"WRITE_METER_DIR={WRITE_METER_DIR}",
@@ -305,6 +317,7 @@ class LocalStack:
         deadline = time.monotonic() + timeout
         checks = {
             "bigquery": lambda: _http_ok(f"http://{self.config.address('bigquery')}/bigquery/v2/projects/{self.config.project_id}/datasets"),
+            "storage": lambda: _http_ok(f"http://{self.config.address('storage')}/storage/v1/b?project={self.config.project_id}"),
             "firebase": self._firebase_ready,
         }
         pending = dict(checks)
@@ -376,9 +389,13 @@ class LocalStack:
     def status(self) -> dict[str, str]:
         """service -> 'up at host:port' / 'down'."""
         result = {}
-        for name in ("firestore", "pubsub", "functions", "auth", "hosting", "bigquery"):
+        special = {"bigquery": f"/bigquery/v2/projects/{self.config.project_id}/datasets",
+                   "storage": f"/storage/v1/b?project={self.config.project_id}"}
+        for name in ("firestore", "pubsub", "functions", "auth", "hosting", "bigquery", "storage"):
+            if name not in self.config.ports:  # a stack started by an older version
+                continue
             address = self.config.address(name)
-            url = f"http://{address}/" if name != "bigquery" else f"http://{address}/bigquery/v2/projects/{self.config.project_id}/datasets"
+            url = f"http://{address}{special.get(name, '/')}"
             result[name] = f"up at {address}" if _http_ok(url) else f"down ({address})"
         return result
 

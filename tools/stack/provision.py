@@ -1,4 +1,4 @@
-"""Creates the Pub/Sub topics/subscriptions and BigQuery dataset/tables/views of infra/resources.json, idempotently."""
+"""Creates the Pub/Sub topics/subscriptions, BigQuery dataset/tables/views and Storage bucket of infra/resources.json, idempotently."""
 
 from __future__ import annotations
 
@@ -161,12 +161,31 @@ def provision_bigquery(config: StackConfig, report: ProvisionReport, client: big
         (report.updated if existing is not None else report.created).append(f"view {view_spec['name']}")
 
 
+def reports_bucket_name(project_id: str) -> str:
+    """The reports bucket of a project: `{project}-{name_suffix}` (bucket names are global)."""
+    return f"{project_id}-{resources()['storage']['reports_bucket']['name_suffix']}"
+
+
+def provision_storage(config: StackConfig, report: ProvisionReport) -> None:
+    """The reports bucket in the Cloud Storage emulator (official client, STORAGE_EMULATOR_HOST)."""
+    from google.cloud import storage
+
+    client = storage.Client(project=config.project_id, credentials=AnonymousCredentials())
+    name = reports_bucket_name(config.project_id)
+    if client.lookup_bucket(name) is None:
+        client.create_bucket(name)
+        report.created.append(f"bucket {name}")
+    else:
+        report.unchanged.append(f"bucket {name}")
+
+
 def provision(config: StackConfig, progress: Callable[[str], None] = print) -> ProvisionReport:
     """Provision everything; running it again changes nothing."""
     config.apply_client_env()
     report = ProvisionReport()
     provision_pubsub(config, report)
     provision_bigquery(config, report)
+    provision_storage(config, report)
     progress(f"provisioned: {len(report.created)} created, {len(report.updated)} updated, {len(report.unchanged)} unchanged")
     return report
 

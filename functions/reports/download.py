@@ -1,0 +1,107 @@
+"""The download endpoint: a member of the org (and nobody else) gets a file of one of its reports."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters.errors import TransientError, map_exceptions
+from adapters.firestore_codec import org_path
+from adapters.identity import Refusal, bearer_caller
+from finance_core.identifiers import identifier_problem
+from google.cloud import firestore
+
+from reports.service import REPORTS, ReportFiles
+
+log = logging.getLogger(__name__)
+
+MEMBER_ROLES = ("viewer", "editor", "admin")
+VerifyToken = Callable[[str], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class DownloadRequest:
+    """What the endpoint needs of an HTTP request."""
+
+    method: str
+    org_id: str | None
+    report_id: str | None
+    file: str | None
+    authorization: str | None
+
+
+@dataclass(frozen=True)
+class DownloadReply:
+    """Status, body (the file, or a JSON error) and headers."""
+
+    status: int
+    body: bytes | dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> DownloadReply:
+    return DownloadReply(status, {"error": code, "message": message}, headers or {})
+
+
+class DownloadEndpoint:
+    """Checks the caller's ID token and membership, then streams the stored file."""
+
+    def __init__(self, db: firestore.Client, files: ReportFiles, verify_token: VerifyToken):
+        self._db = db
+        self._files = files
+        self._verify = verify_token
+
+    def handle(self, request: DownloadRequest) -> DownloadReply:
+        """The full response; never raises for the caller's mistakes."""
+        try:
+            return self._handle(request)
+        except TransientError as exc:
+            log.warning("download interrupted by a transient failure: %s", exc)
+            return _error(503, "unavailable", "a temporary failure interrupted the download: try again",
+                          {"Retry-After": "5"})
+
+    def _handle(self, request: DownloadRequest) -> DownloadReply:
+        if request.method.upper() != "GET":
+            return _error(405, "method_not_allowed", "use GET", {"Allow": "GET"})
+        caller = bearer_caller(request.authorization, self._verify, "download_report", "download reports")
+        if isinstance(caller, Refusal):
+            return _error(caller.status, caller.code, caller.message, caller.headers)
+        uid = caller
+        for name, value in (("org_id", request.org_id), ("report_id", request.report_id)):
+            problem = identifier_problem((value or "").strip(), name)
+            if problem:
+                return _error(400, "invalid_request", f"{problem} (query parameters org_id, report_id and file)")
+        org_id, report_id, file = request.org_id.strip(), request.report_id.strip(), (request.file or "").strip()  # type: ignore[union-attr]
+        org_ref = self._db.document(org_path(org_id))
+        member_ref = org_ref.collection("members").document(uid)
+        report_ref = org_ref.collection(REPORTS).document(report_id)
+        with map_exceptions(f"reading the membership of {uid} in {org_id}"):
+            snaps = {s.reference.path: s for s in self._db.get_all([org_ref, member_ref, report_ref])}
+        member = snaps[member_ref.path]
+        role = (member.to_dict() or {}).get("role") if member.exists else None
+        if role not in MEMBER_ROLES:
+            # The same answer whether or not the org exists: a non-member learns nothing about it.
+            return _error(403, "permission_denied", f"user {uid} is not a member of organization {org_id!r}")
+        report = snaps[report_ref.path]
+        if not report.exists:
+            return _error(404, "not_found", f"report {report_id!r} does not exist in {org_id!r}")
+        document = report.to_dict() or {}
+        if document.get("status") != "succeeded":
+            error = (document.get("error") or {}).get("message")
+            detail = f": {error}" if error else "; watch its document and download when status is 'succeeded'"
+            return _error(409, "not_ready", f"report {report_id!r} is {document.get('status')}{detail}")
+        listed = {f.get("name"): f for f in document.get("files") or ()}
+        if file not in listed:
+            return _error(404, "not_found", f"report {report_id!r} has no file {file!r}; its files: "
+                                            + ", ".join(sorted(listed)))
+        entry = listed[file]
+        data = self._files.download(str(entry["path"]))
+        if data is None:
+            return _error(404, "not_found", f"the file {file!r} of report {report_id!r} is no longer stored: request the report again")
+        log.info("report file downloaded", extra={"json_fields": {"org_id": org_id, "report_id": report_id, "file": file,
+                                                                   "uid": uid}})
+        return DownloadReply(200, data, {"Content-Type": str(entry.get("content_type") or "application/octet-stream"),
+                                         "Content-Disposition": f'attachment; filename="{file}"',
+                                         "Cache-Control": "private, no-store"})
