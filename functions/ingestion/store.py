@@ -38,7 +38,7 @@ from adapters.firestore_codec import (
 )
 from aggregations import shards
 from finance_core.batches import BatchPlan, IngestLine, StoredRecord, plan_batch
-from finance_core.changes import change_json
+from finance_core.changes import encode_changes
 from finance_core.events import EventRejected
 from finance_core.records import Outcome
 from finance_core.reference import OrgReference
@@ -148,17 +148,25 @@ class IngestionStore:
             chunk = pending[:size]
             try:
                 results += self._store_chunk(org_id, chunk, reference, source, manual_entry)
-            except _ChunkTooBig:
+            except (_ChunkTooBig, _Contended):
+                # Too much for one commit, or other deliveries keep changing some of its records:
+                # halve it. A smaller chunk shares fewer records with concurrent ones, so the part
+                # without the contended records commits and the rest is retried in smaller pieces.
                 size = max(1, len(chunk) // 2)
                 continue
             pending = pending[len(chunk):]
-            size = CHUNK_LINES
+            size = min(CHUNK_LINES, size * 2)
         return results
 
     def _store_chunk(self, org_id: str, chunk: Sequence[Entry], reference: OrgReference, source: str,
                      manual_entry: ManualEntryStatus | None) -> list[IngestResult]:
+        # A chunk of many lines gets one more try from fresh reads, then is split; one line keeps
+        # trying (with a growing pause) until the platform's own retry takes over.
+        attempts = CHUNK_ATTEMPTS if len(chunk) == 1 else 2
         last: Exception | None = None
-        for attempt in range(CHUNK_ATTEMPTS):
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(random.uniform(0, RACE_BACKOFF_SECONDS * 2**attempt))
             try:
                 with map_exceptions(f"storing {len(chunk)} line(s) of {org_id} ({source})"):
                     return self._attempt(org_id, chunk, reference, source, manual_entry)
@@ -169,9 +177,10 @@ class IngestionStore:
                     raise
                 last = exc
             log.debug("chunk of %s (%s) met a concurrent writer; planning it again", org_id, source)
-            time.sleep(random.uniform(0, RACE_BACKOFF_SECONDS * 2**attempt))
-        raise TransientError(f"could not store {len(chunk)} line(s) of {org_id} ({source}) after {CHUNK_ATTEMPTS} "
-                             f"attempts: other deliveries keep changing the same records ({last})")
+        if len(chunk) > 1:
+            raise _Contended()
+        raise TransientError(f"could not store a line of {org_id} ({source}) after {CHUNK_ATTEMPTS} attempts: other "
+                             f"deliveries keep changing the same record ({last})")
 
     def _attempt(self, org_id: str, chunk: Sequence[Entry], reference: OrgReference, source: str,
                  manual_entry: ManualEntryStatus | None) -> list[IngestResult]:
@@ -222,7 +231,7 @@ class IngestionStore:
         if plan.changes:
             change_id = uuid.uuid4().hex
             body = {
-                "changes": [change_json(change) for change in plan.changes],
+                "changes": encode_changes(plan.changes),
                 "line_count": len(plan.changes),
                 "reporting_currency": reference.reporting_currency,
                 "source": source[:200],
@@ -232,7 +241,7 @@ class IngestionStore:
                 "created_at": firestore.SERVER_TIMESTAMP,
                 "expires_at": utc_now() + RECORD_CHANGE_TTL,
             }
-            if len(repr(body["changes"])) > MAX_CHANGE_DOC_BYTES and len(chunk) > 1:
+            if len(body["changes"].encode()) > MAX_CHANGE_DOC_BYTES and len(chunk) > 1:
                 raise _ChunkTooBig()
             writer.create(org.collection(RECORD_CHANGES).document(change_id), body)
             writes += 1
@@ -342,6 +351,10 @@ class IngestionStore:
 
 class _ChunkTooBig(Exception):
     """The chunk needs more writes (or a larger change document) than one commit takes: split it."""
+
+
+class _Contended(Exception):
+    """Concurrent deliveries kept changing some of the chunk's records: split it."""
 
 
 def _rejection_body(raw: bytes, reason: str, code: str | None, event_id: str | None, org_id: str | None

@@ -18,7 +18,7 @@ from typing import Any
 from adapters.errors import PermanentError, TransientError, map_exceptions
 from adapters.firestore_codec import org_path, utc_now
 from aggregations.store import AggregateStore
-from finance_core.changes import ChangeMessage, ChangeMessageError, change_from_json, encode_change_message
+from finance_core.changes import ChangeMessage, ChangeMessageError, decode_changes, encode_change_message
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -49,7 +49,7 @@ class ChangeDocument:
     @property
     def lines(self) -> int:
         """How many record changes it holds."""
-        return int(self.body.get("line_count") or len(self.body.get("changes") or ()))
+        return int(self.body.get("line_count") or 1)
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,8 @@ def change_message(change_id: str, org_id: str, documents: Sequence[Mapping[str,
                    reporting_currency: str | None = None) -> ChangeMessage:
     """The change message of one or more `record_changes` documents (PermanentError if one is not one)."""
     try:
-        changes = [change_from_json(item) for document in documents for item in document.get("changes") or ()]
-    except (ChangeMessageError, KeyError, TypeError, ValueError) as exc:
+        changes = [change for document in documents for change in decode_changes(str(document.get("changes") or "[]"))]
+    except ChangeMessageError as exc:
         raise PermanentError(f"{org_path(org_id)}/{RECORD_CHANGES}/{change_id} is not a change document: {exc}") from exc
     currency = reporting_currency or next((d.get("reporting_currency") for d in documents), None)
     return ChangeMessage.of(change_id, org_id, changed_at, currency, changes)

@@ -10,7 +10,7 @@ from adapters.errors import TransientError
 from adapters.firestore_codec import utc_now
 from aggregations.store import AggregateStore
 from finance_core.aggregates import AggregateKey
-from finance_core.changes import RecordChange, change_json, decode_change_message
+from finance_core.changes import RecordChange, decode_change_message, encode_changes
 from finance_core.records import RecordState
 from realtime_processor.outbox import sweep_outbox
 from realtime_processor.processor import RecordChangeProcessor
@@ -36,7 +36,7 @@ def _stranded(db, org_id: str, change_id: str, minutes_ago: float, state: str = 
                         period=KEY.period, scenario=KEY.scenario, amount=Decimal(minor).scaleb(-2), currency="USD",
                         amount_minor=minor, reporting_amount_minor=minor)
     db.document(f"organizations/{org_id}/record_changes/{change_id}").set({
-        "changes": [change_json(RecordChange(after.record_id, after.event_id, 1, None, after))],
+        "changes": encode_changes([RecordChange(after.record_id, after.event_id, 1, None, after)]),
         "line_count": 1, "reporting_currency": "USD", "source": "test", "state": state,
         "created_at": utc_now() - timedelta(minutes=minutes_ago),
     })

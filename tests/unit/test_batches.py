@@ -24,7 +24,9 @@ from finance_core.changes import (
     ChangeMessage,
     ChangeMessageError,
     decode_change_message,
+    decode_changes,
     encode_change_message,
+    encode_changes,
 )
 from finance_core.events import EventRejected, parse_event
 from finance_core.records import Outcome
@@ -255,6 +257,15 @@ def test_a_schema_1_message_decodes_as_one_change():
                      "record_count": -1}]}
     (change,) = decode_change_message(json.dumps(v1)).changes
     assert change.op == "delete" and change.version == 3 and change.fact_state.amount_minor == 100
+
+
+def test_the_changes_of_a_change_document_round_trip_as_one_text():
+    plan, _ = run([line("a", 1, amount="10.01"), line("a", 2, delete=True), line("b", 3, currency="EUR",
+                                                                              entity="eu-central")])
+    text = encode_changes(plan.changes)
+    assert isinstance(text, str) and decode_changes(text) == tuple(plan.changes)
+    with pytest.raises(ChangeMessageError):
+        decode_changes('[{"record_id": "a"}]')
 
 
 def test_a_broken_change_message_says_so():

@@ -22,9 +22,9 @@ from tools.web import build as build_web
 
 # Makes firebase-tools open one connection per request to a Python worker (see the file).
 WORKER_CONNECTIONS_PRELOAD = Path(__file__).with_name("worker_connections.cjs")
-# Bounds the Pub/Sub messages firebase-tools holds, so a burst waits in the Pub/Sub emulator (see the file).
-BACKPRESSURE_PRELOAD = Path(__file__).with_name("emulator_backpressure.cjs")
-PRELOADS = (WORKER_CONNECTIONS_PRELOAD, BACKPRESSURE_PRELOAD)
+# Pub/Sub deliveries to the functions as in production: bounded, retried, dead-lettered (see the file).
+PUBSUB_DELIVERY_PRELOAD = Path(__file__).with_name("pubsub_delivery.cjs")
+PRELOADS = (WORKER_CONNECTIONS_PRELOAD, PUBSUB_DELIVERY_PRELOAD)
 WRITE_METER_DIR = STACK_DIR / "write-meter"
 
 FIREBASE_SERVICES = ("auth", "functions", "firestore", "pubsub", "hosting")

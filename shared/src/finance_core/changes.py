@@ -128,6 +128,22 @@ def change_from_json(body: Mapping[str, Any]) -> RecordChange:
                         state_from_json(body.get("before")), after)
 
 
+def encode_changes(changes: Iterable[RecordChange]) -> str:
+    """Record changes as one compact JSON text (how a change document stores them: one string field
+    encodes and decodes far faster than hundreds of nested maps)."""
+    return json.dumps([change_json(change) for change in changes], separators=(",", ":"))
+
+
+def decode_changes(text: str) -> tuple[RecordChange, ...]:
+    """Inverse of encode_changes; ChangeMessageError if the text is not a list of changes."""
+    try:
+        return tuple(change_from_json(item) for item in json.loads(text))
+    except ChangeMessageError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ChangeMessageError(f"undecodable record changes: {type(exc).__name__}: {exc}") from None
+
+
 def encode_change_message(message: ChangeMessage) -> bytes:
     """JSON bytes of a change message (schema 2)."""
     body = {
