@@ -54,8 +54,9 @@ RECORD_CHANGE_TTL = timedelta(days=7)
 # and rejections, plus its change document, data-quality shard and (for a manual entry) the entry.
 MAX_COMMIT_WRITES = 500
 RESERVED_WRITES = 4
-# Lines planned per chunk before the write and size checks split it; most lines write one document.
-CHUNK_LINES = 450
+# Lines planned per chunk before the write and size checks split it: a line costs at most two
+# operations of the commit (its record and its tombstone, written or guarded).
+CHUNK_LINES = 240
 # A change document must stay under Firestore's 1 MiB per document.
 MAX_CHANGE_DOC_BYTES = 800_000
 # Attempts of one chunk against concurrent writers of the same records before the delivery is
@@ -402,20 +403,28 @@ def _stored(org_id: str, record_id: str, record_snap: firestore.DocumentSnapshot
 def _write_record(writer: firestore.Transaction, org: firestore.DocumentReference, record_id: str,
                   before: StoredRecord, after: StoredRecord, record_snap: firestore.DocumentSnapshot,
                   tombstone_snap: firestore.DocumentSnapshot, reporting_currency: str) -> int:
-    """Write what changed of one record id, each write conditional on the snapshot read; returns the writes."""
+    """Write what changed of one record id, each write conditional on the snapshot read; returns the operations.
+
+    The decision read both the record and its tombstone. A document it writes carries its own
+    precondition; one it relied on being absent and does not write gets a guard that fails the
+    commit if it appeared since (a delete that requires the document not to exist, which changes
+    nothing). Without the guard, an upsert that saw no tombstone and a delete that saw no record
+    could both commit, concurrently, and leave a live record beside its newer tombstone.
+    """
     seen = list(after.seen_event_ids)
-    writes = 0
+    operations = 0
     record_ref = org.collection("financial_records").document(record_id)
     tombstone_ref = org.collection("deleted_records").document(record_id)
+    record_written = tombstone_written = False
     if after.record is not None:
         if after.record != before.record or not record_snap.exists or seen != list(before.seen_event_ids):
             body = record_document(after.record, reporting_currency) if after.record != before.record else {}
             body.update({"seen_event_ids": seen, "updated_at": firestore.SERVER_TIMESTAMP})
             _put(writer, record_ref, record_snap, body)
-            writes += 1
+            record_written = True
     elif record_snap.exists:
         writer.delete(record_ref, option=_unchanged_since(record_snap))
-        writes += 1
+        record_written = True
     if after.tombstone is not None:
         if after.tombstone != before.tombstone or not tombstone_snap.exists or seen != list(before.seen_event_ids):
             body = {}
@@ -424,11 +433,18 @@ def _write_record(writer: firestore.Transaction, org: firestore.DocumentReferenc
                 body["deleted_at"] = firestore.SERVER_TIMESTAMP
             body["seen_event_ids"] = seen
             _put(writer, tombstone_ref, tombstone_snap, body)
-            writes += 1
+            tombstone_written = True
     elif tombstone_snap.exists:
         writer.delete(tombstone_ref, option=_unchanged_since(tombstone_snap))
-        writes += 1
-    return writes
+        tombstone_written = True
+    for ref, snap, written in ((record_ref, record_snap, record_written), (tombstone_ref, tombstone_snap,
+                                                                            tombstone_written)):
+        if written:
+            operations += 1
+        elif not snap.exists:
+            writer.delete(ref, option=_still_absent())
+            operations += 1
+    return operations
 
 
 def _put(writer: firestore.Transaction, ref: firestore.DocumentReference, snap: firestore.DocumentSnapshot,
@@ -438,6 +454,10 @@ def _put(writer: firestore.Transaction, ref: firestore.DocumentReference, snap: 
         writer.update(ref, body, option=_unchanged_since(snap))
     else:
         writer.create(ref, body)
+
+
+def _still_absent() -> Any:
+    return firestore.Client.write_option(exists=False)
 
 
 def _unchanged_since(snap: firestore.DocumentSnapshot) -> Any:

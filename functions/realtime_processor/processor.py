@@ -31,6 +31,7 @@ RECORD_CHANGES = "record_changes"
 COALESCE_AFTER = timedelta(seconds=2)
 # Lines one coalesced message carries at most (consumers handle it in one invocation).
 COALESCE_MAX_LINES = 1000
+BACKLOG_QUERY_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,8 @@ class RecordChangeProcessor:
         """
         own = ChangeDocument(change_id, document, update_time)
         if own.state == "pending":
-            merged = self._apply(org_id, own, self._backlog(org_id, own))
+            backlog = self._backlog(org_id, own)
+            merged = None if backlog is None else self._apply(org_id, own, backlog)
             if merged is None:
                 # Applied before (a redelivery), or taken by another invocation: see what it is now.
                 own = self._read(org_id, change_id)
@@ -111,24 +113,37 @@ class RecordChangeProcessor:
         message = change_message(change_id, org_id, [own.body, *(d.body for d in merged_docs)], changed_at)
         return ProcessResult(False, tuple(k.doc_id for k in message.keys), self.publish(message), len(merged_docs))
 
-    def _backlog(self, org_id: str, own: ChangeDocument) -> list[ChangeDocument]:
-        """Pending documents of the org whose own trigger is late, oldest first, up to COALESCE_MAX_LINES lines."""
+    def _backlog(self, org_id: str, own: ChangeDocument) -> list[ChangeDocument] | None:
+        """Pending documents of the org whose own trigger is late, oldest first, up to COALESCE_MAX_LINES lines.
+
+        None when `own` is late itself and no longer pending (another invocation took it): its
+        trigger came after all, and there is nothing left to do. The query reads only the small
+        fields; the bodies of the documents taken along are read afterwards, fresh.
+        """
         cutoff = utc_now() - COALESCE_AFTER
         query = (self._db.collection(f"{org_path(org_id)}/{RECORD_CHANGES}")
                  .where(filter=FieldFilter("state", "==", "pending"))
                  .where(filter=FieldFilter("created_at", "<", cutoff))
-                 .order_by("created_at").limit(200))
+                 .order_by("created_at").limit(BACKLOG_QUERY_LIMIT)
+                 .select(["created_at", "line_count"]))
         with map_exceptions(f"looking for late change documents of {org_id}"):
-            found = [ChangeDocument(s.id, s.to_dict() or {}, s.update_time) for s in query.stream()]
-        taken, lines = [], own.lines
-        for document in found:
-            if document.change_id == own.change_id:
+            found = list(query.stream())
+        created = own.body.get("created_at")
+        if created is not None and created < cutoff and own.change_id not in {s.id for s in found} \
+                and (len(found) < BACKLOG_QUERY_LIMIT or created <= found[-1].get("created_at")):
+            return None
+        picked, lines = [], own.lines
+        for snap in found:
+            count = int(snap.get("line_count") or 1)
+            if snap.id == own.change_id or lines + count > COALESCE_MAX_LINES:
                 continue
-            if lines + document.lines > COALESCE_MAX_LINES:
-                break
-            taken.append(document)
-            lines += document.lines
-        return taken
+            picked.append(self.change_ref(org_id, snap.id))
+            lines += count
+        if not picked:
+            return []
+        with map_exceptions(f"reading late change documents of {org_id}"):
+            bodies = [ChangeDocument(s.id, s.to_dict() or {}, s.update_time) for s in self._db.get_all(picked) if s.exists]
+        return [document for document in bodies if document.state == "pending"]
 
     def _apply(self, org_id: str, own: ChangeDocument, backlog: list[ChangeDocument]) -> list[ChangeDocument] | None:
         """Apply `own` with the backlog; the documents merged into it, or None if `own` was not pending any more."""
