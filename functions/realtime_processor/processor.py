@@ -30,7 +30,7 @@ RECORD_CHANGES = "record_changes"
 # invocation of its org takes it along.
 COALESCE_AFTER = timedelta(seconds=2)
 # Lines one coalesced message carries at most (consumers handle it in one invocation).
-COALESCE_MAX_LINES = 1000
+COALESCE_MAX_LINES = 5000
 BACKLOG_QUERY_LIMIT = 200
 
 
