@@ -94,6 +94,14 @@ class RecordChangeProcessor:
         sweep's read): applying is conditional on it, which makes it exactly once.
         """
         own = ChangeDocument(change_id, document, update_time)
+        if own.state == "pending" and self._late(own):
+            # A late trigger: under a burst most find their document taken along already, and
+            # one read of its state says so without looking at the backlog.
+            current = self._read(org_id, change_id, fields=["state"])
+            if current is None or current.state not in ("pending", "applied"):
+                return ProcessResult(False, (), False)
+            if current.state == "applied":
+                own = self._read(org_id, change_id) or own
         if own.state == "pending":
             backlog = self._backlog(org_id, own)
             merged = None if backlog is None else self._apply(org_id, own, backlog)
@@ -159,9 +167,14 @@ class RecordChangeProcessor:
             # A failed precondition: `own` was taken, or a backlog document was (then try alone).
         return None
 
-    def _read(self, org_id: str, change_id: str) -> ChangeDocument | None:
+    @staticmethod
+    def _late(document: ChangeDocument) -> bool:
+        created = document.body.get("created_at")
+        return created is not None and created < utc_now() - COALESCE_AFTER
+
+    def _read(self, org_id: str, change_id: str, fields: list[str] | None = None) -> ChangeDocument | None:
         with map_exceptions(f"reading change {change_id} of {org_id}"):
-            snap = self.change_ref(org_id, change_id).get()
+            snap = self.change_ref(org_id, change_id).get(field_paths=fields)
         return ChangeDocument(change_id, snap.to_dict() or {}, snap.update_time) if snap.exists else None
 
     def publish(self, message: ChangeMessage) -> bool:
