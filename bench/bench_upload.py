@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "functions")]
 
 import requests  # noqa: E402
+from google.cloud.firestore_v1.base_query import FieldFilter  # noqa: E402
 
 from tests.auth_emulator import sign_up  # noqa: E402
 from tests.bigquery_checks import clean_totals, firestore_aggregates, rows  # noqa: E402
@@ -134,7 +135,7 @@ def bench_demo_history(stack, db) -> None:
             marks["bigquery"] = now
         if "aggregates" in marks and "alerts" not in marks:
             pending = list(db.collection(f"organizations/{org_id}/record_changes")
-                           .where("state", "in", ["pending", "applied"]).limit(1).stream())
+                           .where(filter=FieldFilter("state", "in", ["pending", "applied"])).limit(1).stream())
             quiet = alerts_quiet_since(db, org_id)
             if not pending and quiet != float("inf") and quiet >= 5:
                 marks["alerts"] = now - quiet
