@@ -12,12 +12,15 @@ from adapters.errors import ProcessingError, TransientError, is_transient, map_e
 from adapters.firestore_codec import org_path, utc_now
 from adapters.reference_store import ReferenceStore
 from aggregations.derived import kpi_period
+from aggregations.series import MetricSeriesStore, series_id, value_at
 from aggregations.store import AggregateStore
 from finance_core.aggregates import AggregateDelta, AggregateKey
-from finance_core.alert_inputs import build_context, plan_evaluations
+from finance_core.alert_inputs import PlannedEvaluation, build_context, plan_evaluations
 from finance_core.alert_policy import AlertState, Transition
 from finance_core.alert_rules import evaluate
 from finance_core.changes import ChangeMessage
+from finance_core.metric_series import BUILTIN_IDS
+from finance_core.reference import OrgReference
 from google.cloud import firestore
 
 from alerts.notifier import Notifier, SentNotification
@@ -49,8 +52,9 @@ class AlertEvaluator:
     """
 
     def __init__(self, db: firestore.Client, references: ReferenceStore, aggregates: AggregateStore, store: AlertStore,
-                 notifier: Notifier, clock: Callable[[], datetime] = utc_now):
+                 notifier: Notifier, clock: Callable[[], datetime] = utc_now, series: MetricSeriesStore | None = None):
         self._db = db
+        self._series = series
         self._references = references
         self._aggregates = aggregates
         self._store = store
@@ -82,6 +86,7 @@ class AlertEvaluator:
         self._aggregates.fold_many(org_id, set(needed) & set(deltas), reference.chart, reference.reporting_currency,
                                    last_event_id=change.last_event_id)
         documents, updated = self._read(org_id, needed)
+        self._add_defined_metrics(org_id, reference, plans, deltas, documents)
         now = self._clock()
         evaluations = []
         for plan in plans:
@@ -130,6 +135,29 @@ class AlertEvaluator:
             # Everything done so far is idempotent: a redelivery finishes the rest.
             raise TransientError(f"{len(transient)} alert update(s) failed: {transient[0]}")
         return report
+
+    def _add_defined_metrics(self, org_id: str, reference: OrgReference, plans: list[PlannedEvaluation],
+                             deltas: Mapping[AggregateKey, AggregateDelta],
+                             documents: dict[AggregateKey, dict[str, Any] | None]) -> None:
+        """Put the values of defined metrics (from the metric series) beside the built-in ones of each document read."""
+        wanted = {plan.rule.target.metric for plan in plans} - BUILTIN_IDS - {None}
+        if not wanted or self._series is None:
+            return
+        series = sorted({(plan.rule.target.entity_id, plan.rule.target.scenario.value) for plan in plans
+                         if plan.rule.target.metric in wanted})
+        # The rules must see this change: bring the series up to date first (a no-op when the view consumer did).
+        self._series.refresh(org_id, reference, [k for k in deltas if (k.entity_id, k.scenario) in series])
+        refs = [self._series.ref(org_id, *s) for s in series]
+        with map_exceptions(f"reading the metric series of {org_id} for alert rules"):
+            found = {snap.reference.id: snap.to_dict() for snap in self._db.get_all(refs) if snap.exists}
+        for key in list(documents):
+            body = found.get(series_id(key.entity_id, key.scenario))
+            if body is None or documents[key] is None:
+                continue
+            values = {m: value_at(body, m, key.period) for m in wanted}
+            document = dict(documents[key] or {})
+            document["metrics"] = {**(document.get("metrics") or {}), **values}
+            documents[key] = document
 
     def _read(self, org_id: str, keys: list[AggregateKey]) -> tuple[dict[AggregateKey, dict[str, Any] | None],
                                                                     dict[AggregateKey, datetime]]:

@@ -24,9 +24,14 @@ names = st.sampled_from(["revenue", "cogs", "ebitda", "cash_position", "mrr", "a
 leaves = st.one_of(
     st.builds(Ref, names),
     st.builds(Number, st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False, allow_infinity=False)),
-    st.builds(Accounts, st.sampled_from(["account", "tagged"]),
-              st.lists(st.sampled_from(["4100", "cash", "1.2-x_y"]), min_size=1, max_size=3).map(tuple)),
-    st.builds(Accounts, st.just("type"), st.lists(st.sampled_from(["revenue", "asset"]), min_size=1, max_size=2).map(tuple)),
+    st.builds(
+        Accounts,
+        st.sampled_from(["account", "tagged"]),
+        st.lists(st.sampled_from(["4100", "cash", "1.2-x_y"]), min_size=1, max_size=3).map(tuple),
+    ),
+    st.builds(
+        Accounts, st.just("type"), st.lists(st.sampled_from(["revenue", "asset"]), min_size=1, max_size=2).map(tuple)
+    ),
 )
 
 
@@ -34,10 +39,10 @@ def _trees(children: st.SearchStrategy) -> st.SearchStrategy:
     return st.one_of(
         st.builds(Neg, children),
         st.builds(Binary, st.sampled_from(["+", "-", "*", "/"]), children, children),
-        st.builds(lambda f, x: Call(f, (x,)), st.sampled_from(["prev", "ytd", "closing", "opening", "growth_yoy"]),
-                  children),
-        st.builds(lambda f, x, n: Call(f, (x,), n), st.sampled_from(["avg", "sum"]), children,
-                  st.integers(1, 60)),
+        st.builds(
+            lambda f, x: Call(f, (x,)), st.sampled_from(["prev", "ytd", "closing", "opening", "growth_yoy"]), children
+        ),
+        st.builds(lambda f, x, n: Call(f, (x,), n), st.sampled_from(["avg", "sum"]), children, st.integers(1, 60)),
         st.builds(lambda f, x, y: Call(f, (x, y)), st.sampled_from(["min", "max"]), children, children),
         st.builds(lambda x: Call("positive", (x,)), children),
     )
@@ -63,21 +68,24 @@ def test_precedence_and_associativity_follow_arithmetic():
     assert references(parse_expression('ytd(a) / positive(avg(b, 3)) + type("asset")')) == {"a", "b"}
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("revenue +", "ends too early at column 9"),
-    ("Revenue", "names are lower case"),
-    ("account('4100')", 'quoted with "'),
-    ("forecast(revenue)", "unknown function forecast()"),
-    ("ytd(revenue, 3)", "ytd() takes one expression"),
-    ("avg(revenue, 0)", "whole number of periods from 1 to 60"),
-    ("avg(revenue, 2.5)", "whole number of periods"),
-    ('type("income")', 'type("income") is not an account type'),
-    ('account(revenue)', 'one or more quoted account ids'),
-    ('ytd("4100")', "takes expressions, not quoted text"),
-    ("__import__('os')", "unexpected character '_' at column 1"),
-    ("", "the expression is empty"),
-    ("a" * 2001, "the limit is 2000"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("revenue +", "ends too early at column 9"),
+        ("Revenue", "names are lower case"),
+        ("account('4100')", 'quoted with "'),
+        ("forecast(revenue)", "unknown function forecast()"),
+        ("ytd(revenue, 3)", "ytd() takes one expression"),
+        ("avg(revenue, 0)", "whole number of periods from 1 to 60"),
+        ("avg(revenue, 2.5)", "whole number of periods"),
+        ('type("income")', 'type("income") is not an account type'),
+        ("account(revenue)", "one or more quoted account ids"),
+        ('ytd("4100")', "takes expressions, not quoted text"),
+        ("__import__('os')", "unexpected character '_' at column 1"),
+        ("", "the expression is empty"),
+        ("a" * 2001, "the limit is 2000"),
+    ],
+)
 def test_a_broken_expression_says_where_and_why(text, message):
     with pytest.raises(ExpressionError) as caught:
         parse_expression(text)

@@ -17,21 +17,23 @@ from finance_core.metrics import MetricGraph, totals_by_type
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-CHART = ChartOfAccounts([
-    Account("4000", "Revenue", T.REVENUE),
-    Account("4100", "Product", T.REVENUE, "4000"),
-    Account("4200", "Subscriptions", T.REVENUE, "4000", frozenset({"recurring"})),
-    Account("5100", "Materials", T.COGS),
-    Account("6100", "Salaries", T.OPEX),
-    Account("7100", "Interest income", T.OTHER_INCOME),
-    Account("8100", "Interest expense", T.OTHER_EXPENSE),
-    Account("9100", "Income tax", T.TAX),
-    Account("1000", "Cash", T.ASSET, None, frozenset({"cash", "current_asset"})),
-    Account("1200", "Receivables", T.ASSET, None, frozenset({"receivable", "current_asset"})),
-    Account("2100", "Payables", T.LIABILITY, None, frozenset({"payable", "current_liability"})),
-    Account("2500", "Loan", T.LIABILITY, None, frozenset({"debt"})),
-    Account("3000", "Equity", T.EQUITY),
-])
+CHART = ChartOfAccounts(
+    [
+        Account("4000", "Revenue", T.REVENUE),
+        Account("4100", "Product", T.REVENUE, "4000"),
+        Account("4200", "Subscriptions", T.REVENUE, "4000", frozenset({"recurring"})),
+        Account("5100", "Materials", T.COGS),
+        Account("6100", "Salaries", T.OPEX),
+        Account("7100", "Interest income", T.OTHER_INCOME),
+        Account("8100", "Interest expense", T.OTHER_EXPENSE),
+        Account("9100", "Income tax", T.TAX),
+        Account("1000", "Cash", T.ASSET, None, frozenset({"cash", "current_asset"})),
+        Account("1200", "Receivables", T.ASSET, None, frozenset({"receivable", "current_asset"})),
+        Account("2100", "Payables", T.LIABILITY, None, frozenset({"payable", "current_liability"})),
+        Account("2500", "Loan", T.LIABILITY, None, frozenset({"debt"})),
+        Account("3000", "Equity", T.EQUITY),
+    ]
+)
 LEAVES = [a.account_id for a in CHART if CHART.is_leaf(a.account_id)]
 APRIL_YEAR = Calendar.spanning(["2025-01", "2026-12"], fiscal_year_start_month=4)
 
@@ -59,16 +61,18 @@ def test_the_builtin_metrics_equal_the_aggregate_documents_metrics():
 
 
 def test_windows_follow_the_fiscal_year_and_balances_accumulate():
-    metric_set = _metrics({
-        "rev_ytd": {"label": "x", "expression": "ytd(revenue)"},
-        "rev_qtd": {"label": "x", "expression": "qtd(revenue)"},
-        "rev_ttm": {"label": "x", "expression": "ttm(revenue)"},
-        "rev_avg": {"label": "x", "expression": "avg(revenue, 3)"},
-        "cash": {"label": "x", "expression": 'closing(tagged("cash"))'},
-        "cash_open": {"label": "x", "expression": 'opening(tagged("cash"))'},
-        "rev_prev_year": {"label": "x", "expression": "prev_year(revenue)"},
-        "growth": {"label": "x", "expression": "growth(revenue)", "unit": "percent"},
-    })
+    metric_set = _metrics(
+        {
+            "rev_ytd": {"label": "x", "expression": "ytd(revenue)"},
+            "rev_qtd": {"label": "x", "expression": "qtd(revenue)"},
+            "rev_ttm": {"label": "x", "expression": "ttm(revenue)"},
+            "rev_avg": {"label": "x", "expression": "avg(revenue, 3)"},
+            "cash": {"label": "x", "expression": 'closing(tagged("cash"))'},
+            "cash_open": {"label": "x", "expression": 'opening(tagged("cash"))'},
+            "rev_prev_year": {"label": "x", "expression": "prev_year(revenue)"},
+            "growth": {"label": "x", "expression": "growth(revenue)", "unit": "percent"},
+        }
+    )
     inputs = _inputs(APRIL_YEAR, 2)
     values = metric_set.full(inputs)
     periods = APRIL_YEAR.periods
@@ -78,12 +82,12 @@ def test_windows_follow_the_fiscal_year_and_balances_accumulate():
     for i, period in enumerate(periods):
         year_start = next(j for j in range(i, -1, -1) if j == 0 or periods[j].endswith("-04"))
         quarter_start = next(j for j in range(i, -1, -1) if j == 0 or periods[j][5:] in ("01", "04", "07", "10"))
-        assert get(values, "rev_ytd")[i] == sum(revenue[year_start:i + 1]), period
-        assert get(values, "rev_qtd")[i] == sum(revenue[quarter_start:i + 1]), period
-        assert get(values, "rev_ttm")[i] == (sum(revenue[i - 11:i + 1]) if i >= 11 else None), period
-        expected_avg = Fraction(sum(revenue[i - 2:i + 1]), 3) if i >= 2 else None
+        assert get(values, "rev_ytd")[i] == sum(revenue[year_start : i + 1]), period
+        assert get(values, "rev_qtd")[i] == sum(revenue[quarter_start : i + 1]), period
+        assert get(values, "rev_ttm")[i] == (sum(revenue[i - 11 : i + 1]) if i >= 11 else None), period
+        expected_avg = Fraction(sum(revenue[i - 2 : i + 1]), 3) if i >= 2 else None
         assert get(values, "rev_avg")[i] == (None if expected_avg is None else round(expected_avg)), period
-        assert get(values, "cash")[i] == sum(cash[:i + 1])
+        assert get(values, "cash")[i] == sum(cash[: i + 1])
         assert get(values, "cash_open")[i] == sum(cash[:i])
         assert get(values, "rev_prev_year")[i] == (revenue[i - 12] if i >= 12 else None)
     assert metric_set.balances(values)["1000"] == get(values, "cash")
@@ -91,12 +95,17 @@ def test_windows_follow_the_fiscal_year_and_balances_accumulate():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.integers(-10**9, 10**9), min_size=2, max_size=2), st.integers(1, 10**6))
+@given(st.lists(st.integers(-(10**9), 10**9), min_size=2, max_size=2), st.integers(1, 10**6))
 def test_percent_and_ratio_values_are_exact_then_rounded_half_to_even(pair, base):
     calendar = Calendar(("2026-01",))
-    metric_set = _metrics({"r": {"label": "r", "expression": 'tagged("cash") / tagged("debt")', "unit": "ratio"},
-                           "p": {"label": "p", "expression": "100 * gross_profit / revenue", "unit": "percent"},
-                           "m": {"label": "m", "expression": "revenue / 7", "unit": "money"}}, calendar)
+    metric_set = _metrics(
+        {
+            "r": {"label": "r", "expression": 'tagged("cash") / tagged("debt")', "unit": "ratio"},
+            "p": {"label": "p", "expression": "100 * gross_profit / revenue", "unit": "percent"},
+            "m": {"label": "m", "expression": "revenue / 7", "unit": "money"},
+        },
+        calendar,
+    )
     cash, debt = pair
     values = metric_set.full({"2026-01": {"1000": cash, "2500": debt or 1, "4100": base, "5100": pair[0] % 997}})
     exact = Fraction(cash, debt or 1)
@@ -116,8 +125,10 @@ def _half_even(value: Fraction, quantum: str) -> Decimal:
 
 
 def test_division_by_zero_is_undefined_not_infinite():
-    metric_set = _metrics({"r": {"label": "r", "expression": "closing(tagged(\"cash\")) / positive(net_income)",
-                                 "unit": "months"}}, Calendar(("2026-01",)))
+    metric_set = _metrics(
+        {"r": {"label": "r", "expression": 'closing(tagged("cash")) / positive(net_income)', "unit": "months"}},
+        Calendar(("2026-01",)),
+    )
     values = metric_set.full({"2026-01": {"1000": 500, "6100": 10}})
     assert metric_set.metric_values(values, "r") == [None]
 
@@ -139,8 +150,9 @@ def test_cycles_and_unknown_references_are_reported_with_their_path():
         assert "the metrics depend on themselves: " in str(errors[member])
         cycle = str(errors[member]).split(": ")[-1].split(" -> ")
         assert sorted(cycle[:-1]) == ["a", "b", "c"] and cycle[0] == cycle[-1]
-    assert str(errors["d"]) == ("d.expression: unknown metric 'revenu' (did you mean 'revenue'?); "
-                                "define it or enable it from the library first")
+    assert str(errors["d"]) == (
+        "d.expression: unknown metric 'revenu' (did you mean 'revenue'?); define it or enable it from the library first"
+    )
     assert str(errors["e"]).startswith("e.expression: reads 'd', which is not usable: unknown metric 'revenu'")
     assert str(errors["f"]).startswith("f.expression: the expression ends too early")
     assert "built-in metric and cannot be redefined" in str(errors["revenue"])
@@ -151,10 +163,33 @@ def test_cycles_and_unknown_references_are_reported_with_their_path():
 
 # --- incremental == full -------------------------------------------------------------------------
 
-TERMS = ['type("revenue")', 'tagged("cash")', 'account("4000")', 'account("1200", "2100")', "revenue", "ebitda",
-         "net_income", "3", "days()"]
-FUNCTIONS = ["prev({})", "prev_year({})", "growth({})", "growth_yoy({})", "ytd({})", "qtd({})", "ttm({})",
-             "opening({})", "closing({})", "avg({}, 2)", "sum({}, 5)", "abs({})", "positive({})", "-({})"]
+TERMS = [
+    'type("revenue")',
+    'tagged("cash")',
+    'account("4000")',
+    'account("1200", "2100")',
+    "revenue",
+    "ebitda",
+    "net_income",
+    "3",
+    "days()",
+]
+FUNCTIONS = [
+    "prev({})",
+    "prev_year({})",
+    "growth({})",
+    "growth_yoy({})",
+    "ytd({})",
+    "qtd({})",
+    "ttm({})",
+    "opening({})",
+    "closing({})",
+    "avg({}, 2)",
+    "sum({}, 5)",
+    "abs({})",
+    "positive({})",
+    "-({})",
+]
 
 
 @st.composite
@@ -177,8 +212,13 @@ def definition_sets(draw):
 
 
 @settings(max_examples=80, deadline=None)
-@given(definition_sets(), st.integers(0, 10**6), st.lists(st.tuples(st.integers(0, 23), st.sampled_from(LEAVES),
-                                                                  st.integers(-10**6, 10**6)), min_size=1, max_size=6))
+@given(
+    definition_sets(),
+    st.integers(0, 10**6),
+    st.lists(
+        st.tuples(st.integers(0, 23), st.sampled_from(LEAVES), st.integers(-(10**6), 10**6)), min_size=1, max_size=6
+    ),
+)
 def test_incremental_recomputation_equals_a_full_one(documents, seed, changes):
     metric_set, errors = compile_definitions(documents, CHART, APRIL_YEAR)
     assert errors == {}

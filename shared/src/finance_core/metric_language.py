@@ -132,12 +132,16 @@ def _check_call(name: str, args: list[object]) -> Node:
     nodes = [a for a in args if not isinstance(a, str)]
     if name in SELECTORS:
         if nodes or not strings:
-            raise ExpressionError(f'{name}() takes one or more quoted {SELECTORS[name]}, e.g. {name}("{_example(name)}")')
+            raise ExpressionError(
+                f'{name}() takes one or more quoted {SELECTORS[name]}, e.g. {name}("{_example(name)}")'
+            )
         if name == "type":
             known = {t.value for t in AccountType}
             for value in strings:
                 if value not in known:
-                    raise ExpressionError(f'type("{value}") is not an account type; use one of {", ".join(sorted(known))}')
+                    raise ExpressionError(
+                        f'type("{value}") is not an account type; use one of {", ".join(sorted(known))}'
+                    )
         return Accounts(name, tuple(strings))
     if strings:
         raise ExpressionError(f"{name}() takes expressions, not quoted text")
@@ -146,10 +150,16 @@ def _check_call(name: str, args: list[object]) -> Node:
             raise ExpressionError(f"{name}() takes one expression ({PERIOD_FUNCTIONS[name]})")
         return Call(name, (nodes[0],))
     if name in WINDOW_FUNCTIONS:
-        if len(nodes) != 2 or not isinstance(nodes[1], Number) or nodes[1].value != nodes[1].value.to_integral_value() \
-                or not 1 <= nodes[1].value <= MAX_WINDOW:
-            raise ExpressionError(f"{name}() takes an expression and a whole number of periods from 1 to {MAX_WINDOW}, "
-                                  f"e.g. {name}(revenue, 3)")
+        if (
+            len(nodes) != 2
+            or not isinstance(nodes[1], Number)
+            or nodes[1].value != nodes[1].value.to_integral_value()
+            or not 1 <= nodes[1].value <= MAX_WINDOW
+        ):
+            raise ExpressionError(
+                f"{name}() takes an expression and a whole number of periods from 1 to {MAX_WINDOW}, "
+                f"e.g. {name}(revenue, 3)"
+            )
         return Call(name, (nodes[0],), int(nodes[1].value))
     if name in HELPERS:
         if len(nodes) != HELPERS[name]:
@@ -226,9 +236,9 @@ def _syntax_message(text: str, exc: UnexpectedInput) -> str:
         return f"the expression ends too early {where}: {text.strip()!r} (a missing operand or ')'?)"
     if isinstance(exc, UnexpectedCharacters):
         char = text[exc.pos_in_stream] if 0 <= exc.pos_in_stream < len(text) else "?"
-        hint = " (account ids, types and tags are quoted with \")" if char in "'" else ""
+        hint = ' (account ids, types and tags are quoted with ")' if char in "'" else ""
         if char.isupper():
-            hint = " (metric and function names are lower case; quote account ids: account(\"4100\"))"
+            hint = ' (metric and function names are lower case; quote account ids: account("4100"))'
         return f"unexpected character {char!r} {where}{hint}"
     token = getattr(exc, "token", "?")
     return f"unexpected {str(token)!r} {where}"

@@ -48,7 +48,7 @@ METRIC_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 HIDDEN_QUANTUM = Decimal("0.000001")
 # Every computation runs with 60 significant digits: a quotient of amounts up to 10^20 minor units
 # keeps far more than the 4 decimals it is rounded to, so a value is rounded once, at its quantum.
-EXACT = Context(prec=60, rounding=ROUND_HALF_EVEN, Emax=10**6, Emin=-10**6)
+EXACT = Context(prec=60, rounding=ROUND_HALF_EVEN, Emax=10**6, Emin=-(10**6))
 
 
 class Unit(StrEnum):
@@ -70,8 +70,12 @@ class Direction(StrEnum):
     NEUTRAL = "neutral"
 
 
-QUANTUM = {Unit.PERCENT: Decimal("0.0001"), Unit.RATIO: Decimal("0.0001"), Unit.DAYS: Decimal("0.01"),
-           Unit.MONTHS: Decimal("0.01")}
+QUANTUM = {
+    Unit.PERCENT: Decimal("0.0001"),
+    Unit.RATIO: Decimal("0.0001"),
+    Unit.DAYS: Decimal("0.01"),
+    Unit.MONTHS: Decimal("0.01"),
+}
 
 
 class DefinitionError(ValueError):
@@ -112,9 +116,13 @@ class MetricSpec:
 
     def document(self) -> dict[str, object]:
         """The fields describing the metric to readers (dashboards, reports, kpis/current)."""
-        return {"label": self.label, "unit": self.unit.value, "direction": self.direction.value,
-                "decimals": self.decimals if self.decimals is not None else default_decimals(self.unit),
-                "expression": self.text}
+        return {
+            "label": self.label,
+            "unit": self.unit.value,
+            "direction": self.direction.value,
+            "decimals": self.decimals if self.decimals is not None else default_decimals(self.unit),
+            "expression": self.text,
+        }
 
 
 def default_decimals(unit: Unit) -> int:
@@ -122,8 +130,9 @@ def default_decimals(unit: Unit) -> int:
     return {Unit.PERCENT: 1, Unit.RATIO: 2, Unit.DAYS: 0, Unit.MONTHS: 1, Unit.COUNT: 0, Unit.MONEY: 2}[unit]
 
 
-def _builtin(metric_id: str, label: str, text: str, unit: Unit = Unit.MONEY,
-             direction: Direction = Direction.HIGHER_IS_BETTER) -> MetricSpec:
+def _builtin(
+    metric_id: str, label: str, text: str, unit: Unit = Unit.MONEY, direction: Direction = Direction.HIGHER_IS_BETTER
+) -> MetricSpec:
     return MetricSpec(metric_id, label, parse_expression(text), unit, direction, builtin=True)
 
 
@@ -134,8 +143,9 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
     _builtin("cogs", "Cost of goods sold", 'type("cogs")', direction=Direction.LOWER_IS_BETTER),
     _builtin("opex", "Operating expenses", 'type("opex")', direction=Direction.LOWER_IS_BETTER),
     _builtin("other_income", "Other income", 'type("other_income")'),
-    _builtin("other_expense", "Other expense (interest, D&A)", 'type("other_expense")',
-             direction=Direction.LOWER_IS_BETTER),
+    _builtin(
+        "other_expense", "Other expense (interest, D&A)", 'type("other_expense")', direction=Direction.LOWER_IS_BETTER
+    ),
     _builtin("tax", "Income tax", 'type("tax")', direction=Direction.LOWER_IS_BETTER),
     _builtin("gross_profit", "Gross profit", "revenue - cogs"),
     _builtin("gross_margin_pct", "Gross margin %", "100 * gross_profit / revenue", Unit.PERCENT),
@@ -150,15 +160,19 @@ BUILTIN_IDS = frozenset(spec.metric_id for spec in BUILTIN_METRICS)
 def parse_definition(metric_id: str, document: Mapping[str, object]) -> MetricSpec:
     """A `metric_definitions/{metric_id}` document as a spec; DefinitionError naming the field at fault."""
     if not isinstance(metric_id, str) or not METRIC_ID_PATTERN.match(metric_id):
-        raise DefinitionError(str(metric_id), "a metric id is 1-64 lower-case letters, digits or '_', starting with a letter")
+        raise DefinitionError(
+            str(metric_id), "a metric id is 1-64 lower-case letters, digits or '_', starting with a letter"
+        )
     if metric_id in BUILTIN_IDS:
-        raise DefinitionError(metric_id, f"{metric_id!r} is a built-in metric and cannot be redefined; choose another id")
+        raise DefinitionError(
+            metric_id, f"{metric_id!r} is a built-in metric and cannot be redefined; choose another id"
+        )
     label = document.get("label")
     if not isinstance(label, str) or not 1 <= len(label.strip()) <= 100:
         raise DefinitionError(f"{metric_id}.label", "give a label of 1 to 100 characters")
     expression = document.get("expression")
     if not isinstance(expression, str):
-        raise DefinitionError(f"{metric_id}.expression", "give the expression as text, e.g. \"100 * ebitda / revenue\"")
+        raise DefinitionError(f"{metric_id}.expression", 'give the expression as text, e.g. "100 * ebitda / revenue"')
     try:
         tree = parse_expression(expression)
     except ExpressionError as exc:
@@ -222,8 +236,9 @@ class Calendar:
     def __post_init__(self) -> None:
         index = {period: i for i, period in enumerate(self.periods)}
         year_starts = [fiscal_year_start(p, self.fiscal_year_start_month) == p for p in self.periods]
-        quarter_starts = [months_between(fiscal_year_start(p, self.fiscal_year_start_month), p) % 3 == 0
-                          for p in self.periods]
+        quarter_starts = [
+            months_between(fiscal_year_start(p, self.fiscal_year_start_month), p) % 3 == 0 for p in self.periods
+        ]
         days = [calendar.monthrange(*parse_period(p))[1] for p in self.periods]
         object.__setattr__(self, "index", index)
         object.__setattr__(self, "year_starts", year_starts)
@@ -261,8 +276,9 @@ def _growth(new: Value, old: Value) -> Value:
 class MetricSet:
     """An org's metrics (built-in + its definitions) compiled against its chart and fiscal calendar."""
 
-    def __init__(self, definitions: Iterable[MetricSpec], chart: ChartOfAccounts, calendar_: Calendar,
-                 balances: bool = True):
+    def __init__(
+        self, definitions: Iterable[MetricSpec], chart: ChartOfAccounts, calendar_: Calendar, balances: bool = True
+    ):
         self.chart = chart
         self.calendar = calendar_
         specs = list(BUILTIN_METRICS) + [d for d in definitions if not d.builtin]
@@ -299,8 +315,10 @@ class MetricSet:
 
                     close = difflib.get_close_matches(name, list(self.specs), n=1)
                     hint = f" (did you mean {close[0]!r}?)" if close else ""
-                    raise DefinitionError(f"{spec.metric_id}.expression",
-                                          f"unknown metric {name!r}{hint}; define it or enable it from the library first")
+                    raise DefinitionError(
+                        f"{spec.metric_id}.expression",
+                        f"unknown metric {name!r}{hint}; define it or enable it from the library first",
+                    )
 
     def _metric_order(self) -> list[str]:
         sorter: TopologicalSorter[str] = TopologicalSorter()
@@ -310,8 +328,9 @@ class MetricSet:
             return list(sorter.static_order())
         except CycleError as exc:
             cycle = list(reversed(exc.args[1]))
-            raise DefinitionError(f"{cycle[0]}.expression",
-                                  f"the metrics depend on themselves: {' -> '.join(cycle)}", tuple(cycle[:-1])) from None
+            raise DefinitionError(
+                f"{cycle[0]}.expression", f"the metrics depend on themselves: {' -> '.join(cycle)}", tuple(cycle[:-1])
+            ) from None
 
     def _new_cell(self, key: str, **kwargs: object) -> int:
         self.cells.append(Cell(key, **kwargs))  # type: ignore[arg-type]
@@ -473,8 +492,13 @@ class MetricSet:
                     row[i] = compute(values, i)
         return values
 
-    def update(self, values: list[list[Value]], period: str, accounts: Mapping[str, int],
-               changed_accounts: Iterable[str] | None = None) -> int:
+    def update(
+        self,
+        values: list[list[Value]],
+        period: str,
+        accounts: Mapping[str, int],
+        changed_accounts: Iterable[str] | None = None,
+    ) -> int:
         """Bring `values` up to date after the account totals of `period` became `accounts`; returns cells recomputed.
 
         `changed_accounts` limits the selections looked at to those containing these accounts
@@ -493,8 +517,15 @@ class MetricSet:
         with localcontext(EXACT):
             return self._update(values, i, accounts, bases, heap, queued)
 
-    def _update(self, values: list[list[Value]], i: int, accounts: Mapping[str, int], bases: Iterable[int],
-                heap: list[tuple[int, int, int]], queued: set[tuple[int, int]]) -> int:
+    def _update(
+        self,
+        values: list[list[Value]],
+        i: int,
+        accounts: Mapping[str, int],
+        bases: Iterable[int],
+        heap: list[tuple[int, int, int]],
+        queued: set[tuple[int, int]],
+    ) -> int:
         for position in bases:
             cell = self.cells[position]
             new = sum(weight * int(accounts.get(a, 0)) for a, weight in cell.weights)
@@ -714,8 +745,9 @@ def _helper_positive(a: Closure) -> Closure:
 _HELPERS = {"min": _helper_min, "max": _helper_max, "abs": _helper_abs, "positive": _helper_positive}
 
 
-def compile_definitions(documents: Mapping[str, Mapping[str, object]], chart: ChartOfAccounts, calendar_: Calendar
-                        ) -> tuple[MetricSet, dict[str, DefinitionError]]:
+def compile_definitions(
+    documents: Mapping[str, Mapping[str, object]], chart: ChartOfAccounts, calendar_: Calendar
+) -> tuple[MetricSet, dict[str, DefinitionError]]:
     """Compile an org's definition documents; broken ones are left out and reported with their error.
 
     A definition that does not parse, or reads an unknown or broken metric, or sits on a cycle is
@@ -735,8 +767,9 @@ def compile_definitions(documents: Mapping[str, Mapping[str, object]], chart: Ch
         for metric_id, spec in list(specs.items()):
             broken = sorted((references(spec.expression) & set(errors)) - BUILTIN_IDS)
             if broken:
-                errors[metric_id] = DefinitionError(f"{metric_id}.expression",
-                                                    f"reads {broken[0]!r}, which is not usable: {errors[broken[0]].message}")
+                errors[metric_id] = DefinitionError(
+                    f"{metric_id}.expression", f"reads {broken[0]!r}, which is not usable: {errors[broken[0]].message}"
+                )
                 del specs[metric_id]
         try:
             return MetricSet(specs.values(), chart, calendar_), errors
