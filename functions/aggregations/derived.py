@@ -76,11 +76,13 @@ class DerivedDocuments:
         keys = list(keys)
         refresh_kpis, variance_targets = self.affected(reference, keys)
         series_written: list[str] = []
+        period = kpi_period(reference)
         if self._series is not None:
             series_written = self._series.refresh(org_id, reference, keys)
-            refresh_kpis = refresh_kpis or any(path.endswith(f"/{series_id(CONSOLIDATED_ENTITY, s)}")
-                                               for path in series_written for s in ("actual", "budget"))
-        period = kpi_period(reference)
+            # Whoever wrote the series (this refresh or an alert evaluation), a consolidated change up to
+            # the KPI period can move a defined KPI; the write below is skipped if nothing is newer.
+            refresh_kpis = refresh_kpis or any(key.is_consolidated and key.scenario in ("actual", "budget")
+                                               and key.period <= period for key in keys)
         kpi_keys = self._kpi_keys(period) if refresh_kpis else []
         needed = set(kpi_keys)
         for entity_id, target_period in variance_targets:

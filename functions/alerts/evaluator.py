@@ -43,6 +43,21 @@ class EvaluationReport:
         self.transitions.setdefault(transition.value, []).append(alert_id)
 
 
+def _with_current_period(plans: list[PlannedEvaluation], current: str) -> list[PlannedEvaluation]:
+    """Live rules on a defined metric are judged at the current period too: a change of an earlier month
+    moves its year to date, trailing sums and balances (a built-in metric only moves in its own month)."""
+    known = {(plan.rule.rule_id, plan.period) for plan in plans}
+    extra = []
+    for plan in plans:
+        rule = plan.rule
+        if rule.target.metric is None or rule.target.metric in BUILTIN_IDS or rule.type not in ("absolute", "variance"):
+            continue
+        if plan.period < current and (rule.rule_id, current) not in known:
+            known.add((rule.rule_id, current))
+            extra.append(PlannedEvaluation(rule, current, plan.history_length))
+    return sorted([*plans, *extra], key=lambda plan: (plan.rule.rule_id, plan.period))
+
+
 class AlertEvaluator:
     """Runs the rules touched by one change against current aggregates and applies the results.
 
@@ -78,6 +93,7 @@ class AlertEvaluator:
             chart=reference.chart,
             current_period=kpi_period(reference),
         )
+        plans = _with_current_period(plans, kpi_period(reference))
         if not plans:
             return report
         needed = sorted({key for plan in plans for key in plan.keys()})
@@ -152,8 +168,9 @@ class AlertEvaluator:
             found = {snap.reference.id: snap.to_dict() for snap in self._db.get_all(refs) if snap.exists}
         for key in list(documents):
             body = found.get(series_id(key.entity_id, key.scenario))
-            if body is None or documents[key] is None:
+            if body is None or key.period not in (body.get("periods") or ()):
                 continue
+            # A month without postings still has a closing balance or a year to date.
             values = {m: value_at(body, m, key.period) for m in wanted}
             document = dict(documents[key] or {})
             document["metrics"] = {**(document.get("metrics") or {}), **values}
