@@ -11,8 +11,8 @@ from google.cloud import firestore
 from adapters.errors import map_exceptions
 from adapters.firestore_codec import metric_values, org_path
 from adapters.settings import KPI_SERIES_LENGTH
-from aggregations.series import MetricSeriesStore, series_id
-from aggregations.shards import SEQ_FIELD, DerivedDocument, write_many_if_newer
+from aggregations.series import MetricSeriesStore, aggregate_version, series_id
+from aggregations.shards import DerivedDocument, write_many_if_newer
 from finance_core.aggregates import AggregateKey
 from finance_core.identifiers import CONSOLIDATED_ENTITY, KEY_SEPARATOR
 from finance_core.kpis import HEADLINE_METRICS, headline_kpis
@@ -31,9 +31,7 @@ def kpi_period(reference: OrgReference, today: date | None = None) -> str:
     return max(open_periods) if open_periods else this_month
 
 
-def _version(doc: Mapping[str, Any] | None) -> int:
-    """A number that grows with every change folded into an aggregate (sum of its shard sequences)."""
-    return sum(int(v) for v in (doc or {}).get(SEQ_FIELD, {}).values())
+_version = aggregate_version
 
 
 class DerivedDocuments:
