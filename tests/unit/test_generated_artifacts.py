@@ -154,7 +154,9 @@ def _avro_json_problems(avro: Any, value: Any, names: dict[str, dict[str, Any]],
             return [f'{path}: a union value must be wrapped as {{"<type>": value}}']
         ((branch, inner),) = value.items()
         for option in avro:
-            option_name = option if isinstance(option, str) else f"{AVRO_NAMESPACE}.{option['name']}"
+            # Named types are wrapped by their full name, maps and arrays by their type.
+            option_name = (option if isinstance(option, str) else
+                           f"{AVRO_NAMESPACE}.{option['name']}" if "name" in option else option["type"])
             if option_name == branch:
                 return _avro_json_problems(option, inner, names, f"{path}.{branch}")
         return [f"{path}: {branch!r} is not a branch of the union"]
@@ -168,6 +170,10 @@ def _avro_json_problems(avro: Any, value: Any, names: dict[str, dict[str, Any]],
             elif "default" not in field:
                 problems.append(f"{path}.{field['name']}: missing")
         return problems
+    if isinstance(avro, dict) and avro["type"] == "map":
+        if not isinstance(value, dict):
+            return [f"{path}: expected a map"]
+        return [p for k, v in value.items() for p in _avro_json_problems(avro["values"], v, names, f"{path}.{k}")]
     if isinstance(avro, dict) and avro["type"] == "enum":
         return [] if value in avro["symbols"] else [f"{path}: {value!r} not in {avro['symbols']}"]
     checks = {"string": lambda v: isinstance(v, str), "long": lambda v: isinstance(v, int) and not isinstance(v, bool)}
@@ -178,9 +184,8 @@ def _wrapped(event: dict[str, Any]) -> dict[str, Any]:
     """The same event in Avro's JSON encoding: optional values wrapped with their branch name."""
     out = dict(event)
     if event.get("record") is not None:
-        record = {
-            k: ({"string": v} if k in ("memo", "source") and v is not None else v) for k, v in event["record"].items()
-        }
+        wrap = {"memo": "string", "source": "string", "dimensions": "map"}
+        record = {k: ({wrap[k]: v} if k in wrap and v is not None else v) for k, v in event["record"].items()}
         out["record"] = {f"{AVRO_NAMESPACE}.RecordFields": record}
     return out
 
@@ -196,6 +201,11 @@ def test_the_contract_field_set_fits_the_avro_schema():
         CONTRACT_EXAMPLE, record={k: v for k, v in CONTRACT_EXAMPLE["record"].items() if k not in ("memo", "source")}
     )
     assert _avro_json_problems(schema, _wrapped(minimal), _named(schema)) == []
+    with_dimensions = dict(CONTRACT_EXAMPLE, record={**CONTRACT_EXAMPLE["record"], "dimensions": {"region": "emea"}})
+    parse_event(json.dumps(with_dimensions))
+    assert _avro_json_problems(schema, _wrapped(with_dimensions), _named(schema)) == []
+    assert _avro_json_problems(schema, _wrapped(dict(with_dimensions, record={
+        **CONTRACT_EXAMPLE["record"], "dimensions": {"region": 3}})), _named(schema))
     assert _avro_json_problems(schema, _wrapped(dict(CONTRACT_EXAMPLE, version="3")), _named(schema))
 
 

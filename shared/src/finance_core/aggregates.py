@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypeVar
 
 from finance_core.accounts import AccountType, ChartOfAccounts
 from finance_core.identifiers import CONSOLIDATED_ENTITY, KEY_SEPARATOR
@@ -88,13 +89,16 @@ def record_delta(before: RecordState | None, after: RecordState | None) -> dict[
     return {key: delta.pruned() for key, delta in deltas.items() if not delta.pruned().is_zero}
 
 
-def sum_deltas(deltas: Iterable[Mapping[AggregateKey, AggregateDelta]]) -> dict[AggregateKey, AggregateDelta]:
-    """Add many record deltas together (ground truth and batch application).
+KeyT = TypeVar("KeyT", bound=object)
+
+
+def sum_deltas(deltas: Iterable[Mapping[KeyT, AggregateDelta]]) -> dict[KeyT, AggregateDelta]:
+    """Add many record deltas together (ground truth and batch application), for any kind of key.
 
     Keys whose changes cancel out (a record created and deleted in the same batch) are left out,
     like record_delta leaves out a change that changes nothing: no aggregate is touched for them.
     """
-    total: dict[AggregateKey, AggregateDelta] = {}
+    total: dict[KeyT, AggregateDelta] = {}
     for delta_map in deltas:
         for key, delta in delta_map.items():
             target = total.setdefault(key, AggregateDelta())

@@ -73,6 +73,12 @@ class _Builder:
             return "string"
         if annotation in _PRIMITIVES:
             return _PRIMITIVES[annotation]
+        if typing.get_origin(annotation) is dict:
+            key, value = (typing.get_args(a)[0] if typing.get_origin(a) is typing.Annotated else a
+                          for a in typing.get_args(annotation))
+            if key is str:
+                # e.g. record dimensions: Avro maps always have string keys.
+                return {"type": "map", "values": self.avro_type(value, field_name)}
         raise AvroSchemaError(f"field {field_name!r}: no Avro type for {annotation!r}")
 
     def record(self, model: type[BaseModel]) -> Any:
@@ -98,7 +104,7 @@ class _Builder:
 
 
 def model_avro_schema(model: type[BaseModel], namespace: str = AVRO_NAMESPACE) -> dict[str, Any]:
-    """Avro record schema of a pydantic model (strings, longs, enums, nested records, optional fields)."""
+    """Avro record schema of a pydantic model (strings, longs, enums, maps, nested records, optional fields)."""
     return _Builder(namespace).record(model)
 
 

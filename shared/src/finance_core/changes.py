@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from finance_core.aggregates import AggregateDelta, AggregateKey, record_delta, sum_deltas
+from finance_core.dimensions import DimensionKey, record_dimension_delta
 from finance_core.records import RecordState
 
 # 2: many changes per message (batches). 1: one change per message; still decoded, so messages
@@ -56,6 +57,10 @@ class RecordChange:
         """Exact change of every aggregate this record change makes."""
         return record_delta(self.before, self.after)
 
+    def dimension_deltas(self) -> dict[DimensionKey, AggregateDelta]:
+        """Exact change of every dimension aggregate this record change makes."""
+        return record_dimension_delta(self.before, self.after)
+
 
 @dataclass(frozen=True)
 class ChangeMessage:
@@ -67,18 +72,25 @@ class ChangeMessage:
     reporting_currency: str | None
     changes: tuple[RecordChange, ...]
     deltas: Mapping[AggregateKey, AggregateDelta] = field(default_factory=dict)
+    # Per declared dimension value (finance_core.dimensions): empty when no record carries one.
+    dimension_deltas: Mapping[DimensionKey, AggregateDelta] = field(default_factory=dict)
 
     @classmethod
     def of(cls, change_id: str, org_id: str, changed_at: str, reporting_currency: str | None,
            changes: Sequence[RecordChange]) -> ChangeMessage:
         """A message whose deltas are the exact sum of its changes' deltas."""
         return cls(change_id, org_id, changed_at, reporting_currency, tuple(changes),
-                   combined_deltas(changes))
+                   combined_deltas(changes), combined_dimension_deltas(changes))
 
     @property
     def keys(self) -> list[AggregateKey]:
         """Aggregate keys the message changes, sorted."""
         return sorted(self.deltas)
+
+    @property
+    def dimension_keys(self) -> list[DimensionKey]:
+        """Dimension aggregate keys the message changes, sorted."""
+        return sorted(self.dimension_deltas)
 
     @property
     def last_event_id(self) -> str | None:
@@ -89,6 +101,11 @@ class ChangeMessage:
 def combined_deltas(changes: Iterable[RecordChange]) -> dict[AggregateKey, AggregateDelta]:
     """One exact delta per aggregate key for many record changes (changes that cancel drop out)."""
     return sum_deltas(change.deltas() for change in changes)
+
+
+def combined_dimension_deltas(changes: Iterable[RecordChange]) -> dict[DimensionKey, AggregateDelta]:
+    """One exact delta per dimension aggregate key for many record changes."""
+    return sum_deltas(change.dimension_deltas() for change in changes)
 
 
 # --- JSON encoding (amounts as decimal strings or integer minor units, never floats) --------------
@@ -146,7 +163,7 @@ def decode_changes(text: str) -> tuple[RecordChange, ...]:
 
 def encode_change_message(message: ChangeMessage) -> bytes:
     """JSON bytes of a change message (schema 2)."""
-    body = {
+    body: dict[str, Any] = {
         "schema_version": CHANGE_SCHEMA_VERSION,
         "change_id": message.change_id,
         "org_id": message.org_id,
@@ -159,6 +176,11 @@ def encode_change_message(message: ChangeMessage) -> bytes:
             for key, delta in sorted(message.deltas.items())
         ],
     }
+    if message.dimension_deltas:
+        body["dimension_delta"] = [
+            {"key": key.doc_id, "accounts": delta.accounts, "record_count": delta.record_count}
+            for key, delta in sorted(message.dimension_deltas.items())
+        ]
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -171,12 +193,17 @@ def decode_change_message(data: bytes | str) -> ChangeMessage:
                 {str(k): int(v) for k, v in d["accounts"].items()}, int(d["record_count"]))
             for d in body.get("delta", [])
         }
+        dimension_deltas = {
+            DimensionKey.from_doc_id(d["key"]): AggregateDelta({str(k): int(v) for k, v in d["accounts"].items()},
+                                                                int(d["record_count"]))
+            for d in body.get("dimension_delta", [])
+        }
         if int(body.get("schema_version", 1)) == 1:
             changes = _schema_1_changes(body)
         else:
             changes = tuple(change_from_json(item) for item in body["changes"])
         return ChangeMessage(str(body["change_id"]), str(body["org_id"]), str(body["changed_at"]),
-                             body.get("reporting_currency"), changes, deltas)
+                             body.get("reporting_currency"), changes, deltas, dimension_deltas)
     except ChangeMessageError:
         raise
     except (ValueError, KeyError, TypeError, AttributeError) as exc:

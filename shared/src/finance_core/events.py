@@ -29,6 +29,11 @@ RFC3339_PATTERN = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
 )
 _RFC3339_RE = re.compile(RFC3339_PATTERN)
+# Record dimensions (finance_core.dimensions): at most this many per record, names of lower-case
+# words joined by single underscores (never '__', the key separator).
+MAX_DIMENSIONS = 5
+DIMENSION_NAME_PATTERN = r"^[a-z][a-z0-9]{0,31}(_[a-z0-9]{1,31}){0,7}$"
+_DIMENSION_NAME_RE = re.compile(DIMENSION_NAME_PATTERN)
 
 
 class Scenario(StrEnum):
@@ -51,6 +56,9 @@ class EventType(StrEnum):
 Identifier = Annotated[
     str, Field(pattern=ID_PATTERN, max_length=128, json_schema_extra={"not": {"pattern": KEY_SEPARATOR}})
 ]
+
+
+DimensionName = Annotated[str, Field(pattern=DIMENSION_NAME_PATTERN, max_length=64)]
 
 
 def _check_identifier(value: Any, info_field: str) -> Any:
@@ -77,6 +85,31 @@ class RecordFields(BaseModel):
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code of the amount, e.g. 'USD'.")
     memo: str | None = Field(default=None, max_length=500, description="Optional free text.")
     source: str | None = Field(default=None, max_length=64, description="Source system, e.g. 'netsuite'.")
+    dimensions: dict[DimensionName, Identifier] | None = Field(
+        default=None,
+        max_length=MAX_DIMENSIONS,
+        description="Optional: declared dimension -> value, e.g. {'region': 'emea', 'department': 'sales'}. "
+                    "Only dimensions the org declares are accepted (docs/kpis.md, Dimensions).",
+        examples=[{"region": "emea", "department": "sales"}],
+    )
+
+    @field_validator("dimensions", mode="before")
+    @classmethod
+    def _dimensions(cls, value: Any) -> Any:
+        if value is None:
+            return value
+        if not isinstance(value, dict):
+            raise ValueError("dimensions must be an object of dimension name -> value, e.g. {\"region\": \"emea\"}")
+        if len(value) > MAX_DIMENSIONS:
+            raise ValueError(f"a record carries at most {MAX_DIMENSIONS} dimensions, got {len(value)}")
+        for name, item in value.items():
+            if not _DIMENSION_NAME_RE.match(name):
+                raise ValueError(f"dimension name {name!r} must be lower-case letters and digits in words joined by "
+                                 "single underscores, e.g. 'customer_segment'")
+            problem = identifier_problem(item, f"value of dimension {name!r}")
+            if problem:
+                raise ValueError(problem)
+        return value
 
     @field_validator("entity_id", "account_id", mode="before")
     @classmethod
@@ -248,6 +281,12 @@ def _reject_float_marker(text: str) -> float:
 def event_json_schema() -> dict[str, Any]:
     """JSON Schema (draft 2020-12) of the event, as published for integrators."""
     schema = FinancialEvent.model_json_schema(mode="validation")
+    # pydantic states the name rule as patternProperties, which lets other names through; as
+    # propertyNames it refuses them, like ingestion does.
+    dimensions = schema["$defs"]["RecordFields"]["properties"]["dimensions"]["anyOf"][0]
+    name_pattern, value_schema = dimensions.pop("patternProperties").popitem()
+    dimensions["propertyNames"] = {"pattern": name_pattern, "maxLength": 64}
+    dimensions["additionalProperties"] = value_schema
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://finance-live.dev/schemas/financial-event.v1.json"
     return schema

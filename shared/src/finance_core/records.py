@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
@@ -30,6 +30,8 @@ class RecordState:
     occurred_at: str | None = None
     source: str | None = None
     memo: str | None = None
+    # Declared dimension -> value (finance_core.dimensions); None when the record carries none.
+    dimensions: Mapping[str, str] | None = None
 
     @property
     def is_live(self) -> bool:

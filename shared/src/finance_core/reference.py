@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from finance_core.accounts import ChartOfAccounts
+from finance_core.dimensions import Dimension, check_record_dimensions
 from finance_core.events import EventRejected, FinancialEvent
 from finance_core.money import MoneyError, convert_to_reporting_minor, parse_rate, to_minor
 from finance_core.records import RecordState
@@ -24,6 +25,8 @@ class OrgReference:
     fx_rates: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
     fiscal_year_start_month: int = 1
     current_period: str | None = None
+    # Declared record dimensions by name (the org document's `dimensions`); none by default.
+    dimensions: Mapping[str, Dimension] = field(default_factory=dict)
 
     def rate(self, period: str, currency: str) -> Decimal | None:
         """Units of reporting currency per unit of `currency` in `period`, if known."""
@@ -70,6 +73,9 @@ def check_event(event: FinancialEvent, reference: OrgReference) -> None:
     if record.entity_id not in reference.entity_currencies:
         raise reject("unknown_entity", f"entity {record.entity_id!r} does not exist ({where}/entities)")
     check_period_open(event, reference)
+    dimension_problem = check_record_dimensions(record.dimensions, reference.dimensions)
+    if dimension_problem:
+        raise reject(*dimension_problem)
     try:
         to_minor(record.decimal_amount, record.currency)
     except MoneyError as exc:
@@ -142,4 +148,5 @@ def record_state(event: FinancialEvent, reference: OrgReference) -> RecordState:
         occurred_at=event.occurred_at.isoformat(),
         source=record.source,
         memo=record.memo,
+        dimensions=dict(sorted(record.dimensions.items())) if record.dimensions else None,
     )
