@@ -18,7 +18,7 @@ def org_path(org_id: str) -> str:
 
 def record_document(state: RecordState, reporting_currency: str) -> dict[str, Any]:
     """Firestore body of a live record (CONTRACT.md section 2). Amounts: string + integer minor units."""
-    return {
+    body = {
         "record_id": state.record_id,
         "entity_id": state.entity_id,
         "account_id": state.account_id,
@@ -35,6 +35,10 @@ def record_document(state: RecordState, reporting_currency: str) -> dict[str, An
         "source": state.source,
         "memo": state.memo,
     }
+    if state.dimensions:
+        # Only on records that carry dimensions: a v1 record's document keeps its fields.
+        body["dimensions"] = dict(state.dimensions)
+    return body
 
 
 def tombstone_document(state: RecordState) -> dict[str, Any]:
@@ -78,6 +82,7 @@ def record_from_document(org_id: str, record_id: str, doc: Mapping[str, Any] | N
         occurred_at=occurred.isoformat() if isinstance(occurred, datetime) else occurred,
         source=doc.get("source"),
         memo=doc.get("memo"),
+        dimensions={str(k): str(v) for k, v in doc["dimensions"].items()} if doc.get("dimensions") else None,
     )
 
 

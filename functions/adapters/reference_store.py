@@ -12,6 +12,7 @@ from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path
 from adapters.settings import REFERENCE_CACHE_SECONDS
 from finance_core.accounts import ChartError, ChartOfAccounts
+from finance_core.dimensions import DimensionError, parse_declarations
 from finance_core.money import MoneyError
 from finance_core.reference import OrgReference
 
@@ -75,6 +76,11 @@ class ReferenceStore:
             rates = OrgReference.parse_rates(fx)
         except MoneyError as exc:
             raise ReferenceDataError(f"FX rates of org {org_id} are invalid ({org_path(org_id)}/fx_rates): {exc}") from exc
+        try:
+            dimensions = parse_declarations(org_doc.get("dimensions"))
+        except DimensionError as exc:
+            raise ReferenceDataError(f"dimensions of org {org_id} are invalid ({org_path(org_id)}, field {exc}); "
+                                     "an admin corrects them in the org's settings") from exc
         return OrgReference(
             org_id=org_id,
             reporting_currency=reporting_currency,
@@ -84,4 +90,5 @@ class ReferenceStore:
             fx_rates=rates,
             fiscal_year_start_month=int(org_doc.get("fiscal_year_start_month", 1)),
             current_period=org_doc.get("current_period"),
+            dimensions=dimensions,
         )

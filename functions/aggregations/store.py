@@ -13,6 +13,7 @@ from adapters.firestore_codec import metric_values, org_path, utc_now
 from aggregations import shards
 from finance_core.accounts import ChartOfAccounts
 from finance_core.aggregates import AggregateDelta, AggregateKey, build_view, fold_shards
+from finance_core.dimensions import DimensionKey
 from finance_core.metrics import MetricGraph
 
 # Change ids are remembered this long; Firestore redelivers a trigger event within hours, not weeks.
@@ -30,6 +31,10 @@ class AggregateStore:
     def view_ref(self, org_id: str, key: AggregateKey) -> firestore.DocumentReference:
         """The readable aggregate document of a key."""
         return self._db.document(f"{org_path(org_id)}/aggregates/{key.doc_id}")
+
+    def dimension_ref(self, org_id: str, key: DimensionKey) -> firestore.DocumentReference:
+        """The readable aggregate document of one dimension value (docs/kpis.md, Dimensions)."""
+        return self._db.document(f"{org_path(org_id)}/dimension_aggregates/{key.doc_id}")
 
     def marker_ref(self, org_id: str, change_id: str) -> firestore.DocumentReference:
         """The exactly-once marker (and outbox entry) of one change."""
@@ -62,8 +67,12 @@ class AggregateStore:
         read_at_update_time: Any,
         deltas: Mapping[AggregateKey, AggregateDelta],
         merged: Mapping[str, Any] | None = None,
+        dimension_deltas: Mapping[DimensionKey, AggregateDelta] | None = None,
     ) -> bool:
         """Apply change documents' summed deltas once: the increments commit with their new states.
+
+        The deltas per dimension value (`dimension_deltas`) go to the shards of their own
+        documents in the same commit, so they are applied exactly when the base deltas are.
 
         `change_ref` becomes 'applied' (listing the documents merged into it) and each document of
         `merged` (change id -> update time as read, same org) becomes 'merged'. Every state update
@@ -81,16 +90,19 @@ class AggregateStore:
         for change_id, update_time in merged.items():
             batch.update(change_ref.parent.document(change_id), {"state": "merged", "merged_into": change_ref.id},
                          option=self._db.write_option(last_update_time=update_time))
-        self._add_to_shards(batch, org_id, change_ref.id, deltas)
+        self._add_to_shards(batch, org_id, change_ref.id, deltas, dimension_deltas or {})
         return self._commit_unless_applied(batch, f"applying {change_ref.path} to aggregates")
 
     def _add_to_shards(self, batch: firestore.WriteBatch, org_id: str, spread_key: str,
-                       deltas: Mapping[AggregateKey, AggregateDelta]) -> None:
+                       deltas: Mapping[AggregateKey, AggregateDelta],
+                       dimension_deltas: Mapping[DimensionKey, AggregateDelta] | None = None) -> None:
         # One shard per change (chosen from its id): shards are only incremented, never read.
         shard = shards.shard_index(spread_key, self._shards)
-        for key, delta in deltas.items():
+        targets = [(self.view_ref(org_id, key), delta) for key, delta in deltas.items()]
+        targets += [(self.dimension_ref(org_id, key), delta) for key, delta in (dimension_deltas or {}).items()]
+        for ref, delta in targets:
             body = shards.increment_body({"accounts": delta.accounts, "record_count": delta.record_count})
-            batch.set(shards.shard_ref(self.view_ref(org_id, key), shard), body, merge=True)
+            batch.set(shards.shard_ref(ref, shard), body, merge=True)
 
     @staticmethod
     def _commit_unless_applied(batch: firestore.WriteBatch, action: str) -> bool:
@@ -113,7 +125,7 @@ class AggregateStore:
         last_event_id: str | None = None,
     ) -> dict[str, Any] | None:
         """Refresh the readable aggregate of `key` from its shards (no-op if already current unless forced)."""
-        view = self._sharded_view(org_id, key, chart, currency, force, last_event_id)
+        view = self._sharded_view(self.view_ref(org_id, key), _identity(key), chart, currency, force, last_event_id)
         return shards.fold(self._db, view.ref, view.shard_count, view.build, force=force)
 
     def fold_many(
@@ -126,12 +138,29 @@ class AggregateStore:
     ) -> dict[AggregateKey, dict[str, Any]]:
         """Refresh the readable aggregates of many keys with one read and one conditional commit; returns those written."""
         keys = sorted(set(keys))
-        views = [self._sharded_view(org_id, key, chart, currency, False, last_event_id) for key in keys]
+        views = [self._sharded_view(self.view_ref(org_id, key), _identity(key), chart, currency, False, last_event_id)
+                 for key in keys]
         written = shards.fold_many(self._db, views)
         return {key: written[view.ref.path] for key, view in zip(keys, views, strict=True) if view.ref.path in written}
 
-    def _sharded_view(self, org_id: str, key: AggregateKey, chart: ChartOfAccounts, currency: str, force: bool,
-                      last_event_id: str | None) -> shards.ShardedView:
+    def fold_dimensions(
+        self,
+        org_id: str,
+        keys: Iterable[DimensionKey],
+        chart: ChartOfAccounts,
+        currency: str,
+        last_event_id: str | None = None,
+        force: bool = False,
+    ) -> dict[DimensionKey, dict[str, Any]]:
+        """Refresh the readable aggregates of dimension values the same way (one read, one conditional commit)."""
+        keys = sorted(set(keys))
+        views = [self._sharded_view(self.dimension_ref(org_id, key), _identity(key), chart, currency, force,
+                                    last_event_id) for key in keys]
+        written = shards.fold_many(self._db, views, force=force)
+        return {key: written[view.ref.path] for key, view in zip(keys, views, strict=True) if view.ref.path in written}
+
+    def _sharded_view(self, ref: firestore.DocumentReference, identity: dict[str, str], chart: ChartOfAccounts,
+                      currency: str, force: bool, last_event_id: str | None) -> shards.ShardedView:
         def build(shard_docs: dict[str, dict[str, Any]], previous: dict[str, Any] | None) -> dict[str, Any]:
             totals = fold_shards(shard_docs)
             # A forced fold repairs a damaged readable document: recompute everything from the shards.
@@ -144,9 +173,7 @@ class AggregateStore:
                 previous_totals_by_type=(trusted or {}).get("totals_by_type"),
             )
             return {
-                "entity_id": key.entity_id,
-                "period": key.period,
-                "scenario": key.scenario,
+                **identity,
                 "currency": currency,
                 "accounts": view.accounts,
                 "rollups": view.rollups,
@@ -157,12 +184,21 @@ class AggregateStore:
                 "last_event_id": last_event_id,
             }
 
-        return shards.ShardedView(self.view_ref(org_id, key), self._shards, build)
+        return shards.ShardedView(ref, self._shards, build)
 
-    def shard_totals(self, org_id: str, key: AggregateKey) -> AggregateDelta:
+    def shard_totals(self, org_id: str, key: AggregateKey | DimensionKey) -> AggregateDelta:
         """Sum of the shards of a key, read consistently (what the readable document should show)."""
-        refs = [shards.shard_ref(self.view_ref(org_id, key), i) for i in range(self._shards)]
+        ref = self.dimension_ref(org_id, key) if isinstance(key, DimensionKey) else self.view_ref(org_id, key)
+        refs = [shards.shard_ref(ref, i) for i in range(self._shards)]
         with map_exceptions(f"reading shards of {key.doc_id}"):
             docs = {s.reference.id: s.to_dict() or {} for s in self._db.get_all(refs) if s.exists}
         totals = fold_shards(docs)
         return AggregateDelta(dict(totals.accounts), totals.record_count)
+
+
+def _identity(key: AggregateKey | DimensionKey) -> dict[str, str]:
+    """The fields that say which aggregate a readable document is (queried by dashboards)."""
+    identity = {"entity_id": key.entity_id, "period": key.period, "scenario": key.scenario}
+    if isinstance(key, DimensionKey):
+        identity = {"dimension": key.dimension, "value": key.value, **identity}
+    return identity

@@ -59,7 +59,7 @@ def view_refresher() -> ViewRefresher:
 def refresh_aggregate_views(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
     """Fold the changed aggregate keys (once per message, however many lines) and rebuild what uses them."""
     change = decode_change_message(base64.b64decode(event.data.message.data or b""))
-    view_refresher().refresh(change.org_id, change.keys, change.last_event_id)
+    view_refresher().refresh(change.org_id, change.keys, change.last_event_id, change.dimension_keys)
 
 
 @functools.cache

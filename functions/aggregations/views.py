@@ -8,6 +8,7 @@ from adapters.reference_store import ReferenceStore
 from aggregations.derived import DerivedDocuments
 from aggregations.store import AggregateStore
 from finance_core.aggregates import AggregateKey
+from finance_core.dimensions import DimensionKey
 
 
 class ViewRefresher:
@@ -23,18 +24,27 @@ class ViewRefresher:
         self._aggregates = aggregates
         self._derived = derived
 
-    def refresh(self, org_id: str, keys: Iterable[AggregateKey], last_event_id: str | None = None) -> list[str]:
+    def refresh(self, org_id: str, keys: Iterable[AggregateKey], last_event_id: str | None = None,
+                dimension_keys: Iterable[DimensionKey] = ()) -> list[str]:
         """Bring the given keys' readable documents (and what derives from them) up to date.
 
         One read of every shard of every key and one conditional commit fold them all (a batch of
         lines touches hundreds of keys), then the KPI and variance documents that use them are
-        rebuilt the same way.
+        rebuilt the same way. The dimension values' documents are folded the same way, after.
         """
         reference = self._references.get(org_id)
         keys = sorted(set(keys))
-        if reference is None or not keys:
+        dimension_keys = sorted(set(dimension_keys))
+        if reference is None or not (keys or dimension_keys):
             return []
-        written = self._aggregates.fold_many(org_id, keys, reference.chart, reference.reporting_currency,
-                                             last_event_id=last_event_id)
-        self._derived.refresh(org_id, reference, keys)
-        return [key.doc_id for key in sorted(written)]
+        written: list[str] = []
+        if keys:
+            folded = self._aggregates.fold_many(org_id, keys, reference.chart, reference.reporting_currency,
+                                                last_event_id=last_event_id)
+            self._derived.refresh(org_id, reference, keys)
+            written += [key.doc_id for key in sorted(folded)]
+        if dimension_keys:
+            folded_values = self._aggregates.fold_dimensions(org_id, dimension_keys, reference.chart,
+                                                             reference.reporting_currency, last_event_id)
+            written += [key.doc_id for key in sorted(folded_values)]
+        return written

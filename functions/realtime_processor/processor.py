@@ -159,7 +159,7 @@ class RecordChangeProcessor:
             message = change_message(own.change_id, org_id, [own.body, *(d.body for d in candidates)], "")
             merged = {d.change_id: d.update_time for d in candidates}
             if self._aggregates.apply_change_documents(self.change_ref(org_id, own.change_id), own.update_time,
-                                                       message.deltas, merged):
+                                                       message.deltas, merged, message.dimension_deltas):
                 if candidates:
                     log.info("change %s of %s took %d late change document(s) along", own.change_id, org_id,
                              len(candidates))

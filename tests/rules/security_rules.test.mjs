@@ -98,6 +98,10 @@ function fixtures() {
     },
     [A(`aggregates/${AGG_ID}/shards/000`)]: { accounts: { 4000: 1000 }, record_count: 1, seq: 1 },
     [A('kpis/current')]: { period: '2026-10', revenue: { value: 1000 } },
+    [A('dimension_aggregates/region__emea__us-east__2026-10__actual')]: {
+      dimension: 'region', value: 'emea', entity_id: 'us-east', period: '2026-10', scenario: 'actual',
+      accounts: { 4000: 1000 }, record_count: 1, currency: 'USD',
+    },
     [A('metric_definitions/arr')]: { label: 'ARR', expression: '12 * mrr', unit: 'money', status: 'active', checked_hash: 'abc' },
     [A('metric_series/_all__actual')]: { periods: ['2026-10'], metrics: { arr: [1200] } },
     [A('metrics_status/current')]: { revision: 1, state: 'done' },
@@ -405,6 +409,14 @@ const CASES = [
   { who: 'admin', expect: 'deny', op: 'update', path: A(), data: () => ({ reporting_currency: 'eur' }), name: 'lower-case reporting currency' },
   { who: 'admin', expect: 'deny', op: 'update', path: A(), data: () => ({ current_period: '2026-11' }), name: 'change a server field of the org' },
   { who: 'editor', expect: 'deny', op: 'update', path: A(), data: () => ({ name: 'Mine' }), name: 'rename the org' },
+  { who: 'admin', expect: 'allow', op: 'update', path: A(), data: () => ({ dimensions: { region: { label: 'Region', values: ['emea', 'amer'] }, customer_segment: {} } }), name: 'declare record dimensions' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A(), data: () => ({ dimensions: { d1: {}, d2: {}, d3: {}, d4: {}, d5: {}, d6: {} } }), name: 'declare six dimensions' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A(), data: () => ({ dimensions: { region: {}, Cost__Centre: {} } }), name: 'declare a dimension with a bad name' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A(), data: () => ({ dimensions: { region: { values: 'emea' } } }), name: 'declare dimension values that are not a list' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A(), data: () => ({ dimensions: { region: { colour: 'red' } } }), name: 'declare a dimension with an unknown field' },
+  { who: 'editor', expect: 'deny', op: 'update', path: A(), data: () => ({ dimensions: { region: {} } }), name: 'declare record dimensions' },
+  { who: 'viewer', expect: 'allow', op: 'get', path: A('dimension_aggregates/region__emea__us-east__2026-10__actual'), name: 'read a dimension aggregate' },
+  { who: 'admin', expect: 'deny', op: 'set', path: A('dimension_aggregates/region__emea__us-east__2026-10__actual'), data: () => ({ record_count: 9 }), name: 'write a dimension aggregate' },
   { who: 'admin', expect: 'deny', op: 'create', path: 'organizations/*', data: () => ({ name: 'New org' }), name: 'create an org' },
   { who: 'admin', expect: 'deny', op: 'delete', path: A(), name: 'delete the org' },
 
@@ -522,7 +534,7 @@ test('the matrix covers every collection, every kind of caller and both outcomes
     'comments', 'ingestion_errors', 'manual_entries', 'data_quality', 'data_quality/shards',
     'record_changes', 'applied_changes', 'deleted_records', 'comment_events',
     'reports', 'report_requests', 'report_schedules', 'report_deliveries',
-    'metric_definitions', 'metric_series', 'metrics_status',
+    'metric_definitions', 'metric_series', 'metrics_status', 'dimension_aggregates',
   ];
   assert.deepEqual(required.filter((c) => !covered.has(c)), [], 'collections without a case');
   const callers = new Set(CASES.map((c) => c.who));

@@ -206,3 +206,18 @@ def test_dimension_aggregates_of_any_split_equal_the_live_records(seed, cuts):
     truth = ground_truth(live_records(stored))
     assert {k: (d.accounts, d.record_count) for k, d in applied.items()} == truth
     assert dimension_aggregates_from_records(live_records(stored)) == applied
+
+
+def test_a_fact_row_carries_the_dimensions_as_a_repeated_record():
+    from datetime import UTC, datetime
+
+    from finance_core.analytics_rows import FinancialFact, bigquery_schema
+    from finance_core.facts import fact_row
+
+    _, stored = apply([event("a", 1, dims={"region": "emea", "department": "sales"})])
+    row = fact_row(stored["a"].record, op="upsert", version=1, event_id="a-v1", account_type="revenue",
+                   reporting_currency="USD", ingested_at=datetime(2026, 10, 5, tzinfo=UTC))
+    assert [(d.name, d.value) for d in row.dimensions] == [("department", "sales"), ("region", "emea")]
+    column = next(c for c in bigquery_schema(FinancialFact) if c["name"] == "dimensions")
+    assert (column["type"], column["mode"]) == ("RECORD", "REPEATED")
+    assert [f["name"] for f in column["fields"]] == ["name", "value"]

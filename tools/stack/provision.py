@@ -101,8 +101,12 @@ def provision_pubsub(config: StackConfig, report: ProvisionReport) -> None:
 
 
 def _schema(relative_path: str) -> list[bigquery.SchemaField]:
-    fields = json.loads((ROOT / "infra" / relative_path).read_text())
-    return [bigquery.SchemaField(f["name"], f["type"], mode=f["mode"], description=f.get("description")) for f in fields]
+    return _fields(json.loads((ROOT / "infra" / relative_path).read_text()))
+
+
+def _fields(fields: list[dict[str, Any]]) -> list[bigquery.SchemaField]:
+    return [bigquery.SchemaField(f["name"], f["type"], mode=f["mode"], description=f.get("description"),
+                                 fields=_fields(f.get("fields", []))) for f in fields]
 
 
 def provision_bigquery(config: StackConfig, report: ProvisionReport, client: bigquery.Client | None = None,
@@ -127,11 +131,22 @@ def provision_bigquery(config: StackConfig, report: ProvisionReport, client: big
     for table_spec in spec["tables"]:
         table_id = f"{dataset_id}.{table_spec['name']}"
         try:
-            client.get_table(table_id)
-            report.unchanged.append(f"table {table_spec['name']}")
-            continue
+            existing_table = client.get_table(table_id)
         except google_exceptions.NotFound:
-            pass
+            existing_table = None
+        if existing_table is not None:
+            # A column added to a row model (e.g. financial_facts.dimensions) is added to a table
+            # created before it: BigQuery takes new NULLABLE / REPEATED columns in place.
+            schema = _schema(table_spec["schema"])
+            known = {f.name for f in existing_table.schema}
+            added = [f for f in schema if f.name not in known]
+            if added:
+                existing_table.schema = [*existing_table.schema, *added]
+                client.update_table(existing_table, ["schema"])
+                report.updated.append(f"table {table_spec['name']} (+{', '.join(f.name for f in added)})")
+            else:
+                report.unchanged.append(f"table {table_spec['name']}")
+            continue
         table = bigquery.Table(table_id, schema=_schema(table_spec["schema"]))
         partitioning = table_spec.get("time_partitioning")
         if partitioning:

@@ -4,10 +4,10 @@
 -- the stream already wrote, and insertId de-duplication is best effort only. The view is exact
 -- by construction: per record the highest version wins; at equal versions a delete outranks the
 -- upsert it removed; rows still tied are copies of one change and collapse to one. Deleted
--- records disappear.
+-- records disappear. `dimensions` holds the record's declared dimensions as (name, value) pairs.
 SELECT
   event_id, org_id, record_id, version, entity_id, account_id, account_type, period, scenario,
-  amount, currency, reporting_amount, reporting_currency, source, occurred_at, ingested_at
+  amount, currency, reporting_amount, reporting_currency, source, occurred_at, ingested_at, dimensions
 FROM (
   SELECT
     f.*,

@@ -23,6 +23,15 @@ _BQ_TYPES: dict[type, str] = {
 }
 
 
+class FactDimension(BaseModel):
+    """One dimension a record carries (an element of `financial_facts.dimensions`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(description="Declared dimension, e.g. 'region'.")
+    value: str = Field(description="The record's value of it, e.g. 'emea'.")
+
+
 class FinancialFact(BaseModel):
     """One accepted change of a financial record (upsert or delete), as a row of `financial_facts`."""
 
@@ -45,6 +54,10 @@ class FinancialFact(BaseModel):
     source: str | None = Field(default=None, description="Source system.")
     occurred_at: datetime = Field(description="When the change happened at the source.")
     ingested_at: datetime = Field(description="When the backend applied the change.")
+    dimensions: list[FactDimension] = Field(
+        default_factory=list,
+        description="Declared dimensions of the record, sorted by name (empty when it carries none); "
+                    "group with UNNEST(dimensions) or read the view dimension_totals.")
 
 
 class AlertStateChange(BaseModel):
@@ -84,12 +97,20 @@ def _bq_type(annotation: Any) -> str:
         raise TypeError(f"no BigQuery type for {annotation!r}") from None
 
 
-def bigquery_schema(model: type[BaseModel]) -> list[dict[str, str]]:
-    """BigQuery JSON schema (name, type, mode, description) of a row model."""
-    schema = []
+def bigquery_schema(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """BigQuery JSON schema (name, type, mode, description, nested fields) of a row model.
+
+    A `list[Model]` field becomes a REPEATED RECORD of the model's fields.
+    """
+    schema: list[dict[str, Any]] = []
     field: FieldInfo
     for name, field in model.model_fields.items():
         annotation, optional = _unwrap_optional(field.annotation)
+        item = typing.get_args(annotation)[0] if typing.get_origin(annotation) is list else None
+        if isinstance(item, type) and issubclass(item, BaseModel):
+            schema.append({"name": name, "type": "RECORD", "mode": "REPEATED", "description": field.description or "",
+                           "fields": bigquery_schema(item)})
+            continue
         schema.append(
             {
                 "name": name,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from finance_core.analytics_rows import FinancialFact
+from finance_core.analytics_rows import FactDimension, FinancialFact
 from finance_core.money import from_minor
 from finance_core.periods import first_day
 from finance_core.records import RecordState
@@ -69,6 +69,7 @@ def fact_row(
         source=state.source,
         occurred_at=occurred_at,
         ingested_at=ingested_at,
+        dimensions=[FactDimension(name=name, value=value) for name, value in sorted((state.dimensions or {}).items())],
     )
 
 
