@@ -62,7 +62,7 @@ def manual_entry_event(org_id: str, entry_id: str, entry: dict) -> bytes:
     created = entry.get("created_at")
     occurred = created.isoformat() if hasattr(created, "isoformat") else utc_now().isoformat()
     record = {k: entry.get(k) for k in ("entity_id", "account_id", "period", "scenario", "amount", "currency")}
-    for optional in ("memo", "source"):
+    for optional in ("memo", "source", "dimensions"):
         if entry.get(optional) is not None:
             record[optional] = entry[optional]
     record.setdefault("source", "manual")

@@ -13,6 +13,7 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from finance_core.dimensions import name_problem
 from finance_core.money import MoneyError, minor_unit_exponent
 
 CSV_TYPE = "text/csv"
@@ -23,6 +24,9 @@ MAX_COLUMNS = 30
 REQUIRED_COLUMNS = ("record_id", "entity_id", "account_id", "period", "scenario", "amount", "currency")
 OPTIONAL_COLUMNS = ("memo", "source", "version", "type")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+# A column `dimension.<name>` carries the record's value of a dimension the org declares
+# (docs/kpis.md, Dimensions); a blank cell means the row does not carry it.
+DIMENSION_PREFIX = "dimension."
 # Excel keeps 15 significant digits of a number; anything longer in a float is binary noise
 # (0.1 + 0.2 = 0.30000000000000004), not a figure someone typed.
 EXCEL_SIGNIFICANT_DIGITS = 15
@@ -149,6 +153,10 @@ def read_upload(body: bytes, content_type: str | None) -> UploadTable:
     )
 
 
+def _is_dimension_column(name: str) -> bool:
+    return name.startswith(DIMENSION_PREFIX) and name_problem(name.removeprefix(DIMENSION_PREFIX)) is None
+
+
 def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -162,11 +170,12 @@ def _columns(header: Sequence[Cell]) -> list[str | None]:
             names.append(None)
             continue
         name = str(value).strip().lower()
-        if name not in COLUMNS:
+        if name not in COLUMNS and not _is_dimension_column(name):
             raise UploadRejected(
                 400,
                 f"column {index + 1} {str(value).strip()!r} is not a column of the upload format "
-                f"(check the spelling); columns are {', '.join(COLUMNS)}",
+                f"(check the spelling); columns are {', '.join(COLUMNS)} and dimension.<name> for a declared "
+                "dimension",
             )
         if name in names:
             raise UploadRejected(400, f"column {name!r} appears twice in the header")
@@ -307,6 +316,11 @@ def row_event(row: UploadRow, sha256: str, org_id: str, received_at: str) -> Row
             value = text(optional)
             if value is not None:
                 record[optional] = value
+        dimensions = {column.removeprefix(DIMENSION_PREFIX): text(column) for column in cells
+                      if column.startswith(DIMENSION_PREFIX)}
+        dimensions = {name: value for name, value in dimensions.items() if value is not None}
+        if dimensions:
+            record["dimensions"] = dimensions
         body["record"] = {k: v for k, v in record.items() if v is not None}
     if problems:
         code = problems[0][0] if all(c == problems[0][0] for c, _ in problems) else "invalid_event"

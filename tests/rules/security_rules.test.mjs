@@ -270,6 +270,8 @@ const CASES = [
   { who: 'editor', expect: 'allow', op: 'create', path: A('manual_entries/*'), data: entry({ amount: '-1500.5' }), name: 'manual entry, negative amount' },
   { who: 'editor', expect: 'allow', op: 'create', path: A('manual_entries/*'), data: entry({ memo: X.repeat(500) }), name: 'manual entry, memo of 500 chars' },
   { who: 'editor', expect: 'allow', op: 'create', path: A('manual_entries/*'), data: entry({ period: '2026-12' }), name: 'manual entry, period without a document (backend rejects it)' },
+  { who: 'editor', expect: 'allow', op: 'create', path: A('manual_entries/*'), data: entry({ dimensions: { region: 'emea' } }), name: 'manual entry with dimensions' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ dimensions: 'emea' }), name: 'manual entry with dimensions that are not a map' },
   { who: 'viewer', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry(), name: 'manual entry' },
   { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ status: 'accepted' }), name: 'forged server field status' },
   { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ reason: null }), name: 'forged server field reason' },

@@ -234,3 +234,13 @@ def test_missing_cells_are_left_out_so_the_contract_says_what_is_required():
     with pytest.raises(Exception) as caught:
         parse_event(row.raw)
     assert "record.amount: is required" in str(caught.value)
+
+
+def test_dimension_columns_become_the_record_dimensions_and_blank_cells_are_left_out():
+    body = xlsx_bytes([HEADER.split(",") + ["Dimension.Region", "dimension.cost_centre"],
+                       ["a", "us-east", "4100", "2026-10", "actual", "1.00", "USD", "emea", 4711],
+                       ["b", "us-east", "4100", "2026-10", "actual", "2.00", "USD", None, None]])
+    first, second = row_events(read_upload(body, XLSX_TYPE), "acme", NOW)
+    assert parse_event(first.raw).record.dimensions == {"region": "emea", "cost_centre": "4711"}
+    assert parse_event(second.raw).record.dimensions is None
+    assert "dimension.<name>" in rejected(csv_bytes("a", header=HEADER + ",dimension.Bad__Name")).message

@@ -9,8 +9,7 @@ WITH per_entity AS (
     reporting_currency, account_id, account_type,
     SUM(reporting_amount) AS amount, COUNT(*) AS record_count
   FROM `${project}.${dataset}.financial_records_latest`, UNNEST(dimensions) AS d
-  GROUP BY org_id, dimension, dimension_value, entity_id, period, scenario, reporting_currency, account_id,
-    account_type
+  GROUP BY org_id, d.name, d.value, entity_id, period, scenario, reporting_currency, account_id, account_type
 )
 SELECT * FROM per_entity
 UNION ALL

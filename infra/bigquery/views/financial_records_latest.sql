@@ -9,8 +9,11 @@ SELECT
   event_id, org_id, record_id, version, entity_id, account_id, account_type, period, scenario,
   amount, currency, reporting_amount, reporting_currency, source, occurred_at, ingested_at, dimensions
 FROM (
+  -- The columns are listed rather than f.*: the local BigQuery emulator cannot bind a view on
+  -- this one (pnl_monthly, budget_variance) when f.* brings the REPEATED dimensions column along.
   SELECT
-    f.*,
+    event_id, org_id, record_id, version, op, entity_id, account_id, account_type, period, scenario,
+    amount, currency, reporting_amount, reporting_currency, source, occurred_at, ingested_at, dimensions,
     ROW_NUMBER() OVER (
       PARTITION BY org_id, record_id
       ORDER BY version DESC, IF(op = 'delete', 1, 0) DESC, ingested_at DESC, event_id DESC
