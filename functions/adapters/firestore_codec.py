@@ -18,7 +18,7 @@ def org_path(org_id: str) -> str:
 
 def record_document(state: RecordState, reporting_currency: str) -> dict[str, Any]:
     """Firestore body of a live record (CONTRACT.md section 2). Amounts: string + integer minor units."""
-    body = {
+    return {
         "record_id": state.record_id,
         "entity_id": state.entity_id,
         "account_id": state.account_id,
@@ -34,11 +34,10 @@ def record_document(state: RecordState, reporting_currency: str) -> dict[str, An
         "occurred_at": parse_timestamp(state.occurred_at) if state.occurred_at else None,
         "source": state.source,
         "memo": state.memo,
+        # Always written (null when none): a new version without dimensions must clear the old
+        # ones, since a changed record is updated in place.
+        "dimensions": dict(state.dimensions) if state.dimensions else None,
     }
-    if state.dimensions:
-        # Only on records that carry dimensions: a v1 record's document keeps its fields.
-        body["dimensions"] = dict(state.dimensions)
-    return body
 
 
 def tombstone_document(state: RecordState) -> dict[str, Any]:

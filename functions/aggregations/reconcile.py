@@ -7,6 +7,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
@@ -17,6 +18,8 @@ from adapters.reference_store import ReferenceStore
 from aggregations.derived import DerivedDocuments
 from aggregations.store import AggregateStore
 from finance_core.aggregates import AggregateDelta, AggregateKey, aggregates_from_records
+from finance_core.dimensions import DimensionKey, dimension_aggregates_from_records
+from finance_core.reference import OrgReference
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,7 @@ class ReconcileReport:
                 f"(shards: {', '.join(self.shard_repairs) or 'none'}; readable documents: {', '.join(self.view_repairs) or 'none'})")
 
 
-def _correction_id(key: AggregateKey, expected: AggregateDelta, current: AggregateDelta) -> str:
+def _correction_id(key: AggregateKey | DimensionKey, expected: AggregateDelta, current: AggregateDelta) -> str:
     # Deterministic: two runs that see the same state issue the same correction, applied once.
     payload = json.dumps([key.doc_id, sorted(expected.accounts.items()), expected.record_count,
                           sorted(current.accounts.items()), current.record_count])
@@ -98,36 +101,59 @@ class Reconciler:
         org = self._db.document(org_path(org_id))
         records_query = org.collection("financial_records")
         aggregates_query = org.collection("aggregates")
+        dimensions_query = org.collection("dimension_aggregates")
         if period:
             records_query = records_query.where(filter=FieldFilter("period", "==", period))
             aggregates_query = aggregates_query.where(filter=FieldFilter("period", "==", period))
+            dimensions_query = dimensions_query.where(filter=FieldFilter("period", "==", period))
         with map_exceptions(f"reading records of {org_id}"):
-            records = [record_from_document(org_id, s.id, s.to_dict()) for s in records_query.stream()]
+            records = [r for r in (record_from_document(org_id, s.id, s.to_dict()) for s in records_query.stream())
+                       if r is not None]
             stored_views = {s.id: s.to_dict() or {} for s in aggregates_query.stream()}
-        truth = aggregates_from_records(r for r in records if r is not None)
-        keys = set(truth) | {AggregateKey.from_doc_id(doc_id) for doc_id in stored_views}
-        for key in sorted(keys):
-            report.keys_checked += 1
-            expected = truth.get(key, AggregateDelta())
-            current = self._aggregates.shard_totals(org_id, key)
-            if current.accounts != expected.accounts or current.record_count != expected.record_count:
-                correction = _difference(expected, current)
-                self._aggregates.apply_once(org_id, _correction_id(key, expected, current), {key: correction})
-                report.shard_repairs.append(key.doc_id)
-            view = stored_views.get(key.doc_id)
-            view_ok = view is not None and {k: int(v) for k, v in (view.get("accounts") or {}).items()} == expected.accounts \
-                and int(view.get("record_count", 0)) == expected.record_count
-            if not view_ok and expected.record_count == 0 and not expected.accounts and view is None:
-                continue
-            if not view_ok:
-                report.view_repairs.append(key.doc_id)
-            self._aggregates.fold(org_id, key, reference.chart, reference.reporting_currency, force=not view_ok)
-        touched = [AggregateKey.from_doc_id(k) for k in set(report.shard_repairs) | set(report.view_repairs)]
+            stored_dimension_views = {s.id: s.to_dict() or {} for s in dimensions_query.stream()}
+        truth = aggregates_from_records(records)
+        touched = [key for key in sorted(set(truth) | {AggregateKey.from_doc_id(doc_id) for doc_id in stored_views})
+                   if self._check(org_id, key, truth.get(key, AggregateDelta()), stored_views.get(key.doc_id),
+                                  reference, report)]
+        dimension_truth = dimension_aggregates_from_records(records)
+        for dimension_key in sorted(set(dimension_truth)
+                                    | {DimensionKey.from_doc_id(doc_id) for doc_id in stored_dimension_views}):
+            self._check(org_id, dimension_key, dimension_truth.get(dimension_key, AggregateDelta()),
+                        stored_dimension_views.get(dimension_key.doc_id), reference, report)
         if touched:
             self._derived.refresh(org_id, reference, touched)
         log.info("reconciliation %s", report.summary())
         self._record(report)
         return report
+
+    def _check(self, org_id: str, key: AggregateKey | DimensionKey, expected: AggregateDelta,
+               view: dict[str, Any] | None, reference: OrgReference, report: ReconcileReport) -> bool:
+        """Repair the shards of one key (a correcting delta) and its readable document (a forced fold); True if repaired."""
+        report.keys_checked += 1
+        repaired = False
+        current = self._aggregates.shard_totals(org_id, key)
+        if current.accounts != expected.accounts or current.record_count != expected.record_count:
+            correction = _difference(expected, current)
+            correction_id = _correction_id(key, expected, current)
+            if isinstance(key, DimensionKey):
+                self._aggregates.apply_once(org_id, correction_id, {}, {key: correction})
+            else:
+                self._aggregates.apply_once(org_id, correction_id, {key: correction})
+            report.shard_repairs.append(key.doc_id)
+            repaired = True
+        view_ok = view is not None and {k: int(v) for k, v in (view.get("accounts") or {}).items()} == expected.accounts \
+            and int(view.get("record_count", 0)) == expected.record_count
+        if not view_ok and expected.record_count == 0 and not expected.accounts and view is None:
+            return repaired
+        if not view_ok:
+            report.view_repairs.append(key.doc_id)
+            repaired = True
+        if isinstance(key, DimensionKey):
+            self._aggregates.fold_dimensions(org_id, [key], reference.chart, reference.reporting_currency,
+                                             force=not view_ok)
+        else:
+            self._aggregates.fold(org_id, key, reference.chart, reference.reporting_currency, force=not view_ok)
+        return repaired
 
     def _record(self, report: ReconcileReport) -> None:
         """The last run, where dashboards and the monthly pack read it (data_quality/reconciliation)."""

@@ -45,6 +45,7 @@ class AggregateStore:
         org_id: str,
         change_id: str,
         deltas: Mapping[AggregateKey, AggregateDelta],
+        dimension_deltas: Mapping[DimensionKey, AggregateDelta] | None = None,
     ) -> bool:
         """Add the deltas to one shard per key and record the change id, in one atomic commit.
 
@@ -54,11 +55,11 @@ class AggregateStore:
         """
         batch = self._db.batch()
         batch.create(self.marker_ref(org_id, change_id), {
-            "keys": sorted(key.doc_id for key in deltas),
+            "keys": sorted(key.doc_id for key in [*deltas, *(dimension_deltas or {})]),
             "applied_at": firestore.SERVER_TIMESTAMP,
             "expires_at": utc_now() + APPLIED_CHANGE_TTL,
         })
-        self._add_to_shards(batch, org_id, change_id, deltas)
+        self._add_to_shards(batch, org_id, change_id, deltas, dimension_deltas)
         return self._commit_unless_applied(batch, f"applying change {change_id} to aggregates")
 
     def apply_change_documents(

@@ -1,4 +1,4 @@
-"""Record dimensions through the real pipeline: per-value aggregates in Firestore and BigQuery equal the ledger.
+"""Record dimensions through the real pipeline: per-value aggregates in Firestore and BigQuery equal the ledger; reconciliation repairs them.
 
 A shuffled stream (batches and single events, versions, redeliveries, a record moving between
 values, one dropping its dimension, deletes) goes to an org that declares two dimensions. The
@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from finance_core.aggregates import fold_shards
+from adapters.reference_store import ReferenceStore
+from aggregations.derived import DerivedDocuments
+from aggregations.reconcile import Reconciler
+from aggregations.store import AggregateStore
+from finance_core.aggregates import AggregateDelta, fold_shards
+from finance_core.dimensions import DimensionKey
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from tests.bigquery_checks import cents, rows
@@ -150,8 +156,22 @@ def test_a_stream_with_dimensions_equals_the_ground_truth_per_value_in_firestore
                                 for k in differing[:5]))
     moved = db.document(f"organizations/{org_id}/financial_records/moved").get().to_dict()
     assert moved["dimensions"] == {"region": "amer", "department": "sales"}
+    dropped = db.document(f"organizations/{org_id}/financial_records/dropped").get().to_dict()
+    assert dropped["dimensions"] is None, "a version without dimensions clears the stored ones"
 
     client = bigquery_client(stack.config)
     found = wait_until(lambda: (got := bigquery_dimension_totals(client, org_id)) == expected and got,
                        timeout=180, what="dimension_totals in BigQuery to equal the ground truth")
     assert found == expected
+    # Reconciliation repairs a damaged dimension shard and a damaged readable document, once.
+    store = AggregateStore(db, 8)
+    moved_key = DimensionKey("region", "amer", "_all", "2026-10", "actual")
+    store.apply_once(org_id, "bogus-dimension-change", {}, {moved_key: AggregateDelta({"4100": 999}, 1)})
+    damaged = DimensionKey("department", "sales", "_all", "2026-10", "actual")
+    db.document(f"organizations/{org_id}/dimension_aggregates/{damaged.doc_id}").update({"accounts": {"4100": 1}})
+    reconciler = Reconciler(db, ReferenceStore(db), store, DerivedDocuments(db))
+    report = reconciler.reconcile(org_id, "2026-10", settle=timedelta(0))
+    assert moved_key.doc_id in report.shard_repairs and damaged.doc_id in report.view_repairs, report.summary()
+    readable, shards = firestore_dimension_aggregates(db, org_id)
+    assert readable == expected and shards == expected
+    assert reconciler.reconcile(org_id, "2026-10", settle=timedelta(0)).repaired == 0
