@@ -3,6 +3,7 @@
 Run with a stack up (`./dev up`):
     .venv/bin/python bench/bench_bulk.py [--lines 100000] [--batch-lines 1000]
     .venv/bin/python bench/bench_bulk.py --singles --lines 10000      # a burst of single events
+    .venv/bin/python bench/bench_bulk.py --lines 20000 --dimensions 3  # every line carries 3 dimensions
 
 A fresh org with 5 entities (2 currencies), 12 open periods, 3 scenarios and 60 leaf accounts
 gets a shuffled feed (versions, moves, deletes, 10% duplicated deliveries, 1% invalid), published
@@ -14,12 +15,16 @@ run it measures the emulator's own batched-write rate (documents/s in commits of
 ratio. Writes per line are counted, not estimated: every commit of the functions logs the
 documents it writes and deletes (functions/adapters/write_meter.py); invocations per line come
 from the Functions emulator's own log (`Finished "<function>" in <ms>` lines). Prints figures and
-ratios; asserts nothing.
+ratios; asserts nothing. With --dimensions N the org declares N dimensions of --dimension-values
+values each and every upsert carries all of them (a value drawn from its event id, so a record's
+versions move between values); the clock then also waits until the dimension aggregates account
+for every live record.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import sys
@@ -109,6 +114,26 @@ def bigquery_latest(config, org_id: str) -> dict:
             for k, v in got.items()}
 
 
+def with_dimensions(raw: bytes, count: int, values: int) -> bytes:
+    """The delivery with `count` dimensions on its record, values drawn from its event id (copies agree)."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return raw
+    if not isinstance(body, dict) or not isinstance(body.get("record"), dict):
+        return raw
+    digest = hashlib.blake2b(str(body.get("event_id")).encode(), digest_size=8).digest()
+    body["record"]["dimensions"] = {f"dim{i + 1}": f"v{digest[i] % values}" for i in range(count)}
+    return json.dumps(body).encode()
+
+
+def dimension_records(db, org_id: str, dimension: str) -> int:
+    """Live records the consolidated aggregates of one dimension account for."""
+    query = (db.collection(f"organizations/{org_id}/dimension_aggregates")
+             .where("dimension", "==", dimension).where("entity_id", "==", "_all"))
+    return sum(int((s.to_dict() or {}).get("record_count") or 0) for s in query.stream())
+
+
 def data_quality_total(db, org_id: str) -> int:
     snap = db.document(f"organizations/{org_id}/data_quality/current").get()
     return int((snap.to_dict() or {}).get("total", 0)) if snap.exists else 0
@@ -154,6 +179,8 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=100_000, help="deliveries to publish (about)")
     parser.add_argument("--batch-lines", type=int, default=1000, help="lines per records.batch message")
     parser.add_argument("--singles", action="store_true", help="publish single events instead of batches (a burst)")
+    parser.add_argument("--dimensions", type=int, default=0, help="declared dimensions every line carries (0-5)")
+    parser.add_argument("--dimension-values", type=int, default=4, help="values of each dimension")
     parser.add_argument("--timeout", type=float, default=3600)
     args = parser.parse_args()
     stack = LocalStack.running()
@@ -161,26 +188,34 @@ def main() -> int:
     db = firestore_client(config)
     org_id = f"bulk-{uuid.uuid4().hex[:8]}"
     reference = bulk_reference(org_id)
+    dimensions = [f"dim{i + 1}" for i in range(args.dimensions)]
+    if dimensions:
+        values = [f"v{n}" for n in range(args.dimension_values)]
+        reference["org"]["dimensions"] = {name: {"label": name, "values": values} for name in dimensions}
     write_reference(db, org_id, reference)
     # About 2 versions per record, then 10% duplicated deliveries and 1% invalid messages.
     scenario = build_scenario(org_id, records=max(1, int(args.lines / 2.2)), seed=11, duplicate_share=0.10,
                               invalid_share=0.01, versions=(1, 3), shape=SHAPE)
     expected = scenario.expected_totals(reference["fx_rates"])
+    deliveries_sent = [with_dimensions(raw, args.dimensions, args.dimension_values) for raw in scenario.deliveries] \
+        if dimensions else list(scenario.deliveries)
+    live_records = sum(v["record_count"] for k, v in expected.items() if k[0] != "_all")
     print(f"bulk load on the local stack: org {org_id}, {len(scenario.deliveries)} deliveries "
           f"({len(scenario.valid_event_ids)} distinct valid events, {len(scenario.invalid_event_ids)} invalid, "
           f"{scenario.duplicate_copies} duplicated), {len(expected)} aggregate keys, "
-          f"{len(ENTITIES)} entities x {len(PERIODS)} periods x {len(SCENARIOS)} scenarios x {len(SHAPE.leaf_accounts)} accounts")
+          f"{len(ENTITIES)} entities x {len(PERIODS)} periods x {len(SCENARIOS)} scenarios x {len(SHAPE.leaf_accounts)} accounts, "
+          f"{len(dimensions)} dimensions x {args.dimension_values if dimensions else 0} values on every line")
     write_rate = emulator_batched_write_rate(db)
     print(f"  emulator batched writes (commits of 400)   {write_rate:,.0f} documents/s")
 
     publisher = pubsub_v1.PublisherClient(batch_settings=pubsub_v1.types.BatchSettings(max_messages=1000,
                                                                                          max_bytes=9_000_000))
     if args.singles:
-        messages = [(EVENTS_TOPIC, raw) for raw in scenario.deliveries]
+        messages = [(EVENTS_TOPIC, raw) for raw in deliveries_sent]
     else:
         # Every delivery that is a JSON object becomes a line; a broken one can only travel alone.
         lines, singles = [], []
-        for raw in scenario.deliveries:
+        for raw in deliveries_sent:
             try:
                 body = json.loads(raw)
             except ValueError:
@@ -220,6 +255,17 @@ def main() -> int:
     rate = len(scenario.deliveries) / firestore_seconds
     print(f"  every aggregate exact in Firestore after {firestore_seconds:.1f} s: {rate:,.0f} lines/s "
           f"(ratio to the emulator's batched writes: {rate / write_rate:.3f})")
+    while dimensions and any(dimension_records(db, org_id, d) != live_records for d in dimensions):
+        if time.monotonic() - started > args.timeout:
+            print("the dimension aggregates never accounted for every record", file=sys.stderr)
+            return 1
+        time.sleep(1.0)
+    if dimensions:
+        dimension_seconds = time.monotonic() - started
+        keys = sum(1 for _ in db.collection(f"organizations/{org_id}/dimension_aggregates").select([]).stream())
+        print(f"  every dimension aggregate folded after {dimension_seconds:.1f} s "
+              f"({len(scenario.deliveries) / dimension_seconds:,.0f} lines/s; {keys:,} dimension aggregate keys "
+              f"beside {len(expected)} aggregate keys)")
     while bigquery_latest(config, org_id) != expected:
         if time.monotonic() - started > args.timeout:
             print("BigQuery never matched", file=sys.stderr)

@@ -17,6 +17,7 @@ from typing import Any
 
 from adapters.errors import PermanentError, TransientError, map_exceptions
 from adapters.firestore_codec import org_path, utc_now
+from aggregations.shards import MAX_WRITES_PER_COMMIT
 from aggregations.store import AggregateStore
 from finance_core.changes import ChangeMessage, ChangeMessageError, decode_changes, encode_change_message
 from google.cloud import firestore
@@ -32,6 +33,9 @@ COALESCE_AFTER = timedelta(seconds=2)
 # Lines one coalesced message carries at most (consumers handle it in one invocation).
 COALESCE_MAX_LINES = 5000
 BACKLOG_QUERY_LIMIT = 200
+# Documents the commit that applies change documents may write: its own state, each merged
+# document's state and one shard per aggregate key (base and dimension values).
+APPLY_COMMIT_BUDGET = MAX_WRITES_PER_COMMIT
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,10 @@ class RecordChangeProcessor:
 
     def _apply(self, org_id: str, own: ChangeDocument, backlog: list[ChangeDocument]) -> list[ChangeDocument] | None:
         """Apply `own` with the backlog; the documents merged into it, or None if `own` was not pending any more."""
+        alone = change_message(own.change_id, org_id, [own.body], "")
+        if _writes(alone) > APPLY_COMMIT_BUDGET:
+            return [] if self._apply_in_parts(org_id, own, alone) else None
+        backlog = _fitting(org_id, alone, backlog)
         for candidates in ([backlog, []] if backlog else [[]]):
             message = change_message(own.change_id, org_id, [own.body, *(d.body for d in candidates)], "")
             merged = {d.change_id: d.update_time for d in candidates}
@@ -166,6 +174,27 @@ class RecordChangeProcessor:
                 return candidates
             # A failed precondition: `own` was taken, or a backlog document was (then try alone).
         return None
+
+    def _apply_in_parts(self, org_id: str, own: ChangeDocument, message: ChangeMessage) -> bool:
+        """Apply a document whose keys do not fit one commit (many dimension values), exactly once.
+
+        The dimension deltas that do not fit go first, in parts of a deterministic split of the
+        document's own content, each committed with a marker (`applied_changes/{change_id}-dimensions-{n}`)
+        so a part is applied once whoever retries; then the commit that moves the document to
+        'applied' carries the base deltas and the rest. Such a document is never taken along into
+        another's commit (`_fitting`), so only its own invocations apply it, all in the same parts.
+        """
+        items = sorted(message.dimension_deltas.items())
+        room = max(0, APPLY_COMMIT_BUDGET - 1 - len(message.deltas))
+        head, rest = dict(items[:room]), items[room:]
+        part_size = APPLY_COMMIT_BUDGET - 1
+        for number, start in enumerate(range(0, len(rest), part_size)):
+            self._aggregates.apply_once(org_id, f"{own.change_id}-dimensions-{number}", {},
+                                        dict(rest[start:start + part_size]))
+        log.info("change %s of %s applied in %d commits (%d aggregate keys)", own.change_id, org_id,
+                 -(-len(rest) // part_size) + 1, len(message.deltas) + len(items))
+        return self._aggregates.apply_change_documents(self.change_ref(org_id, own.change_id), own.update_time,
+                                                       message.deltas, {}, head)
 
     @staticmethod
     def _late(document: ChangeDocument) -> bool:
@@ -191,3 +220,27 @@ class RecordChangeProcessor:
         with map_exceptions(f"marking change {message.change_id} published"):
             self.change_ref(message.org_id, message.change_id).update({"state": "published"})
         return True
+
+
+def _writes(message: ChangeMessage, merged: int = 0) -> int:
+    """Documents the commit applying `message` writes (its document, `merged` others, one shard per key)."""
+    return 1 + merged + len(message.deltas) + len(message.dimension_deltas)
+
+
+def _fitting(org_id: str, own: ChangeMessage, backlog: Sequence[ChangeDocument]) -> list[ChangeDocument]:
+    """The late documents, oldest first, that fit in one commit with `own` (keys counted as a union, an upper bound).
+
+    A document too large for a commit on its own is left out: its own invocation applies it in parts.
+    """
+    keys = {*own.deltas, *own.dimension_deltas}
+    picked: list[ChangeDocument] = []
+    for document in backlog:
+        message = change_message(document.change_id, org_id, [document.body], "")
+        if _writes(message) > APPLY_COMMIT_BUDGET:
+            continue
+        union = keys | {*message.deltas, *message.dimension_deltas}
+        if 1 + len(picked) + 1 + len(union) > APPLY_COMMIT_BUDGET:
+            break
+        keys = union
+        picked.append(document)
+    return picked

@@ -21,9 +21,11 @@ from aggregations.reconcile import Reconciler
 from aggregations.store import AggregateStore
 from finance_core.aggregates import AggregateDelta, fold_shards
 from finance_core.dimensions import DimensionKey
+from realtime_processor.processor import ChangeDocument, RecordChangeProcessor
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from tests.bigquery_checks import cents, rows
+from tests.firestore_events import CREATED, DocumentState, FirestoreEvent, deliver
 from tests.support import event, publish, seed_org, wait_for_events, wait_until
 from tools.stack.provision import bigquery_client
 from tools.stack.seed import publish_batches, records_batches
@@ -175,3 +177,39 @@ def test_a_stream_with_dimensions_equals_the_ground_truth_per_value_in_firestore
     readable, shards = firestore_dimension_aggregates(db, org_id)
     assert readable == expected and shards == expected
     assert reconciler.reconcile(org_id, "2026-10", settle=timedelta(0)).repaired == 0
+
+
+def test_a_change_with_more_dimension_keys_than_one_commit_holds_is_applied_once_even_when_redelivered(
+        stack, db, org_id):
+    seed_org(db, org_id, all_periods_open=True)
+    names = [f"d{i}" for i in range(1, 6)]
+    db.document(f"organizations/{org_id}").update({"dimensions": {name: {} for name in names}})
+    # 45 lines with 5 dimensions of their own values: 450 dimension keys (and 2 base keys) in one
+    # change document, more than one commit may write.
+    lines = [with_dims(event(org_id, f"wide-{n}", 1, amount="10.00"), {name: f"x{n}" for name in names})
+             for n in range(45)]
+    publish_batches(stack.config, records_batches(org_id, lines, "wide", lines=45))
+    wait_for_events(db, org_id, len(lines), timeout=180)
+    expected = ground_truth(lines)
+    assert len(expected) == 450
+    changes = db.collection(f"organizations/{org_id}/record_changes")
+    (document,) = wait_until(lambda: [c for c in changes.stream() if c.get("state") == "published"],
+                             timeout=180, what="the change document to be published")
+    wait_until(lambda: firestore_dimension_aggregates(db, org_id) == (expected, expected), timeout=180,
+               what="the 450 dimension aggregates")
+    # The creation event again, twice (an Eventarc retry): the parts and the final commit are
+    # each applied once already, so nothing changes.
+    data = {k: v for k, v in (document.to_dict() or {}).items() if k not in {"applied_at", "keys", "merged"}}
+    created = FirestoreEvent(document.reference.path, None,
+                             DocumentState({**data, "state": "pending"}, document.create_time, document.create_time),
+                             event_type=CREATED)
+    for _ in range(2):
+        response = deliver(stack, "apply_record_changes", created)
+        assert response.status_code == 200, response.text
+    # The same retry past the trigger's early exits: every part is offered again and refused by its marker.
+    processor = RecordChangeProcessor(db, AggregateStore(db, 8), None)
+    as_read = ChangeDocument(document.id, {**data, "state": "pending"}, document.create_time)
+    assert processor._apply(org_id, as_read, []) is None
+    assert firestore_dimension_aggregates(db, org_id)[1] == expected
+    markers = [m.id for m in db.collection(f"organizations/{org_id}/applied_changes").stream()]
+    assert markers == [f"{document.id}-dimensions-0"], "the keys that do not fit go in one marked part"
