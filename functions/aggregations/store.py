@@ -69,11 +69,13 @@ class AggregateStore:
         deltas: Mapping[AggregateKey, AggregateDelta],
         merged: Mapping[str, Any] | None = None,
         dimension_deltas: Mapping[DimensionKey, AggregateDelta] | None = None,
+        dimensions_deferred: bool = False,
     ) -> bool:
         """Apply change documents' summed deltas once: the increments commit with their new states.
 
         The deltas per dimension value (`dimension_deltas`) go to the shards of their own
-        documents in the same commit, so they are applied exactly when the base deltas are.
+        documents in the same commit, so they are applied exactly when the base deltas are; or,
+        when they do not fit, `dimensions_deferred` marks the document so they follow in parts.
 
         `change_ref` becomes 'applied' (listing the documents merged into it) and each document of
         `merged` (change id -> update time as read, same org) becomes 'merged'. Every state update
@@ -85,9 +87,11 @@ class AggregateStore:
         merged = dict(merged or {})
         org_id = change_ref.parent.parent.id
         batch = self._db.batch()
-        batch.update(change_ref, {"state": "applied", "applied_at": firestore.SERVER_TIMESTAMP,
-                                  "keys": sorted(key.doc_id for key in deltas), "merged": sorted(merged)},
-                     option=self._db.write_option(last_update_time=read_at_update_time))
+        state = {"state": "applied", "applied_at": firestore.SERVER_TIMESTAMP,
+                 "keys": sorted(key.doc_id for key in deltas), "merged": sorted(merged)}
+        if dimensions_deferred:
+            state["dimensions_deferred"] = True
+        batch.update(change_ref, state, option=self._db.write_option(last_update_time=read_at_update_time))
         for change_id, update_time in merged.items():
             batch.update(change_ref.parent.document(change_id), {"state": "merged", "merged_into": change_ref.id},
                          option=self._db.write_option(last_update_time=update_time))

@@ -36,6 +36,8 @@ BACKLOG_QUERY_LIMIT = 200
 # Documents the commit that applies change documents may write: its own state, each merged
 # document's state and one shard per aggregate key (base and dimension values).
 APPLY_COMMIT_BUDGET = MAX_WRITES_PER_COMMIT
+# Set on a change document whose dimension deltas did not fit the commit that applied it.
+DIMENSIONS_DEFERRED = "dimensions_deferred"
 
 
 @dataclass(frozen=True)
@@ -119,10 +121,13 @@ class RecordChangeProcessor:
                 return ProcessResult(True, tuple(k.doc_id for k in message.keys), self.publish(message), len(merged))
         if own.state != "applied":
             return ProcessResult(False, (), False)
-        # Applied but not published (a failed publish, or the sweep): rebuild its message and send it.
+        # Applied but not published (a failed publish, a crash, or the sweep): rebuild its message,
+        # finish its dimension parts if it has any (each is applied once), and send it.
         merged_ids = list(own.body.get("merged") or ())
         merged_docs = [d for d in (self._read(org_id, i) for i in merged_ids) if d is not None]
         message = change_message(change_id, org_id, [own.body, *(d.body for d in merged_docs)], changed_at)
+        if own.body.get(DIMENSIONS_DEFERRED):
+            self._apply_dimension_parts(message)
         return ProcessResult(False, tuple(k.doc_id for k in message.keys), self.publish(message), len(merged_docs))
 
     def _backlog(self, org_id: str, own: ChangeDocument) -> list[ChangeDocument] | None:
@@ -159,15 +164,19 @@ class RecordChangeProcessor:
 
     def _apply(self, org_id: str, own: ChangeDocument, backlog: list[ChangeDocument]) -> list[ChangeDocument] | None:
         """Apply `own` with the backlog; the documents merged into it, or None if `own` was not pending any more."""
-        alone = change_message(own.change_id, org_id, [own.body], "")
-        if _writes(alone) > APPLY_COMMIT_BUDGET:
-            return [] if self._apply_in_parts(org_id, own, alone) else None
-        backlog = _fitting(org_id, alone, backlog)
+        backlog = _fitting(org_id, change_message(own.change_id, org_id, [own.body], ""), backlog)
         for candidates in ([backlog, []] if backlog else [[]]):
             message = change_message(own.change_id, org_id, [own.body, *(d.body for d in candidates)], "")
             merged = {d.change_id: d.update_time for d in candidates}
+            # The dimension deltas go in the same commit when they fit; otherwise they follow it in
+            # parts (_apply_dimension_parts), and the document says so for a retry.
+            inline = 1 + len(merged) + len(message.deltas) + len(message.dimension_deltas) <= APPLY_COMMIT_BUDGET
             if self._aggregates.apply_change_documents(self.change_ref(org_id, own.change_id), own.update_time,
-                                                       message.deltas, merged, message.dimension_deltas):
+                                                       message.deltas, merged,
+                                                       message.dimension_deltas if inline else None,
+                                                       dimensions_deferred=not inline):
+                if not inline:
+                    self._apply_dimension_parts(message)
                 if candidates:
                     log.info("change %s of %s took %d late change document(s) along", own.change_id, org_id,
                              len(candidates))
@@ -175,26 +184,21 @@ class RecordChangeProcessor:
             # A failed precondition: `own` was taken, or a backlog document was (then try alone).
         return None
 
-    def _apply_in_parts(self, org_id: str, own: ChangeDocument, message: ChangeMessage) -> bool:
-        """Apply a document whose keys do not fit one commit (many dimension values), exactly once.
+    def _apply_dimension_parts(self, message: ChangeMessage) -> None:
+        """Apply the dimension deltas of an applied document that did not fit its commit, each part once.
 
-        The dimension deltas that do not fit go first, in parts of a deterministic split of the
-        document's own content, each committed with a marker (`applied_changes/{change_id}-dimensions-{n}`)
-        so a part is applied once whoever retries; then the commit that moves the document to
-        'applied' carries the base deltas and the rest. Such a document is never taken along into
-        another's commit (`_fitting`), so only its own invocations apply it, all in the same parts.
+        The commit that applied the document fixed what the message holds (the document and the
+        ones merged into it, listed on it), so every retry (a redelivered trigger, the sweep of an
+        applied but unpublished document) splits the same deltas into the same parts; each part
+        commits with its marker `applied_changes/{change_id}-dimensions-{n}`, so it counts once.
         """
         items = sorted(message.dimension_deltas.items())
-        room = max(0, APPLY_COMMIT_BUDGET - 1 - len(message.deltas))
-        head, rest = dict(items[:room]), items[room:]
-        part_size = APPLY_COMMIT_BUDGET - 1
-        for number, start in enumerate(range(0, len(rest), part_size)):
-            self._aggregates.apply_once(org_id, f"{own.change_id}-dimensions-{number}", {},
-                                        dict(rest[start:start + part_size]))
-        log.info("change %s of %s applied in %d commits (%d aggregate keys)", own.change_id, org_id,
-                 -(-len(rest) // part_size) + 1, len(message.deltas) + len(items))
-        return self._aggregates.apply_change_documents(self.change_ref(org_id, own.change_id), own.update_time,
-                                                       message.deltas, {}, head)
+        size = APPLY_COMMIT_BUDGET - 1
+        for number, start in enumerate(range(0, len(items), size)):
+            self._aggregates.apply_once(message.org_id, f"{message.change_id}-dimensions-{number}", {},
+                                        dict(items[start:start + size]))
+        log.info("change %s of %s: %d dimension aggregate keys applied in %d commits after it", message.change_id,
+                 message.org_id, len(items), -(-len(items) // size))
 
     @staticmethod
     def _late(document: ChangeDocument) -> bool:
@@ -222,23 +226,16 @@ class RecordChangeProcessor:
         return True
 
 
-def _writes(message: ChangeMessage, merged: int = 0) -> int:
-    """Documents the commit applying `message` writes (its document, `merged` others, one shard per key)."""
-    return 1 + merged + len(message.deltas) + len(message.dimension_deltas)
-
-
 def _fitting(org_id: str, own: ChangeMessage, backlog: Sequence[ChangeDocument]) -> list[ChangeDocument]:
-    """The late documents, oldest first, that fit in one commit with `own` (keys counted as a union, an upper bound).
+    """The late documents, oldest first, whose states and base aggregate keys fit in one commit with `own`.
 
-    A document too large for a commit on its own is left out: its own invocation applies it in parts.
+    Keys are counted as a union (an upper bound: deltas that cancel drop out). Dimension keys are
+    not counted: those that do not fit follow the commit in parts.
     """
-    keys = {*own.deltas, *own.dimension_deltas}
+    keys = set(own.deltas)
     picked: list[ChangeDocument] = []
     for document in backlog:
-        message = change_message(document.change_id, org_id, [document.body], "")
-        if _writes(message) > APPLY_COMMIT_BUDGET:
-            continue
-        union = keys | {*message.deltas, *message.dimension_deltas}
+        union = keys | set(change_message(document.change_id, org_id, [document.body], "").deltas)
         if 1 + len(picked) + 1 + len(union) > APPLY_COMMIT_BUDGET:
             break
         keys = union
