@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import random
-import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -26,7 +24,7 @@ from typing import Any
 from google.api_core import exceptions as google_exceptions
 from google.cloud import firestore
 
-from adapters.errors import ProcessingError, TransientError, map_exceptions
+from adapters.errors import LostRace, ProcessingError, TransientError, map_exceptions
 from adapters.firestore_codec import (
     MalformedRecord,
     org_path,
@@ -36,6 +34,7 @@ from adapters.firestore_codec import (
     tombstone_from_document,
     utc_now,
 )
+from adapters.retry import CONTENDED_CHUNK, CONTENDED_WRITE, call_with_retry
 from aggregations import shards
 from finance_core.batches import BatchPlan, IngestLine, StoredRecord, plan_batch
 from finance_core.changes import encode_changes
@@ -59,11 +58,6 @@ RESERVED_WRITES = 4
 CHUNK_LINES = 240
 # A change document must stay under Firestore's 1 MiB per document.
 MAX_CHANGE_DOC_BYTES = 800_000
-# Attempts of one chunk against concurrent writers of the same records before the delivery is
-# retried by the platform (each attempt reads fresh state, so one always makes progress).
-CHUNK_ATTEMPTS = 12
-# Jittered pause before planning a chunk again (doubling per attempt), so racing chunks spread out.
-RACE_BACKOFF_SECONDS = 0.01
 # What a rejection document keeps of an unreadable message (Firestore documents hold 1 MiB).
 MAX_KEPT_RAW_BYTES = 200_000
 RACE_ERRORS = (google_exceptions.FailedPrecondition, google_exceptions.AlreadyExists, google_exceptions.NotFound,
@@ -163,25 +157,27 @@ class IngestionStore:
                      manual_entry: ManualEntryStatus | None) -> list[IngestResult]:
         # A chunk of many lines gets one more try from fresh reads, then is split; one line keeps
         # trying (with a growing pause) until the platform's own retry takes over.
-        attempts = CHUNK_ATTEMPTS if len(chunk) == 1 else 2
-        last: Exception | None = None
-        for attempt in range(attempts):
-            if attempt:
-                time.sleep(random.uniform(0, RACE_BACKOFF_SECONDS * 2**attempt))
+        policy = CONTENDED_WRITE if len(chunk) == 1 else CONTENDED_CHUNK
+
+        def attempt() -> list[IngestResult]:
             try:
                 with map_exceptions(f"storing {len(chunk)} line(s) of {org_id} ({source})"):
                     return self._attempt(org_id, chunk, reference, source, manual_entry)
             except ProcessingError as exc:
                 # A precondition failed: another delivery changed one of the chunk's records (or
                 # stored one of its rejections) since the read. Read and plan it again.
-                if not isinstance(exc.__cause__, RACE_ERRORS):
-                    raise
-                last = exc
-            log.debug("chunk of %s (%s) met a concurrent writer; planning it again", org_id, source)
-        if len(chunk) > 1:
-            raise _Contended()
-        raise TransientError(f"could not store a line of {org_id} ({source}) after {CHUNK_ATTEMPTS} attempts: other "
-                             f"deliveries keep changing the same record ({last})")
+                if isinstance(exc.__cause__, RACE_ERRORS):
+                    raise LostRace(str(exc)) from exc
+                raise
+
+        try:
+            return call_with_retry(attempt, policy, retry_on=lambda exc: isinstance(exc, LostRace),
+                                   what=f"chunk of {org_id} ({source})")
+        except LostRace as exc:
+            if len(chunk) > 1:
+                raise _Contended() from exc
+            raise TransientError(f"could not store a line of {org_id} ({source}) after {policy.attempts} attempts: "
+                                 f"other deliveries keep changing the same record ({exc})") from exc
 
     def _attempt(self, org_id: str, chunk: Sequence[Entry], reference: OrgReference, source: str,
                  manual_entry: ManualEntryStatus | None) -> list[IngestResult]:

@@ -1,4 +1,4 @@
-"""Bounded retries with exponential backoff for one send, and what they achieved."""
+"""Bounded retries (the shared policy of adapters/retry.py) for one send, and what they achieved."""
 
 from __future__ import annotations
 
@@ -9,11 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from adapters.firestore_codec import utc_now
+from adapters.retry import EXTERNAL_SEND, Backoff, call_with_retry
 
 log = logging.getLogger(__name__)
-
-MAX_ATTEMPTS = 3
-BASE_DELAY_SECONDS = 0.5
 
 
 class DeliveryError(Exception):
@@ -45,29 +43,31 @@ def deliver_with_retry(
     channel_id: str,
     send: Callable[[], None],
     *,
-    attempts: int = MAX_ATTEMPTS,
-    base_delay: float = BASE_DELAY_SECONDS,
+    policy: Backoff = EXTERNAL_SEND,
     sleep: Callable[[float], None] = time.sleep,
 ) -> DeliveryOutcome:
-    """Call `send` until it succeeds, at most `attempts` times, waiting base_delay * 2^n in between.
+    """Call `send` until it succeeds, at most `policy.attempts` times, with the shared jittered backoff.
 
     With the defaults a dead receiver costs 3 attempts within about 1.5 s plus the time-outs. An
     error that is not retryable (a 4xx: wrong URL, bad credentials) stops at once.
     """
     outcome = DeliveryOutcome(channel_id)
-    for attempt in range(attempts):
+
+    def attempt() -> None:
         outcome.attempts += 1
         outcome.last_attempt_at = utc_now()
         try:
             send()
         except DeliveryError as exc:
-            outcome.errors.append(f"attempt {attempt + 1}: {exc}")
-            log.warning("notification to channel %s failed (attempt %d): %s", channel_id, attempt + 1, exc)
-            if not exc.retryable or attempt + 1 == attempts:
-                return outcome
-            sleep(base_delay * 2**attempt)
-            continue
-        outcome.delivered = True
-        outcome.delivered_at = utc_now()
+            outcome.errors.append(f"attempt {outcome.attempts}: {exc}")
+            log.warning("notification to channel %s failed (attempt %d): %s", channel_id, outcome.attempts, exc)
+            raise
+
+    try:
+        call_with_retry(attempt, policy, retry_on=lambda exc: isinstance(exc, DeliveryError) and exc.retryable,
+                        what=f"notification to channel {channel_id}", sleep=sleep)
+    except DeliveryError:
         return outcome
+    outcome.delivered = True
+    outcome.delivered_at = utc_now()
     return outcome
