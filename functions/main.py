@@ -14,7 +14,9 @@ from ingestion.triggers import (  # noqa: E402
     ingest_financial_event_batch,
     ingest_manual_entry,
     ingest_upload,
+    sweep_manual_entries,
 )
+from operations.triggers import refresh_pipeline_health  # noqa: E402
 from realtime_processor.triggers import apply_record_changes, publish_pending_changes  # noqa: E402
 from reports.triggers import download_report, on_period_written, on_report_requested, send_scheduled_reports  # noqa: E402
 from trends.triggers import refresh_trends, sweep_trend_requests  # noqa: E402
@@ -25,6 +27,7 @@ __all__ = [
     "ingest_financial_event_batch",
     "ingest_manual_entry",
     "ingest_upload",
+    "sweep_manual_entries",
     # realtime processor
     "apply_record_changes",
     "publish_pending_changes",
@@ -43,6 +46,8 @@ __all__ = [
     # collaboration
     "expire_presence",
     "on_comment_written",
+    # operations
+    "refresh_pipeline_health",
     # reports
     "on_report_requested",
     "download_report",

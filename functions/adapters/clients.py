@@ -59,3 +59,9 @@ def storage_client():
     if os.environ.get("STORAGE_EMULATOR_HOST"):
         return storage.Client(project=project_id(), credentials=AnonymousCredentials())
     return storage.Client(project=project_id())
+
+
+@functools.cache
+def subscriber() -> pubsub_v1.SubscriberClient:
+    """Subscriber for pulls outside the triggers (the health refresh counts waiting dead letters)."""
+    return pubsub_v1.SubscriberClient()

@@ -92,3 +92,17 @@ def reports_bucket() -> str:
 def reports_download_url() -> str:
     """Base URL of the download_report function (links in report documents)."""
     return REPORTS_DOWNLOAD_URL.value or f"https://us-central1-{project_id()}.cloudfunctions.net/download_report"
+
+# Member-driven writes (adapters/rate_limits.py): per user and org, enforced by the triggers.
+COMMENTS_PER_MINUTE = params.IntParam(
+    "COMMENTS_PER_MINUTE", default=20, description="Comments one member may post per minute; more are deleted."
+)
+MANUAL_ENTRIES_PER_MINUTE = params.IntParam(
+    "MANUAL_ENTRIES_PER_MINUTE", default=60,
+    description="Manual entries one editor may create per minute; more are rejected with the reason.",
+)
+DEAD_LETTER_SUBSCRIPTIONS = params.StringParam(
+    "DEAD_LETTER_SUBSCRIPTIONS",
+    default="financial-events-dead-letter-hold,financial-record-changes-dead-letter-hold",
+    description="Hold subscriptions of the dead-letter topics (infra/resources.json), counted by the pipeline health.",
+)

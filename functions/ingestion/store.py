@@ -34,6 +34,7 @@ from adapters.firestore_codec import (
     tombstone_from_document,
     utc_now,
 )
+from adapters.origin import Origin
 from adapters.retry import CONTENDED_CHUNK, CONTENDED_WRITE, call_with_retry
 from aggregations import shards
 from finance_core.batches import BatchPlan, IngestLine, StoredRecord, plan_batch
@@ -95,9 +96,13 @@ class Rejected:
 Entry = Parsed | Rejected
 
 
-def rejection_id(raw: bytes, event_id: str | None) -> str:
-    """Document id of a rejection: the event id if usable, else a hash of the raw message."""
-    return event_id or "sha256-" + hashlib.sha256(raw).hexdigest()[:40]
+def rejection_id(raw: bytes, event_id: str | None, message_id: str | None = None) -> str:
+    """Document id of a rejection: the event id if usable, else the Pub/Sub message id, else a hash of the body."""
+    if event_id:
+        return event_id
+    if message_id:
+        return "message-" + hashlib.sha256(message_id.encode()).hexdigest()[:40]
+    return "sha256-" + hashlib.sha256(raw).hexdigest()[:40]
 
 
 @dataclass
@@ -130,7 +135,7 @@ class IngestionStore:
     # --- lines of a known org ----------------------------------------------------------------------
 
     def apply(self, org_id: str, entries: Sequence[Entry], reference: OrgReference, *, source: str,
-              manual_entry: ManualEntryStatus | None = None) -> list[IngestResult]:
+              manual_entry: ManualEntryStatus | None = None, origin: Origin | None = None) -> list[IngestResult]:
         """Store every entry (in order) and return one result per entry; transient failures raise.
 
         Entries are split into chunks committed one after another, so lines of one record keep
@@ -142,7 +147,7 @@ class IngestionStore:
         while pending:
             chunk = pending[:size]
             try:
-                results += self._store_chunk(org_id, chunk, reference, source, manual_entry)
+                results += self._store_chunk(org_id, chunk, reference, source, manual_entry, origin)
             except (_ChunkTooBig, _Contended):
                 # Too much for one commit, or other deliveries keep changing some of its records:
                 # halve it. A smaller chunk shares fewer records with concurrent ones, so the part
@@ -154,7 +159,7 @@ class IngestionStore:
         return results
 
     def _store_chunk(self, org_id: str, chunk: Sequence[Entry], reference: OrgReference, source: str,
-                     manual_entry: ManualEntryStatus | None) -> list[IngestResult]:
+                     manual_entry: ManualEntryStatus | None, origin: Origin | None) -> list[IngestResult]:
         # A chunk of many lines gets one more try from fresh reads, then is split; one line keeps
         # trying (with a growing pause) until the platform's own retry takes over.
         policy = CONTENDED_WRITE if len(chunk) == 1 else CONTENDED_CHUNK
@@ -162,7 +167,7 @@ class IngestionStore:
         def attempt() -> list[IngestResult]:
             try:
                 with map_exceptions(f"storing {len(chunk)} line(s) of {org_id} ({source})"):
-                    return self._attempt(org_id, chunk, reference, source, manual_entry)
+                    return self._attempt(org_id, chunk, reference, source, manual_entry, origin)
             except ProcessingError as exc:
                 # A precondition failed: another delivery changed one of the chunk's records (or
                 # stored one of its rejections) since the read. Read and plan it again.
@@ -180,7 +185,7 @@ class IngestionStore:
                                  f"other deliveries keep changing the same record ({exc})") from exc
 
     def _attempt(self, org_id: str, chunk: Sequence[Entry], reference: OrgReference, source: str,
-                 manual_entry: ManualEntryStatus | None) -> list[IngestResult]:
+                 manual_entry: ManualEntryStatus | None, origin: Origin | None) -> list[IngestResult]:
         org = self._org(org_id)
         lines = [entry.line for entry in chunk if isinstance(entry, Parsed)]
         record_ids = sorted({line.event.record_id for line in lines})
@@ -199,7 +204,8 @@ class IngestionStore:
             if period_refs:
                 live = _with_period_status(reference, {s.id: s for s in transaction.get_all(period_refs)})
             plan = plan_batch(lines, stored, live)
-            results = self._write(transaction, org_id, chunk, plan, stored, snaps, reference, source, manual_entry)
+            results = self._write(transaction, org_id, chunk, plan, stored, snaps, reference, source, manual_entry,
+                                  origin)
             outcome["results"] = results
 
         commit(self._db.transaction(max_attempts=5))
@@ -215,7 +221,8 @@ class IngestionStore:
     def _write(self, writer: firestore.Transaction, org_id: str, chunk: Sequence[Entry], plan: BatchPlan,
                stored: Mapping[str, StoredRecord],
                snaps: Mapping[str, tuple[firestore.DocumentSnapshot, firestore.DocumentSnapshot]],
-               reference: OrgReference, source: str, manual_entry: ManualEntryStatus | None) -> list[IngestResult]:
+               reference: OrgReference, source: str, manual_entry: ManualEntryStatus | None,
+               origin: Origin | None) -> list[IngestResult]:
         org = self._org(org_id)
         writes = 0
         for record_id, after in plan.stored.items():
@@ -223,7 +230,7 @@ class IngestionStore:
                                     reference.reporting_currency)
         results = self._results(org_id, chunk, plan)
         rejected = [(i, entry) for i, entry in enumerate(chunk) if results[i].outcome is Outcome.REJECTED]
-        writes += self._write_rejections(writer, org, chunk, rejected, results)
+        writes += self._write_rejections(writer, org, chunk, rejected, results, origin)
         change_id = None
         if plan.changes:
             change_id = uuid.uuid4().hex
@@ -237,6 +244,10 @@ class IngestionStore:
                 "state": "pending",
                 "created_at": firestore.SERVER_TIMESTAMP,
                 "expires_at": utc_now() + RECORD_CHANGE_TTL,
+                # The trace follows the lines to every consumer; the publish time starts the
+                # publish-to-folded lag of the pipeline health (functions/operations).
+                "trace_id": origin.trace_id if origin else None,
+                "published_at": origin.publish_time if origin else None,
             }
             if len(body["changes"].encode()) > MAX_CHANGE_DOC_BYTES and len(chunk) > 1:
                 raise _ChunkTooBig()
@@ -268,7 +279,7 @@ class IngestionStore:
 
     def _write_rejections(self, writer: firestore.Transaction, org: firestore.DocumentReference,
                           chunk: Sequence[Entry], rejected: list[tuple[int, Entry]],
-                          results: list[IngestResult]) -> int:
+                          results: list[IngestResult], origin: Origin | None) -> int:
         """Store each new rejection once; one rejected before (or earlier in the chunk) is a duplicate."""
         if not rejected:
             return 0
@@ -284,7 +295,7 @@ class IngestionStore:
                 results[index] = replace(result, outcome=Outcome.DUPLICATE, reason=f"already rejected: {result.reason}")
                 continue
             existing.add(ref.path)
-            writer.create(ref, _rejection_body(raw, result.reason, result.code, result.event_id, result.org_id))
+            writer.create(ref, _rejection_body(raw, result.reason, result.code, result.event_id, result.org_id, origin))
             written += 1
         return written
 
@@ -308,9 +319,16 @@ class IngestionStore:
 
     # --- messages that name no usable org ----------------------------------------------------------
 
-    def reject(self, raw: bytes, rejection: EventRejected, org_exists: bool, lines: int = 1) -> IngestResult:
-        """Store a rejected message with its reason (once), and count its `lines` deliveries."""
-        doc_id = rejection_id(raw, rejection.event_id)
+    def reject(self, raw: bytes, rejection: EventRejected, org_exists: bool, lines: int = 1,
+               origin: Origin | None = None) -> IngestResult:
+        """Store a rejected message with its reason and origin (once per message), and count its `lines` deliveries.
+
+        A message with a readable event id is kept under that id (a resent event is a duplicate);
+        an unreadable one under its Pub/Sub message id, so six different messages with the same
+        broken body are six rejections, and only a redelivery of one of them is a duplicate.
+        """
+        message_id = origin.message_id if origin is not None else None
+        doc_id = rejection_id(raw, rejection.event_id, message_id)
         if rejection.org_id and org_exists:
             org = self._org(rejection.org_id)
             error_ref = org.collection("ingestion_errors").document(doc_id)
@@ -324,7 +342,8 @@ class IngestionStore:
             existing = error_ref.get(transaction=transaction)
             outcome = Outcome.DUPLICATE if existing.exists else Outcome.REJECTED
             if not existing.exists:
-                body = _rejection_body(raw, rejection.reason, rejection.code, rejection.event_id, rejection.org_id)
+                body = _rejection_body(raw, rejection.reason, rejection.code, rejection.event_id, rejection.org_id,
+                                       origin)
                 if lines > 1:
                     body["lines"] = lines
                 transaction.set(error_ref, body)
@@ -354,9 +373,10 @@ class _Contended(Exception):
     """Concurrent deliveries kept changing some of the chunk's records: split it."""
 
 
-def _rejection_body(raw: bytes, reason: str, code: str | None, event_id: str | None, org_id: str | None
-                    ) -> dict[str, Any]:
+def _rejection_body(raw: bytes, reason: str, code: str | None, event_id: str | None, org_id: str | None,
+                    origin: Origin | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
+        **(origin.rejection_fields() if origin is not None else {}),
         "raw": raw[:MAX_KEPT_RAW_BYTES].decode("utf-8", errors="replace"),
         "reason": reason,
         "code": code,
