@@ -8,7 +8,12 @@ configure_logging()
 from aggregations.triggers import reconcile_aggregates, refresh_aggregate_views  # noqa: E402
 from alerts.triggers import escalate_alerts, evaluate_alerts, flush_alert_notifications  # noqa: E402
 from analytics_sink.triggers import sink_changes_to_bigquery  # noqa: E402
-from collaboration.triggers import expire_presence, on_comment_written  # noqa: E402
+from collaboration.triggers import (  # noqa: E402
+    expire_presence,
+    on_comment_written,
+    reconcile_comment_counts,
+    sweep_comment_counts,
+)
 from ingestion.triggers import (  # noqa: E402
     ingest_financial_event,
     ingest_financial_event_batch,
@@ -46,6 +51,8 @@ __all__ = [
     # collaboration
     "expire_presence",
     "on_comment_written",
+    "sweep_comment_counts",
+    "reconcile_comment_counts",
     # operations
     "refresh_pipeline_health",
     # reports

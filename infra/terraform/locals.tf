@@ -131,7 +131,7 @@ locals {
     scheduled = {
       account_id         = "fn-scheduled"
       description        = "Collaboration and scheduled jobs: presence expiry, comment counts, trends and forecasts refresh."
-      functions          = ["refresh_trends", "sweep_trend_requests", "expire_presence", "on_comment_written"]
+      functions          = ["refresh_trends", "sweep_trend_requests", "expire_presence", "on_comment_written", "sweep_comment_counts", "reconcile_comment_counts"]
       firestore          = true
       event_triggers     = true
       publishes_internal = false
