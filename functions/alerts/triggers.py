@@ -15,17 +15,14 @@ from adapters.settings import (
     BIGQUERY_DATASET,
     DASHBOARD_URL,
     SLACK_WEBHOOK_URL,
-    SMTP_FROM,
-    SMTP_HOST,
     SMTP_PASSWORD,
-    SMTP_PORT,
-    SMTP_USER,
     aggregate_shards,
+    channel_settings,
     project_id,
 )
 from aggregations.store import AggregateStore
-from firebase_functions import pubsub_fn, scheduler_fn
 from finance_core.changes import decode_change_message
+from firebase_functions import pubsub_fn, scheduler_fn
 
 from alerts.channels.sender import ChannelSender
 from alerts.escalation import Escalator
@@ -46,8 +43,7 @@ def _secret(name: str) -> str:
 
 
 def _smtp_defaults() -> dict[str, str]:
-    return {"SMTP_HOST": SMTP_HOST.value, "SMTP_PORT": SMTP_PORT.value, "SMTP_USER": SMTP_USER.value,
-            "SMTP_FROM": SMTP_FROM.value}
+    return channel_settings()
 
 
 @functools.cache
@@ -80,7 +76,8 @@ def evaluator() -> AlertEvaluator:
                                 **deployment.background("alerts", timeout_sec=120, secrets=SECRETS))
 @observed("evaluate_alerts")
 def evaluate_alerts(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
-    """Evaluate the org's alert rules touched by one change message (once, however many lines); raise, resolve, notify."""
+    """Evaluate the org's alert rules touched by one change message (once, however many lines); raise, resolve,
+    notify."""
     data, _ = pubsub_message(event)
     evaluator().handle(decode_change_message(data))
 

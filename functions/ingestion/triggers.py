@@ -86,6 +86,7 @@ def upload_endpoint() -> UploadEndpoint:
 # timeout is for a slow day, and a client that gives up re-sends the same file at no risk.
 @https_fn.on_request(cors=options.CorsOptions(cors_origins="*", cors_methods=["post"]),
                      **deployment.background("ingestion", timeout_sec=1800, concurrency=4))
+@observed("ingest_upload")
 def ingest_upload(request: https_fn.Request) -> https_fn.Response:
     """CSV/XLSX upload by an editor or admin: every row becomes a contract-v1 event; replies with per-row outcomes."""
     reply = upload_endpoint().handle(

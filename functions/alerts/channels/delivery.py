@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from adapters.firestore_codec import utc_now
 from adapters.retry import EXTERNAL_SEND, Backoff, call_with_retry
@@ -15,11 +17,32 @@ log = logging.getLogger(__name__)
 
 
 class DeliveryError(Exception):
-    """A send failed; `retryable` says whether another attempt may succeed (5xx, 429, network)."""
+    """A send failed; `retryable` says whether another attempt may succeed (5xx, 429, network).
+
+    Its message is shown to every member of the org (on the alert and the notification), so the
+    senders build it from safe parts and pass it through `redact`: never a URL, token or credential.
+    """
 
     def __init__(self, message: str, retryable: bool = True):
         super().__init__(message)
         self.retryable = retryable
+
+
+_URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
+# Long opaque runs (tokens, keys, webhook path secrets) that a server may echo back.
+_OPAQUE = re.compile(r"[A-Za-z0-9_\-]{24,}")
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` without URLs, without the given secrets (and their URL path segments), without token-like runs."""
+    for secret in secrets:
+        if not secret:
+            continue
+        pieces = [secret, *(part for part in urlsplit(secret).path.split("/") if len(part) >= 6)]
+        for piece in sorted(pieces, key=len, reverse=True):
+            text = text.replace(piece, "[redacted]")
+    text = _URL.sub("[url]", text)
+    return _OPAQUE.sub("[redacted]", text)
 
 
 @dataclass
