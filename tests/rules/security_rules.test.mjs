@@ -424,6 +424,15 @@ const CASES = [
   { who: 'editor', expect: 'deny', op: 'set', path: A('fx_rates/2026-11'), data: fxDoc(), name: 'set FX rates' },
   { who: 'admin', expect: 'allow', op: 'create', path: A('alert_rules/r2'), data: () => ({ type: 'variance', severity: 'critical', target: 'opex', threshold: '0.1', cooldown: 3600, channels: ['email'] }), name: 'add an alert rule' },
   { who: 'admin', expect: 'deny', op: 'create', path: A('alert_rules/r3'), data: () => ({ type: 'magic', severity: 'critical' }), name: 'alert rule with an unknown type' },
+  // Size limits on what an admin writes (every dashboard of the org reads these documents).
+  { who: 'admin', expect: 'allow', op: 'create', path: A('alert_rules/r5'), data: () => ({ type: 'absolute', severity: 'critical', name: 'Cash below plan', direction: 'below', threshold_minor: 100000, target: { entity_id: '_all', metric: 'cash', scenario: 'actual' }, channels: ['ops', 'cfo'], escalation: { channels: ['cfo'], escalate_after_seconds: 3600 }, cooldown_seconds: 600, enabled: true }), name: 'add a full alert rule' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('alert_rules/r6'), data: () => ({ type: 'absolute', severity: 'info', name: 'x'.repeat(900 * 1024) }), name: 'alert rule with a 900 KB name' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('alert_rules/r7'), data: () => ({ type: 'absolute', severity: 'info', target: { entity_id: 'y'.repeat(5000) } }), name: 'alert rule with a 5,000-character target field' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('alert_rules/r8'), data: () => ({ type: 'absolute', severity: 'info', channels: Array.from({ length: 51 }, (_, i) => `c${i}`) }), name: 'alert rule with 51 channels' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('alert_rules/r9'), data: () => ({ type: 'absolute', severity: 'info', target: { deep: { deeper: 'x' } } }), name: 'alert rule nested three levels' },
+  { who: 'admin', expect: 'deny', op: 'set', path: A('fx_rates/2026-12'), data: fxDoc({ rates: { EUR: '1.08', GBP: '9'.repeat(5000) } }), name: 'FX rate of 5,000 digits' },
+  { who: 'admin', expect: 'deny', op: 'set', path: A('fx_rates/2026-12'), data: fxDoc({ rates: { eur: '1.08' } }), name: 'FX rates keyed by a non-currency' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('report_schedules/s11'), data: schedule({ recipients: ['a'.repeat(20000) + '@example.com'] }), name: 'schedule recipient of 20,000 characters' },
   { who: 'editor', expect: 'deny', op: 'create', path: A('alert_rules/r4'), data: () => ({ type: 'absolute', severity: 'info' }), name: 'add an alert rule' },
   { who: 'viewer', expect: 'deny', op: 'delete', path: A('alert_rules/r1'), name: 'delete an alert rule' },
 ];
