@@ -109,3 +109,22 @@ def test_a_failed_publish_leaves_the_change_for_the_next_sweep(db, org_id):
     sent: list[bytes] = []
     assert sweep_outbox(db, _processor(db, sent), older_than=timedelta(minutes=1), org_id=org_id).counts["published"] == 1
     assert AggregateStore(db, 4).shard_totals(org_id, KEY).accounts == {"4100": 1234}, "applied once"
+
+
+def test_one_org_that_fails_never_stops_the_sweep_of_the_others_and_fails_the_run(db, org_id):
+    from adapters.sweeps import SweepFailed
+
+    broken, healthy = f"{org_id}-broken", f"{org_id}-ok"
+    db.document(f"organizations/{broken}/record_changes/bad").set(
+        {"changes": "not json", "line_count": 1, "state": "pending", "created_at": utc_now() - timedelta(minutes=5)})
+    _stranded(db, broken, "after-bad", minutes_ago=4)
+    _stranded(db, healthy, "good", minutes_ago=5)
+    sent: list[bytes] = []
+    sweep = sweep_outbox(db, _processor(db, sent), older_than=timedelta(minutes=1))
+    assert healthy not in sweep.failed and broken in sweep.failed and "not a change document" in sweep.failed[broken]
+    assert db.document(f"organizations/{healthy}/record_changes/good").get().get("state") == "published"
+    assert sweep.skipped >= 1, "the rest of the failed org waits for the next run"
+    with pytest.raises(SweepFailed, match=broken):
+        sweep.finish()
+    for org, change in ((broken, "bad"), (broken, "after-bad"), (healthy, "good")):
+        db.document(f"organizations/{org}/record_changes/{change}").delete()
