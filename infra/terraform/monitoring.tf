@@ -15,7 +15,7 @@ locals {
     var.alert_notification_channels,
   )
 
-  runbook = "https://github.com/finance-live/finance-live/blob/main/docs/operations.md"
+  runbook = var.runbook_url
 
   dead_letter_hold_subscriptions = [for name, s in local.subscriptions : name if endswith(name, "-dead-letter-hold")]
 }

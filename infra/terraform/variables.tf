@@ -98,3 +98,14 @@ variable "slo_goals" {
     error_message = "SLO goals are ratios strictly between 0 and 1."
   }
 }
+
+variable "runbook_url" {
+  description = "Where operators read docs/operations.md (e.g. the file's address in your repository host); each alert policy links to its section there."
+  type        = string
+  default     = "docs/operations.md"
+
+  validation {
+    condition     = endswith(var.runbook_url, "docs/operations.md")
+    error_message = "runbook_url must point at docs/operations.md."
+  }
+}
