@@ -37,8 +37,13 @@ from firebase_functions import logger as firebase_logger
 TRACE_KEY = "logging.googleapis.com/trace"
 LABELS_KEY = "logging.googleapis.com/labels"
 SOURCE_KEY = "logging.googleapis.com/sourceLocation"
-_SEVERITIES = {logging.DEBUG: "DEBUG", logging.INFO: "INFO", logging.WARNING: "WARNING", logging.ERROR: "ERROR",
-               logging.CRITICAL: "CRITICAL"}
+_SEVERITIES = {
+    logging.DEBUG: "DEBUG",
+    logging.INFO: "INFO",
+    logging.WARNING: "WARNING",
+    logging.ERROR: "ERROR",
+    logging.CRITICAL: "CRITICAL",
+}
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 _TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 # Fields that also become indexed labels (cheap exact-match filters in Logs Explorer and metrics).
@@ -174,12 +179,27 @@ def observed(function: str) -> Callable[[F], F]:
                 try:
                     result = handler(*args, **kwargs)
                 except Exception as exc:
-                    log.error("%s failed: %s", function, exc, exc_info=True, extra={"json_fields": {
-                        "outcome": "failed", "error_type": type(exc).__name__,
-                        "latency_ms": round((time.perf_counter() - started) * 1000, 1)}})
+                    log.error(
+                        "%s failed: %s",
+                        function,
+                        exc,
+                        exc_info=True,
+                        extra={
+                            "json_fields": {
+                                "outcome": "failed",
+                                "error_type": type(exc).__name__,
+                                "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+                            }
+                        },
+                    )
                     raise
-                log.info("%s done", function, extra={"json_fields": {
-                    "outcome": "ok", "latency_ms": round((time.perf_counter() - started) * 1000, 1)}})
+                log.info(
+                    "%s done",
+                    function,
+                    extra={
+                        "json_fields": {"outcome": "ok", "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
+                    },
+                )
                 return result
 
         return wrapper  # type: ignore[return-value]

@@ -27,16 +27,28 @@ class Origin:
 
     def rejection_fields(self) -> dict[str, Any]:
         """What a rejection document keeps of the message."""
-        return {"message_id": self.message_id, "attributes": dict(self.attributes) or None,
-                "publish_time": self.publish_time, "trace_id": self.trace_id}
+        return {
+            "message_id": self.message_id,
+            "attributes": dict(self.attributes) or None,
+            "publish_time": self.publish_time,
+            "trace_id": self.trace_id,
+        }
 
 
 def pubsub_message(event: Any) -> tuple[bytes, Origin]:
     """The body and origin of a Pub/Sub trigger event; binds the trace and message id to the invocation's logs."""
     message = event.data.message
     attributes = {str(k): str(v) for k, v in dict(message.attributes or {}).items()}
-    origin = Origin(trace_id_of(attributes, message.message_id), message.message_id,
-                    getattr(message, "publish_time", None), attributes)
-    bind(trace_id=origin.trace_id, message_id=origin.message_id, org_id=attributes.get("org_id"),
-         change_id=attributes.get("change_id"))
+    origin = Origin(
+        trace_id_of(attributes, message.message_id),
+        message.message_id,
+        getattr(message, "publish_time", None),
+        attributes,
+    )
+    bind(
+        trace_id=origin.trace_id,
+        message_id=origin.message_id,
+        org_id=attributes.get("org_id"),
+        change_id=attributes.get("change_id"),
+    )
     return base64.b64decode(message.data or b""), origin

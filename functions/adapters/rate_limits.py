@@ -41,8 +41,10 @@ class Verdict:
     def reason(self) -> str:
         """The error shown to the member when refused."""
         seconds = int(self.limit.window.total_seconds())
-        return (f"rate limit: at most {self.limit.count} {self.limit.kind.replace('_', ' ')} per user every "
-                f"{seconds} s; try again in a moment")
+        return (
+            f"rate limit: at most {self.limit.count} {self.limit.kind.replace('_', ' ')} per user every "
+            f"{seconds} s; try again in a moment"
+        )
 
 
 class RateLimiter:
@@ -76,8 +78,17 @@ class RateLimiter:
                 return Verdict(keys.index(key) < limit.count, len(keys), limit)
             keys.append(key)
             # The keys of refused writes are kept too (bounded): a flood is counted, not forgotten.
-            transaction.set(ref, {limit.kind: {"started_at": started, "keys": keys[: limit.count * 2],
-                                               "refused": max(0, len(keys) - limit.count)}}, merge=True)
+            transaction.set(
+                ref,
+                {
+                    limit.kind: {
+                        "started_at": started,
+                        "keys": keys[: limit.count * 2],
+                        "refused": max(0, len(keys) - limit.count),
+                    }
+                },
+                merge=True,
+            )
             return Verdict(len(keys) <= limit.count, len(keys), limit)
 
         with map_exceptions(f"counting {limit.kind} of {uid} in {org_id}"):

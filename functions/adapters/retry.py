@@ -65,8 +65,13 @@ def call_with_retry(
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
-        log.info("%s: attempt %d of %d failed, trying again: %s", what or getattr(call, "__name__", "call"),
-                 state.attempt_number, policy.attempts, error)
+        log.info(
+            "%s: attempt %d of %d failed, trying again: %s",
+            what or getattr(call, "__name__", "call"),
+            state.attempt_number,
+            policy.attempts,
+            error,
+        )
 
     retrying = tenacity.Retrying(
         stop=tenacity.stop_after_attempt(max(1, policy.attempts)),

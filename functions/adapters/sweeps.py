@@ -52,24 +52,47 @@ class OrgSweep:
                 result = work()
             except Exception as exc:  # noqa: BLE001 - isolated per org, reported by finish()
                 self.failed[org_id] = f"{type(exc).__name__}: {exc}"[:500]
-                log.error("%s sweep: org %s failed%s: %s", self.name, org_id, f" ({what})" if what else "", exc,
-                          exc_info=True,
-                          extra={"json_fields": {"outcome": "failed", "error_type": type(exc).__name__}})
+                log.error(
+                    "%s sweep: org %s failed%s: %s",
+                    self.name,
+                    org_id,
+                    f" ({what})" if what else "",
+                    exc,
+                    exc_info=True,
+                    extra={"json_fields": {"outcome": "failed", "error_type": type(exc).__name__}},
+                )
                 return None
         self.done += 1
         return result
 
     def finish(self) -> OrgSweep:
         """Log the run's summary; raise SweepFailed when any org failed (after every other org was done)."""
-        fields = {"sweep": self.name, "units_done": self.done, "orgs_seen": len(self.orgs),
-                  "orgs_failed": len(self.failed), "units_skipped": self.skipped,
-                  "outcome": "failed" if self.failed else "ok", **self.counts}
+        fields = {
+            "sweep": self.name,
+            "units_done": self.done,
+            "orgs_seen": len(self.orgs),
+            "orgs_failed": len(self.failed),
+            "units_skipped": self.skipped,
+            "outcome": "failed" if self.failed else "ok",
+            **self.counts,
+        }
         if self.failed:
-            log.error("%s sweep: %d org(s) failed: %s", self.name, len(self.failed),
-                      "; ".join(f"{org}: {why}" for org, why in sorted(self.failed.items())[:10]),
-                      extra={"json_fields": fields})
-            raise SweepFailed(f"{self.name} sweep: {len(self.failed)} org(s) failed "
-                              f"({', '.join(sorted(self.failed)[:10])}); the others were done")
-        log.info("%s sweep: %d unit(s) done over %d org(s)", self.name, self.done, len(self.orgs),
-                 extra={"json_fields": fields})
+            log.error(
+                "%s sweep: %d org(s) failed: %s",
+                self.name,
+                len(self.failed),
+                "; ".join(f"{org}: {why}" for org, why in sorted(self.failed.items())[:10]),
+                extra={"json_fields": fields},
+            )
+            raise SweepFailed(
+                f"{self.name} sweep: {len(self.failed)} org(s) failed "
+                f"({', '.join(sorted(self.failed)[:10])}); the others were done"
+            )
+        log.info(
+            "%s sweep: %d unit(s) done over %d org(s)",
+            self.name,
+            self.done,
+            len(self.orgs),
+            extra={"json_fields": fields},
+        )
         return self

@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from adapters.firestore_codec import org_path, utc_now
 from google.api_core import exceptions as google_exceptions
 from google.cloud import firestore
-
-from adapters.firestore_codec import org_path, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +37,8 @@ class LagRecorder:
         log.info("change folded", extra={"json_fields": {"change_id": change_id, "lag_ms": round(lag_ms, 1)}})
         try:
             self._db.document(f"{org_path(org_id)}/{RECORD_CHANGES}/{change_id}").update(
-                {"folded_at": now, "lag_ms": round(lag_ms, 1)})
+                {"folded_at": now, "lag_ms": round(lag_ms, 1)}
+            )
         except google_exceptions.NotFound:
             pass  # expired (TTL) or a message re-driven from elsewhere: the log line keeps the sample
         except google_exceptions.GoogleAPICallError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -142,7 +143,7 @@ class Reconciler:
             orgs = [org.id for org in self._db.collection("organizations").list_documents()]
         repaired = 0
         for org_id in orgs:
-            report = sweep.run(org_id, lambda org_id=org_id: self.reconcile(org_id, settle=settle))
+            report = sweep.run(org_id, functools.partial(self.reconcile, org_id, settle=settle))
             repaired += report.repaired if report is not None else 0
         sweep.counts["keys_repaired"] = repaired
         return sweep

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -48,13 +49,11 @@ class Escalator:
                 candidates.setdefault(org, []).append(document)
         sent: list[SentNotification] = []
         for org, documents in candidates.items():
-            sent += report.run(org, lambda org=org, documents=documents: self._escalate(org, documents, now),
-                               "escalating") or []
+            sent += report.run(org, functools.partial(self._escalate, org, documents, now), "escalating") or []
         for org, document in self._store.alerts_with_status("acknowledged", org_id):
             if document.get("acknowledgement_logged_at") is not None or not document.get("fingerprint"):
                 continue
-            report.run(org, lambda org=org, document=document: self._log_acknowledgement(org, document, now),
-                       "logging an acknowledgement")
+            report.run(org, functools.partial(self._log_acknowledgement, org, document, now), "logging an acknowledgement")
         if fail_on_error:
             report.finish()
         return sent

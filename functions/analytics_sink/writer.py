@@ -80,7 +80,7 @@ class FactWriter:
                     [row_json(rows[i]) for i in pending],
                     row_ids=[rows[i].event_id for i in pending],
                     # The shared retry helper retries: the client's default retry would block for minutes.
-                    retry=None,
+                    retry=None,  # type: ignore[arg-type]  # None is documented: no client retry
                     timeout=REQUEST_TIMEOUT_SECONDS,
                 )
             except Exception as exc:

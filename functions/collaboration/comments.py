@@ -12,6 +12,7 @@ the per-user rate limit (adapters/rate_limits.py).
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections import Counter
@@ -19,14 +20,13 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from google.cloud import firestore
-from google.cloud.firestore_v1.base_query import FieldFilter
-
 from adapters.errors import LostRace, is_lost_race, map_exceptions
 from adapters.firestore_codec import org_path, utc_now
 from adapters.rate_limits import Limit, RateLimiter
 from adapters.retry import compare_and_set
 from adapters.sweeps import OrgSweep
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 log = logging.getLogger(__name__)
 
@@ -88,24 +88,38 @@ def count_changes(org_id: str, before: Mapping[str, Any] | None, after: Mapping[
 class CommentCounter:
     """Keeps comment_count on targets equal to the number of their comments."""
 
-    def __init__(self, db: firestore.Client, limiter: RateLimiter | None = None,
-                 per_minute: Callable[[], int] = lambda: 20, clock: Callable[[], datetime] = utc_now,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        db: firestore.Client,
+        limiter: RateLimiter | None = None,
+        per_minute: Callable[[], int] = lambda: 20,
+        clock: Callable[[], datetime] = utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self._db = db
         self._limiter = limiter
         self._per_minute = per_minute
         self._clock = clock
         self._sleep = sleep
 
-    def on_write(self, org_id: str, comment_id: str, before: Mapping[str, Any] | None,
-                 after: Mapping[str, Any] | None, committed_at: datetime | None = None) -> dict[str, int | None]:
+    def on_write(
+        self,
+        org_id: str,
+        comment_id: str,
+        before: Mapping[str, Any] | None,
+        after: Mapping[str, Any] | None,
+        committed_at: datetime | None = None,
+    ) -> dict[str, int | None]:
         """Handle one comment write: refuse a new comment over its author's rate limit, recount the targets."""
         if before is None and after is not None and self._limiter is not None and after.get("uid"):
-            verdict = self._limiter.take(org_id, str(after["uid"]), Limit(COMMENTS, self._per_minute(),
-                                                                         timedelta(minutes=1)), comment_id)
+            verdict = self._limiter.take(
+                org_id, str(after["uid"]), Limit(COMMENTS, self._per_minute(), timedelta(minutes=1)), comment_id
+            )
             if not verdict.allowed:
-                log.warning("comment deleted by the rate limit", extra={"json_fields": {
-                    "outcome": "rate_limited", "uid": after.get("uid"), "used": verdict.used}})
+                log.warning(
+                    "comment deleted by the rate limit",
+                    extra={"json_fields": {"outcome": "rate_limited", "uid": after.get("uid"), "used": verdict.used}},
+                )
                 with map_exceptions(f"deleting rate-limited comment {comment_id} of {org_id}"):
                     self._db.document(f"{org_path(org_id)}/{COMMENTS}/{comment_id}").delete()
                 return {}
@@ -133,8 +147,12 @@ class CommentCounter:
                 with map_exceptions(f"reading {target}"):
                     again = ref.get(field_paths=["comment_count_at"])
                 latest = (again.to_dict() or {}).get("comment_count_at") if again.exists else None
-                if latest is not None and latest != counted_at and committed_at is not None \
-                        and latest >= committed_at + CLOCK_MARGIN:
+                if (
+                    latest is not None
+                    and latest != counted_at
+                    and committed_at is not None
+                    and latest >= committed_at + CLOCK_MARGIN
+                ):
                     return None
         return self.recount(target)
 
@@ -147,21 +165,25 @@ class CommentCounter:
         ref = self._db.document(target)
         org_id = target.split("/")[1]
         comments = self._db.collection(f"{org_path(org_id)}/{COMMENTS}").where(
-            filter=FieldFilter("target_path", "==", target))
+            filter=FieldFilter("target_path", "==", target)
+        )
 
         def attempt() -> int | None:
             with map_exceptions(f"recounting the comments of {target}"):
                 snap = ref.get()
                 if not snap.exists:
                     return None
-                number = int(comments.count().get()[0][0].value)
+                aggregation: Any = comments.count()
+                number = int(aggregation.get()[0][0].value)
             stored = (snap.to_dict() or {}).get("comment_count")
             if (stored is None and number == 0) or (stored is not None and int(stored) == number):
                 return number
             try:
                 with map_exceptions(f"writing the comment count of {target}"):
-                    ref.update({"comment_count": number, "comment_count_at": firestore.SERVER_TIMESTAMP},
-                               option=self._db.write_option(last_update_time=snap.update_time))
+                    ref.update(
+                        {"comment_count": number, "comment_count_at": firestore.SERVER_TIMESTAMP},
+                        option=self._db.write_option(last_update_time=snap.update_time),
+                    )
             except Exception as exc:
                 if is_lost_race(exc):
                     raise LostRace(str(exc)) from exc
@@ -172,15 +194,16 @@ class CommentCounter:
 
     def sweep(self, org_id: str | None = None, window: timedelta = SWEEP_WINDOW) -> OrgSweep:
         """Recount the targets of comments written in the last `window` (a lost trigger's count is repaired)."""
-        source = (self._db.collection(f"{org_path(org_id)}/{COMMENTS}") if org_id
-                  else self._db.collection_group(COMMENTS))
+        source = (
+            self._db.collection(f"{org_path(org_id)}/{COMMENTS}") if org_id else self._db.collection_group(COMMENTS)
+        )
         query = source.where(filter=FieldFilter("created_at", ">", self._clock() - window)).select(["target_path"])
         with map_exceptions("listing recent comments"):
             found = [(s.reference.parent.parent.id, s.get("target_path")) for s in query.stream()]
         sweep = OrgSweep("comment_counts")
         for org, target in sorted({(org, comment_target(org, {"target_path": t})) for org, t in found}):
             if target:
-                sweep.run(org, lambda target=target: self.recount(target))
+                sweep.run(org, functools.partial(self.recount, target))
         return sweep
 
     def reconcile(self, org_id: str) -> int:
@@ -190,8 +213,11 @@ class CommentCounter:
             expected = Counter(t for t in (comment_target(org_id, s.to_dict()) for s in comments.stream()) if t)
         shown: set[str] = set()
         for collection in sorted(COUNTED_COLLECTIONS):
-            query = self._db.collection(f"{org_path(org_id)}/{collection}").where(
-                filter=FieldFilter("comment_count", ">", 0)).select(["comment_count"])
+            query = (
+                self._db.collection(f"{org_path(org_id)}/{collection}")
+                .where(filter=FieldFilter("comment_count", ">", 0))
+                .select(["comment_count"])
+            )
             with map_exceptions(f"reading comment counts of {org_id}/{collection}"):
                 shown |= {s.reference.path for s in query.stream()}
         corrected = 0
@@ -208,6 +234,6 @@ class CommentCounter:
         sweep = OrgSweep("comment_count_reconciliation")
         corrected = 0
         for org_id in org_ids:
-            corrected += sweep.run(org_id, lambda org_id=org_id: self.reconcile(org_id)) or 0
+            corrected += sweep.run(org_id, functools.partial(self.reconcile, org_id)) or 0
         sweep.counts["corrected"] = corrected
         return sweep

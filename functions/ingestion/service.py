@@ -108,7 +108,7 @@ class IngestionService:
                 org_id = candidate
                 rejection = EventRejected(rejection.code, rejection.reason, candidate, rejection.event_id)
         bind(org_id=org_id)
-        org_exists = bool(org_id) and self._org_exists(org_id)
+        org_exists = self._org_exists(org_id) if org_id else False
         return self._store.reject(raw, rejection, org_exists, origin=origin)
 
     def _org_exists(self, org_id: str) -> bool:

@@ -234,8 +234,9 @@ class IngestionStore:
         change_id = None
         if plan.changes:
             change_id = uuid.uuid4().hex
-            body = {
-                "changes": encode_changes(plan.changes),
+            encoded = encode_changes(plan.changes)
+            body: dict[str, Any] = {
+                "changes": encoded,
                 "line_count": len(plan.changes),
                 "reporting_currency": reference.reporting_currency,
                 "source": source[:200],
@@ -249,7 +250,7 @@ class IngestionStore:
                 "trace_id": origin.trace_id if origin else None,
                 "published_at": origin.publish_time if origin else None,
             }
-            if len(body["changes"].encode()) > MAX_CHANGE_DOC_BYTES and len(chunk) > 1:
+            if len(encoded.encode()) > MAX_CHANGE_DOC_BYTES and len(chunk) > 1:
                 raise _ChunkTooBig()
             writer.create(org.collection(RECORD_CHANGES).document(change_id), body)
             writes += 1

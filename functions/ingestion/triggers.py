@@ -5,8 +5,6 @@ from __future__ import annotations
 import functools
 import json
 
-from firebase_functions import firestore_fn, https_fn, options, pubsub_fn, scheduler_fn
-
 from adapters import deployment
 from adapters.clients import firestore_client
 from adapters.identity import verify_id_token
@@ -15,8 +13,10 @@ from adapters.origin import pubsub_message
 from adapters.rate_limits import RateLimiter
 from adapters.runtime import reference_store
 from adapters.settings import MANUAL_ENTRIES_PER_MINUTE
-from ingestion.service import IngestionService
+from firebase_functions import firestore_fn, https_fn, options, pubsub_fn, scheduler_fn
+
 from ingestion.manual_entries import ManualEntries
+from ingestion.service import IngestionService
 from ingestion.store import IngestionStore
 from ingestion.upload_service import UploadEndpoint, UploadRequest
 
@@ -35,8 +35,11 @@ def ingest_financial_event(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishe
     ingestion_service().ingest(raw, origin=origin)
 
 
-@pubsub_fn.on_message_published(topic="financial-event-batches", retry=True,
-                                 **deployment.hot_path("ingestion", timeout_sec=300, memory=1024, concurrency=8))
+@pubsub_fn.on_message_published(
+    topic="financial-event-batches",
+    retry=True,
+    **deployment.hot_path("ingestion", timeout_sec=300, memory=1024, concurrency=8),
+)
 @observed("ingest_financial_event_batch")
 def ingest_financial_event_batch(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
     """Validate and store a records.batch message (up to 1,000 lines), a few hundred lines per commit."""
@@ -54,16 +57,18 @@ def manual_entries() -> ManualEntries:
 # Firestore triggers are deployed without retry by the SDK; the post-deploy step turns retry on
 # (infra/terraform/scripts/apply_trigger_policies.py) and sweep_manual_entries finishes an entry
 # whose invocation was lost anyway.
-@firestore_fn.on_document_created(document="organizations/{org_id}/manual_entries/{entry_id}",
-                                  **deployment.background("ingestion"))
+@firestore_fn.on_document_created(
+    document="organizations/{org_id}/manual_entries/{entry_id}", **deployment.background("ingestion")
+)
 @observed("ingest_manual_entry")
 def ingest_manual_entry(event: firestore_fn.Event[firestore_fn.DocumentSnapshot | None]) -> None:
     """Turn an editor's manual entry into an event on the same path as Pub/Sub, then mark the entry."""
     snapshot = event.data
     if snapshot is None:
         return
-    manual_entries().process(event.params["org_id"], event.params["entry_id"], snapshot.reference,
-                             snapshot.to_dict() or {})
+    manual_entries().process(
+        event.params["org_id"], event.params["entry_id"], snapshot.reference, snapshot.to_dict() or {}
+    )
 
 
 @scheduler_fn.on_schedule(schedule="every 1 minutes", **deployment.scheduled("ingestion"))
@@ -84,8 +89,10 @@ def upload_endpoint() -> UploadEndpoint:
 # any origin may call it: a page of another origin cannot borrow the user's credentials. Rows are
 # stored a few hundred per commit (a 20,000-row file in well under a minute locally); the long
 # timeout is for a slow day, and a client that gives up re-sends the same file at no risk.
-@https_fn.on_request(cors=options.CorsOptions(cors_origins="*", cors_methods=["post"]),
-                     **deployment.background("ingestion", timeout_sec=1800, concurrency=4))
+@https_fn.on_request(
+    cors=options.CorsOptions(cors_origins="*", cors_methods=["post"]),
+    **deployment.background("ingestion", timeout_sec=1800, concurrency=4),
+)
 @observed("ingest_upload")
 def ingest_upload(request: https_fn.Request) -> https_fn.Response:
     """CSV/XLSX upload by an editor or admin: every row becomes a contract-v1 event; replies with per-row outcomes."""
@@ -99,5 +106,6 @@ def ingest_upload(request: https_fn.Request) -> https_fn.Response:
             read_body=request.stream.read,
         )
     )
-    return https_fn.Response(json.dumps(reply.body), status=reply.status, headers=reply.headers,
-                             mimetype="application/json")
+    return https_fn.Response(
+        json.dumps(reply.body), status=reply.status, headers=reply.headers, mimetype="application/json"
+    )

@@ -42,8 +42,9 @@ def peek_waiting(subscriber: Any, subscription_paths: Sequence[str]) -> Counter[
         seen: set[str] = set()
         while len(seen) < PEEK_LIMIT:
             try:
-                response = subscriber.pull(request={"subscription": path, "max_messages": PULL_MAX_MESSAGES},
-                                           timeout=PULL_TIMEOUT_SECONDS)
+                response = subscriber.pull(
+                    request={"subscription": path, "max_messages": PULL_MAX_MESSAGES}, timeout=PULL_TIMEOUT_SECONDS
+                )
             except (google_exceptions.DeadlineExceeded, google_exceptions.RetryError):
                 break
             except google_exceptions.NotFound:
@@ -51,8 +52,9 @@ def peek_waiting(subscriber: Any, subscription_paths: Sequence[str]) -> Counter[
                 break
             received = list(response.received_messages)
             if received:
-                subscriber.modify_ack_deadline(request={"subscription": path, "ack_ids": [m.ack_id for m in received],
-                                                        "ack_deadline_seconds": 0})
+                subscriber.modify_ack_deadline(
+                    request={"subscription": path, "ack_ids": [m.ack_id for m in received], "ack_deadline_seconds": 0}
+                )
             fresh = [m for m in received if m.message.message_id not in seen]
             if not fresh:
                 break

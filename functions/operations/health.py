@@ -13,19 +13,19 @@ pipeline leaves behind, never from counters on the hot path:
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from google.cloud import firestore
-from google.cloud.firestore_v1.base_query import FieldFilter
-
 from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path, utc_now
 from adapters.sweeps import OrgSweep
 from finance_core.health import OrgHealth, combine
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,13 @@ LAG_SAMPLE_LIMIT = 20_000
 class HealthRefresher:
     """Computes and writes the health documents."""
 
-    def __init__(self, db: firestore.Client, peek_dead_letters: Callable[[], Counter[str | None]],
-                 clock: Callable[[], datetime] = utc_now, window: timedelta = WINDOW):
+    def __init__(
+        self,
+        db: firestore.Client,
+        peek_dead_letters: Callable[[], Counter[str | None]],
+        clock: Callable[[], datetime] = utc_now,
+        window: timedelta = WINDOW,
+    ):
         self._db = db
         self._peek = peek_dead_letters
         self._clock = clock
@@ -61,7 +66,7 @@ class HealthRefresher:
         sweep = OrgSweep("pipeline_health", skip_failed_orgs=False)
         for org_id, health in healths.items():
             body = health.document(now, int(self._window.total_seconds()))
-            sweep.run(org_id, lambda org_id=org_id, body=body: self._write(f"{org_path(org_id)}/{ORG_DOC}", body))
+            sweep.run(org_id, functools.partial(self._write, f"{org_path(org_id)}/{ORG_DOC}", body))
         total = combine(healths.values())
         total.dead_letters_waiting += unattributed
         global_counts, previous = self._global_counts()
@@ -74,17 +79,31 @@ class HealthRefresher:
         body["orgs_degraded"] = sorted(org for org, h in healths.items() if h.problems(now))[:100]
         body["unattributed_counts"] = global_counts
         self._write(GLOBAL_DOC, body)
-        log.info("pipeline health: %s", body["status"], extra={"json_fields": {
-            "health_status": body["status"], "backlog_age_seconds": body["backlog"]["age_seconds"],
-            "lag_p50_ms": body["lag_ms"]["p50"], "lag_p99_ms": body["lag_ms"]["p99"],
-            "dead_letters_waiting": body["dead_letters_waiting"], "orgs_degraded": len(body["orgs_degraded"])}})
+        log.info(
+            "pipeline health: %s",
+            body["status"],
+            extra={
+                "json_fields": {
+                    "health_status": body["status"],
+                    "backlog_age_seconds": body["backlog"]["age_seconds"],
+                    "lag_p50_ms": body["lag_ms"]["p50"],
+                    "lag_p99_ms": body["lag_ms"]["p99"],
+                    "dead_letters_waiting": body["dead_letters_waiting"],
+                    "orgs_degraded": len(body["orgs_degraded"]),
+                }
+            },
+        )
         sweep.finish()
         return body
 
     def _backlog(self, healths: dict[str, OrgHealth]) -> None:
-        query = (self._db.collection_group(RECORD_CHANGES)
-                 .where(filter=FieldFilter("state", "in", ["pending", "applied"]))
-                 .order_by("created_at").limit(BACKLOG_LIMIT).select(["created_at"]))
+        query = (
+            self._db.collection_group(RECORD_CHANGES)
+            .where(filter=FieldFilter("state", "in", ["pending", "applied"]))
+            .order_by("created_at")
+            .limit(BACKLOG_LIMIT)
+            .select(["created_at"])
+        )
         with map_exceptions("reading the change backlog"):
             for snap in query.stream():
                 health = healths.get(snap.reference.parent.parent.id)
@@ -92,13 +111,18 @@ class HealthRefresher:
                     continue
                 health.unfinished_changes += 1
                 created = snap.get("created_at")
-                if created is not None and (health.oldest_unfinished_at is None or created < health.oldest_unfinished_at):
+                if created is not None and (
+                    health.oldest_unfinished_at is None or created < health.oldest_unfinished_at
+                ):
                     health.oldest_unfinished_at = created
 
     def _lag(self, healths: dict[str, OrgHealth], now: datetime) -> None:
-        query = (self._db.collection_group(RECORD_CHANGES)
-                 .where(filter=FieldFilter("folded_at", ">", now - self._window))
-                 .limit(LAG_SAMPLE_LIMIT).select(["lag_ms"]))
+        query = (
+            self._db.collection_group(RECORD_CHANGES)
+            .where(filter=FieldFilter("folded_at", ">", now - self._window))
+            .limit(LAG_SAMPLE_LIMIT)
+            .select(["lag_ms"])
+        )
         with map_exceptions("reading recent lag samples"):
             for snap in query.stream():
                 health = healths.get(snap.reference.parent.parent.id)
@@ -124,8 +148,11 @@ class HealthRefresher:
         refs = []
         for org_id in healths:
             base = org_path(org_id)
-            refs += [self._db.document(f"{base}/data_quality/current"),
-                     self._db.document(f"{base}/data_quality/reconciliation"), self._db.document(f"{base}/{ORG_DOC}")]
+            refs += [
+                self._db.document(f"{base}/data_quality/current"),
+                self._db.document(f"{base}/data_quality/reconciliation"),
+                self._db.document(f"{base}/{ORG_DOC}"),
+            ]
         with map_exceptions("reading data-quality documents"):
             snaps = {s.reference.path: s for s in self._db.get_all(refs)} if refs else {}
         for org_id, health in healths.items():

@@ -5,12 +5,12 @@ from __future__ import annotations
 import functools
 from collections import Counter
 
-from firebase_functions import scheduler_fn
-
 from adapters import deployment
 from adapters.clients import firestore_client, subscriber
 from adapters.logs import observed
 from adapters.settings import DEAD_LETTER_SUBSCRIPTIONS, project_id
+from firebase_functions import scheduler_fn
+
 from operations.dead_letters import peek_waiting
 from operations.health import HealthRefresher
 
@@ -18,8 +18,11 @@ from operations.health import HealthRefresher
 def waiting_dead_letters() -> Counter[str | None]:
     """Dead letters waiting on the hold subscriptions, per org."""
     client = subscriber()
-    paths = [client.subscription_path(project_id(), name.strip())
-             for name in DEAD_LETTER_SUBSCRIPTIONS.value.split(",") if name.strip()]
+    paths = [
+        client.subscription_path(project_id(), name.strip())
+        for name in DEAD_LETTER_SUBSCRIPTIONS.value.split(",")
+        if name.strip()
+    ]
     return peek_waiting(client, paths)
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from google.cloud import firestore
-from google.cloud.firestore_v1.base_query import FieldFilter
-
 from adapters.errors import map_exceptions
 from adapters.firestore_codec import utc_now
 from adapters.logs import bind
 from adapters.sweeps import OrgSweep
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
 from realtime_processor.processor import RECORD_CHANGES, ProcessResult, RecordChangeProcessor
 
 log = logging.getLogger(__name__)
@@ -25,8 +25,13 @@ UNFINISHED_STATES = ["pending", "applied"]
 SWEEP_AFTER = timedelta(seconds=20)
 
 
-def sweep_outbox(db: firestore.Client, processor: RecordChangeProcessor, older_than: timedelta = SWEEP_AFTER,
-                 limit: int = 500, org_id: str | None = None) -> OrgSweep:
+def sweep_outbox(
+    db: firestore.Client,
+    processor: RecordChangeProcessor,
+    older_than: timedelta = SWEEP_AFTER,
+    limit: int = 500,
+    org_id: str | None = None,
+) -> OrgSweep:
     """Apply and publish change documents older than `older_than` that are not published yet.
 
     A document still 'pending' lost its trigger invocation (applied here, exactly once: the
@@ -36,9 +41,14 @@ def sweep_outbox(db: firestore.Client, processor: RecordChangeProcessor, older_t
     done (call `finish()` to log and raise). `org_id` limits the sweep to one org.
     """
     cutoff = utc_now() - older_than
-    source = db.collection(f"organizations/{org_id}/{RECORD_CHANGES}") if org_id else db.collection_group(RECORD_CHANGES)
-    query = (source.where(filter=FieldFilter("state", "in", UNFINISHED_STATES))
-             .where(filter=FieldFilter("created_at", "<", cutoff)).limit(limit))
+    source = (
+        db.collection(f"organizations/{org_id}/{RECORD_CHANGES}") if org_id else db.collection_group(RECORD_CHANGES)
+    )
+    query = (
+        source.where(filter=FieldFilter("state", "in", UNFINISHED_STATES))
+        .where(filter=FieldFilter("created_at", "<", cutoff))
+        .limit(limit)
+    )
     with map_exceptions("querying the change outbox"):
         pending = list(query.stream())
     sweep = OrgSweep("outbox")
@@ -47,11 +57,13 @@ def sweep_outbox(db: firestore.Client, processor: RecordChangeProcessor, older_t
         change_org = snapshot.reference.parent.parent.id
         document = snapshot.to_dict() or {}
 
-        def finish(snapshot: firestore.DocumentSnapshot = snapshot, change_org: str = change_org,
-                   document: dict = document) -> ProcessResult:
+        def finish(
+            snapshot: firestore.DocumentSnapshot = snapshot, change_org: str = change_org, document: dict = document
+        ) -> ProcessResult:
             bind(trace_id=document.get("trace_id"), change_id=snapshot.id)
-            return processor.process(snapshot.id, change_org, document, document["created_at"].isoformat(),
-                                     snapshot.update_time)
+            return processor.process(
+                snapshot.id, change_org, document, document["created_at"].isoformat(), snapshot.update_time
+            )
 
         result = sweep.run(change_org, finish)
         published += int(bool(result and result.published))

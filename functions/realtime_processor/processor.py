@@ -81,7 +81,7 @@ def origin_attributes(documents: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     trace_id = documents[0].get("trace_id") if documents else None
     if trace_id:
         attributes["trace_id"] = str(trace_id)
-    published = [d.get("published_at") for d in documents if d.get("published_at") is not None]
+    published: list[Any] = [d["published_at"] for d in documents if d.get("published_at") is not None]
     if published:
         attributes["published_at"] = min(published).isoformat()
     return attributes
@@ -131,9 +131,10 @@ class RecordChangeProcessor:
             merged = None if backlog is None else self._apply(org_id, own, backlog)
             if merged is None:
                 # Applied before (a redelivery), or taken by another invocation: see what it is now.
-                own = self._read(org_id, change_id)
-                if own is None or own.state in ("published", "merged"):
+                now = self._read(org_id, change_id)
+                if now is None or now.state in ("published", "merged"):
                     return ProcessResult(False, (), False)
+                own = now
             else:
                 documents = [own.body, *(d.body for d in merged)]
                 message = change_message(change_id, org_id, documents, changed_at)

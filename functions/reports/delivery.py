@@ -74,7 +74,7 @@ class ScheduleRunner:
         now = self._clock()
         query = (self._db.collection_group(SCHEDULES) if org_id is None
                  else self._db.collection(f"{org_path(org_id)}/{SCHEDULES}"))
-        query = query.where(filter=FieldFilter("trigger", "==", "month_end"))
+        query = query.where(filter=FieldFilter("trigger", "==", "month_end"))  # type: ignore[assignment]
         with map_exceptions("listing month-end report schedules"):
             found = [(s.reference.path.split("/")[1], s.id, s.to_dict() or {}) for s in query.stream()]
         results = []

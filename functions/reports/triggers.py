@@ -132,8 +132,7 @@ def resume_lost_requests(older_than: timedelta = timedelta(minutes=2), horizon: 
         produced = {s.reference.path for s in firestore_client().get_all(refs) if s.exists}
     for (org, request_id, request), ref in zip(requests, refs, strict=True):
         if ref.path not in produced:
-            sweep.run(org, lambda org=org, request_id=request_id, request=request: handle_request(org, request_id,
-                                                                                                   request))
+            sweep.run(org, functools.partial(handle_request, org, request_id, request))
     return sweep
 
 
@@ -167,5 +166,6 @@ def on_period_written(event: firestore_fn.Event[firestore_fn.Change[firestore_fn
     if (after or {}).get("status") != "closed" or (before or {}).get("status") == "closed":
         return
     # Keyed like the sweep's (closed_periods), so a close is sent once whichever of the two runs.
-    close = close_key(after["updated_at"]) if after.get("updated_at") is not None else str(event.id)
+    stamp = (after or {}).get("updated_at")
+    close = close_key(stamp) if stamp is not None else str(event.id)
     schedule_runner().period_closed(event.params["org_id"], event.params["period"], close)

@@ -21,6 +21,7 @@ workers, a sleeping one would slow every other function down.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
@@ -179,7 +180,7 @@ class TrendRequests:
                 continue
             if time.monotonic() > deadline:
                 break  # the next sweep, a minute later, carries on
-            outcome = report.run(org.id, lambda org=org, snapshot=snapshot: self.sweep_org(org.id, snapshot))
+            outcome = report.run(org.id, functools.partial(self.sweep_org, org.id, snapshot))
             if outcome is not None:
                 outcomes[org.id] = outcome
         return outcomes

@@ -43,7 +43,7 @@ def refresh_trends(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) 
     change = decode_change_message(data)
     if touches_actuals(change.keys):
         # The change reached the aggregate shards before its message was published.
-        trend_requests().on_change(change.org_id, message.publish_time)
+        trend_requests().on_change(change.org_id, message.publish_time)  # type: ignore[arg-type]  # a datetime
 
 
 @scheduler_fn.on_schedule(schedule="every 1 minutes", **deployment.scheduled("scheduled"))

@@ -28,8 +28,12 @@ def test_unreadable_messages_keep_their_origin_and_their_org_and_count_per_deliv
     topic = publisher.topic_path(stack.config.project_id, "financial-events")
     ids = [publisher.publish(topic, b"{not json", org_id=org_id, source="erp-7").result(timeout=30) for _ in range(6)]
     errors = f"organizations/{org_id}/ingestion_errors"
-    docs = wait_until(lambda: (d := [s.to_dict() for s in db.collection(errors).stream()]) and len(d) == 6 and d,
-                      60, 0.3, "six rejections in the org named by the attribute")
+    docs = wait_until(
+        lambda: (d := [s.to_dict() for s in db.collection(errors).stream()]) and len(d) == 6 and d,
+        60,
+        0.3,
+        "six rejections in the org named by the attribute",
+    )
     assert sorted(d["message_id"] for d in docs) == sorted(ids)
     for doc in docs:
         assert doc["code"] == "invalid_json" and doc["raw"] == "{not json" and doc["org_id"] == org_id
@@ -48,8 +52,16 @@ def test_a_manual_entry_whose_trigger_was_lost_is_stored_by_the_sweep(lost, org_
 
     seed_org(lost, org_id)
     entries = lost.collection(f"organizations/{org_id}/manual_entries")
-    good = {"record_id": "man-lost", "entity_id": "us-west", "account_id": "6200", "period": "2026-10",
-            "scenario": "actual", "amount": "12.50", "currency": "USD", "created_by": "editor-1"}
+    good = {
+        "record_id": "man-lost",
+        "entity_id": "us-west",
+        "account_id": "6200",
+        "period": "2026-10",
+        "scenario": "actual",
+        "amount": "12.50",
+        "currency": "USD",
+        "created_by": "editor-1",
+    }
     entries.document("e-old").set({**good, "created_at": firestore.SERVER_TIMESTAMP})
     service = IngestionService(IngestionStore(lost), ReferenceStore(lost, ttl_seconds=0))
     manual = ManualEntries(lost, service, RateLimiter(lost), lambda: 60)
@@ -81,11 +93,23 @@ def test_the_health_documents_show_lag_backlog_dead_letters_and_rejections(stack
     seed_org(db, org_id)
     publish(stack, [event(org_id, f"h-{i}", 1, amount="10.00") for i in range(3)] + [b"{oops"])
     wait_for_events(db, org_id, 3)
-    wait_until(lambda: sum(1 for s in db.collection(f"organizations/{org_id}/record_changes").stream()
-                           if s.to_dict().get("lag_ms") is not None) >= 1, 60, 0.3, "a folded change's lag sample")
+    wait_until(
+        lambda: (
+            sum(
+                1
+                for s in db.collection(f"organizations/{org_id}/record_changes").stream()
+                if s.to_dict().get("lag_ms") is not None
+            )
+            >= 1
+        ),
+        60,
+        0.3,
+        "a folded change's lag sample",
+    )
     # A change document its trigger cannot finish (its changes are not readable) stays pending: the backlog.
     db.document(f"organizations/{org_id}/record_changes/stranded").set(
-        {"state": "pending", "changes": "not json", "line_count": 1, "created_at": firestore.SERVER_TIMESTAMP})
+        {"state": "pending", "changes": "not json", "line_count": 1, "created_at": firestore.SERVER_TIMESTAMP}
+    )
     publisher = pubsub_v1.PublisherClient()
     dead = publisher.topic_path(stack.config.project_id, "financial-record-changes-dead-letter")
     marker = uuid.uuid4().hex

@@ -14,8 +14,14 @@ from tools.stack.config import LOG_DIR
 
 pytestmark = pytest.mark.emulators
 
-PIPELINE = ("ingest_financial_event", "apply_record_changes", "refresh_aggregate_views", "sink_changes_to_bigquery",
-            "evaluate_alerts", "refresh_trends")
+PIPELINE = (
+    "ingest_financial_event",
+    "apply_record_changes",
+    "refresh_aggregate_views",
+    "sink_changes_to_bigquery",
+    "evaluate_alerts",
+    "refresh_trends",
+)
 
 
 def _entries(trace_id: str) -> list[dict]:
@@ -38,8 +44,9 @@ def test_one_trace_id_follows_an_event_through_every_function_in_structured_line
     publisher = pubsub_v1.PublisherClient()
     topic = publisher.topic_path(stack.config.project_id, "financial-events")
     body = event(org_id, "je-trace", 1, amount="12.34")
-    publisher.publish(topic, json.dumps(body).encode(), org_id=org_id,
-                      traceparent=f"00-{trace_id}-{secrets.token_hex(8)}-01").result(timeout=30)
+    publisher.publish(
+        topic, json.dumps(body).encode(), org_id=org_id, traceparent=f"00-{trace_id}-{secrets.token_hex(8)}-01"
+    ).result(timeout=30)
     wait_for_events(db, org_id, 1)
 
     def every_function_logged() -> list[dict] | None:

@@ -10,9 +10,8 @@ from typing import Any
 
 import hcl2
 import pytest
-from hcl2.utils import SerializationOptions
-
 from finance_core.health import BACKLOG_AGE_LIMIT_SECONDS, LAG_P99_LIMIT_MS
+from hcl2.utils import SerializationOptions
 
 ROOT = Path(__file__).resolve().parents[2]
 TF = ROOT / "infra" / "terraform"
@@ -42,8 +41,15 @@ def test_every_log_field_a_metric_reads_is_one_the_functions_write(monitoring):
     code = _code_strings()
     text = (TF / "monitoring.tf").read_text()
     fields = set(re.findall(r"jsonPayload\.([a-z_]+)", text))
-    assert {"function", "outcome", "latency_ms", "lag_ms", "backlog_age_seconds", "reconciliation_keys_repaired",
-            "orgs_failed"} <= fields
+    assert {
+        "function",
+        "outcome",
+        "latency_ms",
+        "lag_ms",
+        "backlog_age_seconds",
+        "reconciliation_keys_repaired",
+        "orgs_failed",
+    } <= fields
     missing = [f for f in sorted(fields) if f'"{f}"' not in code and f"{f}=" not in code]
     assert not missing, f"monitoring.tf reads log fields no function writes: {missing}"
     assert len(monitoring["google_logging_metric"]) >= 6
@@ -52,11 +58,21 @@ def test_every_log_field_a_metric_reads_is_one_the_functions_write(monitoring):
 def test_the_alert_policies_of_the_issue_exist_with_a_runbook_that_exists(monitoring):
     policies = monitoring["google_monitoring_alert_policy"]
     assert re.search(r"runbook\s*=\s*var\.runbook_url", (TF / "monitoring.tf").read_text())
-    for name in ("dead_letters_waiting", "lag_p99", "function_errors", "reconciliation_drift", "backlog_age",
-                 "sweep_failures", "slo_burn"):
+    for name in (
+        "dead_letters_waiting",
+        "lag_p99",
+        "function_errors",
+        "reconciliation_drift",
+        "backlog_age",
+        "sweep_failures",
+        "slo_burn",
+    ):
         assert name in policies, name
-    headings = {re.sub(r"[^a-z0-9 -]", "", h.strip("# ").lower()).replace(" ", "-")
-                for h in (ROOT / "docs" / "operations.md").read_text().splitlines() if h.startswith("#")}
+    headings = {
+        re.sub(r"[^a-z0-9 -]", "", h.strip("# ").lower()).replace(" ", "-")
+        for h in (ROOT / "docs" / "operations.md").read_text().splitlines()
+        if h.startswith("#")
+    }
     for name, body in policies.items():
         content = _first(body["documentation"])["content"]
         anchor = re.search(r"\$\{local\.runbook\}#([a-z0-9-]+)", content)
@@ -82,7 +98,9 @@ def test_the_slo_is_events_on_the_dashboard_within_one_second(monitoring):
     assert _first(cut["range"])["max"] == 1000 and "change_lag" in cut["distribution_filter"]
     assert slo["goal"] == "${var.slo_goals.dashboard_within_1s}"
     with (TF / "variables.tf").open() as handle:
-        variables = {k: v for block in hcl2.load(handle, serialization_options=_PLAIN)["variable"] for k, v in block.items()}
+        variables = {
+            k: v for block in hcl2.load(handle, serialization_options=_PLAIN)["variable"] for k, v in block.items()
+        }
     assert variables["slo_goals"]["default"]["dashboard_within_1s"] == 0.999
     assert {"alert_notification_emails", "alert_notification_channels"} <= set(variables)
 

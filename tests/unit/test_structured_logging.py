@@ -28,14 +28,24 @@ def test_a_line_carries_severity_message_trace_labels_and_fields(lines):
     logger, read = lines
     with log_context(function="ingest_financial_event", trace_id="a" * 32):
         bind(org_id="acme")
-        logger.warning("stored %d lines", 3, extra={"json_fields": {"outcome": "applied", "amount": __import__("decimal").Decimal("1.10")}})
+        logger.warning(
+            "stored %d lines",
+            3,
+            extra={"json_fields": {"outcome": "applied", "amount": __import__("decimal").Decimal("1.10")}},
+        )
     [entry] = read()
     assert entry["severity"] == "WARNING" and entry["message"] == "stored 3 lines"
     assert entry["logging.googleapis.com/trace"] == "projects/demo-p/traces/" + "a" * 32
-    assert entry["logging.googleapis.com/labels"] == {"function": "ingest_financial_event", "org_id": "acme",
-                                                      "outcome": "applied"}
+    assert entry["logging.googleapis.com/labels"] == {
+        "function": "ingest_financial_event",
+        "org_id": "acme",
+        "outcome": "applied",
+    }
     assert (entry["org_id"], entry["outcome"], entry["amount"]) == ("acme", "applied", "1.10")
-    assert entry["logging.googleapis.com/sourceLocation"]["function"] == "test_a_line_carries_severity_message_trace_labels_and_fields"
+    assert (
+        entry["logging.googleapis.com/sourceLocation"]["function"]
+        == "test_a_line_carries_severity_message_trace_labels_and_fields"
+    )
 
 
 def test_fields_bound_in_one_invocation_do_not_leak_into_the_next(lines):

@@ -87,8 +87,13 @@ def deliver_with_retry(
             raise
 
     try:
-        call_with_retry(attempt, policy, retry_on=lambda exc: isinstance(exc, DeliveryError) and exc.retryable,
-                        what=f"notification to channel {channel_id}", sleep=sleep)
+        call_with_retry(
+            attempt,
+            policy,
+            retry_on=lambda exc: isinstance(exc, DeliveryError) and exc.retryable,
+            what=f"notification to channel {channel_id}",
+            sleep=sleep,
+        )
     except DeliveryError:
         return outcome
     outcome.delivered = True

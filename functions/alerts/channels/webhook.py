@@ -17,8 +17,13 @@ def post_json(url: str, payload: Mapping[str, Any], timeout: float) -> None:
     error says only what kind it was; a refusal keeps the status and a redacted start of the body.
     """
     try:
-        response = requests.post(url, json=dict(payload), timeout=timeout, allow_redirects=False,
-                                 headers={"User-Agent": "finance-live-alerts/1"})
+        response = requests.post(
+            url,
+            json=dict(payload),
+            timeout=timeout,
+            allow_redirects=False,
+            headers={"User-Agent": "finance-live-alerts/1"},
+        )
     except requests.RequestException as exc:
         raise DeliveryError(f"{type(exc).__name__}: the webhook could not be reached", retryable=True) from None
     if response.status_code >= 300:

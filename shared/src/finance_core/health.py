@@ -89,10 +89,17 @@ class OrgHealth:
             "window_seconds": window_seconds,
             "status": "degraded" if problems else "ok",
             "problems": problems,
-            "backlog": {"unfinished_changes": self.unfinished_changes, "oldest_at": self.oldest_unfinished_at,
-                        "age_seconds": round(self.backlog_age_seconds(now), 1)},
-            "lag_ms": {"p50": _round(percentile(lag, 0.5)), "p99": _round(percentile(lag, 0.99)),
-                       "max": _round(max(lag) if lag else None), "samples": len(lag)},
+            "backlog": {
+                "unfinished_changes": self.unfinished_changes,
+                "oldest_at": self.oldest_unfinished_at,
+                "age_seconds": round(self.backlog_age_seconds(now), 1),
+            },
+            "lag_ms": {
+                "p50": _round(percentile(lag, 0.5)),
+                "p99": _round(percentile(lag, 0.99)),
+                "max": _round(max(lag) if lag else None),
+                "samples": len(lag),
+            },
             "dead_letters_waiting": self.dead_letters_waiting,
             "rejected": {"lines": rejected, "of_lines": total, "rate": None if rate is None else round(rate, 4)},
             "counts": dict(self.counts),
@@ -109,8 +116,9 @@ def combine(orgs: Iterable[OrgHealth]) -> OrgHealth:
     total = OrgHealth(None)
     for org in orgs:
         total.unfinished_changes += org.unfinished_changes
-        if org.oldest_unfinished_at is not None and (total.oldest_unfinished_at is None
-                                                     or org.oldest_unfinished_at < total.oldest_unfinished_at):
+        if org.oldest_unfinished_at is not None and (
+            total.oldest_unfinished_at is None or org.oldest_unfinished_at < total.oldest_unfinished_at
+        ):
             total.oldest_unfinished_at = org.oldest_unfinished_at
         total.lag_samples.extend(org.lag_samples)
         total.dead_letters_waiting += org.dead_letters_waiting
