@@ -114,10 +114,7 @@ def main() -> int:
         f"max {max(windows):.1f} s (bound: period {args.every:.0f} s + delay {SWEEP_AFTER.total_seconds():.0f} s "
         f"= {bound:.0f} s; before the outbox sweep: the nightly reconciliation, up to 24 h = 86,400 s)"
     )
-    truth = AggregateStore(db, 8).shard_totals(
-        org,
-        __import__("finance_core.aggregates", fromlist=["AggregateKey"]).AggregateKey("us-east", "2026-10", "actual"),
-    )
+    truth = AggregateStore(db, 8).shard_totals(org, AggregateKey("us-east", "2026-10", "actual"))
     print(
         f"aggregate after recovery: {truth.accounts.get('4100', 0)} minor units for {args.lines} lines of 1000 "
         f"({'exact' if truth.accounts.get('4100', 0) == 1000 * args.lines else 'NOT exact'})"
