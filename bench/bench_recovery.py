@@ -95,14 +95,9 @@ def main() -> int:
         for snap in changes.stream():
             doc = snap.to_dict() or {}
             if doc.get("state") != "pending":
-                record_id = (
-                    doc["changes"].split('"record_id": "', 1)[-1].split('"', 1)[0]
-                    if '"record_id": "' in doc["changes"]
-                    else snap.id
-                )
-                for rid in [r for r in committed if r in doc["changes"] and r not in applied]:
-                    applied[rid] = time.monotonic()
-                _ = record_id
+                # The change document names its record ids in its changes (JSON text).
+                for record_id in [r for r in committed if f'"{r}"' in doc["changes"] and r not in applied]:
+                    applied[record_id] = time.monotonic()
         time.sleep(0.25)
     stop.set()
     windows = sorted(applied[r] - committed[r] for r in applied)
