@@ -78,8 +78,21 @@ def main() -> int:
             )
             next_run += args.every
 
+    def watcher() -> None:
+        # Polls the change documents from the start: a line's window ends when its state leaves pending.
+        changes = db.collection(f"organizations/{org}/record_changes")
+        while not stop.is_set():
+            for snap in changes.stream():
+                doc = snap.to_dict() or {}
+                if doc.get("state") != "pending":
+                    # The change document names its record ids in its changes (JSON text).
+                    for record_id in [r for r in list(committed) if f'"{r}"' in doc["changes"] and r not in applied]:
+                        applied[record_id] = time.monotonic()
+            stop.wait(0.25)
+
     started = time.monotonic()
     threading.Thread(target=scheduler, daemon=True).start()
+    threading.Thread(target=watcher, daemon=True).start()
     print(
         f"storing {args.lines} lines over {args.spread:.0f} s with every trigger lost; sweep every "
         f"{args.every:.0f} s (delay {SWEEP_AFTER.total_seconds():.0f} s)"
@@ -89,15 +102,8 @@ def main() -> int:
         body = event(org, f"d-{index}", 1, amount="10.00")
         store.apply(org, [Parsed(IngestLine(parse_event(raw(body))), raw(body))], reference, source="bench")
         committed[f"d-{index}"] = time.monotonic()
-    changes = db.collection(f"organizations/{org}/record_changes")
     deadline = time.monotonic() + args.every * 2 + 60
     while len(applied) < args.lines and time.monotonic() < deadline:
-        for snap in changes.stream():
-            doc = snap.to_dict() or {}
-            if doc.get("state") != "pending":
-                # The change document names its record ids in its changes (JSON text).
-                for record_id in [r for r in committed if f'"{r}"' in doc["changes"] and r not in applied]:
-                    applied[record_id] = time.monotonic()
         time.sleep(0.25)
     stop.set()
     windows = sorted(applied[r] - committed[r] for r in applied)
