@@ -60,12 +60,14 @@ def _print_health(name: str, body: dict) -> None:
     reconciliation = body.get("reconciliation") or {}
     rate = rejected.get("rate")
     last = reconciliation.get("last_run_at")
-    print(f"  {name:<18} {body.get('status', '?'):<9} backlog {backlog.get('unfinished_changes', 0):>4} "
-          f"(oldest {backlog.get('age_seconds', 0):>6.1f} s)  lag p50/p99 {_ms(lag.get('p50'))}/{_ms(lag.get('p99'))} "
-          f"({lag.get('samples', 0)} msgs)  dead letters {body.get('dead_letters_waiting', 0)}  "
-          f"rejected {'-' if rate is None else f'{rate:.1%}'}  "
-          f"reconciled {last.isoformat(timespec='seconds') if hasattr(last, 'isoformat') else '-'}"
-          f"{' repaired ' + str(reconciliation.get('repaired')) if reconciliation.get('repaired') else ''}")
+    print(
+        f"  {name:<18} {body.get('status', '?'):<9} backlog {backlog.get('unfinished_changes', 0):>4} "
+        f"(oldest {backlog.get('age_seconds', 0):>6.1f} s)  lag p50/p99 {_ms(lag.get('p50'))}/{_ms(lag.get('p99'))} "
+        f"({lag.get('samples', 0)} msgs)  dead letters {body.get('dead_letters_waiting', 0)}  "
+        f"rejected {'-' if rate is None else f'{rate:.1%}'}  "
+        f"reconciled {last.isoformat(timespec='seconds') if hasattr(last, 'isoformat') else '-'}"
+        f"{' repaired ' + str(reconciliation.get('repaired')) if reconciliation.get('repaired') else ''}"
+    )
 
 
 def _ms(value: float | None) -> str:
