@@ -56,10 +56,7 @@ def main() -> None:
     parser.add_argument("--breaches", type=int, default=30, help="measured breaches")
     parser.add_argument("--warmup", type=int, default=2, help="breaches before measuring (worker start-up)")
     args = parser.parse_args()
-    stack = LocalStack.attach()
-    if stack is None:
-        sys.exit("the local stack is not running: start it with ./dev up")
-    stack.config.apply_client_env()
+    stack = LocalStack.running()
     db = firestore_client(stack.config)
     org_id = f"bench-alerts-{uuid.uuid4().hex[:8]}"
     rule = {"rule_id": "salaries-high", "name": "Salaries above 1,000", "type": "absolute", "severity": "critical",

@@ -55,10 +55,7 @@ def main() -> None:
     parser.add_argument("--batched", type=int, default=5000, help="rows written in batches of 500")
     args = parser.parse_args()
 
-    stack = LocalStack.attach()
-    if stack is None:
-        raise SystemExit("no local stack: ./dev up")
-    stack.config.apply_client_env()
+    stack = LocalStack.running()
     from adapters.clients import bigquery_client, firestore_client
     from adapters.runtime import reference_store
     from analytics_sink.replay import FactReplayer

@@ -156,12 +156,8 @@ def main() -> int:
     parser.add_argument("--singles", action="store_true", help="publish single events instead of batches (a burst)")
     parser.add_argument("--timeout", type=float, default=3600)
     args = parser.parse_args()
-    stack = LocalStack.attach()
-    if stack is None:
-        print("no local stack is running: start it with ./dev up", file=sys.stderr)
-        return 1
+    stack = LocalStack.running()
     config = stack.config
-    config.apply_client_env()
     db = firestore_client(config)
     org_id = f"bulk-{uuid.uuid4().hex[:8]}"
     reference = bulk_reference(org_id)

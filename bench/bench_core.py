@@ -240,6 +240,76 @@ def streaming_scoring(points: int = 60_000) -> dict[str, float]:
             "state_early": state_bytes[2_880], "state_late": state_bytes[points], "peak_kib": peak / 1024}
 
 
+def metric_definitions_bench(chart: ChartOfAccounts, extra_unaffected: int = 540) -> dict[str, Any]:
+    """Incremental recomputation of one change with 60 definitions (the library + 35 of an org's own).
+
+    The chart is the demo's plus tagged balance-sheet accounts; the series has 36 months. A change
+    is the new account totals of one period with one account moved (`MetricSet.update` told which
+    account). The same changes are measured again with `extra_unaffected` more definitions that
+    the changed accounts do not feed, and against a full recompute of the series.
+    """
+    from finance_core.accounts import Account, AccountType
+    from finance_core.metric_library import library
+    from finance_core.metric_series import Calendar, compile_definitions
+
+    accounts = list(chart) + [
+        Account("1000", "Cash", AccountType.ASSET, None, frozenset({"cash", "current_asset"})),
+        Account("1200", "Receivables", AccountType.ASSET, None, frozenset({"receivable", "current_asset"})),
+        Account("2100", "Payables", AccountType.LIABILITY, None, frozenset({"payable", "current_liability"})),
+        Account("2500", "Loan", AccountType.LIABILITY, None, frozenset({"debt"})),
+        Account("3000", "Equity", AccountType.EQUITY),
+    ]
+    accounts = [a if a.account_id != "4200" else replace(a, tags=frozenset({"recurring"})) for a in accounts]
+    big_chart = ChartOfAccounts(accounts)
+    leaves = [a.account_id for a in big_chart if big_chart.is_leaf(a.account_id)]
+    definitions: dict[str, dict[str, Any]] = dict(library())
+    own = 60 - len(definitions)
+    for n in range(own):
+        leaf = leaves[n % len(leaves)]
+        shape = ['100 * account("{a}") / revenue', 'ytd(account("{a}"))', 'growth_yoy(account("{a}"))',
+                 'avg(account("{a}"), 3) - prev(account("{a}"))', 'ttm(account("{a}")) / positive(ttm(revenue))'][n % 5]
+        definitions[f"own_{n}"] = {"label": f"own {n}", "expression": shape.format(a=leaf), "unit": "ratio"}
+    assert len(definitions) == 60
+    # Unaffected: they read an account the measured changes never touch.
+    noise = {f"unaffected_{n}": {"label": "u", "expression": f'ytd(account("8100")) * {n + 2} + closing(account("2500"))'}
+             for n in range(extra_unaffected)}
+    calendar = Calendar.spanning(["2024-01", "2026-12"])
+    rng = random.Random(11)
+    inputs = {p: {a: rng.randint(0, 5_000_000) for a in leaves} for p in calendar.periods}
+    results: dict[str, Any] = {"definitions": len(definitions), "unaffected": extra_unaffected}
+    cases = [("revenue account, latest period", "4100", -1), ("revenue account, 12 months back", "4100", -13),
+             ("cash account, latest period", "1000", -1), ("cash account, 24 months back", "1000", -25)]
+    for label, documents in (("60", definitions), ("60+unaffected", {**definitions, **noise})):
+        metric_set, errors = compile_definitions(documents, big_chart, calendar)
+        assert not errors, errors
+        values = metric_set.full(inputs)
+        for case, account, offset in cases:
+            period = calendar.periods[offset]
+            totals = dict(inputs[period])
+            cells = 0
+
+            def batch(period=period, totals=totals, account=account) -> int:
+                nonlocal cells
+                for n in range(500):
+                    totals[account] += 1 if n % 2 else -1
+                    cells = metric_set.update(values, period, totals, [account])
+                return 500
+
+            seconds, _ = timed(batch)
+            results[(label, case)] = (seconds * 1e6, cells)
+        runs = 5
+
+        def full_batch(metric_set=metric_set) -> int:
+            for _ in range(runs):
+                metric_set.full(inputs)
+            return runs
+
+        results[(label, "full")] = timed(full_batch, 3)[0] * 1e6
+        results[(label, "cells")] = len(metric_set.cells)
+    results["cases"] = [case for case, _, _ in cases]
+    return results
+
+
 def main() -> None:
     started = time.perf_counter()
     raw, chart, rates = demo_reference()
@@ -248,6 +318,19 @@ def main() -> None:
     print(f"finance_core benchmarks - Python {platform.python_version()} on {platform.machine()}, "
           f"{REPEATS} repeats, best run per figure")
     print()
+    m = metric_definitions_bench(chart)
+    print(f"(d) metric definitions: one change recomputed incrementally (MetricSet.update), {m['definitions']} "
+          f"definitions, 36-month series")
+    print(f"    {'change':<36}{'60 definitions':>22}{'+' + str(m['unaffected']) + ' unaffected':>26}")
+    for case in m["cases"]:
+        (us, cells), (us_more, cells_more) = m[("60", case)], m[("60+unaffected", case)]
+        print(f"    {case:<36}{us:>9.1f} us {cells:>4} cells{us_more:>13.1f} us {cells_more:>4} cells")
+    print(f"    {'full recompute of the series':<36}{m[('60', 'full')] / 1000:>9.1f} ms "
+          f"{m[('60', 'cells')]:>4} rows{m[('60+unaffected', 'full')] / 1000:>13.1f} ms "
+          f"{m[('60+unaffected', 'cells')]:>4} rows")
+    print()
+    if sys.argv[1:] == ["--metrics-only"]:
+        return
 
     records = demo_records(raw["org"]["reporting_currency"], rates)
     latest_actual = max(r.period for r in records if r.entity_id == "us-east" and r.scenario == "actual")

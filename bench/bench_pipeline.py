@@ -182,11 +182,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=8, help="producers on the hot key")
     parser.add_argument("--per-thread", type=int, default=100)
     args = parser.parse_args()
-    stack = LocalStack.attach()
-    if stack is None:
-        print("no local stack is running: start it with ./dev up", file=sys.stderr)
-        return 1
-    stack.config.apply_client_env()
+    stack = LocalStack.running()
     db = firestore_client(stack.config)
     org_id = f"bench-{uuid.uuid4().hex[:8]}"
     seed(db, org_id)

@@ -116,11 +116,7 @@ def main() -> int:
     parser.add_argument("--period", default="2026-10")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    stack = LocalStack.attach()
-    if stack is None:
-        print("no local stack is running: start it with ./dev up, then ./dev seed", file=sys.stderr)
-        return 1
-    stack.config.apply_client_env()
+    stack = LocalStack.running("./dev up, then ./dev seed")
     db = firestore_client(stack.config)
     agg = db.document(f"organizations/{args.org}/aggregates/_all__{args.period}__actual").get()
     if not agg.exists:

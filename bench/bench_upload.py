@@ -155,11 +155,7 @@ def main() -> int:
     parser.add_argument("--skip-upload", action="store_true")
     parser.add_argument("--skip-history", action="store_true")
     args = parser.parse_args()
-    stack = LocalStack.attach()
-    if stack is None:
-        print("no local stack is running: start it with ./dev up", file=sys.stderr)
-        return 1
-    stack.config.apply_client_env()
+    stack = LocalStack.running()
     db = firestore_client(stack.config)
     if not args.skip_upload:
         bench_upload(stack, db, args.rows)

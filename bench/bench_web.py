@@ -181,10 +181,7 @@ def main() -> None:
     args = parser.parse_args()
     if not 30 <= args.events <= 50:
         parser.error("--events must be between 30 and 50")
-    stack = LocalStack.attach()
-    if stack is None:
-        sys.exit("no local stack is running: start it with ./dev up --seed (the demo org is needed)")
-    stack.config.apply_client_env()
+    stack = LocalStack.running("./dev up --seed (the demo org is needed)")
     db = firestore_client(stack.config)
     if not db.document("organizations/northwind/kpis/current").get().exists:
         sys.exit("the demo org is not seeded: run ./dev seed")

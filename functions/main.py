@@ -5,7 +5,11 @@ from adapters.runtime import configure_logging
 configure_logging()
 
 # One import line per capability; each capability keeps its triggers in its own triggers.py.
-from aggregations.triggers import reconcile_aggregates, refresh_aggregate_views  # noqa: E402
+from aggregations.triggers import (  # noqa: E402
+    on_metric_definition_written,
+    reconcile_aggregates,
+    refresh_aggregate_views,
+)
 from alerts.triggers import escalate_alerts, evaluate_alerts, flush_alert_notifications  # noqa: E402
 from analytics_sink.triggers import sink_changes_to_bigquery  # noqa: E402
 from collaboration.triggers import (  # noqa: E402
@@ -39,6 +43,7 @@ __all__ = [
     # aggregations
     "refresh_aggregate_views",
     "reconcile_aggregates",
+    "on_metric_definition_written",
     # analytics sink (BigQuery)
     "sink_changes_to_bigquery",
     # trends and forecasts

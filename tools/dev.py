@@ -13,12 +13,7 @@ from tools.setup_env import ROOT, SetupError, setup
 def _stack_or_exit():
     from tools.stack.emulators import LocalStack
 
-    stack = LocalStack.attach()
-    if stack is None:
-        print("no local stack is running: start it with ./dev up", file=sys.stderr)
-        sys.exit(1)
-    stack.config.apply_client_env()
-    return stack
+    return LocalStack.running()
 
 
 def cmd_setup(args: argparse.Namespace) -> int:

@@ -11,10 +11,12 @@ from google.cloud import firestore
 from adapters.errors import map_exceptions
 from adapters.firestore_codec import metric_values, org_path
 from adapters.settings import KPI_SERIES_LENGTH
-from aggregations.shards import SEQ_FIELD, DerivedDocument, write_many_if_newer
+from aggregations.series import MetricSeriesStore, aggregate_version, series_id
+from aggregations.shards import DerivedDocument, write_many_if_newer
 from finance_core.aggregates import AggregateKey
 from finance_core.identifiers import CONSOLIDATED_ENTITY, KEY_SEPARATOR
-from finance_core.kpis import headline_kpis
+from finance_core.kpis import HEADLINE_METRICS, headline_kpis
+from finance_core.metric_series import BUILTIN_IDS, Unit
 from finance_core.periods import add_months, period_of
 from finance_core.reference import OrgReference
 from finance_core.variance import account_variances, metric_variances, variance_document
@@ -29,16 +31,15 @@ def kpi_period(reference: OrgReference, today: date | None = None) -> str:
     return max(open_periods) if open_periods else this_month
 
 
-def _version(doc: Mapping[str, Any] | None) -> int:
-    """A number that grows with every change folded into an aggregate (sum of its shard sequences)."""
-    return sum(int(v) for v in (doc or {}).get(SEQ_FIELD, {}).values())
+_version = aggregate_version
 
 
 class DerivedDocuments:
     """Rebuilds KPI and variance documents; each write is skipped if a newer one is already stored."""
 
-    def __init__(self, db: firestore.Client):
+    def __init__(self, db: firestore.Client, series: MetricSeriesStore | None = None):
         self._db = db
+        self._series = series
 
     def _aggregates(self, org_id: str, keys: Iterable[AggregateKey]) -> dict[AggregateKey, dict[str, Any] | None]:
         keys = list(keys)
@@ -63,19 +64,41 @@ class DerivedDocuments:
         return refresh_kpis, variance_targets
 
     def refresh(self, org_id: str, reference: OrgReference, keys: Iterable[AggregateKey]) -> list[str]:
-        """Rebuild the KPI and variance documents that use the changed keys: one read, one conditional commit."""
+        """Rebuild the metric series, KPI and variance documents that use the changed keys.
+
+        The series first (one read, one conditional commit), then the KPI and variance documents
+        (one read, one conditional commit). A change of any period can move a defined metric of
+        the current period (a closing balance, a year to date), so the KPIs are rebuilt whenever
+        the consolidated actual or budget series moved.
+        """
+        keys = list(keys)
         refresh_kpis, variance_targets = self.affected(reference, keys)
+        series_written: list[str] = []
         period = kpi_period(reference)
+        if self._series is not None:
+            series_written = self._series.refresh(org_id, reference, keys)
+            # Whoever wrote the series (this refresh or an alert evaluation), a consolidated change up to
+            # the KPI period can move a defined KPI; the write below is skipped if nothing is newer.
+            refresh_kpis = refresh_kpis or any(key.is_consolidated and key.scenario in ("actual", "budget")
+                                               and key.period <= period for key in keys)
         kpi_keys = self._kpi_keys(period) if refresh_kpis else []
         needed = set(kpi_keys)
         for entity_id, target_period in variance_targets:
             needed |= set(self._variance_keys(entity_id, target_period).values())
         docs = self._aggregates(org_id, sorted(needed))
+        series_docs = self._series_documents(org_id) if refresh_kpis and self._series is not None else {}
         documents = [self._variance_document(org_id, reference, entity_id, target_period, docs)
                      for entity_id, target_period in sorted(variance_targets)]
         if refresh_kpis:
-            documents.append(self._kpis_document(org_id, reference, period, docs))
-        return write_many_if_newer(self._db, documents)
+            documents.append(self._kpis_document(org_id, reference, period, docs, series_docs))
+        return series_written + write_many_if_newer(self._db, documents)
+
+    def _series_documents(self, org_id: str) -> dict[str, dict[str, Any] | None]:
+        assert self._series is not None
+        refs = {s: self._series.ref(org_id, CONSOLIDATED_ENTITY, s) for s in ("actual", "budget")}
+        with map_exceptions(f"reading the consolidated metric series of {org_id}"):
+            snaps = {snap.reference.path: snap for snap in self._db.get_all(list(refs.values()))}
+        return {s: (snaps[ref.path].to_dict() if snaps[ref.path].exists else None) for s, ref in refs.items()}
 
     @staticmethod
     def _kpi_keys(period: str) -> list[AggregateKey]:
@@ -88,14 +111,20 @@ class DerivedDocuments:
         return {s: AggregateKey(entity_id, period, s) for s in ("actual", "budget", "forecast")}
 
     def _kpis_document(self, org_id: str, reference: OrgReference, period: str,
-                       docs: Mapping[AggregateKey, dict[str, Any] | None]) -> DerivedDocument:
+                       docs: Mapping[AggregateKey, dict[str, Any] | None],
+                       series_docs: Mapping[str, dict[str, Any] | None] | None = None) -> DerivedDocument:
         keys = self._kpi_keys(period)
         actual_keys, budget_key = keys[:-1], keys[-1]
         versions = {key.doc_id: _version(docs[key]) for key in keys}
+        series_docs = series_docs or {}
+        for scenario, document in series_docs.items():
+            path = f"metric_series/{series_id(CONSOLIDATED_ENTITY, scenario)}"
+            versions[path] = int((document or {}).get("version", 0))
 
         def compute() -> dict[str, Any]:
             series = [(key.period, (docs[key] or {}).get("metrics")) for key in actual_keys]
             kpis = headline_kpis(series, (docs[budget_key] or {}).get("metrics"))
+            defined = _defined_kpis(series_docs, [key.period for key in actual_keys])
             return {
                 "period": period,
                 "previous_period": add_months(period, -1),
@@ -111,7 +140,8 @@ class DerivedDocuments:
                         "series": [{"period": p, "value": _plain(v)} for p, v in kpi.series],
                     }
                     for kpi in kpis
-                },
+                } | defined,
+                "definitions": _kpi_definitions(series_docs),
                 "record_count": int((docs[actual_keys[-1]] or {}).get("record_count", 0)),
             }
 
@@ -140,6 +170,37 @@ class DerivedDocuments:
 
         doc_id = KEY_SEPARATOR.join((entity_id, period))
         return DerivedDocument(self._db.document(f"{org_path(org_id)}/variance/{doc_id}"), versions, compute)
+
+
+def _defined_kpis(series_docs: Mapping[str, dict[str, Any] | None], periods: list[str]) -> dict[str, Any]:
+    """KPI entries of the org's defined metrics (and the built-ins the headline set leaves out), from the
+    consolidated series: the same fields as the headline KPIs."""
+    from aggregations.series import value_at
+
+    actual = series_docs.get("actual")
+    if not actual:
+        return {}
+    budget = series_docs.get("budget")
+    names = [m for m in (actual.get("metrics") or {}) if m not in HEADLINE_METRICS]
+    series = [(p, {m: value_at(actual, m, p) for m in names}) for p in periods]
+    plan = {m: value_at(budget, m, periods[-1]) for m in names}
+    units = {m: (actual.get("definitions") or {}).get(m, {}).get("unit") for m in names}
+    in_points = {m for m, unit in units.items() if unit == Unit.PERCENT.value} | {m for m in names if m.endswith("_pct")}
+    found = {}
+    for kpi in headline_kpis(series, plan, names, in_points=in_points):
+        found[kpi.metric] = {
+            "value": _plain(kpi.value), "previous": _plain(kpi.previous), "change": _plain(kpi.change),
+            "change_pct": _plain(kpi.change_pct), "budget": _plain(kpi.budget),
+            "vs_budget_pct": _plain(kpi.vs_budget_pct),
+            "series": [{"period": p, "value": _plain(v)} for p, v in kpi.series],
+            "defined": kpi.metric not in BUILTIN_IDS,
+        }
+    return found
+
+
+def _kpi_definitions(series_docs: Mapping[str, dict[str, Any] | None]) -> dict[str, Any]:
+    """Label, unit, direction, decimals and expression of every metric of the KPI document."""
+    return dict((series_docs.get("actual") or {}).get("definitions") or {})
 
 
 def _in_chart(accounts: Mapping[str, Any] | None, reference: OrgReference) -> dict[str, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from firebase_functions import pubsub_fn, scheduler_fn
+from firebase_functions import firestore_fn, pubsub_fn, scheduler_fn
 
 from adapters import deployment
 from adapters.clients import firestore_client
@@ -12,19 +12,34 @@ from adapters.logs import observed
 from adapters.origin import pubsub_message
 from adapters.runtime import reference_store
 from adapters.settings import aggregate_shards
+from aggregations.definitions import DefinitionService, DefinitionStore
 from aggregations.derived import DerivedDocuments
 from aggregations.lag import LagRecorder
 from aggregations.reconcile import Reconciler
+from aggregations.series import MetricSeriesStore
 from aggregations.store import AggregateStore
 from aggregations.views import ViewRefresher
 from finance_core.changes import decode_change_message
 
 
 @functools.cache
+def metric_series() -> MetricSeriesStore:
+    """The instance's metric series store (with its cache of compiled definitions)."""
+    db = firestore_client()
+    return MetricSeriesStore(db, DefinitionStore(db))
+
+
+@functools.cache
+def derived_documents() -> DerivedDocuments:
+    """The instance's builder of metric series, KPI and variance documents."""
+    return DerivedDocuments(firestore_client(), metric_series())
+
+
+@functools.cache
 def reconciler() -> Reconciler:
     """The instance's reconciler."""
     db = firestore_client()
-    return Reconciler(db, reference_store(), AggregateStore(db, aggregate_shards()), DerivedDocuments(db))
+    return Reconciler(db, reference_store(), AggregateStore(db, aggregate_shards()), derived_documents())
 
 
 @scheduler_fn.on_schedule(schedule="every day 03:00", timezone=scheduler_fn.Timezone("UTC"),
@@ -45,7 +60,7 @@ def lag_recorder() -> LagRecorder:
 def view_refresher() -> ViewRefresher:
     """The instance's view refresher."""
     db = firestore_client()
-    return ViewRefresher(reference_store(), AggregateStore(db, aggregate_shards()), DerivedDocuments(db))
+    return ViewRefresher(reference_store(), AggregateStore(db, aggregate_shards()), derived_documents())
 
 
 @pubsub_fn.on_message_published(topic="financial-record-changes", retry=True, **deployment.hot_path("realtime"))
@@ -56,3 +71,22 @@ def refresh_aggregate_views(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublish
     change = decode_change_message(data)
     view_refresher().refresh(change.org_id, change.keys, change.last_event_id)
     lag_recorder().record(change.org_id, change.change_id, origin.attributes.get("published_at"))
+
+
+@functools.cache
+def definition_service() -> DefinitionService:
+    """The instance's validator of metric definitions."""
+    db = firestore_client()
+    return DefinitionService(db, DefinitionStore(db), metric_series().rebuild_org)
+
+
+@firestore_fn.on_document_written(document="organizations/{org_id}/metric_definitions/{metric_id}",
+                                  **deployment.background("realtime", timeout_sec=540, memory=512, concurrency=1))
+@observed("on_metric_definition_written")
+def on_metric_definition_written(
+    event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]],
+) -> None:
+    """Validate the org's metric definitions, answer on each one, and recompute its metric series."""
+    org_id = event.params["org_id"]
+    reference_store().invalidate(org_id)
+    definition_service().handle(org_id, reference_store().get(org_id))

@@ -12,12 +12,15 @@ from adapters.errors import ProcessingError, TransientError, is_transient, map_e
 from adapters.firestore_codec import org_path, utc_now
 from adapters.reference_store import ReferenceStore
 from aggregations.derived import kpi_period
+from aggregations.series import MetricSeriesStore, series_id, value_at
 from aggregations.store import AggregateStore
 from finance_core.aggregates import AggregateDelta, AggregateKey
-from finance_core.alert_inputs import build_context, plan_evaluations
+from finance_core.alert_inputs import PlannedEvaluation, build_context, plan_evaluations
 from finance_core.alert_policy import AlertState, Transition
 from finance_core.alert_rules import evaluate
 from finance_core.changes import ChangeMessage
+from finance_core.metric_series import BUILTIN_IDS
+from finance_core.reference import OrgReference
 from google.cloud import firestore
 
 from alerts.notifier import Notifier, SentNotification
@@ -40,6 +43,21 @@ class EvaluationReport:
         self.transitions.setdefault(transition.value, []).append(alert_id)
 
 
+def _with_current_period(plans: list[PlannedEvaluation], current: str) -> list[PlannedEvaluation]:
+    """Live rules on a defined metric are judged at the current period too: a change of an earlier month
+    moves its year to date, trailing sums and balances (a built-in metric only moves in its own month)."""
+    known = {(plan.rule.rule_id, plan.period) for plan in plans}
+    extra = []
+    for plan in plans:
+        rule = plan.rule
+        if rule.target.metric is None or rule.target.metric in BUILTIN_IDS or rule.type not in ("absolute", "variance"):
+            continue
+        if plan.period < current and (rule.rule_id, current) not in known:
+            known.add((rule.rule_id, current))
+            extra.append(PlannedEvaluation(rule, current, plan.history_length))
+    return sorted([*plans, *extra], key=lambda plan: (plan.rule.rule_id, plan.period))
+
+
 class AlertEvaluator:
     """Runs the rules touched by one change against current aggregates and applies the results.
 
@@ -49,8 +67,9 @@ class AlertEvaluator:
     """
 
     def __init__(self, db: firestore.Client, references: ReferenceStore, aggregates: AggregateStore, store: AlertStore,
-                 notifier: Notifier, clock: Callable[[], datetime] = utc_now):
+                 notifier: Notifier, clock: Callable[[], datetime] = utc_now, series: MetricSeriesStore | None = None):
         self._db = db
+        self._series = series
         self._references = references
         self._aggregates = aggregates
         self._store = store
@@ -74,6 +93,7 @@ class AlertEvaluator:
             chart=reference.chart,
             current_period=kpi_period(reference),
         )
+        plans = _with_current_period(plans, kpi_period(reference))
         if not plans:
             return report
         needed = sorted({key for plan in plans for key in plan.keys()})
@@ -82,6 +102,7 @@ class AlertEvaluator:
         self._aggregates.fold_many(org_id, set(needed) & set(deltas), reference.chart, reference.reporting_currency,
                                    last_event_id=change.last_event_id)
         documents, updated = self._read(org_id, needed)
+        self._add_defined_metrics(org_id, reference, plans, deltas, documents)
         now = self._clock()
         evaluations = []
         for plan in plans:
@@ -130,6 +151,30 @@ class AlertEvaluator:
             # Everything done so far is idempotent: a redelivery finishes the rest.
             raise TransientError(f"{len(transient)} alert update(s) failed: {transient[0]}")
         return report
+
+    def _add_defined_metrics(self, org_id: str, reference: OrgReference, plans: list[PlannedEvaluation],
+                             deltas: Mapping[AggregateKey, AggregateDelta],
+                             documents: dict[AggregateKey, dict[str, Any] | None]) -> None:
+        """Put the values of defined metrics (from the metric series) beside the built-in ones of each document read."""
+        wanted = {plan.rule.target.metric for plan in plans} - BUILTIN_IDS - {None}
+        if not wanted or self._series is None:
+            return
+        series = sorted({(plan.rule.target.entity_id, plan.rule.target.scenario.value) for plan in plans
+                         if plan.rule.target.metric in wanted})
+        # The rules must see this change: bring the series up to date first (a no-op when the view consumer did).
+        self._series.refresh(org_id, reference, [k for k in deltas if (k.entity_id, k.scenario) in series])
+        refs = [self._series.ref(org_id, *s) for s in series]
+        with map_exceptions(f"reading the metric series of {org_id} for alert rules"):
+            found = {snap.reference.id: snap.to_dict() for snap in self._db.get_all(refs) if snap.exists}
+        for key in list(documents):
+            body = found.get(series_id(key.entity_id, key.scenario))
+            if body is None or key.period not in (body.get("periods") or ()):
+                continue
+            # A month without postings still has a closing balance or a year to date.
+            values = {m: value_at(body, m, key.period) for m in wanted}
+            document = dict(documents[key] or {})
+            document["metrics"] = {**(document.get("metrics") or {}), **values}
+            documents[key] = document
 
     def _read(self, org_id: str, keys: list[AggregateKey]) -> tuple[dict[AggregateKey, dict[str, Any] | None],
                                                                     dict[AggregateKey, datetime]]:

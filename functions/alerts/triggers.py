@@ -21,6 +21,7 @@ from adapters.settings import (
     project_id,
 )
 from aggregations.store import AggregateStore
+from aggregations.triggers import metric_series
 from finance_core.changes import decode_change_message
 from firebase_functions import pubsub_fn, scheduler_fn
 
@@ -67,7 +68,8 @@ def notifier() -> Notifier:
 def evaluator() -> AlertEvaluator:
     """The instance's evaluator."""
     db = firestore_client()
-    return AlertEvaluator(db, reference_store(), AggregateStore(db, aggregate_shards()), alert_store(), notifier())
+    return AlertEvaluator(db, reference_store(), AggregateStore(db, aggregate_shards()), alert_store(), notifier(),
+                          series=metric_series())
 
 
 # retry=True: a transient failure (contention, Firestore unavailable) is redelivered; every step

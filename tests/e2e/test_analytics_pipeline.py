@@ -114,8 +114,9 @@ def test_latest_totals_equal_the_firestore_aggregates_after_the_integrator_scena
     # The fan-out invoked again for some changes (their messages republished: every consumer sees
     # them twice), and some rows written twice straight into the table.
     before = facts_count(client, org)
+    # Batches and coalescing make few messages of many changes each: republish up to 20 of them.
     changes = list(published_change_messages(db, org).items())[:20]
-    assert len(changes) == 20
+    assert changes
     republished_rows = sum(len(decode_change_message(data).changes) for _, data in changes)
     publisher = pubsub_v1.PublisherClient()
     topic = publisher.topic_path(stack.config.project_id, CHANGES_TOPIC)

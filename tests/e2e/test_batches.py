@@ -36,9 +36,10 @@ def test_a_5000_line_batch_load_equals_the_ground_truth_in_firestore_and_bigquer
     counts = data_quality(db, org_id)["counts"]
     assert counts["applied"] + counts["stale"] == len({line["event_id"] for line in lines if "bad" not in line["event_id"]})
     assert counts["rejected"] == len({line["event_id"] for line in lines if line["event_id"].startswith("bad-")})
-    # A few commits, not a commit per line: one change document per chunk of up to 450 lines.
+    # A few dozen commits, not a commit per line: one change document per chunk of up to 240 lines
+    # (a chunk that races another delivery on some record is halved, so a few more).
     documents = db.collection(f"organizations/{org_id}/record_changes").count().get()[0][0].value
-    assert documents <= 30, documents
+    assert documents <= len(lines) // 80, documents
 
 
 def test_a_batch_with_bad_lines_keeps_each_with_its_reason_and_applies_the_rest(stack, db, org_id):

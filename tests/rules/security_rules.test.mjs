@@ -98,6 +98,9 @@ function fixtures() {
     },
     [A(`aggregates/${AGG_ID}/shards/000`)]: { accounts: { 4000: 1000 }, record_count: 1, seq: 1 },
     [A('kpis/current')]: { period: '2026-10', revenue: { value: 1000 } },
+    [A('metric_definitions/arr')]: { label: 'ARR', expression: '12 * mrr', unit: 'money', status: 'active', checked_hash: 'abc' },
+    [A('metric_series/_all__actual')]: { periods: ['2026-10'], metrics: { arr: [1200] } },
+    [A('metrics_status/current')]: { revision: 1, state: 'done' },
     [A('variance/us-east__2026-10')]: { entity_id: 'us-east', period: '2026-10', items: [] },
     [A('trends/4000')]: { slope: 1.5, r_squared: 0.9, pattern: 'growing', forecast: [] },
     [A('data_quality/current')]: { counts: { applied: 1 } },
@@ -435,6 +438,21 @@ const CASES = [
   { who: 'admin', expect: 'deny', op: 'create', path: A('report_schedules/s11'), data: schedule({ recipients: ['a'.repeat(20000) + '@example.com'] }), name: 'schedule recipient of 20,000 characters' },
   { who: 'editor', expect: 'deny', op: 'create', path: A('alert_rules/r4'), data: () => ({ type: 'absolute', severity: 'info' }), name: 'add an alert rule' },
   { who: 'viewer', expect: 'deny', op: 'delete', path: A('alert_rules/r1'), name: 'delete an alert rule' },
+  { who: 'viewer', expect: 'allow', op: 'get', path: A('metric_definitions/arr'), name: 'read a metric definition' },
+  { who: 'viewer', expect: 'allow', op: 'get', path: A('metric_series/_all__actual'), name: 'read a metric series' },
+  { who: 'viewer', expect: 'allow', op: 'get', path: A('metrics_status/current'), name: 'read the metrics status' },
+  { who: 'admin', expect: 'allow', op: 'create', path: A('metric_definitions/cash_position'), data: () => ({ label: 'Cash', expression: 'closing(tagged("cash"))', unit: 'money', direction: 'higher_is_better', enabled: true }), name: 'define a metric' },
+  { who: 'admin', expect: 'allow', op: 'update', path: A('metric_definitions/arr2'), seed: { [A('metric_definitions/arr2')]: { label: 'ARR', expression: '12 * mrr', unit: 'money', status: 'active', checked_hash: 'abc' } }, data: () => ({ expression: '12 * mrr + 1' }), name: 'edit a metric definition' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A('metric_definitions/arr3'), seed: { [A('metric_definitions/arr3')]: { label: 'ARR', expression: '12 * mrr', status: 'active', checked_hash: 'abc' } }, data: () => ({ status: 'invalid' }), name: 'forge the status of a definition' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('metric_definitions/x1'), data: () => ({ label: 'X', expression: '1', status: 'active' }), name: 'create a definition with a status' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('metric_definitions/Bad-Id'), data: () => ({ label: 'X', expression: '1' }), name: 'metric id that is not lower case' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('metric_definitions/x2'), data: () => ({ label: 'X', expression: '1', unit: 'euros' }), name: 'metric with an unknown unit' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('metric_definitions/x3'), data: () => ({ label: 'X', expression: '1' }), name: 'define a metric' },
+  { who: 'viewer', expect: 'deny', op: 'update', path: A('metric_definitions/arr'), data: () => ({ expression: '1' }), name: 'edit a metric definition' },
+  { who: 'editor', expect: 'deny', op: 'delete', path: A('metric_definitions/arr'), name: 'delete a metric definition' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('metric_series/_all__budget'), data: () => ({ metrics: {} }), name: 'write a metric series' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A('metrics_status/current'), data: () => ({ revision: 9 }), name: 'write the metrics status' },
+  { who: 'admin', expect: 'allow', op: 'create', path: A('accounts/1000'), data: () => ({ name: 'Cash', type: 'asset', tags: ['cash', 'current_asset'] }), name: 'add a tagged account' },
 ];
 
 // ------------------------------------------------------------------ runner
@@ -513,6 +531,7 @@ test('the matrix covers every collection, every kind of caller and both outcomes
     'comments', 'ingestion_errors', 'manual_entries', 'data_quality', 'data_quality/shards',
     'record_changes', 'applied_changes', 'deleted_records', 'comment_events',
     'reports', 'report_requests', 'report_schedules', 'report_deliveries',
+    'metric_definitions', 'metric_series', 'metrics_status',
   ];
   assert.deepEqual(required.filter((c) => !covered.has(c)), [], 'collections without a case');
   const callers = new Set(CASES.map((c) => c.who));

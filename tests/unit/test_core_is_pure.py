@@ -1,4 +1,4 @@
-"""The core stays pure: only the standard library, pydantic and numpy, never google/firebase/grpc/requests."""
+"""The core stays pure: only the standard library, pydantic, numpy and lark, never google/firebase/grpc/requests."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import finance_core
 
 CORE = Path(finance_core.__file__).resolve().parent
 SHARED = CORE.parents[1]
-ALLOWED_THIRD_PARTY = {"pydantic", "numpy"}
+# lark parses the metric expression language (finance_core.metric_language).
+ALLOWED_THIRD_PARTY = {"pydantic", "numpy", "lark"}
 FORBIDDEN = ("google", "firebase", "firebase_admin", "firebase_functions", "grpc", "requests")
 
 

@@ -153,6 +153,18 @@ class LocalStack:
             return None
         return stack
 
+    @classmethod
+    def running(cls, start_with: str = "./dev up") -> LocalStack:
+        """The running stack with the client environment set; exits with how to start it if there is none.
+
+        For command-line tools and benchmarks, which need a stack and cannot start one themselves.
+        """
+        stack = cls.attach()
+        if stack is None:
+            raise SystemExit(f"no local stack is running: start it with {start_with}")
+        stack.config.apply_client_env()
+        return stack
+
     # --- start ----------------------------------------------------------------------------
 
     def start(self, progress: Callable[[str], None] = print, timeout: float = 180.0) -> None:

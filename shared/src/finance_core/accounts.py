@@ -60,6 +60,8 @@ class Account:
     name: str
     type: AccountType
     parent_id: str | None = None
+    tags: frozenset[str] = frozenset()
+    """Labels metric definitions select accounts by (`tagged("cash")`), e.g. cash, receivable, recurring."""
 
 
 class ChartOfAccounts:
@@ -101,7 +103,11 @@ class ChartOfAccounts:
                     + ", ".join(t.value for t in AccountType)
                 ) from None
             parent = doc.get("parent_id") or None
-            accounts.append(Account(account_id, str(doc.get("name", account_id)), account_type, parent and str(parent)))
+            tags = doc.get("tags") or ()
+            if not isinstance(tags, (list, tuple)) or not all(isinstance(t, str) for t in tags):
+                raise ChartError(f"account {account_id!r} has tags {tags!r}; expected a list of words, e.g. [\"cash\"]")
+            accounts.append(Account(account_id, str(doc.get("name", account_id)), account_type, parent and str(parent),
+                                    frozenset(tags)))
         return cls(accounts)
 
     def _walk_up(self, account_id: str) -> tuple[str, ...]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -49,11 +49,13 @@ def headline_kpis(
     series: Sequence[tuple[str, Mapping[str, MetricValue] | None]],
     budget: Mapping[str, MetricValue] | None,
     metrics: Sequence[str] = HEADLINE_METRICS,
+    in_points: Collection[str] | None = None,
 ) -> list[Kpi]:
     """KPIs for the last period of `series` ((period, metrics) oldest first; None = no data).
 
     Percentage metrics change in points (a margin going 40.0 -> 42.5 changes by 2.5), money
-    metrics in minor units and in percent of the previous absolute value.
+    metrics in minor units and in percent of the previous absolute value. Percentage metrics are
+    those named *_pct, or those of `in_points` when given (defined metrics whose unit is percent).
     """
     if not series:
         return []
@@ -61,6 +63,7 @@ def headline_kpis(
     previous = (series[-2][1] or {}) if len(series) > 1 else {}
     result = []
     for name in metrics:
+        points = name in in_points if in_points is not None else name.endswith("_pct")
         value = current.get(name)
         before = previous.get(name)
         planned = (budget or {}).get(name)
@@ -70,9 +73,9 @@ def headline_kpis(
                 value=value,
                 previous=before,
                 change=_difference(value, before),
-                change_pct=None if name.endswith("_pct") else _pct_change(value, before),
+                change_pct=None if points else _pct_change(value, before),
                 budget=planned,
-                vs_budget_pct=None if name.endswith("_pct") else _pct_change(value, planned),
+                vs_budget_pct=None if points else _pct_change(value, planned),
                 series=tuple((period, (metrics_of or {}).get(name)) for period, metrics_of in series),
             )
         )

@@ -1,0 +1,263 @@
+"""Metric series documents (`metric_series/{entity}__{scenario}`): every metric at every period, kept incrementally.
+
+A series document holds, for one entity (or `_all`) and one scenario, the value of every active
+metric (built-in and defined) at every period of the org, the closing position of every
+balance-sheet account, and the hidden cells the calculation graph needs to continue from where it
+stopped. After a change, the refresh reads the series documents the changed keys belong to and
+those keys' readable aggregates in one round trip, recomputes only the cells downstream of what
+moved (finance_core.metric_series), and writes each document with an update-time precondition;
+`source_versions` (the aggregates' shard sequence sums it includes) make a late or repeated
+refresh a no-op. A document computed with other definitions, another chart or another calendar
+is rebuilt from all the aggregates of its series.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from adapters.errors import TransientError, map_exceptions
+from adapters.firestore_codec import org_path
+from finance_core.aggregates import AggregateKey
+from finance_core.identifiers import KEY_SEPARATOR
+from finance_core.metric_series import QUANTUM, MetricSet, Unit, Value
+from finance_core.reference import OrgReference
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from aggregations.definitions import DefinitionStore
+from aggregations.shards import MAX_FOLD_ATTEMPTS, SEQ_FIELD, _back_off, _commit_or_lost_race, _conditional_put
+
+log = logging.getLogger(__name__)
+
+SERIES = "metric_series"
+Progress = Callable[[int, int], None]
+
+
+def series_id(entity_id: str, scenario: str) -> str:
+    """Document id of a series, e.g. '_all__actual'."""
+    return KEY_SEPARATOR.join((entity_id, scenario))
+
+
+def aggregate_version(document: Mapping[str, Any] | None) -> int:
+    """A number that grows with every change folded into an aggregate (sum of its shard sequences)."""
+    return sum(int(v) for v in (document or {}).get(SEQ_FIELD, {}).values())
+
+
+def _public(value: Value) -> int | float | None:
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def _stored(value: Value) -> int | str | None:
+    # Hidden cells keep exact values: decimals as text (a float would not give the same digits back).
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def _restore(value: Any, quantum: Decimal | None) -> Value:
+    if value is None or isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        return Decimal(value)
+    exact = Decimal(repr(value))
+    return exact.quantize(quantum) if quantum is not None else exact
+
+
+class MetricSeriesStore:
+    """Reads, updates and rebuilds the metric series documents of an org."""
+
+    def __init__(self, db: firestore.Client, definitions: DefinitionStore):
+        self._db = db
+        self._definitions = definitions
+
+    def ref(self, org_id: str, entity_id: str, scenario: str) -> firestore.DocumentReference:
+        """The series document of an entity and scenario."""
+        return self._db.document(f"{org_path(org_id)}/{SERIES}/{series_id(entity_id, scenario)}")
+
+    # refresh after a change ---------------------------------------------------------------------
+
+    def refresh(self, org_id: str, reference: OrgReference, keys: Iterable[AggregateKey]) -> list[str]:
+        """Bring the series of the changed keys up to date: one read, one conditional commit; returns paths written."""
+        by_series: dict[tuple[str, str], list[AggregateKey]] = {}
+        for key in keys:
+            by_series.setdefault((key.entity_id, key.scenario), []).append(key)
+        if not by_series or not reference.period_status:
+            return []
+        metric_set, revision = self._definitions.metric_set(org_id, reference)
+        org = self._db.document(org_path(org_id))
+        for attempt in range(MAX_FOLD_ATTEMPTS):
+            _back_off(attempt)
+            series_refs = {s: self.ref(org_id, *s) for s in by_series}
+            key_refs = {k: org.collection("aggregates").document(k.doc_id) for ks in by_series.values() for k in ks}
+            with map_exceptions(f"reading metric series of {org_id}"):
+                snaps = {
+                    snap.reference.path: snap for snap in self._db.get_all([*series_refs.values(), *key_refs.values()])
+                }
+            stored_revision = max(
+                (
+                    int((snaps[r.path].to_dict() or {}).get("revision", 0))
+                    for r in series_refs.values()
+                    if snaps[r.path].exists
+                ),
+                default=0,
+            )
+            if stored_revision > revision:
+                # Another instance already works with newer definitions: use them too.
+                metric_set, revision = self._definitions.metric_set(org_id, reference, at_least=stored_revision)
+            batch = self._db.batch()
+            written = []
+            for series, series_keys in sorted(by_series.items()):
+                snap = snaps[series_refs[series].path]
+                current = snap.to_dict() if snap.exists else None
+                aggregates = {
+                    k: (snaps[key_refs[k].path].to_dict() if snaps[key_refs[k].path].exists else None)
+                    for k in series_keys
+                }
+                body = self._updated(org_id, reference, metric_set, revision, series, current, aggregates)
+                if body is None:
+                    continue
+                _conditional_put(self._db, batch, series_refs[series], snap, body)
+                written.append(series_refs[series].path)
+            if not written or _commit_or_lost_race(batch, f"writing metric series of {org_id}"):
+                return written
+        raise TransientError(f"could not write the metric series of {org_id} after {MAX_FOLD_ATTEMPTS} attempts")
+
+    def _updated(
+        self,
+        org_id: str,
+        reference: OrgReference,
+        metric_set: MetricSet,
+        revision: int,
+        series: tuple[str, str],
+        current: dict[str, Any] | None,
+        aggregates: Mapping[AggregateKey, dict[str, Any] | None],
+    ) -> dict[str, Any] | None:
+        """The new body of a series document, or None when it already includes these aggregates."""
+        if current is None or current.get("fingerprint") != metric_set.fingerprint:
+            if current is not None and int(current.get("revision", 0)) > revision:
+                return None
+            return self.build(org_id, reference, metric_set, revision, *series)
+        versions = dict(current.get("source_versions") or {})
+        values = self._values(metric_set, current)
+        moved = False
+        for key, document in sorted(aggregates.items()):
+            version = aggregate_version(document)
+            if version <= int(versions.get(key.doc_id, -1)) or key.period not in metric_set.calendar.index:
+                continue
+            accounts = {k: int(v) for k, v in ((document or {}).get("accounts") or {}).items()}
+            metric_set.update(values, key.period, accounts)
+            versions[key.doc_id] = version
+            moved = True
+        if not moved:
+            return None
+        return self._body(reference, metric_set, revision, series, values, versions, int(current.get("version", 0)) + 1)
+
+    # full rebuild -------------------------------------------------------------------------------
+
+    def build(
+        self, org_id: str, reference: OrgReference, metric_set: MetricSet, revision: int, entity_id: str, scenario: str
+    ) -> dict[str, Any]:
+        """A series document computed from every aggregate of the series (one query)."""
+        query = (
+            self._db.collection(f"{org_path(org_id)}/aggregates")
+            .where(filter=FieldFilter("entity_id", "==", entity_id))
+            .where(filter=FieldFilter("scenario", "==", scenario))
+            .select(["period", "accounts", SEQ_FIELD])
+        )
+        with map_exceptions(f"reading the aggregates of {org_id} {entity_id} {scenario}"):
+            documents = [snap.to_dict() or {} for snap in query.stream()]
+        inputs = {str(d.get("period")): {k: int(v) for k, v in (d.get("accounts") or {}).items()} for d in documents}
+        versions = {
+            AggregateKey(entity_id, str(d.get("period")), scenario).doc_id: aggregate_version(d) for d in documents
+        }
+        values = metric_set.full(inputs)
+        return self._body(reference, metric_set, revision, (entity_id, scenario), values, versions, 1)
+
+    def rebuild_org(self, org_id: str, reference: OrgReference, progress: Progress | None = None) -> int:
+        """Recompute every series of an org with its current definitions (after a definition change)."""
+        metric_set, revision = self._definitions.metric_set(org_id, reference, at_least=0)
+        query = self._db.collection(f"{org_path(org_id)}/aggregates").select(["entity_id", "scenario"])
+        with map_exceptions(f"listing the aggregates of {org_id}"):
+            series = sorted({(str(s.get("entity_id")), str(s.get("scenario"))) for s in query.stream()})
+        for done, (entity_id, scenario) in enumerate(series, 1):
+            ref = self.ref(org_id, entity_id, scenario)
+            for attempt in range(MAX_FOLD_ATTEMPTS):
+                _back_off(attempt)
+                with map_exceptions(f"reading {ref.path}"):
+                    snap = ref.get()
+                current = snap.to_dict() if snap.exists else None
+                if current is not None and int(current.get("revision", 0)) > revision:
+                    break
+                body = self.build(org_id, reference, metric_set, revision, entity_id, scenario)
+                if current is not None:
+                    body["version"] = int(current.get("version", 0)) + 1
+                batch = self._db.batch()
+                _conditional_put(self._db, batch, ref, snap, body)
+                if _commit_or_lost_race(batch, f"rebuilding {ref.path}"):
+                    break
+            if progress is not None:
+                progress(done, len(series))
+        return len(series)
+
+    # encoding -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _values(metric_set: MetricSet, document: Mapping[str, Any]) -> list[list[Value]]:
+        metrics = document.get("metrics") or {}
+        hidden = document.get("cells") or {}
+        values = []
+        for cell in metric_set.cells:
+            if cell.metric is not None:
+                quantum = QUANTUM.get(cell.metric.unit) if cell.metric.unit not in (Unit.MONEY, Unit.COUNT) else None
+                row = metrics.get(cell.key) or []
+            else:
+                quantum, row = None, hidden.get(cell.key) or []
+            values.append([_restore(v, quantum) for v in row] + [None] * (len(metric_set.calendar) - len(row)))
+        return values
+
+    @staticmethod
+    def _body(
+        reference: OrgReference,
+        metric_set: MetricSet,
+        revision: int,
+        series: tuple[str, str],
+        values: list[list[Value]],
+        versions: Mapping[str, int],
+        version: int,
+    ) -> dict[str, Any]:
+        metrics, hidden = {}, {}
+        for cell, row in zip(metric_set.cells, values, strict=True):
+            if cell.metric is not None:
+                metrics[cell.key] = [_public(v) for v in row]
+            else:
+                hidden[cell.key] = [_stored(v) for v in row]
+        return {
+            "entity_id": series[0],
+            "scenario": series[1],
+            "currency": reference.reporting_currency,
+            "periods": list(metric_set.calendar.periods),
+            "metrics": metrics,
+            "definitions": {s.metric_id: s.document() for s in metric_set.specs.values()},
+            "balances": {account: [_public(v) for v in row] for account, row in metric_set.balances(values).items()},
+            "cells": hidden,
+            "fingerprint": metric_set.fingerprint,
+            "revision": revision,
+            "version": version,
+            "source_versions": dict(versions),
+            "updated_at": firestore.SERVER_TIMESTAMP,
+        }
+
+
+def value_at(document: Mapping[str, Any] | None, metric_id: str, period: str) -> Value:
+    """A metric's exact value at a period in a series document (None when unknown)."""
+    if not document:
+        return None
+    periods = document.get("periods") or []
+    row = (document.get("metrics") or {}).get(metric_id)
+    if row is None or period not in periods:
+        return None
+    unit = Unit((document.get("definitions") or {}).get(metric_id, {}).get("unit", "money"))
+    quantum = QUANTUM.get(unit) if unit not in (Unit.MONEY, Unit.COUNT) else None
+    value = row[periods.index(period)]
+    return _restore(value, quantum)
