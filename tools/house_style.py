@@ -17,6 +17,7 @@ STYLE_SCOPE = [
     "functions/adapters/errors.py",
     "functions/adapters/logs.py",
     "functions/adapters/origin.py",
+    "functions/adapters/preconditions.py",
     "functions/adapters/rate_limits.py",
     "functions/adapters/retry.py",
     "functions/adapters/sweeps.py",

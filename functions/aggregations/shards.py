@@ -16,7 +16,8 @@ from typing import Any
 
 from google.cloud import firestore
 
-from adapters.errors import LostRace, is_lost_race, map_exceptions
+from adapters.errors import map_exceptions
+from adapters.preconditions import commit_or_lose_race, conditional_put
 from adapters.retry import CONTENDED_WRITE, compare_and_set
 from finance_core.aggregates import dominates
 
@@ -116,33 +117,13 @@ def _fold_group(db: firestore.Client, views: Sequence[ShardedView], force: bool)
             body = view.build(shard_docs, previous)
             body[SEQ_FIELD] = seq
             body["updated_at"] = firestore.SERVER_TIMESTAMP
-            _conditional_put(db, batch, view.ref, snap, body)
+            conditional_put(db, batch, view.ref, snap, body)
             planned[view.ref.path] = body
         if planned:
-            _commit_or_lose_race(batch, f"writing {paths}")
+            commit_or_lose_race(batch, f"writing {paths}")
         return planned
 
     return compare_and_set(attempt, CONTENDED_WRITE, what=f"folding {paths}")
-
-
-def _conditional_put(db: firestore.Client, batch: firestore.WriteBatch, ref: firestore.DocumentReference,
-                     snap: firestore.DocumentSnapshot, body: dict[str, Any]) -> None:
-    """Write `body` only if the document is still as read: same update time, or still absent."""
-    if snap.exists:
-        batch.update(ref, body, option=db.write_option(last_update_time=snap.update_time))
-    else:
-        batch.create(ref, body)
-
-
-def _commit_or_lose_race(batch: firestore.WriteBatch, action: str) -> None:
-    """Commit; LostRace when a precondition failed (another writer came first: read again)."""
-    try:
-        with map_exceptions(action):
-            batch.commit()
-    except Exception as exc:
-        if is_lost_race(exc):
-            raise LostRace(f"{action}: {exc}") from exc
-        raise
 
 
 @dataclass(frozen=True)
@@ -189,10 +170,10 @@ def write_many_if_newer(db: firestore.Client, documents: Sequence[DerivedDocumen
                 body = doc.compute()
                 body["source_versions"] = dict(doc.source_versions)
                 body["updated_at"] = firestore.SERVER_TIMESTAMP
-                _conditional_put(db, batch, doc.ref, current, body)
+                conditional_put(db, batch, doc.ref, current, body)
                 planned.append(doc.ref.path)
             if planned:
-                _commit_or_lose_race(batch, f"writing {paths}")
+                commit_or_lose_race(batch, f"writing {paths}")
             return planned
 
         written += compare_and_set(attempt, CONTENDED_WRITE, what=f"writing {paths}")

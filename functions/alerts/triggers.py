@@ -21,7 +21,8 @@ from adapters.settings import (
     project_id,
 )
 from aggregations.store import AggregateStore
-from aggregations.triggers import metric_series
+from aggregations.definitions import DefinitionStore
+from aggregations.series import MetricSeriesStore
 from finance_core.changes import decode_change_message
 from firebase_functions import pubsub_fn, scheduler_fn
 
@@ -69,7 +70,7 @@ def evaluator() -> AlertEvaluator:
     """The instance's evaluator."""
     db = firestore_client()
     return AlertEvaluator(db, reference_store(), AggregateStore(db, aggregate_shards()), alert_store(), notifier(),
-                          series=metric_series())
+                          series=MetricSeriesStore(db, DefinitionStore(db)))
 
 
 # retry=True: a transient failure (contention, Firestore unavailable) is redelivered; every step
