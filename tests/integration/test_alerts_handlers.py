@@ -40,7 +40,9 @@ class FlakyBigQuery:
 
 def _engine(db, bigquery: FlakyBigQuery) -> tuple[AlertEvaluator, Notifier, AlertStore]:
     store = AlertStore(db, AlertHistory(db, bigquery))
-    notifier = Notifier(store, ChannelSender(store.channel_documents, lambda name: "", lambda: {}))
+    # The test's receivers listen on loopback: allow-listed as the local stack's functions/.env.local does.
+    settings = {"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1,localhost", "SMTP_ALLOWED_HOSTS": "127.0.0.1,localhost"}
+    notifier = Notifier(store, ChannelSender(store.channel_documents, lambda name: "", lambda: settings))
     evaluator = AlertEvaluator(db, ReferenceStore(db, ttl_seconds=0), AggregateStore(db, 8), store, notifier)
     return evaluator, notifier, store
 
