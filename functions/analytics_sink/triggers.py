@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import functools
 
 from adapters import deployment
 from adapters.clients import bigquery_client, firestore_client
+from adapters.logs import observed
+from adapters.origin import pubsub_message
 from adapters.pubsub import publish
 from adapters.runtime import reference_store
 from adapters.settings import ANALYTICS_SINK_ATTEMPTS, BIGQUERY_DATASET, CHANGES_DEAD_LETTER_TOPIC, project_id
@@ -42,7 +43,8 @@ def sink() -> AnalyticsSink:
 # (infra/resources.json function_triggers, applied after deploy) catches what keeps failing.
 @pubsub_fn.on_message_published(topic="financial-record-changes", retry=True,
                                 **deployment.background("analytics_sink", timeout_sec=120))
+@observed("sink_changes_to_bigquery")
 def sink_changes_to_bigquery(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
     """Stream the change's fact row into BigQuery, or park the change with the reason."""
-    message = event.data.message
-    sink().handle(base64.b64decode(message.data or b""), dict(message.attributes or {}))
+    data, origin = pubsub_message(event)
+    sink().handle(data, dict(origin.attributes))
