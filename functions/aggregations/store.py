@@ -18,6 +18,8 @@ from finance_core.metrics import MetricGraph
 
 # Change ids are remembered this long; Firestore redelivers a trigger event within hours, not weeks.
 APPLIED_CHANGE_TTL = timedelta(days=7)
+# Documents one commit may write (the shards' limit), for callers that size their commits.
+MAX_WRITES_PER_COMMIT = shards.MAX_WRITES_PER_COMMIT
 
 
 class AggregateStore:
@@ -55,7 +57,7 @@ class AggregateStore:
         """
         batch = self._db.batch()
         batch.create(self.marker_ref(org_id, change_id), {
-            "keys": sorted(key.doc_id for key in [*deltas, *(dimension_deltas or {})]),
+            "keys": sorted([key.doc_id for key in deltas] + [key.doc_id for key in dimension_deltas or {}]),
             "applied_at": firestore.SERVER_TIMESTAMP,
             "expires_at": utc_now() + APPLIED_CHANGE_TTL,
         })

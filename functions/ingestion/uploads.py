@@ -304,7 +304,7 @@ def row_event(row: UploadRow, sha256: str, org_id: str, received_at: str) -> Row
         amount, amount_problem = cell_amount(cells.get("amount"), currency)
         if amount_problem:
             problems.append(("invalid_amount", amount_problem))
-        record = {
+        record: dict[str, Any] = {
             "entity_id": text("entity_id"),
             "account_id": text("account_id"),
             "period": text("period"),

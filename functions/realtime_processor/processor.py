@@ -18,8 +18,7 @@ from typing import Any
 from adapters.errors import PermanentError, TransientError, map_exceptions
 from adapters.firestore_codec import org_path, utc_now
 from adapters.logs import bind, log_context
-from aggregations.shards import MAX_WRITES_PER_COMMIT
-from aggregations.store import AggregateStore
+from aggregations.store import MAX_WRITES_PER_COMMIT, AggregateStore
 from finance_core.changes import ChangeMessage, ChangeMessageError, decode_changes, encode_change_message
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter

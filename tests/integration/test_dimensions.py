@@ -1,9 +1,10 @@
-"""Record dimensions through the real pipeline: per-value aggregates in Firestore and BigQuery equal the ledger; reconciliation repairs them.
+"""Record dimensions through the real pipeline: per-value aggregates in Firestore and BigQuery equal the ledger.
 
 A shuffled stream (batches and single events, versions, redeliveries, a record moving between
 values, one dropping its dimension, deletes) goes to an org that declares two dimensions. The
 expected totals per (dimension, value, entity | _all, period, scenario) are computed here from
-the events alone (highest version per record, deletes remove it), not by the backend's code.
+the events alone (highest version per record, deletes remove it), not by the backend's code; the
+reconciliation then repairs damaged dimension aggregates.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from typing import Any
 
 import pytest
 from adapters.reference_store import ReferenceStore
-from aggregations.derived import DerivedDocuments
 from aggregations import shards
+from aggregations.derived import DerivedDocuments
 from aggregations.reconcile import Reconciler
 from aggregations.store import AggregateStore
 from finance_core.aggregates import AggregateDelta, fold_shards
 from finance_core.dimensions import DimensionKey
-from realtime_processor.processor import RecordChangeProcessor
 from google.cloud.firestore_v1.base_query import FieldFilter
+from realtime_processor.processor import RecordChangeProcessor
 
 from tests.bigquery_checks import cents, rows
 from tests.firestore_events import CREATED, DocumentState, FirestoreEvent, deliver
@@ -68,10 +69,20 @@ def dimension_stream(org_id: str, seed: int = 15) -> list[dict[str, Any]]:
                 dims["region"] = rng.choice(["emea", "amer", "apac"])
             if rng.random() < 0.5:
                 dims["department"] = rng.choice(["sales", "rnd", "g-and-a"])
-            events.append(with_dims(event(org_id, record_id, version, entity=rng.choice(["us-east", "us-west"]),
-                                          account=rng.choice(["4100", "5100", "6100"]),
-                                          period=rng.choice(["2026-10", "2026-11"]),
-                                          amount=f"{Decimal(rng.randint(-20_000, 500_000)) / 100:.2f}"), dims))
+            events.append(
+                with_dims(
+                    event(
+                        org_id,
+                        record_id,
+                        version,
+                        entity=rng.choice(["us-east", "us-west"]),
+                        account=rng.choice(["4100", "5100", "6100"]),
+                        period=rng.choice(["2026-10", "2026-11"]),
+                        amount=f"{Decimal(rng.randint(-20_000, 500_000)) / 100:.2f}",
+                    ),
+                    dims,
+                )
+            )
     events += [dict(e) for e in rng.sample(events, len(events) // 6)]  # redeliveries
     rng.shuffle(events)
     return events
@@ -97,8 +108,10 @@ def ground_truth(events: list[dict[str, Any]]) -> Expected:
 
 
 def clean(totals: Expected) -> Expected:
-    cleaned = {key: {"accounts": {a: m for a, m in t["accounts"].items() if m}, "record_count": t["record_count"]}
-               for key, t in totals.items()}
+    cleaned = {
+        key: {"accounts": {a: m for a, m in t["accounts"].items() if m}, "record_count": t["record_count"]}
+        for key, t in totals.items()
+    }
     return {key: t for key, t in cleaned.items() if t["record_count"] or t["accounts"]}
 
 
@@ -110,8 +123,10 @@ def firestore_dimension_aggregates(db, org_id: str) -> tuple[Expected, Expected]
         doc = snap.to_dict() or {}
         key = (doc["dimension"], doc["value"], doc["entity_id"], doc["period"], doc["scenario"])
         assert snap.id == "__".join(key)
-        readable[key] = {"accounts": {a: int(v) for a, v in (doc.get("accounts") or {}).items()},
-                         "record_count": int(doc.get("record_count") or 0)}
+        readable[key] = {
+            "accounts": {a: int(v) for a, v in (doc.get("accounts") or {}).items()},
+            "record_count": int(doc.get("record_count") or 0),
+        }
     shard_refs = [shards.shard_ref(snap.reference, n) for snap in snaps for n in range(SHARDS)]
     by_key: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for shard in db.get_all(shard_refs):
@@ -139,17 +154,25 @@ def test_a_stream_with_dimensions_equals_the_ground_truth_per_value_in_firestore
     events = dimension_stream(org_id)
     expected = ground_truth(events)
     assert ("region", "amer", "_all", "2026-10", "actual") in expected, "the moved record's value must be in the truth"
-    bad = [with_dims(event(org_id, "bad-dim", 1, event_id="bad-dim"), {"customer": "c1"}),
-           with_dims(event(org_id, "bad-value", 1, event_id="bad-value"), {"region": "latam"})]
-    batched, single = events[: len(events) // 2], events[len(events) // 2:]
+    bad = [
+        with_dims(event(org_id, "bad-dim", 1, event_id="bad-dim"), {"customer": "c1"}),
+        with_dims(event(org_id, "bad-value", 1, event_id="bad-value"), {"region": "latam"}),
+    ]
+    batched, single = events[: len(events) // 2], events[len(events) // 2 :]
     publish_batches(stack.config, records_batches(org_id, [*batched, bad[0]], "dims", lines=25))
     publish(stack, [*single, bad[1]])
     wait_for_events(db, org_id, len(events) + len(bad), timeout=180)
 
-    for body, code, words in ((bad[0], "unknown_dimension", "dimension 'customer' is not declared"),
-                              (bad[1], "unknown_dimension_value", "'latam' is not a declared value")):
-        errors = [d.to_dict() for d in db.collection(f"organizations/{org_id}/ingestion_errors")
-                  .where(filter=FieldFilter("event_id", "==", body["event_id"])).stream()]
+    for body, code, words in (
+        (bad[0], "unknown_dimension", "dimension 'customer' is not declared"),
+        (bad[1], "unknown_dimension_value", "'latam' is not a declared value"),
+    ):
+        errors = [
+            d.to_dict()
+            for d in db.collection(f"organizations/{org_id}/ingestion_errors")
+            .where(filter=FieldFilter("event_id", "==", body["event_id"]))
+            .stream()
+        ]
         assert errors and errors[0]["code"] == code and words in errors[0]["reason"], errors
 
     def firestore_matches() -> bool:
@@ -160,19 +183,29 @@ def test_a_stream_with_dimensions_equals_the_ground_truth_per_value_in_firestore
         wait_until(firestore_matches, timeout=180, what="the dimension aggregates to equal the ground truth")
     except AssertionError:
         readable, shards = firestore_dimension_aggregates(db, org_id)
-        differing = sorted(k for k in set(expected) | set(readable) | set(shards)
-                           if expected.get(k) != readable.get(k) or expected.get(k) != shards.get(k))
-        pytest.fail(f"{len(differing)} dimension keys differ, e.g. "
-                    + "; ".join(f"{k}: expected {expected.get(k)}, readable {readable.get(k)}, shards {shards.get(k)}"
-                                for k in differing[:5]))
+        differing = sorted(
+            k
+            for k in set(expected) | set(readable) | set(shards)
+            if expected.get(k) != readable.get(k) or expected.get(k) != shards.get(k)
+        )
+        pytest.fail(
+            f"{len(differing)} dimension keys differ, e.g. "
+            + "; ".join(
+                f"{k}: expected {expected.get(k)}, readable {readable.get(k)}, shards {shards.get(k)}"
+                for k in differing[:5]
+            )
+        )
     moved = db.document(f"organizations/{org_id}/financial_records/moved").get().to_dict()
     assert moved["dimensions"] == {"region": "amer", "department": "sales"}
     dropped = db.document(f"organizations/{org_id}/financial_records/dropped").get().to_dict()
     assert dropped["dimensions"] is None, "a version without dimensions clears the stored ones"
 
     client = bigquery_client(stack.config)
-    found = wait_until(lambda: (got := bigquery_dimension_totals(client, org_id)) == expected and got,
-                       timeout=180, what="dimension_totals in BigQuery to equal the ground truth")
+    found = wait_until(
+        lambda: (got := bigquery_dimension_totals(client, org_id)) == expected and got,
+        timeout=180,
+        what="dimension_totals in BigQuery to equal the ground truth",
+    )
     assert found == expected
     # Reconciliation repairs a damaged dimension shard and a damaged readable document, once.
     store = AggregateStore(db, SHARDS)
@@ -189,29 +222,40 @@ def test_a_stream_with_dimensions_equals_the_ground_truth_per_value_in_firestore
 
 
 def test_a_change_with_more_dimension_keys_than_one_commit_holds_is_applied_once_even_when_redelivered(
-        stack, db, org_id):
+    stack, db, org_id
+):
     seed_org(db, org_id, all_periods_open=True)
     names = [f"d{i}" for i in range(1, 6)]
     db.document(f"organizations/{org_id}").update({"dimensions": {name: {} for name in names}})
     # 45 lines with 5 dimensions of their own values: 450 dimension keys (and 2 base keys) in one
     # change document, more than one commit may write: they follow the commit in parts.
-    lines = [with_dims(event(org_id, f"wide-{n}", 1, amount="10.00"), {name: f"x{n}" for name in names})
-             for n in range(45)]
+    lines = [
+        with_dims(event(org_id, f"wide-{n}", 1, amount="10.00"), {name: f"x{n}" for name in names}) for n in range(45)
+    ]
     publish_batches(stack.config, records_batches(org_id, lines, "wide", lines=45))
     wait_for_events(db, org_id, len(lines), timeout=180)
     expected = ground_truth(lines)
     assert len(expected) == 450
     changes = db.collection(f"organizations/{org_id}/record_changes")
-    (document,) = wait_until(lambda: [c for c in changes.stream() if c.get("state") == "published"],
-                             timeout=180, what="the change document to be published")
-    wait_until(lambda: firestore_dimension_aggregates(db, org_id) == (expected, expected), timeout=180,
-               what="the 450 dimension aggregates")
+    (document,) = wait_until(
+        lambda: [c for c in changes.stream() if c.get("state") == "published"],
+        timeout=180,
+        what="the change document to be published",
+    )
+    wait_until(
+        lambda: firestore_dimension_aggregates(db, org_id) == (expected, expected),
+        timeout=180,
+        what="the 450 dimension aggregates",
+    )
     # The creation event again, twice (an Eventarc retry): the parts and the final commit are
     # each applied once already, so nothing changes.
     data = {k: v for k, v in (document.to_dict() or {}).items() if k not in {"applied_at", "keys", "merged"}}
-    created = FirestoreEvent(document.reference.path, None,
-                             DocumentState({**data, "state": "pending"}, document.create_time, document.create_time),
-                             event_type=CREATED)
+    created = FirestoreEvent(
+        document.reference.path,
+        None,
+        DocumentState({**data, "state": "pending"}, document.create_time, document.create_time),
+        event_type=CREATED,
+    )
     for _ in range(2):
         response = deliver(stack, "apply_record_changes", created)
         assert response.status_code == 200, response.text
@@ -220,10 +264,16 @@ def test_a_change_with_more_dimension_keys_than_one_commit_holds_is_applied_once
     applied = document.reference.get()
     assert applied.get("dimensions_deferred") is True
     processor = RecordChangeProcessor(db, AggregateStore(db, SHARDS), None)
-    result = processor.process(document.id, org_id, {**(applied.to_dict() or {}), "state": "applied"},
-                               "2026-10-05T12:00:00Z", applied.update_time)
+    result = processor.process(
+        document.id,
+        org_id,
+        {**(applied.to_dict() or {}), "state": "applied"},
+        "2026-10-05T12:00:00Z",
+        applied.update_time,
+    )
     assert not result.applied and len(result.keys) == 2
     assert firestore_dimension_aggregates(db, org_id)[1] == expected
     markers = [m.id for m in db.collection(f"organizations/{org_id}/applied_changes").stream()]
-    assert sorted(markers) == [f"{document.id}-dimensions-0", f"{document.id}-dimensions-1"], \
+    assert sorted(markers) == [f"{document.id}-dimensions-0", f"{document.id}-dimensions-1"], (
         "450 dimension keys follow the commit in two marked parts of at most 399"
+    )

@@ -11,7 +11,13 @@ import pytest
 from finance_core.accounts import Account, AccountType, ChartOfAccounts
 from finance_core.aggregates import sum_deltas
 from finance_core.batches import IngestLine, StoredRecord, live_records, plan_batch
-from finance_core.changes import ChangeMessage, decode_change_message, decode_changes, encode_change_message, encode_changes
+from finance_core.changes import (
+    ChangeMessage,
+    decode_change_message,
+    decode_changes,
+    encode_change_message,
+    encode_changes,
+)
 from finance_core.dimensions import (
     MAX_DECLARED_VALUES,
     DimensionError,
@@ -25,16 +31,22 @@ from finance_core.reference import OrgReference
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-CHART = ChartOfAccounts([
-    Account("4100", "Product revenue", AccountType.REVENUE),
-    Account("6100", "Salaries", AccountType.OPEX),
-])
-DECLARED = parse_declarations({
-    "region": {"label": "Region", "values": ["emea", "amer", "apac"]},
-    "department": {"label": "Department"},
-})
+CHART = ChartOfAccounts(
+    [
+        Account("4100", "Product revenue", AccountType.REVENUE),
+        Account("6100", "Salaries", AccountType.OPEX),
+    ]
+)
+DECLARED = parse_declarations(
+    {
+        "region": {"label": "Region", "values": ["emea", "amer", "apac"]},
+        "department": {"label": "Department"},
+    }
+)
 REFERENCE = OrgReference(
-    org_id="acme", reporting_currency="USD", chart=CHART,
+    org_id="acme",
+    reporting_currency="USD",
+    chart=CHART,
     entity_currencies={"us-east": "USD", "eu-central": "EUR"},
     period_status={"2026-10": "open", "2026-11": "open"},
     fx_rates=OrgReference.parse_rates({"2026-10": {"EUR": "1.137201"}, "2026-11": {"EUR": "1.1"}}),
@@ -42,16 +54,36 @@ REFERENCE = OrgReference(
 )
 
 
-def event(record_id: str, version: int, *, delete: bool = False, dims: dict[str, Any] | None = None,
-          entity: str = "us-east", account: str = "4100", period: str = "2026-10", amount: str = "100.00",
-          event_id: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"event_id": event_id or f"{record_id}-v{version}{'-d' if delete else ''}",
-                            "type": "record.deleted" if delete else "record.upserted", "org_id": "acme",
-                            "record_id": record_id, "version": version, "occurred_at": "2026-10-05T12:00:00Z"}
+def event(
+    record_id: str,
+    version: int,
+    *,
+    delete: bool = False,
+    dims: dict[str, Any] | None = None,
+    entity: str = "us-east",
+    account: str = "4100",
+    period: str = "2026-10",
+    amount: str = "100.00",
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "event_id": event_id or f"{record_id}-v{version}{'-d' if delete else ''}",
+        "type": "record.deleted" if delete else "record.upserted",
+        "org_id": "acme",
+        "record_id": record_id,
+        "version": version,
+        "occurred_at": "2026-10-05T12:00:00Z",
+    }
     if not delete:
         currency = "EUR" if entity == "eu-central" else "USD"
-        body["record"] = {"entity_id": entity, "account_id": account, "period": period, "scenario": "actual",
-                          "amount": amount, "currency": currency}
+        body["record"] = {
+            "entity_id": entity,
+            "account_id": account,
+            "period": period,
+            "scenario": "actual",
+            "amount": amount,
+            "currency": currency,
+        }
         if dims is not None:
             body["record"]["dimensions"] = dims
     return body
@@ -69,23 +101,31 @@ def apply(bodies: list[dict[str, Any]], stored: dict[str, StoredRecord] | None =
 
 # --- the declaration ------------------------------------------------------------------------------
 
+
 def test_a_declaration_is_parsed_with_labels_and_closed_values():
     assert DECLARED["region"].values == frozenset({"emea", "amer", "apac"})
     assert DECLARED["department"].values is None and DECLARED["department"].label == "Department"
     assert parse_declarations(None) == {} and parse_declarations({}) == {}
 
 
-@pytest.mark.parametrize(("raw", "path", "words"), [
-    (["region"], "dimensions", "map"),
-    ({f"d{i}": {} for i in range(MAX_DIMENSIONS + 1)}, "dimensions", "at most 5"),
-    ({"Region": {}}, "dimensions.Region", "lower-case"),
-    ({"a__b": {}}, "dimensions.a__b", "single underscores"),
-    ({"region": {"colour": "red"}}, "dimensions.region", "unknown field"),
-    ({"region": {"label": ""}}, "dimensions.region.label", "1-100"),
-    ({"region": {"values": "emea"}}, "dimensions.region.values", "list"),
-    ({"region": {"values": ["ok", "not ok"]}}, "dimensions.region.values", "letters, digits"),
-    ({"region": {"values": [f"v{i}" for i in range(MAX_DECLARED_VALUES + 1)]}}, "dimensions.region.values", "at most"),
-])
+@pytest.mark.parametrize(
+    ("raw", "path", "words"),
+    [
+        (["region"], "dimensions", "map"),
+        ({f"d{i}": {} for i in range(MAX_DIMENSIONS + 1)}, "dimensions", "at most 5"),
+        ({"Region": {}}, "dimensions.Region", "lower-case"),
+        ({"a__b": {}}, "dimensions.a__b", "single underscores"),
+        ({"region": {"colour": "red"}}, "dimensions.region", "unknown field"),
+        ({"region": {"label": ""}}, "dimensions.region.label", "1-100"),
+        ({"region": {"values": "emea"}}, "dimensions.region.values", "list"),
+        ({"region": {"values": ["ok", "not ok"]}}, "dimensions.region.values", "letters, digits"),
+        (
+            {"region": {"values": [f"v{i}" for i in range(MAX_DECLARED_VALUES + 1)]}},
+            "dimensions.region.values",
+            "at most",
+        ),
+    ],
+)
 def test_a_broken_declaration_says_where_and_why(raw, path, words):
     with pytest.raises(DimensionError) as caught:
         parse_declarations(raw)
@@ -94,6 +134,7 @@ def test_a_broken_declaration_says_where_and_why(raw, path, words):
 
 # --- the contract and the check against the declaration -------------------------------------------
 
+
 def test_v1_events_without_dimensions_are_unaffected():
     plan, stored = apply([event("a", 1)])
     assert plan.results[0].outcome is Outcome.APPLIED
@@ -101,10 +142,17 @@ def test_v1_events_without_dimensions_are_unaffected():
     assert plan.changes[0].dimension_deltas() == {}
 
 
-@pytest.mark.parametrize(("dims", "code", "words"), [
-    ({"customer": "c1"}, "unknown_dimension", "dimension 'customer' is not declared by the org (declared: department, region)"),
-    ({"region": "latam"}, "unknown_dimension_value", "'latam' is not a declared value of dimension 'region'"),
-])
+@pytest.mark.parametrize(
+    ("dims", "code", "words"),
+    [
+        (
+            {"customer": "c1"},
+            "unknown_dimension",
+            "dimension 'customer' is not declared by the org (declared: department, region)",
+        ),
+        ({"region": "latam"}, "unknown_dimension_value", "'latam' is not a declared value of dimension 'region'"),
+    ],
+)
 def test_an_undeclared_dimension_or_value_is_rejected_with_its_reason(dims, code, words):
     plan, stored = apply([event("a", 1, dims=dims)])
     result = plan.results[0]
@@ -119,8 +167,12 @@ def test_a_malformed_dimension_value_is_refused_by_the_contract():
 
 
 def test_a_record_keeps_its_dimensions_through_the_change_document_and_message():
-    plan, _ = apply([event("a", 1, dims={"region": "emea", "department": "sales"}),
-                     event("a", 2, dims={"region": "amer", "department": "sales"})])
+    plan, _ = apply(
+        [
+            event("a", 1, dims={"region": "emea", "department": "sales"}),
+            event("a", 2, dims={"region": "amer", "department": "sales"}),
+        ]
+    )
     assert decode_changes(encode_changes(plan.changes)) == tuple(plan.changes)
     message = ChangeMessage.of("c1", "acme", "2026-10-05T12:00:00Z", "USD", plan.changes)
     assert decode_change_message(encode_change_message(message)) == message
@@ -150,6 +202,7 @@ def _delta(minor: int, account: str = "4100", count: int = 1):
 
 # --- any stream, any split: the dimension aggregates equal the live records ---------------------
 
+
 def dimension_stream(seed: int) -> list[dict[str, Any]]:
     """Versions with moves between values, dimensions added and dropped, deletes, duplicates, shuffled."""
     rng = random.Random(seed)
@@ -166,10 +219,17 @@ def dimension_stream(seed: int) -> list[dict[str, Any]]:
                 dims["region"] = rng.choice(["emea", "amer", "apac"])
             if rng.random() < 0.5:
                 dims["department"] = rng.choice(["sales", "rnd"])
-            events.append(event(record_id, version, dims=dims or None,
-                                entity=rng.choice(["us-east", "eu-central"]), account=rng.choice(["4100", "6100"]),
-                                period=rng.choice(["2026-10", "2026-11"]),
-                                amount=f"{rng.randint(-50_000, 90_000) / 100:.2f}"))
+            events.append(
+                event(
+                    record_id,
+                    version,
+                    dims=dims or None,
+                    entity=rng.choice(["us-east", "eu-central"]),
+                    account=rng.choice(["4100", "6100"]),
+                    period=rng.choice(["2026-10", "2026-11"]),
+                    amount=f"{rng.randint(-50_000, 90_000) / 100:.2f}",
+                )
+            )
     events += [dict(e) for e in rng.sample(events, len(events) // 4)]  # redeliveries
     rng.shuffle(events)
     return events
@@ -196,7 +256,7 @@ def test_dimension_aggregates_of_any_split_equal_the_live_records(seed, cuts):
     messages = []
     start = 0
     for size in [*cuts, len(bodies)]:
-        chunk = bodies[start:start + size]
+        chunk = bodies[start : start + size]
         start += size
         if chunk:
             plan, stored = apply(chunk, stored)
@@ -215,8 +275,15 @@ def test_a_fact_row_carries_the_dimensions_as_a_repeated_record():
     from finance_core.facts import fact_row
 
     _, stored = apply([event("a", 1, dims={"region": "emea", "department": "sales"})])
-    row = fact_row(stored["a"].record, op="upsert", version=1, event_id="a-v1", account_type="revenue",
-                   reporting_currency="USD", ingested_at=datetime(2026, 10, 5, tzinfo=UTC))
+    row = fact_row(
+        stored["a"].record,
+        op="upsert",
+        version=1,
+        event_id="a-v1",
+        account_type="revenue",
+        reporting_currency="USD",
+        ingested_at=datetime(2026, 10, 5, tzinfo=UTC),
+    )
     assert [(d.name, d.value) for d in row.dimensions] == [("department", "sales"), ("region", "emea")]
     column = next(c for c in bigquery_schema(FinancialFact) if c["name"] == "dimensions")
     assert (column["type"], column["mode"]) == ("RECORD", "REPEATED")

@@ -41,8 +41,10 @@ class DimensionError(ValueError):
 def name_problem(name: object) -> str | None:
     """Why `name` is not a valid dimension name, or None."""
     if not isinstance(name, str) or len(name) > NAME_MAX_LENGTH or not _NAME_RE.match(name):
-        return (f"dimension name {name!r} must be lower-case letters and digits in words joined by single "
-                "underscores, starting with a letter, e.g. 'customer_segment'")
+        return (
+            f"dimension name {name!r} must be lower-case letters and digits in words joined by single "
+            "underscores, starting with a letter, e.g. 'customer_segment'"
+        )
     return None
 
 
@@ -66,9 +68,11 @@ class Dimension:
             return "invalid_dimension_value", problem
         if self.values is not None and value not in self.values:
             shown = ", ".join(sorted(self.values)[:10]) + (" ..." if len(self.values) > 10 else "")
-            return ("unknown_dimension_value",
-                    f"{value!r} is not a declared value of dimension {self.name!r} (declared: {shown}); "
-                    "an admin adds it to the org's dimensions")
+            return (
+                "unknown_dimension_value",
+                f"{value!r} is not a declared value of dimension {self.name!r} (declared: {shown}); "
+                "an admin adds it to the org's dimensions",
+            )
         return None
 
 
@@ -82,8 +86,11 @@ def parse_declarations(raw: object) -> dict[str, Dimension]:
     if not isinstance(raw, Mapping):
         raise DimensionError("dimensions", "must be a map of dimension name -> {label, values}")
     if len(raw) > MAX_DIMENSIONS:
-        raise DimensionError("dimensions", f"{len(raw)} dimensions declared; at most {MAX_DIMENSIONS} (each one "
-                                           "adds aggregate writes to every record change that carries it)")
+        raise DimensionError(
+            "dimensions",
+            f"{len(raw)} dimensions declared; at most {MAX_DIMENSIONS} (each one "
+            "adds aggregate writes to every record change that carries it)",
+        )
     declared: dict[str, Dimension] = {}
     for name, spec in raw.items():
         problem = name_problem(name)
@@ -95,15 +102,19 @@ def parse_declarations(raw: object) -> dict[str, Dimension]:
             raise DimensionError(f"dimensions.{name}", "must be a map with an optional label and values")
         unknown = set(spec) - {"label", "values"}
         if unknown:
-            raise DimensionError(f"dimensions.{name}", f"unknown field(s) {', '.join(sorted(map(str, unknown)))}; "
-                                                       "a dimension has a label and values")
+            raise DimensionError(
+                f"dimensions.{name}",
+                f"unknown field(s) {', '.join(sorted(map(str, unknown)))}; a dimension has a label and values",
+            )
         label = spec.get("label", name)
         if not isinstance(label, str) or not label.strip() or len(label) > MAX_LABEL_LENGTH:
             raise DimensionError(f"dimensions.{name}.label", f"must be text of 1-{MAX_LABEL_LENGTH} characters")
         values = spec.get("values")
         if values is not None:
             if not isinstance(values, (list, tuple)) or len(values) > MAX_DECLARED_VALUES:
-                raise DimensionError(f"dimensions.{name}.values", f"must be a list of at most {MAX_DECLARED_VALUES} values")
+                raise DimensionError(
+                    f"dimensions.{name}.values", f"must be a list of at most {MAX_DECLARED_VALUES} values"
+                )
             for value in values:
                 value_issue = value_problem(str(name), value)
                 if value_issue:
@@ -113,16 +124,19 @@ def parse_declarations(raw: object) -> dict[str, Dimension]:
     return declared
 
 
-def check_record_dimensions(dimensions: Mapping[str, str] | None,
-                            declared: Mapping[str, Dimension]) -> tuple[str, str] | None:
+def check_record_dimensions(
+    dimensions: Mapping[str, str] | None, declared: Mapping[str, Dimension]
+) -> tuple[str, str] | None:
     """(code, reason) when a record's dimensions do not fit the org's declaration, else None."""
     for name, value in sorted((dimensions or {}).items()):
         dimension = declared.get(name)
         if dimension is None:
             known = ", ".join(sorted(declared)) or "none are declared"
-            return ("unknown_dimension",
-                    f"dimension {name!r} is not declared by the org (declared: {known}); an admin declares it "
-                    "in the org's settings (field 'dimensions' of the org document)")
+            return (
+                "unknown_dimension",
+                f"dimension {name!r} is not declared by the org (declared: {known}); an admin declares it "
+                "in the org's settings (field 'dimensions' of the org document)",
+            )
         problem = dimension.problem(value)
         if problem:
             return problem
