@@ -199,7 +199,8 @@ class RecordChangeProcessor:
             merged = {d.change_id: d.update_time for d in candidates}
             # The dimension deltas go in the same commit when they fit; otherwise they follow it in
             # parts (_apply_dimension_parts), and the document says so for a retry.
-            inline = 1 + len(merged) + len(message.deltas) + len(message.dimension_deltas) <= APPLY_COMMIT_BUDGET
+            writes = 1 + len(merged) + len(message.deltas) + len(message.dimension_deltas)
+            inline = not message.dimension_deltas or writes <= APPLY_COMMIT_BUDGET
             if self._aggregates.apply_change_documents(self.change_ref(org_id, own.change_id), own.update_time,
                                                        message.deltas, merged,
                                                        message.dimension_deltas if inline else None,
