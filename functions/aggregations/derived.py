@@ -93,6 +93,13 @@ class DerivedDocuments:
             documents.append(self._kpis_document(org_id, reference, period, docs, series_docs))
         return series_written + write_many_if_newer(self._db, documents)
 
+    def refresh_kpis(self, org_id: str, reference: OrgReference) -> list[str]:
+        """Rebuild kpis/current from the aggregates and series as they are (after a definition change rebuilt them)."""
+        period = kpi_period(reference)
+        docs = self._aggregates(org_id, self._kpi_keys(period))
+        series_docs = self._series_documents(org_id) if self._series is not None else {}
+        return write_many_if_newer(self._db, [self._kpis_document(org_id, reference, period, docs, series_docs)])
+
     def _series_documents(self, org_id: str) -> dict[str, dict[str, Any] | None]:
         assert self._series is not None
         refs = {s: self._series.ref(org_id, CONSOLIDATED_ENTITY, s) for s in ("actual", "budget")}

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+import operator
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import requests
 from adapters.errors import TRANSIENT_GOOGLE_ERRORS
-from finance_core.analytics_rows import FinancialFact
 from google.api_core import exceptions as google_exceptions
 from google.cloud import bigquery
+from pydantic import BaseModel
 
 from analytics_sink.rows import row_json
 
@@ -47,7 +49,10 @@ def _transient(exc: BaseException) -> bool:
 
 
 class FactWriter:
-    """Writes rows with insertId = event id (best-effort de-duplication only; the views do not need it)."""
+    """Writes rows with insertId = event id (best-effort de-duplication only; the views do not need it).
+
+    Other row models (metric_values) name their insert id with `insert_id`.
+    """
 
     def __init__(
         self,
@@ -56,7 +61,9 @@ class FactWriter:
         attempts: int = 4,
         sleep: Callable[[float], None] = time.sleep,
         batch_rows: int = BATCH_ROWS,
+        insert_id: Callable[[Any], str] = operator.attrgetter("event_id"),
     ):
+        self._insert_id = insert_id
         self._client = client
         self._table_id = table_id
         self._attempts = max(1, attempts)
@@ -68,7 +75,7 @@ class FactWriter:
         """project.dataset.table written to."""
         return self._table_id
 
-    def write(self, rows: Sequence[FinancialFact]) -> WriteResult:
+    def write(self, rows: Sequence[BaseModel]) -> WriteResult:
         """Write every row (in batches); a row fails only after the retry budget or a permanent rejection."""
         result = WriteResult()
         for start in range(0, len(rows), self._batch_rows):
@@ -79,7 +86,7 @@ class FactWriter:
         delay = min(BACKOFF_MAX_SECONDS, BACKOFF_FIRST_SECONDS * 2**attempt)
         self._sleep(delay * random.uniform(0.8, 1.2))
 
-    def _write_batch(self, rows: Sequence[FinancialFact], pending: list[int], result: WriteResult) -> None:
+    def _write_batch(self, rows: Sequence[BaseModel], pending: list[int], result: WriteResult) -> None:
         last_reason: dict[int, str] = {}
         for attempt in range(self._attempts):
             if attempt:
@@ -89,7 +96,7 @@ class FactWriter:
                 errors = self._client.insert_rows_json(
                     self._table_id,
                     [row_json(rows[i]) for i in pending],
-                    row_ids=[rows[i].event_id for i in pending],
+                    row_ids=[self._insert_id(rows[i]) for i in pending],
                     # Our own loop retries: the client's default retry would block for minutes.
                     retry=None,
                     timeout=REQUEST_TIMEOUT_SECONDS,
