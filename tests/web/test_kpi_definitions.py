@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support import wait_until
-from tests.web.browser import screenshot, sign_in
+from tests.web.browser import axe_violations, screenshot, sign_in
 from tests.web.orgs import KPI_PERIOD, PREVIOUS, add_member
 from tests.web.test_dashboard import UI_TIMEOUT_MS, consolidated, usd, wait_for_text
 
@@ -54,6 +54,17 @@ def test_defined_kpi_cards_and_the_admins_list_of_definitions(context, base_url,
     assert error.startswith("broken_metric.expression:") and "column" in error, error
     assert page.locator("[data-definition='revenue_ytd']").get_attribute("data-status") == "active"
     screenshot(page, "10-defined-kpis-admin")
+    assert axe_violations(page) == []  # cards, definitions table and form: no serious or critical violation
+
+    # The admin mends the broken definition in the form: the backend accepts it and its card appears.
+    page.get_by_role("button", name="Edit Broken").click()
+    form = page.get_by_test_id("definition-form")
+    assert form.get_by_label("Expression").input_value() == "revenue /"
+    form.get_by_label("Expression").fill("revenue / 4")
+    form.get_by_role("button", name="Save definition").click()
+    page.wait_for_function("el => el.dataset.status === 'active'", arg=row.element_handle(), timeout=UI_TIMEOUT_MS)
+    wait_for_text(page.get_by_test_id("defined-kpi-value-broken_metric"),
+                  usd(round(consolidated(db, org_id, "revenue", KPI_PERIOD) / 4)))
 
     # A viewer sees the cards but not the definitions panel.
     viewer_page = context.browser.new_context(locale="en-US", timezone_id="UTC").new_page()
