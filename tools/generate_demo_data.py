@@ -9,8 +9,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import numpy as np
-
-from finance_core.periods import add_months, period_range
+from finance_core.periods import period_range
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "demo_data"
@@ -155,10 +154,14 @@ def generate() -> dict[str, object]:
         "org": ORG,
         "entities": [{k: v for k, v in e.items() if k != "scale"} for e in ENTITIES],
         "accounts": [
-            {"account_id": a[0], "name": a[1], "type": a[2], "parent_id": a[3]} | ({"tags": TAGS[a[0]]} if a[0] in TAGS
-                                                                                    else {})
+            {"account_id": a[0], "name": a[1], "type": a[2], "parent_id": a[3]}
+            | ({"tags": TAGS[a[0]]} if a[0] in TAGS else {})
             for a in ACCOUNTS
-        ] + [{"account_id": a[0], "name": a[1], "type": a[2], "parent_id": None, "tags": a[3]} for a in BALANCE_ACCOUNTS],
+        ]
+        + [
+            {"account_id": a[0], "name": a[1], "type": a[2], "parent_id": None, "tags": a[3]}
+            for a in BALANCE_ACCOUNTS
+        ],
         "fx_rates": fx,
         "periods": periods,
         "members": MEMBERS,

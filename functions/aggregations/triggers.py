@@ -5,20 +5,20 @@ from __future__ import annotations
 import base64
 import functools
 
-from firebase_functions import firestore_fn, pubsub_fn, scheduler_fn
-
 from adapters import deployment
 from adapters.clients import firestore_client
 from adapters.runtime import reference_store
 from adapters.settings import aggregate_shards
+from finance_core.changes import decode_change_message
+from finance_core.reference import OrgReference
+from firebase_functions import firestore_fn, pubsub_fn, scheduler_fn
+
 from aggregations.definitions import DefinitionService, DefinitionStore
 from aggregations.derived import DerivedDocuments
 from aggregations.reconcile import Reconciler
 from aggregations.series import MetricSeriesStore, Progress
 from aggregations.store import AggregateStore
 from aggregations.views import ViewRefresher
-from finance_core.changes import decode_change_message
-from finance_core.reference import OrgReference
 
 
 @functools.cache
