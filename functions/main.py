@@ -12,13 +12,20 @@ from aggregations.triggers import (  # noqa: E402
 )
 from alerts.triggers import escalate_alerts, evaluate_alerts, flush_alert_notifications  # noqa: E402
 from analytics_sink.triggers import sink_changes_to_bigquery, sink_metric_series_to_bigquery  # noqa: E402
-from collaboration.triggers import expire_presence, on_comment_written  # noqa: E402
+from collaboration.triggers import (  # noqa: E402
+    expire_presence,
+    on_comment_written,
+    reconcile_comment_counts,
+    sweep_comment_counts,
+)
 from ingestion.triggers import (  # noqa: E402
     ingest_financial_event,
     ingest_financial_event_batch,
     ingest_manual_entry,
     ingest_upload,
+    sweep_manual_entries,
 )
+from operations.triggers import refresh_pipeline_health  # noqa: E402
 from realtime_processor.triggers import apply_record_changes, publish_pending_changes  # noqa: E402
 from reports.triggers import download_report, on_period_written, on_report_requested, send_scheduled_reports  # noqa: E402
 from trends.triggers import refresh_trends, sweep_trend_requests  # noqa: E402
@@ -29,6 +36,7 @@ __all__ = [
     "ingest_financial_event_batch",
     "ingest_manual_entry",
     "ingest_upload",
+    "sweep_manual_entries",
     # realtime processor
     "apply_record_changes",
     "publish_pending_changes",
@@ -49,6 +57,10 @@ __all__ = [
     # collaboration
     "expire_presence",
     "on_comment_written",
+    "sweep_comment_counts",
+    "reconcile_comment_counts",
+    # operations
+    "refresh_pipeline_health",
     # reports
     "on_report_requested",
     "download_report",

@@ -75,6 +75,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     if problems:
         print("\nrun ./dev down (it frees every port of the stack), then ./dev up", file=sys.stderr)
         return 1
+    if recorded is not None and LocalStack.attach() is not None and not args.no_health:
+        from tools.maintenance import show_health
+
+        show_health(recorded.config)
     return 0
 
 
@@ -158,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--seed", action="store_true", help="also seed the demo organisation")
     up.set_defaults(func=cmd_up)
     commands.add_parser("down", help="stop the local stack").set_defaults(func=cmd_down)
-    commands.add_parser("status", help="show which services answer").set_defaults(func=cmd_status)
+    status = commands.add_parser("status", help="show which services answer and the pipeline health")
+    status.add_argument("--no-health", action="store_true", help="only the services")
+    status.set_defaults(func=cmd_status)
     commands.add_parser("reset", help="empty Firestore through the emulator's reset endpoint").set_defaults(func=cmd_reset)
     commands.add_parser("provision", help="create topics, subscriptions, dataset, tables, views").set_defaults(func=cmd_provision)
     seed = commands.add_parser("seed", help="seed the demo organisation from demo_data/")

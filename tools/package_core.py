@@ -1,4 +1,12 @@
-"""Predeploy step: build the pure core (shared/) into a wheel under functions/wheels/ for the functions."""
+"""Packaging the pure core (shared/) for the functions.
+
+- Predeploy step (firebase.json): `python3 tools/package_core.py` copies the core's source into
+  functions/finance_core/, so the deployed folder carries it as a plain package and
+  functions/requirements.txt stays a lock of PyPI packages with hashes only (a local wheel in it
+  could not be hash-checked). The postdeploy step (`--clean`) removes the copy again, so the local
+  emulator keeps using the core installed in functions/venv.
+- `--wheel`: builds the core into functions/wheels/ (./dev setup installs it into functions/venv).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CORE = ROOT / "shared"
 WHEELS = ROOT / "functions" / "wheels"
+VENDORED = ROOT / "functions" / "finance_core"
 
 
 def build_core_wheel(quiet: bool = True) -> Path:
@@ -49,6 +58,25 @@ def _pip_env() -> dict[str, str]:
     return env
 
 
+def vendor_core(target: Path = VENDORED) -> Path:
+    """Copy the core's source (with its data files, without caches) to `target` for deployment."""
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(CORE / "src" / "finance_core", target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return target
+
+
+def clean_vendored(target: Path = VENDORED) -> None:
+    """Remove the deployment copy (after the deploy)."""
+    shutil.rmtree(target, ignore_errors=True)
+
+
 if __name__ == "__main__":
-    wheel = build_core_wheel(quiet=False)
-    print(f"core packaged for the functions: {wheel.relative_to(ROOT)}")
+    if "--wheel" in sys.argv[1:]:
+        wheel = build_core_wheel(quiet=False)
+        print(f"core packaged for the functions' local venv: {wheel.relative_to(ROOT)}")
+    elif "--clean" in sys.argv[1:]:
+        clean_vendored()
+        print(f"removed {VENDORED.relative_to(ROOT)}")
+    else:
+        print(f"core copied into the deployed folder: {vendor_core().relative_to(ROOT)}")

@@ -83,10 +83,10 @@ def python_venv(path: Path) -> Path:
     return python
 
 
-def third_party_requirements() -> list[str]:
-    """Pinned third-party lines of functions/requirements.txt (without the core wheel)."""
-    lines = (FUNCTIONS / "requirements.txt").read_text().splitlines()
-    return [line for line in lines if line.strip() and not line.startswith("#") and "wheels/" not in line]
+def locked_install(python: Path) -> list[str]:
+    """pip install of the functions' lock, every hash checked (functions/requirements.txt, tools/lock_functions.py)."""
+    return [str(python), "-m", "pip", "install", "-q", "--require-hashes", "--no-deps", "-r",
+            str(FUNCTIONS / "requirements.txt")]
 
 
 def core_sources() -> list[Path]:
@@ -100,14 +100,16 @@ def setup_dev_venv() -> str:
     stamp = VENV / ".installed"
     if _stamp_ok(stamp, inputs):
         return "up to date"
-    run([str(python), "-m", "pip", "install", "-q", "-r", "requirements-dev.txt", *third_party_requirements(), "-e", "shared"],
+    # The functions' locked dependencies first (hash-checked), then the tools around them.
+    run(locked_install(python), what="installing the functions' locked dependencies into .venv")
+    run([str(python), "-m", "pip", "install", "-q", "-r", "requirements-dev.txt", "-e", "shared"],
         what="installing .venv")
     stamp.write_text(inputs)
     return "installed"
 
 
 def package_core() -> str:
-    run([str(VENV / "bin" / "python"), "tools/package_core.py"], what="packaging the core into functions/wheels")
+    run([str(VENV / "bin" / "python"), "tools/package_core.py", "--wheel"], what="packaging the core into functions/wheels")
     wheel = next((FUNCTIONS / "wheels").glob("finance_core-*.whl"))
     return f"built {wheel.relative_to(ROOT)}"
 
@@ -118,8 +120,7 @@ def setup_functions_venv() -> str:
     stamp = FUNCTIONS_VENV / ".installed"
     done = []
     if not _stamp_ok(stamp, inputs):
-        run([str(python), "-m", "pip", "install", "-q", *third_party_requirements()], cwd=FUNCTIONS,
-            what="installing functions/venv")
+        run(locked_install(python), cwd=FUNCTIONS, what="installing functions/venv (locked, hash-checked)")
         stamp.write_text(inputs)
         done.append("requirements installed")
     core_stamp = FUNCTIONS_VENV / ".core"

@@ -7,7 +7,7 @@ import os
 
 from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
-from google.cloud import bigquery, firestore, pubsub_v1
+from google.cloud import bigquery, firestore, pubsub_v1  # type: ignore[attr-defined]
 
 from adapters.settings import BIGQUERY_EMULATOR_HOST, project_id
 from adapters.write_meter import meter_commits
@@ -59,3 +59,9 @@ def storage_client():
     if os.environ.get("STORAGE_EMULATOR_HOST"):
         return storage.Client(project=project_id(), credentials=AnonymousCredentials())
     return storage.Client(project=project_id())
+
+
+@functools.cache
+def subscriber() -> pubsub_v1.SubscriberClient:
+    """Subscriber for pulls outside the triggers (the health refresh counts waiting dead letters)."""
+    return pubsub_v1.SubscriberClient()

@@ -17,7 +17,7 @@ def org_path(org_id: str) -> str:
 
 
 def record_document(state: RecordState, reporting_currency: str) -> dict[str, Any]:
-    """Firestore body of a live record (CONTRACT.md section 2). Amounts: string + integer minor units."""
+    """Firestore body of a live record (docs/dashboard-clients.md, "Documents and fields"). Amounts: string + minor units."""
     return {
         "record_id": state.record_id,
         "entity_id": state.entity_id,
@@ -102,7 +102,7 @@ def metric_values(metrics: Mapping[str, MetricValue]) -> dict[str, int | float |
     """Metrics for a document: money stays an int (minor units); percentages become plain numbers.
 
     A percentage is not money: it is stored as a number with 4 decimals so dashboards can show
-    it directly (CONTRACT.md), after exact Decimal computation.
+    it directly (docs/dashboard-clients.md), after exact Decimal computation.
     """
     stored: dict[str, int | float | None] = {}
     for name, value in metrics.items():

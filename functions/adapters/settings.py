@@ -46,7 +46,16 @@ SLACK_WEBHOOK_URL = params.SecretParam(
     "SLACK_WEBHOOK_URL", description="Incoming-webhook URL used by webhook channels that name this secret."
 )
 SMTP_PASSWORD = params.SecretParam("SMTP_PASSWORD", description="Password of the SMTP account that sends alert e-mails.")
-SMTP_HOST = params.StringParam("SMTP_HOST", default="127.0.0.1", description="SMTP server of alert e-mails.")
+# No loopback default: a deployment names its SMTP server (the local stack sets 127.0.0.1).
+SMTP_HOST = params.StringParam("SMTP_HOST", default="", description="SMTP server of alert and report e-mails.")
+SMTP_ALLOWED_HOSTS = params.StringParam(
+    "SMTP_ALLOWED_HOSTS", default="",
+    description="Other SMTP servers a channel document may name (comma-separated; '.example.com' allows subdomains).",
+)
+WEBHOOK_ALLOWED_HOSTS = params.StringParam(
+    "WEBHOOK_ALLOWED_HOSTS", default="hooks.slack.com",
+    description="Hosts webhook channels may post to (comma-separated; '.example.com' allows subdomains); https only.",
+)
 SMTP_PORT = params.StringParam("SMTP_PORT", default="1025", description="SMTP port (587 uses STARTTLS, 465 TLS).")
 SMTP_USER = params.StringParam("SMTP_USER", default="", description="SMTP login; empty: no authentication.")
 SMTP_FROM = params.StringParam(
@@ -92,3 +101,24 @@ def reports_bucket() -> str:
 def reports_download_url() -> str:
     """Base URL of the download_report function (links in report documents)."""
     return REPORTS_DOWNLOAD_URL.value or f"https://us-central1-{project_id()}.cloudfunctions.net/download_report"
+
+# Member-driven writes (adapters/rate_limits.py): per user and org, enforced by the triggers.
+COMMENTS_PER_MINUTE = params.IntParam(
+    "COMMENTS_PER_MINUTE", default=20, description="Comments one member may post per minute; more are deleted."
+)
+MANUAL_ENTRIES_PER_MINUTE = params.IntParam(
+    "MANUAL_ENTRIES_PER_MINUTE", default=60,
+    description="Manual entries one editor may create per minute; more are rejected with the reason.",
+)
+DEAD_LETTER_SUBSCRIPTIONS = params.StringParam(
+    "DEAD_LETTER_SUBSCRIPTIONS",
+    default="financial-events-dead-letter-hold,financial-record-changes-dead-letter-hold",
+    description="Hold subscriptions of the dead-letter topics (infra/resources.json), counted by the pipeline health.",
+)
+
+
+def channel_settings() -> dict[str, str]:
+    """What the notification channels need of the settings: the SMTP server and the allow-lists."""
+    return {"SMTP_HOST": SMTP_HOST.value, "SMTP_PORT": SMTP_PORT.value, "SMTP_USER": SMTP_USER.value,
+            "SMTP_FROM": SMTP_FROM.value, "SMTP_ALLOWED_HOSTS": SMTP_ALLOWED_HOSTS.value,
+            "WEBHOOK_ALLOWED_HOSTS": WEBHOOK_ALLOWED_HOSTS.value}

@@ -84,8 +84,8 @@ def validate(
             if metric_id in previous:
                 active[metric_id] = dict(previous[metric_id])
     _, set_errors = compile_definitions(active, reference.chart, calendar)
-    for metric_id, exc in set_errors.items():
-        own_errors.setdefault(metric_id, exc)
+    for metric_id, set_error in set_errors.items():
+        own_errors.setdefault(metric_id, set_error)
         # A definition the set cannot use now: its last valid version stays if it still compiles.
         if metric_id in previous and previous[metric_id] != active.get(metric_id):
             trial = {**active, metric_id: dict(previous[metric_id])}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -14,6 +15,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path, record_from_document, utc_now
 from adapters.reference_store import ReferenceStore
+from adapters.sweeps import OrgSweep
 from aggregations.derived import DerivedDocuments
 from aggregations.store import AggregateStore
 from finance_core.aggregates import AggregateDelta, AggregateKey, aggregates_from_records
@@ -125,9 +127,26 @@ class Reconciler:
         touched = [AggregateKey.from_doc_id(k) for k in set(report.shard_repairs) | set(report.view_repairs)]
         if touched:
             self._derived.refresh(org_id, reference, touched)
-        log.info("reconciliation %s", report.summary())
+        # Drift found is a WARNING with its count: the log-based metric reconciliation_drift (and
+        # its alert policy) counts these lines; a clean run is INFO.
+        log.log(logging.WARNING if report.repaired else logging.INFO, "reconciliation %s", report.summary(),
+                extra={"json_fields": {"org_id": org_id, "reconciliation_keys_checked": report.keys_checked,
+                                       "reconciliation_keys_repaired": report.repaired,
+                                       "outcome": "drift_repaired" if report.repaired else "ok"}})
         self._record(report)
         return report
+
+    def reconcile_all(self, settle: timedelta = DEFAULT_SETTLE) -> OrgSweep:
+        """Reconcile every org, each isolated: one that fails is reported and the others are done."""
+        sweep = OrgSweep("reconciliation")
+        with map_exceptions("listing organizations"):
+            orgs = [org.id for org in self._db.collection("organizations").list_documents()]
+        repaired = 0
+        for org_id in orgs:
+            report = sweep.run(org_id, functools.partial(self.reconcile, org_id, settle=settle))
+            repaired += report.repaired if report is not None else 0
+        sweep.counts["keys_repaired"] = repaired
+        return sweep
 
     def _record(self, report: ReconcileReport) -> None:
         """The last run, where dashboards and the monthly pack read it (data_quality/reconciliation)."""

@@ -18,7 +18,9 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from adapters.errors import TransientError, map_exceptions
+from adapters.errors import map_exceptions
+from adapters.preconditions import commit_or_lose_race, conditional_put
+from adapters.retry import CONTENDED_WRITE, compare_and_set
 from adapters.firestore_codec import org_path
 from finance_core.aggregates import AggregateKey
 from finance_core.identifiers import KEY_SEPARATOR
@@ -29,7 +31,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from aggregations.definitions import DefinitionStore
-from aggregations.shards import MAX_FOLD_ATTEMPTS, SEQ_FIELD, _back_off, _commit_or_lost_race, _conditional_put
+from aggregations.shards import SEQ_FIELD
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +86,11 @@ class MetricSeriesStore:
             return []
         metric_set, revision = self._definitions.metric_set(org_id, reference)
         org = self._db.document(org_path(org_id))
-        for attempt in range(MAX_FOLD_ATTEMPTS):
-            _back_off(attempt)
-            series_refs = {s: self.ref(org_id, *s) for s in by_series}
-            key_refs = {k: org.collection("aggregates").document(k.doc_id) for ks in by_series.values() for k in ks}
+        series_refs = {s: self.ref(org_id, *s) for s in by_series}
+        key_refs = {k: org.collection("aggregates").document(k.doc_id) for ks in by_series.values() for k in ks}
+
+        def attempt() -> list[str]:
+            nonlocal metric_set, revision
             with map_exceptions(f"reading metric series of {org_id}"):
                 snaps = {
                     snap.reference.path: snap for snap in self._db.get_all([*series_refs.values(), *key_refs.values()])
@@ -115,11 +118,13 @@ class MetricSeriesStore:
                 body = self._updated(org_id, reference, metric_set, revision, series, current, aggregates)
                 if body is None:
                     continue
-                _conditional_put(self._db, batch, series_refs[series], snap, body)
+                conditional_put(self._db, batch, series_refs[series], snap, body)
                 written.append(series_refs[series].path)
-            if not written or _commit_or_lost_race(batch, f"writing metric series of {org_id}"):
-                return written
-        raise TransientError(f"could not write the metric series of {org_id} after {MAX_FOLD_ATTEMPTS} attempts")
+            if written:
+                commit_or_lose_race(batch, f"writing metric series of {org_id}")
+            return written
+
+        return compare_and_set(attempt, CONTENDED_WRITE, what=f"writing metric series of {org_id}")
 
     def _updated(
         self,
@@ -184,20 +189,22 @@ class MetricSeriesStore:
             series = sorted({(str(s.get("entity_id")), str(s.get("scenario"))) for s in query.stream()})
         for done, (entity_id, scenario) in enumerate(series, 1):
             ref = self.ref(org_id, entity_id, scenario)
-            for attempt in range(MAX_FOLD_ATTEMPTS):
-                _back_off(attempt)
+
+            def attempt(ref: firestore.DocumentReference = ref, entity_id: str = entity_id,
+                        scenario: str = scenario) -> None:
                 with map_exceptions(f"reading {ref.path}"):
                     snap = ref.get()
                 current = snap.to_dict() if snap.exists else None
                 if current is not None and int(current.get("revision", 0)) > revision:
-                    break
+                    return
                 body = self.build(org_id, reference, metric_set, revision, entity_id, scenario)
                 if current is not None:
                     body["version"] = int(current.get("version", 0)) + 1
                 batch = self._db.batch()
-                _conditional_put(self._db, batch, ref, snap, body)
-                if _commit_or_lost_race(batch, f"rebuilding {ref.path}"):
-                    break
+                conditional_put(self._db, batch, ref, snap, body)
+                commit_or_lose_race(batch, f"rebuilding {ref.path}")
+
+            compare_and_set(attempt, CONTENDED_WRITE, what=f"rebuilding {ref.path}")
             if progress is not None:
                 progress(done, len(series))
         return len(series)

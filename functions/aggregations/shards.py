@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import random
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from google.cloud import firestore
 
-from adapters.errors import TransientError, is_lost_race, map_exceptions
+from adapters.errors import map_exceptions
+from adapters.preconditions import commit_or_lose_race, conditional_put
+from adapters.retry import CONTENDED_WRITE, compare_and_set
 from finance_core.aggregates import dominates
 
 log = logging.getLogger(__name__)
 
 SEQ_FIELD = "shard_seq"
-MAX_FOLD_ATTEMPTS = 25
-RACE_BACKOFF_SECONDS = 0.005
 
 
 def shard_index(key: str, shard_count: int) -> int:
@@ -99,8 +97,8 @@ def fold_many(db: firestore.Client, views: Sequence[ShardedView], force: bool = 
 def _fold_group(db: firestore.Client, views: Sequence[ShardedView], force: bool) -> dict[str, dict[str, Any]]:
     refs = [ref for view in views for ref in (view.ref, *(shard_ref(view.ref, i) for i in range(view.shard_count)))]
     paths = ", ".join(view.ref.path for view in views[:3]) + (" ..." if len(views) > 3 else "")
-    for attempt in range(MAX_FOLD_ATTEMPTS):
-        _back_off(attempt)
+
+    def attempt() -> dict[str, dict[str, Any]]:
         with map_exceptions(f"reading shards of {paths}"):
             snapshots = {snap.reference.path: snap for snap in db.get_all(refs)}
         batch = db.batch()
@@ -119,44 +117,13 @@ def _fold_group(db: firestore.Client, views: Sequence[ShardedView], force: bool)
             body = view.build(shard_docs, previous)
             body[SEQ_FIELD] = seq
             body["updated_at"] = firestore.SERVER_TIMESTAMP
-            _conditional_put(db, batch, view.ref, snap, body)
+            conditional_put(db, batch, view.ref, snap, body)
             planned[view.ref.path] = body
-        if not planned:
-            return {}
-        if _commit_or_lost_race(batch, f"writing {paths}"):
-            return planned
-    raise TransientError(f"could not fold {paths} after {MAX_FOLD_ATTEMPTS} attempts (heavy contention)")
+        if planned:
+            commit_or_lose_race(batch, f"writing {paths}")
+        return planned
 
-
-def _back_off(attempt: int) -> None:
-    """Before another read after a lost race: a short jittered pause that doubles, so racing folds spread out."""
-    if attempt:
-        time.sleep(random.uniform(0, RACE_BACKOFF_SECONDS * 2 ** min(attempt, 6)))
-
-
-def _conditional_put(db: firestore.Client, batch: firestore.WriteBatch, ref: firestore.DocumentReference,
-                     snap: firestore.DocumentSnapshot, body: dict[str, Any]) -> None:
-    """Write `body` only if the document is still as read: same update time, or still absent."""
-    if snap.exists:
-        batch.update(ref, body, option=db.write_option(last_update_time=snap.update_time))
-    else:
-        batch.create(ref, body)
-
-
-def _commit_or_lost_race(batch: firestore.WriteBatch, action: str) -> bool:
-    """Commit; False when a precondition failed (another writer came first: read again), else raise."""
-    try:
-        with map_exceptions(action):
-            batch.commit()
-        return True
-    except TransientError as exc:
-        # Contention surfaces as transient; read again like a lost race.
-        log.debug("%s retried: %s", action, exc)
-        return False
-    except Exception as exc:  # noqa: BLE001 - only the compare-and-set races are expected here
-        if is_lost_race(exc):
-            return False
-        raise
+    return compare_and_set(attempt, CONTENDED_WRITE, what=f"folding {paths}")
 
 
 @dataclass(frozen=True)
@@ -189,8 +156,8 @@ def write_many_if_newer(db: firestore.Client, documents: Sequence[DerivedDocumen
     for start in range(0, len(documents), MAX_WRITES_PER_COMMIT):
         group = documents[start:start + MAX_WRITES_PER_COMMIT]
         paths = ", ".join(doc.ref.path for doc in group[:3]) + (" ..." if len(group) > 3 else "")
-        for attempt in range(MAX_FOLD_ATTEMPTS):
-            _back_off(attempt)
+
+        def attempt(group: Sequence[DerivedDocument] = group, paths: str = paths) -> list[str]:
             with map_exceptions(f"reading {paths}"):
                 snapshots = {snap.reference.path: snap for snap in db.get_all([doc.ref for doc in group])}
             batch = db.batch()
@@ -203,11 +170,11 @@ def write_many_if_newer(db: firestore.Client, documents: Sequence[DerivedDocumen
                 body = doc.compute()
                 body["source_versions"] = dict(doc.source_versions)
                 body["updated_at"] = firestore.SERVER_TIMESTAMP
-                _conditional_put(db, batch, doc.ref, current, body)
+                conditional_put(db, batch, doc.ref, current, body)
                 planned.append(doc.ref.path)
-            if not planned or _commit_or_lost_race(batch, f"writing {paths}"):
-                written += planned
-                break
-        else:
-            raise TransientError(f"could not write {paths} after {MAX_FOLD_ATTEMPTS} attempts (heavy contention)")
+            if planned:
+                commit_or_lose_race(batch, f"writing {paths}")
+            return planned
+
+        written += compare_and_set(attempt, CONTENDED_WRITE, what=f"writing {paths}")
     return written

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import functools
 
 from adapters import deployment
 from adapters.clients import firestore_client
+from adapters.logs import observed
+from adapters.origin import pubsub_message
 from adapters.runtime import reference_store
 from adapters.settings import aggregate_shards
 from finance_core.changes import decode_change_message
@@ -15,6 +16,7 @@ from firebase_functions import firestore_fn, pubsub_fn, scheduler_fn
 
 from aggregations.definitions import DefinitionService, DefinitionStore
 from aggregations.derived import DerivedDocuments
+from aggregations.lag import LagRecorder
 from aggregations.reconcile import Reconciler
 from aggregations.series import MetricSeriesStore, Progress
 from aggregations.store import AggregateStore
@@ -43,10 +45,16 @@ def reconciler() -> Reconciler:
 
 @scheduler_fn.on_schedule(schedule="every day 03:00", timezone=scheduler_fn.Timezone("UTC"),
                           **deployment.scheduled("realtime", timeout_sec=540, memory=1024))
+@observed("reconcile_aggregates")
 def reconcile_aggregates(event: scheduler_fn.ScheduledEvent) -> None:
-    """Recompute every org's aggregates from its records and repair drift; logs what it fixed."""
-    for org in firestore_client().collection("organizations").list_documents():
-        reconciler().reconcile(org.id)
+    """Recompute every org's aggregates from its records and repair drift; one org's failure never stops the others."""
+    reconciler().reconcile_all().finish()
+
+
+@functools.cache
+def lag_recorder() -> LagRecorder:
+    """The instance's lag recorder."""
+    return LagRecorder(firestore_client())
 
 
 @functools.cache
@@ -57,10 +65,13 @@ def view_refresher() -> ViewRefresher:
 
 
 @pubsub_fn.on_message_published(topic="financial-record-changes", retry=True, **deployment.hot_path("realtime"))
+@observed("refresh_aggregate_views")
 def refresh_aggregate_views(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
     """Fold the changed aggregate keys (once per message, however many lines) and rebuild what uses them."""
-    change = decode_change_message(base64.b64decode(event.data.message.data or b""))
+    data, origin = pubsub_message(event)
+    change = decode_change_message(data)
     view_refresher().refresh(change.org_id, change.keys, change.last_event_id)
+    lag_recorder().record(change.org_id, change.change_id, origin.attributes.get("published_at"))
 
 
 @functools.cache
@@ -80,6 +91,7 @@ def _rebuild_metrics(org_id: str, reference: OrgReference, progress: Progress | 
 
 @firestore_fn.on_document_written(document="organizations/{org_id}/metric_definitions/{metric_id}",
                                   **deployment.background("realtime", timeout_sec=540, memory=512, concurrency=1))
+@observed("on_metric_definition_written")
 def on_metric_definition_written(
     event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]],
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -10,6 +11,7 @@ from adapters.firestore_codec import utc_now
 from finance_core.alert_policy import plan_escalation
 from finance_core.alert_rules import Escalation
 
+from adapters.sweeps import OrgSweep
 from alerts.notifier import Notifier, SentNotification
 from alerts.rules import parse_rules
 from alerts.store import AlertStore, readable_state
@@ -25,9 +27,11 @@ class Escalator:
         self._notifier = notifier
         self._clock = clock
 
-    def run(self, org_id: str | None = None) -> list[SentNotification]:
+    def run(self, org_id: str | None = None, fail_on_error: bool = False) -> list[SentNotification]:
         """One pass over every org (or one): escalate what is due (one level per alert and pass), log
-        acknowledgements. One org's failure is logged and never stops the others."""
+        acknowledgements. One org's failure is logged and never stops the others; with `fail_on_error`
+        the run raises SweepFailed at the end when any org failed."""
+        report = OrgSweep("escalation", skip_failed_orgs=False)
         now = self._clock()
         candidates: dict[str, list[dict]] = {}
         for org, document in self._store.alerts_with_status("active", org_id):
@@ -45,20 +49,19 @@ class Escalator:
                 candidates.setdefault(org, []).append(document)
         sent: list[SentNotification] = []
         for org, documents in candidates.items():
-            try:
-                sent += self._escalate(org, documents, now)
-            except Exception:  # noqa: BLE001 - logged with its traceback; the other orgs go on
-                log.exception("org %s: escalation failed", org)
+            sent += report.run(org, functools.partial(self._escalate, org, documents, now), "escalating") or []
         for org, document in self._store.alerts_with_status("acknowledged", org_id):
             if document.get("acknowledgement_logged_at") is not None or not document.get("fingerprint"):
                 continue
-            try:
-                row = self._store.log_acknowledgement(org, str(document["fingerprint"]), now)
-                if row is not None:
-                    self._store.history.push(org, [row])
-            except Exception:  # noqa: BLE001
-                log.exception("org %s: logging an acknowledgement failed", org)
+            report.run(org, functools.partial(self._log_acknowledgement, org, document, now), "logging an acknowledgement")
+        if fail_on_error:
+            report.finish()
         return sent
+
+    def _log_acknowledgement(self, org_id: str, document: dict, now: datetime) -> None:
+        row = self._store.log_acknowledgement(org_id, str(document["fingerprint"]), now)
+        if row is not None:
+            self._store.history.push(org_id, [row])
 
     def _escalate(self, org_id: str, documents: list[dict], now: datetime) -> list[SentNotification]:
         rules = {rule.rule_id: rule for rule in parse_rules(org_id, self._store.rule_documents(org_id))}

@@ -156,7 +156,7 @@ class AlertEvaluator:
                              deltas: Mapping[AggregateKey, AggregateDelta],
                              documents: dict[AggregateKey, dict[str, Any] | None]) -> None:
         """Put the values of defined metrics (from the metric series) beside the built-in ones of each document read."""
-        wanted = {plan.rule.target.metric for plan in plans} - BUILTIN_IDS - {None}
+        wanted = {metric for plan in plans if (metric := plan.rule.target.metric)} - BUILTIN_IDS
         if not wanted or self._series is None:
             return
         series = sorted({(plan.rule.target.entity_id, plan.rule.target.scenario.value) for plan in plans
@@ -168,10 +168,11 @@ class AlertEvaluator:
             found = {snap.reference.id: snap.to_dict() for snap in self._db.get_all(refs) if snap.exists}
         for key in list(documents):
             body = found.get(series_id(key.entity_id, key.scenario))
-            if body is None or key.period not in (body.get("periods") or ()):
+            period = key.period
+            if body is None or period is None or period not in (body.get("periods") or ()):
                 continue
             # A month without postings still has a closing balance or a year to date.
-            values = {m: value_at(body, m, key.period) for m in wanted}
+            values = {m: value_at(body, m, period) for m in wanted}
             document = dict(documents[key] or {})
             document["metrics"] = {**(document.get("metrics") or {}), **values}
             documents[key] = document

@@ -19,6 +19,7 @@ from finance_core.alert_notices import (
 )
 from finance_core.alert_policy import AlertState, NotificationPolicy, group_key
 
+from adapters.sweeps import OrgSweep
 from alerts.channels.sender import ChannelSender
 from alerts.store import AlertStore, FlushClaim, readable_state
 
@@ -164,9 +165,11 @@ class Notifier:
                         "; ".join(f"{o.channel_id}: {o.last_error}" for o in outcomes if not o.delivered))
         return status
 
-    def sweep(self, org_id: str | None = None) -> list[SentNotification]:
+    def sweep(self, org_id: str | None = None, fail_on_error: bool = False) -> list[SentNotification]:
         """Scheduled work, of every org (or one): alerts left out of their group, groups that are due,
-        stuck deliveries, the history outbox. One org's failure is logged and never stops the others."""
+        stuck deliveries, the history outbox. One org's failure is logged and never stops the others;
+        with `fail_on_error` the run raises SweepFailed at the end when any org failed."""
+        report = OrgSweep("alert_notifications", skip_failed_orgs=False)
         now = self._clock()
         sent: list[SentNotification] = []
         settings: dict[str, NotificationSettings] = {}
@@ -182,14 +185,16 @@ class Notifier:
             if state is not None and state.is_open:
                 left_behind.setdefault(org, []).append(state)
         for org, states in left_behind.items():
-            sent += self._isolated(org, "enqueueing left-behind alerts", self._enqueue_later, org, states)
+            sent += self._isolated(report, org, "enqueueing left-behind alerts", self._enqueue_later, org, states)
         for org, key, labels in self._store.due_groups(self._clock(), org_id):
             policy = settings_of(org).for_severity(labels.get("severity", "warning"))
-            sent += self._isolated(org, f"flushing group {key}", self._flush, org, key, policy)
+            sent += self._isolated(report, org, f"flushing group {key}", self._flush, org, key, policy)
         for org, notification in self._store.stuck_notifications(self._clock(), org_id):
-            sent += self._isolated(org, "re-sending a notification", self._resend, org, notification)
+            sent += self._isolated(report, org, "re-sending a notification", self._resend, org, notification)
         for org in self._store.orgs_with_unsent_history(self._clock(), org_id):
-            self._isolated(org, "pushing the alert history", self._store.history.sweep, org)
+            self._isolated(report, org, "pushing the alert history", self._store.history.sweep, org)
+        if fail_on_error:
+            report.finish()
         return sent
 
     def _resend(self, org_id: str, notification: Mapping[str, Any]) -> list[SentNotification]:
@@ -205,10 +210,6 @@ class Notifier:
         return self.enqueue(org_id, states, wait_inline=False)
 
     @staticmethod
-    def _isolated(org_id: str, what: str, work: Callable[..., Any], *args: Any) -> Any:
-        try:
-            result = work(*args)
-        except Exception:  # noqa: BLE001 - logged with its traceback; the other orgs go on
-            log.exception("org %s: %s failed", org_id, what)
-            return []
+    def _isolated(report: OrgSweep, org_id: str, what: str, work: Callable[..., Any], *args: Any) -> Any:
+        result = report.run(org_id, lambda: work(*args), what)
         return result if isinstance(result, list) else []

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import logging
 import math
-import random
-import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from adapters.errors import TransientError, is_lost_race, map_exceptions
+from adapters.errors import map_exceptions
+from adapters.preconditions import commit_or_lose_race, conditional_put
+from adapters.retry import CONTENDED_WRITE, compare_and_set
 from adapters.firestore_codec import org_path
 from finance_core.alert_policy import (
     AlertDecision,
@@ -48,7 +48,6 @@ SETTINGS = "alert_settings"
 BUDGET_DOC = "alert_settings/notification_budget"
 POLICY_DOC = "alert_settings/notification_policy"
 TRANSACTION_ATTEMPTS = 15
-CAS_ATTEMPTS = 25
 # A notification still "sending" this long after its claim belongs to an invocation that died.
 STUCK_AFTER = timedelta(minutes=2)
 
@@ -246,7 +245,8 @@ class AlertStore:
         transactions time out under parallel writers; this stays live, as the aggregates' fold does.
         """
         ref = self.alert_ref(org_id, evaluation.fingerprint)
-        for attempt in range(CAS_ATTEMPTS):
+
+        def attempt() -> AppliedEvaluation:
             with map_exceptions(f"reading alert {evaluation.fingerprint}"):
                 snap = ref.get()
             document = snap.to_dict() if snap.exists else None
@@ -282,21 +282,12 @@ class AlertStore:
             row = state_change_row(org_id, new, decision.transition.value, change_id, now,
                                    evaluation.current_value, evaluation.threshold)
             batch = self._db.batch()
-            if snap.exists:
-                batch.update(ref, body, option=self._db.write_option(last_update_time=snap.update_time))
-            else:
-                batch.create(ref, body)
+            conditional_put(self._db, batch, ref, snap, body)
             self.history.stage(batch, org_id, row)
-            try:
-                with map_exceptions(f"writing alert {evaluation.fingerprint}"):
-                    batch.commit()
-            except Exception as exc:  # noqa: BLE001 - only lost races and contention are retried
-                if not (is_lost_race(exc) or isinstance(exc, TransientError)):
-                    raise
-                time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
-                continue
+            commit_or_lose_race(batch, f"writing alert {evaluation.fingerprint}")
             return AppliedEvaluation(decision, row, decision.notify and bool(rule.channels))
-        raise TransientError(f"alert {evaluation.fingerprint} kept changing under {CAS_ATTEMPTS} attempts")
+
+        return compare_and_set(attempt, CONTENDED_WRITE, what=f"applying an evaluation to alert {evaluation.fingerprint}")
 
     def log_acknowledgement(self, org_id: str, alert_id: str, now: datetime) -> dict[str, Any] | None:
         """Stage the history row of a client's acknowledgement once; returns the row (None if done already)."""

@@ -2,30 +2,29 @@
 
 from __future__ import annotations
 
-import base64
 import functools
 import logging
 
 from adapters import deployment
 from adapters.clients import bigquery_client, firestore_client
+from adapters.logs import observed
+from adapters.origin import pubsub_message
 from adapters.runtime import reference_store
 from adapters.settings import (
     ALERT_INLINE_WAIT_SECONDS,
     BIGQUERY_DATASET,
     DASHBOARD_URL,
     SLACK_WEBHOOK_URL,
-    SMTP_FROM,
-    SMTP_HOST,
     SMTP_PASSWORD,
-    SMTP_PORT,
-    SMTP_USER,
     aggregate_shards,
+    channel_settings,
     project_id,
 )
 from aggregations.store import AggregateStore
-from aggregations.triggers import metric_series
-from firebase_functions import pubsub_fn, scheduler_fn
+from aggregations.definitions import DefinitionStore
+from aggregations.series import MetricSeriesStore
 from finance_core.changes import decode_change_message
+from firebase_functions import pubsub_fn, scheduler_fn
 
 from alerts.channels.sender import ChannelSender
 from alerts.escalation import Escalator
@@ -46,8 +45,7 @@ def _secret(name: str) -> str:
 
 
 def _smtp_defaults() -> dict[str, str]:
-    return {"SMTP_HOST": SMTP_HOST.value, "SMTP_PORT": SMTP_PORT.value, "SMTP_USER": SMTP_USER.value,
-            "SMTP_FROM": SMTP_FROM.value}
+    return channel_settings()
 
 
 @functools.cache
@@ -72,25 +70,33 @@ def evaluator() -> AlertEvaluator:
     """The instance's evaluator."""
     db = firestore_client()
     return AlertEvaluator(db, reference_store(), AggregateStore(db, aggregate_shards()), alert_store(), notifier(),
-                          series=metric_series())
+                          series=MetricSeriesStore(db, DefinitionStore(db)))
 
 
 # retry=True: a transient failure (contention, Firestore unavailable) is redelivered; every step
 # is idempotent on the change id. The timeout leaves room for a short in-process group wait.
 @pubsub_fn.on_message_published(topic="financial-record-changes", retry=True,
                                 **deployment.background("alerts", timeout_sec=120, secrets=SECRETS))
+@observed("evaluate_alerts")
 def evaluate_alerts(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
-    """Evaluate the org's alert rules touched by one change message (once, however many lines); raise, resolve, notify."""
-    evaluator().handle(decode_change_message(base64.b64decode(event.data.message.data or b"")))
+    """Evaluate the org's alert rules touched by one change message (once, however many lines); raise, resolve,
+    notify."""
+    data, _ = pubsub_message(event)
+    evaluator().handle(decode_change_message(data))
 
 
 @scheduler_fn.on_schedule(schedule="every 1 minutes", **deployment.scheduled("alerts", secrets=SECRETS))
+@observed("flush_alert_notifications")
 def flush_alert_notifications(event: scheduler_fn.ScheduledEvent) -> None:
-    """Send notification groups that are due (group wait, interval, repeat), finish stuck deliveries, sync history."""
-    notifier().sweep()
+    """Send notification groups that are due (group wait, interval, repeat), finish stuck deliveries, sync history.
+
+    Each org is isolated; the run fails when any org failed (after the others were done)."""
+    notifier().sweep(fail_on_error=True)
 
 
 @scheduler_fn.on_schedule(schedule="every 5 minutes", **deployment.scheduled("alerts", secrets=SECRETS))
+@observed("escalate_alerts")
 def escalate_alerts(event: scheduler_fn.ScheduledEvent) -> None:
-    """Escalate unacknowledged critical alerts one level and notify that level's channel."""
-    Escalator(alert_store(), notifier()).run()
+    """Escalate unacknowledged critical alerts one level and notify that level's channel (each org isolated;
+    the run fails when any org failed)."""
+    Escalator(alert_store(), notifier()).run(fail_on_error=True)

@@ -6,9 +6,11 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from enum import StrEnum
 
 from adapters.errors import PermanentError, TransientError
+from adapters.retry import SERVICE_CALL, call_with_retry
 from adapters.reference_store import ReferenceDataError, ReferenceStore
 from finance_core.analytics_rows import FinancialFact
 from finance_core.changes import ChangeMessageError, decode_change_message
@@ -20,7 +22,7 @@ from analytics_sink.writer import FactWriter
 
 log = logging.getLogger(__name__)
 
-REFERENCE_ATTEMPTS = 3
+REFERENCE_READ = replace(SERVICE_CALL, attempts=3)
 
 
 class SinkOutcome(StrEnum):
@@ -57,16 +59,11 @@ class AnalyticsSink:
         return [fact_from_change(change, message, reference) for change in message.changes]
 
     def _reference(self, org_id: str) -> OrgReference | None:
-        for attempt in range(REFERENCE_ATTEMPTS):
-            try:
-                return self._references.get(org_id)
-            except TransientError:
-                if attempt == REFERENCE_ATTEMPTS - 1:
-                    raise
-                self._sleep(0.5 * 2**attempt)
-            except ReferenceDataError as exc:
-                raise PermanentError(str(exc)) from exc
-        return None
+        try:
+            return call_with_retry(lambda: self._references.get(org_id), REFERENCE_READ,
+                                   what=f"reading the reference data of {org_id}", sleep=self._sleep)
+        except ReferenceDataError as exc:
+            raise PermanentError(str(exc)) from exc
 
     def handle(self, data: bytes, attributes: Mapping[str, str]) -> SinkOutcome:
         """Write the message's rows (retrying in-process), else park the whole message with the reason.

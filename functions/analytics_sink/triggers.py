@@ -3,11 +3,12 @@ one metric value row per changed cell of a metric series document."""
 
 from __future__ import annotations
 
-import base64
 import functools
 
 from adapters import deployment
 from adapters.clients import bigquery_client, firestore_client
+from adapters.logs import observed
+from adapters.origin import pubsub_message
 from adapters.pubsub import publish
 from adapters.runtime import reference_store
 from adapters.settings import ANALYTICS_SINK_ATTEMPTS, BIGQUERY_DATASET, CHANGES_DEAD_LETTER_TOPIC, project_id
@@ -45,10 +46,11 @@ def sink() -> AnalyticsSink:
 # (infra/resources.json function_triggers, applied after deploy) catches what keeps failing.
 @pubsub_fn.on_message_published(topic="financial-record-changes", retry=True,
                                 **deployment.background("analytics_sink", timeout_sec=120))
+@observed("sink_changes_to_bigquery")
 def sink_changes_to_bigquery(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
     """Stream the change's fact row into BigQuery, or park the change with the reason."""
-    message = event.data.message
-    sink().handle(base64.b64decode(message.data or b""), dict(message.attributes or {}))
+    data, origin = pubsub_message(event)
+    sink().handle(data, dict(origin.attributes))
 
 
 @functools.cache
@@ -58,8 +60,11 @@ def metric_sink() -> MetricSeriesSink:
     return MetricSeriesSink(metric_writer(bigquery_client(), table, ANALYTICS_SINK_ATTEMPTS.value))
 
 
+# Retried on failure after deploy (infra/resources.json trigger_retry): every delivery's rows depend only on its
+# own before and after, so a repeated one adds rows equal to those already there.
 @firestore_fn.on_document_written(document="organizations/{org_id}/metric_series/{series_id}",
                                   **deployment.background("analytics_sink", timeout_sec=120))
+@observed("sink_metric_series_to_bigquery")
 def sink_metric_series_to_bigquery(
     event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]],
 ) -> None:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import logging
 import operator
-import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-import requests
-from adapters.errors import TRANSIENT_GOOGLE_ERRORS
-from google.api_core import exceptions as google_exceptions
+from adapters.errors import is_transient
+from adapters.retry import SERVICE_CALL, call_with_retry
 from google.cloud import bigquery
 from pydantic import BaseModel
 
@@ -24,8 +22,6 @@ log = logging.getLogger(__name__)
 # request small enough to retry cheaply.
 BATCH_ROWS = 500
 REQUEST_TIMEOUT_SECONDS = 15.0
-BACKOFF_FIRST_SECONDS = 0.5
-BACKOFF_MAX_SECONDS = 4.0
 # Per-row reasons of insertAll that say "try again", not "this row is wrong": `stopped` rows were
 # valid but not inserted because another row of the request was invalid.
 RETRYABLE_ROW_REASONS = frozenset({"stopped", "timeout", "backendError", "internalError", "rateLimitExceeded"})
@@ -40,12 +36,8 @@ class WriteResult:
     attempts: int = 0
 
 
-def _transient(exc: BaseException) -> bool:
-    """True for an outage (connection refused, timeout, 5xx, 429); False for a rejection (other 4xx)."""
-    if isinstance(exc, google_exceptions.ClientError):
-        return isinstance(exc, google_exceptions.TooManyRequests)
-    # The client raises requests' own ConnectionError (not the builtin one) when the service is down.
-    return isinstance(exc, (*TRANSIENT_GOOGLE_ERRORS, requests.exceptions.RequestException, OSError))
+class _RowsNotInserted(Exception):
+    """Some rows of the request were not inserted for a reason that says "try again"."""
 
 
 class FactWriter:
@@ -82,35 +74,31 @@ class FactWriter:
             self._write_batch(rows, list(range(start, min(start + self._batch_rows, len(rows)))), result)
         return result
 
-    def _backoff(self, attempt: int) -> None:
-        delay = min(BACKOFF_MAX_SECONDS, BACKOFF_FIRST_SECONDS * 2**attempt)
-        self._sleep(delay * random.uniform(0.8, 1.2))
-
     def _write_batch(self, rows: Sequence[BaseModel], pending: list[int], result: WriteResult) -> None:
         last_reason: dict[int, str] = {}
-        for attempt in range(self._attempts):
-            if attempt:
-                self._backoff(attempt - 1)
+        state = {"pending": pending}
+
+        def attempt() -> None:
+            pending = state["pending"]
             result.attempts += 1
             try:
                 errors = self._client.insert_rows_json(
                     self._table_id,
                     [row_json(rows[i]) for i in pending],
                     row_ids=[self._insert_id(rows[i]) for i in pending],
-                    # Our own loop retries: the client's default retry would block for minutes.
-                    retry=None,
+                    # The shared retry helper retries: the client's default retry would block for minutes.
+                    retry=None,  # type: ignore[arg-type]  # None is documented: no client retry
                     timeout=REQUEST_TIMEOUT_SECONDS,
                 )
-            except Exception as exc:  # noqa: BLE001 - classified right below
-                if not _transient(exc):
+            except Exception as exc:
+                if not is_transient(exc):
                     reason = f"BigQuery rejected the insert into {self._table_id}: {exc}"
                     result.failed.update({i: reason for i in pending})
+                    state["pending"] = []
                     return
-                reason = f"BigQuery unavailable after {attempt + 1} attempt(s): {type(exc).__name__}: {exc}"
+                reason = f"BigQuery unavailable after {result.attempts} attempt(s): {type(exc).__name__}: {exc}"
                 last_reason.update({i: reason for i in pending})
-                log.warning("insert into %s failed (attempt %d/%d): %s", self._table_id, attempt + 1,
-                            self._attempts, exc)
-                continue
+                raise
             retry: list[int] = []
             rejected = {}
             for error in errors:
@@ -125,7 +113,15 @@ class FactWriter:
             result.failed.update(rejected)
             again = set(retry)
             result.written.extend(i for i in pending if i not in rejected and i not in again)
-            pending = retry
-            if not pending:
-                return
-        result.failed.update({i: last_reason.get(i, "not written") for i in pending})
+            state["pending"] = retry
+            if retry:
+                raise _RowsNotInserted(f"{len(retry)} row(s) not inserted")
+
+        policy = replace(SERVICE_CALL, attempts=self._attempts)
+        try:
+            call_with_retry(attempt, policy, retry_on=lambda exc: isinstance(exc, _RowsNotInserted) or is_transient(exc),
+                            what=f"insert into {self._table_id}", sleep=self._sleep)
+        except Exception as exc:
+            if not (isinstance(exc, _RowsNotInserted) or is_transient(exc)):
+                raise
+            result.failed.update({i: last_reason.get(i, "not written") for i in state["pending"]})

@@ -1,25 +1,48 @@
-"""Comment counts: each comment created or deleted moves `comment_count` on its target exactly once."""
+"""Comment counts: `comment_count` on a target is recounted from its comments, coalesced on busy targets.
+
+A count is never incremented: the target's comments are counted (one aggregation query) and the
+count written only if it differs, with the target's update time as precondition, so a
+redelivered or late trigger event, a lost one (the sweeps recount), and two triggers racing
+(the later write fails its precondition and counts again) all end in the true count. A target
+recounted less than COUNT_INTERVAL ago is recounted once that interval has passed, by one of the
+invocations waiting for it: a burst of comments on a busy aggregate or alert costs about one
+write of the target per interval, not one per comment. Who may comment how often is bounded by
+the per-user rate limit (adapters/rate_limits.py).
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping
-from datetime import timedelta
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
-from google.cloud import firestore
-
-from adapters.errors import map_exceptions
+from adapters.errors import LostRace, is_lost_race, map_exceptions
 from adapters.firestore_codec import org_path, utc_now
+from adapters.rate_limits import Limit, RateLimiter
+from adapters.retry import compare_and_set
+from adapters.sweeps import OrgSweep
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 log = logging.getLogger(__name__)
+
+COMMENTS = "comments"
+# At most one count write per target per interval (Firestore's guidance is about one sustained
+# write per second per document, and aggregates and alerts are written by the pipeline too).
+COUNT_INTERVAL = timedelta(seconds=1)
+# Timestamps of two services are compared (the event's commit time, the target's count time).
+CLOCK_MARGIN = timedelta(milliseconds=250)
+# The sweep recounts the targets of comments written this recently (a trigger lost meanwhile).
+SWEEP_WINDOW = timedelta(minutes=15)
 
 # Documents that show a comment count: the numbers dashboards discuss. Reference data (members,
 # accounts, periods ...) is excluded on purpose: the rules pin those documents' exact shape, so a
 # server-added field would make every later edit by an admin fail.
 COUNTED_COLLECTIONS = frozenset({"financial_records", "aggregates", "kpis", "variance", "trends", "alerts"})
-# Trigger event ids are remembered this long; Firestore redelivers within minutes, not days.
-COMMENT_EVENT_TTL = timedelta(days=7)
 _DOC_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
 
 
@@ -63,51 +86,154 @@ def count_changes(org_id: str, before: Mapping[str, Any] | None, after: Mapping[
 
 
 class CommentCounter:
-    """Keeps comment_count on targets, exactly once per trigger event."""
+    """Keeps comment_count on targets equal to the number of their comments."""
 
-    def __init__(self, db: firestore.Client):
+    def __init__(
+        self,
+        db: firestore.Client,
+        limiter: RateLimiter | None = None,
+        per_minute: Callable[[], int] = lambda: 20,
+        clock: Callable[[], datetime] = utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self._db = db
+        self._limiter = limiter
+        self._per_minute = per_minute
+        self._clock = clock
+        self._sleep = sleep
 
-    def marker_ref(self, org_id: str, event_id: str) -> firestore.DocumentReference:
-        """The exactly-once marker of one trigger event."""
-        return self._db.document(f"{org_path(org_id)}/comment_events/{event_id}")
+    def on_write(
+        self,
+        org_id: str,
+        comment_id: str,
+        before: Mapping[str, Any] | None,
+        after: Mapping[str, Any] | None,
+        committed_at: datetime | None = None,
+    ) -> dict[str, int | None]:
+        """Handle one comment write: refuse a new comment over its author's rate limit, recount the targets."""
+        if before is None and after is not None and self._limiter is not None and after.get("uid"):
+            verdict = self._limiter.take(
+                org_id, str(after["uid"]), Limit(COMMENTS, self._per_minute(), timedelta(minutes=1)), comment_id
+            )
+            if not verdict.allowed:
+                log.warning(
+                    "comment deleted by the rate limit",
+                    extra={"json_fields": {"outcome": "rate_limited", "uid": after.get("uid"), "used": verdict.used}},
+                )
+                with map_exceptions(f"deleting rate-limited comment {comment_id} of {org_id}"):
+                    self._db.document(f"{org_path(org_id)}/{COMMENTS}/{comment_id}").delete()
+                return {}
+        targets = {t for t in (comment_target(org_id, before), comment_target(org_id, after)) if t}
+        return {target: self.recount_coalesced(target, committed_at) for target in sorted(targets)}
 
-    def apply(self, org_id: str, event_id: str, before: Mapping[str, Any] | None,
-              after: Mapping[str, Any] | None) -> bool:
-        """Apply the count changes of one comment write; False if this event was applied before.
+    def recount_coalesced(self, target: str, committed_at: datetime | None) -> int | None:
+        """Recount `target` for a comment committed at `committed_at`, at most once per COUNT_INTERVAL.
 
-        The marker is read in the transaction that writes the counts (as AggregateStore.apply_once
-        does), so a redelivered event changes nothing. Counts are read and written in the same
-        transaction, so they never go below zero, and a target that does not exist (not created
-        yet, or deleted) is left alone rather than created as a document with only a count.
+        If the target was recounted less than an interval ago, wait for the interval; a recount
+        that started after the comment's commit (by another invocation meanwhile) covers it.
         """
-        changes = count_changes(org_id, before, after)
-        if not changes:
-            return False
-        marker_ref = self.marker_ref(org_id, event_id)
-        target_refs = [self._db.document(path) for path in sorted(changes)]
+        ref = self._db.document(target)
+        with map_exceptions(f"reading {target}"):
+            snap = ref.get(field_paths=["comment_count_at"])
+        if not snap.exists:
+            return None
+        counted_at = snap.get("comment_count_at") if "comment_count_at" in (snap.to_dict() or {}) else None
+        if counted_at is not None:
+            if committed_at is not None and counted_at >= committed_at + CLOCK_MARGIN:
+                return None  # a recount that started after this comment's commit covered it
+            wait = (counted_at + COUNT_INTERVAL - self._clock()).total_seconds()
+            if wait > 0:
+                self._sleep(min(wait, COUNT_INTERVAL.total_seconds()))
+                with map_exceptions(f"reading {target}"):
+                    again = ref.get(field_paths=["comment_count_at"])
+                latest = (again.to_dict() or {}).get("comment_count_at") if again.exists else None
+                if (
+                    latest is not None
+                    and latest != counted_at
+                    and committed_at is not None
+                    and latest >= committed_at + CLOCK_MARGIN
+                ):
+                    return None
+        return self.recount(target)
 
-        @firestore.transactional
-        def run(transaction: firestore.Transaction) -> bool:
-            snaps = {s.reference.path: s for s in transaction.get_all([marker_ref, *target_refs])}
-            if snaps[marker_ref.path].exists:
-                return False
-            applied = []
-            for ref in target_refs:
-                snap = snaps[ref.path]
+    def recount(self, target: str) -> int | None:
+        """Set the target's comment_count to the number of its comments (None if the target does not exist).
+
+        The count is written only if it differs, conditional on the target being unchanged since
+        it was read before counting: a recount that raced a newer one reads and counts again.
+        """
+        ref = self._db.document(target)
+        org_id = target.split("/")[1]
+        comments = self._db.collection(f"{org_path(org_id)}/{COMMENTS}").where(
+            filter=FieldFilter("target_path", "==", target)
+        )
+
+        def attempt() -> int | None:
+            with map_exceptions(f"recounting the comments of {target}"):
+                snap = ref.get()
                 if not snap.exists:
-                    log.info("comment on %s not counted: the document does not exist", ref.path)
-                    continue
-                count = int((snap.to_dict() or {}).get("comment_count") or 0)
-                transaction.update(ref, {"comment_count": max(0, count + changes[ref.path])})
-                applied.append({"target_path": ref.path, "change": changes[ref.path]})
-            transaction.set(marker_ref, {
-                "changes": applied,
-                "applied_at": firestore.SERVER_TIMESTAMP,
-                "expires_at": utc_now() + COMMENT_EVENT_TTL,
-            })
-            return True
+                    return None
+                aggregation: Any = comments.count()
+                number = int(aggregation.get()[0][0].value)
+            stored = (snap.to_dict() or {}).get("comment_count")
+            if (stored is None and number == 0) or (stored is not None and int(stored) == number):
+                return number
+            try:
+                with map_exceptions(f"writing the comment count of {target}"):
+                    ref.update(
+                        {"comment_count": number, "comment_count_at": firestore.SERVER_TIMESTAMP},
+                        option=self._db.write_option(last_update_time=snap.update_time),
+                    )
+            except Exception as exc:
+                if is_lost_race(exc):
+                    raise LostRace(str(exc)) from exc
+                raise
+            return number
 
-        with map_exceptions(f"counting comment event {event_id}"):
-            return run(self._db.transaction(max_attempts=15))
+        return compare_and_set(attempt, what=f"counting the comments of {target}")
 
+    def sweep(self, org_id: str | None = None, window: timedelta = SWEEP_WINDOW) -> OrgSweep:
+        """Recount the targets of comments written in the last `window` (a lost trigger's count is repaired)."""
+        source = (
+            self._db.collection(f"{org_path(org_id)}/{COMMENTS}") if org_id else self._db.collection_group(COMMENTS)
+        )
+        query = source.where(filter=FieldFilter("created_at", ">", self._clock() - window)).select(["target_path"])
+        with map_exceptions("listing recent comments"):
+            found = [(s.reference.parent.parent.id, s.get("target_path")) for s in query.stream()]
+        sweep = OrgSweep("comment_counts")
+        for org, target in sorted({(org, comment_target(org, {"target_path": t})) for org, t in found}):
+            if target:
+                sweep.run(org, functools.partial(self.recount, target))
+        return sweep
+
+    def reconcile(self, org_id: str) -> int:
+        """Recount every counted target of an org (deleted comments included); returns the counts corrected."""
+        comments = self._db.collection(f"{org_path(org_id)}/{COMMENTS}").select(["target_path"])
+        with map_exceptions(f"reading the comments of {org_id}"):
+            expected = Counter(t for t in (comment_target(org_id, s.to_dict()) for s in comments.stream()) if t)
+        shown: set[str] = set()
+        for collection in sorted(COUNTED_COLLECTIONS):
+            query = (
+                self._db.collection(f"{org_path(org_id)}/{collection}")
+                .where(filter=FieldFilter("comment_count", ">", 0))
+                .select(["comment_count"])
+            )
+            with map_exceptions(f"reading comment counts of {org_id}/{collection}"):
+                shown |= {s.reference.path for s in query.stream()}
+        corrected = 0
+        for target in sorted(shown | set(expected)):
+            before = self._db.document(target).get(field_paths=["comment_count"])
+            stored = (before.to_dict() or {}).get("comment_count") if before.exists else None
+            if before.exists and int(stored or 0) != expected.get(target, 0):
+                self.recount(target)
+                corrected += 1
+        return corrected
+
+    def reconcile_all(self, org_ids: Iterable[str]) -> OrgSweep:
+        """Recount every org's counted targets, each org isolated."""
+        sweep = OrgSweep("comment_count_reconciliation")
+        corrected = 0
+        for org_id in org_ids:
+            corrected += sweep.run(org_id, functools.partial(self.reconcile, org_id)) or 0
+        sweep.counts["corrected"] = corrected
+        return sweep

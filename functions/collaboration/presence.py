@@ -12,15 +12,12 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.bulk_writer import BulkWriteFailure, BulkWriter
 
-from adapters.errors import TransientError, map_exceptions
+from adapters.errors import FAILED_PRECONDITION_CODE, TransientError, is_transient_code, map_exceptions
+from adapters.retry import BULK_WRITE
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 500
-# gRPC codes worth retrying; FAILED_PRECONDITION means the user sent a heartbeat after the query
-# read the document, so it must stay.
-RETRYABLE_CODES = {4, 8, 10, 13, 14}  # DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNAVAILABLE
-FAILED_PRECONDITION = 9
 
 
 @dataclass(frozen=True)
@@ -69,12 +66,15 @@ def delete_unless_renewed(db: firestore.Client, snapshots: Iterable) -> Presence
         with lock:
             counts["deleted"] += 1
 
+    # BulkWriter retries a failed write itself (with its own backoff) when on_error says so; what
+    # is worth retrying and how often is the shared policy. FAILED_PRECONDITION means the user sent
+    # a heartbeat after the query read the document, so it must stay.
     def on_error(failure: BulkWriteFailure, writer: BulkWriter) -> bool:
-        if failure.code in RETRYABLE_CODES and failure.attempts < 5:
+        if is_transient_code(failure.code) and failure.attempts < BULK_WRITE.attempts:
             return True
         with lock:
-            counts["renewed" if failure.code == FAILED_PRECONDITION else "failed"] += 1
-        if failure.code != FAILED_PRECONDITION:
+            counts["renewed" if failure.code == FAILED_PRECONDITION_CODE else "failed"] += 1
+        if failure.code != FAILED_PRECONDITION_CODE:
             log.warning("presence delete failed: %s", failure.message)
         return False
 

@@ -7,9 +7,12 @@ of one org stored by `IngestionStore.apply`, a chunk per commit: a lone event is
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Sequence
 
+from adapters.logs import bind
+from adapters.origin import Origin
 from adapters.reference_store import ReferenceDataError, ReferenceStore
 from finance_core.batches import IngestLine, parse_batch
 from finance_core.events import EventRejected, parse_event
@@ -18,6 +21,9 @@ from finance_core.reference import OrgReference
 from ingestion.store import Entry, IngestionStore, IngestResult, ManualEntryStatus, Parsed, Rejected
 
 log = logging.getLogger(__name__)
+
+# What an `org_id` attribute must look like to be looked up (the contract's identifiers).
+ORG_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 class IngestionService:
@@ -28,7 +34,7 @@ class IngestionService:
         self._references = references
 
     def ingest(self, raw: bytes, next_version: bool = False, refresh_health: bool = True,
-               manual_entry: ManualEntryStatus | None = None) -> IngestResult:
+               manual_entry: ManualEntryStatus | None = None, origin: Origin | None = None) -> IngestResult:
         """Process one contract-v1 message. Transient failures raise (the platform retries); nothing is dropped."""
         try:
             event = parse_event(raw)
@@ -37,32 +43,33 @@ class IngestionService:
                 rejection = EventRejected(rejection.code, "a records.batch message goes to the financial-event-batches "
                                           f"topic, not financial-events ({rejection.reason})",
                                           rejection.org_id, rejection.event_id)
-            org_exists = bool(rejection.org_id) and self._org_exists(rejection.org_id)
-            return self._finish([self._store.reject(raw, rejection, org_exists)], refresh_health)[0]
-        reference = self._reference_or_rejection(raw, event.org_id, event.event_id)
+            return self._finish([self._reject_unreadable(raw, rejection, origin)], refresh_health)[0]
+        bind(org_id=event.org_id, event_id=event.event_id)
+        reference = self._reference_or_rejection(raw, event.org_id, event.event_id, origin=origin)
         if isinstance(reference, IngestResult):
             return self._finish([reference], refresh_health)[0]
         entry = Parsed(IngestLine(event, next_version), raw)
         results = self._store.apply(event.org_id, [entry], reference, source=f"event {event.event_id}",
-                                    manual_entry=manual_entry)
+                                    manual_entry=manual_entry, origin=origin)
         return self._finish(results, refresh_health)[0]
 
-    def ingest_batch(self, raw: bytes) -> list[IngestResult]:
+    def ingest_batch(self, raw: bytes, origin: Origin | None = None) -> list[IngestResult]:
         """Process one `records.batch` message: its lines are validated and stored together, in order."""
         started = time.perf_counter()
         try:
             batch = parse_batch(raw)
         except EventRejected as rejection:
-            org_exists = bool(rejection.org_id) and self._org_exists(rejection.org_id)
-            return self._finish([self._store.reject(raw, rejection, org_exists)], True)
-        reference = self._reference_or_rejection(raw, batch.org_id, f"batch-{batch.batch_id}", lines=len(batch.lines))
+            return self._finish([self._reject_unreadable(raw, rejection, origin)], True)
+        bind(org_id=batch.org_id, batch_id=batch.batch_id)
+        reference = self._reference_or_rejection(raw, batch.org_id, f"batch-{batch.batch_id}", lines=len(batch.lines),
+                                                 origin=origin)
         if isinstance(reference, IngestResult):
             return self._finish([reference], True)
         entries: list[Entry] = [
             Rejected(line_raw, line) if isinstance(line, EventRejected) else Parsed(IngestLine(line), line_raw)
             for line, line_raw in zip(batch.lines, batch.raw_lines, strict=True)
         ]
-        results = self._store.apply(batch.org_id, entries, reference, source=f"batch {batch.batch_id}")
+        results = self._store.apply(batch.org_id, entries, reference, source=f"batch {batch.batch_id}", origin=origin)
         log.info("ingested batch", extra={"json_fields": {
             "org_id": batch.org_id, "batch_id": batch.batch_id, "lines": len(results), "counts": counts(results),
             "seconds": round(time.perf_counter() - started, 3)}})
@@ -76,17 +83,33 @@ class IngestionService:
             raise ReferenceDataError(f"organization {org_id!r} does not exist")
         return self._store.apply(org_id, entries, reference, source=source)
 
-    def _reference_or_rejection(self, raw: bytes, org_id: str, event_id: str, lines: int = 1
-                                ) -> OrgReference | IngestResult:
+    def _reference_or_rejection(self, raw: bytes, org_id: str, event_id: str, lines: int = 1,
+                                origin: Origin | None = None) -> OrgReference | IngestResult:
         try:
             reference = self._references.get(org_id)
         except ReferenceDataError as exc:
             rejection = EventRejected("org_configuration", str(exc), org_id, event_id)
-            return self._store.reject(raw, rejection, True, lines=lines)
+            return self._store.reject(raw, rejection, True, lines=lines, origin=origin)
         if reference is None:
             rejection = EventRejected("unknown_org", f"organization {org_id!r} does not exist", org_id, event_id)
-            return self._store.reject(raw, rejection, False, lines=lines)
+            return self._store.reject(raw, rejection, False, lines=lines, origin=origin)
         return reference
+
+    def _reject_unreadable(self, raw: bytes, rejection: EventRejected, origin: Origin | None) -> IngestResult:
+        """Keep a message that is not a readable event, in the org its body or its `org_id` attribute names.
+
+        The body wins when it names an org; an unreadable body is attributed to the org of the
+        message's `org_id` attribute when that org exists, else kept in the global collection.
+        """
+        org_id = rejection.org_id
+        candidate = origin.attributes.get("org_id", "") if origin is not None else ""
+        if not org_id and ORG_ID.match(candidate):
+            if self._org_exists(candidate):
+                org_id = candidate
+                rejection = EventRejected(rejection.code, rejection.reason, candidate, rejection.event_id)
+        bind(org_id=org_id)
+        org_exists = self._org_exists(org_id) if org_id else False
+        return self._store.reject(raw, rejection, org_exists, origin=origin)
 
     def _org_exists(self, org_id: str) -> bool:
         try:

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import random
-import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -26,7 +24,7 @@ from typing import Any
 from google.api_core import exceptions as google_exceptions
 from google.cloud import firestore
 
-from adapters.errors import ProcessingError, TransientError, map_exceptions
+from adapters.errors import LostRace, ProcessingError, TransientError, map_exceptions
 from adapters.firestore_codec import (
     MalformedRecord,
     org_path,
@@ -36,6 +34,8 @@ from adapters.firestore_codec import (
     tombstone_from_document,
     utc_now,
 )
+from adapters.origin import Origin
+from adapters.retry import CONTENDED_CHUNK, CONTENDED_WRITE, call_with_retry
 from aggregations import shards
 from finance_core.batches import BatchPlan, IngestLine, StoredRecord, plan_batch
 from finance_core.changes import encode_changes
@@ -59,11 +59,6 @@ RESERVED_WRITES = 4
 CHUNK_LINES = 240
 # A change document must stay under Firestore's 1 MiB per document.
 MAX_CHANGE_DOC_BYTES = 800_000
-# Attempts of one chunk against concurrent writers of the same records before the delivery is
-# retried by the platform (each attempt reads fresh state, so one always makes progress).
-CHUNK_ATTEMPTS = 12
-# Jittered pause before planning a chunk again (doubling per attempt), so racing chunks spread out.
-RACE_BACKOFF_SECONDS = 0.01
 # What a rejection document keeps of an unreadable message (Firestore documents hold 1 MiB).
 MAX_KEPT_RAW_BYTES = 200_000
 RACE_ERRORS = (google_exceptions.FailedPrecondition, google_exceptions.AlreadyExists, google_exceptions.NotFound,
@@ -101,9 +96,13 @@ class Rejected:
 Entry = Parsed | Rejected
 
 
-def rejection_id(raw: bytes, event_id: str | None) -> str:
-    """Document id of a rejection: the event id if usable, else a hash of the raw message."""
-    return event_id or "sha256-" + hashlib.sha256(raw).hexdigest()[:40]
+def rejection_id(raw: bytes, event_id: str | None, message_id: str | None = None) -> str:
+    """Document id of a rejection: the event id if usable, else the Pub/Sub message id, else a hash of the body."""
+    if event_id:
+        return event_id
+    if message_id:
+        return "message-" + hashlib.sha256(message_id.encode()).hexdigest()[:40]
+    return "sha256-" + hashlib.sha256(raw).hexdigest()[:40]
 
 
 @dataclass
@@ -136,7 +135,7 @@ class IngestionStore:
     # --- lines of a known org ----------------------------------------------------------------------
 
     def apply(self, org_id: str, entries: Sequence[Entry], reference: OrgReference, *, source: str,
-              manual_entry: ManualEntryStatus | None = None) -> list[IngestResult]:
+              manual_entry: ManualEntryStatus | None = None, origin: Origin | None = None) -> list[IngestResult]:
         """Store every entry (in order) and return one result per entry; transient failures raise.
 
         Entries are split into chunks committed one after another, so lines of one record keep
@@ -148,7 +147,7 @@ class IngestionStore:
         while pending:
             chunk = pending[:size]
             try:
-                results += self._store_chunk(org_id, chunk, reference, source, manual_entry)
+                results += self._store_chunk(org_id, chunk, reference, source, manual_entry, origin)
             except (_ChunkTooBig, _Contended):
                 # Too much for one commit, or other deliveries keep changing some of its records:
                 # halve it. A smaller chunk shares fewer records with concurrent ones, so the part
@@ -160,31 +159,33 @@ class IngestionStore:
         return results
 
     def _store_chunk(self, org_id: str, chunk: Sequence[Entry], reference: OrgReference, source: str,
-                     manual_entry: ManualEntryStatus | None) -> list[IngestResult]:
+                     manual_entry: ManualEntryStatus | None, origin: Origin | None) -> list[IngestResult]:
         # A chunk of many lines gets one more try from fresh reads, then is split; one line keeps
         # trying (with a growing pause) until the platform's own retry takes over.
-        attempts = CHUNK_ATTEMPTS if len(chunk) == 1 else 2
-        last: Exception | None = None
-        for attempt in range(attempts):
-            if attempt:
-                time.sleep(random.uniform(0, RACE_BACKOFF_SECONDS * 2**attempt))
+        policy = CONTENDED_WRITE if len(chunk) == 1 else CONTENDED_CHUNK
+
+        def attempt() -> list[IngestResult]:
             try:
                 with map_exceptions(f"storing {len(chunk)} line(s) of {org_id} ({source})"):
-                    return self._attempt(org_id, chunk, reference, source, manual_entry)
+                    return self._attempt(org_id, chunk, reference, source, manual_entry, origin)
             except ProcessingError as exc:
                 # A precondition failed: another delivery changed one of the chunk's records (or
                 # stored one of its rejections) since the read. Read and plan it again.
-                if not isinstance(exc.__cause__, RACE_ERRORS):
-                    raise
-                last = exc
-            log.debug("chunk of %s (%s) met a concurrent writer; planning it again", org_id, source)
-        if len(chunk) > 1:
-            raise _Contended()
-        raise TransientError(f"could not store a line of {org_id} ({source}) after {CHUNK_ATTEMPTS} attempts: other "
-                             f"deliveries keep changing the same record ({last})")
+                if isinstance(exc.__cause__, RACE_ERRORS):
+                    raise LostRace(str(exc)) from exc
+                raise
+
+        try:
+            return call_with_retry(attempt, policy, retry_on=lambda exc: isinstance(exc, LostRace),
+                                   what=f"chunk of {org_id} ({source})")
+        except LostRace as exc:
+            if len(chunk) > 1:
+                raise _Contended() from exc
+            raise TransientError(f"could not store a line of {org_id} ({source}) after {policy.attempts} attempts: "
+                                 f"other deliveries keep changing the same record ({exc})") from exc
 
     def _attempt(self, org_id: str, chunk: Sequence[Entry], reference: OrgReference, source: str,
-                 manual_entry: ManualEntryStatus | None) -> list[IngestResult]:
+                 manual_entry: ManualEntryStatus | None, origin: Origin | None) -> list[IngestResult]:
         org = self._org(org_id)
         lines = [entry.line for entry in chunk if isinstance(entry, Parsed)]
         record_ids = sorted({line.event.record_id for line in lines})
@@ -203,7 +204,8 @@ class IngestionStore:
             if period_refs:
                 live = _with_period_status(reference, {s.id: s for s in transaction.get_all(period_refs)})
             plan = plan_batch(lines, stored, live)
-            results = self._write(transaction, org_id, chunk, plan, stored, snaps, reference, source, manual_entry)
+            results = self._write(transaction, org_id, chunk, plan, stored, snaps, reference, source, manual_entry,
+                                  origin)
             outcome["results"] = results
 
         commit(self._db.transaction(max_attempts=5))
@@ -219,7 +221,8 @@ class IngestionStore:
     def _write(self, writer: firestore.Transaction, org_id: str, chunk: Sequence[Entry], plan: BatchPlan,
                stored: Mapping[str, StoredRecord],
                snaps: Mapping[str, tuple[firestore.DocumentSnapshot, firestore.DocumentSnapshot]],
-               reference: OrgReference, source: str, manual_entry: ManualEntryStatus | None) -> list[IngestResult]:
+               reference: OrgReference, source: str, manual_entry: ManualEntryStatus | None,
+               origin: Origin | None) -> list[IngestResult]:
         org = self._org(org_id)
         writes = 0
         for record_id, after in plan.stored.items():
@@ -227,12 +230,13 @@ class IngestionStore:
                                     reference.reporting_currency)
         results = self._results(org_id, chunk, plan)
         rejected = [(i, entry) for i, entry in enumerate(chunk) if results[i].outcome is Outcome.REJECTED]
-        writes += self._write_rejections(writer, org, chunk, rejected, results)
+        writes += self._write_rejections(writer, org, chunk, rejected, results, origin)
         change_id = None
         if plan.changes:
             change_id = uuid.uuid4().hex
-            body = {
-                "changes": encode_changes(plan.changes),
+            encoded = encode_changes(plan.changes)
+            body: dict[str, Any] = {
+                "changes": encoded,
                 "line_count": len(plan.changes),
                 "reporting_currency": reference.reporting_currency,
                 "source": source[:200],
@@ -241,8 +245,12 @@ class IngestionStore:
                 "state": "pending",
                 "created_at": firestore.SERVER_TIMESTAMP,
                 "expires_at": utc_now() + RECORD_CHANGE_TTL,
+                # The trace follows the lines to every consumer; the publish time starts the
+                # publish-to-folded lag of the pipeline health (functions/operations).
+                "trace_id": origin.trace_id if origin else None,
+                "published_at": origin.publish_time if origin else None,
             }
-            if len(body["changes"].encode()) > MAX_CHANGE_DOC_BYTES and len(chunk) > 1:
+            if len(encoded.encode()) > MAX_CHANGE_DOC_BYTES and len(chunk) > 1:
                 raise _ChunkTooBig()
             writer.create(org.collection(RECORD_CHANGES).document(change_id), body)
             writes += 1
@@ -272,7 +280,7 @@ class IngestionStore:
 
     def _write_rejections(self, writer: firestore.Transaction, org: firestore.DocumentReference,
                           chunk: Sequence[Entry], rejected: list[tuple[int, Entry]],
-                          results: list[IngestResult]) -> int:
+                          results: list[IngestResult], origin: Origin | None) -> int:
         """Store each new rejection once; one rejected before (or earlier in the chunk) is a duplicate."""
         if not rejected:
             return 0
@@ -288,7 +296,7 @@ class IngestionStore:
                 results[index] = replace(result, outcome=Outcome.DUPLICATE, reason=f"already rejected: {result.reason}")
                 continue
             existing.add(ref.path)
-            writer.create(ref, _rejection_body(raw, result.reason, result.code, result.event_id, result.org_id))
+            writer.create(ref, _rejection_body(raw, result.reason, result.code, result.event_id, result.org_id, origin))
             written += 1
         return written
 
@@ -312,9 +320,16 @@ class IngestionStore:
 
     # --- messages that name no usable org ----------------------------------------------------------
 
-    def reject(self, raw: bytes, rejection: EventRejected, org_exists: bool, lines: int = 1) -> IngestResult:
-        """Store a rejected message with its reason (once), and count its `lines` deliveries."""
-        doc_id = rejection_id(raw, rejection.event_id)
+    def reject(self, raw: bytes, rejection: EventRejected, org_exists: bool, lines: int = 1,
+               origin: Origin | None = None) -> IngestResult:
+        """Store a rejected message with its reason and origin (once per message), and count its `lines` deliveries.
+
+        A message with a readable event id is kept under that id (a resent event is a duplicate);
+        an unreadable one under its Pub/Sub message id, so six different messages with the same
+        broken body are six rejections, and only a redelivery of one of them is a duplicate.
+        """
+        message_id = origin.message_id if origin is not None else None
+        doc_id = rejection_id(raw, rejection.event_id, message_id)
         if rejection.org_id and org_exists:
             org = self._org(rejection.org_id)
             error_ref = org.collection("ingestion_errors").document(doc_id)
@@ -328,7 +343,8 @@ class IngestionStore:
             existing = error_ref.get(transaction=transaction)
             outcome = Outcome.DUPLICATE if existing.exists else Outcome.REJECTED
             if not existing.exists:
-                body = _rejection_body(raw, rejection.reason, rejection.code, rejection.event_id, rejection.org_id)
+                body = _rejection_body(raw, rejection.reason, rejection.code, rejection.event_id, rejection.org_id,
+                                       origin)
                 if lines > 1:
                     body["lines"] = lines
                 transaction.set(error_ref, body)
@@ -358,9 +374,10 @@ class _Contended(Exception):
     """Concurrent deliveries kept changing some of the chunk's records: split it."""
 
 
-def _rejection_body(raw: bytes, reason: str, code: str | None, event_id: str | None, org_id: str | None
-                    ) -> dict[str, Any]:
+def _rejection_body(raw: bytes, reason: str, code: str | None, event_id: str | None, org_id: str | None,
+                    origin: Origin | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
+        **(origin.rejection_fields() if origin is not None else {}),
         "raw": raw[:MAX_KEPT_RAW_BYTES].decode("utf-8", errors="replace"),
         "reason": reason,
         "code": code,

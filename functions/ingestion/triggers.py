@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import base64
 import functools
 import json
 
-from firebase_functions import firestore_fn, https_fn, options, pubsub_fn
-
 from adapters import deployment
 from adapters.clients import firestore_client
-from adapters.firestore_codec import utc_now
 from adapters.identity import verify_id_token
+from adapters.logs import observed
+from adapters.origin import pubsub_message
+from adapters.rate_limits import RateLimiter
 from adapters.runtime import reference_store
+from adapters.settings import MANUAL_ENTRIES_PER_MINUTE
+from firebase_functions import firestore_fn, https_fn, options, pubsub_fn, scheduler_fn
+
+from ingestion.manual_entries import ManualEntries
 from ingestion.service import IngestionService
-from ingestion.store import IngestionStore, ManualEntryStatus
+from ingestion.store import IngestionStore
 from ingestion.upload_service import UploadEndpoint, UploadRequest
 
 
@@ -25,57 +28,54 @@ def ingestion_service() -> IngestionService:
 
 
 @pubsub_fn.on_message_published(topic="financial-events", retry=True, **deployment.hot_path("ingestion"))
+@observed("ingest_financial_event")
 def ingest_financial_event(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
     """Validate and store one financial event (contract v1); rejected ones land in ingestion_errors."""
-    raw = base64.b64decode(event.data.message.data or b"")
-    ingestion_service().ingest(raw)
+    raw, origin = pubsub_message(event)
+    ingestion_service().ingest(raw, origin=origin)
 
 
-@pubsub_fn.on_message_published(topic="financial-event-batches", retry=True,
-                                 **deployment.hot_path("ingestion", timeout_sec=300, memory=1024, concurrency=8))
+@pubsub_fn.on_message_published(
+    topic="financial-event-batches",
+    retry=True,
+    **deployment.hot_path("ingestion", timeout_sec=300, memory=1024, concurrency=8),
+)
+@observed("ingest_financial_event_batch")
 def ingest_financial_event_batch(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
     """Validate and store a records.batch message (up to 1,000 lines), a few hundred lines per commit."""
-    ingestion_service().ingest_batch(base64.b64decode(event.data.message.data or b""))
+    raw, origin = pubsub_message(event)
+    ingestion_service().ingest_batch(raw, origin=origin)
 
 
-@firestore_fn.on_document_created(document="organizations/{org_id}/manual_entries/{entry_id}",
-                                  **deployment.background("ingestion"))
+@functools.cache
+def manual_entries() -> ManualEntries:
+    """The instance's manual-entry processor."""
+    db = firestore_client()
+    return ManualEntries(db, ingestion_service(), RateLimiter(db), lambda: MANUAL_ENTRIES_PER_MINUTE.value)
+
+
+# Firestore triggers are deployed without retry by the SDK; the post-deploy step turns retry on
+# (infra/terraform/scripts/apply_trigger_policies.py) and sweep_manual_entries finishes an entry
+# whose invocation was lost anyway.
+@firestore_fn.on_document_created(
+    document="organizations/{org_id}/manual_entries/{entry_id}", **deployment.background("ingestion")
+)
+@observed("ingest_manual_entry")
 def ingest_manual_entry(event: firestore_fn.Event[firestore_fn.DocumentSnapshot | None]) -> None:
     """Turn an editor's manual entry into an event on the same path as Pub/Sub, then mark the entry."""
     snapshot = event.data
     if snapshot is None:
         return
-    entry = snapshot.to_dict() or {}
-    if entry.get("status") in {"accepted", "rejected"}:
-        return
-    raw = manual_entry_event(event.params["org_id"], event.params["entry_id"], entry)
-    # The entry's status is written in the commit that stores its line; a message rejected before
-    # any commit (a malformed entry) gets its status here.
-    status = ManualEntryStatus(snapshot.reference)
-    result = ingestion_service().ingest(raw, next_version=True, manual_entry=status)
-    if not status.written:
-        snapshot.reference.update(status.body(result))
+    manual_entries().process(
+        event.params["org_id"], event.params["entry_id"], snapshot.reference, snapshot.to_dict() or {}
+    )
 
 
-def manual_entry_event(org_id: str, entry_id: str, entry: dict) -> bytes:
-    """The contract-v1 event of a manual entry; its version is assigned when stored (current + 1)."""
-    created = entry.get("created_at")
-    occurred = created.isoformat() if hasattr(created, "isoformat") else utc_now().isoformat()
-    record = {k: entry.get(k) for k in ("entity_id", "account_id", "period", "scenario", "amount", "currency")}
-    for optional in ("memo", "source"):
-        if entry.get(optional) is not None:
-            record[optional] = entry[optional]
-    record.setdefault("source", "manual")
-    body = {
-        "event_id": f"manual-{entry_id}",
-        "type": "record.upserted",
-        "org_id": org_id,
-        "record_id": entry.get("record_id"),
-        "version": 1,
-        "occurred_at": occurred.replace("+00:00", "Z"),
-        "record": record,
-    }
-    return json.dumps(body).encode()
+@scheduler_fn.on_schedule(schedule="every 1 minutes", **deployment.scheduled("ingestion"))
+@observed("sweep_manual_entries")
+def sweep_manual_entries(event: scheduler_fn.ScheduledEvent) -> None:
+    """Process manual entries left without a status (a lost or failed trigger invocation); per org, isolated."""
+    manual_entries().sweep().finish()
 
 
 @functools.cache
@@ -89,8 +89,11 @@ def upload_endpoint() -> UploadEndpoint:
 # any origin may call it: a page of another origin cannot borrow the user's credentials. Rows are
 # stored a few hundred per commit (a 20,000-row file in well under a minute locally); the long
 # timeout is for a slow day, and a client that gives up re-sends the same file at no risk.
-@https_fn.on_request(cors=options.CorsOptions(cors_origins="*", cors_methods=["post"]),
-                     **deployment.background("ingestion", timeout_sec=1800, concurrency=4))
+@https_fn.on_request(
+    cors=options.CorsOptions(cors_origins="*", cors_methods=["post"]),
+    **deployment.background("ingestion", timeout_sec=1800, concurrency=4),
+)
+@observed("ingest_upload")
 def ingest_upload(request: https_fn.Request) -> https_fn.Response:
     """CSV/XLSX upload by an editor or admin: every row becomes a contract-v1 event; replies with per-row outcomes."""
     reply = upload_endpoint().handle(
@@ -103,5 +106,6 @@ def ingest_upload(request: https_fn.Request) -> https_fn.Response:
             read_body=request.stream.read,
         )
     )
-    return https_fn.Response(json.dumps(reply.body), status=reply.status, headers=reply.headers,
-                             mimetype="application/json")
+    return https_fn.Response(
+        json.dumps(reply.body), status=reply.status, headers=reply.headers, mimetype="application/json"
+    )

@@ -17,6 +17,7 @@ from typing import Any
 
 from adapters.errors import PermanentError, TransientError, map_exceptions
 from adapters.firestore_codec import org_path, utc_now
+from adapters.logs import bind, log_context
 from aggregations.store import AggregateStore
 from finance_core.changes import ChangeMessage, ChangeMessageError, decode_changes, encode_change_message
 from google.cloud import firestore
@@ -74,6 +75,28 @@ def change_message(change_id: str, org_id: str, documents: Sequence[Mapping[str,
     return ChangeMessage.of(change_id, org_id, changed_at, currency, changes)
 
 
+def origin_attributes(documents: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """Message attributes of change documents: the first one's trace, and the earliest publish time of their lines."""
+    attributes: dict[str, str] = {}
+    trace_id = documents[0].get("trace_id") if documents else None
+    if trace_id:
+        attributes["trace_id"] = str(trace_id)
+    published: list[Any] = [d["published_at"] for d in documents if d.get("published_at") is not None]
+    if published:
+        attributes["published_at"] = min(published).isoformat()
+    return attributes
+
+
+def _log_taken_along(change_id: str, own: Mapping[str, Any], merged: Sequence[ChangeDocument]) -> None:
+    """Each late document taken along logs under its own trace, naming the change (and trace) it joined."""
+    if not merged:
+        return
+    for document in merged:
+        with log_context(trace_id=document.body.get("trace_id"), change_id=document.change_id):
+            log.info("change %s taken along into change %s", document.change_id, change_id,
+                     extra={"json_fields": {"joined_change_id": change_id, "joined_trace_id": own.get("trace_id")}})
+
+
 class RecordChangeProcessor:
     """Turns `record_changes` documents into sharded aggregate deltas (once) and published change messages."""
 
@@ -94,6 +117,7 @@ class RecordChangeProcessor:
         sweep's read): applying is conditional on it, which makes it exactly once.
         """
         own = ChangeDocument(change_id, document, update_time)
+        bind(org_id=org_id, change_id=change_id, trace_id=document.get("trace_id"))
         if own.state == "pending" and self._late(own):
             # A late trigger: under a burst most find their document taken along already, and
             # one read of its state says so without looking at the backlog.
@@ -107,19 +131,25 @@ class RecordChangeProcessor:
             merged = None if backlog is None else self._apply(org_id, own, backlog)
             if merged is None:
                 # Applied before (a redelivery), or taken by another invocation: see what it is now.
-                own = self._read(org_id, change_id)
-                if own is None or own.state in ("published", "merged"):
+                now = self._read(org_id, change_id)
+                if now is None or now.state in ("published", "merged"):
                     return ProcessResult(False, (), False)
+                own = now
             else:
-                message = change_message(change_id, org_id, [own.body, *(d.body for d in merged)], changed_at)
-                return ProcessResult(True, tuple(k.doc_id for k in message.keys), self.publish(message), len(merged))
+                documents = [own.body, *(d.body for d in merged)]
+                message = change_message(change_id, org_id, documents, changed_at)
+                _log_taken_along(change_id, own.body, merged)
+                return ProcessResult(True, tuple(k.doc_id for k in message.keys),
+                                     self.publish(message, origin_attributes(documents)), len(merged))
         if own.state != "applied":
             return ProcessResult(False, (), False)
         # Applied but not published (a failed publish, or the sweep): rebuild its message and send it.
         merged_ids = list(own.body.get("merged") or ())
         merged_docs = [d for d in (self._read(org_id, i) for i in merged_ids) if d is not None]
-        message = change_message(change_id, org_id, [own.body, *(d.body for d in merged_docs)], changed_at)
-        return ProcessResult(False, tuple(k.doc_id for k in message.keys), self.publish(message), len(merged_docs))
+        documents = [own.body, *(d.body for d in merged_docs)]
+        message = change_message(change_id, org_id, documents, changed_at)
+        return ProcessResult(False, tuple(k.doc_id for k in message.keys),
+                             self.publish(message, origin_attributes(documents)), len(merged_docs))
 
     def _backlog(self, org_id: str, own: ChangeDocument) -> list[ChangeDocument] | None:
         """Pending documents of the org whose own trigger is late, oldest first, up to COALESCE_MAX_LINES lines.
@@ -177,11 +207,15 @@ class RecordChangeProcessor:
             snap = self.change_ref(org_id, change_id).get(field_paths=fields)
         return ChangeDocument(change_id, snap.to_dict() or {}, snap.update_time) if snap.exists else None
 
-    def publish(self, message: ChangeMessage) -> bool:
-        """Publish a change message and mark its document published; False leaves it to the outbox sweep."""
+    def publish(self, message: ChangeMessage, origin: Mapping[str, str] | None = None) -> bool:
+        """Publish a change message and mark its document published; False leaves it to the outbox sweep.
+
+        `origin` (trace_id, published_at) rides along as attributes: consumers log under the trace
+        and the aggregate views measure the publish-to-folded lag from it.
+        """
         if self._publish is None:
             return False
-        attributes = {"org_id": message.org_id, "change_id": message.change_id,
+        attributes = {**(origin or {}), "org_id": message.org_id, "change_id": message.change_id,
                       "lines": str(len(message.changes))}
         try:
             self._publish(encode_change_message(message), attributes, "")

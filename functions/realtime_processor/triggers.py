@@ -8,6 +8,7 @@ from firebase_functions import firestore_fn, scheduler_fn
 
 from adapters import deployment
 from adapters.clients import firestore_client
+from adapters.logs import observed
 from adapters.pubsub import publish
 from adapters.settings import CHANGES_TOPIC, aggregate_shards
 from aggregations.store import AggregateStore
@@ -28,12 +29,14 @@ def processor() -> RecordChangeProcessor:
 
 # The trigger fires once per change document, which ingestion writes once per commit: a lone
 # event or a few hundred lines of a batch. The Python SDK deploys Firestore triggers without
-# retry-on-failure, so the pipeline does not depend on redelivery: the deltas are applied once in
-# a commit that also writes the change's marker (the outbox entry), and the scheduled outbox sweep
-# publishes whatever a failed invocation left behind.
+# retry-on-failure (the post-deploy step turns it on: infra/terraform/scripts/apply_trigger_policies.py),
+# and the pipeline does not depend on it: the deltas are applied once in a commit that also moves
+# the change document's state (the outbox entry), and the outbox sweep, every minute, applies and
+# publishes whatever a failed or lost invocation left behind.
 @firestore_fn.on_document_created(
     document="organizations/{org_id}/record_changes/{change_id}", **deployment.hot_path("realtime")
 )
+@observed("apply_record_changes")
 def apply_record_changes(event: firestore_fn.Event[firestore_fn.DocumentSnapshot | None]) -> None:
     """Apply a change document's combined deltas to the aggregate shards once, then announce it."""
     if event.data is None:
@@ -48,6 +51,7 @@ def apply_record_changes(event: firestore_fn.Event[firestore_fn.DocumentSnapshot
 
 
 @scheduler_fn.on_schedule(schedule="every 1 minutes", **deployment.scheduled("realtime"))
+@observed("publish_pending_changes")
 def publish_pending_changes(event: scheduler_fn.ScheduledEvent) -> None:
     """Outbox sweep: apply and publish change documents whose trigger invocation failed or never ran."""
-    sweep_outbox(firestore_client(), processor())
+    sweep_outbox(firestore_client(), processor()).finish()

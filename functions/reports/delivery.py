@@ -32,6 +32,14 @@ CHANNELS = "notification_channels"
 STUCK_AFTER = timedelta(minutes=10)
 DIRECT_CHANNEL = "recipients"
 
+# The schedule sweep also sends the packs of periods closed this recently whose trigger was lost.
+CLOSE_SWEEP_HORIZON = timedelta(days=1)
+
+
+def close_key(updated_at: Any) -> str:
+    """The name of one close of a period: its document's update stamp."""
+    return f"close@{updated_at.isoformat()}" if hasattr(updated_at, "isoformat") else f"close@{updated_at}"
+
 
 @dataclass(frozen=True)
 class DeliveryResult:
@@ -66,7 +74,7 @@ class ScheduleRunner:
         now = self._clock()
         query = (self._db.collection_group(SCHEDULES) if org_id is None
                  else self._db.collection(f"{org_path(org_id)}/{SCHEDULES}"))
-        query = query.where(filter=FieldFilter("trigger", "==", "month_end"))
+        query = query.where(filter=FieldFilter("trigger", "==", "month_end"))  # type: ignore[assignment]
         with map_exceptions("listing month-end report schedules"):
             found = [(s.reference.path.split("/")[1], s.id, s.to_dict() or {}) for s in query.stream()]
         results = []
@@ -102,10 +110,30 @@ class ScheduleRunner:
                                       str(document.get("trigger", "month_end")))
         return results
 
+    def closed_periods(self, org_id: str | None = None, horizon: timedelta = CLOSE_SWEEP_HORIZON
+                       ) -> list[DeliveryResult]:
+        """Periods closed in the last `horizon`: their period_close packs, for a close whose trigger was lost.
+
+        Idempotent with the trigger: both key a close by the period document's `updated_at` (the
+        rules stamp each close with the request time), so a close already sent is not sent again.
+        """
+        source = (self._db.collection(f"{org_path(org_id)}/periods") if org_id
+                  else self._db.collection_group("periods"))
+        query = source.where(filter=FieldFilter("updated_at", ">", self._clock() - horizon))
+        with map_exceptions("listing recently closed periods"):
+            closed = [(s.reference.parent.parent.id, s.id, s.get("updated_at")) for s in query.stream()
+                      if (s.to_dict() or {}).get("status") == "closed"]
+        results = []
+        for org, period, updated_at in closed:
+            results += self.period_closed(org, period, close_key(updated_at))
+        return results
+
     def period_closed(self, org_id: str, period: str, event_id: str) -> list[DeliveryResult]:
         """A period was closed: send the pack of every enabled period_close schedule of the org, once per close.
 
-        The trigger's event id is the same on a redelivery of one close and differs for a later close.
+        `event_id` names the close (close_key of the period's updated_at, or the trigger's event id
+        for a period written without one): the same on a redelivery or a sweep of one close,
+        different for a later close.
         """
         close_id = hashlib.sha256(event_id.encode()).hexdigest()[:12]
         query = self._db.collection(f"{org_path(org_id)}/{SCHEDULES}").where(

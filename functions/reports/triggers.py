@@ -6,24 +6,25 @@ import functools
 import json
 import logging
 import re
+from datetime import timedelta
 
 from adapters import deployment
 from adapters.clients import firestore_client, storage_client
+from adapters.errors import map_exceptions
 from adapters.identity import verify_id_token
+from adapters.logs import bind, observed
 from adapters.settings import (
     DASHBOARD_URL,
-    SMTP_FROM,
-    SMTP_HOST,
     SMTP_PASSWORD,
-    SMTP_PORT,
-    SMTP_USER,
+    channel_settings,
     reports_bucket,
     reports_download_url,
 )
+from adapters.sweeps import OrgSweep
 from firebase_functions import firestore_fn, https_fn, options, scheduler_fn
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from reports.delivery import ScheduleRunner
+from reports.delivery import ScheduleRunner, close_key
 from reports.download import DownloadEndpoint, DownloadRequest
 from reports.service import REPORTS, ReportFiles, ReportService
 
@@ -50,21 +51,26 @@ def report_service() -> ReportService:
 def schedule_runner() -> ScheduleRunner:
     """The instance's schedule runner (SMTP settings and secret as for alert e-mails)."""
     return ScheduleRunner(firestore_client(), report_service(), lambda name: SMTP_PASSWORD.value,
-                          lambda: {"SMTP_HOST": SMTP_HOST.value, "SMTP_PORT": SMTP_PORT.value,
-                                   "SMTP_USER": SMTP_USER.value, "SMTP_FROM": SMTP_FROM.value},
+                          channel_settings,
                           dashboard_url=lambda: DASHBOARD_URL.value or None)
 
 
 @firestore_fn.on_document_created(document="organizations/{org_id}/report_requests/{request_id}",
                                   **deployment.background("reports", timeout_sec=300, memory=1024, concurrency=4))
+@observed("on_report_requested")
 def on_report_requested(event: firestore_fn.Event[firestore_fn.DocumentSnapshot | None]) -> None:
     """A member asked for a pack: produce it into reports/{request_id} (progress, files, links)."""
     if event.data is None:
         return
-    org_id, request_id = event.params["org_id"], event.params["request_id"]
-    request = event.data.to_dict() or {}
+    handle_request(event.params["org_id"], event.params["request_id"], event.data.to_dict() or {})
+
+
+def handle_request(org_id: str, request_id: str, request: dict) -> None:
+    """Produce the pack a report request asks for (from the trigger, or the sweep when the trigger was lost)."""
+    bind(org_id=org_id, request_id=request_id)
     period = str(request.get("period", ""))
-    meta = {"source": "request", "requested_by": request.get("requested_by"), "requested_at": request.get("requested_at")}
+    meta = {"source": "request", "requested_by": request.get("requested_by"),
+            "requested_at": request.get("requested_at")}
     service = report_service()
     if not PERIOD.match(period):
         if service.claim(org_id, request_id, period, meta):
@@ -83,6 +89,7 @@ def download_endpoint() -> DownloadEndpoint:
 # The ID token travels in the Authorization header (never a cookie), so any origin may call it.
 @https_fn.on_request(cors=options.CorsOptions(cors_origins="*", cors_methods=["get"]),
                      **deployment.background("reports", concurrency=20))
+@observed("download_report")
 def download_report(request: https_fn.Request) -> https_fn.Response:
     """A file of one of the org's reports, for a signed-in member of the org: ?org_id=&report_id=&file=."""
     reply = download_endpoint().handle(DownloadRequest(
@@ -98,10 +105,35 @@ def download_report(request: https_fn.Request) -> https_fn.Response:
 
 @scheduler_fn.on_schedule(schedule="every 60 minutes",
                           **deployment.scheduled("reports", memory=1024, timeout_sec=540, secrets=SECRETS))
+@observed("send_scheduled_reports")
 def send_scheduled_reports(event: scheduler_fn.ScheduledEvent) -> None:
-    """Send the packs of month-end schedules that are due, finish stuck deliveries and stuck requested reports."""
+    """Send the packs of month-end schedules that are due and of periods closed whose trigger was lost,
+    finish stuck deliveries, stuck requested reports and requests whose trigger was lost."""
     schedule_runner().sweep()
+    schedule_runner().closed_periods()
     resume_stuck_reports()
+    resume_lost_requests().finish()
+
+
+def resume_lost_requests(older_than: timedelta = timedelta(minutes=2), horizon: timedelta = timedelta(days=1)
+                         ) -> OrgSweep:
+    """Report requests of the last day that have no report document: their trigger was lost; produce them."""
+    now = report_service().now()
+    query = (firestore_client().collection_group("report_requests")
+             .where(filter=FieldFilter("requested_at", "<", now - older_than))
+             .where(filter=FieldFilter("requested_at", ">", now - horizon)))
+    with map_exceptions("listing recent report requests"):
+        requests = [(s.reference.parent.parent.id, s.id, s.to_dict() or {}) for s in query.stream()]
+    sweep = OrgSweep("report_requests")
+    if not requests:
+        return sweep
+    refs = [report_service().ref(org, request_id) for org, request_id, _ in requests]
+    with map_exceptions("reading the reports of recent requests"):
+        produced = {s.reference.path for s in firestore_client().get_all(refs) if s.exists}
+    for (org, request_id, request), ref in zip(requests, refs, strict=True):
+        if ref.path not in produced:
+            sweep.run(org, functools.partial(handle_request, org, request_id, request))
+    return sweep
 
 
 def resume_stuck_reports() -> int:
@@ -126,10 +158,14 @@ def resume_stuck_reports() -> int:
 @firestore_fn.on_document_written(document="organizations/{org_id}/periods/{period}",
                                   **deployment.background("reports", timeout_sec=300, memory=1024, concurrency=4,
                                                           secrets=SECRETS))
+@observed("on_period_written")
 def on_period_written(event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]]) -> None:
     """An admin closed a period: send its pack to the org's period_close schedules (once per close)."""
     before = event.data.before.to_dict() if event.data.before is not None and event.data.before.exists else {}
     after = event.data.after.to_dict() if event.data.after is not None and event.data.after.exists else {}
     if (after or {}).get("status") != "closed" or (before or {}).get("status") == "closed":
         return
-    schedule_runner().period_closed(event.params["org_id"], event.params["period"], str(event.id))
+    # Keyed like the sweep's (closed_periods), so a close is sent once whichever of the two runs.
+    stamp = (after or {}).get("updated_at")
+    close = close_key(stamp) if stamp is not None else str(event.id)
+    schedule_runner().period_closed(event.params["org_id"], event.params["period"], close)

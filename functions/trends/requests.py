@@ -21,6 +21,7 @@ workers, a sleeping one would slow every other function down.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
@@ -30,6 +31,7 @@ from typing import Any
 
 from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path, utc_now
+from adapters.sweeps import OrgSweep
 from finance_core.debounce import DebounceState, Decision, decide, wait_before_computing
 from google.api_core import exceptions as google_exceptions
 from google.cloud import firestore
@@ -163,8 +165,11 @@ class TrendRequests:
         # over many orgs never adds up their windows.
         return self.try_compute(org_id, max_wait=0.0)
 
-    def sweep(self) -> dict[str, str]:
-        """Compute for every org whose request is still pending and unleased (the trailing edge of last resort)."""
+    def sweep(self, report: OrgSweep | None = None) -> dict[str, str]:
+        """Compute for every org whose request is still pending and unleased (the trailing edge of last resort).
+
+        Each org is isolated: a failure is recorded in `report` (and logged) and the others go on."""
+        report = report if report is not None else OrgSweep("trend_requests")
         outcomes = {}
         deadline = time.monotonic() + SWEEP_BUDGET_SECONDS
         with map_exceptions("listing trend requests"):
@@ -175,7 +180,7 @@ class TrendRequests:
                 continue
             if time.monotonic() > deadline:
                 break  # the next sweep, a minute later, carries on
-            outcome = self.sweep_org(org.id, snapshot)
+            outcome = report.run(org.id, functools.partial(self.sweep_org, org.id, snapshot))
             if outcome is not None:
                 outcomes[org.id] = outcome
         return outcomes

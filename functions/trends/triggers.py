@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import functools
 from datetime import timedelta
 
 from adapters import deployment
 from adapters.clients import firestore_client
+from adapters.logs import observed
+from adapters.origin import pubsub_message
+from adapters.sweeps import OrgSweep
 from adapters.runtime import reference_store
 from adapters.settings import TRENDS_DEBOUNCE_SECONDS, aggregate_shards
 from finance_core.aggregates import AggregateKey
@@ -33,16 +35,21 @@ def touches_actuals(keys: list[AggregateKey]) -> bool:
 
 @pubsub_fn.on_message_published(topic="financial-record-changes", retry=True,
                                 **deployment.background("scheduled", timeout_sec=300))
+@observed("refresh_trends")
 def refresh_trends(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
     """Request a trend refresh of the change's org; at most one computation per debounce window runs."""
     message = event.data.message
-    change = decode_change_message(base64.b64decode(message.data or b""))
+    data, _ = pubsub_message(event)
+    change = decode_change_message(data)
     if touches_actuals(change.keys):
         # The change reached the aggregate shards before its message was published.
-        trend_requests().on_change(change.org_id, message.publish_time)
+        trend_requests().on_change(change.org_id, message.publish_time)  # type: ignore[arg-type]  # a datetime
 
 
 @scheduler_fn.on_schedule(schedule="every 1 minutes", **deployment.scheduled("scheduled"))
+@observed("sweep_trend_requests")
 def sweep_trend_requests(event: scheduler_fn.ScheduledEvent) -> None:
     """Compute the trends of orgs whose last request was left pending (a holder that crashed or ran out of time)."""
-    trend_requests().sweep()
+    report = OrgSweep("trend_requests")
+    trend_requests().sweep(report)
+    report.finish()

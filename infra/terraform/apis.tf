@@ -18,6 +18,9 @@ locals {
     "iam.googleapis.com",
     # The reports bucket (storage.tf).
     "storage.googleapis.com",
+    # Log-based metrics, alert policies, the dashboard and SLOs (monitoring.tf).
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
   ])
 }
 

@@ -78,7 +78,7 @@ locals {
     ingestion = {
       account_id         = "fn-ingestion"
       description        = "Ingestion: validates events from Pub/Sub, uploads and manual entries, writes financial records."
-      functions          = ["ingest_financial_event", "ingest_financial_event_batch", "ingest_manual_entry", "ingest_upload"]
+      functions          = ["ingest_financial_event", "ingest_financial_event_batch", "ingest_manual_entry", "ingest_upload", "sweep_manual_entries"]
       firestore          = true
       event_triggers     = true
       publishes_internal = false
@@ -87,11 +87,12 @@ locals {
       reads_secrets      = false
     }
     # Deltas, sharded aggregates, KPIs, the change outbox (publishes every applied change to the
-    # internal change topics) and the nightly reconciliation.
+    # internal change topics), the nightly reconciliation and the pipeline health documents (which
+    # count the dead letters waiting on the hold subscriptions: subscriber there, pubsub.tf).
     realtime = {
       account_id         = "fn-realtime"
       description        = "Realtime processor and aggregations: record deltas, sharded aggregates, KPIs, change events, reconciliation."
-      functions          = ["apply_record_changes", "publish_pending_changes", "refresh_aggregate_views", "reconcile_aggregates", "on_metric_definition_written"]
+      functions          = ["apply_record_changes", "publish_pending_changes", "refresh_aggregate_views", "reconcile_aggregates", "refresh_pipeline_health", "on_metric_definition_written"]
       firestore          = true
       event_triggers     = true
       publishes_internal = true
@@ -130,7 +131,7 @@ locals {
     scheduled = {
       account_id         = "fn-scheduled"
       description        = "Collaboration and scheduled jobs: presence expiry, comment counts, trends and forecasts refresh."
-      functions          = ["refresh_trends", "sweep_trend_requests", "expire_presence", "on_comment_written"]
+      functions          = ["refresh_trends", "sweep_trend_requests", "expire_presence", "on_comment_written", "sweep_comment_counts", "reconcile_comment_counts"]
       firestore          = true
       event_triggers     = true
       publishes_internal = false

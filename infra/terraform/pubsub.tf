@@ -99,3 +99,15 @@ resource "google_pubsub_subscription_iam_member" "dead_letter_source_subscriber"
   role         = "roles/pubsub.subscriber"
   member       = local.pubsub_service_agent
 }
+
+# The pipeline health refresh (functions/operations, realtime family) counts the dead letters
+# waiting on the hold subscriptions: it pulls and releases them at once (never acknowledges), so
+# it needs subscriber on those subscriptions only.
+resource "google_pubsub_subscription_iam_member" "health_dead_letter_reader" {
+  for_each = toset([for name, s in local.subscriptions : name if endswith(name, "-dead-letter-hold")])
+
+  project      = var.project_id
+  subscription = google_pubsub_subscription.subscriptions[each.value].name
+  role         = "roles/pubsub.subscriber"
+  member       = "serviceAccount:${google_service_account.functions["realtime"].email}"
+}

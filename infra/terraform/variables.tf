@@ -59,3 +59,53 @@ variable "deployer_members" {
   type        = list(string)
   default     = []
 }
+
+variable "alert_notification_emails" {
+  description = "E-mail addresses that receive the operators' alert notifications (a Cloud Monitoring e-mail channel each)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.alert_notification_emails : can(regex("^[^@\\s]+@[^@\\s]+$", e))])
+    error_message = "alert_notification_emails must be e-mail addresses."
+  }
+}
+
+variable "alert_notification_channels" {
+  description = "Existing Cloud Monitoring notification channels (projects/P/notificationChannels/ID: PagerDuty, Slack, ...) that also receive the operators' alert notifications."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.alert_notification_channels : can(regex("^projects/[^/]+/notificationChannels/[^/]+$", c))])
+    error_message = "alert_notification_channels must be notification channel resource names."
+  }
+}
+
+variable "slo_goals" {
+  description = "Service level objectives: share of change messages folded into the dashboard aggregates within 1 s of their publish, and share of function invocations that succeed (rolling 28 days)."
+  type = object({
+    dashboard_within_1s = number
+    invocations_ok      = number
+  })
+  default = {
+    dashboard_within_1s = 0.999
+    invocations_ok      = 0.995
+  }
+
+  validation {
+    condition     = var.slo_goals.dashboard_within_1s > 0 && var.slo_goals.dashboard_within_1s < 1 && var.slo_goals.invocations_ok > 0 && var.slo_goals.invocations_ok < 1
+    error_message = "SLO goals are ratios strictly between 0 and 1."
+  }
+}
+
+variable "runbook_url" {
+  description = "Where operators read docs/operations.md (e.g. the file's address in your repository host); each alert policy links to its section there."
+  type        = string
+  default     = "docs/operations.md"
+
+  validation {
+    condition     = endswith(var.runbook_url, "docs/operations.md")
+    error_message = "runbook_url must point at docs/operations.md."
+  }
+}

@@ -50,7 +50,7 @@ def test_the_sweep_applies_and_publishes_stranded_changes_older_than_its_delay_o
     _stranded(db, org_id, "old-change", minutes_ago=5)
     _stranded(db, org_id, "fresh-change", minutes_ago=0)
     sent: list[bytes] = []
-    assert sweep_outbox(db, _processor(db, sent), older_than=timedelta(minutes=1), org_id=org_id) == 1
+    assert sweep_outbox(db, _processor(db, sent), older_than=timedelta(minutes=1), org_id=org_id).counts["published"] == 1
     [message] = [decode_change_message(data) for data in sent]
     assert message.change_id == "old-change" and message.deltas[KEY].accounts == {"4100": 1234}
     assert message.deltas[KEY].record_count == 1
@@ -59,7 +59,7 @@ def test_the_sweep_applies_and_publishes_stranded_changes_older_than_its_delay_o
     assert db.document(f"{changes}/fresh-change").get().get("state") == "pending"
     assert AggregateStore(db, 4).shard_totals(org_id, KEY).accounts == {"4100": 1234}
     again: list[bytes] = []
-    assert sweep_outbox(db, _processor(db, again), older_than=timedelta(minutes=1), org_id=org_id) == 0
+    assert sweep_outbox(db, _processor(db, again), older_than=timedelta(minutes=1), org_id=org_id).counts["published"] == 0
     assert again == [] and AggregateStore(db, 4).shard_totals(org_id, KEY).accounts == {"4100": 1234}
 
 
@@ -86,13 +86,13 @@ def test_late_change_documents_of_the_org_are_taken_along_once_into_one_message(
         assert not again.applied and not again.published
     assert len(sent) == 1 and AggregateStore(db, 4).shard_totals(org_id, KEY).accounts == {"4100": 500}
     # The sweep finds nothing left but the fresh one, which it applies alone once it is old enough.
-    assert sweep_outbox(db, _processor(db, []), older_than=timedelta(minutes=1), org_id=org_id) == 0
+    assert sweep_outbox(db, _processor(db, []), older_than=timedelta(minutes=1), org_id=org_id).counts["published"] == 0
 
 
 def test_an_applied_but_unpublished_change_is_published_without_applying_it_again(db, org_id):
     _stranded(db, org_id, "applied-change", minutes_ago=5, state="applied")
     sent: list[bytes] = []
-    assert sweep_outbox(db, _processor(db, sent), older_than=timedelta(minutes=1), org_id=org_id) == 1
+    assert sweep_outbox(db, _processor(db, sent), older_than=timedelta(minutes=1), org_id=org_id).counts["published"] == 1
     assert len(sent) == 1
     assert AggregateStore(db, 4).shard_totals(org_id, KEY).accounts == {}, "its deltas were applied before"
 
@@ -104,8 +104,27 @@ def test_a_failed_publish_leaves_the_change_for_the_next_sweep(db, org_id):
         raise TransientError("Pub/Sub unavailable")
 
     processor = RecordChangeProcessor(db, AggregateStore(db, 4), failing)
-    assert sweep_outbox(db, processor, older_than=timedelta(minutes=1), org_id=org_id) == 0
+    assert sweep_outbox(db, processor, older_than=timedelta(minutes=1), org_id=org_id).counts["published"] == 0
     assert db.document(f"organizations/{org_id}/record_changes/stuck-change").get().get("state") == "applied"
     sent: list[bytes] = []
-    assert sweep_outbox(db, _processor(db, sent), older_than=timedelta(minutes=1), org_id=org_id) == 1
+    assert sweep_outbox(db, _processor(db, sent), older_than=timedelta(minutes=1), org_id=org_id).counts["published"] == 1
     assert AggregateStore(db, 4).shard_totals(org_id, KEY).accounts == {"4100": 1234}, "applied once"
+
+
+def test_one_org_that_fails_never_stops_the_sweep_of_the_others_and_fails_the_run(db, org_id):
+    from adapters.sweeps import SweepFailed
+
+    broken, healthy = f"{org_id}-broken", f"{org_id}-ok"
+    db.document(f"organizations/{broken}/record_changes/bad").set(
+        {"changes": "not json", "line_count": 1, "state": "pending", "created_at": utc_now() - timedelta(minutes=5)})
+    _stranded(db, broken, "after-bad", minutes_ago=4)
+    _stranded(db, healthy, "good", minutes_ago=5)
+    sent: list[bytes] = []
+    sweep = sweep_outbox(db, _processor(db, sent), older_than=timedelta(minutes=1))
+    assert healthy not in sweep.failed and broken in sweep.failed and "not a change document" in sweep.failed[broken]
+    assert db.document(f"organizations/{healthy}/record_changes/good").get().get("state") == "published"
+    assert sweep.skipped >= 1, "the rest of the failed org waits for the next run"
+    with pytest.raises(SweepFailed, match=broken):
+        sweep.finish()
+    for org, change in ((broken, "bad"), (broken, "after-bad"), (healthy, "good")):
+        db.document(f"organizations/{org}/record_changes/{change}").delete()

@@ -18,7 +18,8 @@ NO_SLEEP: list[float] = []
 
 def _sender(channels: dict, secrets: dict | None = None) -> ChannelSender:
     return ChannelSender(lambda org, ids: {i: channels.get(i) for i in ids}, (secrets or SECRETS).get,
-                         lambda: {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": "25", "SMTP_USER": "", "SMTP_FROM": "a@b.c"},
+                         lambda: {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": "25", "SMTP_USER": "", "SMTP_FROM": "a@b.c",
+                                  "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"},
                          sleep=NO_SLEEP.append)
 
 
@@ -69,7 +70,9 @@ def test_a_failing_send_is_retried_with_exponential_backoff_then_given_up():
         raise DeliveryError("HTTP 503")
 
     outcome = deliver_with_retry("c", send, sleep=sleeps.append)
-    assert (outcome.delivered, outcome.attempts, sleeps) == (False, 3, [0.5, 1.0])
+    # The shared policy: jittered waits under 0.5 s, then under 1 s.
+    assert (outcome.delivered, outcome.attempts, len(sleeps)) == (False, 3, 2)
+    assert 0 <= sleeps[0] <= 0.5 and 0 <= sleeps[1] <= 1.0
     assert outcome.last_error == "attempt 3: HTTP 503"
 
 
@@ -105,6 +108,7 @@ def test_a_broken_channel_never_blocks_the_others():
     assert set(by_channel) == {"dead", "bad", "missing", "good"}  # a disabled channel is skipped
     assert by_channel["good"].delivered
     assert by_channel["dead"].attempts == 3 and "ConnectionError" in by_channel["dead"].last_error
+    assert "127.0.0.1" not in by_channel["dead"].last_error, "a delivery error never repeats the URL"
     assert by_channel["bad"].attempts == 0 and "url or url_secret" in by_channel["bad"].last_error
     assert "does not exist" in by_channel["missing"].last_error
     assert len(hook.all("/off")) == 0
@@ -123,3 +127,54 @@ def test_an_email_arrives_with_a_text_and_an_html_part():
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
     assert "Gross margin is 55.00%." in text and "<h2>[CRITICAL] Margin below 60%</h2>" in html
+
+
+# --- channel safety ------------------------------------------------------------------------------
+
+
+def test_a_secret_bearing_webhook_path_never_reaches_what_members_read():
+    secret_path = "/services/T0SECRET/B0SECRET/xoxsecretPathToken123456"
+    port = free_port()  # nobody listens: the connection error of requests names the whole URL
+    with WebhookReceiver(script=[404, 404, 404]) as hook:
+        hook_url = f"{hook.url}{secret_path}"
+        outcomes = _sender({
+            "dead": {"type": "webhook", "url": f"http://127.0.0.1:{port}{secret_path}", "timeout_seconds": 1},
+            "refused": {"type": "webhook", "url": hook_url},
+        }).send("acme", ["dead", "refused"], NOTICE)
+    for outcome in outcomes:
+        assert not outcome.delivered
+        for text in outcome.errors:
+            assert "SECRET" not in text and "xoxsecret" not in text and "://" not in text, text
+    refused = {o.channel_id: o for o in outcomes}["refused"]
+    assert refused.attempts == 1 and "HTTP 404" in refused.last_error, "a 4xx is not retried"
+
+
+def test_a_webhook_host_must_be_allow_listed_and_use_https():
+    from alerts.channels.config import check_webhook_url
+
+    allowed = {"WEBHOOK_ALLOWED_HOSTS": "hooks.slack.com,.example"}
+    assert check_webhook_url("https://eu.hooks.example/T/B/x", allowed) == "https://eu.hooks.example/T/B/x"
+    with pytest.raises(ChannelError, match="must use https"):
+        check_webhook_url("http://hooks.slack.com/x", allowed)
+    with pytest.raises(ChannelError, match="not allowed"):
+        check_webhook_url("https://hooks.slack.com.evil.test/x", allowed)
+    strict = ChannelSender(lambda org, ids: {"ext": {"type": "webhook", "url": "https://evil.example/hook"}},
+                           {}.get, lambda: {}, sleep=NO_SLEEP.append)
+    [outcome] = strict.send("acme", ["ext"], NOTICE)
+    assert outcome.attempts == 0 and "not allowed" in outcome.last_error and "WEBHOOK_ALLOWED_HOSTS" in outcome.last_error
+
+
+def test_an_smtp_password_goes_only_over_tls_and_only_to_allowed_servers():
+    base = {"type": "email", "recipients": ["cfo@acme.test"], "password_secret": "SMTP_PASSWORD"}
+    defaults = {"SMTP_HOST": "smtp.acme.test", "SMTP_PORT": "25", "SMTP_ALLOWED_HOSTS": ".mail.acme.test"}
+    with pytest.raises(ChannelError, match="only sent over TLS"):
+        smtp_settings(parse_channel("c", base), defaults, SECRETS.get)
+    with pytest.raises(ChannelError, match="is not allowed"):
+        smtp_settings(parse_channel("c", {**base, "smtp_host": "attacker.test", "smtp_port": 465}), defaults,
+                      SECRETS.get)
+    allowed = smtp_settings(parse_channel("c", {**base, "smtp_host": "eu.mail.acme.test", "smtp_port": 587}),
+                            defaults, SECRETS.get)
+    assert (allowed.host, allowed.security, allowed.password) == ("eu.mail.acme.test", "starttls", "s3cret")
+    with pytest.raises(ChannelError, match="no default in production"):
+        smtp_settings(parse_channel("c", {"type": "email", "recipients": ["a@b.c"]}), {"SMTP_PORT": "587"},
+                      SECRETS.get)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# CONTRACT.md section 3: the columns analysts rely on in `financial_facts`.
+# docs/analysts.md, `financial_facts`: the columns analysts rely on.
 CONTRACT_FACT_COLUMNS = {
     "event_id": "STRING", "org_id": "STRING", "record_id": "STRING", "version": "INT64", "op": "STRING",
     "entity_id": "STRING", "account_id": "STRING", "account_type": "STRING", "period": "DATE", "scenario": "STRING",

@@ -27,7 +27,7 @@ from pydantic import ValidationError
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = ROOT / "docs" / "schemas" / "financial-event.v1.json"
 
-# The example event of CONTRACT.md section 1 (comments removed: they are not JSON).
+# A contract-v1 event of the shape docs/integrators.md documents ("The event (contract v1)").
 CONTRACT_EXAMPLE: dict[str, Any] = {
     "event_id": "erp-7f3a-000123",
     "type": "record.upserted",

@@ -71,9 +71,29 @@ def test_core_wheel_contains_the_contract_and_its_data(core_wheel):
     assert not any(name.startswith(("tests/", "functions/")) for name in names)
 
 
-def test_functions_requirements_install_exactly_the_built_wheel(core_wheel):
-    lines = [line.strip() for line in (ROOT / "functions" / "requirements.txt").read_text().splitlines()]
-    wheel_lines = [line for line in lines if line and not line.startswith("#") and "finance_core" in line]
-    assert wheel_lines == [f"./wheels/{core_wheel.name}"], wheel_lines
-    version = re.search(r'^version\s*=\s*"([^"]+)"', (ROOT / "shared" / "pyproject.toml").read_text(), re.M)
-    assert version and f"-{version.group(1)}-" in core_wheel.name
+def test_functions_requirements_are_a_lock_with_hashes_of_pypi_packages_only():
+    lock = (ROOT / "functions" / "requirements.txt").read_text()
+    entries = re.split(r"\n(?=[A-Za-z0-9])", lock.split("\n", 2)[2].strip())
+    assert len(entries) > 30, "the lock pins every transitive dependency"
+    for entry in entries:
+        assert re.match(r"^[A-Za-z0-9._-]+==\S+ \\", entry), f"not a pinned requirement: {entry[:80]!r}"
+        assert "--hash=sha256:" in entry, f"no hash: {entry[:80]!r}"
+    assert "wheels/" not in lock and "file:" not in lock
+    locked = dict(re.findall(r"^([A-Za-z0-9._-]+)==(\S+)", lock, re.M))
+    locked = {name.lower().replace("_", "-"): version for name, version in locked.items()}
+    for line in (ROOT / "functions" / "requirements.in").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.split("==")
+            assert locked.get(name.lower().replace("_", "-")) == version.strip(), (
+                f"{line} is not what requirements.txt locks: run .venv/bin/python tools/lock_functions.py")
+
+
+def test_the_predeploy_copy_of_the_core_carries_the_contract_and_its_data(tmp_path):
+    from tools import package_core
+
+    target = package_core.vendor_core(tmp_path / "finance_core")
+    for required in ("events.py", "data/iso4217.json", "avro_schema.py", "health.py"):
+        assert (target / required).is_file(), required
+    assert not list(target.rglob("__pycache__"))
+    (codebase,) = json.loads(FIREBASE_JSON.read_text())["functions"]
+    assert any("--clean" in step for step in codebase["postdeploy"]) and "wheels" in codebase["ignore"]

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 AVSC = ROOT / "infra" / "pubsub" / "financial-event.v1.avsc"
 AVRO_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-# The example of CONTRACT.md section 1.
+# A contract-v1 event of the shape docs/integrators.md documents ("The event (contract v1)").
 CONTRACT_EXAMPLE = {
     "event_id": "erp-7f3a-000123",
     "type": "record.upserted",

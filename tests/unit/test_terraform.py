@@ -572,3 +572,18 @@ def test_checkov_has_no_failed_check():
     for skipped in report["results"]["skipped_checks"]:
         reason = (skipped["check_result"].get("suppress_comment") or "").strip()
         assert len(reason) > 20, f"skip of {skipped['check_id']} on {skipped['resource']} needs a written reason"
+
+
+def test_the_post_deploy_step_turns_retry_on_for_every_firestore_trigger():
+    script = _trigger_script()
+    retried = script.load_retried_functions(INFRA / "resources.json")
+    declared = set()
+    for path in (ROOT / "functions").glob("*/triggers.py"):
+        declared |= set(re.findall(r"@firestore_fn\.on_document_\w+\([^@]*?\)\n(?:@[^\n]+\n)*def (\w+)", path.read_text()))
+    assert declared and set(retried) == declared, "every Firestore-triggered function gets retry on failure"
+    shell = script.shell_script(script.load_policies(INFRA / "resources.json"), "p1", "us-central1", retried)
+    for function in retried:
+        assert f"projects/p1/locations/us-central1/functions/{function}?updateMask=eventTrigger.retryPolicy" in shell
+    assert shell.count("RETRY_POLICY_RETRY") == len(retried) and '"Authorization: Bearer $TOKEN"' in shell
+    checked = subprocess.run(["bash", "-n"], input=shell, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr

@@ -274,6 +274,12 @@ class LocalStack:
             # Links in report documents point at this emulator's download function.
             f"REPORTS_DOWNLOAD_URL=http://{self.config.address('functions')}/{self.config.project_id}/us-central1/download_report",
             "LOG_LEVEL=INFO",
+            # Production names its SMTP server and allow-lists (no loopback default there); the
+            # local stack's receivers (tests, demo) listen on loopback.
+            "SMTP_HOST=127.0.0.1",
+            "SMTP_PORT=1025",
+            "SMTP_ALLOWED_HOSTS=127.0.0.1,localhost",
+            "WEBHOOK_ALLOWED_HOSTS=127.0.0.1,localhost,hooks.slack.com",
             # Each commit's document writes, for bench/bench_bulk.py (functions/adapters/write_meter.py).
             f"WRITE_METER_DIR={WRITE_METER_DIR}",
         ]

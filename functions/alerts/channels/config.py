@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
+from urllib.parse import urlsplit
+
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 # Names of the secret params a channel document may refer to. A document names a secret, never
@@ -108,17 +110,52 @@ def webhook_url(channel: WebhookChannel, secrets: Callable[[str], str]) -> str:
     raise ChannelError("a webhook channel needs url or url_secret")
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+DEFAULT_WEBHOOK_HOSTS = "hooks.slack.com"
+
+
+def _allowed(host: str, allowed: str) -> bool:
+    """True if `host` is in the comma-separated allow-list (an entry ".example.com" allows its subdomains)."""
+    host = host.lower().rstrip(".")
+    for entry in (e.strip().lower() for e in allowed.split(",")):
+        if entry and (host == entry or (entry.startswith(".") and host.endswith(entry))):
+            return True
+    return False
+
+
+def check_webhook_url(url: str, settings: Mapping[str, str]) -> str:
+    """The URL if its host is allow-listed (WEBHOOK_ALLOWED_HOSTS) and it uses https (http only to loopback)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if not _allowed(host, settings.get("WEBHOOK_ALLOWED_HOSTS") or DEFAULT_WEBHOOK_HOSTS):
+        raise ChannelError(f"webhook host {host!r} is not allowed: add it to the WEBHOOK_ALLOWED_HOSTS setting")
+    if parts.scheme != "https" and host not in LOOPBACK_HOSTS:
+        raise ChannelError(f"webhook to {host!r} must use https")
+    return url
+
+
 def smtp_settings(channel: EmailChannel, defaults: Mapping[str, str], secrets: Callable[[str], str]) -> SmtpSettings:
-    """SMTP settings of an e-mail channel: the document's values over the SMTP_* params."""
+    """SMTP settings of an e-mail channel: the document's values over the SMTP_* params.
+
+    A channel may only name the SMTP_HOST server or one of SMTP_ALLOWED_HOSTS (a channel document
+    must not send the shared SMTP password to a server of its choosing), and a password is only
+    ever sent over TLS.
+    """
     try:
         port = channel.smtp_port or int(defaults.get("SMTP_PORT") or 25)
     except ValueError:
         raise ChannelError(f"SMTP_PORT {defaults.get('SMTP_PORT')!r} is not a port number") from None
     host = channel.smtp_host or defaults.get("SMTP_HOST") or ""
     if not host:
-        raise ChannelError("no SMTP host: set SMTP_HOST or the channel's smtp_host")
+        raise ChannelError("no SMTP host: set the SMTP_HOST setting (there is no default in production)")
+    if channel.smtp_host and channel.smtp_host != defaults.get("SMTP_HOST") \
+            and not _allowed(channel.smtp_host, defaults.get("SMTP_ALLOWED_HOSTS") or ""):
+        raise ChannelError(f"SMTP host {channel.smtp_host!r} is not allowed: it must be SMTP_HOST or in the "
+                           "SMTP_ALLOWED_HOSTS setting")
     security = channel.security or ("tls" if port == 465 else "starttls" if port == 587 else "none")
     password = resolve_secret(channel.password_secret, secrets) if channel.password_secret else ""
+    if password and security == "none":
+        raise ChannelError("the SMTP password is only sent over TLS: use port 465 or 587, or security tls/starttls")
     return SmtpSettings(
         host=host,
         port=port,

@@ -8,7 +8,14 @@ from typing import Any
 
 from finance_core.alert_notices import Notice, email_content, slack_payload
 
-from alerts.channels.config import ChannelError, EmailChannel, parse_channel, smtp_settings, webhook_url
+from alerts.channels.config import (
+    ChannelError,
+    EmailChannel,
+    check_webhook_url,
+    parse_channel,
+    smtp_settings,
+    webhook_url,
+)
 from alerts.channels.delivery import DeliveryOutcome, deliver_with_retry
 from alerts.channels.smtp import build_message, send_email
 from alerts.channels.webhook import post_json
@@ -62,6 +69,6 @@ class ChannelSender:
             subject, text, html = email_content(notice)
             message = build_message(settings, subject, text, html)
             return lambda: send_email(settings, message)
-        url = webhook_url(channel, self._secrets)
+        url = check_webhook_url(webhook_url(channel, self._secrets), self._smtp_defaults())
         payload = slack_payload(notice)
         return lambda: post_json(url, payload, channel.timeout_seconds)

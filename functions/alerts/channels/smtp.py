@@ -8,7 +8,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from alerts.channels.config import SmtpSettings
-from alerts.channels.delivery import DeliveryError
+from alerts.channels.delivery import DeliveryError, redact
 
 
 def build_message(settings: SmtpSettings, subject: str, text: str, html: str) -> EmailMessage:
@@ -27,8 +27,9 @@ def send_email(settings: SmtpSettings, message: EmailMessage) -> None:
     """Send one message; DeliveryError on failure (authentication and refused recipients are not retried)."""
     try:
         if settings.security == "tls":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
-                                                   context=ssl.create_default_context())
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                settings.host, settings.port, timeout=settings.timeout, context=ssl.create_default_context()
+            )
         else:
             client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
         with client:
@@ -38,6 +39,11 @@ def send_email(settings: SmtpSettings, message: EmailMessage) -> None:
                 client.login(settings.user, settings.password)
             client.send_message(message)
     except (smtplib.SMTPAuthenticationError, smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as exc:
-        raise DeliveryError(f"{type(exc).__name__}: {exc}", retryable=False) from exc
+        raise DeliveryError(_safe(exc, settings), retryable=False) from None
     except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
+        raise DeliveryError(_safe(exc, settings), retryable=True) from None
+
+
+def _safe(exc: Exception, settings: SmtpSettings) -> str:
+    """The error as members may read it: its kind and the server's words, without the login or password."""
+    return redact(f"{type(exc).__name__}: {exc}", [settings.password, settings.user])

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Post-deploy step: give the Eventarc subscriptions of the Pub/Sub-triggered functions their delivery policy.
+"""Post-deploy step: the delivery policy of the Pub/Sub triggers and the retry policy of the Firestore triggers.
 
 `firebase deploy` creates one Pub/Sub subscription per Pub/Sub-triggered function, with a
 generated name, so Terraform cannot own it. resources.json `pubsub.function_triggers` says what
@@ -11,8 +11,12 @@ for dead-lettering; publishing to the dead-letter topics is granted by Terraform
     python3 infra/terraform/scripts/apply_trigger_policies.py --project P --region R          # print the commands
     python3 infra/terraform/scripts/apply_trigger_policies.py --project P --region R --run    # run them
 
+The Python SDK deploys Firestore-triggered functions without retry-on-failure and cannot declare
+it; resources.json `firestore.trigger_retry` lists those whose retry policy this script sets to
+RETRY_POLICY_RETRY through the Cloud Functions v2 API (a PATCH of eventTrigger.retryPolicy).
+
 Idempotent: run it after every `firebase deploy` (a redeploy may recreate a trigger and its
-subscription with default settings). Standard library only.
+subscription with default settings, and resets the retry policy). Standard library only.
 """
 
 from __future__ import annotations
@@ -39,6 +43,29 @@ class TriggerPolicy:
     retry_minimum_backoff: str
     retry_maximum_backoff: str
     ack_deadline_seconds: int
+
+
+def load_retried_functions(path: Path = RESOURCES) -> list[str]:
+    """The Firestore-triggered functions whose retry policy is turned on (resources.json firestore.trigger_retry)."""
+    return list(json.loads(path.read_text())["firestore"]["trigger_retry"]["functions"])
+
+
+def retry_url(project: str, region: str, function: str) -> str:
+    """Cloud Functions v2 API address that updates only the function's event trigger retry policy."""
+    return (f"https://cloudfunctions.googleapis.com/v2/projects/{project}/locations/{region}/functions/{function}"
+            "?updateMask=eventTrigger.retryPolicy")
+
+
+RETRY_BODY = '{"eventTrigger": {"retryPolicy": "RETRY_POLICY_RETRY"}}'
+
+
+def retry_command(project: str, region: str, function: str) -> list[str]:
+    """curl command that turns retry on for one Firestore-triggered function (token from gcloud)."""
+    return [
+        "curl", "--fail-with-body", "-sS", "-X", "PATCH",
+        "-H", "Authorization: Bearer TOKEN", "-H", "Content-Type: application/json",
+        "--data", RETRY_BODY, retry_url(project, region, function),
+    ]  # fmt: skip
 
 
 def load_policies(path: Path = RESOURCES) -> list[TriggerPolicy]:
@@ -100,7 +127,7 @@ def subscription_command(trigger: str, project: str) -> list[str]:
     ]  # fmt: skip
 
 
-def shell_script(policies: list[TriggerPolicy], project: str, region: str) -> str:
+def shell_script(policies: list[TriggerPolicy], project: str, region: str, retried: list[str] | None = None) -> str:
     """The whole step as a bash script (what --run does, for review or to paste)."""
     lines = [
         "#!/usr/bin/env bash",
@@ -124,6 +151,12 @@ def shell_script(policies: list[TriggerPolicy], project: str, region: str) -> st
             .replace("SUBSCRIPTION", '"$SUB"')
             .replace("--member=AGENT", '--member="$AGENT"'),
         ]
+    if retried:
+        lines += ["", "# Firestore triggers: retry on failure (the Python SDK cannot declare it)",
+                  'TOKEN=$(gcloud auth print-access-token)']
+        for function in retried:
+            lines.append(shlex.join(retry_command(project, region, function))
+                         .replace("'Authorization: Bearer TOKEN'", '"Authorization: Bearer $TOKEN"'))
     return "\n".join(lines) + "\n"
 
 
@@ -155,6 +188,23 @@ def run(policies: list[TriggerPolicy], project: str, region: str) -> None:
               f"after {policy.max_delivery_attempts} attempts")  # fmt: skip
 
 
+def set_retry(project: str, region: str, functions: list[str]) -> None:
+    """Turn retry on for each Firestore-triggered function (Cloud Functions v2 API)."""
+    import urllib.request
+
+    token = _gcloud(["gcloud", "auth", "print-access-token"])
+    for function in functions:
+        request = urllib.request.Request(retry_url(project, region, function), data=RETRY_BODY.encode(), method="PATCH",
+                                         headers={"Authorization": f"Bearer {token}",
+                                                  "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                response.read()
+        except OSError as exc:
+            raise SystemExit(f"{function}: could not set its retry policy: {exc}") from exc
+        print(f"{function}: retry on failure")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", required=True, help="project id")
@@ -163,10 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resources", type=Path, default=RESOURCES, help="path of resources.json")
     args = parser.parse_args(argv)
     policies = load_policies(args.resources)
+    retried = load_retried_functions(args.resources)
     if args.run:
         run(policies, args.project, args.region)
+        set_retry(args.project, args.region, retried)
     else:
-        sys.stdout.write(shell_script(policies, args.project, args.region))
+        sys.stdout.write(shell_script(policies, args.project, args.region, retried))
     return 0
 
 

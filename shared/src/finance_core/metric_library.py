@@ -135,7 +135,7 @@ def library() -> dict[str, dict[str, object]]:
     """The library's definitions as `metric_definitions` documents (plus `requires`: other metrics they read)."""
     from finance_core.metric_series import BUILTIN_IDS
 
-    found = {}
+    found: dict[str, dict[str, object]] = {}
     for metric_id, (label, expression, unit, direction, description) in _LIBRARY.items():
         reads = sorted(references(parse_expression(expression)) - BUILTIN_IDS)
         found[metric_id] = {
@@ -158,8 +158,9 @@ def with_requirements(metric_ids: list[str], available: Mapping[str, Mapping[str
     def visit(metric_id: str) -> None:
         if metric_id in ordered:
             return
-        for required in entries[metric_id].get("requires", ()):  # type: ignore[union-attr]
-            visit(str(required))
+        required = entries[metric_id].get("requires", ())
+        for dependency in required if isinstance(required, (list, tuple)) else ():
+            visit(str(dependency))
         ordered.append(metric_id)
 
     for metric_id in metric_ids:

@@ -78,7 +78,8 @@ def consolidated_series(
 
 def _body(series: Series, horizon: int) -> dict[str, Any]:
     document = trend_document(analyze_trend(series, horizon=horizon))
-    # CONTRACT.md names the slope `slope`; the core's name says its unit.
+    # The trend document calls it `slope` (docs/analysts.md, "Trends and forecasts in Firestore"); the core's name
+    # says its unit.
     document["slope"] = document["slope_minor_per_period"]
     document["series"] = [{"period": period, "value_minor": value} for period, value in series]
     return document

@@ -1,0 +1,1 @@
+"""Operations: the pipeline health documents (per org and global) and what feeds them."""
