@@ -24,10 +24,14 @@ from tools.stack.emulators import LocalStack  # noqa: E402
 from tools.stack.provision import bigquery_client  # noqa: E402
 from tools.stack.seed import firestore_client, publish_events, record_event  # noqa: E402
 
-COUNTS = ("SELECT COUNT(*) AS n, COUNT(DISTINCT CONCAT(entity_id, '/', scenario, '/', CAST(series_version AS STRING)))"
-          " AS writes FROM `{ds}.metric_values` WHERE org_id = @org")
-REVENUE = ("SELECT value FROM `{ds}.metrics_latest` WHERE org_id = @org AND entity_id = '_all' AND scenario = 'actual'"
-           " AND metric_id = 'revenue' AND period = DATE '%s-01'")
+COUNTS = (
+    "SELECT COUNT(*) AS n, COUNT(DISTINCT CONCAT(entity_id, '/', scenario, '/', CAST(series_version AS STRING)))"
+    " AS writes FROM `{ds}.metric_values` WHERE org_id = @org"
+)
+REVENUE = (
+    "SELECT value FROM `{ds}.metrics_latest` WHERE org_id = @org AND entity_id = '_all' AND scenario = 'actual'"
+    " AND metric_id = 'revenue' AND period = DATE '%s-01'"
+)
 
 
 def main() -> None:
@@ -45,8 +49,15 @@ def main() -> None:
         before = rows(client, COUNTS, args.org)[0]
         start_value = rows(client, REVENUE % period, args.org)
         start_value = start_value[0]["value"] if start_value else 0
-        line = {"record_id": f"bench-{uuid.uuid4().hex[:8]}", "entity_id": "us-east", "account_id": "4100",
-                "period": period, "scenario": "actual", "amount": f"{100 + n}.25", "currency": "USD"}
+        line = {
+            "record_id": f"bench-{uuid.uuid4().hex[:8]}",
+            "entity_id": "us-east",
+            "account_id": "4100",
+            "period": period,
+            "scenario": "actual",
+            "amount": f"{100 + n}.25",
+            "currency": "USD",
+        }
         started = time.monotonic()
         publish_events(stack.config, [record_event(args.org, line)])
         while True:
@@ -61,14 +72,22 @@ def main() -> None:
         after = rows(client, COUNTS, args.org)[0]
         per_event_rows.append(after["n"] - before["n"])
         per_event_writes.append(after["writes"] - before["writes"])
-    print(f"single events: {args.events}; metric_values rows per event: median {statistics.median(per_event_rows)} "
-          f"(min {min(per_event_rows)}, max {max(per_event_rows)}); series writes = insertAll requests per event: "
-          f"median {statistics.median(per_event_writes)}")
-    print(f"publish -> metrics_latest shows the new consolidated revenue: median {statistics.median(latencies):.2f} s, "
-          f"max {max(latencies):.2f} s")
+    print(
+        f"single events: {args.events}; metric_values rows per event: median {statistics.median(per_event_rows)} "
+        f"(min {min(per_event_rows)}, max {max(per_event_rows)}); series writes = insertAll requests per event: "
+        f"median {statistics.median(per_event_writes)}"
+    )
+    print(
+        f"publish -> metrics_latest shows the new consolidated revenue: median {statistics.median(latencies):.2f} s, "
+        f"max {max(latencies):.2f} s"
+    )
     series = series_cells(db, args.org)
-    money = {m for s in db.collection(f"organizations/{args.org}/metric_series").stream()
-             for m, d in ((s.to_dict() or {}).get("definitions") or {}).items() if d.get("unit") == "money"}
+    money = {
+        m
+        for s in db.collection(f"organizations/{args.org}/metric_series").stream()
+        for m, d in ((s.to_dict() or {}).get("definitions") or {}).items()
+        if d.get("unit") == "money"
+    }
     problems = metric_cell_mismatches(metrics_view_cells(client, args.org), series, money)
     print(f"cells of the series: {len(series):,}; differing from metrics_latest: {len(problems)} {problems[:3]}")
     functions_dir = str(ROOT / "functions")
@@ -81,8 +100,10 @@ def main() -> None:
     started = time.monotonic()
     written = metric_sink().resend(args.org, documents, datetime.now(UTC))
     seconds = time.monotonic() - started
-    print(f"resend of every cell ({len(documents)} series, one request each): {written:,} rows in {seconds:.2f} s "
-          f"({written / seconds:,.0f} rows/s)")
+    print(
+        f"resend of every cell ({len(documents)} series, one request each): {written:,} rows in {seconds:.2f} s "
+        f"({written / seconds:,.0f} rows/s)"
+    )
 
 
 if __name__ == "__main__":

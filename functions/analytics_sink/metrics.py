@@ -22,8 +22,9 @@ METRIC_BATCH_ROWS = 5000
 
 def metric_writer(client: Any, table_id: str, attempts: int) -> FactWriter:
     """A writer on the metric_values table (insert id = the row's org/series/version/metric/period)."""
-    return FactWriter(client, table_id, attempts=attempts, batch_rows=METRIC_BATCH_ROWS,
-                      insert_id=operator.attrgetter("row_id"))
+    return FactWriter(
+        client, table_id, attempts=attempts, batch_rows=METRIC_BATCH_ROWS, insert_id=operator.attrgetter("row_id")
+    )
 
 
 class MetricSeriesSink:
@@ -37,8 +38,9 @@ class MetricSeriesSink:
     def __init__(self, writer: FactWriter):
         self._writer = writer
 
-    def handle(self, org_id: str, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None,
-               computed_at: datetime) -> int:
+    def handle(
+        self, org_id: str, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, computed_at: datetime
+    ) -> int:
         """Write the rows of one series write; TransientError (the delivery is retried) when any is not written."""
         rows = metric_value_rows(org_id, before, after, computed_at)
         if not rows:
@@ -46,11 +48,14 @@ class MetricSeriesSink:
         result = self._writer.write(rows)
         if result.failed:
             _, reason = min(result.failed.items())
-            raise TransientError(f"{len(result.failed)} of {len(rows)} metric value row(s) of {org_id} "
-                                 f"{rows[0].entity_id}/{rows[0].scenario} not written to {self._writer.table_id}: "
-                                 f"{reason}")
-        log.debug("metric series %s/%s of %s: %d row(s) written", rows[0].entity_id, rows[0].scenario, org_id,
-                  len(rows))
+            raise TransientError(
+                f"{len(result.failed)} of {len(rows)} metric value row(s) of {org_id} "
+                f"{rows[0].entity_id}/{rows[0].scenario} not written to {self._writer.table_id}: "
+                f"{reason}"
+            )
+        log.debug(
+            "metric series %s/%s of %s: %d row(s) written", rows[0].entity_id, rows[0].scenario, org_id, len(rows)
+        )
         return len(rows)
 
     def resend(self, org_id: str, documents: Iterable[Mapping[str, Any]], computed_at: datetime) -> int:

@@ -14,8 +14,13 @@ pytestmark = pytest.mark.emulators
 
 DEFINITIONS = {
     "revenue_ytd": {"label": "Revenue YTD", "expression": "ytd(revenue)", "unit": "money"},
-    "cogs_share_pct": {"label": "COGS share", "expression": "100 * cogs / revenue", "unit": "percent",
-                       "direction": "lower_is_better", "decimals": 1},
+    "cogs_share_pct": {
+        "label": "COGS share",
+        "expression": "100 * cogs / revenue",
+        "unit": "percent",
+        "direction": "lower_is_better",
+        "decimals": 1,
+    },
     "revenue_per_cogs": {"label": "Revenue per COGS", "expression": "revenue / cogs", "unit": "ratio"},
     "broken_metric": {"label": "Broken", "expression": "revenue /"},
 }
@@ -27,8 +32,13 @@ def test_defined_kpi_cards_and_the_admins_list_of_definitions(context, base_url,
     for metric_id, body in DEFINITIONS.items():
         org.collection("metric_definitions").document(metric_id).set(body)
     admin = add_member(stack, db, org_id, "admin", "Ada Admin")
-    wait_until(lambda: "revenue_per_cogs" in ((org.collection("kpis").document("current").get().to_dict() or {})
-                                              .get("kpis") or {}), timeout=120, what="the defined KPIs in kpis/current")
+    wait_until(
+        lambda: (
+            "revenue_per_cogs" in ((org.collection("kpis").document("current").get().to_dict() or {}).get("kpis") or {})
+        ),
+        timeout=120,
+        what="the defined KPIs in kpis/current",
+    )
     page = context.new_page()
     sign_in(page, base_url, admin.credentials, org_id)
 
@@ -63,8 +73,10 @@ def test_defined_kpi_cards_and_the_admins_list_of_definitions(context, base_url,
     form.get_by_label("Expression").fill("revenue / 4")
     form.get_by_role("button", name="Save definition").click()
     page.wait_for_function("el => el.dataset.status === 'active'", arg=row.element_handle(), timeout=UI_TIMEOUT_MS)
-    wait_for_text(page.get_by_test_id("defined-kpi-value-broken_metric"),
-                  usd(round(consolidated(db, org_id, "revenue", KPI_PERIOD) / 4)))
+    wait_for_text(
+        page.get_by_test_id("defined-kpi-value-broken_metric"),
+        usd(round(consolidated(db, org_id, "revenue", KPI_PERIOD) / 4)),
+    )
 
     # A viewer sees the cards but not the definitions panel.
     viewer_page = context.browser.new_context(locale="en-US", timezone_id="UTC").new_page()

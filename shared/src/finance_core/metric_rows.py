@@ -74,9 +74,7 @@ def metric_value_rows(
     if not source:
         return []
     old, new = _cells(before), _cells(after)
-    changed_description = {
-        m for m in {m for m, _ in new} if _description(before, m) != _description(after, m)
-    }
+    changed_description = {m for m in {m for m, _ in new} if _description(before, m) != _description(after, m)}
     version = int(source.get("version") or 0)
     if after is None:
         # The document is gone: its cells are deleted at a version above the last one written.
@@ -87,16 +85,53 @@ def metric_value_rows(
     for (metric_id, period), value in sorted(new.items()):
         if (metric_id, period) in old and old[(metric_id, period)] == value and metric_id not in changed_description:
             continue
-        rows.append(_row(org_id, entity_id, scenario, after or {}, metric_id, period, value, "set", version,
-                         currency, computed_at))
+        rows.append(
+            _row(
+                org_id,
+                entity_id,
+                scenario,
+                after or {},
+                metric_id,
+                period,
+                value,
+                "set",
+                version,
+                currency,
+                computed_at,
+            )
+        )
     for metric_id, period in sorted(old.keys() - new.keys()):
-        rows.append(_row(org_id, entity_id, scenario, before or {}, metric_id, period, None, "delete", version,
-                         currency, computed_at))
+        rows.append(
+            _row(
+                org_id,
+                entity_id,
+                scenario,
+                before or {},
+                metric_id,
+                period,
+                None,
+                "delete",
+                version,
+                currency,
+                computed_at,
+            )
+        )
     return rows
 
 
-def _row(org_id: str, entity_id: str, scenario: str, document: Document, metric_id: str, period: str,
-         value: Value, op: str, version: int, currency: str, computed_at: datetime) -> MetricValue:
+def _row(
+    org_id: str,
+    entity_id: str,
+    scenario: str,
+    document: Document,
+    metric_id: str,
+    period: str,
+    value: Value,
+    op: str,
+    version: int,
+    currency: str,
+    computed_at: datetime,
+) -> MetricValue:
     definition = (document.get("definitions") or {}).get(metric_id) or {}
     unit = Unit(definition.get("unit", "money"))
     if value is not None and unit is Unit.MONEY:
