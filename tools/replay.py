@@ -72,8 +72,8 @@ def replay_org(config: StackConfig | None, org_id: str, show_progress: bool = Tr
 def resend_metric_series(config: StackConfig | None, org_id: str) -> int:
     """Write every cell of the org's metric series to `metric_values` at its current version; returns rows written.
 
-    Repairs BigQuery after a series write whose rows were lost (the sink's Firestore trigger is
-    not redelivered); rows already there at the same version carry the same values.
+    Repairs BigQuery after a series write whose rows were lost (a BigQuery outage longer than the
+    trigger's retries); rows already there at the same version carry the same values.
     """
     _environment(config)
     from adapters.clients import firestore_client
