@@ -11,7 +11,7 @@ from aggregations.triggers import (  # noqa: E402
     refresh_aggregate_views,
 )
 from alerts.triggers import escalate_alerts, evaluate_alerts, flush_alert_notifications  # noqa: E402
-from analytics_sink.triggers import sink_changes_to_bigquery  # noqa: E402
+from analytics_sink.triggers import sink_changes_to_bigquery, sink_metric_series_to_bigquery  # noqa: E402
 from collaboration.triggers import (  # noqa: E402
     expire_presence,
     on_comment_written,
@@ -46,6 +46,7 @@ __all__ = [
     "on_metric_definition_written",
     # analytics sink (BigQuery)
     "sink_changes_to_bigquery",
+    "sink_metric_series_to_bigquery",
     # trends and forecasts
     "refresh_trends",
     "sweep_trend_requests",

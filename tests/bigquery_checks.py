@@ -73,3 +73,41 @@ def firestore_aggregates(db, org_id: str) -> Totals:
             "accounts": {a: int(v) for a, v in (doc.get("accounts") or {}).items()},
             "record_count": int(doc.get("record_count") or 0)}
     return clean_totals(found)
+
+
+# --- metrics_latest against the metric series documents ------------------------------------------
+
+Cells = dict[tuple[str, str, str, str], Any]
+
+
+def metrics_view_cells(client: bigquery.Client, org_id: str) -> Cells:
+    """(entity, scenario, metric, 'YYYY-MM') -> value (Decimal or None) of every row of `metrics_latest`."""
+    return {(r["entity_id"], r["scenario"], r["metric_id"], r["period"].strftime("%Y-%m")): r["value"]
+            for r in rows(client, "SELECT entity_id, scenario, metric_id, period, value FROM `{ds}.metrics_latest` "
+                                  "WHERE org_id = @org", org_id)}
+
+
+def series_cells(db, org_id: str) -> Cells:
+    """The same cells read from the metric series documents: money as integer minor units, other units as
+    exact decimals of the stored numbers."""
+    found: Cells = {}
+    for snap in db.collection(f"organizations/{org_id}/metric_series").stream():
+        doc = snap.to_dict() or {}
+        for metric_id, row in (doc.get("metrics") or {}).items():
+            for period, value in zip(doc["periods"], row, strict=True):
+                found[(doc["entity_id"], doc["scenario"], metric_id, period)] = (
+                    None if value is None else value if isinstance(value, int) else Decimal(str(value)))
+    return found
+
+
+def metric_cell_mismatches(view: Cells, series: Cells, money: set[str]) -> list[str]:
+    """Cells where the view and the documents differ (money compared in cents), in a readable list."""
+    problems = [f"{key}: only in the series ({value})" for key, value in series.items() if key not in view]
+    problems += [f"{key}: only in BigQuery ({value})" for key, value in view.items() if key not in series]
+    for key in series.keys() & view.keys():
+        want, got = series[key], view[key]
+        if got is not None and key[2] in money:
+            got = cents(got)
+        if (want is None) != (got is None) or (want is not None and Decimal(got) != Decimal(want)):
+            problems.append(f"{key}: series {want!r}, BigQuery {got!r}")
+    return sorted(problems)

@@ -9,8 +9,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import numpy as np
-
-from finance_core.periods import add_months, period_range
+from finance_core.periods import period_range
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "demo_data"
@@ -49,6 +48,18 @@ ACCOUNTS = [
     ("9000", "Income tax", "tax", None, None),
     ("9100", "Income tax expense", "tax", "9000", 150),
 ]
+# Balance-sheet accounts (movements per month; the backend keeps the positions): account_id, name,
+# type, tags, opening balance and monthly drift / noise in thousands (scaled per entity). Kept out
+# of ACCOUNTS so the P&L lines (and their random draws) stay what they were.
+BALANCE_ACCOUNTS = [
+    ("1000", "Cash and cash equivalents", "asset", ["cash", "current_asset"], 5200, -140, 60),
+    ("1200", "Accounts receivable", "asset", ["receivable", "current_asset"], 2100, 15, 40),
+    ("2100", "Accounts payable", "liability", ["payable", "current_liability"], 900, 5, 25),
+    ("2500", "Long-term debt", "liability", ["debt"], 3000, -25, 0),
+    ("3000", "Share capital and reserves", "equity", [], 3400, 0, 0),
+]
+# Tags of P&L accounts: subscriptions are the recurring revenue (MRR, ARR).
+TAGS = {"4200": ["recurring"]}
 FIRST_ACTUAL = "2024-11"
 LAST_ACTUAL = "2026-10"
 CURRENT_PERIOD = "2026-11"
@@ -134,6 +145,7 @@ def generate() -> dict[str, object]:
                 "source": "demo-erp" if scenario == "actual" else "demo-planning",
             }
         )
+    balance_rows = _balance_sheet(actual_periods)
     periods = {
         p: {"status": "closed" if p <= CLOSED_THROUGH else "open"}
         for p in period_range(FIRST_ACTUAL, FORECAST_PERIODS[-1])
@@ -142,7 +154,13 @@ def generate() -> dict[str, object]:
         "org": ORG,
         "entities": [{k: v for k, v in e.items() if k != "scale"} for e in ENTITIES],
         "accounts": [
-            {"account_id": a[0], "name": a[1], "type": a[2], "parent_id": a[3]} for a in ACCOUNTS
+            {"account_id": a[0], "name": a[1], "type": a[2], "parent_id": a[3]}
+            | ({"tags": TAGS[a[0]]} if a[0] in TAGS else {})
+            for a in ACCOUNTS
+        ]
+        + [
+            {"account_id": a[0], "name": a[1], "type": a[2], "parent_id": None, "tags": a[3]}
+            for a in BALANCE_ACCOUNTS
         ],
         "fx_rates": fx,
         "periods": periods,
@@ -152,19 +170,44 @@ def generate() -> dict[str, object]:
             {"entity_id": e, "account_id": a, "period": p, "multiplier": m} for e, a, p, m in ANOMALIES
         ],
         "records": rows,
+        "balance_sheet": balance_rows,
     }
+
+
+def _balance_sheet(actual_periods: list[str]) -> list[dict[str, str]]:
+    """Balance-sheet movements of the actual months: the opening balance in the first, drift and noise after."""
+    rng = np.random.default_rng(SEED + 1)
+    rows = []
+    for entity in ENTITIES:
+        for account_id, _, _, _, opening, drift, noise in BALANCE_ACCOUNTS:
+            for index, period in enumerate(actual_periods):
+                thousands = opening if index == 0 else drift + (rng.normal(0, noise) if noise else 0.0)
+                if thousands == 0:
+                    continue
+                rows.append({
+                    "record_id": f"{entity['entity_id']}-{account_id}-{period}-actual",
+                    "entity_id": entity["entity_id"],
+                    "account_id": account_id,
+                    "period": period,
+                    "scenario": "actual",
+                    "amount": _money(thousands * 1000 * entity["scale"]),
+                    "currency": entity["currency"],
+                    "source": "demo-erp",
+                })
+    return rows
 
 
 def write(data: dict[str, object], out: Path = OUT) -> list[Path]:
     """Write the data set: reference data as JSON, records as CSV (the upload format)."""
     out.mkdir(parents=True, exist_ok=True)
-    reference = {k: v for k, v in data.items() if k != "records"}
-    paths = [out / "reference.json", out / "records.csv"]
+    reference = {k: v for k, v in data.items() if k not in ("records", "balance_sheet")}
+    paths = [out / "reference.json", out / "records.csv", out / "balance_sheet.csv"]
     paths[0].write_text(json.dumps(reference, indent=2) + "\n")
-    with paths[1].open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(data["records"][0]), lineterminator="\n")  # type: ignore[index]
-        writer.writeheader()
-        writer.writerows(data["records"])  # type: ignore[arg-type]
+    for path, key in ((paths[1], "records"), (paths[2], "balance_sheet")):
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(data[key][0]), lineterminator="\n")  # type: ignore[index]
+            writer.writeheader()
+            writer.writerows(data[key])  # type: ignore[arg-type]
     return paths
 
 

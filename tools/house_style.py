@@ -13,6 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 STYLE_SCOPE = [
+    "bench/bench_metric_values.py",
     "bench/bench_recovery.py",
     "functions/adapters/errors.py",
     "functions/adapters/logs.py",
@@ -22,6 +23,7 @@ STYLE_SCOPE = [
     "functions/adapters/retry.py",
     "functions/adapters/sweeps.py",
     "functions/aggregations/lag.py",
+    "functions/analytics_sink/metrics.py",
     "functions/alerts/channels/delivery.py",
     "functions/alerts/channels/smtp.py",
     "functions/alerts/channels/webhook.py",
@@ -32,11 +34,15 @@ STYLE_SCOPE = [
     "functions/operations",
     "functions/realtime_processor/outbox.py",
     "shared/src/finance_core/health.py",
+    "shared/src/finance_core/metric_rows.py",
     "tests/integration/test_operations.py",
     "tests/integration/test_structured_logs.py",
     "tests/unit/test_house_style.py",
+    "tests/unit/test_metric_rows.py",
     "tests/unit/test_monitoring_terraform.py",
     "tests/unit/test_structured_logging.py",
+    "tests/web/test_kpi_definitions.py",
+    "tools/demo/metrics.py",
     "tools/house_style.py",
     "tools/maintenance.py",
 ]

@@ -69,6 +69,22 @@ def replay_org(config: StackConfig | None, org_id: str, show_progress: bool = Tr
         return replayer.run(org_id, advance)
 
 
+def resend_metric_series(config: StackConfig | None, org_id: str) -> int:
+    """Write every cell of the org's metric series to `metric_values` at its current version; returns rows written.
+
+    Repairs BigQuery after a series write whose rows were lost (a BigQuery outage longer than the
+    trigger's retries); rows already there at the same version carry the same values.
+    """
+    _environment(config)
+    from adapters.clients import firestore_client
+    from adapters.firestore_codec import org_path, utc_now
+    from analytics_sink.triggers import metric_sink
+
+    documents = (snap.to_dict() or {} for snap in firestore_client().collection(f"{org_path(org_id)}/metric_series")
+                 .stream())
+    return metric_sink().resend(org_id, documents, utc_now())
+
+
 def drain_dead_letters(config: StackConfig | None, show_progress: bool = True):
     """Re-drive every change the sink parked; returns the DrainReport. config None: the project of the environment."""
     project = _environment(config)
@@ -112,6 +128,7 @@ def replay_command(config: StackConfig | None, org_id: str | None, dead_letters:
         if org_id:
             report = replay_org(config, org_id)
             print(report.summary())
+            print(f"metric_values: {resend_metric_series(config, org_id):,} row(s) of the metric series written")
             ok = ok and not report.failed
     except ProcessingError as exc:
         print(f"replay stopped: {exc}", file=sys.stderr)

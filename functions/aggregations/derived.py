@@ -6,13 +6,9 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from google.cloud import firestore
-
 from adapters.errors import map_exceptions
 from adapters.firestore_codec import metric_values, org_path
 from adapters.settings import KPI_SERIES_LENGTH
-from aggregations.series import MetricSeriesStore, aggregate_version, series_id
-from aggregations.shards import DerivedDocument, write_many_if_newer
 from finance_core.aggregates import AggregateKey
 from finance_core.identifiers import CONSOLIDATED_ENTITY, KEY_SEPARATOR
 from finance_core.kpis import HEADLINE_METRICS, headline_kpis
@@ -20,6 +16,10 @@ from finance_core.metric_series import BUILTIN_IDS, Unit
 from finance_core.periods import add_months, period_of
 from finance_core.reference import OrgReference
 from finance_core.variance import account_variances, metric_variances, variance_document
+from google.cloud import firestore
+
+from aggregations.series import MetricSeriesStore, aggregate_version, series_id
+from aggregations.shards import DerivedDocument, write_many_if_newer
 
 
 def kpi_period(reference: OrgReference, today: date | None = None) -> str:
@@ -92,6 +92,13 @@ class DerivedDocuments:
         if refresh_kpis:
             documents.append(self._kpis_document(org_id, reference, period, docs, series_docs))
         return series_written + write_many_if_newer(self._db, documents)
+
+    def refresh_kpis(self, org_id: str, reference: OrgReference) -> list[str]:
+        """Rebuild kpis/current from the aggregates and series as they are (after a definition change rebuilt them)."""
+        period = kpi_period(reference)
+        docs = self._aggregates(org_id, self._kpi_keys(period))
+        series_docs = self._series_documents(org_id) if self._series is not None else {}
+        return write_many_if_newer(self._db, [self._kpis_document(org_id, reference, period, docs, series_docs)])
 
     def _series_documents(self, org_id: str) -> dict[str, dict[str, Any] | None]:
         assert self._series is not None

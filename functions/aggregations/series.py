@@ -24,7 +24,8 @@ from adapters.retry import CONTENDED_WRITE, compare_and_set
 from adapters.firestore_codec import org_path
 from finance_core.aggregates import AggregateKey
 from finance_core.identifiers import KEY_SEPARATOR
-from finance_core.metric_series import QUANTUM, MetricSet, Unit, Value
+from finance_core.metric_rows import stored_value, unit_of
+from finance_core.metric_series import MetricSet, Unit, Value
 from finance_core.reference import OrgReference
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
@@ -57,21 +58,18 @@ def _stored(value: Value) -> int | str | None:
     return str(value) if isinstance(value, Decimal) else value
 
 
-def _restore(value: Any, quantum: Decimal | None) -> Value:
-    if value is None or isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        return Decimal(value)
-    exact = Decimal(repr(value))
-    return exact.quantize(quantum) if quantum is not None else exact
-
-
 class MetricSeriesStore:
     """Reads, updates and rebuilds the metric series documents of an org."""
 
     def __init__(self, db: firestore.Client, definitions: DefinitionStore):
         self._db = db
         self._definitions = definitions
+
+    @property
+    def definitions(self) -> DefinitionStore:
+        """The compiled definitions this store computes with (shared with the definition trigger, which
+        invalidates it when the active set changes)."""
+        return self._definitions
 
     def ref(self, org_id: str, entity_id: str, scenario: str) -> firestore.DocumentReference:
         """The series document of an entity and scenario."""
@@ -142,7 +140,11 @@ class MetricSeriesStore:
         if current is None or current.get("fingerprint") != metric_set.fingerprint:
             if current is not None and int(current.get("revision", 0)) > revision:
                 return None
-            return self.build(org_id, reference, metric_set, revision, *series)
+            body = self.build(org_id, reference, metric_set, revision, *series)
+            if current is not None:
+                # Versions only grow: the BigQuery rows of a series (metric_values) are ranked by them.
+                body["version"] = int(current.get("version", 0)) + 1
+            return body
         versions = dict(current.get("source_versions") or {})
         values = self._values(metric_set, current)
         moved = False
@@ -216,11 +218,11 @@ class MetricSeriesStore:
         values = []
         for cell in metric_set.cells:
             if cell.metric is not None:
-                quantum = QUANTUM.get(cell.metric.unit) if cell.metric.unit not in (Unit.MONEY, Unit.COUNT) else None
-                row = metrics.get(cell.key) or []
+                unit, row = cell.metric.unit, metrics.get(cell.key) or []
             else:
-                quantum, row = None, hidden.get(cell.key) or []
-            values.append([_restore(v, quantum) for v in row] + [None] * (len(metric_set.calendar) - len(row)))
+                # Hidden cells are stored exact (integers or decimal text): no quantum to restore.
+                unit, row = Unit.MONEY, hidden.get(cell.key) or []
+            values.append([stored_value(v, unit) for v in row] + [None] * (len(metric_set.calendar) - len(row)))
         return values
 
     @staticmethod
@@ -264,7 +266,4 @@ def value_at(document: Mapping[str, Any] | None, metric_id: str, period: str) ->
     row = (document.get("metrics") or {}).get(metric_id)
     if row is None or period not in periods:
         return None
-    unit = Unit((document.get("definitions") or {}).get(metric_id, {}).get("unit", "money"))
-    quantum = QUANTUM.get(unit) if unit not in (Unit.MONEY, Unit.COUNT) else None
-    value = row[periods.index(period)]
-    return _restore(value, quantum)
+    return stored_value(row[periods.index(period)], unit_of(document, metric_id))

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import functools
 
-from firebase_functions import firestore_fn, pubsub_fn, scheduler_fn
-
 from adapters import deployment
 from adapters.clients import firestore_client
 from adapters.logs import observed
 from adapters.origin import pubsub_message
 from adapters.runtime import reference_store
 from adapters.settings import aggregate_shards
+from finance_core.changes import decode_change_message
+from finance_core.reference import OrgReference
+from firebase_functions import firestore_fn, pubsub_fn, scheduler_fn
+
 from aggregations.definitions import DefinitionService, DefinitionStore
 from aggregations.derived import DerivedDocuments
 from aggregations.lag import LagRecorder
 from aggregations.reconcile import Reconciler
-from aggregations.series import MetricSeriesStore
+from aggregations.series import MetricSeriesStore, Progress
 from aggregations.store import AggregateStore
 from aggregations.views import ViewRefresher
-from finance_core.changes import decode_change_message
 
 
 @functools.cache
@@ -76,8 +77,16 @@ def refresh_aggregate_views(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublish
 @functools.cache
 def definition_service() -> DefinitionService:
     """The instance's validator of metric definitions."""
-    db = firestore_client()
-    return DefinitionService(db, DefinitionStore(db), metric_series().rebuild_org)
+    # The series store's own DefinitionStore: the invalidation after a new active set must reach the
+    # cache the rebuild compiles with.
+    return DefinitionService(firestore_client(), metric_series().definitions, _rebuild_metrics)
+
+
+def _rebuild_metrics(org_id: str, reference: OrgReference, progress: Progress | None = None) -> int:
+    """Recompute every series of an org after a definition change, then kpis/current (which lists the metrics)."""
+    total = metric_series().rebuild_org(org_id, reference, progress)
+    derived_documents().refresh_kpis(org_id, reference)
+    return total
 
 
 @firestore_fn.on_document_written(document="organizations/{org_id}/metric_definitions/{metric_id}",

@@ -10,7 +10,7 @@ from finance_core.changes import ChangeMessage, RecordChange
 from finance_core.facts import FactError, fact_row, parse_timestamp
 from finance_core.money import MoneyError
 from finance_core.reference import OrgReference
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 
 def fact_from_change(change: RecordChange, message: ChangeMessage, reference: OrgReference | None) -> FinancialFact:
@@ -49,6 +49,6 @@ def fact_from_change(change: RecordChange, message: ChangeMessage, reference: Or
                              f"{exc}") from exc
 
 
-def row_json(row: FinancialFact) -> dict[str, Any]:
+def row_json(row: BaseModel) -> dict[str, Any]:
     """JSON body of a row for the streaming API: NUMERIC as decimal strings, DATE/TIMESTAMP as ISO."""
     return row.model_dump(mode="json")

@@ -1,4 +1,5 @@
-"""Analytics sink trigger: one BigQuery fact row per applied record change (a consumer of the change topic)."""
+"""Analytics sink triggers: one BigQuery fact row per applied record change (a consumer of the change topic), and
+one metric value row per changed cell of a metric series document."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ from adapters.origin import pubsub_message
 from adapters.pubsub import publish
 from adapters.runtime import reference_store
 from adapters.settings import ANALYTICS_SINK_ATTEMPTS, BIGQUERY_DATASET, CHANGES_DEAD_LETTER_TOPIC, project_id
-from firebase_functions import pubsub_fn
+from firebase_functions import firestore_fn, pubsub_fn
 
 from analytics_sink.dead_letters import DeadLetterParker
+from analytics_sink.metrics import MetricSeriesSink, metric_writer
 from analytics_sink.sink import AnalyticsSink
 from analytics_sink.writer import FactWriter
 
 FACTS_TABLE = "financial_facts"
+METRICS_TABLE = "metric_values"
 
 
 def facts_table_id() -> str:
@@ -48,3 +51,25 @@ def sink_changes_to_bigquery(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublis
     """Stream the change's fact row into BigQuery, or park the change with the reason."""
     data, origin = pubsub_message(event)
     sink().handle(data, dict(origin.attributes))
+
+
+@functools.cache
+def metric_sink() -> MetricSeriesSink:
+    """The instance's sink of metric series writes."""
+    table = f"{project_id()}.{BIGQUERY_DATASET.value}.{METRICS_TABLE}"
+    return MetricSeriesSink(metric_writer(bigquery_client(), table, ANALYTICS_SINK_ATTEMPTS.value))
+
+
+# Retried on failure after deploy (infra/resources.json trigger_retry): every delivery's rows depend only on its
+# own before and after, so a repeated one adds rows equal to those already there.
+@firestore_fn.on_document_written(document="organizations/{org_id}/metric_series/{series_id}",
+                                  **deployment.background("analytics_sink", timeout_sec=120))
+@observed("sink_metric_series_to_bigquery")
+def sink_metric_series_to_bigquery(
+    event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]],
+) -> None:
+    """Stream the cells a series write changed into `metric_values` (one request per write)."""
+    change = event.data
+    before = change.before.to_dict() if change.before is not None and change.before.exists else None
+    after = change.after.to_dict() if change.after is not None and change.after.exists else None
+    metric_sink().handle(event.params["org_id"], before, after, event.time)

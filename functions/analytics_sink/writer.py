@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import operator
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from adapters.errors import is_transient
 from adapters.retry import SERVICE_CALL, call_with_retry
-from finance_core.analytics_rows import FinancialFact
 from google.cloud import bigquery
+from pydantic import BaseModel
 
 from analytics_sink.rows import row_json
 
@@ -39,7 +41,10 @@ class _RowsNotInserted(Exception):
 
 
 class FactWriter:
-    """Writes rows with insertId = event id (best-effort de-duplication only; the views do not need it)."""
+    """Writes rows with insertId = event id (best-effort de-duplication only; the views do not need it).
+
+    Other row models (metric_values) name their insert id with `insert_id`.
+    """
 
     def __init__(
         self,
@@ -48,7 +53,9 @@ class FactWriter:
         attempts: int = 4,
         sleep: Callable[[float], None] = time.sleep,
         batch_rows: int = BATCH_ROWS,
+        insert_id: Callable[[Any], str] = operator.attrgetter("event_id"),
     ):
+        self._insert_id = insert_id
         self._client = client
         self._table_id = table_id
         self._attempts = max(1, attempts)
@@ -60,14 +67,14 @@ class FactWriter:
         """project.dataset.table written to."""
         return self._table_id
 
-    def write(self, rows: Sequence[FinancialFact]) -> WriteResult:
+    def write(self, rows: Sequence[BaseModel]) -> WriteResult:
         """Write every row (in batches); a row fails only after the retry budget or a permanent rejection."""
         result = WriteResult()
         for start in range(0, len(rows), self._batch_rows):
             self._write_batch(rows, list(range(start, min(start + self._batch_rows, len(rows)))), result)
         return result
 
-    def _write_batch(self, rows: Sequence[FinancialFact], pending: list[int], result: WriteResult) -> None:
+    def _write_batch(self, rows: Sequence[BaseModel], pending: list[int], result: WriteResult) -> None:
         last_reason: dict[int, str] = {}
         state = {"pending": pending}
 
@@ -78,7 +85,7 @@ class FactWriter:
                 errors = self._client.insert_rows_json(
                     self._table_id,
                     [row_json(rows[i]) for i in pending],
-                    row_ids=[rows[i].event_id for i in pending],
+                    row_ids=[self._insert_id(rows[i]) for i in pending],
                     # The shared retry helper retries: the client's default retry would block for minutes.
                     retry=None,  # type: ignore[arg-type]  # None is documented: no client retry
                     timeout=REQUEST_TIMEOUT_SECONDS,

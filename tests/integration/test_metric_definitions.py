@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 from finance_core.periods import add_months, year_to_date
 
+from tests.bigquery_checks import metric_cell_mismatches, metrics_view_cells, series_cells
 from tests.support import event, publish, seed_org, wait_until
+from tools.stack.provision import bigquery_client
 
 pytestmark = pytest.mark.emulators
 
@@ -118,6 +120,49 @@ def test_defined_kpis_follow_the_ledger_and_broken_definitions_change_nothing(st
     publish(stack, [event(org_id, "p-late", 1, account="4100", period="2026-02", amount="10.00")])
     wait_until(lambda: ((_kpis(db, org_id) or {}).get("kpis", {}).get("revenue_ytd", {}).get("value")
                         == expected_ytd + 1000), what="the year to date with the old definition")
+
+    # BigQuery's metrics_latest equals every cell of every series (built-in and defined, per entity and
+    # consolidated, every scenario and period) to the cent, and kpis/current at the current period.
+    client = bigquery_client(stack.config)
+    _assert_view_equals_series(client, db, org_id)
+    view = metrics_view_cells(client, org_id)
+    for metric_id in ("revenue_ytd", "cash_position", "mrr", "revenue"):
+        assert round(view[("_all", "actual", metric_id, PERIOD)] * 100) == _kpis(db, org_id)["kpis"][metric_id]["value"]
+    assert view[("us-west", "actual", "current_ratio", PERIOD)] is None  # no liabilities there: undefined is NULL
+
+    # A definition edit (MRR now counts services too: ARR, which reads it, moves as well) and a disabled
+    # metric: the rebuilt series reach BigQuery, and the disabled metric leaves the view.
+    revision = db.document(f"organizations/{org_id}/metrics_status/current").get().to_dict()["revision"]
+    org.collection("metric_definitions").document("mrr").update({"expression": 'tagged("recurring") + account("4100")'})
+    org.collection("metric_definitions").document("current_ratio").update({"enabled": False})
+    expected_mrr = revenue[PERIOD]  # 4100 and 4200: all the revenue of the month
+    wait_until(lambda: ((_kpis(db, org_id) or {}).get("kpis", {}).get("arr", {}).get("value") == 12 * expected_mrr
+                        and "current_ratio" not in _kpis(db, org_id)["kpis"]),
+               timeout=90, what="the edited definitions in kpis/current")
+    wait_until(lambda: (db.document(f"organizations/{org_id}/metrics_status/current").get().to_dict() or {})
+               .get("revision", 0) > revision, what="the new revision")
+    view = _assert_view_equals_series(client, db, org_id)
+    assert view[("_all", "actual", "arr", PERIOD)] * 100 == 12 * expected_mrr
+    assert not any(key[2] == "current_ratio" for key in view)
+
+
+def _assert_view_equals_series(client, db, org_id):
+    """Wait until metrics_latest holds exactly the cells of the series documents; fail with the differences."""
+    last: list[str] = []
+
+    def equal():
+        nonlocal last
+        series = series_cells(db, org_id)
+        money = {m for s in db.collection(f"organizations/{org_id}/metric_series").stream()
+                 for m, d in ((s.to_dict() or {}).get("definitions") or {}).items() if d.get("unit") == "money"}
+        view = metrics_view_cells(client, org_id)
+        last = metric_cell_mismatches(view, series, money)
+        return view if series and not last else None
+
+    try:
+        return wait_until(equal, timeout=60, interval=1.0, what="metrics_latest equal to the metric series")
+    except AssertionError:
+        raise AssertionError(f"{len(last)} cell(s) differ: {last[:20]}") from None
 
 
 def test_an_alert_on_a_defined_kpi_fires_and_resolves(stack, db, org_id):

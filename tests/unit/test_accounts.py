@@ -59,7 +59,7 @@ def test_the_families_partition_the_types():
 
 def test_the_demo_chart_loads_with_its_tree():
     chart = demo_chart()
-    assert len(chart) == 19 and "4100" in chart and "9999" not in chart
+    assert len(chart) == 24 and "4100" in chart and "9999" not in chart  # 19 P&L accounts and 5 balance-sheet ones
     assert chart.type_of("8200") is T.OTHER_EXPENSE, "depreciation and amortisation sit below EBITDA"
     assert chart.children("4000") == ("4100", "4200", "4300")
     assert chart.ancestors("4100") == ("4000",) and chart.ancestors("4000") == ()

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal, Optional
 
 import pytest
-from finance_core.analytics_rows import ROW_MODELS, AlertStateChange, FinancialFact, bigquery_schema
+from finance_core.analytics_rows import ROW_MODELS, AlertStateChange, FinancialFact, MetricValue, bigquery_schema
 from pydantic import BaseModel, Field, ValidationError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +58,7 @@ def test_alert_state_changes_schema():
 
 
 def test_the_row_models_are_the_tables_of_the_dataset():
-    assert ROW_MODELS == {"financial_facts": FinancialFact, "alerts": AlertStateChange}
+    assert ROW_MODELS == {"financial_facts": FinancialFact, "alerts": AlertStateChange, "metric_values": MetricValue}
 
 
 def test_the_generated_table_schemas_match_the_models():

@@ -22,7 +22,7 @@ from tools.stack.seed import (
     applied_change_count,
     close_periods,
     data_quality_total,
-    demo_records,
+    demo_history,
     demo_reference,
     firestore_client,
     publish_batches,
@@ -34,6 +34,7 @@ from tools.stack.seed import (
 
 def _seed_with_progress(console: Console, config: StackConfig, db, with_history: bool) -> dict:
     from tools.demo.alert_rules import demo_alert_rules
+    from tools.demo.metrics import write_demo_metrics
 
     reference = demo_reference()
     org_id = reference["org"]["org_id"]
@@ -43,10 +44,12 @@ def _seed_with_progress(console: Console, config: StackConfig, db, with_history:
         return reference
     opening = dict(reference, periods={p: {"status": "open"} for p in reference["periods"]})
     written = write_reference(db, org_id, opening if with_history else reference, demo_alert_rules())
-    console.log(f"seeded {written} reference documents: org, members, entities, chart of accounts, FX rates, periods, alert rules")
+    written += write_demo_metrics(db, org_id)
+    console.log(f"seeded {written} reference documents: org, members, entities, chart of accounts, FX rates, periods, "
+                "alert rules, KPI definitions")
     if not with_history:
         return reference
-    events = [record_event(org_id, row) for row in demo_records()]
+    events = [record_event(org_id, row) for row in demo_history()]
     batches = records_batches(org_id, events, "demo-history")
     publish_batches(config, batches)
     console.log(f"published the {len(events)}-line history as {len(batches)} records.batch messages")

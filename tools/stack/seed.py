@@ -33,6 +33,11 @@ def demo_records(path: Path = DEMO_DIR / "records.csv") -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def demo_history() -> list[dict[str, str]]:
+    """Every line the demo loads before it streams: the P&L ledger, then the balance-sheet movements."""
+    return demo_records() + demo_records(DEMO_DIR / "balance_sheet.csv")
+
+
 def firestore_client(config: StackConfig) -> firestore.Client:
     """Admin Firestore client on the emulator."""
     config.apply_client_env()
@@ -174,6 +179,7 @@ def seed_demo(config: StackConfig, with_history: bool = True, org_id: str | None
               progress: Callable[[str], None] = print) -> dict[str, Any]:
     """Seed the demo org: reference data, alert rules, and its history published through the pipeline."""
     from tools.demo.alert_rules import demo_alert_rules
+    from tools.demo.metrics import write_demo_metrics
 
     reference = demo_reference()
     org_id = org_id or reference["org"]["org_id"]
@@ -182,13 +188,14 @@ def seed_demo(config: StackConfig, with_history: bool = True, org_id: str | None
     # a finance team would load an opening balance and then lock the past.
     opening = dict(reference, periods={p: {"status": "open"} for p in reference["periods"]})
     written = write_reference(db, org_id, opening if with_history else reference, demo_alert_rules())
-    progress(f"seeded {written} reference documents of {org_id}")
+    written += write_demo_metrics(db, org_id)
+    progress(f"seeded {written} reference documents of {org_id} (with its KPI definitions)")
     if org_id == reference["org"]["org_id"]:
         create_demo_users(config, {m["uid"]: m.get("display_name", m["uid"]) for m in reference.get("members", [])})
         progress("demo sign-ins: see docs/web-dashboard.md (viewer@, editor@, admin@northwind.example)")
     if not with_history:
         return reference
-    rows = demo_records()
+    rows = demo_history()
     already = data_quality_total(db, org_id)
     events = [record_event(org_id, row) for row in rows]
     batches = records_batches(org_id, events, "seed-history")

@@ -66,6 +66,39 @@ class AlertStateChange(BaseModel):
     changed_at: datetime = Field(description="When the change happened.")
 
 
+class MetricValue(BaseModel):
+    """One value of one metric (built-in or defined) of a metric series at one period, as a row of `metric_values`.
+
+    The table is an append-only changelog: a series document write adds a row for each cell whose
+    value (or description) changed, stamped with the document's version; `metrics_latest` keeps the
+    newest row per org, entity, scenario, metric and period.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    row_id: str = Field(description="Streaming insert id: org, series, version, metric and period.")
+    org_id: str = Field(description="Organisation.")
+    entity_id: str = Field(description="Entity, or '_all' for the consolidated series.")
+    scenario: str = Field(description="actual, budget or forecast.")
+    period: date = Field(description="First day of the fiscal month.")
+    metric_id: str = Field(description="Metric id (built-in, e.g. revenue, or the org's own definition).")
+    label: str = Field(description="Label of the metric.")
+    unit: str = Field(description="money, percent, ratio, days, months or count.")
+    direction: str = Field(description="higher_is_better, lower_is_better or neutral.")
+    decimals: int = Field(description="Decimals dashboards show (money: the currency's).")
+    defined: bool = Field(description="True for the org's own definitions, false for the built-in P&L metrics.")
+    value: Decimal | None = Field(
+        default=None,
+        description="Exact value: money in the reporting currency (e.g. 1234.56), percent in points; "
+        "NULL when undefined (a division by zero, a window before the first period) or removed.",
+    )
+    currency: str = Field(description="The org's reporting currency (unit of money values).")
+    op: Literal["set", "delete"] = Field(description="set: the cell's value; delete: the metric or period is gone.")
+    series_version: int = Field(description="Version of the series document; the newest row of a cell wins.")
+    revision: int = Field(description="Revision of the org's definitions the value was computed with.")
+    computed_at: datetime = Field(description="When the backend wrote the series document.")
+
+
 def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
@@ -104,4 +137,5 @@ def bigquery_schema(model: type[BaseModel]) -> list[dict[str, str]]:
 ROW_MODELS: dict[str, type[BaseModel]] = {
     "financial_facts": FinancialFact,
     "alerts": AlertStateChange,
+    "metric_values": MetricValue,
 }

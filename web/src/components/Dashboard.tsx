@@ -7,6 +7,7 @@ import type { Account, Entity, KpisDoc, Member, PeriodDoc } from '../lib/types';
 import { Alerts } from './Alerts';
 import { CommentsProvider } from './Comments';
 import { DataQuality } from './DataQuality';
+import { DefinedKpis, MetricDefinitions } from './DefinedKpis';
 import { ManualEntryForm, UploadForm } from './EditorTools';
 import { KpiCards } from './KpiCards';
 import { PnlSection, TopVariances } from './PnlSection';
@@ -48,6 +49,7 @@ export function Dashboard({ kpisLive }: { kpisLive: Live<KpisDoc & { id: string 
         <Presence />
       </div>
       <KpiCards inProgress={inProgress} live={kpisLive} />
+      <DefinedKpis live={kpisLive} />
       <div className="columns">
         <div className="main-column">
           <TrendSection />
@@ -57,6 +59,7 @@ export function Dashboard({ kpisLive }: { kpisLive: Live<KpisDoc & { id: string 
         <div className="side-column">
           <Alerts members={memberNames} />
           <DataQuality />
+          {role === 'admin' && <MetricDefinitions />}
         </div>
       </div>
       {canEdit(role) && entities.length > 0 && accounts.length > 0 && (

@@ -1,6 +1,7 @@
 // Shapes of the Firestore documents the dashboard reads (docs/dashboard-clients.md, contract v1).
 import type { Timestamp } from 'firebase/firestore';
 
+import type { MetricDescription, MetricUnit } from './metrics';
 import type { AccountType } from './variance';
 
 export type Role = 'viewer' | 'editor' | 'admin';
@@ -30,9 +31,23 @@ export interface Kpi {
   budget: number | null;
   vs_budget_pct: number | null;
   series: { period: string; value: number | null }[];
+  /** True for the org's own metric definitions (metric_definitions), absent on the built-in ones. */
+  defined?: boolean;
 }
 
-export interface KpisDoc { period: string; previous_period: string; currency: string; kpis: Record<string, Kpi>; comment_count?: number }
+export interface KpisDoc {
+  period: string; previous_period: string; currency: string; kpis: Record<string, Kpi>; comment_count?: number;
+  /** How to show each metric beyond the headline ones: label, unit, direction, decimals, expression. */
+  definitions?: Record<string, MetricDescription>;
+}
+
+/** organizations/{org}/metric_definitions/{id}: written by admins, answered by the backend (status, error). */
+export interface MetricDefinitionDoc {
+  label: string; expression: string; unit?: MetricUnit; direction?: string; decimals?: number; description?: string;
+  enabled?: boolean; source?: string;
+  status?: 'active' | 'invalid' | 'disabled'; error?: { path: string; message: string } | null;
+  active_expression?: string | null; warnings?: string[];
+}
 
 export interface AggregateDoc {
   entity_id: string;

@@ -1,0 +1,84 @@
+"""KPI definitions and alert rules on them of the demo organisation (organizations/{org}/metric_definitions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from finance_core.metric_library import library, with_requirements
+from google.cloud import firestore
+
+# Library KPIs a CFO of the demo group watches (the demo chart tags cash, receivables, payables,
+# debt and the subscription revenue, which the balance-sheet and recurring KPIs select).
+LIBRARY_KPIS = [
+    "revenue_ytd",
+    "revenue_growth_yoy_pct",
+    "opex_ratio_pct",
+    "cash_position",
+    "net_burn",
+    "runway_months",
+    "dso_days",
+    "current_ratio",
+    "debt_to_equity",
+    "mrr",
+    "arr",
+]
+# One metric of the org's own: what is left of the cash after six months at the recent burn.
+CUSTOM = {
+    "cash_beyond_6m_burn": {
+        "label": "Cash beyond 6 months of burn",
+        "expression": "cash_position - 6 * avg(net_burn, 3)",
+        "unit": "money",
+        "direction": "higher_is_better",
+        "description": "Cash left after six months at the average net burn of the last three months; "
+        "below zero the cash covers less than six months.",
+    },
+}
+
+
+def demo_metric_definitions() -> dict[str, dict[str, Any]]:
+    """metric_id -> definition document: the library KPIs above (with what they read), then the custom one."""
+    entries = library()
+    found = {metric_id: dict(entries[metric_id]) for metric_id in with_requirements(LIBRARY_KPIS, entries)}
+    return found | CUSTOM
+
+
+def demo_metric_alert_rules() -> list[dict[str, Any]]:
+    """Alert rules on defined metrics (dashboard-only, like the other demo rules)."""
+    return [
+        {
+            "rule_id": "cash-below-six-months-of-burn",
+            "name": "Group cash covers less than six months of burn",
+            "type": "absolute",
+            "severity": "critical",
+            "target": {"entity_id": "_all", "metric": "cash_beyond_6m_burn"},
+            "direction": "below",
+            "threshold_minor": 0,
+            "cooldown_seconds": 3600,
+            "channels": [],
+        },
+        {
+            "rule_id": "cash-floor",
+            "name": "Group cash below 4,500,000.00",
+            "type": "absolute",
+            "severity": "warning",
+            "target": {"entity_id": "_all", "metric": "cash_position"},
+            "direction": "below",
+            "threshold_minor": 450_000_000,
+            "cooldown_seconds": 3600,
+            "channels": [],
+        },
+    ]
+
+
+def write_demo_metrics(db: firestore.Client, org_id: str) -> int:
+    """Write the demo's KPI definitions and the alert rules on them; returns how many documents."""
+    org = db.collection("organizations").document(org_id)
+    batch = db.batch()
+    definitions = demo_metric_definitions()
+    for metric_id, body in definitions.items():
+        batch.set(org.collection("metric_definitions").document(metric_id), body)
+    rules = demo_metric_alert_rules()
+    for rule in rules:
+        batch.set(org.collection("alert_rules").document(rule["rule_id"]), rule)
+    batch.commit()
+    return len(definitions) + len(rules)

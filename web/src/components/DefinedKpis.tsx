@@ -1,0 +1,165 @@
+import { doc, setDoc } from 'firebase/firestore';
+import { useState, type FormEvent } from 'react';
+
+import { dataOf, useQuery, type Live } from '../hooks/live';
+import { changeTone, formatMetric, formatMetricChange, type MetricDescription, type MetricUnit } from '../lib/metrics';
+import { periodLabel } from '../lib/periods';
+import { orgPath, useSession } from '../lib/session';
+import type { KpisDoc, MetricDefinitionDoc } from '../lib/types';
+import { Sparkline } from './Charts';
+
+const FALLBACK: MetricDescription = { label: '', unit: 'money', direction: 'higher_is_better', decimals: 2, expression: '' };
+
+/** Cards of the org's own KPIs (metric_definitions), from the same kpis/current document as the headline cards. */
+export function DefinedKpis({ live }: { live: Live<KpisDoc & { id: string }> }) {
+  const doc = dataOf(live);
+  const defined = Object.entries(doc?.kpis ?? {}).filter(([, kpi]) => kpi.defined)
+    .map(([metric, kpi]) => ({ metric, kpi, about: { ...FALLBACK, label: metric, ...(doc?.definitions?.[metric] ?? {}) } }))
+    .sort((a, b) => a.about.label.localeCompare(b.about.label));
+  if (!doc || defined.length === 0) return null;
+  return (
+    <section aria-labelledby="defined-kpis-title" className="panel">
+      <header className="panel-header">
+        <h2 id="defined-kpis-title">Our KPIs<span className="sub"> · {periodLabel(doc.period)}</span></h2>
+      </header>
+      <ul className="kpi-grid" data-testid="defined-kpi-cards">
+        {defined.map(({ metric, kpi, about }) => {
+          const change = formatMetricChange(kpi.change, about.unit, about.decimals, doc.currency);
+          const tone = changeTone(kpi.change, about.direction);
+          return (
+            <li key={metric} className="kpi-card" data-kpi={metric} data-unit={about.unit}>
+              <h3 title={about.expression}>{about.label}</h3>
+              <p className="kpi-value" data-testid={`defined-kpi-value-${metric}`}>
+                {formatMetric(kpi.value, about.unit, about.decimals, doc.currency)}
+              </p>
+              <p className={`kpi-change ${tone}`} data-testid={`defined-kpi-change-${metric}`} data-tone={tone}>
+                {change === null ? 'no previous month' : `${change} vs previous month`}
+                {tone !== 'neutral' && <span className="visually-hidden"> ({tone})</span>}
+              </p>
+              <Sparkline values={kpi.series.map((p) => p.value)}
+                         label={`${about.label}, last ${kpi.series.length} months`} />
+            </li>
+          );
+        })}
+      </ul>
+    </section>
+  );
+}
+
+const STATUS_TEXT: Record<string, string> = { active: 'active', invalid: 'invalid', disabled: 'disabled' };
+
+const UNITS: MetricUnit[] = ['money', 'percent', 'ratio', 'days', 'months', 'count'];
+const DIRECTIONS = ['higher_is_better', 'lower_is_better', 'neutral'];
+const METRIC_ID = /^[a-z][a-z0-9_]{0,63}$/;
+
+interface Draft { id: string; label: string; expression: string; unit: MetricUnit; direction: string }
+
+const EMPTY: Draft = { id: '', label: '', expression: '', unit: 'money', direction: 'higher_is_better' };
+
+/** Admins define or edit a metric: the definition's fields only (the rules refuse anything else); the backend
+ * answers on the document, and the list below shows the answer live. */
+function DefinitionForm({ draft, setDraft, existing }: {
+  draft: Draft; setDraft: (d: Draft) => void; existing: Set<string>;
+}) {
+  const { services, orgId } = useSession();
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const id = draft.id.trim();
+    if (!METRIC_ID.test(id)) {
+      setError('The id is 1-64 lower-case letters, digits or _, starting with a letter (e.g. runway_months).');
+      return;
+    }
+    setError(null);
+    setBusy(true);
+    try {
+      // merge: an edit changes only these fields; the backend's answer fields stay its own.
+      await setDoc(doc(services.db, orgPath(orgId, 'metric_definitions', id)), {
+        label: draft.label.trim() || id, expression: draft.expression.trim(), unit: draft.unit, direction: draft.direction,
+        enabled: true,
+      }, { merge: true });
+      setDraft(EMPTY);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      setError(code === 'permission-denied' ? 'Refused: only admins define metrics, and built-in ids cannot be redefined.'
+        : `Not saved: ${code ?? String(err)}`);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form onSubmit={submit} className="entry-form" data-testid="definition-form" aria-label="Define a metric">
+      <label>Id
+        <input value={draft.id} onChange={(e) => setDraft({ ...draft, id: e.target.value })} required
+               placeholder="runway_months" />
+      </label>
+      <label>Label
+        <input value={draft.label} onChange={(e) => setDraft({ ...draft, label: e.target.value })} maxLength={80} />
+      </label>
+      <label className="wide">Expression
+        <input value={draft.expression} onChange={(e) => setDraft({ ...draft, expression: e.target.value })} required
+               placeholder="cash_position / positive(avg(net_burn, 3))" />
+      </label>
+      <label>Unit
+        <select value={draft.unit} onChange={(e) => setDraft({ ...draft, unit: e.target.value as MetricUnit })}>
+          {UNITS.map((u) => <option key={u} value={u}>{u}</option>)}
+        </select>
+      </label>
+      <label>Direction
+        <select value={draft.direction} onChange={(e) => setDraft({ ...draft, direction: e.target.value })}>
+          {DIRECTIONS.map((d) => <option key={d} value={d}>{d.replace(/_/g, ' ')}</option>)}
+        </select>
+      </label>
+      <button type="submit" disabled={busy}>{existing.has(draft.id.trim()) ? 'Save definition' : 'Add definition'}</button>
+      {error && <p className="state error wide" role="alert">{error}</p>}
+    </form>
+  );
+}
+
+/** For admins: every definition with the backend's answer (status, error with its path, warnings), and a form. */
+export function MetricDefinitions() {
+  const { services, orgId } = useSession();
+  const live = useQuery<MetricDefinitionDoc>(services.db, orgPath(orgId, 'metric_definitions'), [], 'all');
+  const definitions = (dataOf(live) ?? []).slice().sort((a, b) => a.id.localeCompare(b.id));
+  const [draft, setDraft] = useState<Draft>(EMPTY);
+  return (
+    <section aria-labelledby="definitions-title" className="panel">
+      <header className="panel-header"><h2 id="definitions-title">Metric definitions</h2></header>
+      <DefinitionForm draft={draft} setDraft={setDraft} existing={new Set(definitions.map((d) => d.id))} />
+      {live.status === 'loading' && <p className="state loading" role="status">Loading the definitions…</p>}
+      {live.status === 'ready' && definitions.length === 0 && (
+        <p className="state empty">No metric definitions yet: see docs/kpis.md for the library and the expression language.</p>
+      )}
+      {definitions.length > 0 && (
+        <table className="definitions" data-testid="metric-definitions">
+          <thead><tr><th scope="col">Metric</th><th scope="col">Expression</th><th scope="col">Status</th></tr></thead>
+          <tbody>
+            {definitions.map((d) => {
+              const status = d.status ?? 'checking';
+              return (
+                <tr key={d.id} data-definition={d.id} data-status={status}>
+                  <td><strong>{d.label || d.id}</strong><br /><code>{d.id}</code> <span className="sub">{d.unit ?? 'money'}</span>
+                    <br /><button type="button" className="link" aria-label={`Edit ${d.label || d.id}`}
+                                  onClick={() => setDraft({ id: d.id, label: d.label ?? '', expression: d.expression ?? '',
+                                    unit: d.unit ?? 'money', direction: d.direction ?? 'higher_is_better' })}>Edit</button></td>
+                  <td><code>{d.expression}</code>
+                    {d.active_expression && <><br /><span className="sub">in force: <code>{d.active_expression}</code></span></>}
+                  </td>
+                  <td>
+                    <span className={`status ${status === 'invalid' ? 'unfavourable' : 'neutral'}`}>{STATUS_TEXT[status] ?? 'checking…'}</span>
+                    {d.error && <p className="definition-error" role="note" data-testid={`definition-error-${d.id}`}>
+                      <code>{d.error.path}</code>: {d.error.message}</p>}
+                    {(d.warnings ?? []).map((w) => <p key={w} className="sub">{w}</p>)}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
