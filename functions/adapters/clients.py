@@ -7,7 +7,7 @@ import os
 
 from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
-from google.cloud import bigquery, firestore, pubsub_v1  # type: ignore[attr-defined]
+from google.cloud import bigquery, firestore, pubsub_v1
 
 from adapters.settings import BIGQUERY_EMULATOR_HOST, project_id
 from adapters.write_meter import meter_commits

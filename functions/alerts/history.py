@@ -92,19 +92,19 @@ class AlertHistory:
 
     def push(self, org_id: str, rows: Iterable[Mapping[str, Any]]) -> bool:
         """Insert staged rows into BigQuery and clear them from the outbox; False if BigQuery failed."""
-        rows = [dict(row) for row in rows]
-        if not rows:
+        staged = [dict(row) for row in rows]
+        if not staged:
             return True
         try:
-            errors = self._insert(rows)
+            errors = self._insert(staged)
         except Exception as exc:  # noqa: BLE001 - BigQuery being down must not fail alerting
-            log.warning("org %s: %d alert change(s) stay in the outbox, BigQuery failed: %s", org_id, len(rows), exc)
+            log.warning("org %s: %d alert change(s) stay in the outbox, BigQuery failed: %s", org_id, len(staged), exc)
             return False
         if errors:
             log.warning("org %s: BigQuery refused alert rows (kept in the outbox): %s", org_id, errors)
             return False
         batch = self._db.batch()
-        for row in rows:
+        for row in staged:
             batch.delete(self.outbox_ref(org_id, row))
         with map_exceptions(f"clearing the alert outbox of {org_id}"):
             batch.commit()
@@ -114,8 +114,8 @@ class AlertHistory:
         """Push what the outbox of an org still holds; returns how many rows reached BigQuery."""
         with map_exceptions(f"reading the alert outbox of {org_id}"):
             docs = list(self._db.collection(f"{org_path(org_id)}/{OUTBOX}").limit(SWEEP_BATCH).stream())
-        rows = [(doc.to_dict() or {}).get("row") for doc in docs]
-        rows = [row for row in rows if row]
+        stored = [(doc.to_dict() or {}).get("row") for doc in docs]
+        rows = [row for row in stored if row]
         if rows and self.push(org_id, rows):
             return len(rows)
         return 0

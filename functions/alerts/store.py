@@ -299,7 +299,9 @@ class AlertStore:
             snap = ref.get(transaction=transaction)
             document = snap.to_dict() if snap.exists else None
             state = readable_state(document)
-            if state is None or document.get("status") != "acknowledged" or document.get("acknowledgement_logged_at"):
+            if state is None or document is None:
+                return None
+            if document.get("status") != "acknowledged" or document.get("acknowledgement_logged_at"):
                 return None
             acknowledged_at = state.acknowledged_at or now
             row = state_change_row(org_id, state, "acknowledged", acknowledged_at.isoformat(), acknowledged_at,
@@ -371,7 +373,7 @@ class AlertStore:
             if labels:
                 group_body["labels"] = dict(labels)
             transaction.set(group_ref, group_body, merge=True)
-            notification = None
+            notification: dict[str, Any] | None = None
             rows: list[dict[str, Any]] = []
             listed = {fp: alerts[fp] for fp in decision.fingerprints if fp in alerts}
             if decision.send:
@@ -425,7 +427,7 @@ class AlertStore:
             if not decision.escalate:
                 return EscalationClaim(decision, None, document)
             transaction.update(ref, {"escalation_level": decision.level, "last_escalated_at": now, "updated_at": now})
-            notification = {
+            notification: dict[str, Any] = {
                 "notification_id": uuid.uuid4().hex,
                 "group_key": None,
                 "kind": "escalation",

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+# pubsub_v1 by its full name: it has no type information, and mypy does not see an untyped module as
+# an attribute of the google.cloud namespace that the typed clients (bigquery, firestore) provide.
+import google.cloud.pubsub_v1 as pubsub_v1
 from adapters.errors import PermanentError, TransientError, map_exceptions
 from adapters.firestore_codec import MalformedRecord, org_path, record_from_document, utc_now
 from adapters.reference_store import ReferenceStore
@@ -15,7 +18,7 @@ from finance_core.analytics_rows import FinancialFact
 from finance_core.facts import ReplayPlan, plan_replay
 from finance_core.records import RecordState
 from google.api_core import exceptions as google_exceptions
-from google.cloud import bigquery, firestore, pubsub_v1
+from google.cloud import bigquery, firestore
 
 from analytics_sink.dead_letters import FALLBACK_COLLECTION, is_sink_dead_letter
 from analytics_sink.sink import AnalyticsSink

@@ -19,8 +19,8 @@ def _kpi_text(pack: Pack) -> list[tuple[str, str, str]]:
         if kpi.unit == "percent":
             rows.append((kpi.label, formatting.percent(kpi.value), formatting.percent(kpi.budget)))
         else:
-            rows.append((kpi.label, formatting.amount(kpi.value, pack.currency),  # type: ignore[arg-type]
-                         formatting.amount(kpi.budget, pack.currency)))  # type: ignore[arg-type]
+            rows.append((kpi.label, formatting.amount(kpi.value, pack.currency),
+                         formatting.amount(kpi.budget, pack.currency)))
     return rows
 
 
@@ -53,6 +53,8 @@ def pack_email(settings: SmtpSettings, pack: Pack, pdf: bytes, chart_png: bytes 
     )
     message = build_message(settings, subject, text, body)
     if chart_png:
-        message.get_payload()[1].add_related(chart_png, "image", "png", cid=cid, filename="trends.png")
+        html_part = message.get_payload(1)  # build_message puts the text first, the HTML second
+        assert isinstance(html_part, EmailMessage)
+        html_part.add_related(chart_png, "image", "png", cid=cid, filename="trends.png")
     message.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"monthly-pack-{pack.org_id}-{pack.period}.pdf")
     return message

@@ -10,7 +10,7 @@ PERCENT_DECIMALS = 1
 EMPTY = "-"
 
 
-def amount(minor: int | None, currency: str) -> str:
+def amount(minor: int | Decimal | None, currency: str) -> str:
     """1234567 USD -> '12,345.67'; negatives in parentheses as in financial statements: '(12.50)'."""
     if minor is None:
         return EMPTY
@@ -18,12 +18,12 @@ def amount(minor: int | None, currency: str) -> str:
     return f"({text})" if minor < 0 else text
 
 
-def plain_amount(minor: int | None, currency: str) -> str:
+def plain_amount(minor: int | Decimal | None, currency: str) -> str:
     """Machine-readable decimal for CSV: '-1234.50' (no separators), '' when absent."""
     return "" if minor is None else str(from_minor(int(minor), currency))
 
 
-def percent(value: Decimal | None, decimals: int = PERCENT_DECIMALS) -> str:
+def percent(value: int | Decimal | None, decimals: int = PERCENT_DECIMALS) -> str:
     """12.3456 -> '12.3%' (half-even at the shown decimals), '-' when undefined."""
     if value is None:
         return EMPTY
@@ -31,7 +31,7 @@ def percent(value: Decimal | None, decimals: int = PERCENT_DECIMALS) -> str:
     return f"{shown}%"
 
 
-def points(value: Decimal | None, decimals: int = PERCENT_DECIMALS) -> str:
+def points(value: int | Decimal | None, decimals: int = PERCENT_DECIMALS) -> str:
     """A margin difference in percentage points: 1.5 -> '+1.5 pts'."""
     if value is None:
         return EMPTY

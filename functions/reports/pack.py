@@ -260,7 +260,7 @@ def build_statement(inputs: PackInputs, entity_id: str, title: str) -> Statement
     }
     docs = {column: inputs.aggregates.get((entity_id, p, s)) for column, (p, s) in sources.items()}
     columns: list[Column] = ["actual", "budget", "variance", "variance_pct"]
-    columns += [c for c in ("prior_period", "prior_year") if docs[c] is not None]  # type: ignore[misc]
+    columns += [c for c in ("prior_period", "prior_year") if docs[c] is not None]
     accounts = {column: _account_values(doc) for column, doc in docs.items()}
     metrics = {column: _metrics_of(doc, inputs.chart) for column, doc in docs.items()}
     present = {column: doc is not None for column, doc in docs.items()}

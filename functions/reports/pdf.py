@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import io
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -51,15 +52,15 @@ def statement_cells(pack: Pack, statement: Statement, line: Line) -> list[str]:
         value = line.values.get(column)
         if line.unit == "percent":
             if column == "variance":
-                cells.append(formatting.points(value))  # type: ignore[arg-type]
+                cells.append(formatting.points(value))
             elif column == "variance_pct":
                 cells.append("")
             else:
-                cells.append(formatting.percent(value))  # type: ignore[arg-type]
+                cells.append(formatting.percent(value))
         elif column == "variance_pct":
-            cells.append(formatting.percent(value))  # type: ignore[arg-type]
+            cells.append(formatting.percent(value))
         else:
-            cells.append(formatting.amount(value, pack.currency))  # type: ignore[arg-type]
+            cells.append(formatting.amount(value, pack.currency))
         if column == "variance_pct":
             cells.append(formatting.favourability(line.favourable))
     return cells
@@ -92,7 +93,7 @@ class _Builder:
         self.body = ParagraphStyle("body", fontName=FONT, fontSize=8.5, leading=11)
         self.small = ParagraphStyle("small", fontName=FONT, fontSize=7.5, leading=9.5, textColor=colors.HexColor("#444444"))
 
-    def table(self, rows: list[list[str]], widths: list[float], numeric_from: int, extra: list[tuple] = ()) -> Any:
+    def table(self, rows: list[list[str]], widths: list[float], numeric_from: int, extra: Sequence[tuple] = ()) -> Any:
         from reportlab.platypus import Table, TableStyle
 
         table = Table(rows, colWidths=widths, repeatRows=1)

@@ -6,13 +6,14 @@ import csv
 import io
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from reports import formatting
 from reports.pack import Pack, Statement
 
 
-def _pct(value: Decimal | None) -> str:
+def _pct(value: int | Decimal | None) -> str:
     return "" if value is None else str(value)
 
 
@@ -27,7 +28,7 @@ def _statement_rows(pack: Pack, statement: Statement) -> list[list[Any]]:
         for column in statement.columns:
             value = line.values.get(column)
             percent_like = line.unit == "percent" or column == "variance_pct"
-            cells.append(_pct(value) if percent_like else money(value))  # type: ignore[arg-type]
+            cells.append(_pct(value) if percent_like else money(value))
         flag = "" if line.favourable is None else str(line.favourable).lower()
         rows.append([line.key, line.account_id or "", line.label, line.kind, line.unit, *cells, flag])
     return rows
@@ -44,7 +45,7 @@ def table_builders(pack: Pack) -> dict[str, tuple[str, Callable[[], list[list[An
     money = lambda v: formatting.plain_amount(v, pack.currency)  # noqa: E731
     tables: dict[str, tuple[str, Callable[[], list[list[Any]]]]] = {}
     for statement in pack.statements:
-        tables[statement.table_id] = (statement.title, lambda s=statement: _statement_rows(pack, s))
+        tables[statement.table_id] = (statement.title, partial(_statement_rows, pack, statement))
     tables["kpis"] = ("Headline KPIs", lambda: [
         ["metric", "unit", "value", "previous", "change", "change_pct", "budget", "vs_budget_pct"],
         *[[k.metric, k.unit, _value(k.value, k.unit, pack), _value(k.previous, k.unit, pack),

@@ -72,7 +72,7 @@ class _Formats:
         self.date = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
 
 
-def _fraction(percent: Decimal | None) -> float | None:
+def _fraction(percent: int | Decimal | None) -> float | None:
     """A stored percentage (12.3456) as the spreadsheet's fraction (0.123456) for the 0.0% format."""
     return None if percent is None else float(Decimal(percent) / 100)
 
@@ -122,10 +122,10 @@ def _write_value(sheet: Any, fmt: _Formats, statement: Statement, line: Line, co
         if column == "variance":
             sheet.write_number(row, col, float(value), fmt.points)
         elif column != "variance_pct":
-            sheet.write_number(row, col, _fraction(value), fmt.percent_bold)  # type: ignore[arg-type]
+            sheet.write_number(row, col, _fraction(value), fmt.percent_bold)
         return
     if column == "variance_pct":
-        sheet.write_number(row, col, _fraction(value), fmt.percent)  # type: ignore[arg-type]
+        sheet.write_number(row, col, _fraction(value), fmt.percent)
         return
     cached = formatting.excel_value(int(value), currency)
     style = fmt.amount_bold if strong else fmt.amount
@@ -133,21 +133,22 @@ def _write_value(sheet: Any, fmt: _Formats, statement: Statement, line: Line, co
         formula = f"={_cell(row, col_of['actual'])}-{_cell(row, col_of['budget'])}"
         sheet.write_formula(row, col, formula, style, cached)
         return
-    formula = _sum_formula(statement, line, column, col, row_of)
-    if formula is None:
+    total = _sum_formula(statement, line, column, col, row_of)
+    if total is None:
         sheet.write_number(row, col, cached, style)
     else:
-        sheet.write_formula(row, col, formula, style, cached)
+        sheet.write_formula(row, col, total, style, cached)
 
 
 def _sum_formula(statement: Statement, line: Line, column: str, col: int, row_of: dict[str, int]) -> str | None:
     """'=C5+C6-C9' when the line is the signed sum of its terms in this column; None otherwise (value written)."""
     if not line.terms:
         return None
-    parts = [(statement.line(key).values.get(column), sign, key) for key, sign in line.terms]
-    if any(value is None for value, _, _ in parts):
+    parts = [(value, sign, key) for key, sign in line.terms
+             if (value := statement.line(key).values.get(column)) is not None]
+    if len(parts) != len(line.terms):
         return None
-    if sum(int(value) * sign for value, sign, _ in parts) != line.values.get(column):  # type: ignore[arg-type]
+    if sum(int(value) * sign for value, sign, _ in parts) != line.values.get(column):
         return None  # pack.notes says which total does not add up; the stored number is shown
     formula = "=" + "".join(f"{'+' if sign > 0 else '-'}{_cell(row_of[key], col)}" for _, sign, key in parts)
     formula = formula.replace("=+", "=", 1)

@@ -124,9 +124,10 @@ class TrendRequests:
                 ref.update({"computed_at": start, "computations": firestore.Increment(1),
                             "last_duration_ms": round((time.monotonic() - began) * 1000),
                             "last_changed_documents": changed if isinstance(changed, int) else None})
-                state = self._release_unless_pending(ref, deadline, max_wait)
-                if state is None:
+                again = self._release_unless_pending(ref, deadline, max_wait)
+                if again is None:
                     return f"computed {computations}x"
+                state = again
         except BaseException:
             # Leave the request pending for the next change or the sweep; never keep a dead lease.
             try:

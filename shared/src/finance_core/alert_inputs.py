@@ -56,7 +56,7 @@ class PlannedEvaluation:
 
 def comparison_scenario(rule: AlertRule) -> str | None:
     """The scenario a variance rule compares with (None for other rule types)."""
-    return rule.comparison_scenario.value if rule.type == "variance" else None  # type: ignore[union-attr]
+    return rule.comparison_scenario.value if rule.type == "variance" else None
 
 
 def scenarios_read(rule: AlertRule) -> frozenset[str]:
@@ -68,10 +68,10 @@ def scenarios_read(rule: AlertRule) -> frozenset[str]:
 def history_length(rule: AlertRule) -> int:
     """Periods of history before the evaluated one that the rule type can use."""
     if rule.type == "trend":
-        return rule.periods if rule.mode == "consecutive" else rule.periods - 1  # type: ignore[union-attr]
+        return rule.periods if rule.mode == "consecutive" else rule.periods - 1
     if rule.type == "anomaly":
         # The seasonal baseline looks back DEFAULT_MAX_SEASONS seasons; the robust one `window` points.
-        return max(rule.window, DEFAULT_MAX_SEASONS * rule.season_length)  # type: ignore[union-attr]
+        return max(rule.window, DEFAULT_MAX_SEASONS * rule.season_length)
     if rule.type == "forecast":
         return FORECAST_HISTORY - 1
     return 0
@@ -132,7 +132,7 @@ def plan_evaluations(
                 # The changed month is history of the `window` months after it, whose baselines
                 # move too: judge them again (a late or out-of-order load then ends where a load
                 # in order would).
-                periods = [add_months(key.period, offset) for offset in range(rule.window + 1)]  # type: ignore[union-attr]
+                periods = [add_months(key.period, offset) for offset in range(rule.window + 1)]
                 periods = [period for period in periods if period < current_period]
             else:
                 periods = [key.period]

@@ -8,7 +8,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 from finance_core.alert_rules import Escalation, RuleEvaluation, Severity
 
@@ -103,6 +103,17 @@ class AlertDecision:
     reason: str
 
 
+class _Wording(TypedDict):
+    """The fields every evaluation of an existing alert rewrites."""
+
+    severity: Severity
+    title: str
+    description: str
+    period: str
+    applied_change_ids: tuple[str, ...]
+    last_observed_at: datetime
+
+
 def _remember(change_ids: tuple[str, ...], change_id: str) -> tuple[str, ...]:
     return (*change_ids, change_id)[-MAX_REMEMBERED_CHANGES:]
 
@@ -165,7 +176,7 @@ def apply_evaluation(
             last_observed_at=observed_at,
         )
         return AlertDecision(Transition.FIRED, created, True, "new alert")
-    wording = {
+    wording: _Wording = {
         "severity": evaluation.severity,
         "title": evaluation.title,
         "description": evaluation.description,
@@ -441,6 +452,8 @@ def alert_document(state: AlertState) -> dict[str, Any]:
 
 def alert_state_from_document(document: Mapping[str, Any]) -> AlertState:
     """Inverse of alert_document (extra fields, e.g. who acknowledged, are ignored)."""
+    # The stored times as Firestore returns them: datetimes, None where a time is not set.
+    times: dict[str, Any] = {name: document.get(name) for name in _TIME_FIELDS}
     return AlertState(
         fingerprint=str(document["fingerprint"]),
         rule_id=str(document["rule_id"]),
@@ -454,6 +467,6 @@ def alert_state_from_document(document: Mapping[str, Any]) -> AlertState:
         count=int(document["count"]),
         escalation_level=int(document.get("escalation_level", 0)),
         applied_change_ids=tuple(document.get("applied_change_ids") or ()),
-        **{name: document.get(name) for name in _TIME_FIELDS},
+        **times,
     )
 

@@ -422,9 +422,10 @@ def _evaluate_variance(rule: VarianceRule, context: RuleContext) -> _Outcome:
     higher_is_better = _higher_is_better(target, context)
     if higher_is_better is None:
         return _not_evaluable(title, f"The type of account {target.account_id} is unknown.", rule.threshold_pct)
+    measured: Decimal | None
     if target.is_percentage:
-        variance: int | Decimal = (Decimal(actual) - Decimal(planned)).quantize(PERCENT_QUANTUM, ROUND_HALF_EVEN)
-        measured: Decimal | None = variance
+        measured = (Decimal(actual) - Decimal(planned)).quantize(PERCENT_QUANTUM, ROUND_HALF_EVEN)
+        variance: int | Decimal = measured
     else:
         variance = int(actual) - int(planned)
         measured = percent_change(int(actual), int(planned))

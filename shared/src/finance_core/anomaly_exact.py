@@ -202,7 +202,9 @@ def exact_scores(
         if verdict.action in (Action.DROP_PENDING, Action.RESTART):
             for j, was_anomaly in zip(pending, verdict.pending, strict=True):
                 if was_anomaly:
-                    clean[j] = points[j].expected  # an outlier: its expected value stands in for it
+                    held = points[j].expected
+                    assert held is not None  # a held point was judged, so it has an expected value
+                    clean[j] = held  # an outlier: its expected value stands in for it
                     if points[j].method is AnomalyMethod.SEASONAL:
                         seasonal_view[j] = clean[j]
             pending = [index] if verdict.action is Action.RESTART else []

@@ -195,7 +195,7 @@ class StreamingDetector:
         horizon = season_length or HORIZON_WITHOUT_SEASON // MEMORY_SEASONS
         memory = MEMORY_SEASONS * horizon
         self._short = horizon
-        spans = [(span, None) for span in LEVEL_SPANS]
+        spans: list[tuple[int, int | None]] = [(span, None) for span in LEVEL_SPANS]
         if season_length:
             spans += [(span, season_length) for span in LEVEL_SPANS]
         self._predictors = [_Predictor(span, season, memory) for span, season in spans]
@@ -235,6 +235,9 @@ class StreamingDetector:
         ]
         chosen = predictors[self._chosen]
         expected = predictions[self._chosen]
+        # The chosen predictor always predicts: it is the plain level (ready from the first point) or
+        # one that _choose picked because it predicted, and a predictor stays ready once it is.
+        assert expected is not None
         half_step = 0.0 if math.isinf(resolution.step) else 0.5 * resolution.step
         scale = max(_MEAN_AD * chosen.error, half_step, RELATIVE_SCALE_FLOOR * abs(expected), 1e-12)
         freedom = min(TAIL_FREEDOM, max(1.0, index - 1.0))
@@ -268,6 +271,7 @@ class StreamingDetector:
                 predictor.held = residual
                 continue
             if action is Action.SHIFT:
+                assert verdict is not None  # only a verdict shifts
                 predictor.level += (predictor.held + residual) / (len(verdict.pending) + 1)
                 predictor.held = 0.0
                 continue
@@ -283,7 +287,10 @@ class StreamingDetector:
         elif judged and action in (Action.LEARN, Action.DROP_PENDING):
             # Held points are the change tracker's; the regime reads the points judged normal.
             slow = self._slow_seasonal if chosen.season else self._slow_level
-            regime_log_p = self._read_regime(value, predictions[slow], predictors[slow], half_step)
+            slow_prediction = predictions[slow]
+            # The slowest level of the chosen kind is ready whenever the chosen one is (same season).
+            assert slow_prediction is not None
+            regime_log_p = self._read_regime(value, slow_prediction, predictors[slow], half_step)
             if regime_log_p < log_p and regime_log_p < self._tracker.log_alert:
                 state = EpisodeState.SURPRISE
             log_p = min(0.0, min(log_p, regime_log_p) + _LOG2)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import functools
 from dataclasses import dataclass
+from typing import cast
 from decimal import Decimal
 
 from lark import Lark, Token, Transformer, v_args
@@ -129,7 +130,8 @@ FUNCTIONS = sorted({*SELECTORS, *PERIOD_FUNCTIONS, *WINDOW_FUNCTIONS, *HELPERS})
 def _check_call(name: str, args: list[object]) -> Node:
     """Build a node for `name(args)` or raise ExpressionError saying what the function expects."""
     strings = [a for a in args if isinstance(a, str)]
-    nodes = [a for a in args if not isinstance(a, str)]
+    # The grammar gives a call only quoted text and expression nodes.
+    nodes = cast(list[Node], [a for a in args if not isinstance(a, str)])
     if name in SELECTORS:
         if nodes or not strings:
             raise ExpressionError(
@@ -235,7 +237,8 @@ def _syntax_message(text: str, exc: UnexpectedInput) -> str:
     if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
         return f"the expression ends too early {where}: {text.strip()!r} (a missing operand or ')'?)"
     if isinstance(exc, UnexpectedCharacters):
-        char = text[exc.pos_in_stream] if 0 <= exc.pos_in_stream < len(text) else "?"
+        position = exc.pos_in_stream
+        char = text[position] if position is not None and 0 <= position < len(text) else "?"
         hint = ' (account ids, types and tags are quoted with ")' if char in "'" else ""
         if char.isupper():
             hint = ' (metric and function names are lower case; quote account ids: account("4100"))'

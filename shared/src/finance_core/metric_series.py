@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from enum import StrEnum
 from graphlib import CycleError, TopologicalSorter
+from typing import TypeVar, cast
 
 from finance_core.accounts import BALANCE_SHEET, ChartOfAccounts
 from finance_core.metric_language import (
@@ -44,6 +45,8 @@ from finance_core.metric_language import (
 from finance_core.periods import add_months, fiscal_year_start, months_between, parse_period, period_range
 
 Value = int | Decimal | None
+Exact = int | Decimal
+EnumT = TypeVar("EnumT", bound=StrEnum)
 METRIC_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 HIDDEN_QUANTUM = Decimal("0.000001")
 # Every computation runs with 60 significant digits: a quotient of amounts up to 10^20 minor units
@@ -188,8 +191,10 @@ def parse_definition(metric_id: str, document: Mapping[str, object]) -> MetricSp
     return MetricSpec(metric_id, label.strip(), tree, unit, direction, decimals, description)
 
 
-def _enum(kind: type[StrEnum], value: object, path: str) -> StrEnum:  # type: ignore[type-arg]
+def _enum(kind: type[EnumT], value: object, path: str) -> EnumT:
     try:
+        if not isinstance(value, str):
+            raise ValueError(value)
         return kind(value)
     except ValueError:
         raise DefinitionError(path, f"{value!r} is not one of {', '.join(v.value for v in kind)}") from None
@@ -452,7 +457,8 @@ class MetricSet:
             self.cells[position].rank = rank
         self._order = sorted(range(len(self.cells)), key=lambda p: self.cells[p].rank)
         self._fanout = [[(d, self.cells[d].rank, spread) for d, spread in cell.dependents] for cell in self.cells]
-        self._computes = [cell.compute for cell in self.cells]
+        # Every cell has its closure once the set is built.
+        self._computes = cast(list[Closure], [cell.compute for cell in self.cells])
 
     def _fingerprint(self) -> str:
         """Changes whenever a stored series must be recomputed from scratch (definitions, chart, calendar)."""
@@ -513,7 +519,7 @@ class MetricSet:
         else:
             bases = {cell for account in changed_accounts for cell in self._by_account.get(account, ())}
         heap: list[tuple[int, int, int]] = []
-        queued: set[tuple[int, int]] = set()
+        queued: set[tuple[int, int, int]] = set()
         with localcontext(EXACT):
             return self._update(values, i, accounts, bases, heap, queued)
 
@@ -524,7 +530,7 @@ class MetricSet:
         accounts: Mapping[str, int],
         bases: Iterable[int],
         heap: list[tuple[int, int, int]],
-        queued: set[tuple[int, int]],
+        queued: set[tuple[int, int, int]],
     ) -> int:
         for position in bases:
             cell = self.cells[position]
@@ -534,7 +540,7 @@ class MetricSet:
                 self._queue(heap, queued, position, i)
         return self._drain(values, heap, queued)
 
-    def _queue(self, heap: list[tuple[int, int, int]], queued: set[tuple[int, int]], position: int, i: int) -> None:
+    def _queue(self, heap: list[tuple[int, int, int]], queued: set[tuple[int, int, int]], position: int, i: int) -> None:
         size = len(self.calendar)
         for dependent, rank, spread in self._fanout[position]:
             for j in spread(i):
@@ -544,7 +550,7 @@ class MetricSet:
                         queued.add(item)
                         heapq.heappush(heap, item)
 
-    def _drain(self, values: list[list[Value]], heap: list[tuple[int, int, int]], queued: set[tuple[int, int]]) -> int:
+    def _drain(self, values: list[list[Value]], heap: list[tuple[int, int, int]], queued: set[tuple[int, int, int]]) -> int:
         computed = 0
         computes = self._computes
         pop = heapq.heappop
@@ -613,16 +619,16 @@ def _shifted(source: int, months: int) -> Callable[[list[list[Value]], int], Val
     return lambda values, i: values[source][i - months] if i >= months else None
 
 
-def _prev_builder(source, window, calendar_, position):  # type: ignore[no-untyped-def]
+def _prev_builder(source, window, calendar_, position):
     return _shifted(source, 1), _next, None
 
 
-def _prev_year_builder(source, window, calendar_, position):  # type: ignore[no-untyped-def]
+def _prev_year_builder(source, window, calendar_, position):
     return _shifted(source, 12), (lambda q: (q + 12,)), None
 
 
-def _growth_builder(months: int):  # type: ignore[no-untyped-def]
-    def build(source, window, calendar_, position):  # type: ignore[no-untyped-def]
+def _growth_builder(months: int):
+    def build(source, window, calendar_, position):
         def compute(values: list[list[Value]], i: int) -> Value:
             return _growth(values[source][i], values[source][i - months]) if i >= months else None
 
@@ -631,10 +637,10 @@ def _growth_builder(months: int):  # type: ignore[no-untyped-def]
     return build
 
 
-def _running_builder(kind: str):  # type: ignore[no-untyped-def]
+def _running_builder(kind: str):
     """ytd, qtd and closing: the sum so far, restarted at each fiscal year / quarter (never for closing)."""
 
-    def build(source, window, calendar_, position):  # type: ignore[no-untyped-def]
+    def build(source, window, calendar_, position):
         starts = {"ytd": calendar_.year_starts, "qtd": calendar_.quarter_starts}.get(kind)
         size = len(calendar_)
 
@@ -651,8 +657,8 @@ def _running_builder(kind: str):  # type: ignore[no-untyped-def]
     return build
 
 
-def _window_builder(average: bool, months: int | None = None):  # type: ignore[no-untyped-def]
-    def build(source, window, calendar_, position):  # type: ignore[no-untyped-def]
+def _window_builder(average: bool, months: int | None = None):
+    def build(source, window, calendar_, position):
         n = months or window
 
         def compute(values: list[list[Value]], i: int) -> Value:
@@ -688,7 +694,7 @@ _PERIOD_BUILDERS = {
 Closure = Callable[[list[list[Value]], int], Value]
 
 
-def _binary(op: Callable[[Value, Value], Value]) -> Callable[[Closure, Closure], Closure]:
+def _binary(op: Callable[[Exact, Exact], Value]) -> Callable[[Closure, Closure], Closure]:
     def build(left: Closure, right: Closure) -> Closure:
         def evaluate(values: list[list[Value]], i: int) -> Value:
             a = left(values, i)
@@ -704,7 +710,7 @@ def _binary(op: Callable[[Value, Value], Value]) -> Callable[[Closure, Closure],
     return build
 
 
-def _divide(a: Value, b: Value) -> Value:
+def _divide(a: Exact, b: Exact) -> Value:
     if b == 0:
         return None
     return Decimal(a) / Decimal(b)
@@ -729,7 +735,10 @@ def _helper_max(a: Closure, b: Closure) -> Closure:
 def _helper_abs(a: Closure) -> Closure:
     def evaluate(values: list[list[Value]], i: int) -> Value:
         value = a(values, i)
-        return None if value is None else abs(value)
+        if value is None:
+            return None
+        # Each type on its own: abs() of the union loses the type for the checker.
+        return abs(value) if isinstance(value, int) else abs(value)
 
     return evaluate
 
@@ -742,7 +751,7 @@ def _helper_positive(a: Closure) -> Closure:
     return evaluate
 
 
-_HELPERS = {"min": _helper_min, "max": _helper_max, "abs": _helper_abs, "positive": _helper_positive}
+_HELPERS: dict[str, Callable[..., Closure]] = {"min": _helper_min, "max": _helper_max, "abs": _helper_abs, "positive": _helper_positive}
 
 
 def compile_definitions(

@@ -100,7 +100,7 @@ class Trend:
     forecast: tuple[ForecastPoint, ...]
 
 
-def linear_fit(values: Sequence[float]) -> LinearFit:
+def linear_fit(values: Sequence[float] | np.ndarray) -> LinearFit:
     """Least-squares line through the values (at least two)."""
     y = np.asarray(values, dtype=float)
     if y.size < 2:

@@ -117,7 +117,7 @@ def _ranking_key(line: AccountVariance) -> tuple[int, Decimal, int, str, int, De
     # Lines without a percent (nothing planned) go after every line with one: their size is
     # shown in minor units, and ranking them "infinitely" large would bury the real overruns.
     no_percent = line.variance_pct is None
-    magnitude = Decimal(0) if no_percent else abs(line.variance_pct)
+    magnitude = Decimal(0) if line.variance_pct is None else abs(line.variance_pct)
     # The signed values last, so even two lines equal in size (an overrun and an underrun) have
     # one order whatever the input order.
     return (int(no_percent), -magnitude, -abs(line.variance_minor), line.account_id, line.variance_minor,
