@@ -50,8 +50,7 @@ STYLE_SCOPE = [
     "tools/maintenance.py",
 ]
 
-# The type checker covers the whole core and every function module (pyproject.toml [tool.mypy]
-# lists the modules with known errors, which other work is changing now).
+# The type checker covers the whole core and every function module, with no module excepted.
 TYPED = [
     "shared/src/finance_core",
     "functions/adapters",

@@ -25,7 +25,7 @@ def fact_from_change(change: RecordChange, message: ChangeMessage, reference: Or
     state = change.fact_state
     if state is None:
         raise PermanentError(f"change {message.change_id} of record {change.record_id} ({change.op}) has no record state")
-    if state.account_id not in reference.chart:
+    if state.account_id is None or state.account_id not in reference.chart:
         raise PermanentError(
             f"account {state.account_id!r} of record {state.record_id} is not in the chart of accounts of {org_id} "
             "(no account type); restore the account, then replay the dead letters"

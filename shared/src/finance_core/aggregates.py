@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from finance_core.accounts import AccountType, ChartOfAccounts
 from finance_core.identifiers import CONSOLIDATED_ENTITY, KEY_SEPARATOR
@@ -137,7 +137,7 @@ class FoldedTotals:
     seq: dict[str, int]
 
 
-def fold_shards(shards: Mapping[str, Mapping[str, object]]) -> FoldedTotals:
+def fold_shards(shards: Mapping[str, Mapping[str, Any]]) -> FoldedTotals:
     """Sum shard documents `{shard_id: {accounts: {...}, record_count, seq}}`."""
     accounts: dict[str, int] = {}
     record_count = 0
@@ -145,8 +145,8 @@ def fold_shards(shards: Mapping[str, Mapping[str, object]]) -> FoldedTotals:
     for shard_id, shard in shards.items():
         for account_id, minor in dict(shard.get("accounts") or {}).items():
             accounts[account_id] = accounts.get(account_id, 0) + int(minor)
-        record_count += int(shard.get("record_count") or 0)  # type: ignore[call-overload]
-        seq[shard_id] = int(shard.get("seq") or 0)  # type: ignore[call-overload]
+        record_count += int(shard.get("record_count") or 0)
+        seq[shard_id] = int(shard.get("seq") or 0)
     return FoldedTotals({k: v for k, v in accounts.items() if v != 0}, record_count, seq)
 
 
