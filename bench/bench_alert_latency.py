@@ -59,13 +59,25 @@ def main() -> None:
     stack = LocalStack.running()
     db = firestore_client(stack.config)
     org_id = f"bench-alerts-{uuid.uuid4().hex[:8]}"
-    rule = {"rule_id": "salaries-high", "name": "Salaries above 1,000", "type": "absolute", "severity": "critical",
-            "target": {"entity_id": "us-east", "account_id": "6100"}, "direction": "above",
-            "threshold_minor": THRESHOLD_MINOR, "cooldown_seconds": 0, "channels": ["bench-hook"]}
+    rule = {
+        "rule_id": "salaries-high",
+        "name": "Salaries above 1,000",
+        "type": "absolute",
+        "severity": "critical",
+        "target": {"entity_id": "us-east", "account_id": "6100"},
+        "direction": "above",
+        "threshold_minor": THRESHOLD_MINOR,
+        "cooldown_seconds": 0,
+        "channels": ["bench-hook"],
+    }
     seed_org(db, org_id, rules=[rule])
     db.document(f"organizations/{org_id}/alert_settings/notification_policy").set(
-        {"group_interval_seconds": 0, "max_notifications_per_hour": 100_000,
-         "severity_overrides": {"critical": {"group_wait_seconds": 0}}})
+        {
+            "group_interval_seconds": 0,
+            "max_notifications_per_hour": 100_000,
+            "severity_overrides": {"critical": {"group_wait_seconds": 0}},
+        }
+    )
     publisher = pubsub_v1.PublisherClient()
     topic = publisher.topic_path(stack.config.project_id, "financial-events")
     alerts = db.collection(f"organizations/{org_id}/alerts")
@@ -85,11 +97,12 @@ def main() -> None:
     total, fired, delivered = [], [], []
     with WebhookReceiver() as hook:
         db.document(f"organizations/{org_id}/notification_channels/bench-hook").set(
-            {"type": "webhook", "url": f"{hook.url}/bench"})
+            {"type": "webhook", "url": f"{hook.url}/bench"}
+        )
         for index in range(args.warmup + args.breaches):
             received_before = len(hook.delivered())
             published = send("1500.00")
-            wait_for(lambda: len(hook.delivered()) > received_before, 60, f"notification {index + 1}")
+            wait_for(lambda before=received_before: len(hook.delivered()) > before, 60, f"notification {index + 1}")
             received = hook.delivered()[received_before].at
             doc = wait_for(lambda: (a := alert()) and a["status"] == "active" and a, 30, "the active alert")
             if index >= args.warmup:
@@ -101,15 +114,21 @@ def main() -> None:
         extra = len(hook.delivered()) - (args.warmup + args.breaches)
     print(f"alert delivery latency, {len(total)} breaches after {args.warmup} warm-up (org {org_id})")
     print(f"{'stage':<38}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}  (ms)")
-    for name, samples in (("publish -> alert fired (Firestore)", fired),
-                          ("alert fired -> webhook received", delivered),
-                          ("publish -> webhook received", total)):
+    for name, samples in (
+        ("publish -> alert fired (Firestore)", fired),
+        ("alert fired -> webhook received", delivered),
+        ("publish -> webhook received", total),
+    ):
         ms = [s * 1000 for s in samples]
-        print(f"{name:<38}{percentile(ms, 0.5):>8.0f}{percentile(ms, 0.95):>8.0f}"
-              f"{percentile(ms, 0.99):>8.0f}{max(ms):>8.0f}")
+        print(
+            f"{name:<38}{percentile(ms, 0.5):>8.0f}{percentile(ms, 0.95):>8.0f}"
+            f"{percentile(ms, 0.99):>8.0f}{max(ms):>8.0f}"
+        )
     under = sum(1 for s in total if s < TARGET_SECONDS)
-    print(f"mean {statistics.mean(total) * 1000:.0f} ms; under the {TARGET_SECONDS:.0f} s target: {under}/{len(total)} "
-          f"= {under / len(total):.2f}; p99 / target = {percentile(total, 0.99) / TARGET_SECONDS:.2f}")
+    print(
+        f"mean {statistics.mean(total) * 1000:.0f} ms; under the {TARGET_SECONDS:.0f} s target: {under}/{len(total)} "
+        f"= {under / len(total):.2f}; p99 / target = {percentile(total, 0.99) / TARGET_SECONDS:.2f}"
+    )
     print(f"unexpected extra notifications: {extra}")
 
 

@@ -30,11 +30,30 @@ def _rows(count: int, org: str):
     now = datetime.now(UTC)
     for i in range(count):
         cents = 10_000 + i
-        state = RecordState(org, f"r{i}", 1, f"e{i}", entity_id="us-east", account_id="4100", period="2026-10",
-                            scenario="actual", amount=Decimal(cents).scaleb(-2), currency="USD", amount_minor=cents,
-                            reporting_amount_minor=cents, occurred_at=now.isoformat())
-        yield fact_row(state, op="upsert", version=1, event_id=f"{org}-e{i}", account_type="revenue",
-                       reporting_currency="USD", ingested_at=now)
+        state = RecordState(
+            org,
+            f"r{i}",
+            1,
+            f"e{i}",
+            entity_id="us-east",
+            account_id="4100",
+            period="2026-10",
+            scenario="actual",
+            amount=Decimal(cents).scaleb(-2),
+            currency="USD",
+            amount_minor=cents,
+            reporting_amount_minor=cents,
+            occurred_at=now.isoformat(),
+        )
+        yield fact_row(
+            state,
+            op="upsert",
+            version=1,
+            event_id=f"{org}-e{i}",
+            account_type="revenue",
+            reporting_currency="USD",
+            ingested_at=now,
+        )
 
 
 def _biggest_org(db) -> str:
@@ -97,16 +116,24 @@ def main() -> None:
             timings[view["name"]] = time.perf_counter() - started
 
         print("Analytics sink on the local BigQuery emulator")
-        print(f"  streaming, one row per request (what the trigger does): {single_rate:,.0f} rows/s "
-              f"({1000 / single_rate:.1f} ms per insert, {args.single} rows)")
-        print(f"  streaming, batches of 500 (replay and dead-letter paths): {batched_rate:,.0f} rows/s "
-              f"({args.batched} rows); ratio batched / single {batched_rate / single_rate:.0f}x")
-        print(f"  replay of org {org}: {report.records} records -> {report.written} rows in {replay_seconds:.2f}s "
-              f"({report.written / replay_seconds:,.0f} rows/s including the Firestore and BigQuery reads)")
+        print(
+            f"  streaming, one row per request (what the trigger does): {single_rate:,.0f} rows/s "
+            f"({1000 / single_rate:.1f} ms per insert, {args.single} rows)"
+        )
+        print(
+            f"  streaming, batches of 500 (replay and dead-letter paths): {batched_rate:,.0f} rows/s "
+            f"({args.batched} rows); ratio batched / single {batched_rate / single_rate:.0f}x"
+        )
+        print(
+            f"  replay of org {org}: {report.records} records -> {report.written} rows in {replay_seconds:.2f}s "
+            f"({report.written / replay_seconds:,.0f} rows/s including the Firestore and BigQuery reads)"
+        )
         print(f"  replay again (idempotent): {again.written} rows written, plan in {again_seconds:.2f}s")
         total = args.single + args.batched + report.written
-        print(f"  view queries over {total:,} fact rows: "
-              + ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in timings.items()))
+        print(
+            f"  view queries over {total:,} fact rows: "
+            + ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in timings.items())
+        )
     finally:
         client.delete_dataset(dataset, delete_contents=True, not_found_ok=True)
 

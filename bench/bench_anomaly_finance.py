@@ -30,8 +30,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
     series = finance_set(args.per_family, args.seed)
-    print(f"anomaly detection on {len(series):,} labelled monthly series ({args.per_family} per family, "
-          f"seed {args.seed}), exact mode, every judged month counted")
+    print(
+        f"anomaly detection on {len(series):,} labelled monthly series ({args.per_family} per family, "
+        f"seed {args.seed}), exact mode, every judged month counted"
+    )
     started = time.perf_counter()
     for threshold in THRESHOLDS:
         tallies = {family: Tally() for family in FAMILIES}
@@ -46,14 +48,20 @@ def main() -> None:
                 alerts_after_steps += sum(1 for i in flagged if i > month)
                 late_steps += month not in flagged and month + 1 in flagged
         print(f"\nthreshold {threshold}:")
-        print(f"    {'family':<10}{'labelled':>9}{'found':>7}{'false alarms':>14}{'precision':>11}{'recall':>8}"
-              f"{'false alarms per normal month':>31}")
+        print(
+            f"    {'family':<10}{'labelled':>9}{'found':>7}{'false alarms':>14}{'precision':>11}{'recall':>8}"
+            f"{'false alarms per normal month':>31}"
+        )
         for family, tally in tallies.items():
             labelled_count = tally.true_positives + tally.false_negatives
-            print(f"    {family:<10}{labelled_count:>9}{tally.true_positives:>7}{tally.false_positives:>14}"
-                  f"{tally.precision:>11.3f}{tally.recall:>8.3f}{tally.false_alarm_rate:>31.4f}")
-        print(f"    steps: {alerts_after_steps} alerts in the months after {steps} steps "
-              f"({alerts_after_steps / steps:.2f} per step); {late_steps} steps found the month after")
+            print(
+                f"    {family:<10}{labelled_count:>9}{tally.true_positives:>7}{tally.false_positives:>14}"
+                f"{tally.precision:>11.3f}{tally.recall:>8.3f}{tally.false_alarm_rate:>31.4f}"
+            )
+        print(
+            f"    steps: {alerts_after_steps} alerts in the months after {steps} steps "
+            f"({alerts_after_steps / steps:.2f} per step); {late_steps} steps found the month after"
+        )
     elapsed = time.perf_counter() - started
     points = sum(len(s.values) for s in series) * len(THRESHOLDS)
     print(f"\n{points:,} points scored in {elapsed:.1f} s ({1e6 * elapsed / points:.0f} us per point)")

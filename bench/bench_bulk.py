@@ -47,26 +47,50 @@ from tools.stack.seed import BATCHES_TOPIC, EVENTS_TOPIC, firestore_client, writ
 PERIODS = tuple(f"2026-{month:02d}" for month in range(1, 13))
 ENTITIES = {"us-east": "USD", "us-west": "USD", "us-central": "USD", "eu-central": "EUR", "eu-west": "EUR"}
 # Parent account, type, number of leaves: 60 leaf accounts under six summary accounts.
-CHART = [("4000", "revenue", 15), ("5000", "cogs", 10), ("6000", "opex", 20), ("7000", "other_income", 5),
-         ("8000", "other_expense", 5), ("9000", "tax", 5)]
-SHAPE = Shape(entities=ENTITIES, open_periods=PERIODS, closed_period="2025-06",
-              leaf_accounts=tuple(f"{parent[0]}{n:03d}" for parent, _, leaves in CHART for n in range(1, leaves + 1)),
-              summary_account="6000")
+CHART = [
+    ("4000", "revenue", 15),
+    ("5000", "cogs", 10),
+    ("6000", "opex", 20),
+    ("7000", "other_income", 5),
+    ("8000", "other_expense", 5),
+    ("9000", "tax", 5),
+]
+SHAPE = Shape(
+    entities=ENTITIES,
+    open_periods=PERIODS,
+    closed_period="2025-06",
+    leaf_accounts=tuple(f"{parent[0]}{n:03d}" for parent, _, leaves in CHART for n in range(1, leaves + 1)),
+    summary_account="6000",
+)
 
 
 def bulk_reference(org_id: str) -> dict:
     """Reference data of the bench org (the shape above), in the seed's format."""
     accounts = []
     for parent, account_type, leaves in CHART:
-        accounts.append({"account_id": parent, "name": f"{account_type} total", "type": account_type, "parent_id": None})
-        accounts += [{"account_id": f"{parent[0]}{n:03d}", "name": f"{account_type} {n}", "type": account_type,
-                      "parent_id": parent} for n in range(1, leaves + 1)]
+        accounts.append(
+            {"account_id": parent, "name": f"{account_type} total", "type": account_type, "parent_id": None}
+        )
+        accounts += [
+            {
+                "account_id": f"{parent[0]}{n:03d}",
+                "name": f"{account_type} {n}",
+                "type": account_type,
+                "parent_id": parent,
+            }
+            for n in range(1, leaves + 1)
+        ]
     rates = {period: {"EUR": str(Decimal("1.08") + Decimal(index) / 1000)} for index, period in enumerate(PERIODS)}
     periods = {period: {"status": "open"} for period in PERIODS} | {SHAPE.closed_period: {"status": "closed"}}
-    return {"org": {"org_id": org_id, "name": "Bulk load bench", "reporting_currency": "USD",
-                    "fiscal_year_start_month": 1},
-            "entities": [{"entity_id": e, "name": e, "parent_id": None, "currency": c} for e, c in ENTITIES.items()],
-            "accounts": accounts, "fx_rates": rates, "periods": periods, "members": [], "current_period": "2026-12"}
+    return {
+        "org": {"org_id": org_id, "name": "Bulk load bench", "reporting_currency": "USD", "fiscal_year_start_month": 1},
+        "entities": [{"entity_id": e, "name": e, "parent_id": None, "currency": c} for e, c in ENTITIES.items()],
+        "accounts": accounts,
+        "fx_rates": rates,
+        "periods": periods,
+        "members": [],
+        "current_period": "2026-12",
+    }
 
 
 def emulator_batched_write_rate(db, documents: int = 4000, per_commit: int = 400) -> float:
@@ -95,13 +119,17 @@ def bigquery_latest(config, org_id: str) -> dict:
     from tools.stack.provision import bigquery_client
 
     client = bigquery_client(config)
-    sql = (f"SELECT entity_id, period, scenario, account_id, "
-           f"SUM(reporting_amount) AS total, COUNT(*) AS n FROM `{config.project_id}.finance.financial_records_latest` "
-           "WHERE org_id = @org GROUP BY 1, 2, 3, 4")
+    sql = (
+        f"SELECT entity_id, period, scenario, account_id, "
+        f"SUM(reporting_amount) AS total, COUNT(*) AS n FROM `{config.project_id}.finance.financial_records_latest` "
+        "WHERE org_id = @org GROUP BY 1, 2, 3, 4"
+    )
     from google.cloud import bigquery
 
-    job = client.query(sql, job_config=bigquery.QueryJobConfig(
-        query_parameters=[bigquery.ScalarQueryParameter("org", "STRING", org_id)]))
+    job = client.query(
+        sql,
+        job_config=bigquery.QueryJobConfig(query_parameters=[bigquery.ScalarQueryParameter("org", "STRING", org_id)]),
+    )
     got: dict = {}
     for row in job.result():
         minor = int(Decimal(row["total"]) * 100)
@@ -110,8 +138,10 @@ def bigquery_latest(config, org_id: str) -> dict:
             slot = got.setdefault(key, {"accounts": {}, "record_count": 0})
             slot["accounts"][row["account_id"]] = slot["accounts"].get(row["account_id"], 0) + minor
             slot["record_count"] += int(row["n"])
-    return {k: {"accounts": {a: m for a, m in v["accounts"].items() if m}, "record_count": v["record_count"]}
-            for k, v in got.items()}
+    return {
+        k: {"accounts": {a: m for a, m in v["accounts"].items() if m}, "record_count": v["record_count"]}
+        for k, v in got.items()
+    }
 
 
 def with_dimensions(raw: bytes, count: int, values: int) -> bytes:
@@ -129,8 +159,11 @@ def with_dimensions(raw: bytes, count: int, values: int) -> bytes:
 
 def dimension_records(db, org_id: str, dimension: str) -> int:
     """Live records the consolidated aggregates of one dimension account for."""
-    query = (db.collection(f"organizations/{org_id}/dimension_aggregates")
-             .where("dimension", "==", dimension).where("entity_id", "==", "_all"))
+    query = (
+        db.collection(f"organizations/{org_id}/dimension_aggregates")
+        .where("dimension", "==", dimension)
+        .where("entity_id", "==", "_all")
+    )
     return sum(int((s.to_dict() or {}).get("record_count") or 0) for s in query.stream())
 
 
@@ -194,22 +227,36 @@ def main() -> int:
         reference["org"]["dimensions"] = {name: {"label": name, "values": values} for name in dimensions}
     write_reference(db, org_id, reference)
     # About 2 versions per record, then 10% duplicated deliveries and 1% invalid messages.
-    scenario = build_scenario(org_id, records=max(1, int(args.lines / 2.2)), seed=11, duplicate_share=0.10,
-                              invalid_share=0.01, versions=(1, 3), shape=SHAPE)
+    scenario = build_scenario(
+        org_id,
+        records=max(1, int(args.lines / 2.2)),
+        seed=11,
+        duplicate_share=0.10,
+        invalid_share=0.01,
+        versions=(1, 3),
+        shape=SHAPE,
+    )
     expected = scenario.expected_totals(reference["fx_rates"])
-    deliveries_sent = [with_dimensions(raw, args.dimensions, args.dimension_values) for raw in scenario.deliveries] \
-        if dimensions else list(scenario.deliveries)
+    deliveries_sent = (
+        [with_dimensions(raw, args.dimensions, args.dimension_values) for raw in scenario.deliveries]
+        if dimensions
+        else list(scenario.deliveries)
+    )
     live_records = sum(v["record_count"] for k, v in expected.items() if k[0] != "_all")
-    print(f"bulk load on the local stack: org {org_id}, {len(scenario.deliveries)} deliveries "
-          f"({len(scenario.valid_event_ids)} distinct valid events, {len(scenario.invalid_event_ids)} invalid, "
-          f"{scenario.duplicate_copies} duplicated), {len(expected)} aggregate keys, "
-          f"{len(ENTITIES)} entities x {len(PERIODS)} periods x {len(SCENARIOS)} scenarios x {len(SHAPE.leaf_accounts)} accounts, "
-          f"{len(dimensions)} dimensions x {args.dimension_values if dimensions else 0} values on every line")
+    print(
+        f"bulk load on the local stack: org {org_id}, {len(scenario.deliveries)} deliveries "
+        f"({len(scenario.valid_event_ids)} distinct valid events, {len(scenario.invalid_event_ids)} invalid, "
+        f"{scenario.duplicate_copies} duplicated), {len(expected)} aggregate keys, "
+        f"{len(ENTITIES)} entities x {len(PERIODS)} periods x {len(SCENARIOS)} scenarios x "
+        f"{len(SHAPE.leaf_accounts)} accounts, "
+        f"{len(dimensions)} dimensions x {args.dimension_values if dimensions else 0} values on every line"
+    )
     write_rate = emulator_batched_write_rate(db)
     print(f"  emulator batched writes (commits of 400)   {write_rate:,.0f} documents/s")
 
-    publisher = pubsub_v1.PublisherClient(batch_settings=pubsub_v1.types.BatchSettings(max_messages=1000,
-                                                                                         max_bytes=9_000_000))
+    publisher = pubsub_v1.PublisherClient(
+        batch_settings=pubsub_v1.types.BatchSettings(max_messages=1000, max_bytes=9_000_000)
+    )
     if args.singles:
         messages = [(EVENTS_TOPIC, raw) for raw in deliveries_sent]
     else:
@@ -221,14 +268,23 @@ def main() -> int:
             except ValueError:
                 body = None
             (lines.append(body) if isinstance(body, dict) else singles.append(raw))
-        batches = [{"type": "records.batch", "batch_id": f"close-{n // args.batch_lines:05d}", "org_id": org_id,
-                    "events": lines[n:n + args.batch_lines]} for n in range(0, len(lines), args.batch_lines)]
+        batches = [
+            {
+                "type": "records.batch",
+                "batch_id": f"close-{n // args.batch_lines:05d}",
+                "org_id": org_id,
+                "events": lines[n : n + args.batch_lines],
+            }
+            for n in range(0, len(lines), args.batch_lines)
+        ]
         messages = [(BATCHES_TOPIC, json.dumps(b).encode()) for b in batches] + [(EVENTS_TOPIC, raw) for raw in singles]
     log_offset = debug_log_size()
     started_wall = time.time()
     started = time.monotonic()
-    futures = [publisher.publish(publisher.topic_path(config.project_id, topic), data, org_id=org_id)
-               for topic, data in messages]
+    futures = [
+        publisher.publish(publisher.topic_path(config.project_id, topic), data, org_id=org_id)
+        for topic, data in messages
+    ]
     for future in futures:
         future.result(timeout=300)
     published = time.monotonic() - started
@@ -246,15 +302,20 @@ def main() -> int:
         if elapsed - last_report >= 10:
             last_report = elapsed
             matching = sum(1 for k, v in got.items() if expected.get(k) == v)
-            print(f"  {elapsed:6.0f} s: {total}/{deliveries} deliveries accounted for, "
-                  f"{matching}/{len(expected)} aggregates exact", flush=True)
+            print(
+                f"  {elapsed:6.0f} s: {total}/{deliveries} deliveries accounted for, "
+                f"{matching}/{len(expected)} aggregates exact",
+                flush=True,
+            )
         if elapsed > args.timeout:
             print(f"timed out after {elapsed:.0f} s", file=sys.stderr)
             return 1
         time.sleep(1.0)
     rate = len(scenario.deliveries) / firestore_seconds
-    print(f"  every aggregate exact in Firestore after {firestore_seconds:.1f} s: {rate:,.0f} lines/s "
-          f"(ratio to the emulator's batched writes: {rate / write_rate:.3f})")
+    print(
+        f"  every aggregate exact in Firestore after {firestore_seconds:.1f} s: {rate:,.0f} lines/s "
+        f"(ratio to the emulator's batched writes: {rate / write_rate:.3f})"
+    )
     while dimensions and any(dimension_records(db, org_id, d) != live_records for d in dimensions):
         if time.monotonic() - started > args.timeout:
             print("the dimension aggregates never accounted for every record", file=sys.stderr)
@@ -263,17 +324,21 @@ def main() -> int:
     if dimensions:
         dimension_seconds = time.monotonic() - started
         keys = sum(1 for _ in db.collection(f"organizations/{org_id}/dimension_aggregates").select([]).stream())
-        print(f"  every dimension aggregate folded after {dimension_seconds:.1f} s "
-              f"({len(scenario.deliveries) / dimension_seconds:,.0f} lines/s; {keys:,} dimension aggregate keys "
-              f"beside {len(expected)} aggregate keys)")
+        print(
+            f"  every dimension aggregate folded after {dimension_seconds:.1f} s "
+            f"({len(scenario.deliveries) / dimension_seconds:,.0f} lines/s; {keys:,} dimension aggregate keys "
+            f"beside {len(expected)} aggregate keys)"
+        )
     while bigquery_latest(config, org_id) != expected:
         if time.monotonic() - started > args.timeout:
             print("BigQuery never matched", file=sys.stderr)
             return 1
         time.sleep(2.0)
     bigquery_seconds = time.monotonic() - started
-    print(f"  financial_records_latest exact in BigQuery after {bigquery_seconds:.1f} s "
-          f"({len(scenario.deliveries) / bigquery_seconds:,.0f} lines/s)")
+    print(
+        f"  financial_records_latest exact in BigQuery after {bigquery_seconds:.1f} s "
+        f"({len(scenario.deliveries) / bigquery_seconds:,.0f} lines/s)"
+    )
     time.sleep(5)  # let the last consumers finish before counting what they did
     meter = meter_since(started_wall)
     counts, millis = invocations_since(log_offset)
@@ -281,11 +346,15 @@ def main() -> int:
     writes = sum(v for (fn, kind), v in meter.items() if kind == "writes")
     deletes = sum(v for (fn, kind), v in meter.items() if kind == "deletes")
     invocations = sum(counts.values())
-    print(f"  Firestore document writes per line        {writes / lines_count:.2f} ({writes:,} writes, "
-          f"{deletes:,} deletes = {deletes / lines_count:.2f} per line)")
+    print(
+        f"  Firestore document writes per line        {writes / lines_count:.2f} ({writes:,} writes, "
+        f"{deletes:,} deletes = {deletes / lines_count:.2f} per line)"
+    )
     for function in sorted({fn for fn, _ in meter}):
-        print(f"    {function:<32} {meter[(function, 'writes')]:>9,} writes {meter[(function, 'deletes')]:>7,} deletes "
-              f"{meter[(function, 'commits')]:>6,} commits")
+        print(
+            f"    {function:<32} {meter[(function, 'writes')]:>9,} writes {meter[(function, 'deletes')]:>7,} deletes "
+            f"{meter[(function, 'commits')]:>6,} commits"
+        )
     print(f"  function invocations per line             {invocations / lines_count:.3f} ({invocations:,})")
     for function, count in counts.most_common():
         print(f"    {function:<32} {count:>7,} invocations, {millis[function] / count:8.0f} ms each")

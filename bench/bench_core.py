@@ -70,9 +70,16 @@ def demo_records(reporting: str, rates: dict) -> list[RecordState]:
             rate = Decimal(1) if row["currency"] == reporting else rates[row["period"]][row["currency"]]
             records.append(
                 RecordState(
-                    org_id="northwind", record_id=row["record_id"], version=1, event_id=f"{row['record_id']}-v1",
-                    entity_id=row["entity_id"], account_id=row["account_id"], period=row["period"],
-                    scenario=row["scenario"], amount=amount, currency=row["currency"],
+                    org_id="northwind",
+                    record_id=row["record_id"],
+                    version=1,
+                    event_id=f"{row['record_id']}-v1",
+                    entity_id=row["entity_id"],
+                    account_id=row["account_id"],
+                    period=row["period"],
+                    scenario=row["scenario"],
+                    amount=amount,
+                    currency=row["currency"],
                     amount_minor=to_minor(amount, row["currency"]),
                     reporting_amount_minor=convert_to_reporting_minor(amount, row["currency"], reporting, rate),
                 )
@@ -85,8 +92,14 @@ def busy_key_records(chart: ChartOfAccounts, count: int, rng: random.Random) -> 
     leaves = [a.account_id for a in chart if chart.is_leaf(a.account_id)]
     return [
         RecordState(
-            org_id="northwind", record_id=f"JE-{i}", version=1, event_id=f"JE-{i}-v1", entity_id="us-east",
-            account_id=rng.choice(leaves), period="2026-10", scenario="actual",
+            org_id="northwind",
+            record_id=f"JE-{i}",
+            version=1,
+            event_id=f"JE-{i}-v1",
+            entity_id="us-east",
+            account_id=rng.choice(leaves),
+            period="2026-10",
+            scenario="actual",
             reporting_amount_minor=rng.randint(1_00, 50_000_00),
         )
         for i in range(count)
@@ -96,8 +109,14 @@ def busy_key_records(chart: ChartOfAccounts, count: int, rng: random.Random) -> 
 # --- (a) calculation propagation -----------------------------------------------------------------
 
 
-def propagation(records: list[RecordState], key: AggregateKey, chart: ChartOfAccounts, graph: MetricGraph,
-                rng: random.Random, changes: int) -> dict[str, float]:
+def propagation(
+    records: list[RecordState],
+    key: AggregateKey,
+    chart: ChartOfAccounts,
+    graph: MetricGraph,
+    rng: random.Random,
+    changes: int,
+) -> dict[str, float]:
     """Per change: record_delta + incremental build_view vs full recompute from all records of the key."""
     of_key = [r for r in records if (r.entity_id, r.period, r.scenario) == (key.entity_id, key.period, key.scenario)]
     leaves = sorted({r.account_id for r in of_key})
@@ -106,9 +125,12 @@ def propagation(records: list[RecordState], key: AggregateKey, chart: ChartOfAcc
     updates = []
     for _ in range(changes):
         before = current[of_key[rng.randrange(len(of_key))].record_id]
-        after = replace(before, version=before.version + 1,
-                        reporting_amount_minor=(before.reporting_amount_minor or 0) + rng.randint(-5_000, 5_000),
-                        account_id=rng.choice(leaves) if rng.random() < 0.2 else before.account_id)
+        after = replace(
+            before,
+            version=before.version + 1,
+            reporting_amount_minor=(before.reporting_amount_minor or 0) + rng.randint(-5_000, 5_000),
+            account_id=rng.choice(leaves) if rng.random() < 0.2 else before.account_id,
+        )
         current[after.record_id] = after
         updates.append((before, after))
     truth = aggregates_from_records(of_key)[key]
@@ -138,8 +160,13 @@ def propagation(records: list[RecordState], key: AggregateKey, chart: ChartOfAcc
 
     incremental_s, _ = timed(incremental)
     full_s, _ = timed(full)
-    return {"records": len(of_key), "incremental_us": incremental_s * 1e6, "full_us": full_s * 1e6,
-            "changes": len(updates), "full_runs": full_runs}
+    return {
+        "records": len(of_key),
+        "incremental_us": incremental_s * 1e6,
+        "full_us": full_s * 1e6,
+        "changes": len(updates),
+        "full_runs": full_runs,
+    }
 
 
 # --- (b), (c) anomaly scoring --------------------------------------------------------------------
@@ -191,9 +218,15 @@ def anomaly_scoring(points: int = 10_000, length: int = 36) -> dict[str, float]:
     streaming_kib, _ = peak_of(full_runs)  # one series' verdicts alive at a time
     retained_kib, verdicts = peak_of(lambda: [detect_anomalies(values) for values in family])  # all kept
     flagged = sum(p.is_anomaly for points_of in verdicts for p in points_of)
-    return {"series": len(family), "points": scored, "per_point_us": per_point_s * 1e6,
-            "per_latest_us": per_latest_s * 1e6, "flagged": flagged, "streaming_kib": streaming_kib,
-            "retained_kib": retained_kib}
+    return {
+        "series": len(family),
+        "points": scored,
+        "per_point_us": per_point_s * 1e6,
+        "per_latest_us": per_latest_s * 1e6,
+        "flagged": flagged,
+        "streaming_kib": streaming_kib,
+        "retained_kib": retained_kib,
+    }
 
 
 STREAM_TARGET_US = 50.0
@@ -236,8 +269,14 @@ def streaming_scoring(points: int = 60_000) -> dict[str, float]:
         fresh.update(value)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return {"points": points, "per_point_us": per_point_s * 1e6, "flagged": flagged,
-            "state_early": state_bytes[2_880], "state_late": state_bytes[points], "peak_kib": peak / 1024}
+    return {
+        "points": points,
+        "per_point_us": per_point_s * 1e6,
+        "flagged": flagged,
+        "state_early": state_bytes[2_880],
+        "state_late": state_bytes[points],
+        "peak_kib": peak / 1024,
+    }
 
 
 def metric_definitions_bench(chart: ChartOfAccounts, extra_unaffected: int = 540) -> dict[str, Any]:
@@ -266,19 +305,30 @@ def metric_definitions_bench(chart: ChartOfAccounts, extra_unaffected: int = 540
     own = 60 - len(definitions)
     for n in range(own):
         leaf = leaves[n % len(leaves)]
-        shape = ['100 * account("{a}") / revenue', 'ytd(account("{a}"))', 'growth_yoy(account("{a}"))',
-                 'avg(account("{a}"), 3) - prev(account("{a}"))', 'ttm(account("{a}")) / positive(ttm(revenue))'][n % 5]
+        shape = [
+            '100 * account("{a}") / revenue',
+            'ytd(account("{a}"))',
+            'growth_yoy(account("{a}"))',
+            'avg(account("{a}"), 3) - prev(account("{a}"))',
+            'ttm(account("{a}")) / positive(ttm(revenue))',
+        ][n % 5]
         definitions[f"own_{n}"] = {"label": f"own {n}", "expression": shape.format(a=leaf), "unit": "ratio"}
     assert len(definitions) == 60
     # Unaffected: they read an account the measured changes never touch.
-    noise = {f"unaffected_{n}": {"label": "u", "expression": f'ytd(account("8100")) * {n + 2} + closing(account("2500"))'}
-             for n in range(extra_unaffected)}
+    noise = {
+        f"unaffected_{n}": {"label": "u", "expression": f'ytd(account("8100")) * {n + 2} + closing(account("2500"))'}
+        for n in range(extra_unaffected)
+    }
     calendar = Calendar.spanning(["2024-01", "2026-12"])
     rng = random.Random(11)
     inputs = {p: {a: rng.randint(0, 5_000_000) for a in leaves} for p in calendar.periods}
     results: dict[str, Any] = {"definitions": len(definitions), "unaffected": extra_unaffected}
-    cases = [("revenue account, latest period", "4100", -1), ("revenue account, 12 months back", "4100", -13),
-             ("cash account, latest period", "1000", -1), ("cash account, 24 months back", "1000", -25)]
+    cases = [
+        ("revenue account, latest period", "4100", -1),
+        ("revenue account, 12 months back", "4100", -13),
+        ("cash account, latest period", "1000", -1),
+        ("cash account, 24 months back", "1000", -25),
+    ]
     for label, documents in (("60", definitions), ("60+unaffected", {**definitions, **noise})):
         metric_set, errors = compile_definitions(documents, big_chart, calendar)
         assert not errors, errors
@@ -288,7 +338,7 @@ def metric_definitions_bench(chart: ChartOfAccounts, extra_unaffected: int = 540
             totals = dict(inputs[period])
             cells = 0
 
-            def batch(period=period, totals=totals, account=account) -> int:
+            def batch(period=period, totals=totals, account=account, metric_set=metric_set, values=values) -> int:
                 nonlocal cells
                 for n in range(500):
                     totals[account] += 1 if n % 2 else -1
@@ -299,7 +349,7 @@ def metric_definitions_bench(chart: ChartOfAccounts, extra_unaffected: int = 540
             results[(label, case)] = (seconds * 1e6, cells)
         runs = 5
 
-        def full_batch(metric_set=metric_set) -> int:
+        def full_batch(metric_set=metric_set, runs=runs) -> int:
             for _ in range(runs):
                 metric_set.full(inputs)
             return runs
@@ -315,19 +365,25 @@ def main() -> None:
     raw, chart, rates = demo_reference()
     graph = MetricGraph()
     rng = random.Random(7)
-    print(f"finance_core benchmarks - Python {platform.python_version()} on {platform.machine()}, "
-          f"{REPEATS} repeats, best run per figure")
+    print(
+        f"finance_core benchmarks - Python {platform.python_version()} on {platform.machine()}, "
+        f"{REPEATS} repeats, best run per figure"
+    )
     print()
     m = metric_definitions_bench(chart)
-    print(f"(d) metric definitions: one change recomputed incrementally (MetricSet.update), {m['definitions']} "
-          f"definitions, 36-month series")
+    print(
+        f"(d) metric definitions: one change recomputed incrementally (MetricSet.update), {m['definitions']} "
+        f"definitions, 36-month series"
+    )
     print(f"    {'change':<36}{'60 definitions':>22}{'+' + str(m['unaffected']) + ' unaffected':>26}")
     for case in m["cases"]:
         (us, cells), (us_more, cells_more) = m[("60", case)], m[("60+unaffected", case)]
         print(f"    {case:<36}{us:>9.1f} us {cells:>4} cells{us_more:>13.1f} us {cells_more:>4} cells")
-    print(f"    {'full recompute of the series':<36}{m[('60', 'full')] / 1000:>9.1f} ms "
-          f"{m[('60', 'cells')]:>4} rows{m[('60+unaffected', 'full')] / 1000:>13.1f} ms "
-          f"{m[('60+unaffected', 'cells')]:>4} rows")
+    print(
+        f"    {'full recompute of the series':<36}{m[('60', 'full')] / 1000:>9.1f} ms "
+        f"{m[('60', 'cells')]:>4} rows{m[('60+unaffected', 'full')] / 1000:>13.1f} ms "
+        f"{m[('60+unaffected', 'cells')]:>4} rows"
+    )
     print()
     if sys.argv[1:] == ["--metrics-only"]:
         return
@@ -338,40 +394,54 @@ def main() -> None:
     busy = busy_key_records(chart, 5_000, rng)
     rows = [
         ("demo key " + demo_key.doc_id, propagation(records, demo_key, chart, graph, rng, 2_000)),
-        ("busy key (5,000 ledger lines)", propagation(busy, AggregateKey("us-east", "2026-10", "actual"), chart, graph,
-                                                      rng, 2_000)),
+        (
+            "busy key (5,000 ledger lines)",
+            propagation(busy, AggregateKey("us-east", "2026-10", "actual"), chart, graph, rng, 2_000),
+        ),
     ]
     print("(a) calculation propagation per change (record_delta + build_view with the demo chart)")
     print(f"    {'aggregate':<38}{'records':>8}{'incremental':>14}{'full recompute':>17}{'ratio':>9}")
     for label, r in rows:
-        print(f"    {label:<38}{r['records']:>8}{r['incremental_us']:>11.1f} us{r['full_us']:>14.1f} us"
-              f"{r['full_us'] / r['incremental_us']:>8.1f}x")
+        print(
+            f"    {label:<38}{r['records']:>8}{r['incremental_us']:>11.1f} us{r['full_us']:>14.1f} us"
+            f"{r['full_us'] / r['incremental_us']:>8.1f}x"
+        )
     print(f"    incremental: {rows[0][1]['changes']:,} updates per run; full recompute: aggregates_from_records of")
     runs = f"{rows[0][1]['full_runs']} / {rows[1][1]['full_runs']}"
     print(f"    every record of the key + build_view, {runs} runs per batch")
     print()
 
     a = anomaly_scoring()
-    print(f"(b) anomaly scoring, exact mode (the alert rules'), {a['series']} series x 36 months = "
-          f"{a['points']:,} points")
-    print(f"    detect_anomalies, every point scored     {a['per_point_us']:>9.1f} us per point "
-          f"({a['flagged']} flagged)")
-    print(f"    score_latest, live verdict on a series   {a['per_latest_us']:>9.1f} us per series "
-          f"({a['per_latest_us'] / a['per_point_us']:.0f}x one point: it replays the history)")
+    print(
+        f"(b) anomaly scoring, exact mode (the alert rules'), {a['series']} series x 36 months = {a['points']:,} points"
+    )
+    print(
+        f"    detect_anomalies, every point scored     {a['per_point_us']:>9.1f} us per point ({a['flagged']} flagged)"
+    )
+    print(
+        f"    score_latest, live verdict on a series   {a['per_latest_us']:>9.1f} us per series "
+        f"({a['per_latest_us'] / a['per_point_us']:.0f}x one point: it replays the history)"
+    )
     print()
     b = streaming_scoring()
     print(f"(b') anomaly scoring, streaming mode: StreamingDetector(288).update on {b['points']:,} five-minute points")
-    print(f"    per point                                {b['per_point_us']:>9.1f} us "
-          f"(target < {STREAM_TARGET_US:.0f} us: {b['per_point_us'] / STREAM_TARGET_US:.2f} of it; "
-          f"{b['flagged']} flagged)")
-    print(f"    state after 10 days / {b['points'] / 288:.0f} days (pickled)      "
-          f"{b['state_early'] / 1024:>6.1f} KiB / {b['state_late'] / 1024:.1f} KiB (bounded: it does not grow)")
+    print(
+        f"    per point                                {b['per_point_us']:>9.1f} us "
+        f"(target < {STREAM_TARGET_US:.0f} us: {b['per_point_us'] / STREAM_TARGET_US:.2f} of it; "
+        f"{b['flagged']} flagged)"
+    )
+    print(
+        f"    state after 10 days / {b['points'] / 288:.0f} days (pickled)      "
+        f"{b['state_early'] / 1024:>6.1f} KiB / {b['state_late'] / 1024:.1f} KiB (bounded: it does not grow)"
+    )
     print(f"    peak traced memory over the first 10 days {b['peak_kib']:>8.1f} KiB")
     print()
     print("(c) peak memory of (b) (tracemalloc, peak traced allocation of one pass over the family)")
     print(f"    {'series by series, verdicts dropped':<41}{a['streaming_kib']:>9.1f} KiB")
-    print(f"    {'all ' + format(a['points'], ',') + ' verdicts kept':<41}{a['retained_kib']:>9.1f} KiB "
-          f"({a['retained_kib'] * 1024 / a['points']:.0f} bytes per point)")
+    print(
+        f"    {'all ' + format(a['points'], ',') + ' verdicts kept':<41}{a['retained_kib']:>9.1f} KiB "
+        f"({a['retained_kib'] * 1024 / a['points']:.0f} bytes per point)"
+    )
     print()
     print(f"total {time.perf_counter() - started:.1f} s")
 

@@ -32,8 +32,14 @@ from nab_scoring import PROFILES, file_outcome, score_corpus
 # values): NAB's files are mostly regular, some have gaps or jitter, hence a median.
 INTERVAL_ROWS = 10
 
-PUBLISHED = (("Numenta HTM", 70.1), ("earthgeckoSkyline", 58.2), ("relativeEntropy", 54.6),
-             ("Random Cut Forest", 51.7), ("Twitter ADVec", 47.1), ("windowedGaussian", 39.6))
+PUBLISHED = (
+    ("Numenta HTM", 70.1),
+    ("earthgeckoSkyline", 58.2),
+    ("relativeEntropy", 54.6),
+    ("Random Cut Forest", 51.7),
+    ("Twitter ADVec", 47.1),
+    ("windowedGaussian", 39.6),
+)
 
 
 def find_windows(root: Path) -> Path:
@@ -63,8 +69,9 @@ def window_rows(name: str, stamps: list[datetime], windows: list[list[str]]) -> 
 
 
 def season_of(stamps: list[datetime]) -> int | None:
-    steps = [(b - a).total_seconds() for a, b in zip(stamps[:INTERVAL_ROWS], stamps[1 : INTERVAL_ROWS + 1],
-                                                     strict=False)]
+    steps = [
+        (b - a).total_seconds() for a, b in zip(stamps[:INTERVAL_ROWS], stamps[1 : INTERVAL_ROWS + 1], strict=False)
+    ]
     steps = [s for s in steps if s > 0]
     return season_length_for_interval(statistics.median(steps)) if steps else None
 
@@ -94,8 +101,10 @@ def main() -> None:
         if not path.is_file():
             raise SystemExit(f"{name} is labelled but {path} does not exist")
         jobs.append((name, str(path)))
-    print(f"NAB evaluation of finance_core.anomaly.StreamingDetector on {root}: {len(jobs)} files, "
-          f"{sum(len(w) for w in labels.values())} windows")
+    print(
+        f"NAB evaluation of finance_core.anomaly.StreamingDetector on {root}: {len(jobs)} files, "
+        f"{sum(len(w) for w in labels.values())} windows"
+    )
     started = time.perf_counter()
     results: dict[str, tuple[np.ndarray, int | None]] = {}
     seconds = 0.0
@@ -103,29 +112,36 @@ def main() -> None:
         for done, (name, scores, season, spent) in enumerate(pool.imap_unordered(detect, jobs), 1):
             results[name] = (scores, season)
             seconds += spent
-            print(f"  [{done:>3}/{len(jobs)}] {name}: {len(scores):,} rows, season {season}, {spent:.1f} s",
-                  flush=True)
+            print(f"  [{done:>3}/{len(jobs)}] {name}: {len(scores):,} rows, season {season}, {spent:.1f} s", flush=True)
     rows = sum(len(s) for s, _ in results.values())
     windows = {name: window_rows(name, read_file(root / "data" / name)[0], labels[name]) for name in sorted(labels)}
     files = [(results[name][0], windows[name]) for name in sorted(labels)]
-    print(f"scored {rows:,} rows in {time.perf_counter() - started:.0f} s "
-          f"({1e6 * seconds / rows:.1f} us per row in the detector)")
+    print(
+        f"scored {rows:,} rows in {time.perf_counter() - started:.0f} s "
+        f"({1e6 * seconds / rows:.1f} us per row in the detector)"
+    )
     print()
     print(f"{'profile':<22}{'normalised':>11}{'threshold':>16}{'raw':>9}{'windows':>9}")
     best = {}
     for profile in PROFILES:
         result = score_corpus(files, profile)
         best[profile.name] = result
-        print(f"{profile.name:<22}{result.normalised:>11.1f}{result.threshold:>16.10f}{result.raw:>9.2f}"
-              f"{result.windows:>9}")
-    print("published standard scores on the full 58-file corpus: "
-          + ", ".join(f"{name} {score}" for name, score in PUBLISHED))
+        print(
+            f"{profile.name:<22}{result.normalised:>11.1f}{result.threshold:>16.10f}{result.raw:>9.2f}"
+            f"{result.windows:>9}"
+        )
+    print(
+        "published standard scores on the full 58-file corpus: "
+        + ", ".join(f"{name} {score}" for name, score in PUBLISHED)
+    )
     standard = best["standard"]
     print()
     print(f"at the standard threshold {standard.threshold:.10f}:")
     if args.files:
-        print("    file                                                        score  false positives  windows "
-              "(weight of the first detection)")
+        print(
+            "    file                                                        score  false positives  windows "
+            "(weight of the first detection)"
+        )
     by_category = defaultdict(lambda: [0.0, 0, 0, 0, 0])
     for name in sorted(labels):
         outcome = file_outcome(results[name][0], windows[name], standard.profile, standard.threshold)

@@ -61,11 +61,22 @@ def bench_latency(config, db, org_id: str, count: int, rate: float) -> dict[str,
     started = time.monotonic()
     for i in range(count):
         event_id = f"bench-{org_id}-{i}"
-        body = {"event_id": event_id, "type": "record.upserted", "org_id": org_id, "record_id": f"b-{i}",
-                "version": 1, "occurred_at": "2026-10-05T12:00:00Z",
-                "record": {"entity_id": ["us-east", "us-west", "eu-central"][i % 3], "account_id": ["4100", "5100", "6100", "6200"][i % 4],
-                           "period": "2026-10", "scenario": "actual", "amount": "125.50",
-                           "currency": "EUR" if i % 3 == 2 else "USD"}}
+        body = {
+            "event_id": event_id,
+            "type": "record.upserted",
+            "org_id": org_id,
+            "record_id": f"b-{i}",
+            "version": 1,
+            "occurred_at": "2026-10-05T12:00:00Z",
+            "record": {
+                "entity_id": ["us-east", "us-west", "eu-central"][i % 3],
+                "account_id": ["4100", "5100", "6100", "6200"][i % 4],
+                "period": "2026-10",
+                "scenario": "actual",
+                "amount": "125.50",
+                "currency": "EUR" if i % 3 == 2 else "USD",
+            },
+        }
         published[event_id] = time.time()
         publisher.publish(topic, json.dumps(body).encode(), org_id=org_id)
         time.sleep(max(0.0, started + (i + 1) / rate - time.monotonic()))
@@ -145,19 +156,29 @@ def bench_hot_key(db, org_id: str, threads: int, per_thread: int) -> dict[str, f
 
     def naive(index: int) -> None:
         for _ in range(naive_per_thread):
+
             @firestore.transactional
             def add(transaction):
                 snapshot = naive_ref.get(transaction=transaction)
-                transaction.update(naive_ref, {"accounts": {"4100": snapshot.get("accounts")["4100"] + 1},
-                                               "record_count": snapshot.get("record_count") + 1})
+                transaction.update(
+                    naive_ref,
+                    {
+                        "accounts": {"4100": snapshot.get("accounts")["4100"] + 1},
+                        "record_count": snapshot.get("record_count") + 1,
+                    },
+                )
+
             try:
                 add(db.transaction(max_attempts=5))
             except Exception:  # noqa: BLE001 - counted
                 failures["naive"] += 1
 
     results = {}
-    for name, target, each in (("increment", increment, per_thread), ("sharded", sharded, per_thread),
-                               ("naive", naive, naive_per_thread)):
+    for name, target, each in (
+        ("increment", increment, per_thread),
+        ("sharded", sharded, per_thread),
+        ("naive", naive, naive_per_thread),
+    ):
         workers = [threading.Thread(target=target, args=(i,)) for i in range(threads)]
         started = time.monotonic()
         for worker in workers:
@@ -191,19 +212,30 @@ def main() -> int:
     raw = bench_raw_transactions(db)
     hot = bench_hot_key(db, org_id, args.threads, args.per_thread)
     print(f"  events published                      {latency['events']} at {latency['offered_rate']:.0f}/s offered")
-    print(f"  sustained pipeline rate               {latency['sustained_rate']:.1f} events/s "
-          f"(all {latency['events']} in the consolidated aggregate after {latency['drain_seconds']:.1f} s)")
-    print(f"  publish -> aggregate seen by listener p50 {latency['lag_p50_ms']:.0f} ms, p99 {latency['lag_p99_ms']:.0f} ms "
-          f"({latency['lag_samples']} samples)")
+    print(
+        f"  sustained pipeline rate               {latency['sustained_rate']:.1f} events/s "
+        f"(all {latency['events']} in the consolidated aggregate after {latency['drain_seconds']:.1f} s)"
+    )
+    print(
+        f"  publish -> aggregate seen by listener p50 {latency['lag_p50_ms']:.0f} ms, "
+        f"p99 {latency['lag_p99_ms']:.0f} ms "
+        f"({latency['lag_samples']} samples)"
+    )
     print(f"  raw emulator transactions (1 thread)  {raw:.0f} read-modify-write/s")
     print(f"  ratio pipeline events / raw txn       {latency['sustained_rate'] / raw:.3f}")
     print(f"  hot key, {args.threads} producers x {args.per_thread} changes:")
-    print(f"    single-document Increment()         {hot['increment_per_s']:.0f}/s ({hot['increment_failed']} failed, "
-          f"exact={hot['increment_exact']})")
-    print(f"    sharded store (change marker + shard increment per commit) {hot['sharded_per_s']:.0f} changes/s "
-          f"({hot['sharded_failed']} failed commits, exact={hot['sharded_exact']})")
-    print(f"    naive read-modify-write transaction {hot['naive_per_s']:.1f}/s ({hot['naive_failed']} failed, "
-          f"total {hot['naive_total']})")
+    print(
+        f"    single-document Increment()         {hot['increment_per_s']:.0f}/s ({hot['increment_failed']} failed, "
+        f"exact={hot['increment_exact']})"
+    )
+    print(
+        f"    sharded store (change marker + shard increment per commit) {hot['sharded_per_s']:.0f} changes/s "
+        f"({hot['sharded_failed']} failed commits, exact={hot['sharded_exact']})"
+    )
+    print(
+        f"    naive read-modify-write transaction {hot['naive_per_s']:.1f}/s ({hot['naive_failed']} failed, "
+        f"total {hot['naive_total']})"
+    )
     print(f"  ratio sharded / Increment()           {hot['sharded_per_s'] / max(hot['increment_per_s'], 1e-9):.2f}")
     print(f"  ratio sharded / naive                 {hot['sharded_per_s'] / max(hot['naive_per_s'], 1e-9):.1f}x")
     return 0

@@ -96,7 +96,8 @@ def end_to_end(db, org: str, period: str) -> tuple[float, int]:
     ref = db.document(f"organizations/{org}/reports/{request_id}")
     started = time.perf_counter()
     db.document(f"organizations/{org}/report_requests/{request_id}").set(
-        {"period": period, "requested_by": "bench", "requested_at": firestore.SERVER_TIMESTAMP})
+        {"period": period, "requested_by": "bench", "requested_at": firestore.SERVER_TIMESTAMP}
+    )
     while True:
         snap = ref.get()
         body = snap.to_dict() if snap.exists else {}
@@ -123,8 +124,10 @@ def main() -> int:
         print(f"{args.org} has no actuals for {args.period}: seed the demo org with ./dev seed", file=sys.stderr)
         return 1
 
-    print(f"monthly pack of {args.org} for {args.period} ({agg.to_dict().get('record_count')} consolidated actual "
-          f"records), {args.runs} runs after a first one")
+    print(
+        f"monthly pack of {args.org} for {args.period} ({agg.to_dict().get('record_count')} consolidated actual "
+        f"records), {args.runs} runs after a first one"
+    )
     first = phases(db, args.org, args.period)
     runs = [phases(db, args.org, args.period) for _ in range(args.runs)]
     names = [n for n in first if n != "sizes"]
@@ -133,13 +136,20 @@ def main() -> int:
         values = [r[name] for r in runs]
         print(f"    {name:<28}{first[name]:7.3f}  {statistics.median(values):7.3f}  {max(values):6.3f}")
     totals = [sum(r[n] for n in names) for r in runs]
-    print(f"    {'total of the phases':<28}{sum(first[n] for n in names):7.3f}  {statistics.median(totals):7.3f}  "
-          f"{max(totals):6.3f}")
+    print(
+        f"    {'total of the phases':<28}{sum(first[n] for n in names):7.3f}  {statistics.median(totals):7.3f}  "
+        f"{max(totals):6.3f}"
+    )
     pdf_size, xlsx_size, png_size = first["sizes"]  # type: ignore[misc]
-    print(f"    sizes: PDF {pdf_size / 1024:.0f} KiB, XLSX {xlsx_size / 1024:.0f} KiB, chart PNG {png_size / 1024:.0f} KiB")
+    print(
+        f"    sizes: PDF {pdf_size / 1024:.0f} KiB, XLSX {xlsx_size / 1024:.0f} KiB, "
+        f"chart PNG {png_size / 1024:.0f} KiB"
+    )
     whole = [service_run(db, args.org, args.period) for _ in range(args.runs)]
-    print(f"    ReportService.run (claim, progress, files, links): median {statistics.median(whole):.3f} s, "
-          f"max {max(whole):.3f} s -> {statistics.median(whole) / TARGET_SECONDS:.0%} of the 5 s target")
+    print(
+        f"    ReportService.run (claim, progress, files, links): median {statistics.median(whole):.3f} s, "
+        f"max {max(whole):.3f} s -> {statistics.median(whole) / TARGET_SECONDS:.0%} of the 5 s target"
+    )
 
     print("\n(b) request document -> report succeeded, through the Functions emulator")
     first_e2e = end_to_end(db, args.org, args.period)
@@ -147,9 +157,11 @@ def main() -> int:
     walls = [w for w, _ in e2e]
     inside = [d / 1000 for _, d in e2e]
     print(f"    first (worker start): {first_e2e[0]:.3f} s wall, {first_e2e[1] / 1000:.3f} s in the function")
-    print(f"    median {statistics.median(walls):.3f} s wall (max {max(walls):.3f}), "
-          f"{statistics.median(inside):.3f} s in the function -> {statistics.median(walls) / TARGET_SECONDS:.0%} "
-          "of the 5 s target")
+    print(
+        f"    median {statistics.median(walls):.3f} s wall (max {max(walls):.3f}), "
+        f"{statistics.median(inside):.3f} s in the function -> {statistics.median(walls) / TARGET_SECONDS:.0%} "
+        "of the 5 s target"
+    )
     return 0
 
 

@@ -74,20 +74,35 @@ def bench_upload(stack, db, rows_count: int) -> None:
     lines = []
     for index in range(rows_count):
         entity = rng.choice(list(ENTITIES))
-        lines.append({"record_id": f"up-{index:06d}", "entity_id": entity, "account_id": rng.choice(LEAVES),
-                      "period": rng.choice(periods), "scenario": rng.choice(["actual", "budget", "forecast"]),
-                      "amount": f"{rng.randint(-50_000, 5_000_000) / 100:.2f}", "currency": ENTITIES[entity]})
+        lines.append(
+            {
+                "record_id": f"up-{index:06d}",
+                "entity_id": entity,
+                "account_id": rng.choice(LEAVES),
+                "period": rng.choice(periods),
+                "scenario": rng.choice(["actual", "budget", "forecast"]),
+                "amount": f"{rng.randint(-50_000, 5_000_000) / 100:.2f}",
+                "currency": ENTITIES[entity],
+            }
+        )
     header = "record_id,entity_id,account_id,period,scenario,amount,currency"
     body = "\n".join([header, *(",".join(line[k] for k in header.split(",")) for line in lines)]).encode()
     url = f"http://{stack.config.address('functions')}/{stack.config.project_id}/us-central1/ingest_upload"
     print(f"upload: {rows_count} rows, {len(body) / 1e6:.2f} MB CSV, org {org_id}")
     started = time.monotonic()
-    response = requests.post(url, params={"org_id": org_id}, data=body, timeout=1800,
-                             headers={"Authorization": f"Bearer {editor.id_token}", "Content-Type": "text/csv"})
+    response = requests.post(
+        url,
+        params={"org_id": org_id},
+        data=body,
+        timeout=1800,
+        headers={"Authorization": f"Bearer {editor.id_token}", "Content-Type": "text/csv"},
+    )
     answered = time.monotonic() - started
     report = response.json()
-    print(f"  answered {response.status_code} after {answered:.1f} s ({rows_count / answered:,.0f} rows/s): "
-          f"{report.get('counts')}")
+    print(
+        f"  answered {response.status_code} after {answered:.1f} s ({rows_count / answered:,.0f} rows/s): "
+        f"{report.get('counts')}"
+    )
     expected = expected_totals(lines, reference["fx_rates"])
     while firestore_aggregates(db, org_id) != expected:
         time.sleep(1.0)
@@ -111,8 +126,10 @@ def bench_demo_history(stack, db) -> None:
     events = [record_event(org_id, row) for row in source]
     expected = expected_totals(source, reference["fx_rates"])
     batches = records_batches(org_id, events, "history")
-    print(f"demo history: {len(events)} lines in {len(batches)} records.batch messages, org {org_id}, "
-          f"{len(demo_alert_rules())} alert rules")
+    print(
+        f"demo history: {len(events)} lines in {len(batches)} records.batch messages, org {org_id}, "
+        f"{len(demo_alert_rules())} alert rules"
+    )
     client = bigquery_client(stack.config)
     started = time.monotonic()
     publish_batches(stack.config, batches)
@@ -122,20 +139,28 @@ def bench_demo_history(stack, db) -> None:
         now = time.monotonic() - started
         if "stored" not in marks and data_quality_total(db, org_id) >= len(events):
             marks["stored"] = now
-        if "aggregates" not in marks and applied_change_count(db, org_id) >= len(events) \
-                and firestore_aggregates(db, org_id) == expected:
+        if (
+            "aggregates" not in marks
+            and applied_change_count(db, org_id) >= len(events)
+            and firestore_aggregates(db, org_id) == expected
+        ):
             marks["aggregates"] = now
         if "aggregates" in marks and "kpis+variance" not in marks:
             kpis = db.document(f"organizations/{org_id}/kpis/current").get()
             variance = db.document(f"organizations/{org_id}/variance/_all__{reference['current_period']}").get()
             if kpis.exists and variance.exists and kpis.update_time.timestamp() >= time.time() - now - 1:
                 marks["kpis+variance"] = now
-        if "bigquery" not in marks and rows(client, "SELECT COUNT(*) AS n FROM `{ds}.financial_records_latest` "
-                                                    "WHERE org_id = @org", org_id)[0]["n"] == len(events):
+        if "bigquery" not in marks and rows(
+            client, "SELECT COUNT(*) AS n FROM `{ds}.financial_records_latest` WHERE org_id = @org", org_id
+        )[0]["n"] == len(events):
             marks["bigquery"] = now
         if "aggregates" in marks and "alerts" not in marks:
-            pending = list(db.collection(f"organizations/{org_id}/record_changes")
-                           .where(filter=FieldFilter("state", "in", ["pending", "applied"])).limit(1).stream())
+            pending = list(
+                db.collection(f"organizations/{org_id}/record_changes")
+                .where(filter=FieldFilter("state", "in", ["pending", "applied"]))
+                .limit(1)
+                .stream()
+            )
             quiet = alerts_quiet_since(db, org_id)
             if not pending and quiet != float("inf") and quiet >= 5:
                 marks["alerts"] = now - quiet

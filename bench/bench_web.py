@@ -90,10 +90,25 @@ def fill_demo_month(stack, db) -> None:
     kpis = (db.document("organizations/northwind/kpis/current").get().to_dict() or {}).get("kpis", {})
     if all(k.get("value") is not None for k in kpis.values()):
         return
-    lines = [("us-east", "4100", "42000.00", "USD"), ("us-west", "4200", "18000.00", "USD"),
-             ("eu-central", "5100", "17000.00", "EUR"), ("us-east", "6100", "21000.00", "USD")]
-    events = [event("northwind", f"bench-web-fill-{i}", 1, entity=entity, account=account, period=KPI_PERIOD,
-                    amount=amount, currency=currency) for i, (entity, account, amount, currency) in enumerate(lines)]
+    lines = [
+        ("us-east", "4100", "42000.00", "USD"),
+        ("us-west", "4200", "18000.00", "USD"),
+        ("eu-central", "5100", "17000.00", "EUR"),
+        ("us-east", "6100", "21000.00", "USD"),
+    ]
+    events = [
+        event(
+            "northwind",
+            f"bench-web-fill-{i}",
+            1,
+            entity=entity,
+            account=account,
+            period=KPI_PERIOD,
+            amount=amount,
+            currency=currency,
+        )
+        for i, (entity, account, amount, currency) in enumerate(lines)
+    ]
     publish_events(stack.config, events)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -132,8 +147,9 @@ def live_latency(stack, db, browser, base_url: str, events: int, spacing_ms: int
     org_id = f"bench-web-{uuid.uuid4().hex[:8]}"
     seed_org(db, org_id)
     user = sign_up(stack)
-    db.document(f"organizations/{org_id}/members/{user.uid}").set({"uid": user.uid, "role": "viewer",
-                                                                   "display_name": "Bench viewer"})
+    db.document(f"organizations/{org_id}/members/{user.uid}").set(
+        {"uid": user.uid, "role": "viewer", "display_name": "Bench viewer"}
+    )
     publisher = pubsub_v1.PublisherClient(batch_settings=pubsub_v1.types.BatchSettings(max_messages=1))
     topic = publisher.topic_path(stack.config.project_id, "financial-events")
     # A base line so that the KPI document and the chart exist before measuring.
@@ -151,14 +167,15 @@ def live_latency(stack, db, browser, base_url: str, events: int, spacing_ms: int
     published: list[float] = []
     futures = []
     for i in range(events):
-        body = event(org_id, f"bench-{i}", 1, period=KPI_PERIOD, amount=f"{2 ** i / 100:.2f}",
-                     event_id=f"bench-{org_id}-{i}")
+        body = event(
+            org_id, f"bench-{i}", 1, period=KPI_PERIOD, amount=f"{2**i / 100:.2f}", event_id=f"bench-{org_id}-{i}"
+        )
         published.append(time.time() * 1000)
         futures.append(publisher.publish(topic, json.dumps(body).encode(), org_id=org_id))
         time.sleep(spacing_ms / 1000)
     for future in futures:
         future.result(timeout=60)
-    final = f"${(base_cents + 2 ** events - 1) // 100:,}.{(base_cents + 2 ** events - 1) % 100:02d}"
+    final = f"${(base_cents + 2**events - 1) // 100:,}.{(base_cents + 2**events - 1) % 100:02d}"
     page.wait_for_function("(t) => window.__bench.revenue.some((r) => r.text === t)", arg=final, timeout=300_000)
     seen: dict[int, float] = {}
     for entry in page.evaluate("window.__bench.revenue"):
@@ -169,8 +186,12 @@ def live_latency(stack, db, browser, base_url: str, events: int, spacing_ms: int
     latencies = [seen[i] - published[i] for i in range(events) if i in seen]
     renders = page.evaluate("performance.getEntriesByName('chart-render').map((m) => m.duration)")
     context.close()
-    return {"org": org_id, "latencies": latencies, "missing": [i for i in range(events) if i not in seen],
-            "chart_renders": renders}
+    return {
+        "org": org_id,
+        "latencies": latencies,
+        "missing": [i for i in range(events) if i not in seen],
+        "chart_renders": renders,
+    }
 
 
 def main() -> None:
@@ -202,8 +223,10 @@ def main() -> None:
         print(f"  {name:<40} {size / 1024:8.1f} KiB")
     print(f"  JavaScript total: {sum(js.values()) / 1024:.1f} KiB, gzip {sum(js_gzip.values()) / 1024:.1f} KiB")
     filled = [load["cards-filled"] for load in loads]
-    print(f"First load of the demo org to all {CARDS} cards filled, {len(loads)} reloads: "
-          f"p50 {statistics.median(filled):.0f} ms, max {max(filled):.0f} ms ({', '.join(f'{t:.0f}' for t in filled)})")
+    print(
+        f"First load of the demo org to all {CARDS} cards filled, {len(loads)} reloads: "
+        f"p50 {statistics.median(filled):.0f} ms, max {max(filled):.0f} ms ({', '.join(f'{t:.0f}' for t in filled)})"
+    )
     slowest = max(loads, key=lambda load: load["cards-filled"])
     print("  phases from navigation start, ms (median of the loads / the slowest load):")
     for phase in ("html", "scripts", "config-loaded", "auth-restored", "org-ready", "kpis-received", "cards-filled"):
@@ -211,21 +234,39 @@ def main() -> None:
         if values:
             print(f"    {phase:<14} {statistics.median(values):7.0f} / {slowest.get(phase) or 0:7.0f}")
     lat = live["latencies"]
-    print(f"Publish -> Revenue card text changed, {len(lat)} of {args.events} events ({args.spacing_ms} ms apart): "
-          f"p50 {percentile(lat, 0.5):.0f} ms, p90 {percentile(lat, 0.9):.0f} ms, p99 {percentile(lat, 0.99):.0f} ms, "
-          f"max {max(lat):.0f} ms; missing {live['missing']}")
+    print(
+        f"Publish -> Revenue card text changed, {len(lat)} of {args.events} events ({args.spacing_ms} ms apart): "
+        f"p50 {percentile(lat, 0.5):.0f} ms, p90 {percentile(lat, 0.9):.0f} ms, p99 {percentile(lat, 0.99):.0f} ms, "
+        f"max {max(lat):.0f} ms; missing {live['missing']}"
+    )
     renders = live["chart_renders"]
     if renders:
-        print(f"Chart re-render after a snapshot, {len(renders)} redraws: p50 {percentile(renders, 0.5):.1f} ms, "
-              f"p99 {percentile(renders, 0.99):.1f} ms, max {max(renders):.1f} ms")
-    print(json.dumps({
-        "bundle_js_bytes": sum(js.values()), "bundle_js_gzip_bytes": sum(js_gzip.values()),
-        "first_load_ms": {"p50": statistics.median(filled), "max": max(filled), "n": len(filled)},
-        "publish_to_card_ms": {"p50": percentile(lat, 0.5), "p99": percentile(lat, 0.99), "n": len(lat),
-                               "missing": live["missing"]},
-        "chart_render_ms": {"p50": percentile(renders, 0.5), "p99": percentile(renders, 0.99), "n": len(renders)}
-        if renders else None,
-    }))
+        print(
+            f"Chart re-render after a snapshot, {len(renders)} redraws: p50 {percentile(renders, 0.5):.1f} ms, "
+            f"p99 {percentile(renders, 0.99):.1f} ms, max {max(renders):.1f} ms"
+        )
+    print(
+        json.dumps(
+            {
+                "bundle_js_bytes": sum(js.values()),
+                "bundle_js_gzip_bytes": sum(js_gzip.values()),
+                "first_load_ms": {"p50": statistics.median(filled), "max": max(filled), "n": len(filled)},
+                "publish_to_card_ms": {
+                    "p50": percentile(lat, 0.5),
+                    "p99": percentile(lat, 0.99),
+                    "n": len(lat),
+                    "missing": live["missing"],
+                },
+                "chart_render_ms": {
+                    "p50": percentile(renders, 0.5),
+                    "p99": percentile(renders, 0.99),
+                    "n": len(renders),
+                }
+                if renders
+                else None,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

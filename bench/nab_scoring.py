@@ -158,8 +158,14 @@ def score_corpus(files: Sequence[tuple[np.ndarray, Sequence[tuple[int, int]]]], 
         best_raw, best_threshold = total, threshold
     # As NAB normalises: the null detector misses every scored window; the perfect one is
     # credited with every labelled window (the same unless a window lies in a probation period).
-    return CorpusScore(profile, best_threshold, best_raw, -profile.fn_weight * len(scored_windows),
-                       profile.tp_weight * windows_total, windows_total)
+    return CorpusScore(
+        profile,
+        best_threshold,
+        best_raw,
+        -profile.fn_weight * len(scored_windows),
+        profile.tp_weight * windows_total,
+        windows_total,
+    )
 
 
 @dataclass(frozen=True)
@@ -172,8 +178,9 @@ class FileOutcome:
     false_positive_cost: float
 
 
-def file_outcome(values: np.ndarray, windows: Sequence[tuple[int, int]], profile: Profile,
-                 threshold: float) -> FileOutcome:
+def file_outcome(
+    values: np.ndarray, windows: Sequence[tuple[int, int]], profile: Profile, threshold: float
+) -> FileOutcome:
     """How one file scores at `threshold` (for per-file reports)."""
     rows = row_weights(len(values), windows, profile)
     detected = (np.asarray(values) >= threshold) & (rows.window != PROBATION)

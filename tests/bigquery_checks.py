@@ -14,8 +14,17 @@ from google.cloud import bigquery
 DATASET = "finance"
 Totals = dict[tuple[str, str, str], dict[str, Any]]
 
-PNL_MONEY_COLUMNS = ("revenue", "cogs", "opex", "other_income", "other_expense", "tax", "gross_profit", "ebitda",
-                     "net_income")
+PNL_MONEY_COLUMNS = (
+    "revenue",
+    "cogs",
+    "opex",
+    "other_income",
+    "other_expense",
+    "tax",
+    "gross_profit",
+    "ebitda",
+    "net_income",
+)
 PNL_PERCENT_COLUMNS = ("gross_margin_pct", "ebitda_margin_pct", "net_margin_pct")
 
 
@@ -26,8 +35,14 @@ def cents(value: Any) -> int:
     return int(scaled)
 
 
-def assert_pnl_row_equals_core(row: dict[str, Any], key: tuple, accounts: dict[str, int], record_count: int,
-                               chart: ChartOfAccounts, graph: MetricGraph) -> None:
+def assert_pnl_row_equals_core(
+    row: dict[str, Any],
+    key: tuple,
+    accounts: dict[str, int],
+    record_count: int,
+    chart: ChartOfAccounts,
+    graph: MetricGraph,
+) -> None:
     """A `pnl_monthly` row equals the core's metrics of the same account totals, to the cent."""
     metrics = graph.evaluate(totals_by_type(accounts, {a: chart.type_of(a) for a in accounts}))
     for name in PNL_MONEY_COLUMNS:
@@ -49,8 +64,12 @@ def rows(client: bigquery.Client, sql: str, org_id: str) -> list[dict[str, Any]]
 def latest_totals(client: bigquery.Client, org_id: str) -> Totals:
     """(entity incl. '_all', period, scenario) -> accounts in minor units and record count, from the latest view."""
     totals: Totals = defaultdict(lambda: {"accounts": defaultdict(int), "record_count": 0})
-    for r in rows(client, "SELECT entity_id, period, scenario, account_id, reporting_amount FROM "
-                          "`{ds}.financial_records_latest` WHERE org_id = @org", org_id):
+    for r in rows(
+        client,
+        "SELECT entity_id, period, scenario, account_id, reporting_amount FROM "
+        "`{ds}.financial_records_latest` WHERE org_id = @org",
+        org_id,
+    ):
         for entity in (r["entity_id"], "_all"):
             key = (entity, r["period"].strftime("%Y-%m"), r["scenario"])
             totals[key]["accounts"][r["account_id"]] += cents(r["reporting_amount"])
@@ -59,8 +78,11 @@ def latest_totals(client: bigquery.Client, org_id: str) -> Totals:
 
 
 def clean_totals(totals: Totals) -> Totals:
-    return {k: {"accounts": {a: v for a, v in t["accounts"].items() if v != 0}, "record_count": t["record_count"]}
-            for k, t in totals.items() if t["record_count"] or any(t["accounts"].values())}
+    return {
+        k: {"accounts": {a: v for a, v in t["accounts"].items() if v != 0}, "record_count": t["record_count"]}
+        for k, t in totals.items()
+        if t["record_count"] or any(t["accounts"].values())
+    }
 
 
 def firestore_aggregates(db, org_id: str) -> Totals:
@@ -71,7 +93,8 @@ def firestore_aggregates(db, org_id: str) -> Totals:
         key = AggregateKey.from_doc_id(snap.id)
         found[(key.entity_id, key.period, key.scenario)] = {
             "accounts": {a: int(v) for a, v in (doc.get("accounts") or {}).items()},
-            "record_count": int(doc.get("record_count") or 0)}
+            "record_count": int(doc.get("record_count") or 0),
+        }
     return clean_totals(found)
 
 
@@ -82,9 +105,14 @@ Cells = dict[tuple[str, str, str, str], Any]
 
 def metrics_view_cells(client: bigquery.Client, org_id: str) -> Cells:
     """(entity, scenario, metric, 'YYYY-MM') -> value (Decimal or None) of every row of `metrics_latest`."""
-    return {(r["entity_id"], r["scenario"], r["metric_id"], r["period"].strftime("%Y-%m")): r["value"]
-            for r in rows(client, "SELECT entity_id, scenario, metric_id, period, value FROM `{ds}.metrics_latest` "
-                                  "WHERE org_id = @org", org_id)}
+    return {
+        (r["entity_id"], r["scenario"], r["metric_id"], r["period"].strftime("%Y-%m")): r["value"]
+        for r in rows(
+            client,
+            "SELECT entity_id, scenario, metric_id, period, value FROM `{ds}.metrics_latest` WHERE org_id = @org",
+            org_id,
+        )
+    }
 
 
 def series_cells(db, org_id: str) -> Cells:
@@ -96,7 +124,8 @@ def series_cells(db, org_id: str) -> Cells:
         for metric_id, row in (doc.get("metrics") or {}).items():
             for period, value in zip(doc["periods"], row, strict=True):
                 found[(doc["entity_id"], doc["scenario"], metric_id, period)] = (
-                    None if value is None else value if isinstance(value, int) else Decimal(str(value)))
+                    None if value is None else value if isinstance(value, int) else Decimal(str(value))
+                )
     return found
 
 

@@ -38,7 +38,9 @@ def stack() -> Iterator:
     try:
         started.start(progress=lambda line: print(f"[stack] {line}", flush=True))
     except StackError as exc:
-        pytest.fail(f"the local stack could not start: {exc}\nRun ./dev setup, then ./dev up to see it start.", pytrace=False)
+        pytest.fail(
+            f"the local stack could not start: {exc}\nRun ./dev setup, then ./dev up to see it start.", pytrace=False
+        )
     try:
         started.config.apply_client_env()
         provision(started.config, progress=lambda _: None)

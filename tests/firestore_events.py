@@ -119,7 +119,7 @@ class FirestoreEvent:
             "ce-time": self.time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "ce-datacontenttype": "application/protobuf",
             "ce-dataschema": "https://github.com/googleapis/google-cloudevents/blob/main/proto/google/events/cloud/"
-                             "firestore/v1/data.proto",
+            "firestore/v1/data.proto",
             "ce-location": REGION,
             "ce-project": project,
             "ce-database": "(default)",
@@ -151,8 +151,9 @@ def trigger_key(stack, function: str, region: str = REGION) -> str:
     return f"{region}-{function}-{max(generations)}"
 
 
-def deliver(stack, function: str, event: FirestoreEvent, region: str = REGION,
-            timeout: float = 300) -> requests.Response:
+def deliver(
+    stack, function: str, event: FirestoreEvent, region: str = REGION, timeout: float = 300
+) -> requests.Response:
     """POST the event to the function through the Functions emulator; returns when the function has run.
 
     The request waits for the function's worker, which may be busy with other tests' events.

@@ -24,8 +24,21 @@ class Shape:
     entities: dict[str, str] = field(default_factory=lambda: {"us-east": "USD", "us-west": "USD", "eu-central": "EUR"})
     open_periods: tuple[str, ...] = ("2026-09", "2026-10", "2026-11", "2026-12")
     closed_period: str = "2026-03"
-    leaf_accounts: tuple[str, ...] = ("4100", "4200", "4300", "5100", "5200", "6100", "6200", "6300", "6400", "7100",
-                                      "8100", "8200", "9100")
+    leaf_accounts: tuple[str, ...] = (
+        "4100",
+        "4200",
+        "4300",
+        "5100",
+        "5200",
+        "6100",
+        "6200",
+        "6300",
+        "6400",
+        "7100",
+        "8100",
+        "8200",
+        "9100",
+    )
     summary_account: str = "6000"
 
 
@@ -45,7 +58,9 @@ class Scenario:
     final_records: dict[str, dict[str, Any]]
     kinds_of_invalid: set[str] = field(default_factory=set)
 
-    def as_batches_and_singles(self, seed: int = 7, batched_share: float = 0.6) -> tuple[list[dict[str, Any]], list[bytes]]:
+    def as_batches_and_singles(
+        self, seed: int = 7, batched_share: float = 0.6
+    ) -> tuple[list[dict[str, Any]], list[bytes]]:
         """The same deliveries as a mix: runs of them packed into records.batch messages, the rest single.
 
         A delivery that is not a JSON object (broken JSON) cannot be a line and stays single.
@@ -57,7 +72,7 @@ class Scenario:
         index = 0
         while index < len(self.deliveries):
             size = rng.randint(5, 120)
-            run, index = self.deliveries[index:index + size], index + size
+            run, index = self.deliveries[index : index + size], index + size
             if rng.random() >= batched_share:
                 singles += run
                 continue
@@ -68,8 +83,14 @@ class Scenario:
                 except ValueError:
                     singles.append(raw)
             if lines:
-                batches.append({"type": "records.batch", "batch_id": f"scenario-{len(batches):04d}",
-                                "org_id": self.org_id, "events": lines})
+                batches.append(
+                    {
+                        "type": "records.batch",
+                        "batch_id": f"scenario-{len(batches):04d}",
+                        "org_id": self.org_id,
+                        "events": lines,
+                    }
+                )
         return batches, singles
 
     def expected_totals(self, fx_rates: dict[str, dict[str, str]]) -> dict[tuple[str, str, str], dict[str, Any]]:
@@ -78,16 +99,25 @@ class Scenario:
         Written without the core's delta code: each final record is converted on its own (half-even
         at cents) and summed, which is what the aggregates must equal.
         """
-        totals: dict[tuple[str, str, str], dict[str, Any]] = defaultdict(lambda: {"accounts": defaultdict(int), "record_count": 0})
+        totals: dict[tuple[str, str, str], dict[str, Any]] = defaultdict(
+            lambda: {"accounts": defaultdict(int), "record_count": 0}
+        )
         for record in self.final_records.values():
-            rate = Decimal(1) if record["currency"] == "USD" else Decimal(fx_rates[record["period"]][record["currency"]])
+            rate = (
+                Decimal(1) if record["currency"] == "USD" else Decimal(fx_rates[record["period"]][record["currency"]])
+            )
             minor = int((Decimal(record["amount"]) * rate * 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
             for entity in (record["entity_id"], "_all"):
                 key = (entity, record["period"], record["scenario"])
                 totals[key]["accounts"][record["account_id"]] += minor
                 totals[key]["record_count"] += 1
-        return {key: {"accounts": {a: v for a, v in value["accounts"].items() if v != 0},
-                      "record_count": value["record_count"]} for key, value in totals.items()}
+        return {
+            key: {
+                "accounts": {a: v for a, v in value["accounts"].items() if v != 0},
+                "record_count": value["record_count"],
+            }
+            for key, value in totals.items()
+        }
 
 
 def _amount(rng: random.Random) -> str:
@@ -109,9 +139,17 @@ def _record(rng: random.Random, shape: Shape) -> dict[str, Any]:
 
 def _invalid_messages(org_id: str, rng: random.Random, count: int, shape: Shape) -> list[tuple[str, bytes, str | None]]:
     """(kind, raw message, event id or None) of many kinds of bad input."""
+
     def base(i: int) -> dict[str, Any]:
-        return {"event_id": f"bad-{i}", "type": "record.upserted", "org_id": org_id, "record_id": f"bad-rec-{i}",
-                "version": 1, "occurred_at": "2026-10-05T12:00:00Z", "record": _record(rng, shape)}
+        return {
+            "event_id": f"bad-{i}",
+            "type": "record.upserted",
+            "org_id": org_id,
+            "record_id": f"bad-rec-{i}",
+            "version": 1,
+            "occurred_at": "2026-10-05T12:00:00Z",
+            "record": _record(rng, shape),
+        }
 
     makers = [
         ("float_amount", lambda b: b["record"].__setitem__("amount", 12.34)),
@@ -142,8 +180,15 @@ def _invalid_messages(org_id: str, rng: random.Random, count: int, shape: Shape)
     return messages
 
 
-def build_scenario(org_id: str, records: int = 320, seed: int = 2026, duplicate_share: float = 0.10,
-                   invalid_share: float = 0.05, versions: tuple[int, int] = (2, 9), shape: Shape = DEMO_SHAPE) -> Scenario:
+def build_scenario(
+    org_id: str,
+    records: int = 320,
+    seed: int = 2026,
+    duplicate_share: float = 0.10,
+    invalid_share: float = 0.05,
+    versions: tuple[int, int] = (2, 9),
+    shape: Shape = DEMO_SHAPE,
+) -> Scenario:
     """A reproducible feed for one org (by default more than 2,000 messages on the demo org's chart)."""
     rng = random.Random(seed)
     valid: list[dict[str, Any]] = []
@@ -159,7 +204,7 @@ def build_scenario(org_id: str, records: int = 320, seed: int = 2026, duplicate_
                 event = {"type": "record.deleted"}
                 current = None
             else:
-                if roll < 0.35:      # a move: another entity, period, scenario or account
+                if roll < 0.35:  # a move: another entity, period, scenario or account
                     moved = rng.sample(["entity_id", "period", "scenario", "account_id"], 2)
                     other = _record(rng, shape)
                     state = dict(state, **{k: other[k] for k in moved})
@@ -167,8 +212,15 @@ def build_scenario(org_id: str, records: int = 320, seed: int = 2026, duplicate_
                 state = dict(state, amount=_amount(rng))
                 event = {"type": "record.upserted", "record": dict(state)}
                 current = dict(state)
-            event.update({"event_id": f"{record_id}-v{version}", "org_id": org_id, "record_id": record_id,
-                          "version": version, "occurred_at": f"2026-10-{1 + version:02d}T08:00:00Z"})
+            event.update(
+                {
+                    "event_id": f"{record_id}-v{version}",
+                    "org_id": org_id,
+                    "record_id": record_id,
+                    "version": version,
+                    "occurred_at": f"2026-10-{1 + version:02d}T08:00:00Z",
+                }
+            )
             valid.append(event)
             highest = current
         if highest is not None:

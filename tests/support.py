@@ -14,7 +14,9 @@ from tools.stack.seed import demo_reference, publish_events, write_reference
 T = TypeVar("T")
 
 
-def seed_org(db, org_id: str, all_periods_open: bool = False, rules: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
+def seed_org(
+    db, org_id: str, all_periods_open: bool = False, rules: Iterable[Mapping[str, Any]] = ()
+) -> dict[str, Any]:
     """Write the demo org's reference data (chart, entities, rates, periods) under a test org id."""
     reference = demo_reference()
     if all_periods_open:
@@ -23,9 +25,20 @@ def seed_org(db, org_id: str, all_periods_open: bool = False, rules: Iterable[Ma
     return reference
 
 
-def event(org_id: str, record_id: str, version: int, *, entity: str = "us-east", account: str = "4100",
-          period: str = "2026-10", scenario: str = "actual", amount: str = "100.00", currency: str = "USD",
-          event_id: str | None = None, delete: bool = False) -> dict[str, Any]:
+def event(
+    org_id: str,
+    record_id: str,
+    version: int,
+    *,
+    entity: str = "us-east",
+    account: str = "4100",
+    period: str = "2026-10",
+    scenario: str = "actual",
+    amount: str = "100.00",
+    currency: str = "USD",
+    event_id: str | None = None,
+    delete: bool = False,
+) -> dict[str, Any]:
     """A contract-v1 event with sensible defaults."""
     body: dict[str, Any] = {
         "event_id": event_id or f"{record_id}-v{version}{'-del' if delete else ''}",
@@ -36,8 +49,14 @@ def event(org_id: str, record_id: str, version: int, *, entity: str = "us-east",
         "occurred_at": "2026-10-05T12:00:00Z",
     }
     if not delete:
-        body["record"] = {"entity_id": entity, "account_id": account, "period": period, "scenario": scenario,
-                          "amount": amount, "currency": currency}
+        body["record"] = {
+            "entity_id": entity,
+            "account_id": account,
+            "period": period,
+            "scenario": scenario,
+            "amount": amount,
+            "currency": currency,
+        }
     return body
 
 
@@ -46,7 +65,9 @@ def publish(stack, events: Iterable[Mapping[str, Any] | bytes]) -> int:
     return publish_events(stack.config, events)
 
 
-def wait_until(check: Callable[[], T | None], timeout: float = 60.0, interval: float = 0.25, what: str = "condition") -> T:
+def wait_until(
+    check: Callable[[], T | None], timeout: float = 60.0, interval: float = 0.25, what: str = "condition"
+) -> T:
     """Poll `check` until it returns something truthy; fail with `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     last = None
@@ -55,8 +76,9 @@ def wait_until(check: Callable[[], T | None], timeout: float = 60.0, interval: f
         if last:
             return last
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last value: {last!r}); "
-                         "see .stack/logs/firebase.log")
+    raise AssertionError(
+        f"timed out after {timeout:.0f}s waiting for {what} (last value: {last!r}); see .stack/logs/firebase.log"
+    )
 
 
 def data_quality(db, org_id: str) -> dict[str, Any]:
@@ -67,8 +89,11 @@ def data_quality(db, org_id: str) -> dict[str, Any]:
 
 def wait_for_events(db, org_id: str, total: int, timeout: float = 120.0) -> dict[str, Any]:
     """Wait until the org's data-quality counters account for `total` deliveries."""
-    return wait_until(lambda: (dq := data_quality(db, org_id)) and dq.get("total", 0) >= total and dq,
-                      timeout, what=f"{total} events of {org_id} to be accounted for")
+    return wait_until(
+        lambda: (dq := data_quality(db, org_id)) and dq.get("total", 0) >= total and dq,
+        timeout,
+        what=f"{total} events of {org_id} to be accounted for",
+    )
 
 
 def aggregate(db, org_id: str, doc_id: str) -> dict[str, Any] | None:
@@ -83,7 +108,9 @@ def published_change_messages(db, org_id: str) -> dict[str, bytes]:
     from finance_core.changes import encode_change_message
     from realtime_processor.processor import change_message
 
-    documents = {snap.id: snap.to_dict() or {} for snap in db.collection(f"organizations/{org_id}/record_changes").stream()}
+    documents = {
+        snap.id: snap.to_dict() or {} for snap in db.collection(f"organizations/{org_id}/record_changes").stream()
+    }
     messages = {}
     for change_id, doc in documents.items():
         if doc.get("state") == "published":
@@ -106,8 +133,10 @@ def aggregate_drift(db, org_id: str, expected: Mapping[tuple[str, str, str], Map
     for snap in db.collection(f"organizations/{org_id}/aggregates").stream():
         key = tuple(snap.id.split("__"))
         doc = snap.to_dict() or {}
-        readable[key] = {"accounts": {a: int(v) for a, v in (doc.get("accounts") or {}).items() if int(v)},
-                         "record_count": int(doc.get("record_count") or 0)}
+        readable[key] = {
+            "accounts": {a: int(v) for a, v in (doc.get("accounts") or {}).items() if int(v)},
+            "record_count": int(doc.get("record_count") or 0),
+        }
         folded = fold_shards({s.id: s.to_dict() or {} for s in snap.reference.collection("shards").stream()})
         shard_sums[key] = {"accounts": dict(folded.accounts), "record_count": folded.record_count}
     empty = {"accounts": {}, "record_count": 0}

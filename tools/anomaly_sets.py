@@ -43,9 +43,12 @@ def seasonal(rng: np.random.Generator, with_incident: bool) -> Labelled:
     t = np.arange(LENGTH)
     level = rng.uniform(1e6, 1e7)
     noise = 0.03 * level
-    values = (level + rng.uniform(-0.005, 0.015) * level * t
-              + rng.uniform(0.05, 0.25) * level * np.sin(2 * np.pi * t / 12 + rng.uniform(0, 2 * np.pi))
-              + rng.normal(0, noise, LENGTH))
+    values = (
+        level
+        + rng.uniform(-0.005, 0.015) * level * t
+        + rng.uniform(0.05, 0.25) * level * np.sin(2 * np.pi * t / 12 + rng.uniform(0, 2 * np.pi))
+        + rng.normal(0, noise, LENGTH)
+    )
     anomalies = set()
     if with_incident:
         month = int(rng.integers(24, LENGTH))

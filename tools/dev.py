@@ -56,8 +56,11 @@ def cmd_down(args: argparse.Namespace) -> int:
     stack.stop()
     busy = stack.busy_ports()
     if busy:
-        print(f"still in use: {', '.join(busy)} (not by a process of this stack; stop it, or set "
-              "FINANCE_<SERVICE>_PORT to other ports)", file=sys.stderr)
+        print(
+            f"still in use: {', '.join(busy)} (not by a process of this stack; stop it, or set "
+            "FINANCE_<SERVICE>_PORT to other ports)",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -157,7 +160,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./dev", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("setup", help="install everything (venvs, npm packages, BigQuery emulator), pinned").set_defaults(func=cmd_setup)
+    commands.add_parser(
+        "setup", help="install everything (venvs, npm packages, BigQuery emulator), pinned"
+    ).set_defaults(func=cmd_setup)
     up = commands.add_parser("up", help="start the local stack in the background and provision it")
     up.add_argument("--seed", action="store_true", help="also seed the demo organisation")
     up.set_defaults(func=cmd_up)
@@ -165,13 +170,24 @@ def main(argv: list[str] | None = None) -> int:
     status = commands.add_parser("status", help="show which services answer and the pipeline health")
     status.add_argument("--no-health", action="store_true", help="only the services")
     status.set_defaults(func=cmd_status)
-    commands.add_parser("reset", help="empty Firestore through the emulator's reset endpoint").set_defaults(func=cmd_reset)
-    commands.add_parser("provision", help="create topics, subscriptions, dataset, tables, views").set_defaults(func=cmd_provision)
+    commands.add_parser("reset", help="empty Firestore through the emulator's reset endpoint").set_defaults(
+        func=cmd_reset
+    )
+    commands.add_parser("provision", help="create topics, subscriptions, dataset, tables, views").set_defaults(
+        func=cmd_provision
+    )
     seed = commands.add_parser("seed", help="seed the demo organisation from demo_data/")
-    seed.add_argument("--reference-only", action="store_true", help="org, chart, entities, periods, rates, rules; no records")
+    seed.add_argument(
+        "--reference-only", action="store_true", help="org, chart, entities, periods, rates, rules; no records"
+    )
     seed.set_defaults(func=cmd_seed)
     demo = commands.add_parser("demo", help="the main job: stack + demo stream + live dashboard")
-    demo.add_argument("--rate", type=float, default=6.0, help="events per second (default 6: what the local emulators sustain with every consumer running)")
+    demo.add_argument(
+        "--rate",
+        type=float,
+        default=6.0,
+        help="events per second (default 6: what the local emulators sustain with every consumer running)",
+    )
     demo.add_argument("--duration", type=float, default=90.0, help="seconds of streaming (default 90)")
     demo.add_argument("--duplicates", type=float, default=0.10, help="share of exact duplicates (default 0.10)")
     demo.add_argument("--late", type=float, default=0.05, help="share of late, older versions (default 0.05)")
@@ -191,8 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     reconcile.set_defaults(func=cmd_reconcile)
     replay = commands.add_parser("replay", help="rebuild an org's BigQuery facts from Firestore; re-drive dead letters")
     replay.add_argument("--org", default=None, help="backfill this org's financial_facts (writes only missing rows)")
-    replay.add_argument("--dead-letters", action="store_true",
-                        help="write the changes the BigQuery sink parked in the dead letters")
+    replay.add_argument(
+        "--dead-letters", action="store_true", help="write the changes the BigQuery sink parked in the dead letters"
+    )
     replay.set_defaults(func=cmd_replay)
     args = parser.parse_args(argv)
     from tools.stack.emulators import StackError

@@ -124,7 +124,7 @@ def generate() -> dict[str, object]:
                 # Budgets were set with a smooth plan: growth a bit above what happened, no noise.
                 month = int(period[5:]) - 1
                 seasonal = SEASON[month] if account_type in {"revenue", "cogs"} else 1.0
-                plan = base * 1000 * entity["scale"] * seasonal * (1.014 ** index)
+                plan = base * 1000 * entity["scale"] * seasonal * (1.014**index)
                 records.append((entity, account_id, period, "budget", plan))
             for offset, period in enumerate(FORECAST_PERIODS):
                 index = len(actual_periods) + offset
@@ -158,17 +158,12 @@ def generate() -> dict[str, object]:
             | ({"tags": TAGS[a[0]]} if a[0] in TAGS else {})
             for a in ACCOUNTS
         ]
-        + [
-            {"account_id": a[0], "name": a[1], "type": a[2], "parent_id": None, "tags": a[3]}
-            for a in BALANCE_ACCOUNTS
-        ],
+        + [{"account_id": a[0], "name": a[1], "type": a[2], "parent_id": None, "tags": a[3]} for a in BALANCE_ACCOUNTS],
         "fx_rates": fx,
         "periods": periods,
         "members": MEMBERS,
         "current_period": CURRENT_PERIOD,
-        "anomalies": [
-            {"entity_id": e, "account_id": a, "period": p, "multiplier": m} for e, a, p, m in ANOMALIES
-        ],
+        "anomalies": [{"entity_id": e, "account_id": a, "period": p, "multiplier": m} for e, a, p, m in ANOMALIES],
         "records": rows,
         "balance_sheet": balance_rows,
     }
@@ -184,16 +179,18 @@ def _balance_sheet(actual_periods: list[str]) -> list[dict[str, str]]:
                 thousands = opening if index == 0 else drift + (rng.normal(0, noise) if noise else 0.0)
                 if thousands == 0:
                     continue
-                rows.append({
-                    "record_id": f"{entity['entity_id']}-{account_id}-{period}-actual",
-                    "entity_id": entity["entity_id"],
-                    "account_id": account_id,
-                    "period": period,
-                    "scenario": "actual",
-                    "amount": _money(thousands * 1000 * entity["scale"]),
-                    "currency": entity["currency"],
-                    "source": "demo-erp",
-                })
+                rows.append(
+                    {
+                        "record_id": f"{entity['entity_id']}-{account_id}-{period}-actual",
+                        "entity_id": entity["entity_id"],
+                        "account_id": account_id,
+                        "period": period,
+                        "scenario": "actual",
+                        "amount": _money(thousands * 1000 * entity["scale"]),
+                        "currency": entity["currency"],
+                        "source": "demo-erp",
+                    }
+                )
     return rows
 
 

@@ -1,4 +1,7 @@
-"""Files generated from the core's models (event and batch JSON Schemas, BigQuery table schemas); `--check` verifies them."""
+"""Files generated from the core's models (event and batch JSON Schemas, BigQuery table schemas).
+
+`--check` verifies them.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +20,10 @@ def artifacts() -> dict[Path, str]:
     """Path -> expected file content of every generated artifact."""
     from finance_core.avro_schema import event_avro_schema
 
-    files = {ROOT / "docs" / "schemas" / "financial-event.v1.json": _dump(event_json_schema()),
-             ROOT / "docs" / "schemas" / "records-batch.v1.json": _dump(batch_json_schema())}
+    files = {
+        ROOT / "docs" / "schemas" / "financial-event.v1.json": _dump(event_json_schema()),
+        ROOT / "docs" / "schemas" / "records-batch.v1.json": _dump(batch_json_schema()),
+    }
     for table, model in ROW_MODELS.items():
         files[ROOT / "infra" / "bigquery" / "schemas" / f"{table}.json"] = _dump(bigquery_schema(model))
     # Pub/Sub topic schema of the event (Avro; declared by infra/terraform/pubsub.tf).

@@ -18,10 +18,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "functions" / "requirements.in"
 LOCK = ROOT / "functions" / "requirements.txt"
-COMMAND = ["pip", "compile", "--generate-hashes", "--python-version", "3.11", "--python-platform",
-           "x86_64-unknown-linux-gnu", "--no-header", "--annotation-style", "line", "--quiet"]
-HEADER = ("# Locked runtime dependencies of the deployed functions, with hashes: generated from requirements.in by\n"
-          "# tools/lock_functions.py (do not edit). Installed into functions/venv locally and by Cloud Build on deploy.\n")
+COMMAND = [
+    "pip",
+    "compile",
+    "--generate-hashes",
+    "--python-version",
+    "3.11",
+    "--python-platform",
+    "x86_64-unknown-linux-gnu",
+    "--no-header",
+    "--annotation-style",
+    "line",
+    "--quiet",
+]
+HEADER = (
+    "# Locked runtime dependencies of the deployed functions, with hashes: generated from requirements.in by\n"
+    "# tools/lock_functions.py (do not edit). Installed into functions/venv locally and by Cloud Build on deploy.\n"
+)
 
 
 def main() -> int:
@@ -31,8 +44,9 @@ def main() -> int:
         return 1
     # PyPI itself (not a local mirror), trusting the system's certificates.
     env = {**os.environ, "UV_INDEX_URL": "https://pypi.org/simple", "UV_NO_CONFIG": "1", "UV_NATIVE_TLS": "1"}
-    result = subprocess.run([str(uv), *COMMAND, str(SOURCE.relative_to(ROOT))], cwd=ROOT, capture_output=True,
-                            text=True, env=env)
+    result = subprocess.run(
+        [str(uv), *COMMAND, str(SOURCE.relative_to(ROOT))], cwd=ROOT, capture_output=True, text=True, env=env
+    )
     if result.returncode != 0:
         print(result.stderr, file=sys.stderr)
         return result.returncode

@@ -26,8 +26,17 @@ def build_core_wheel(quiet: bool = True) -> Path:
     if WHEELS.exists():
         shutil.rmtree(WHEELS)
     WHEELS.mkdir(parents=True)
-    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation" if _has_setuptools() else "",
-               "--wheel-dir", str(WHEELS), str(CORE)]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "--no-build-isolation" if _has_setuptools() else "",
+        "--wheel-dir",
+        str(WHEELS),
+        str(CORE),
+    ]
     command = [part for part in command if part]
     if quiet:
         command.insert(4, "-q")

@@ -29,8 +29,14 @@ def dead_letter_subscription() -> str:
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TextColumn("{task.fields[rate]}"), console=Console(stderr=True))
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[rate]}"),
+        console=Console(stderr=True),
+    )
 
 
 def _rate(done: int, seconds: float) -> str:
@@ -80,8 +86,9 @@ def resend_metric_series(config: StackConfig | None, org_id: str) -> int:
     from adapters.firestore_codec import org_path, utc_now
     from analytics_sink.triggers import metric_sink
 
-    documents = (snap.to_dict() or {} for snap in firestore_client().collection(f"{org_path(org_id)}/metric_series")
-                 .stream())
+    documents = (
+        snap.to_dict() or {} for snap in firestore_client().collection(f"{org_path(org_id)}/metric_series").stream()
+    )
     return metric_sink().resend(org_id, documents, utc_now())
 
 

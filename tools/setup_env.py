@@ -85,13 +85,26 @@ def python_venv(path: Path) -> Path:
 
 def locked_install(python: Path) -> list[str]:
     """pip install of the functions' lock, every hash checked (functions/requirements.txt, tools/lock_functions.py)."""
-    return [str(python), "-m", "pip", "install", "-q", "--require-hashes", "--no-deps", "-r",
-            str(FUNCTIONS / "requirements.txt")]
+    return [
+        str(python),
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--require-hashes",
+        "--no-deps",
+        "-r",
+        str(FUNCTIONS / "requirements.txt"),
+    ]
 
 
 def core_sources() -> list[Path]:
     """Files that make up the core package."""
-    return [p for p in (ROOT / "shared").rglob("*") if p.is_file() and "egg-info" not in str(p) and "__pycache__" not in str(p)]
+    return [
+        p
+        for p in (ROOT / "shared").rglob("*")
+        if p.is_file() and "egg-info" not in str(p) and "__pycache__" not in str(p)
+    ]
 
 
 def setup_dev_venv() -> str:
@@ -102,14 +115,19 @@ def setup_dev_venv() -> str:
         return "up to date"
     # The functions' locked dependencies first (hash-checked), then the tools around them.
     run(locked_install(python), what="installing the functions' locked dependencies into .venv")
-    run([str(python), "-m", "pip", "install", "-q", "-r", "requirements-dev.txt", "-e", "shared"],
-        what="installing .venv")
+    run(
+        [str(python), "-m", "pip", "install", "-q", "-r", "requirements-dev.txt", "-e", "shared"],
+        what="installing .venv",
+    )
     stamp.write_text(inputs)
     return "installed"
 
 
 def package_core() -> str:
-    run([str(VENV / "bin" / "python"), "tools/package_core.py", "--wheel"], what="packaging the core into functions/wheels")
+    run(
+        [str(VENV / "bin" / "python"), "tools/package_core.py", "--wheel"],
+        what="packaging the core into functions/wheels",
+    )
     wheel = next((FUNCTIONS / "wheels").glob("finance_core-*.whl"))
     return f"built {wheel.relative_to(ROOT)}"
 
@@ -127,8 +145,11 @@ def setup_functions_venv() -> str:
     core_hash = digest(core_sources())
     if not _stamp_ok(core_stamp, core_hash):
         wheel = next((FUNCTIONS / "wheels").glob("finance_core-*.whl"))
-        run([str(python), "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps", str(wheel)], cwd=FUNCTIONS,
-            what="installing the core wheel into functions/venv")
+        run(
+            [str(python), "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps", str(wheel)],
+            cwd=FUNCTIONS,
+            what="installing the core wheel into functions/venv",
+        )
         core_stamp.write_text(core_hash)
         done.append("core reinstalled")
     return ", ".join(done) or "up to date"
@@ -142,7 +163,10 @@ def setup_node() -> str:
     inputs = digest([lock, ROOT / "package.json"])
     if _stamp_ok(stamp, inputs):
         return "up to date"
-    run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], what="npm ci (firebase-tools, firebase, rules-unit-testing)")
+    run(
+        ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+        what="npm ci (firebase-tools, firebase, rules-unit-testing)",
+    )
     stamp.write_text(inputs)
     return "installed node_modules"
 
@@ -175,7 +199,10 @@ def setup_tool_venv(path: Path, requirements: Path, after: Callable[[Path], None
     stamp = path / ".installed"
     if _stamp_ok(stamp, inputs):
         return "up to date"
-    run([str(python), "-m", "pip", "install", "-q", "-r", str(requirements)], what=f"installing {path.relative_to(ROOT)}")
+    run(
+        [str(python), "-m", "pip", "install", "-q", "-r", str(requirements)],
+        what=f"installing {path.relative_to(ROOT)}",
+    )
     if after:
         after(python)
     stamp.write_text(inputs)
@@ -195,8 +222,10 @@ def debian_packages(commands: dict[str, str]) -> str:
         return "up to date"
     apt = shutil.which("apt-get")
     if apt is None or os.geteuid() != 0:
-        raise SetupError(f"missing Debian packages: install them as root (apt-get update && apt-get install -y "
-                         f"{' '.join(missing)}), then run ./dev setup again")
+        raise SetupError(
+            f"missing Debian packages: install them as root (apt-get update && apt-get install -y "
+            f"{' '.join(missing)}), then run ./dev setup again"
+        )
     env = {**_env(), "DEBIAN_FRONTEND": "noninteractive"}
     for command in ([apt, "update", "-qq"], [apt, "install", "-y", "-qq", *missing]):
         result = subprocess.run(command, env=env, capture_output=True, text=True)
@@ -210,7 +239,9 @@ def sdk_root() -> Path:
     """Install folder of the preinstalled google-cloud-cli."""
     gcloud = shutil.which("gcloud")
     if gcloud:
-        result = subprocess.run([gcloud, "info", "--format=value(installation.sdk_root)"], capture_output=True, text=True)
+        result = subprocess.run(
+            [gcloud, "info", "--format=value(installation.sdk_root)"], capture_output=True, text=True
+        )
         if result.returncode == 0 and result.stdout.strip():
             return Path(result.stdout.strip())
     return DEFAULT_SDK_ROOT
@@ -232,11 +263,7 @@ def gcloud_emulators() -> tuple[Path, Path]:
 
 def firestore_launcher() -> str:
     firestore_jar, _ = gcloud_emulators()
-    manifest = (
-        "Manifest-Version: 1.0\n"
-        f"Main-Class: {FIRESTORE_MAIN_CLASS}\n"
-        f"Class-Path: {firestore_jar.as_uri()}\n\n"
-    )
+    manifest = f"Manifest-Version: 1.0\nMain-Class: {FIRESTORE_MAIN_CLASS}\nClass-Path: {firestore_jar.as_uri()}\n\n"
     if FIRESTORE_LAUNCHER.exists():
         with zipfile.ZipFile(FIRESTORE_LAUNCHER) as jar:
             if jar.read("META-INF/MANIFEST.MF").decode() == manifest:
@@ -262,12 +289,19 @@ def setup(include_checkov: bool = True) -> None:
     step("Node packages (firebase-tools, web SDK)", setup_node)
     step("web dashboard packages (web/node_modules)", setup_web)
     step("Chromium for the browser tests", setup_chromium)
-    step("BigQuery emulator environment", lambda: setup_tool_venv(
-        BQ_VENV, ROOT / "tools" / "stack" / "requirements-bqemulator.txt", _preload_spatial))
-    step("Cloud Storage emulator environment", lambda: setup_tool_venv(
-        STORAGE_VENV, ROOT / "tools" / "stack" / "requirements-storage-emulator.txt"))
+    step(
+        "BigQuery emulator environment",
+        lambda: setup_tool_venv(BQ_VENV, ROOT / "tools" / "stack" / "requirements-bqemulator.txt", _preload_spatial),
+    )
+    step(
+        "Cloud Storage emulator environment",
+        lambda: setup_tool_venv(STORAGE_VENV, ROOT / "tools" / "stack" / "requirements-storage-emulator.txt"),
+    )
     # pdftoppm / pdftotext: the report tests render PDF pages to PNG and read the PDF's text.
-    step("Debian packages (poppler-utils)", lambda: debian_packages({"pdftoppm": "poppler-utils", "pdftotext": "poppler-utils"}))
+    step(
+        "Debian packages (poppler-utils)",
+        lambda: debian_packages({"pdftoppm": "poppler-utils", "pdftotext": "poppler-utils"}),
+    )
     checkov_requirements = ROOT / "infra" / "terraform" / "requirements-checkov.txt"
     if include_checkov and checkov_requirements.exists():
         step("checkov environment", lambda: setup_tool_venv(CHECKOV_VENV, checkov_requirements))

@@ -17,7 +17,10 @@ def org_path(org_id: str) -> str:
 
 
 def record_document(state: RecordState, reporting_currency: str) -> dict[str, Any]:
-    """Firestore body of a live record (docs/dashboard-clients.md, "Documents and fields"). Amounts: string + minor units."""
+    """Firestore body of a live record (docs/dashboard-clients.md, "Documents and fields").
+
+    Amounts: string + minor units.
+    """
     return {
         "record_id": state.record_id,
         "entity_id": state.entity_id,

@@ -60,8 +60,9 @@ class Refusal:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def bearer_caller(authorization: str | None, verify: Callable[[str], Mapping[str, Any]], realm: str,
-                  action: str) -> str | Refusal:
+def bearer_caller(
+    authorization: str | None, verify: Callable[[str], Mapping[str, Any]], realm: str, action: str
+) -> str | Refusal:
     """The uid of a signed-in, non-anonymous caller ('Authorization: Bearer <ID token>'), or the refusal.
 
     Anonymous accounts are refused as in firestore.rules: anyone can create one.
@@ -69,8 +70,12 @@ def bearer_caller(authorization: str | None, verify: Callable[[str], Mapping[str
     challenge = {"WWW-Authenticate": f'Bearer realm="{realm}"'}
     scheme, _, token = (authorization or "").strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        return Refusal(401, "unauthenticated",
-                       "send a Firebase ID token of the signed-in user: 'Authorization: Bearer <ID token>'", challenge)
+        return Refusal(
+            401,
+            "unauthenticated",
+            "send a Firebase ID token of the signed-in user: 'Authorization: Bearer <ID token>'",
+            challenge,
+        )
     try:
         claims = verify(token.strip())
     except InvalidCredentials as exc:

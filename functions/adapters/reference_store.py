@@ -6,15 +6,15 @@ import threading
 import time
 from dataclasses import dataclass
 
+from finance_core.accounts import ChartError, ChartOfAccounts
+from finance_core.dimensions import DimensionError, parse_declarations
+from finance_core.money import MoneyError
+from finance_core.reference import OrgReference
 from google.cloud import firestore
 
 from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path
 from adapters.settings import REFERENCE_CACHE_SECONDS
-from finance_core.accounts import ChartError, ChartOfAccounts
-from finance_core.dimensions import DimensionError, parse_declarations
-from finance_core.money import MoneyError
-from finance_core.reference import OrgReference
 
 
 class ReferenceDataError(Exception):
@@ -75,12 +75,16 @@ class ReferenceStore:
         try:
             rates = OrgReference.parse_rates(fx)
         except MoneyError as exc:
-            raise ReferenceDataError(f"FX rates of org {org_id} are invalid ({org_path(org_id)}/fx_rates): {exc}") from exc
+            raise ReferenceDataError(
+                f"FX rates of org {org_id} are invalid ({org_path(org_id)}/fx_rates): {exc}"
+            ) from exc
         try:
             dimensions = parse_declarations(org_doc.get("dimensions"))
         except DimensionError as exc:
-            raise ReferenceDataError(f"dimensions of org {org_id} are invalid ({org_path(org_id)}, field {exc}); "
-                                     "an admin corrects them in the org's settings") from exc
+            raise ReferenceDataError(
+                f"dimensions of org {org_id} are invalid ({org_path(org_id)}, field {exc}); "
+                "an admin corrects them in the org's settings"
+            ) from exc
         return OrgReference(
             org_id=org_id,
             reporting_currency=reporting_currency,

@@ -11,7 +11,9 @@ from firebase_functions import params
 AGGREGATE_SHARDS = params.IntParam(
     "AGGREGATE_SHARDS", default=8, description="Shards per aggregate document (hot-key write spreading)."
 )
-BIGQUERY_DATASET = params.StringParam("BIGQUERY_DATASET", default="finance", description="BigQuery dataset of the facts.")
+BIGQUERY_DATASET = params.StringParam(
+    "BIGQUERY_DATASET", default="finance", description="BigQuery dataset of the facts."
+)
 BIGQUERY_EMULATOR_HOST = params.StringParam(
     "BIGQUERY_EMULATOR_HOST", default="", description="host:port of a local BigQuery emulator; empty in production."
 )
@@ -45,15 +47,19 @@ TRENDS_DEBOUNCE_SECONDS = params.IntParam(
 SLACK_WEBHOOK_URL = params.SecretParam(
     "SLACK_WEBHOOK_URL", description="Incoming-webhook URL used by webhook channels that name this secret."
 )
-SMTP_PASSWORD = params.SecretParam("SMTP_PASSWORD", description="Password of the SMTP account that sends alert e-mails.")
+SMTP_PASSWORD = params.SecretParam(
+    "SMTP_PASSWORD", description="Password of the SMTP account that sends alert e-mails."
+)
 # No loopback default: a deployment names its SMTP server (the local stack sets 127.0.0.1).
 SMTP_HOST = params.StringParam("SMTP_HOST", default="", description="SMTP server of alert and report e-mails.")
 SMTP_ALLOWED_HOSTS = params.StringParam(
-    "SMTP_ALLOWED_HOSTS", default="",
+    "SMTP_ALLOWED_HOSTS",
+    default="",
     description="Other SMTP servers a channel document may name (comma-separated; '.example.com' allows subdomains).",
 )
 WEBHOOK_ALLOWED_HOSTS = params.StringParam(
-    "WEBHOOK_ALLOWED_HOSTS", default="hooks.slack.com",
+    "WEBHOOK_ALLOWED_HOSTS",
+    default="hooks.slack.com",
     description="Hosts webhook channels may post to (comma-separated; '.example.com' allows subdomains); https only.",
 )
 SMTP_PORT = params.StringParam("SMTP_PORT", default="1025", description="SMTP port (587 uses STARTTLS, 465 TLS).")
@@ -82,14 +88,18 @@ def aggregate_shards() -> int:
     """Number of shards per aggregate key (at least 1)."""
     return max(1, AGGREGATE_SHARDS.value)
 
+
 # Reports (functions/reports).
 REPORTS_BUCKET = params.StringParam(
-    "REPORTS_BUCKET", default="", description="Cloud Storage bucket of the report files; empty: {project}-finance-reports."
+    "REPORTS_BUCKET",
+    default="",
+    description="Cloud Storage bucket of the report files; empty: {project}-finance-reports.",
 )
 REPORTS_DOWNLOAD_URL = params.StringParam(
     "REPORTS_DOWNLOAD_URL",
     default="",
-    description="URL of the download_report function written into report documents; empty: the default 2nd-gen URL in us-central1.",
+    description="URL of the download_report function written into report documents; "
+    "empty: the default 2nd-gen URL in us-central1.",
 )
 
 
@@ -102,12 +112,14 @@ def reports_download_url() -> str:
     """Base URL of the download_report function (links in report documents)."""
     return REPORTS_DOWNLOAD_URL.value or f"https://us-central1-{project_id()}.cloudfunctions.net/download_report"
 
+
 # Member-driven writes (adapters/rate_limits.py): per user and org, enforced by the triggers.
 COMMENTS_PER_MINUTE = params.IntParam(
     "COMMENTS_PER_MINUTE", default=20, description="Comments one member may post per minute; more are deleted."
 )
 MANUAL_ENTRIES_PER_MINUTE = params.IntParam(
-    "MANUAL_ENTRIES_PER_MINUTE", default=60,
+    "MANUAL_ENTRIES_PER_MINUTE",
+    default=60,
     description="Manual entries one editor may create per minute; more are rejected with the reason.",
 )
 DEAD_LETTER_SUBSCRIPTIONS = params.StringParam(
@@ -119,6 +131,11 @@ DEAD_LETTER_SUBSCRIPTIONS = params.StringParam(
 
 def channel_settings() -> dict[str, str]:
     """What the notification channels need of the settings: the SMTP server and the allow-lists."""
-    return {"SMTP_HOST": SMTP_HOST.value, "SMTP_PORT": SMTP_PORT.value, "SMTP_USER": SMTP_USER.value,
-            "SMTP_FROM": SMTP_FROM.value, "SMTP_ALLOWED_HOSTS": SMTP_ALLOWED_HOSTS.value,
-            "WEBHOOK_ALLOWED_HOSTS": WEBHOOK_ALLOWED_HOSTS.value}
+    return {
+        "SMTP_HOST": SMTP_HOST.value,
+        "SMTP_PORT": SMTP_PORT.value,
+        "SMTP_USER": SMTP_USER.value,
+        "SMTP_FROM": SMTP_FROM.value,
+        "SMTP_ALLOWED_HOSTS": SMTP_ALLOWED_HOSTS.value,
+        "WEBHOOK_ALLOWED_HOSTS": WEBHOOK_ALLOWED_HOSTS.value,
+    }

@@ -56,7 +56,8 @@ class DerivedDocuments:
         variance_targets = set()
         for key in keys:
             if key.is_consolidated and (
-                (key.scenario == "actual" and key.period in window) or (key.scenario == "budget" and key.period == period)
+                (key.scenario == "actual" and key.period in window)
+                or (key.scenario == "budget" and key.period == period)
             ):
                 refresh_kpis = True
             if key.scenario in {"actual", "budget", "forecast"}:
@@ -79,16 +80,19 @@ class DerivedDocuments:
             series_written = self._series.refresh(org_id, reference, keys)
             # Whoever wrote the series (this refresh or an alert evaluation), a consolidated change up to
             # the KPI period can move a defined KPI; the write below is skipped if nothing is newer.
-            refresh_kpis = refresh_kpis or any(key.is_consolidated and key.scenario in ("actual", "budget")
-                                               and key.period <= period for key in keys)
+            refresh_kpis = refresh_kpis or any(
+                key.is_consolidated and key.scenario in ("actual", "budget") and key.period <= period for key in keys
+            )
         kpi_keys = self._kpi_keys(period) if refresh_kpis else []
         needed = set(kpi_keys)
         for entity_id, target_period in variance_targets:
             needed |= set(self._variance_keys(entity_id, target_period).values())
         docs = self._aggregates(org_id, sorted(needed))
         series_docs = self._series_documents(org_id) if refresh_kpis and self._series is not None else {}
-        documents = [self._variance_document(org_id, reference, entity_id, target_period, docs)
-                     for entity_id, target_period in sorted(variance_targets)]
+        documents = [
+            self._variance_document(org_id, reference, entity_id, target_period, docs)
+            for entity_id, target_period in sorted(variance_targets)
+        ]
         if refresh_kpis:
             documents.append(self._kpis_document(org_id, reference, period, docs, series_docs))
         return series_written + write_many_if_newer(self._db, documents)
@@ -110,16 +114,23 @@ class DerivedDocuments:
     @staticmethod
     def _kpi_keys(period: str) -> list[AggregateKey]:
         periods = [add_months(period, -i) for i in reversed(range(KPI_SERIES_LENGTH.value))]
-        return [*(AggregateKey(CONSOLIDATED_ENTITY, p, "actual") for p in periods),
-                AggregateKey(CONSOLIDATED_ENTITY, period, "budget")]
+        return [
+            *(AggregateKey(CONSOLIDATED_ENTITY, p, "actual") for p in periods),
+            AggregateKey(CONSOLIDATED_ENTITY, period, "budget"),
+        ]
 
     @staticmethod
     def _variance_keys(entity_id: str, period: str) -> dict[str, AggregateKey]:
         return {s: AggregateKey(entity_id, period, s) for s in ("actual", "budget", "forecast")}
 
-    def _kpis_document(self, org_id: str, reference: OrgReference, period: str,
-                       docs: Mapping[AggregateKey, dict[str, Any] | None],
-                       series_docs: Mapping[str, dict[str, Any] | None] | None = None) -> DerivedDocument:
+    def _kpis_document(
+        self,
+        org_id: str,
+        reference: OrgReference,
+        period: str,
+        docs: Mapping[AggregateKey, dict[str, Any] | None],
+        series_docs: Mapping[str, dict[str, Any] | None] | None = None,
+    ) -> DerivedDocument:
         keys = self._kpi_keys(period)
         actual_keys, budget_key = keys[:-1], keys[-1]
         versions = {key.doc_id: _version(docs[key]) for key in keys}
@@ -147,15 +158,22 @@ class DerivedDocuments:
                         "series": [{"period": p, "value": _plain(v)} for p, v in kpi.series],
                     }
                     for kpi in kpis
-                } | defined,
+                }
+                | defined,
                 "definitions": _kpi_definitions(series_docs),
                 "record_count": int((docs[actual_keys[-1]] or {}).get("record_count", 0)),
             }
 
         return DerivedDocument(self._db.document(f"{org_path(org_id)}/kpis/current"), versions, compute)
 
-    def _variance_document(self, org_id: str, reference: OrgReference, entity_id: str, period: str,
-                           docs: Mapping[AggregateKey, dict[str, Any] | None]) -> DerivedDocument:
+    def _variance_document(
+        self,
+        org_id: str,
+        reference: OrgReference,
+        entity_id: str,
+        period: str,
+        docs: Mapping[AggregateKey, dict[str, Any] | None],
+    ) -> DerivedDocument:
         keys = self._variance_keys(entity_id, period)
         versions = {key.doc_id: _version(docs[key]) for key in keys.values()}
 
@@ -164,12 +182,22 @@ class DerivedDocuments:
             body: dict[str, Any] = {"entity_id": entity_id, "period": period, "currency": reference.reporting_currency}
             for comparison in ("budget", "forecast"):
                 other = docs[keys[comparison]] or {}
-                lines = account_variances(_in_chart(actual.get("accounts"), reference),
-                                          _in_chart(other.get("accounts"), reference), reference.chart)
-                metrics = metric_variances(_decimal_metrics(actual.get("metrics")), _decimal_metrics(other.get("metrics")))
-                section = variance_document(entity_id=entity_id, period=period, account_lines=lines,
-                                            metric_lines=metrics, comparison_scenario=comparison,
-                                            currency=reference.reporting_currency)
+                lines = account_variances(
+                    _in_chart(actual.get("accounts"), reference),
+                    _in_chart(other.get("accounts"), reference),
+                    reference.chart,
+                )
+                metrics = metric_variances(
+                    _decimal_metrics(actual.get("metrics")), _decimal_metrics(other.get("metrics"))
+                )
+                section = variance_document(
+                    entity_id=entity_id,
+                    period=period,
+                    account_lines=lines,
+                    metric_lines=metrics,
+                    comparison_scenario=comparison,
+                    currency=reference.reporting_currency,
+                )
                 body[f"vs_{comparison}"] = {k: v for k, v in section.items() if k not in {"entity_id", "period"}}
             # The budget comparison is what dashboards show first: keep it at the top level too.
             body["top"] = body["vs_budget"]["top"]
@@ -192,12 +220,17 @@ def _defined_kpis(series_docs: Mapping[str, dict[str, Any] | None], periods: lis
     series = [(p, {m: value_at(actual, m, p) for m in names}) for p in periods]
     plan = {m: value_at(budget, m, periods[-1]) for m in names}
     units = {m: (actual.get("definitions") or {}).get(m, {}).get("unit") for m in names}
-    in_points = {m for m, unit in units.items() if unit == Unit.PERCENT.value} | {m for m in names if m.endswith("_pct")}
+    in_points = {m for m, unit in units.items() if unit == Unit.PERCENT.value} | {
+        m for m in names if m.endswith("_pct")
+    }
     found = {}
     for kpi in headline_kpis(series, plan, names, in_points=in_points):
         found[kpi.metric] = {
-            "value": _plain(kpi.value), "previous": _plain(kpi.previous), "change": _plain(kpi.change),
-            "change_pct": _plain(kpi.change_pct), "budget": _plain(kpi.budget),
+            "value": _plain(kpi.value),
+            "previous": _plain(kpi.previous),
+            "change": _plain(kpi.change),
+            "change_pct": _plain(kpi.change_pct),
+            "budget": _plain(kpi.budget),
             "vs_budget_pct": _plain(kpi.vs_budget_pct),
             "series": [{"period": p, "value": _plain(v)} for p, v in kpi.series],
             "defined": kpi.metric not in BUILTIN_IDS,

@@ -10,18 +10,18 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from google.cloud import firestore
-from google.cloud.firestore_v1.base_query import FieldFilter
-
 from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path, record_from_document, utc_now
 from adapters.reference_store import ReferenceStore
 from adapters.sweeps import OrgSweep
-from aggregations.derived import DerivedDocuments
-from aggregations.store import AggregateStore
 from finance_core.aggregates import AggregateDelta, AggregateKey, aggregates_from_records
 from finance_core.dimensions import DimensionKey, dimension_aggregates_from_records
 from finance_core.reference import OrgReference
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from aggregations.derived import DerivedDocuments
+from aggregations.store import AggregateStore
 
 log = logging.getLogger(__name__)
 
@@ -51,28 +51,41 @@ class ReconcileReport:
         if self.skipped:
             return f"{self.org_id}: skipped ({self.skipped})"
         scope = f" period {self.period}" if self.period else ""
-        return (f"{self.org_id}{scope}: checked {self.keys_checked} aggregates, repaired {self.repaired} "
-                f"(shards: {', '.join(self.shard_repairs) or 'none'}; readable documents: {', '.join(self.view_repairs) or 'none'})")
+        return (
+            f"{self.org_id}{scope}: checked {self.keys_checked} aggregates, repaired {self.repaired} "
+            f"(shards: {', '.join(self.shard_repairs) or 'none'}; "
+            f"readable documents: {', '.join(self.view_repairs) or 'none'})"
+        )
 
 
 def _correction_id(key: AggregateKey | DimensionKey, expected: AggregateDelta, current: AggregateDelta) -> str:
     # Deterministic: two runs that see the same state issue the same correction, applied once.
-    payload = json.dumps([key.doc_id, sorted(expected.accounts.items()), expected.record_count,
-                          sorted(current.accounts.items()), current.record_count])
+    payload = json.dumps(
+        [
+            key.doc_id,
+            sorted(expected.accounts.items()),
+            expected.record_count,
+            sorted(current.accounts.items()),
+            current.record_count,
+        ]
+    )
     return "reconcile-" + hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
 def _difference(expected: AggregateDelta, current: AggregateDelta) -> AggregateDelta:
-    accounts = {a: expected.accounts.get(a, 0) - current.accounts.get(a, 0)
-                for a in set(expected.accounts) | set(current.accounts)}
+    accounts = {
+        a: expected.accounts.get(a, 0) - current.accounts.get(a, 0)
+        for a in set(expected.accounts) | set(current.accounts)
+    }
     return AggregateDelta(accounts, expected.record_count - current.record_count).pruned()
 
 
 class Reconciler:
     """Compares aggregates with the records they summarise and repairs them."""
 
-    def __init__(self, db: firestore.Client, references: ReferenceStore, aggregates: AggregateStore,
-                 derived: DerivedDocuments):
+    def __init__(
+        self, db: firestore.Client, references: ReferenceStore, aggregates: AggregateStore, derived: DerivedDocuments
+    ):
         self._db = db
         self._references = references
         self._aggregates = aggregates
@@ -109,33 +122,66 @@ class Reconciler:
             aggregates_query = aggregates_query.where(filter=FieldFilter("period", "==", period))
             dimensions_query = dimensions_query.where(filter=FieldFilter("period", "==", period))
         with map_exceptions(f"reading records of {org_id}"):
-            records = [r for r in (record_from_document(org_id, s.id, s.to_dict()) for s in records_query.stream())
-                       if r is not None]
+            records = [
+                r
+                for r in (record_from_document(org_id, s.id, s.to_dict()) for s in records_query.stream())
+                if r is not None
+            ]
             stored_views = {s.id: s.to_dict() or {} for s in aggregates_query.stream()}
             stored_dimension_views = {s.id: s.to_dict() or {} for s in dimensions_query.stream()}
         truth = aggregates_from_records(records)
-        touched = [key for key in sorted(set(truth) | {AggregateKey.from_doc_id(doc_id) for doc_id in stored_views})
-                   if self._check(org_id, key, truth.get(key, AggregateDelta()), stored_views.get(key.doc_id),
-                                  reference, report)]
+        touched = [
+            key
+            for key in sorted(set(truth) | {AggregateKey.from_doc_id(doc_id) for doc_id in stored_views})
+            if self._check(
+                org_id, key, truth.get(key, AggregateDelta()), stored_views.get(key.doc_id), reference, report
+            )
+        ]
         dimension_truth = dimension_aggregates_from_records(records)
-        for dimension_key in sorted(set(dimension_truth)
-                                    | {DimensionKey.from_doc_id(doc_id) for doc_id in stored_dimension_views}):
-            self._check(org_id, dimension_key, dimension_truth.get(dimension_key, AggregateDelta()),
-                        stored_dimension_views.get(dimension_key.doc_id), reference, report)
+        for dimension_key in sorted(
+            set(dimension_truth) | {DimensionKey.from_doc_id(doc_id) for doc_id in stored_dimension_views}
+        ):
+            self._check(
+                org_id,
+                dimension_key,
+                dimension_truth.get(dimension_key, AggregateDelta()),
+                stored_dimension_views.get(dimension_key.doc_id),
+                reference,
+                report,
+            )
         if touched:
             self._derived.refresh(org_id, reference, touched)
         # Drift found is a WARNING with its count: the log-based metric reconciliation_drift (and
         # its alert policy) counts these lines; a clean run is INFO.
-        log.log(logging.WARNING if report.repaired else logging.INFO, "reconciliation %s", report.summary(),
-                extra={"json_fields": {"org_id": org_id, "reconciliation_keys_checked": report.keys_checked,
-                                       "reconciliation_keys_repaired": report.repaired,
-                                       "outcome": "drift_repaired" if report.repaired else "ok"}})
+        log.log(
+            logging.WARNING if report.repaired else logging.INFO,
+            "reconciliation %s",
+            report.summary(),
+            extra={
+                "json_fields": {
+                    "org_id": org_id,
+                    "reconciliation_keys_checked": report.keys_checked,
+                    "reconciliation_keys_repaired": report.repaired,
+                    "outcome": "drift_repaired" if report.repaired else "ok",
+                }
+            },
+        )
         self._record(report)
         return report
 
-    def _check(self, org_id: str, key: AggregateKey | DimensionKey, expected: AggregateDelta,
-               view: dict[str, Any] | None, reference: OrgReference, report: ReconcileReport) -> bool:
-        """Repair the shards of one key (a correcting delta) and its readable document (a forced fold); True if repaired."""
+    def _check(
+        self,
+        org_id: str,
+        key: AggregateKey | DimensionKey,
+        expected: AggregateDelta,
+        view: dict[str, Any] | None,
+        reference: OrgReference,
+        report: ReconcileReport,
+    ) -> bool:
+        """Repair the shards of one key (a correcting delta) and its readable document (a forced fold).
+
+        True if repaired.
+        """
         report.keys_checked += 1
         repaired = False
         current = self._aggregates.shard_totals(org_id, key)
@@ -148,16 +194,20 @@ class Reconciler:
                 self._aggregates.apply_once(org_id, correction_id, {key: correction})
             report.shard_repairs.append(key.doc_id)
             repaired = True
-        view_ok = view is not None and {k: int(v) for k, v in (view.get("accounts") or {}).items()} == expected.accounts \
+        view_ok = (
+            view is not None
+            and {k: int(v) for k, v in (view.get("accounts") or {}).items()} == expected.accounts
             and int(view.get("record_count", 0)) == expected.record_count
+        )
         if not view_ok and expected.record_count == 0 and not expected.accounts and view is None:
             return repaired
         if not view_ok:
             report.view_repairs.append(key.doc_id)
             repaired = True
         if isinstance(key, DimensionKey):
-            self._aggregates.fold_dimensions(org_id, [key], reference.chart, reference.reporting_currency,
-                                             force=not view_ok)
+            self._aggregates.fold_dimensions(
+                org_id, [key], reference.chart, reference.reporting_currency, force=not view_ok
+            )
         else:
             self._aggregates.fold(org_id, key, reference.chart, reference.reporting_currency, force=not view_ok)
         return repaired
@@ -176,8 +226,14 @@ class Reconciler:
 
     def _record(self, report: ReconcileReport) -> None:
         """The last run, where dashboards and the monthly pack read it (data_quality/reconciliation)."""
-        body = {"last_run_at": utc_now(), "period": report.period, "keys_checked": report.keys_checked,
-                "repaired": report.repaired, "shard_repairs": len(report.shard_repairs),
-                "view_repairs": len(report.view_repairs), "skipped": report.skipped}
+        body = {
+            "last_run_at": utc_now(),
+            "period": report.period,
+            "keys_checked": report.keys_checked,
+            "repaired": report.repaired,
+            "shard_repairs": len(report.shard_repairs),
+            "view_repairs": len(report.view_repairs),
+            "skipped": report.skipped,
+        }
         with map_exceptions(f"recording the reconciliation of {report.org_id}"):
             self._db.document(f"{org_path(report.org_id)}/data_quality/reconciliation").set(body)

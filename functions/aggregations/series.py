@@ -19,9 +19,9 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.errors import map_exceptions
+from adapters.firestore_codec import org_path
 from adapters.preconditions import commit_or_lose_race, conditional_put
 from adapters.retry import CONTENDED_WRITE, compare_and_set
-from adapters.firestore_codec import org_path
 from finance_core.aggregates import AggregateKey
 from finance_core.identifiers import KEY_SEPARATOR
 from finance_core.metric_rows import stored_value, unit_of
@@ -190,8 +190,9 @@ class MetricSeriesStore:
         for done, (entity_id, scenario) in enumerate(series, 1):
             ref = self.ref(org_id, entity_id, scenario)
 
-            def attempt(ref: firestore.DocumentReference = ref, entity_id: str = entity_id,
-                        scenario: str = scenario) -> None:
+            def attempt(
+                ref: firestore.DocumentReference = ref, entity_id: str = entity_id, scenario: str = scenario
+            ) -> None:
                 with map_exceptions(f"reading {ref.path}"):
                     snap = ref.get()
                 current = snap.to_dict() if snap.exists else None

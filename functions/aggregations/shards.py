@@ -14,12 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from google.cloud import firestore
-
 from adapters.errors import map_exceptions
 from adapters.preconditions import commit_or_lose_race, conditional_put
 from adapters.retry import CONTENDED_WRITE, compare_and_set
 from finance_core.aggregates import dominates
+from google.cloud import firestore
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +89,7 @@ def fold_many(db: firestore.Client, views: Sequence[ShardedView], force: bool = 
     """
     written: dict[str, dict[str, Any]] = {}
     for start in range(0, len(views), MAX_WRITES_PER_COMMIT):
-        written.update(_fold_group(db, views[start:start + MAX_WRITES_PER_COMMIT], force))
+        written.update(_fold_group(db, views[start : start + MAX_WRITES_PER_COMMIT], force))
     return written
 
 
@@ -154,7 +153,7 @@ def write_many_if_newer(db: firestore.Client, documents: Sequence[DerivedDocumen
     """
     written: list[str] = []
     for start in range(0, len(documents), MAX_WRITES_PER_COMMIT):
-        group = documents[start:start + MAX_WRITES_PER_COMMIT]
+        group = documents[start : start + MAX_WRITES_PER_COMMIT]
         paths = ", ".join(doc.ref.path for doc in group[:3]) + (" ..." if len(group) > 3 else "")
 
         def attempt(group: Sequence[DerivedDocument] = group, paths: str = paths) -> list[str]:

@@ -6,15 +6,15 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from google.cloud import firestore
-
 from adapters.errors import PermanentError, is_lost_race, map_exceptions
 from adapters.firestore_codec import metric_values, org_path, utc_now
-from aggregations import shards
 from finance_core.accounts import ChartOfAccounts
 from finance_core.aggregates import AggregateDelta, AggregateKey, build_view, fold_shards
 from finance_core.dimensions import DimensionKey
 from finance_core.metrics import MetricGraph
+from google.cloud import firestore
+
+from aggregations import shards
 
 # Change ids are remembered this long; Firestore redelivers a trigger event within hours, not weeks.
 APPLIED_CHANGE_TTL = timedelta(days=7)
@@ -56,11 +56,14 @@ class AggregateStore:
         it or not at all. Used for reconciliation's corrections, whose ids are deterministic.
         """
         batch = self._db.batch()
-        batch.create(self.marker_ref(org_id, change_id), {
-            "keys": sorted([key.doc_id for key in deltas] + [key.doc_id for key in dimension_deltas or {}]),
-            "applied_at": firestore.SERVER_TIMESTAMP,
-            "expires_at": utc_now() + APPLIED_CHANGE_TTL,
-        })
+        batch.create(
+            self.marker_ref(org_id, change_id),
+            {
+                "keys": sorted([key.doc_id for key in deltas] + [key.doc_id for key in dimension_deltas or {}]),
+                "applied_at": firestore.SERVER_TIMESTAMP,
+                "expires_at": utc_now() + APPLIED_CHANGE_TTL,
+            },
+        )
         self._add_to_shards(batch, org_id, change_id, deltas, dimension_deltas)
         return self._commit_unless_applied(batch, f"applying change {change_id} to aggregates")
 
@@ -89,20 +92,32 @@ class AggregateStore:
         merged = dict(merged or {})
         org_id = change_ref.parent.parent.id
         batch = self._db.batch()
-        state = {"state": "applied", "applied_at": firestore.SERVER_TIMESTAMP,
-                 "keys": sorted(key.doc_id for key in deltas), "merged": sorted(merged)}
+        state = {
+            "state": "applied",
+            "applied_at": firestore.SERVER_TIMESTAMP,
+            "keys": sorted(key.doc_id for key in deltas),
+            "merged": sorted(merged),
+        }
         if dimensions_deferred:
             state["dimensions_deferred"] = True
         batch.update(change_ref, state, option=self._db.write_option(last_update_time=read_at_update_time))
         for change_id, update_time in merged.items():
-            batch.update(change_ref.parent.document(change_id), {"state": "merged", "merged_into": change_ref.id},
-                         option=self._db.write_option(last_update_time=update_time))
+            batch.update(
+                change_ref.parent.document(change_id),
+                {"state": "merged", "merged_into": change_ref.id},
+                option=self._db.write_option(last_update_time=update_time),
+            )
         self._add_to_shards(batch, org_id, change_ref.id, deltas, dimension_deltas or {})
         return self._commit_unless_applied(batch, f"applying {change_ref.path} to aggregates")
 
-    def _add_to_shards(self, batch: firestore.WriteBatch, org_id: str, spread_key: str,
-                       deltas: Mapping[AggregateKey, AggregateDelta],
-                       dimension_deltas: Mapping[DimensionKey, AggregateDelta] | None = None) -> None:
+    def _add_to_shards(
+        self,
+        batch: firestore.WriteBatch,
+        org_id: str,
+        spread_key: str,
+        deltas: Mapping[AggregateKey, AggregateDelta],
+        dimension_deltas: Mapping[DimensionKey, AggregateDelta] | None = None,
+    ) -> None:
         # One shard per change (chosen from its id): shards are only incremented, never read.
         shard = shards.shard_index(spread_key, self._shards)
         targets = [(self.view_ref(org_id, key), delta) for key, delta in deltas.items()]
@@ -143,10 +158,15 @@ class AggregateStore:
         currency: str,
         last_event_id: str | None = None,
     ) -> dict[AggregateKey, dict[str, Any]]:
-        """Refresh the readable aggregates of many keys with one read and one conditional commit; returns those written."""
+        """Refresh the readable aggregates of many keys with one read and one conditional commit.
+
+        Returns those written.
+        """
         keys = sorted(set(keys))
-        views = [self._sharded_view(self.view_ref(org_id, key), _identity(key), chart, currency, False, last_event_id)
-                 for key in keys]
+        views = [
+            self._sharded_view(self.view_ref(org_id, key), _identity(key), chart, currency, False, last_event_id)
+            for key in keys
+        ]
         written = shards.fold_many(self._db, views)
         return {key: written[view.ref.path] for key, view in zip(keys, views, strict=True) if view.ref.path in written}
 
@@ -161,13 +181,22 @@ class AggregateStore:
     ) -> dict[DimensionKey, dict[str, Any]]:
         """Refresh the readable aggregates of dimension values the same way (one read, one conditional commit)."""
         keys = sorted(set(keys))
-        views = [self._sharded_view(self.dimension_ref(org_id, key), _identity(key), chart, currency, force,
-                                    last_event_id) for key in keys]
+        views = [
+            self._sharded_view(self.dimension_ref(org_id, key), _identity(key), chart, currency, force, last_event_id)
+            for key in keys
+        ]
         written = shards.fold_many(self._db, views, force=force)
         return {key: written[view.ref.path] for key, view in zip(keys, views, strict=True) if view.ref.path in written}
 
-    def _sharded_view(self, ref: firestore.DocumentReference, identity: dict[str, str], chart: ChartOfAccounts,
-                      currency: str, force: bool, last_event_id: str | None) -> shards.ShardedView:
+    def _sharded_view(
+        self,
+        ref: firestore.DocumentReference,
+        identity: dict[str, str],
+        chart: ChartOfAccounts,
+        currency: str,
+        force: bool,
+        last_event_id: str | None,
+    ) -> shards.ShardedView:
         def build(shard_docs: dict[str, dict[str, Any]], previous: dict[str, Any] | None) -> dict[str, Any]:
             totals = fold_shards(shard_docs)
             # A forced fold repairs a damaged readable document: recompute everything from the shards.

@@ -43,8 +43,11 @@ def reconciler() -> Reconciler:
     return Reconciler(db, reference_store(), AggregateStore(db, aggregate_shards()), derived_documents())
 
 
-@scheduler_fn.on_schedule(schedule="every day 03:00", timezone=scheduler_fn.Timezone("UTC"),
-                          **deployment.scheduled("realtime", timeout_sec=540, memory=1024))
+@scheduler_fn.on_schedule(
+    schedule="every day 03:00",
+    timezone=scheduler_fn.Timezone("UTC"),
+    **deployment.scheduled("realtime", timeout_sec=540, memory=1024),
+)
 @observed("reconcile_aggregates")
 def reconcile_aggregates(event: scheduler_fn.ScheduledEvent) -> None:
     """Recompute every org's aggregates from its records and repair drift; one org's failure never stops the others."""
@@ -89,8 +92,10 @@ def _rebuild_metrics(org_id: str, reference: OrgReference, progress: Progress | 
     return total
 
 
-@firestore_fn.on_document_written(document="organizations/{org_id}/metric_definitions/{metric_id}",
-                                  **deployment.background("realtime", timeout_sec=540, memory=512, concurrency=1))
+@firestore_fn.on_document_written(
+    document="organizations/{org_id}/metric_definitions/{metric_id}",
+    **deployment.background("realtime", timeout_sec=540, memory=512, concurrency=1),
+)
 @observed("on_metric_definition_written")
 def on_metric_definition_written(
     event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]],

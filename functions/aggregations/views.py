@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from adapters.reference_store import ReferenceStore
-from aggregations.derived import DerivedDocuments
-from aggregations.store import AggregateStore
 from finance_core.aggregates import AggregateKey
 from finance_core.dimensions import DimensionKey
+
+from aggregations.derived import DerivedDocuments
+from aggregations.store import AggregateStore
 
 
 class ViewRefresher:
@@ -24,8 +25,13 @@ class ViewRefresher:
         self._aggregates = aggregates
         self._derived = derived
 
-    def refresh(self, org_id: str, keys: Iterable[AggregateKey], last_event_id: str | None = None,
-                dimension_keys: Iterable[DimensionKey] = ()) -> list[str]:
+    def refresh(
+        self,
+        org_id: str,
+        keys: Iterable[AggregateKey],
+        last_event_id: str | None = None,
+        dimension_keys: Iterable[DimensionKey] = (),
+    ) -> list[str]:
         """Bring the given keys' readable documents (and what derives from them) up to date.
 
         One read of every shard of every key and one conditional commit fold them all (a batch of
@@ -39,12 +45,14 @@ class ViewRefresher:
             return []
         written: list[str] = []
         if keys:
-            folded = self._aggregates.fold_many(org_id, keys, reference.chart, reference.reporting_currency,
-                                                last_event_id=last_event_id)
+            folded = self._aggregates.fold_many(
+                org_id, keys, reference.chart, reference.reporting_currency, last_event_id=last_event_id
+            )
             self._derived.refresh(org_id, reference, keys)
             written += [key.doc_id for key in sorted(folded)]
         if dimension_keys:
-            folded_values = self._aggregates.fold_dimensions(org_id, dimension_keys, reference.chart,
-                                                             reference.reporting_currency, last_event_id)
+            folded_values = self._aggregates.fold_dimensions(
+                org_id, dimension_keys, reference.chart, reference.reporting_currency, last_event_id
+            )
             written += [key.doc_id for key in sorted(folded_values)]
         return written

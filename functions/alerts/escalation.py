@@ -8,10 +8,10 @@ from collections.abc import Callable
 from datetime import datetime
 
 from adapters.firestore_codec import utc_now
+from adapters.sweeps import OrgSweep
 from finance_core.alert_policy import plan_escalation
 from finance_core.alert_rules import Escalation
 
-from adapters.sweeps import OrgSweep
 from alerts.notifier import Notifier, SentNotification
 from alerts.rules import parse_rules
 from alerts.store import AlertStore, readable_state
@@ -53,7 +53,9 @@ class Escalator:
         for org, document in self._store.alerts_with_status("acknowledged", org_id):
             if document.get("acknowledgement_logged_at") is not None or not document.get("fingerprint"):
                 continue
-            report.run(org, functools.partial(self._log_acknowledgement, org, document, now), "logging an acknowledgement")
+            report.run(
+                org, functools.partial(self._log_acknowledgement, org, document, now), "logging an acknowledgement"
+            )
         if fail_on_error:
             report.finish()
         return sent
@@ -78,10 +80,16 @@ class Escalator:
             claim = self._store.escalate(org_id, state.fingerprint, escalation, now)
             if claim.notification is None or claim.alert is None:
                 continue
-            log.info("org %s: alert %s escalated to level %d (channel %s)", org_id, state.fingerprint,
-                     claim.notification["escalation_level"], claim.notification["channels"][0])
+            log.info(
+                "org %s: alert %s escalated to level %d (channel %s)",
+                org_id,
+                state.fingerprint,
+                claim.notification["escalation_level"],
+                claim.notification["channels"][0],
+            )
             status = self._notifier.deliver(org_id, claim.notification, {state.fingerprint: claim.alert})
             self._store.history.push(org_id, claim.rows)
-            sent.append(SentNotification(claim.notification["notification_id"], "escalation",
-                                         (state.fingerprint,), status))
+            sent.append(
+                SentNotification(claim.notification["notification_id"], "escalation", (state.fingerprint,), status)
+            )
         return sent

@@ -66,8 +66,16 @@ class AlertEvaluator:
     ignored, so changes processed out of order cannot move an alert back.
     """
 
-    def __init__(self, db: firestore.Client, references: ReferenceStore, aggregates: AggregateStore, store: AlertStore,
-                 notifier: Notifier, clock: Callable[[], datetime] = utc_now, series: MetricSeriesStore | None = None):
+    def __init__(
+        self,
+        db: firestore.Client,
+        references: ReferenceStore,
+        aggregates: AggregateStore,
+        store: AlertStore,
+        notifier: Notifier,
+        clock: Callable[[], datetime] = utc_now,
+        series: MetricSeriesStore | None = None,
+    ):
         self._db = db
         self._series = series
         self._references = references
@@ -99,8 +107,13 @@ class AlertEvaluator:
         needed = sorted({key for plan in plans for key in plan.keys()})
         # The rules must see this change: fold the changed keys first (a no-op when the view
         # consumer already did), then read every document the evaluations need in one round trip.
-        self._aggregates.fold_many(org_id, set(needed) & set(deltas), reference.chart, reference.reporting_currency,
-                                   last_event_id=change.last_event_id)
+        self._aggregates.fold_many(
+            org_id,
+            set(needed) & set(deltas),
+            reference.chart,
+            reference.reporting_currency,
+            last_event_id=change.last_event_id,
+        )
         documents, updated = self._read(org_id, needed)
         self._add_defined_metrics(org_id, reference, plans, deltas, documents)
         now = self._clock()
@@ -119,15 +132,20 @@ class AlertEvaluator:
             stored = existing.get(evaluation.fingerprint)
             if stored is None and not evaluation.firing:
                 continue  # no alert and nothing to raise: no transaction needed
-            if stored is not None and change_id in (stored.get("applied_change_ids") or ()) \
-                    and stored.get("notify_pending_since") is None:
+            if (
+                stored is not None
+                and change_id in (stored.get("applied_change_ids") or ())
+                and stored.get("notify_pending_since") is None
+            ):
                 continue  # a redelivery this alert has already seen
             try:
-                applied = self._store.apply(org_id, rule, evaluation, change_id=change_id, now=now,
-                                            observed_at=observed_at)
+                applied = self._store.apply(
+                    org_id, rule, evaluation, change_id=change_id, now=now, observed_at=observed_at
+                )
             except ProcessingError as exc:
-                log.error("org %s: alert %s of rule %s not updated: %s", org_id, evaluation.fingerprint,
-                          rule.rule_id, exc)
+                log.error(
+                    "org %s: alert %s of rule %s not updated: %s", org_id, evaluation.fingerprint, rule.rule_id, exc
+                )
                 failures.append(exc)
                 continue
             report.add(applied.decision.transition, evaluation.fingerprint)
@@ -144,23 +162,37 @@ class AlertEvaluator:
                 failures.append(exc)
         self._store.history.push(org_id, rows)
         if report.transitions:
-            log.info("org %s change %s: alerts %s", org_id, change_id,
-                     {name: len(ids) for name, ids in report.transitions.items()})
+            log.info(
+                "org %s change %s: alerts %s",
+                org_id,
+                change_id,
+                {name: len(ids) for name, ids in report.transitions.items()},
+            )
         transient = [exc for exc in failures if is_transient(exc)]
         if transient:
             # Everything done so far is idempotent: a redelivery finishes the rest.
             raise TransientError(f"{len(transient)} alert update(s) failed: {transient[0]}")
         return report
 
-    def _add_defined_metrics(self, org_id: str, reference: OrgReference, plans: list[PlannedEvaluation],
-                             deltas: Mapping[AggregateKey, AggregateDelta],
-                             documents: dict[AggregateKey, dict[str, Any] | None]) -> None:
+    def _add_defined_metrics(
+        self,
+        org_id: str,
+        reference: OrgReference,
+        plans: list[PlannedEvaluation],
+        deltas: Mapping[AggregateKey, AggregateDelta],
+        documents: dict[AggregateKey, dict[str, Any] | None],
+    ) -> None:
         """Put the values of defined metrics (from the metric series) beside the built-in ones of each document read."""
         wanted = {metric for plan in plans if (metric := plan.rule.target.metric)} - BUILTIN_IDS
         if not wanted or self._series is None:
             return
-        series = sorted({(plan.rule.target.entity_id, plan.rule.target.scenario.value) for plan in plans
-                         if plan.rule.target.metric in wanted})
+        series = sorted(
+            {
+                (plan.rule.target.entity_id, plan.rule.target.scenario.value)
+                for plan in plans
+                if plan.rule.target.metric in wanted
+            }
+        )
         # The rules must see this change: bring the series up to date first (a no-op when the view consumer did).
         self._series.refresh(org_id, reference, [k for k in deltas if (k.entity_id, k.scenario) in series])
         refs = [self._series.ref(org_id, *s) for s in series]
@@ -177,8 +209,9 @@ class AlertEvaluator:
             document["metrics"] = {**(document.get("metrics") or {}), **values}
             documents[key] = document
 
-    def _read(self, org_id: str, keys: list[AggregateKey]) -> tuple[dict[AggregateKey, dict[str, Any] | None],
-                                                                    dict[AggregateKey, datetime]]:
+    def _read(
+        self, org_id: str, keys: list[AggregateKey]
+    ) -> tuple[dict[AggregateKey, dict[str, Any] | None], dict[AggregateKey, datetime]]:
         refs = [self._db.document(f"{org_path(org_id)}/aggregates/{key.doc_id}") for key in keys]
         with map_exceptions(f"reading aggregates of {org_id} for alert rules"):
             snapshots = {snap.id: snap for snap in self._db.get_all(refs)}

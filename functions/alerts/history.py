@@ -121,15 +121,17 @@ class AlertHistory:
         return 0
 
 
-def bigquery_insert(client_factory: Callable[[], Any],
-                    table: Callable[[], str]) -> Callable[[list[dict[str, Any]]], list[Any]]:
+def bigquery_insert(
+    client_factory: Callable[[], Any], table: Callable[[], str]
+) -> Callable[[list[dict[str, Any]]], list[Any]]:
     """An insert function for AlertHistory: streaming insert with insert id = change id."""
 
     def insert(rows: list[dict[str, Any]]) -> list[Any]:
         client = client_factory()
         # No client-side retry: a failed insert leaves the rows in the outbox for the sweep, which
         # keeps an unavailable BigQuery from holding up the alert evaluation.
-        return client.insert_rows_json(table(), rows, row_ids=[row["change_id"] for row in rows], retry=None,
-                                       timeout=10)
+        return client.insert_rows_json(
+            table(), rows, row_ids=[row["change_id"] for row in rows], retry=None, timeout=10
+        )
 
     return insert

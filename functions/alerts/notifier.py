@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.firestore_codec import utc_now
+from adapters.sweeps import OrgSweep
 from finance_core.alert_notices import (
     Notice,
     NoticeAlert,
@@ -19,7 +20,6 @@ from finance_core.alert_notices import (
 )
 from finance_core.alert_policy import AlertState, NotificationPolicy, group_key
 
-from adapters.sweeps import OrgSweep
 from alerts.channels.sender import ChannelSender
 from alerts.store import AlertStore, FlushClaim, readable_state
 
@@ -124,8 +124,11 @@ class Notifier:
             claim = self._store.flush(org_id, key, policy, self._clock())
             sent += self._deliver_claim(org_id, claim)
             rounds += 1
-            if claim.notification is None and claim.decision.next_check_at is not None \
-                    and claim.decision.next_check_at > due:
+            if (
+                claim.notification is None
+                and claim.decision.next_check_at is not None
+                and claim.decision.next_check_at > due
+            ):
                 waiting[key] = (policy, claim.decision.next_check_at)
             else:
                 del waiting[key]
@@ -140,20 +143,29 @@ class Notifier:
         status = self.deliver(org_id, claim.notification, claim.alerts)
         self._store.history.push(org_id, claim.rows)
         notification = claim.notification
-        return [SentNotification(notification["notification_id"], notification["kind"],
-                                 tuple(notification["alert_ids"]), status)]
+        return [
+            SentNotification(
+                notification["notification_id"], notification["kind"], tuple(notification["alert_ids"]), status
+            )
+        ]
 
     def deliver(self, org_id: str, notification: Mapping[str, Any], alerts: Mapping[str, Mapping[str, Any]]) -> str:
         """Send a claimed notification to its channels (those not yet delivered) and record the outcomes."""
-        channels = [c for c in notification.get("channels") or ()
-                    if not ((notification.get("deliveries") or {}).get(c) or {}).get("delivered")]
+        channels = [
+            c
+            for c in notification.get("channels") or ()
+            if not ((notification.get("deliveries") or {}).get(c) or {}).get("delivered")
+        ]
         if not notification.get("channels"):
             return "no_channels"
         notice = Notice(
             org_id=org_id,
             kind=str(notification.get("kind", "initial")),
-            alerts=[_notice_alert(alert_id, alerts[alert_id])
-                    for alert_id in notification["alert_ids"] if alert_id in alerts],
+            alerts=[
+                _notice_alert(alert_id, alerts[alert_id])
+                for alert_id in notification["alert_ids"]
+                if alert_id in alerts
+            ],
             new_alert_ids=tuple(notification.get("new_alert_ids") or ()),
             escalation_level=int(notification.get("escalation_level", 0)),
             dashboard_url=self._dashboard_url() or None,
@@ -161,8 +173,13 @@ class Notifier:
         outcomes = self._sender.send(org_id, channels, notice)
         status = self._store.record_delivery(org_id, notification, outcomes, self._clock())
         if status != "delivered":
-            log.warning("org %s: notification %s %s: %s", org_id, notification["notification_id"], status,
-                        "; ".join(f"{o.channel_id}: {o.last_error}" for o in outcomes if not o.delivered))
+            log.warning(
+                "org %s: notification %s %s: %s",
+                org_id,
+                notification["notification_id"],
+                status,
+                "; ".join(f"{o.channel_id}: {o.last_error}" for o in outcomes if not o.delivered),
+            )
         return status
 
     def sweep(self, org_id: str | None = None, fail_on_error: bool = False) -> list[SentNotification]:
@@ -203,8 +220,11 @@ class Notifier:
             return []
         alerts = self._store.existing_alerts(org_id, claimed.get("alert_ids") or ())
         status = self.deliver(org_id, claimed, alerts)
-        return [SentNotification(claimed["notification_id"], claimed.get("kind", ""),
-                                 tuple(claimed.get("alert_ids") or ()), status)]
+        return [
+            SentNotification(
+                claimed["notification_id"], claimed.get("kind", ""), tuple(claimed.get("alert_ids") or ()), status
+            )
+        ]
 
     def _enqueue_later(self, org_id: str, states: list[AlertState]) -> list[SentNotification]:
         return self.enqueue(org_id, states, wait_inline=False)

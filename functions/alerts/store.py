@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.errors import map_exceptions
+from adapters.firestore_codec import org_path
 from adapters.preconditions import commit_or_lose_race, conditional_put
 from adapters.retry import CONTENDED_WRITE, compare_and_set
-from adapters.firestore_codec import org_path
 from finance_core.alert_policy import (
     AlertDecision,
     AlertState,
@@ -73,8 +73,11 @@ def readable_state(document: Mapping[str, Any] | None) -> AlertState | None:
     try:
         return alert_state_from_document(document)
     except (KeyError, TypeError, ValueError) as exc:
-        log.error("alert %s is not a readable alert document (%s); its next firing rewrites it",
-                  document.get("fingerprint", "?"), exc)
+        log.error(
+            "alert %s is not a readable alert document (%s); its next firing rewrites it",
+            document.get("fingerprint", "?"),
+            exc,
+        )
         return None
 
 
@@ -209,15 +212,20 @@ class AlertStore:
     def due_groups(self, now: datetime, org_id: str | None = None) -> list[tuple[str, str, dict[str, str]]]:
         """(org id, group key, labels) of every notification group whose next check is due."""
         query = self._scoped(GROUPS, org_id).where(filter=FieldFilter("next_check_at", "<=", now))
-        return [(org, snap.id, dict((snap.to_dict() or {}).get("labels") or {}))
-                for org, snap in self._found(query, "listing due notification groups")]
+        return [
+            (org, snap.id, dict((snap.to_dict() or {}).get("labels") or {}))
+            for org, snap in self._found(query, "listing due notification groups")
+        ]
 
     def stuck_notifications(self, now: datetime, org_id: str | None = None) -> list[tuple[str, dict[str, Any]]]:
         """Notifications claimed long ago and still 'sending' (their invocation died)."""
         query = self._scoped(NOTIFICATIONS, org_id).where(filter=FieldFilter("status", "==", "sending"))
         found = [(org, snap.to_dict() or {}) for org, snap in self._found(query, "listing pending notifications")]
-        return [(org, doc) for org, doc in found
-                if doc.get("claimed_at") is not None and now - doc["claimed_at"] >= STUCK_AFTER]
+        return [
+            (org, doc)
+            for org, doc in found
+            if doc.get("claimed_at") is not None and now - doc["claimed_at"] >= STUCK_AFTER
+        ]
 
     def orgs_with_unsent_history(self, now: datetime, org_id: str | None = None, limit: int = 500) -> set[str]:
         """Orgs whose alert history outbox holds rows BigQuery does not have yet."""
@@ -251,27 +259,35 @@ class AlertStore:
                 snap = ref.get()
             document = snap.to_dict() if snap.exists else None
             state = readable_state(document)
-            decision = apply_evaluation(state, evaluation, change_id=change_id, now=now,
-                                        cooldown_seconds=rule.cooldown_seconds, observed_at=observed_at)
+            decision = apply_evaluation(
+                state,
+                evaluation,
+                change_id=change_id,
+                now=now,
+                cooldown_seconds=rule.cooldown_seconds,
+                observed_at=observed_at,
+            )
             if decision.transition is Transition.UNCHANGED or decision.state is None:
                 pending = (document or {}).get("notify_pending_since") is not None
                 still_open = decision.state is not None and decision.state.is_open
                 return AppliedEvaluation(decision, None, pending and still_open)
             new = decision.state
             body = alert_document(new)
-            body.update({
-                "alert_id": new.fingerprint,
-                "org_id": org_id,
-                "target": rule.target.model_dump(mode="json", exclude_none=True),
-                "current_value": stored_number(evaluation.current_value),
-                "threshold": stored_number(evaluation.threshold),
-                "details": dict(evaluation.details) if evaluation.details else None,
-                "channels": list(rule.channels),
-                # A copy of the rule's escalation lets the escalation sweep skip alerts that never
-                # escalate without reading their rules (it re-reads the rule before escalating).
-                "escalation": rule.escalation.model_dump(mode="json") if rule.escalation else None,
-                "updated_at": now,
-            })
+            body.update(
+                {
+                    "alert_id": new.fingerprint,
+                    "org_id": org_id,
+                    "target": rule.target.model_dump(mode="json", exclude_none=True),
+                    "current_value": stored_number(evaluation.current_value),
+                    "threshold": stored_number(evaluation.threshold),
+                    "details": dict(evaluation.details) if evaluation.details else None,
+                    "channels": list(rule.channels),
+                    # A copy of the rule's escalation lets the escalation sweep skip alerts that never
+                    # escalate without reading their rules (it re-reads the rule before escalating).
+                    "escalation": rule.escalation.model_dump(mode="json") if rule.escalation else None,
+                    "updated_at": now,
+                }
+            )
             if decision.notify and rule.channels:
                 # Cleared by the flush that puts the alert into its group; until then the alert
                 # is re-enqueued by a redelivery or the scheduled sweep, so the decision survives a crash.
@@ -279,15 +295,18 @@ class AlertStore:
             if new.acknowledged_at is None:
                 # A fired-again alert is a new episode: whoever acknowledged the last one did not see it.
                 body.update({"acknowledged_by": None, "acknowledgement_logged_at": None})
-            row = state_change_row(org_id, new, decision.transition.value, change_id, now,
-                                   evaluation.current_value, evaluation.threshold)
+            row = state_change_row(
+                org_id, new, decision.transition.value, change_id, now, evaluation.current_value, evaluation.threshold
+            )
             batch = self._db.batch()
             conditional_put(self._db, batch, ref, snap, body)
             self.history.stage(batch, org_id, row)
             commit_or_lose_race(batch, f"writing alert {evaluation.fingerprint}")
             return AppliedEvaluation(decision, row, decision.notify and bool(rule.channels))
 
-        return compare_and_set(attempt, CONTENDED_WRITE, what=f"applying an evaluation to alert {evaluation.fingerprint}")
+        return compare_and_set(
+            attempt, CONTENDED_WRITE, what=f"applying an evaluation to alert {evaluation.fingerprint}"
+        )
 
     def log_acknowledgement(self, org_id: str, alert_id: str, now: datetime) -> dict[str, Any] | None:
         """Stage the history row of a client's acknowledgement once; returns the row (None if done already)."""
@@ -304,8 +323,15 @@ class AlertStore:
             if document.get("status") != "acknowledged" or document.get("acknowledgement_logged_at"):
                 return None
             acknowledged_at = state.acknowledged_at or now
-            row = state_change_row(org_id, state, "acknowledged", acknowledged_at.isoformat(), acknowledged_at,
-                                   document.get("current_value"), document.get("threshold"))
+            row = state_change_row(
+                org_id,
+                state,
+                "acknowledged",
+                acknowledged_at.isoformat(),
+                acknowledged_at,
+                document.get("current_value"),
+                document.get("threshold"),
+            )
             transaction.update(ref, {"acknowledgement_logged_at": now})
             history.stage(transaction, org_id, row)
             return row
@@ -351,7 +377,8 @@ class AlertStore:
             open_alerts = {fp for fp, doc in alerts.items() if doc.get("status") in ("active", "acknowledged")}
             alert_updates: dict[str, dict[str, Any]] = {
                 fp: {"notify_pending_since": None}
-                for fp in add if fp in alerts and alerts[fp].get("notify_pending_since") is not None
+                for fp in add
+                if fp in alerts and alerts[fp].get("notify_pending_since") is not None
             }
             budget = OrgBudget(tuple((budget_snap.to_dict() or {}).get("sent_at") or ()) if budget_snap.exists else ())
             decision = plan_flush(group, open_alerts=open_alerts, budget=budget, policy=policy, now=now)
@@ -397,8 +424,15 @@ class AlertStore:
                     state = readable_state(document)
                     if state is None:
                         continue
-                    row = state_change_row(org_id, state, "notified", notification["notification_id"], now,
-                                           document.get("current_value"), document.get("threshold"))
+                    row = state_change_row(
+                        org_id,
+                        state,
+                        "notified",
+                        notification["notification_id"],
+                        now,
+                        document.get("current_value"),
+                        document.get("threshold"),
+                    )
                     history.stage(transaction, org_id, row)
                     rows.append(row)
             for fingerprint, update in alert_updates.items():
@@ -441,8 +475,15 @@ class AlertStore:
             }
             transaction.set(self.notification_ref(org_id, notification["notification_id"]), notification)
             source = f"level-{decision.level}-{state.fired_at.isoformat()}"
-            row = state_change_row(org_id, decision.state, "escalated", source, now,
-                                   document.get("current_value"), document.get("threshold"))
+            row = state_change_row(
+                org_id,
+                decision.state,
+                "escalated",
+                source,
+                now,
+                document.get("current_value"),
+                document.get("threshold"),
+            )
             history.stage(transaction, org_id, row)
             escalated = dict(document, escalation_level=decision.level, last_escalated_at=now)
             return EscalationClaim(decision, notification, escalated, [row])
@@ -466,8 +507,9 @@ class AlertStore:
 
         return _transaction(self._db, run, f"reclaiming notification {notification_id} of {org_id}")
 
-    def record_delivery(self, org_id: str, notification: Mapping[str, Any], outcomes: Sequence[DeliveryOutcome],
-                        now: datetime) -> str:
+    def record_delivery(
+        self, org_id: str, notification: Mapping[str, Any], outcomes: Sequence[DeliveryOutcome], now: datetime
+    ) -> str:
         """Store the outcome of each channel on the notification and on every alert it listed; returns the status."""
         previous = notification.get("deliveries") or {}
         delivered = {c for c, d in previous.items() if d.get("delivered")}
@@ -494,8 +536,11 @@ class AlertStore:
             }
             for o in outcomes
         }
-        batch.set(self.notification_ref(org_id, notification["notification_id"]),
-                  {"deliveries": per_channel, "status": status, "completed_at": now}, merge=True)
+        batch.set(
+            self.notification_ref(org_id, notification["notification_id"]),
+            {"deliveries": per_channel, "status": status, "completed_at": now},
+            merge=True,
+        )
         for alert_id in notification.get("alert_ids") or ():
             body: dict[str, Any] = {"notifications": per_channel}
             if delivered:
@@ -504,4 +549,3 @@ class AlertStore:
         with map_exceptions(f"recording notification {notification['notification_id']} of {org_id}"):
             batch.commit()
         return status
-

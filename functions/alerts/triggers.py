@@ -20,9 +20,9 @@ from adapters.settings import (
     channel_settings,
     project_id,
 )
-from aggregations.store import AggregateStore
 from aggregations.definitions import DefinitionStore
 from aggregations.series import MetricSeriesStore
+from aggregations.store import AggregateStore
 from finance_core.changes import decode_change_message
 from firebase_functions import pubsub_fn, scheduler_fn
 
@@ -61,22 +61,33 @@ def notifier() -> Notifier:
     """The instance's notifier."""
     store = alert_store()
     sender = ChannelSender(store.channel_documents, _secret, _smtp_defaults)
-    return Notifier(store, sender, inline_wait=lambda: float(ALERT_INLINE_WAIT_SECONDS.value),
-                    dashboard_url=lambda: DASHBOARD_URL.value or None)
+    return Notifier(
+        store,
+        sender,
+        inline_wait=lambda: float(ALERT_INLINE_WAIT_SECONDS.value),
+        dashboard_url=lambda: DASHBOARD_URL.value or None,
+    )
 
 
 @functools.cache
 def evaluator() -> AlertEvaluator:
     """The instance's evaluator."""
     db = firestore_client()
-    return AlertEvaluator(db, reference_store(), AggregateStore(db, aggregate_shards()), alert_store(), notifier(),
-                          series=MetricSeriesStore(db, DefinitionStore(db)))
+    return AlertEvaluator(
+        db,
+        reference_store(),
+        AggregateStore(db, aggregate_shards()),
+        alert_store(),
+        notifier(),
+        series=MetricSeriesStore(db, DefinitionStore(db)),
+    )
 
 
 # retry=True: a transient failure (contention, Firestore unavailable) is redelivered; every step
 # is idempotent on the change id. The timeout leaves room for a short in-process group wait.
-@pubsub_fn.on_message_published(topic="financial-record-changes", retry=True,
-                                **deployment.background("alerts", timeout_sec=120, secrets=SECRETS))
+@pubsub_fn.on_message_published(
+    topic="financial-record-changes", retry=True, **deployment.background("alerts", timeout_sec=120, secrets=SECRETS)
+)
 @observed("evaluate_alerts")
 def evaluate_alerts(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
     """Evaluate the org's alert rules touched by one change message (once, however many lines); raise, resolve,

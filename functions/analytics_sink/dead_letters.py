@@ -50,8 +50,9 @@ class DeadLetterParker:
         self._db = db
         self._topic = topic
 
-    def park(self, data: bytes, attributes: Mapping[str, str], reason: str, org_id: str | None,
-             change_id: str | None) -> str:
+    def park(
+        self, data: bytes, attributes: Mapping[str, str], reason: str, org_id: str | None, change_id: str | None
+    ) -> str:
         """Park one change message; returns where ('topic' or 'firestore'). TransientError if neither works."""
         attrs = {k: str(v) for k, v in attributes.items() if k not in {"reason", "consumer", "parked_at"}}
         attrs.update({"reason": _clip(reason), "consumer": CONSUMER, "parked_at": utc_now().isoformat()})
@@ -67,8 +68,14 @@ class DeadLetterParker:
             key = change_id or hashlib.sha256(data).hexdigest()[:32]
             path = f"{org_path(org_id)}/{FALLBACK_COLLECTION}/{key}" if org_id else f"{FALLBACK_COLLECTION}/{key}"
             with map_exceptions(f"parking change {key} in Firestore"):
-                self._db.document(path).set({"data": data.decode(errors="replace"), "attributes": attrs,
-                                             "reason": reason, "parked_at": firestore.SERVER_TIMESTAMP})
+                self._db.document(path).set(
+                    {
+                        "data": data.decode(errors="replace"),
+                        "attributes": attrs,
+                        "reason": reason,
+                        "parked_at": firestore.SERVER_TIMESTAMP,
+                    }
+                )
             where = "firestore"
         log.error("change %s of %s parked in the dead letters (%s): %s", change_id, org_id, where, reason)
         if org_id:
@@ -79,8 +86,11 @@ class DeadLetterParker:
         """Per-org health counter dashboards and operators see (data_quality/analytics_sink)."""
         try:
             self._db.document(f"{org_path(org_id)}/{HEALTH_DOC}").set(
-                {"parked": firestore.Increment(1), "last_reason": reason[:2000],
-                 "last_parked_at": firestore.SERVER_TIMESTAMP},
+                {
+                    "parked": firestore.Increment(1),
+                    "last_reason": reason[:2000],
+                    "last_parked_at": firestore.SERVER_TIMESTAMP,
+                },
                 merge=True,
             )
         except Exception as exc:  # noqa: BLE001 - the change itself is safe; the counter is informative

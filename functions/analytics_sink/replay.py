@@ -118,10 +118,16 @@ class FactReplayer:
                 if doc.get("version") is None:
                     continue
                 occurred = doc.get("occurred_at")
-                tombstones.append(RecordState(
-                    org_id, snapshot.id, int(doc["version"]), str(doc.get("event_id") or f"delete-{snapshot.id}"),
-                    deleted=True, occurred_at=occurred.isoformat() if isinstance(occurred, datetime) else occurred,
-                ))
+                tombstones.append(
+                    RecordState(
+                        org_id,
+                        snapshot.id,
+                        int(doc["version"]),
+                        str(doc.get("event_id") or f"delete-{snapshot.id}"),
+                        deleted=True,
+                        occurred_at=occurred.isoformat() if isinstance(occurred, datetime) else occurred,
+                    )
+                )
         return tombstones
 
     def plan(self, org_id: str) -> ReplayReport:
@@ -154,7 +160,7 @@ class FactReplayer:
         if progress:
             progress(0, len(rows))
         for start in range(0, len(rows), BATCH_ROWS):
-            batch = rows[start:start + BATCH_ROWS]
+            batch = rows[start : start + BATCH_ROWS]
             result = self._writer.write(batch)
             report.written += len(result.written)
             report.failed.update({batch[i].record_id: reason for i, reason in result.failed.items()})
@@ -178,8 +184,10 @@ class DrainReport:
 
     def summary(self) -> str:
         """One paragraph for the operator."""
-        lines = [f"dead letters: {self.pulled} re-driven ({self.from_firestore} from the Firestore fallback), "
-                 f"{self.written} rows written in {self.seconds:.1f}s"]
+        lines = [
+            f"dead letters: {self.pulled} re-driven ({self.from_firestore} from the Firestore fallback), "
+            f"{self.written} rows written in {self.seconds:.1f}s"
+        ]
         if self.left_for_other_consumers:
             lines.append(f"  left in place for other consumers: {self.left_for_other_consumers}")
         if self.kept:
@@ -201,8 +209,14 @@ class _Parked:
 class DeadLetterDrain:
     """Writes the rows of dead-lettered changes in batches; what is written is acknowledged, the rest stays."""
 
-    def __init__(self, sink: AnalyticsSink, writer: FactWriter, db: firestore.Client,
-                 subscriber: pubsub_v1.SubscriberClient, subscription: str):
+    def __init__(
+        self,
+        sink: AnalyticsSink,
+        writer: FactWriter,
+        db: firestore.Client,
+        subscriber: pubsub_v1.SubscriberClient,
+        subscription: str,
+    ):
         self._sink = sink
         self._writer = writer
         self._db = db
@@ -252,7 +266,7 @@ class DeadLetterDrain:
         refs = [p.ref for p in done if p.ref is not None]
         for start in range(0, len(refs), BATCH_ROWS):
             writes = self._db.batch()
-            for ref in refs[start:start + BATCH_ROWS]:
+            for ref in refs[start : start + BATCH_ROWS]:
                 writes.delete(ref)
             writes.commit()
         if progress:
@@ -274,7 +288,8 @@ class DeadLetterDrain:
         """Make messages deliverable again at once (they stay in the subscription)."""
         if ack_ids:
             self._subscriber.modify_ack_deadline(
-                request={"subscription": self._subscription, "ack_ids": ack_ids, "ack_deadline_seconds": 0})
+                request={"subscription": self._subscription, "ack_ids": ack_ids, "ack_deadline_seconds": 0}
+            )
 
     def _pubsub_batches(self, report: DrainReport) -> Iterator[list[_Parked]]:
         seen: set[str] = set()
@@ -306,5 +321,7 @@ class DeadLetterDrain:
         with map_exceptions("reading the Firestore dead letters of the sink"):
             snapshots = [*self._db.collection_group(FALLBACK_COLLECTION).stream()]
         for start in range(0, len(snapshots), BATCH_ROWS):
-            yield [_Parked(s.id, str((s.to_dict() or {}).get("data", "")).encode(), ref=s.reference)
-                   for s in snapshots[start:start + BATCH_ROWS]]
+            yield [
+                _Parked(s.id, str((s.to_dict() or {}).get("data", "")).encode(), ref=s.reference)
+                for s in snapshots[start : start + BATCH_ROWS]
+            ]

@@ -24,7 +24,9 @@ def fact_from_change(change: RecordChange, message: ChangeMessage, reference: Or
         raise PermanentError(f"organization {org_id!r} does not exist: no chart to read the account type from")
     state = change.fact_state
     if state is None:
-        raise PermanentError(f"change {message.change_id} of record {change.record_id} ({change.op}) has no record state")
+        raise PermanentError(
+            f"change {message.change_id} of record {change.record_id} ({change.op}) has no record state"
+        )
     if state.account_id is None or state.account_id not in reference.chart:
         raise PermanentError(
             f"account {state.account_id!r} of record {state.record_id} is not in the chart of accounts of {org_id} "
@@ -42,11 +44,13 @@ def fact_from_change(change: RecordChange, message: ChangeMessage, reference: Or
             ingested_at=ingested_at,
             # The delete's source time is on its tombstone; when it was applied is the fallback.
             occurred_at=(change.after.occurred_at and parse_timestamp(change.after.occurred_at)) or ingested_at
-            if change.op == "delete" else None,
+            if change.op == "delete"
+            else None,
         )
     except (FactError, MoneyError, ValidationError, KeyError, TypeError, ValueError) as exc:
-        raise PermanentError(f"change {message.change_id} of record {change.record_id} cannot become a fact row: "
-                             f"{exc}") from exc
+        raise PermanentError(
+            f"change {message.change_id} of record {change.record_id} cannot become a fact row: {exc}"
+        ) from exc
 
 
 def row_json(row: BaseModel) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from dataclasses import replace
 from enum import StrEnum
 
 from adapters.errors import PermanentError, TransientError
-from adapters.retry import SERVICE_CALL, call_with_retry
 from adapters.reference_store import ReferenceDataError, ReferenceStore
+from adapters.retry import SERVICE_CALL, call_with_retry
 from finance_core.analytics_rows import FinancialFact
 from finance_core.changes import ChangeMessageError, decode_change_message
 from finance_core.reference import OrgReference
@@ -35,8 +35,13 @@ class SinkOutcome(StrEnum):
 class AnalyticsSink:
     """Change message -> FinancialFact -> BigQuery; anything that cannot be written is parked, never dropped."""
 
-    def __init__(self, references: ReferenceStore, writer: FactWriter, parker: DeadLetterParker,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        references: ReferenceStore,
+        writer: FactWriter,
+        parker: DeadLetterParker,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self._references = references
         self._writer = writer
         self._parker = parker
@@ -60,8 +65,12 @@ class AnalyticsSink:
 
     def _reference(self, org_id: str) -> OrgReference | None:
         try:
-            return call_with_retry(lambda: self._references.get(org_id), REFERENCE_READ,
-                                   what=f"reading the reference data of {org_id}", sleep=self._sleep)
+            return call_with_retry(
+                lambda: self._references.get(org_id),
+                REFERENCE_READ,
+                what=f"reading the reference data of {org_id}",
+                sleep=self._sleep,
+            )
         except ReferenceDataError as exc:
             raise PermanentError(str(exc)) from exc
 

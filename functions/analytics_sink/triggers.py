@@ -36,16 +36,18 @@ def fact_writer() -> FactWriter:
 @functools.cache
 def sink() -> AnalyticsSink:
     """The instance's sink."""
-    parker = DeadLetterParker(lambda topic, data, attrs: publish(topic, data, attrs), firestore_client(),
-                              CHANGES_DEAD_LETTER_TOPIC.value)
+    parker = DeadLetterParker(
+        lambda topic, data, attrs: publish(topic, data, attrs), firestore_client(), CHANGES_DEAD_LETTER_TOPIC.value
+    )
     return AnalyticsSink(reference_store(), fact_writer(), parker)
 
 
 # The sink parks what it cannot write itself (the local emulator never redelivers); retry=True
 # still covers a crash or a failure to park, and the subscription's dead-letter policy
 # (infra/resources.json function_triggers, applied after deploy) catches what keeps failing.
-@pubsub_fn.on_message_published(topic="financial-record-changes", retry=True,
-                                **deployment.background("analytics_sink", timeout_sec=120))
+@pubsub_fn.on_message_published(
+    topic="financial-record-changes", retry=True, **deployment.background("analytics_sink", timeout_sec=120)
+)
 @observed("sink_changes_to_bigquery")
 def sink_changes_to_bigquery(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
     """Stream the change's fact row into BigQuery, or park the change with the reason."""
@@ -62,8 +64,10 @@ def metric_sink() -> MetricSeriesSink:
 
 # Retried on failure after deploy (infra/resources.json trigger_retry): every delivery's rows depend only on its
 # own before and after, so a repeated one adds rows equal to those already there.
-@firestore_fn.on_document_written(document="organizations/{org_id}/metric_series/{series_id}",
-                                  **deployment.background("analytics_sink", timeout_sec=120))
+@firestore_fn.on_document_written(
+    document="organizations/{org_id}/metric_series/{series_id}",
+    **deployment.background("analytics_sink", timeout_sec=120),
+)
 @observed("sink_metric_series_to_bigquery")
 def sink_metric_series_to_bigquery(
     event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]],

@@ -119,8 +119,13 @@ class FactWriter:
 
         policy = replace(SERVICE_CALL, attempts=self._attempts)
         try:
-            call_with_retry(attempt, policy, retry_on=lambda exc: isinstance(exc, _RowsNotInserted) or is_transient(exc),
-                            what=f"insert into {self._table_id}", sleep=self._sleep)
+            call_with_retry(
+                attempt,
+                policy,
+                retry_on=lambda exc: isinstance(exc, _RowsNotInserted) or is_transient(exc),
+                what=f"insert into {self._table_id}",
+                sleep=self._sleep,
+            )
         except Exception as exc:
             if not (isinstance(exc, _RowsNotInserted) or is_transient(exc)):
                 raise

@@ -8,12 +8,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from adapters.errors import FAILED_PRECONDITION_CODE, TransientError, is_transient_code, map_exceptions
+from adapters.retry import BULK_WRITE
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.bulk_writer import BulkWriteFailure, BulkWriter
-
-from adapters.errors import FAILED_PRECONDITION_CODE, TransientError, is_transient_code, map_exceptions
-from adapters.retry import BULK_WRITE
 
 log = logging.getLogger(__name__)
 

@@ -18,6 +18,7 @@ from finance_core.batches import IngestLine, parse_batch
 from finance_core.events import EventRejected, parse_event
 from finance_core.records import Outcome
 from finance_core.reference import OrgReference
+
 from ingestion.store import Entry, IngestionStore, IngestResult, ManualEntryStatus, Parsed, Rejected
 
 log = logging.getLogger(__name__)
@@ -33,24 +34,35 @@ class IngestionService:
         self._store = store
         self._references = references
 
-    def ingest(self, raw: bytes, next_version: bool = False, refresh_health: bool = True,
-               manual_entry: ManualEntryStatus | None = None, origin: Origin | None = None) -> IngestResult:
+    def ingest(
+        self,
+        raw: bytes,
+        next_version: bool = False,
+        refresh_health: bool = True,
+        manual_entry: ManualEntryStatus | None = None,
+        origin: Origin | None = None,
+    ) -> IngestResult:
         """Process one contract-v1 message. Transient failures raise (the platform retries); nothing is dropped."""
         try:
             event = parse_event(raw)
         except EventRejected as rejection:
             if _names_a_batch(raw):
-                rejection = EventRejected(rejection.code, "a records.batch message goes to the financial-event-batches "
-                                          f"topic, not financial-events ({rejection.reason})",
-                                          rejection.org_id, rejection.event_id)
+                rejection = EventRejected(
+                    rejection.code,
+                    "a records.batch message goes to the financial-event-batches "
+                    f"topic, not financial-events ({rejection.reason})",
+                    rejection.org_id,
+                    rejection.event_id,
+                )
             return self._finish([self._reject_unreadable(raw, rejection, origin)], refresh_health)[0]
         bind(org_id=event.org_id, event_id=event.event_id)
         reference = self._reference_or_rejection(raw, event.org_id, event.event_id, origin=origin)
         if isinstance(reference, IngestResult):
             return self._finish([reference], refresh_health)[0]
         entry = Parsed(IngestLine(event, next_version), raw)
-        results = self._store.apply(event.org_id, [entry], reference, source=f"event {event.event_id}",
-                                    manual_entry=manual_entry, origin=origin)
+        results = self._store.apply(
+            event.org_id, [entry], reference, source=f"event {event.event_id}", manual_entry=manual_entry, origin=origin
+        )
         return self._finish(results, refresh_health)[0]
 
     def ingest_batch(self, raw: bytes, origin: Origin | None = None) -> list[IngestResult]:
@@ -61,8 +73,9 @@ class IngestionService:
         except EventRejected as rejection:
             return self._finish([self._reject_unreadable(raw, rejection, origin)], True)
         bind(org_id=batch.org_id, batch_id=batch.batch_id)
-        reference = self._reference_or_rejection(raw, batch.org_id, f"batch-{batch.batch_id}", lines=len(batch.lines),
-                                                 origin=origin)
+        reference = self._reference_or_rejection(
+            raw, batch.org_id, f"batch-{batch.batch_id}", lines=len(batch.lines), origin=origin
+        )
         if isinstance(reference, IngestResult):
             return self._finish([reference], True)
         entries: list[Entry] = [
@@ -70,9 +83,18 @@ class IngestionService:
             for line, line_raw in zip(batch.lines, batch.raw_lines, strict=True)
         ]
         results = self._store.apply(batch.org_id, entries, reference, source=f"batch {batch.batch_id}", origin=origin)
-        log.info("ingested batch", extra={"json_fields": {
-            "org_id": batch.org_id, "batch_id": batch.batch_id, "lines": len(results), "counts": counts(results),
-            "seconds": round(time.perf_counter() - started, 3)}})
+        log.info(
+            "ingested batch",
+            extra={
+                "json_fields": {
+                    "org_id": batch.org_id,
+                    "batch_id": batch.batch_id,
+                    "lines": len(results),
+                    "counts": counts(results),
+                    "seconds": round(time.perf_counter() - started, 3),
+                }
+            },
+        )
         self.refresh_health(batch.org_id)
         return results
 
@@ -83,8 +105,9 @@ class IngestionService:
             raise ReferenceDataError(f"organization {org_id!r} does not exist")
         return self._store.apply(org_id, entries, reference, source=source)
 
-    def _reference_or_rejection(self, raw: bytes, org_id: str, event_id: str, lines: int = 1,
-                                origin: Origin | None = None) -> OrgReference | IngestResult:
+    def _reference_or_rejection(
+        self, raw: bytes, org_id: str, event_id: str, lines: int = 1, origin: Origin | None = None
+    ) -> OrgReference | IngestResult:
         try:
             reference = self._references.get(org_id)
         except ReferenceDataError as exc:
@@ -120,9 +143,18 @@ class IngestionService:
     def _finish(self, results: list[IngestResult], refresh_health: bool) -> list[IngestResult]:
         if len(results) == 1:
             result = results[0]
-            log.info("ingested event", extra={"json_fields": {
-                "outcome": result.outcome.value, "event_id": result.event_id, "org_id": result.org_id,
-                "reason": result.reason, "code": result.code}})
+            log.info(
+                "ingested event",
+                extra={
+                    "json_fields": {
+                        "outcome": result.outcome.value,
+                        "event_id": result.event_id,
+                        "org_id": result.org_id,
+                        "reason": result.reason,
+                        "code": result.code,
+                    }
+                },
+            )
         if refresh_health and results:
             result = results[0]
             self.refresh_health(result.org_id if result.code not in {"unknown_org"} else None)

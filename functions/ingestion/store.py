@@ -21,9 +21,6 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from google.api_core import exceptions as google_exceptions
-from google.cloud import firestore
-
 from adapters.errors import LostRace, ProcessingError, TransientError, map_exceptions
 from adapters.firestore_codec import (
     MalformedRecord,
@@ -42,6 +39,8 @@ from finance_core.changes import encode_changes
 from finance_core.events import EventRejected
 from finance_core.records import Outcome
 from finance_core.reference import OrgReference
+from google.api_core import exceptions as google_exceptions
+from google.cloud import firestore
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +60,12 @@ CHUNK_LINES = 240
 MAX_CHANGE_DOC_BYTES = 800_000
 # What a rejection document keeps of an unreadable message (Firestore documents hold 1 MiB).
 MAX_KEPT_RAW_BYTES = 200_000
-RACE_ERRORS = (google_exceptions.FailedPrecondition, google_exceptions.AlreadyExists, google_exceptions.NotFound,
-               google_exceptions.Conflict)
+RACE_ERRORS = (
+    google_exceptions.FailedPrecondition,
+    google_exceptions.AlreadyExists,
+    google_exceptions.NotFound,
+    google_exceptions.Conflict,
+)
 
 
 @dataclass(frozen=True)
@@ -119,8 +122,12 @@ class ManualEntryStatus:
     def body(self, result: IngestResult) -> dict[str, Any]:
         """The status fields of the entry for a line's result."""
         accepted = result.outcome in (Outcome.APPLIED, Outcome.DUPLICATE)
-        return {"status": "accepted" if accepted else "rejected", "reason": None if accepted else result.reason,
-                "outcome": result.outcome.value, "processed_at": firestore.SERVER_TIMESTAMP}
+        return {
+            "status": "accepted" if accepted else "rejected",
+            "reason": None if accepted else result.reason,
+            "outcome": result.outcome.value,
+            "processed_at": firestore.SERVER_TIMESTAMP,
+        }
 
 
 class IngestionStore:
@@ -134,8 +141,16 @@ class IngestionStore:
 
     # --- lines of a known org ----------------------------------------------------------------------
 
-    def apply(self, org_id: str, entries: Sequence[Entry], reference: OrgReference, *, source: str,
-              manual_entry: ManualEntryStatus | None = None, origin: Origin | None = None) -> list[IngestResult]:
+    def apply(
+        self,
+        org_id: str,
+        entries: Sequence[Entry],
+        reference: OrgReference,
+        *,
+        source: str,
+        manual_entry: ManualEntryStatus | None = None,
+        origin: Origin | None = None,
+    ) -> list[IngestResult]:
         """Store every entry (in order) and return one result per entry; transient failures raise.
 
         Entries are split into chunks committed one after another, so lines of one record keep
@@ -154,12 +169,19 @@ class IngestionStore:
                 # without the contended records commits and the rest is retried in smaller pieces.
                 size = max(1, len(chunk) // 2)
                 continue
-            pending = pending[len(chunk):]
+            pending = pending[len(chunk) :]
             size = min(CHUNK_LINES, size * 2)
         return results
 
-    def _store_chunk(self, org_id: str, chunk: Sequence[Entry], reference: OrgReference, source: str,
-                     manual_entry: ManualEntryStatus | None, origin: Origin | None) -> list[IngestResult]:
+    def _store_chunk(
+        self,
+        org_id: str,
+        chunk: Sequence[Entry],
+        reference: OrgReference,
+        source: str,
+        manual_entry: ManualEntryStatus | None,
+        origin: Origin | None,
+    ) -> list[IngestResult]:
         # A chunk of many lines gets one more try from fresh reads, then is split; one line keeps
         # trying (with a growing pause) until the platform's own retry takes over.
         policy = CONTENDED_WRITE if len(chunk) == 1 else CONTENDED_CHUNK
@@ -176,23 +198,35 @@ class IngestionStore:
                 raise
 
         try:
-            return call_with_retry(attempt, policy, retry_on=lambda exc: isinstance(exc, LostRace),
-                                   what=f"chunk of {org_id} ({source})")
+            return call_with_retry(
+                attempt, policy, retry_on=lambda exc: isinstance(exc, LostRace), what=f"chunk of {org_id} ({source})"
+            )
         except LostRace as exc:
             if len(chunk) > 1:
                 raise _Contended() from exc
-            raise TransientError(f"could not store a line of {org_id} ({source}) after {policy.attempts} attempts: "
-                                 f"other deliveries keep changing the same record ({exc})") from exc
+            raise TransientError(
+                f"could not store a line of {org_id} ({source}) after {policy.attempts} attempts: "
+                f"other deliveries keep changing the same record ({exc})"
+            ) from exc
 
-    def _attempt(self, org_id: str, chunk: Sequence[Entry], reference: OrgReference, source: str,
-                 manual_entry: ManualEntryStatus | None, origin: Origin | None) -> list[IngestResult]:
+    def _attempt(
+        self,
+        org_id: str,
+        chunk: Sequence[Entry],
+        reference: OrgReference,
+        source: str,
+        manual_entry: ManualEntryStatus | None,
+        origin: Origin | None,
+    ) -> list[IngestResult]:
         org = self._org(org_id)
         lines = [entry.line for entry in chunk if isinstance(entry, Parsed)]
         record_ids = sorted({line.event.record_id for line in lines})
         snaps = self._read_records(org, record_ids)
         stored = {record_id: _stored(org_id, record_id, *snaps[record_id]) for record_id in record_ids}
-        periods = sorted({line.event.record.period for line in lines if line.event.record is not None}
-                         | {s.record.period for s in stored.values() if s.record is not None and s.record.period})
+        periods = sorted(
+            {line.event.record.period for line in lines if line.event.record is not None}
+            | {s.record.period for s in stored.values() if s.record is not None and s.record.period}
+        )
         period_refs = [org.collection("periods").document(period) for period in periods]
         outcome: dict[str, Any] = {}
 
@@ -204,30 +238,41 @@ class IngestionStore:
             if period_refs:
                 live = _with_period_status(reference, {s.id: s for s in transaction.get_all(period_refs)})
             plan = plan_batch(lines, stored, live)
-            results = self._write(transaction, org_id, chunk, plan, stored, snaps, reference, source, manual_entry,
-                                  origin)
+            results = self._write(
+                transaction, org_id, chunk, plan, stored, snaps, reference, source, manual_entry, origin
+            )
             outcome["results"] = results
 
         commit(self._db.transaction(max_attempts=5))
         return outcome["results"]
 
-    def _read_records(self, org: firestore.DocumentReference, record_ids: Sequence[str]
-                      ) -> dict[str, tuple[firestore.DocumentSnapshot, firestore.DocumentSnapshot]]:
+    def _read_records(
+        self, org: firestore.DocumentReference, record_ids: Sequence[str]
+    ) -> dict[str, tuple[firestore.DocumentSnapshot, firestore.DocumentSnapshot]]:
         records = [org.collection("financial_records").document(rid) for rid in record_ids]
         tombstones = [org.collection("deleted_records").document(rid) for rid in record_ids]
         snaps = {s.reference.path: s for s in self._db.get_all(records + tombstones)} if record_ids else {}
         return {rid: (snaps[r.path], snaps[t.path]) for rid, r, t in zip(record_ids, records, tombstones, strict=True)}
 
-    def _write(self, writer: firestore.Transaction, org_id: str, chunk: Sequence[Entry], plan: BatchPlan,
-               stored: Mapping[str, StoredRecord],
-               snaps: Mapping[str, tuple[firestore.DocumentSnapshot, firestore.DocumentSnapshot]],
-               reference: OrgReference, source: str, manual_entry: ManualEntryStatus | None,
-               origin: Origin | None) -> list[IngestResult]:
+    def _write(
+        self,
+        writer: firestore.Transaction,
+        org_id: str,
+        chunk: Sequence[Entry],
+        plan: BatchPlan,
+        stored: Mapping[str, StoredRecord],
+        snaps: Mapping[str, tuple[firestore.DocumentSnapshot, firestore.DocumentSnapshot]],
+        reference: OrgReference,
+        source: str,
+        manual_entry: ManualEntryStatus | None,
+        origin: Origin | None,
+    ) -> list[IngestResult]:
         org = self._org(org_id)
         writes = 0
         for record_id, after in plan.stored.items():
-            writes += _write_record(writer, org, record_id, stored[record_id], after, *snaps[record_id],
-                                    reference.reporting_currency)
+            writes += _write_record(
+                writer, org, record_id, stored[record_id], after, *snaps[record_id], reference.reporting_currency
+            )
         results = self._results(org_id, chunk, plan)
         rejected = [(i, entry) for i, entry in enumerate(chunk) if results[i].outcome is Outcome.REJECTED]
         writes += self._write_rejections(writer, org, chunk, rejected, results, origin)
@@ -256,8 +301,7 @@ class IngestionStore:
             writes += 1
         if writes + RESERVED_WRITES > MAX_COMMIT_WRITES and len(chunk) > 1:
             raise _ChunkTooBig()
-        self._count(writer, org.collection("data_quality").document("current"),
-                    change_id or uuid.uuid4().hex, results)
+        self._count(writer, org.collection("data_quality").document("current"), change_id or uuid.uuid4().hex, results)
         if manual_entry is not None and results:
             writer.update(manual_entry.ref, manual_entry.body(results[0]))
             manual_entry.written = True
@@ -274,13 +318,20 @@ class IngestionStore:
             else:
                 line = next(planned)
                 event = entry.line.event
-                results.append(IngestResult(line.outcome, line.reason, org_id, event.event_id, event.record_id,
-                                            line.code))
+                results.append(
+                    IngestResult(line.outcome, line.reason, org_id, event.event_id, event.record_id, line.code)
+                )
         return results
 
-    def _write_rejections(self, writer: firestore.Transaction, org: firestore.DocumentReference,
-                          chunk: Sequence[Entry], rejected: list[tuple[int, Entry]],
-                          results: list[IngestResult], origin: Origin | None) -> int:
+    def _write_rejections(
+        self,
+        writer: firestore.Transaction,
+        org: firestore.DocumentReference,
+        chunk: Sequence[Entry],
+        rejected: list[tuple[int, Entry]],
+        results: list[IngestResult],
+        origin: Origin | None,
+    ) -> int:
         """Store each new rejection once; one rejected before (or earlier in the chunk) is a duplicate."""
         if not rejected:
             return 0
@@ -301,8 +352,12 @@ class IngestionStore:
         return written
 
     @staticmethod
-    def _count(writer: firestore.Transaction | firestore.WriteBatch, dq_ref: firestore.DocumentReference,
-               spread_key: str, results: Iterable[IngestResult]) -> None:
+    def _count(
+        writer: firestore.Transaction | firestore.WriteBatch,
+        dq_ref: firestore.DocumentReference,
+        spread_key: str,
+        results: Iterable[IngestResult],
+    ) -> None:
         counts: dict[str, int] = {}
         reasons: dict[str, int] = {}
         for result in results:
@@ -320,8 +375,9 @@ class IngestionStore:
 
     # --- messages that name no usable org ----------------------------------------------------------
 
-    def reject(self, raw: bytes, rejection: EventRejected, org_exists: bool, lines: int = 1,
-               origin: Origin | None = None) -> IngestResult:
+    def reject(
+        self, raw: bytes, rejection: EventRejected, org_exists: bool, lines: int = 1, origin: Origin | None = None
+    ) -> IngestResult:
         """Store a rejected message with its reason and origin (once per message), and count its `lines` deliveries.
 
         A message with a readable event id is kept under that id (a resent event is a duplicate);
@@ -343,8 +399,9 @@ class IngestionStore:
             existing = error_ref.get(transaction=transaction)
             outcome = Outcome.DUPLICATE if existing.exists else Outcome.REJECTED
             if not existing.exists:
-                body = _rejection_body(raw, rejection.reason, rejection.code, rejection.event_id, rejection.org_id,
-                                       origin)
+                body = _rejection_body(
+                    raw, rejection.reason, rejection.code, rejection.event_id, rejection.org_id, origin
+                )
                 if lines > 1:
                     body["lines"] = lines
                 transaction.set(error_ref, body)
@@ -374,8 +431,9 @@ class _Contended(Exception):
     """Concurrent deliveries kept changing some of the chunk's records: split it."""
 
 
-def _rejection_body(raw: bytes, reason: str, code: str | None, event_id: str | None, org_id: str | None,
-                    origin: Origin | None = None) -> dict[str, Any]:
+def _rejection_body(
+    raw: bytes, reason: str, code: str | None, event_id: str | None, org_id: str | None, origin: Origin | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         **(origin.rejection_fields() if origin is not None else {}),
         "raw": raw[:MAX_KEPT_RAW_BYTES].decode("utf-8", errors="replace"),
@@ -400,8 +458,9 @@ def _seen(*snapshots: firestore.DocumentSnapshot) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def _stored(org_id: str, record_id: str, record_snap: firestore.DocumentSnapshot,
-            tombstone_snap: firestore.DocumentSnapshot) -> StoredRecord:
+def _stored(
+    org_id: str, record_id: str, record_snap: firestore.DocumentSnapshot, tombstone_snap: firestore.DocumentSnapshot
+) -> StoredRecord:
     """What is stored for a record id; a record document the backend did not write counts as absent."""
     try:
         record = record_from_document(org_id, record_id, record_snap.to_dict() if record_snap.exists else None)
@@ -417,9 +476,16 @@ def _stored(org_id: str, record_id: str, record_snap: firestore.DocumentSnapshot
     return StoredRecord(record, tombstone, seen)
 
 
-def _write_record(writer: firestore.Transaction, org: firestore.DocumentReference, record_id: str,
-                  before: StoredRecord, after: StoredRecord, record_snap: firestore.DocumentSnapshot,
-                  tombstone_snap: firestore.DocumentSnapshot, reporting_currency: str) -> int:
+def _write_record(
+    writer: firestore.Transaction,
+    org: firestore.DocumentReference,
+    record_id: str,
+    before: StoredRecord,
+    after: StoredRecord,
+    record_snap: firestore.DocumentSnapshot,
+    tombstone_snap: firestore.DocumentSnapshot,
+    reporting_currency: str,
+) -> int:
     """Write what changed of one record id, each write conditional on the snapshot read; returns the operations.
 
     The decision read both the record and its tombstone. A document it writes carries its own
@@ -454,8 +520,10 @@ def _write_record(writer: firestore.Transaction, org: firestore.DocumentReferenc
     elif tombstone_snap.exists:
         writer.delete(tombstone_ref, option=_unchanged_since(tombstone_snap))
         tombstone_written = True
-    for ref, snap, written in ((record_ref, record_snap, record_written), (tombstone_ref, tombstone_snap,
-                                                                            tombstone_written)):
+    for ref, snap, written in (
+        (record_ref, record_snap, record_written),
+        (tombstone_ref, tombstone_snap, tombstone_written),
+    ):
         if written:
             operations += 1
         elif not snap.exists:
@@ -464,8 +532,12 @@ def _write_record(writer: firestore.Transaction, org: firestore.DocumentReferenc
     return operations
 
 
-def _put(writer: firestore.Transaction, ref: firestore.DocumentReference, snap: firestore.DocumentSnapshot,
-         body: dict[str, Any]) -> None:
+def _put(
+    writer: firestore.Transaction,
+    ref: firestore.DocumentReference,
+    snap: firestore.DocumentSnapshot,
+    body: dict[str, Any],
+) -> None:
     # An update keeps fields other capabilities own on the document (collaboration's comment_count).
     if snap.exists:
         writer.update(ref, body, option=_unchanged_since(snap))
@@ -481,7 +553,9 @@ def _unchanged_since(snap: firestore.DocumentSnapshot) -> Any:
     return firestore.Client.write_option(last_update_time=snap.update_time)
 
 
-def _data_quality_view(shard_docs: Mapping[str, Mapping[str, Any]], previous: Mapping[str, Any] | None) -> dict[str, Any]:
+def _data_quality_view(
+    shard_docs: Mapping[str, Mapping[str, Any]], previous: Mapping[str, Any] | None
+) -> dict[str, Any]:
     counts: dict[str, int] = {o.value: 0 for o in (Outcome.APPLIED, Outcome.DUPLICATE, Outcome.STALE, Outcome.REJECTED)}
     by_reason: dict[str, int] = {}
     last_event_at = None

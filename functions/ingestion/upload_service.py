@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from google.cloud import firestore
-
 from adapters.errors import TransientError, map_exceptions
 from adapters.firestore_codec import org_path, utc_now
 from adapters.identity import Refusal, bearer_caller
@@ -17,6 +15,8 @@ from finance_core.batches import IngestLine
 from finance_core.events import EventRejected, parse_event
 from finance_core.identifiers import identifier_problem
 from finance_core.records import Outcome
+from google.cloud import firestore
+
 from ingestion.service import IngestionService
 from ingestion.store import Entry, IngestionStore, IngestResult, Parsed, Rejected
 from ingestion.uploads import (
@@ -67,8 +67,14 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
 class UploadEndpoint:
     """Checks the caller and the file, then ingests every row exactly like a Pub/Sub event."""
 
-    def __init__(self, db: firestore.Client, service: IngestionService, store: IngestionStore,
-                 verify_token: VerifyToken, clock: Callable[[], datetime] = utc_now):
+    def __init__(
+        self,
+        db: firestore.Client,
+        service: IngestionService,
+        store: IngestionStore,
+        verify_token: VerifyToken,
+        clock: Callable[[], datetime] = utc_now,
+    ):
         self._db = db
         self._service = service
         self._store = store
@@ -84,9 +90,13 @@ class UploadEndpoint:
             return _error(exc.status, code, exc.message)
         except TransientError as exc:
             log.warning("upload interrupted by a transient failure: %s", exc)
-            return _error(503, "unavailable",
-                          "a temporary failure interrupted the upload: send the same file again; rows already "
-                          "stored are recognised and not applied twice", {"Retry-After": "5"})
+            return _error(
+                503,
+                "unavailable",
+                "a temporary failure interrupted the upload: send the same file again; rows already "
+                "stored are recognised and not applied twice",
+                {"Retry-After": "5"},
+            )
 
     def _handle(self, request: UploadRequest) -> UploadReply:
         if request.method.upper() != "POST":
@@ -105,8 +115,10 @@ class UploadEndpoint:
         if denied is not None:
             return denied
         if request.content_length is not None and request.content_length > MAX_UPLOAD_BYTES:
-            raise UploadRejected(413, f"the file is {request.content_length} bytes; the limit is {MAX_UPLOAD_BYTES} "
-                                      "bytes (5 MB): split it")
+            raise UploadRejected(
+                413,
+                f"the file is {request.content_length} bytes; the limit is {MAX_UPLOAD_BYTES} bytes (5 MB): split it",
+            )
         body = request.read_body(MAX_UPLOAD_BYTES + 1)
         table = read_upload(body, request.content_type)
         return UploadReply(200, self._ingest(org_id, uid, table))
@@ -137,13 +149,24 @@ class UploadEndpoint:
         items = row_events(table, org_id, received_at)
         # Rows are stored in file order, a few hundred per commit, so without a version column the
         # last row of a record wins.
-        stored = self._service.ingest_entries(org_id, [_entry(org_id, item) for item in items],
-                                              source=f"upload {table.sha256[:12]}")
+        stored = self._service.ingest_entries(
+            org_id, [_entry(org_id, item) for item in items], source=f"upload {table.sha256[:12]}"
+        )
         results = {item.number: result for item, result in zip(items, stored, strict=True)}
         self._service.refresh_health(org_id)
         report = _report(org_id, table, items, results)
-        log.info("upload ingested", extra={"json_fields": {"org_id": org_id, "uid": uid, "sha256": table.sha256,
-                                                            "rows": len(items), "counts": report["counts"]}})
+        log.info(
+            "upload ingested",
+            extra={
+                "json_fields": {
+                    "org_id": org_id,
+                    "uid": uid,
+                    "sha256": table.sha256,
+                    "rows": len(items),
+                    "counts": report["counts"],
+                }
+            },
+        )
         return report
 
 
@@ -158,8 +181,9 @@ def _entry(org_id: str, item: RowEvent | RowProblem) -> Entry:
     return Parsed(IngestLine(event, item.next_version), item.raw)
 
 
-def _report(org_id: str, table: UploadTable, items: list[RowEvent | RowProblem],
-            results: Mapping[int, IngestResult]) -> dict[str, Any]:
+def _report(
+    org_id: str, table: UploadTable, items: list[RowEvent | RowProblem], results: Mapping[int, IngestResult]
+) -> dict[str, Any]:
     counts = {o.value: 0 for o in (Outcome.APPLIED, Outcome.DUPLICATE, Outcome.STALE, Outcome.REJECTED)}
     errors: list[dict[str, Any]] = []
     stale: list[dict[str, Any]] = []

@@ -30,8 +30,12 @@ DIMENSION_PREFIX = "dimension."
 # Excel keeps 15 significant digits of a number; anything longer in a float is binary noise
 # (0.1 + 0.2 = 0.30000000000000004), not a figure someone typed.
 EXCEL_SIGNIFICANT_DIGITS = 15
-ROW_TYPES = {"upserted": "record.upserted", "record.upserted": "record.upserted",
-             "deleted": "record.deleted", "record.deleted": "record.deleted"}
+ROW_TYPES = {
+    "upserted": "record.upserted",
+    "record.upserted": "record.upserted",
+    "deleted": "record.deleted",
+    "record.deleted": "record.deleted",
+}
 
 
 class UploadRejected(Exception):
@@ -316,8 +320,11 @@ def row_event(row: UploadRow, sha256: str, org_id: str, received_at: str) -> Row
             value = text(optional)
             if value is not None:
                 record[optional] = value
-        dimensions = {column.removeprefix(DIMENSION_PREFIX): text(column) for column in cells
-                      if column.startswith(DIMENSION_PREFIX)}
+        dimensions = {
+            column.removeprefix(DIMENSION_PREFIX): text(column)
+            for column in cells
+            if column.startswith(DIMENSION_PREFIX)
+        }
         dimensions = {name: value for name, value in dimensions.items() if value is not None}
         if dimensions:
             record["dimensions"] = dimensions

@@ -1,1 +1,2 @@
-"""Realtime processor: a record written -> exact aggregate deltas -> readable aggregates, KPIs, variance -> change event."""
+"""Realtime processor: a record written -> exact aggregate deltas -> readable aggregates, KPIs, variance
+-> change event."""

@@ -69,13 +69,20 @@ class ProcessResult:
     merged: int = 0
 
 
-def change_message(change_id: str, org_id: str, documents: Sequence[Mapping[str, Any]], changed_at: str,
-                   reporting_currency: str | None = None) -> ChangeMessage:
+def change_message(
+    change_id: str,
+    org_id: str,
+    documents: Sequence[Mapping[str, Any]],
+    changed_at: str,
+    reporting_currency: str | None = None,
+) -> ChangeMessage:
     """The change message of one or more `record_changes` documents (PermanentError if one is not one)."""
     try:
         changes = [change for document in documents for change in decode_changes(str(document.get("changes") or "[]"))]
     except ChangeMessageError as exc:
-        raise PermanentError(f"{org_path(org_id)}/{RECORD_CHANGES}/{change_id} is not a change document: {exc}") from exc
+        raise PermanentError(
+            f"{org_path(org_id)}/{RECORD_CHANGES}/{change_id} is not a change document: {exc}"
+        ) from exc
     currency = reporting_currency or next((d.get("reporting_currency") for d in documents), None)
     return ChangeMessage.of(change_id, org_id, changed_at, currency, changes)
 
@@ -98,8 +105,12 @@ def _log_taken_along(change_id: str, own: Mapping[str, Any], merged: Sequence[Ch
         return
     for document in merged:
         with log_context(trace_id=document.body.get("trace_id"), change_id=document.change_id):
-            log.info("change %s taken along into change %s", document.change_id, change_id,
-                     extra={"json_fields": {"joined_change_id": change_id, "joined_trace_id": own.get("trace_id")}})
+            log.info(
+                "change %s taken along into change %s",
+                document.change_id,
+                change_id,
+                extra={"json_fields": {"joined_change_id": change_id, "joined_trace_id": own.get("trace_id")}},
+            )
 
 
 class RecordChangeProcessor:
@@ -114,8 +125,9 @@ class RecordChangeProcessor:
         """The change document of a change id."""
         return self._db.document(f"{org_path(org_id)}/{RECORD_CHANGES}/{change_id}")
 
-    def process(self, change_id: str, org_id: str, document: Mapping[str, Any], changed_at: str,
-                update_time: Any) -> ProcessResult:
+    def process(
+        self, change_id: str, org_id: str, document: Mapping[str, Any], changed_at: str, update_time: Any
+    ) -> ProcessResult:
         """Apply the document's deltas (and those of late documents of its org) exactly once; publish them.
 
         `update_time` is the document's update time as read (the trigger event's snapshot, or the
@@ -144,8 +156,12 @@ class RecordChangeProcessor:
                 documents = [own.body, *(d.body for d in merged)]
                 message = change_message(change_id, org_id, documents, changed_at)
                 _log_taken_along(change_id, own.body, merged)
-                return ProcessResult(True, tuple(k.doc_id for k in message.keys),
-                                     self.publish(message, origin_attributes(documents)), len(merged))
+                return ProcessResult(
+                    True,
+                    tuple(k.doc_id for k in message.keys),
+                    self.publish(message, origin_attributes(documents)),
+                    len(merged),
+                )
         if own.state != "applied":
             return ProcessResult(False, (), False)
         # Applied but not published (a failed publish, a crash, or the sweep): rebuild its message,
@@ -156,8 +172,12 @@ class RecordChangeProcessor:
         message = change_message(change_id, org_id, documents, changed_at)
         if own.body.get(DIMENSIONS_DEFERRED):
             self._apply_dimension_parts(message)
-        return ProcessResult(False, tuple(k.doc_id for k in message.keys),
-                             self.publish(message, origin_attributes(documents)), len(merged_docs))
+        return ProcessResult(
+            False,
+            tuple(k.doc_id for k in message.keys),
+            self.publish(message, origin_attributes(documents)),
+            len(merged_docs),
+        )
 
     def _backlog(self, org_id: str, own: ChangeDocument) -> list[ChangeDocument] | None:
         """Pending documents of the org whose own trigger is late, oldest first, up to COALESCE_MAX_LINES lines.
@@ -167,16 +187,23 @@ class RecordChangeProcessor:
         fields; the bodies of the documents taken along are read afterwards, fresh.
         """
         cutoff = utc_now() - COALESCE_AFTER
-        query = (self._db.collection(f"{org_path(org_id)}/{RECORD_CHANGES}")
-                 .where(filter=FieldFilter("state", "==", "pending"))
-                 .where(filter=FieldFilter("created_at", "<", cutoff))
-                 .order_by("created_at").limit(BACKLOG_QUERY_LIMIT)
-                 .select(["created_at", "line_count"]))
+        query = (
+            self._db.collection(f"{org_path(org_id)}/{RECORD_CHANGES}")
+            .where(filter=FieldFilter("state", "==", "pending"))
+            .where(filter=FieldFilter("created_at", "<", cutoff))
+            .order_by("created_at")
+            .limit(BACKLOG_QUERY_LIMIT)
+            .select(["created_at", "line_count"])
+        )
         with map_exceptions(f"looking for late change documents of {org_id}"):
             found = list(query.stream())
         created = own.body.get("created_at")
-        if created is not None and created < cutoff and own.change_id not in {s.id for s in found} \
-                and (len(found) < BACKLOG_QUERY_LIMIT or created <= found[-1].get("created_at")):
+        if (
+            created is not None
+            and created < cutoff
+            and own.change_id not in {s.id for s in found}
+            and (len(found) < BACKLOG_QUERY_LIMIT or created <= found[-1].get("created_at"))
+        ):
             return None
         picked, lines = [], own.lines
         for snap in found:
@@ -188,28 +215,35 @@ class RecordChangeProcessor:
         if not picked:
             return []
         with map_exceptions(f"reading late change documents of {org_id}"):
-            bodies = [ChangeDocument(s.id, s.to_dict() or {}, s.update_time) for s in self._db.get_all(picked) if s.exists]
+            bodies = [
+                ChangeDocument(s.id, s.to_dict() or {}, s.update_time) for s in self._db.get_all(picked) if s.exists
+            ]
         return [document for document in bodies if document.state == "pending"]
 
     def _apply(self, org_id: str, own: ChangeDocument, backlog: list[ChangeDocument]) -> list[ChangeDocument] | None:
         """Apply `own` with the backlog; the documents merged into it, or None if `own` was not pending any more."""
         backlog = _fitting(org_id, change_message(own.change_id, org_id, [own.body], ""), backlog)
-        for candidates in ([backlog, []] if backlog else [[]]):
+        for candidates in [backlog, []] if backlog else [[]]:
             message = change_message(own.change_id, org_id, [own.body, *(d.body for d in candidates)], "")
             merged = {d.change_id: d.update_time for d in candidates}
             # The dimension deltas go in the same commit when they fit; otherwise they follow it in
             # parts (_apply_dimension_parts), and the document says so for a retry.
             writes = 1 + len(merged) + len(message.deltas) + len(message.dimension_deltas)
             inline = not message.dimension_deltas or writes <= APPLY_COMMIT_BUDGET
-            if self._aggregates.apply_change_documents(self.change_ref(org_id, own.change_id), own.update_time,
-                                                       message.deltas, merged,
-                                                       message.dimension_deltas if inline else None,
-                                                       dimensions_deferred=not inline):
+            if self._aggregates.apply_change_documents(
+                self.change_ref(org_id, own.change_id),
+                own.update_time,
+                message.deltas,
+                merged,
+                message.dimension_deltas if inline else None,
+                dimensions_deferred=not inline,
+            ):
                 if not inline:
                     self._apply_dimension_parts(message)
                 if candidates:
-                    log.info("change %s of %s took %d late change document(s) along", own.change_id, org_id,
-                             len(candidates))
+                    log.info(
+                        "change %s of %s took %d late change document(s) along", own.change_id, org_id, len(candidates)
+                    )
                 return candidates
             # A failed precondition: `own` was taken, or a backlog document was (then try alone).
         return None
@@ -225,11 +259,16 @@ class RecordChangeProcessor:
         items = sorted(message.dimension_deltas.items())
         size = APPLY_COMMIT_BUDGET - 1
         for number, start in enumerate(range(0, len(items), size)):
-            self._aggregates.apply_once(message.org_id, f"{message.change_id}-dimensions-{number}", {},
-                                        dict(items[start:start + size]))
-        log.info("change %s: %d dimension aggregate keys applied in %d commits after it", message.change_id,
-                 len(items), -(-len(items) // size),
-                 extra={"json_fields": {"dimension_keys": len(items), "dimension_parts": -(-len(items) // size)}})
+            self._aggregates.apply_once(
+                message.org_id, f"{message.change_id}-dimensions-{number}", {}, dict(items[start : start + size])
+            )
+        log.info(
+            "change %s: %d dimension aggregate keys applied in %d commits after it",
+            message.change_id,
+            len(items),
+            -(-len(items) // size),
+            extra={"json_fields": {"dimension_keys": len(items), "dimension_parts": -(-len(items) // size)}},
+        )
 
     @staticmethod
     def _late(document: ChangeDocument) -> bool:
@@ -249,8 +288,12 @@ class RecordChangeProcessor:
         """
         if self._publish is None:
             return False
-        attributes = {**(origin or {}), "org_id": message.org_id, "change_id": message.change_id,
-                      "lines": str(len(message.changes))}
+        attributes = {
+            **(origin or {}),
+            "org_id": message.org_id,
+            "change_id": message.change_id,
+            "lines": str(len(message.changes)),
+        }
         try:
             self._publish(encode_change_message(message), attributes, "")
         except TransientError as exc:

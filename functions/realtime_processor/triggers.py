@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import functools
 
-from firebase_functions import firestore_fn, scheduler_fn
-
 from adapters import deployment
 from adapters.clients import firestore_client
 from adapters.logs import observed
 from adapters.pubsub import publish
 from adapters.settings import CHANGES_TOPIC, aggregate_shards
 from aggregations.store import AggregateStore
+from firebase_functions import firestore_fn, scheduler_fn
+
 from realtime_processor.outbox import sweep_outbox
 from realtime_processor.processor import RecordChangeProcessor
 

@@ -42,8 +42,15 @@ def trend_chart_png(pack: Pack, dpi: int = 110) -> bytes:
             ax.plot(*zip(*budget, strict=True), color="#9e9e9e", linestyle="--", label="Budget")
         if forecast:
             fx = [x[r.period] for r in forecast]
-            ax.plot(fx, [_major(r.forecast, currency) for r in forecast], color="#c55a11", marker="s",
-                    markersize=3, linestyle=":", label="Trend forecast")
+            ax.plot(
+                fx,
+                [_major(r.forecast, currency) for r in forecast],
+                color="#c55a11",
+                marker="s",
+                markersize=3,
+                linestyle=":",
+                label="Trend forecast",
+            )
             lows = [_major(r.lower, currency) for r in forecast]
             highs = [_major(r.upper, currency) for r in forecast]
             if None not in lows and None not in highs:

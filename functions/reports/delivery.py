@@ -53,9 +53,16 @@ class DeliveryResult:
 class ScheduleRunner:
     """Sends due packs: the hourly sweep (month_end schedules, stuck deliveries) and period closes."""
 
-    def __init__(self, db: firestore.Client, service: ReportService, secrets: Callable[[str], str],
-                 smtp_defaults: Callable[[], Mapping[str, str]], clock: Callable[[], datetime] = utc_now,
-                 sleep: Callable[[float], None] | None = None, dashboard_url: Callable[[], str | None] = lambda: None):
+    def __init__(
+        self,
+        db: firestore.Client,
+        service: ReportService,
+        secrets: Callable[[str], str],
+        smtp_defaults: Callable[[], Mapping[str, str]],
+        clock: Callable[[], datetime] = utc_now,
+        sleep: Callable[[float], None] | None = None,
+        dashboard_url: Callable[[], str | None] = lambda: None,
+    ):
         self._db = db
         self._service = service
         self._secrets = secrets
@@ -72,8 +79,11 @@ class ScheduleRunner:
     def sweep(self, org_id: str | None = None) -> list[DeliveryResult]:
         """Every month_end schedule whose period is due (one collection-group query), then stuck deliveries."""
         now = self._clock()
-        query = (self._db.collection_group(SCHEDULES) if org_id is None
-                 else self._db.collection(f"{org_path(org_id)}/{SCHEDULES}"))
+        query = (
+            self._db.collection_group(SCHEDULES)
+            if org_id is None
+            else self._db.collection(f"{org_path(org_id)}/{SCHEDULES}")
+        )
         query = query.where(filter=FieldFilter("trigger", "==", "month_end"))  # type: ignore[assignment]
         with map_exceptions("listing month-end report schedules"):
             found = [(s.reference.path.split("/")[1], s.id, s.to_dict() or {}) for s in query.stream()]
@@ -87,13 +97,19 @@ class ScheduleRunner:
             if not schedule.enabled:
                 continue
             period = due_period(now, schedule.days_after_month_end)
-            results += self._isolated(org, self.deliver, org, schedule_id, schedule, period,
-                                      delivery_id(schedule_id, period), "month_end")
-        stuck = self._db.collection_group(DELIVERIES) if org_id is None else \
-            self._db.collection(f"{org_path(org_id)}/{DELIVERIES}")
+            results += self._isolated(
+                org, self.deliver, org, schedule_id, schedule, period, delivery_id(schedule_id, period), "month_end"
+            )
+        stuck = (
+            self._db.collection_group(DELIVERIES)
+            if org_id is None
+            else self._db.collection(f"{org_path(org_id)}/{DELIVERIES}")
+        )
         with map_exceptions("listing report deliveries in progress"):
-            sending = [(s.reference.path.split("/")[1], s.id, s.to_dict() or {})
-                       for s in stuck.where(filter=FieldFilter("status", "==", "sending")).stream()]
+            sending = [
+                (s.reference.path.split("/")[1], s.id, s.to_dict() or {})
+                for s in stuck.where(filter=FieldFilter("status", "==", "sending")).stream()
+            ]
         for org, key, document in sending:
             claimed = document.get("claimed_at")
             if claimed is None or now - claimed < STUCK_AFTER:
@@ -106,23 +122,34 @@ class ScheduleRunner:
             except ScheduleError as exc:
                 log.warning("org %s: %s", org, exc)
                 continue
-            results += self._isolated(org, self.deliver, org, snap.id, schedule, str(document.get("period")), key,
-                                      str(document.get("trigger", "month_end")))
+            results += self._isolated(
+                org,
+                self.deliver,
+                org,
+                snap.id,
+                schedule,
+                str(document.get("period")),
+                key,
+                str(document.get("trigger", "month_end")),
+            )
         return results
 
-    def closed_periods(self, org_id: str | None = None, horizon: timedelta = CLOSE_SWEEP_HORIZON
-                       ) -> list[DeliveryResult]:
+    def closed_periods(
+        self, org_id: str | None = None, horizon: timedelta = CLOSE_SWEEP_HORIZON
+    ) -> list[DeliveryResult]:
         """Periods closed in the last `horizon`: their period_close packs, for a close whose trigger was lost.
 
         Idempotent with the trigger: both key a close by the period document's `updated_at` (the
         rules stamp each close with the request time), so a close already sent is not sent again.
         """
-        source = (self._db.collection(f"{org_path(org_id)}/periods") if org_id
-                  else self._db.collection_group("periods"))
+        source = self._db.collection(f"{org_path(org_id)}/periods") if org_id else self._db.collection_group("periods")
         query = source.where(filter=FieldFilter("updated_at", ">", self._clock() - horizon))
         with map_exceptions("listing recently closed periods"):
-            closed = [(s.reference.parent.parent.id, s.id, s.get("updated_at")) for s in query.stream()
-                      if (s.to_dict() or {}).get("status") == "closed"]
+            closed = [
+                (s.reference.parent.parent.id, s.id, s.get("updated_at"))
+                for s in query.stream()
+                if (s.to_dict() or {}).get("status") == "closed"
+            ]
         results = []
         for org, period, updated_at in closed:
             results += self.period_closed(org, period, close_key(updated_at))
@@ -137,7 +164,8 @@ class ScheduleRunner:
         """
         close_id = hashlib.sha256(event_id.encode()).hexdigest()[:12]
         query = self._db.collection(f"{org_path(org_id)}/{SCHEDULES}").where(
-            filter=FieldFilter("trigger", "==", "period_close"))
+            filter=FieldFilter("trigger", "==", "period_close")
+        )
         with map_exceptions(f"listing the period-close schedules of {org_id}"):
             found = [(s.id, s.to_dict() or {}) for s in query.stream()]
         results = []
@@ -148,9 +176,17 @@ class ScheduleRunner:
                 log.warning("org %s: %s", org_id, exc)
                 continue
             if schedule.enabled:
-                results += self._isolated(org_id, self.deliver, org_id, schedule_id, schedule, period,
-                                          delivery_id(schedule_id, period, close_id), "period_close",
-                                          {"close_event_id": event_id})
+                results += self._isolated(
+                    org_id,
+                    self.deliver,
+                    org_id,
+                    schedule_id,
+                    schedule,
+                    period,
+                    delivery_id(schedule_id, period, close_id),
+                    "period_close",
+                    {"close_event_id": event_id},
+                )
         return results
 
     @staticmethod
@@ -185,41 +221,73 @@ class ScheduleRunner:
         with map_exceptions(f"claiming report delivery {key} of {org_id}"):
             return run(self._db.transaction())
 
-    def deliver(self, org_id: str, schedule_id: str, schedule: ReportSchedule, period: str, key: str,
-                trigger: str, extra: Mapping[str, Any] | None = None) -> DeliveryResult | None:
+    def deliver(
+        self,
+        org_id: str,
+        schedule_id: str,
+        schedule: ReportSchedule,
+        period: str,
+        key: str,
+        trigger: str,
+        extra: Mapping[str, Any] | None = None,
+    ) -> DeliveryResult | None:
         """Produce and send one pack unless this delivery was claimed already (then nothing happens)."""
-        body = {"delivery_id": key, "schedule_id": schedule_id, "period": period, "trigger": trigger,
-                "report_id": key, "channel_id": schedule.channel_id or DIRECT_CHANNEL, **(extra or {})}
+        body = {
+            "delivery_id": key,
+            "schedule_id": schedule_id,
+            "period": period,
+            "trigger": trigger,
+            "report_id": key,
+            "channel_id": schedule.channel_id or DIRECT_CHANNEL,
+            **(extra or {}),
+        }
         if not self.claim(org_id, key, body):
             return None
         ref = self._ref(org_id, f"{DELIVERIES}/{key}")
         try:
             settings = self._settings(org_id, schedule)
         except ChannelError as exc:
-            return self._record(ref, org_id, key, "failed", str(exc), [DeliveryOutcome(body["channel_id"], errors=[str(exc)])])
-        outcome = self._service.run(org_id, key, period, {"source": trigger, "schedule_id": schedule_id,
-                                                          "requested_by": f"schedule:{schedule_id}"})
+            return self._record(
+                ref, org_id, key, "failed", str(exc), [DeliveryOutcome(body["channel_id"], errors=[str(exc)])]
+            )
+        outcome = self._service.run(
+            org_id,
+            key,
+            period,
+            {"source": trigger, "schedule_id": schedule_id, "requested_by": f"schedule:{schedule_id}"},
+        )
         if outcome.status == "skipped":
             # The report exists from an earlier round of this delivery: build the message from it again.
             self._service.ref(org_id, key).update({"status": "queued", "lease_until": None})
             outcome = self._service.run(org_id, key, period)
         if outcome.status != "succeeded" or outcome.pack is None or outcome.pdf is None:
-            error = (outcome.error or {})
-            status = "no_data" if error.get("code") in ("no_data", "closed_without_data", "unknown_period") else "failed"
+            error = outcome.error or {}
+            status = (
+                "no_data" if error.get("code") in ("no_data", "closed_without_data", "unknown_period") else "failed"
+            )
             return self._record(ref, org_id, key, status, error.get("message", "the report was not produced"), [])
         # The download links need the reader's ID token: the e-mail points at the dashboard instead.
         message = pack_email(settings, outcome.pack, outcome.pdf, outcome.chart_png, self._dashboard_url())
         sent = deliver_with_retry(body["channel_id"], lambda: send_email(settings, message), **self._retry)
         status = "delivered" if sent.delivered else "failed"
-        return self._record(ref, org_id, key, status, sent.last_error if not sent.delivered else None, [sent],
-                            recipients=list(settings.recipients))
+        return self._record(
+            ref,
+            org_id,
+            key,
+            status,
+            sent.last_error if not sent.delivered else None,
+            [sent],
+            recipients=list(settings.recipients),
+        )
 
     def _settings(self, org_id: str, schedule: ReportSchedule):
         if schedule.channel_id:
             snap = self._ref(org_id, f"{CHANNELS}/{schedule.channel_id}").get()
             channel = parse_channel(schedule.channel_id, snap.to_dict() if snap.exists else None)
             if not isinstance(channel, EmailChannel):
-                raise ChannelError(f"channel {schedule.channel_id!r} is a {channel.type} channel; packs need an e-mail channel")
+                raise ChannelError(
+                    f"channel {schedule.channel_id!r} is a {channel.type} channel; packs need an e-mail channel"
+                )
             if not channel.enabled:
                 raise ChannelError(f"channel {schedule.channel_id!r} is disabled")
             if schedule.recipients:
@@ -228,14 +296,32 @@ class ScheduleRunner:
             channel = EmailChannel(type="email", recipients=schedule.recipients)
         return smtp_settings(channel, self._smtp_defaults(), self._secrets)
 
-    def _record(self, ref: firestore.DocumentReference, org_id: str, key: str, status: str, message: str | None,
-                outcomes: list[DeliveryOutcome], recipients: list[str] | None = None) -> DeliveryResult:
+    def _record(
+        self,
+        ref: firestore.DocumentReference,
+        org_id: str,
+        key: str,
+        status: str,
+        message: str | None,
+        outcomes: list[DeliveryOutcome],
+        recipients: list[str] | None = None,
+    ) -> DeliveryResult:
         """Outcome per channel (attempts, errors, delivered_at) on the delivery document, as for alert notifications."""
         body: dict[str, Any] = {
-            "status": status, "message": message, "completed_at": self._clock(),
-            "deliveries": {o.channel_id: {"attempts": firestore.Increment(o.attempts), "delivered": o.delivered,
-                                          "delivered_at": o.delivered_at, "last_attempt_at": o.last_attempt_at,
-                                          "last_error": o.last_error, "errors": o.errors[-5:]} for o in outcomes},
+            "status": status,
+            "message": message,
+            "completed_at": self._clock(),
+            "deliveries": {
+                o.channel_id: {
+                    "attempts": firestore.Increment(o.attempts),
+                    "delivered": o.delivered,
+                    "delivered_at": o.delivered_at,
+                    "last_attempt_at": o.last_attempt_at,
+                    "last_error": o.last_error,
+                    "errors": o.errors[-5:],
+                }
+                for o in outcomes
+            },
         }
         if recipients is not None:
             body["recipients"] = recipients

@@ -59,8 +59,9 @@ class DownloadEndpoint:
             return self._handle(request)
         except TransientError as exc:
             log.warning("download interrupted by a transient failure: %s", exc)
-            return _error(503, "unavailable", "a temporary failure interrupted the download: try again",
-                          {"Retry-After": "5"})
+            return _error(
+                503, "unavailable", "a temporary failure interrupted the download: try again", {"Retry-After": "5"}
+            )
 
     def _handle(self, request: DownloadRequest) -> DownloadReply:
         if request.method.upper() != "GET":
@@ -94,14 +95,27 @@ class DownloadEndpoint:
             return _error(409, "not_ready", f"report {report_id!r} is {document.get('status')}{detail}")
         listed = {f.get("name"): f for f in document.get("files") or ()}
         if file not in listed:
-            return _error(404, "not_found", f"report {report_id!r} has no file {file!r}; its files: "
-                                            + ", ".join(sorted(listed)))
+            return _error(
+                404, "not_found", f"report {report_id!r} has no file {file!r}; its files: " + ", ".join(sorted(listed))
+            )
         entry = listed[file]
         data = self._files.download(str(entry["path"]))
         if data is None:
-            return _error(404, "not_found", f"the file {file!r} of report {report_id!r} is no longer stored: request the report again")
-        log.info("report file downloaded", extra={"json_fields": {"org_id": org_id, "report_id": report_id, "file": file,
-                                                                   "uid": uid}})
-        return DownloadReply(200, data, {"Content-Type": str(entry.get("content_type") or "application/octet-stream"),
-                                         "Content-Disposition": f'attachment; filename="{file}"',
-                                         "Cache-Control": "private, no-store"})
+            return _error(
+                404,
+                "not_found",
+                f"the file {file!r} of report {report_id!r} is no longer stored: request the report again",
+            )
+        log.info(
+            "report file downloaded",
+            extra={"json_fields": {"org_id": org_id, "report_id": report_id, "file": file, "uid": uid}},
+        )
+        return DownloadReply(
+            200,
+            data,
+            {
+                "Content-Type": str(entry.get("content_type") or "application/octet-stream"),
+                "Content-Disposition": f'attachment; filename="{file}"',
+                "Cache-Control": "private, no-store",
+            },
+        )

@@ -19,26 +19,36 @@ def _kpi_text(pack: Pack) -> list[tuple[str, str, str]]:
         if kpi.unit == "percent":
             rows.append((kpi.label, formatting.percent(kpi.value), formatting.percent(kpi.budget)))
         else:
-            rows.append((kpi.label, formatting.amount(kpi.value, pack.currency),
-                         formatting.amount(kpi.budget, pack.currency)))
+            rows.append(
+                (kpi.label, formatting.amount(kpi.value, pack.currency), formatting.amount(kpi.budget, pack.currency))
+            )
     return rows
 
 
-def pack_email(settings: SmtpSettings, pack: Pack, pdf: bytes, chart_png: bytes | None,
-               report_url: str | None = None) -> EmailMessage:
+def pack_email(
+    settings: SmtpSettings, pack: Pack, pdf: bytes, chart_png: bytes | None, report_url: str | None = None
+) -> EmailMessage:
     """multipart/mixed: (text | related(HTML, chart)) + the PDF."""
     subject = f"{pack.org_name}: monthly finance pack {pack.period}"
     rows = _kpi_text(pack)
     alerts = f"{len(pack.alerts)} alert(s), {len(pack.anomalies)} anomal{'y' if len(pack.anomalies) == 1 else 'ies'}"
-    text = "\n".join([
-        f"Monthly finance pack of {pack.org_name} for {pack.period} ({pack.period_status}), amounts in {pack.currency}.",
-        "", *[f"{label}: {value} (budget {budget})" for label, value, budget in rows], "",
-        f"{alerts} this period. The full pack is attached (PDF)."
-        + (f" The workbook and CSV tables are in the dashboard: {report_url}" if report_url else ""),
-    ])
+    text = "\n".join(
+        [
+            f"Monthly finance pack of {pack.org_name} for {pack.period} ({pack.period_status}), "
+            f"amounts in {pack.currency}.",
+            "",
+            *[f"{label}: {value} (budget {budget})" for label, value, budget in rows],
+            "",
+            f"{alerts} this period. The full pack is attached (PDF)."
+            + (f" The workbook and CSV tables are in the dashboard: {report_url}" if report_url else ""),
+        ]
+    )
     cid = make_msgid(domain="finance-live")
-    table = "".join(f"<tr><td>{html.escape(label)}</td><td style='text-align:right'>{html.escape(value)}</td>"
-                    f"<td style='text-align:right;color:#555'>{html.escape(budget)}</td></tr>" for label, value, budget in rows)
+    table = "".join(
+        f"<tr><td>{html.escape(label)}</td><td style='text-align:right'>{html.escape(value)}</td>"
+        f"<td style='text-align:right;color:#555'>{html.escape(budget)}</td></tr>"
+        for label, value, budget in rows
+    )
     body = (
         f"<html><body style='font-family:Arial,sans-serif;font-size:14px'>"
         f"<h2 style='color:#1F4E79'>{html.escape(pack.org_name)}: monthly pack {pack.period}</h2>"
@@ -47,8 +57,11 @@ def pack_email(settings: SmtpSettings, pack: Pack, pdf: bytes, chart_png: bytes 
         f"<th>Budget</th></tr>{table}</table>"
         + (f"<p><img src='cid:{cid[1:-1]}' alt='Trends' style='max-width:100%'></p>" if chart_png else "")
         + f"<p>{html.escape(alerts)} this period. The full pack is attached (PDF)."
-        + (f" The workbook and CSV tables are in the <a href='{html.escape(report_url)}'>dashboard</a>."
-           if report_url else "")
+        + (
+            f" The workbook and CSV tables are in the <a href='{html.escape(report_url)}'>dashboard</a>."
+            if report_url
+            else ""
+        )
         + "</p></body></html>"
     )
     message = build_message(settings, subject, text, body)
@@ -56,5 +69,7 @@ def pack_email(settings: SmtpSettings, pack: Pack, pdf: bytes, chart_png: bytes 
         html_part = message.get_payload(1)  # build_message puts the text first, the HTML second
         assert isinstance(html_part, EmailMessage)
         html_part.add_related(chart_png, "image", "png", cid=cid, filename="trends.png")
-    message.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"monthly-pack-{pack.org_id}-{pack.period}.pdf")
+    message.add_attachment(
+        pdf, maintype="application", subtype="pdf", filename=f"monthly-pack-{pack.org_id}-{pack.period}.pdf"
+    )
     return message

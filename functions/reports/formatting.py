@@ -65,5 +65,8 @@ def excel_value(minor: int, currency: str) -> float:
 def minor_from_excel(value: float | int, currency: str) -> int:
     """Inverse of excel_value (for tests and checks)."""
     exponent = minor_unit_exponent(currency)
-    return int((Decimal(repr(value)) if isinstance(value, float) else Decimal(value)).scaleb(exponent)
-               .quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    return int(
+        (Decimal(repr(value)) if isinstance(value, float) else Decimal(value))
+        .scaleb(exponent)
+        .quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
+    )

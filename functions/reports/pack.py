@@ -29,14 +29,27 @@ _DEFINITIONS = {d.name: d for d in STANDARD_METRICS}
 # The statement's order: a section lists the accounts of one type and ends with its total (the
 # sum metric of that type); derived metrics follow the sections they combine.
 LAYOUT: tuple[tuple[str, str], ...] = (
-    ("section", "revenue"), ("section", "cogs"), ("derived", "gross_profit"), ("ratio", "gross_margin_pct"),
-    ("section", "opex"), ("derived", "ebitda"), ("ratio", "ebitda_margin_pct"),
-    ("section", "other_income"), ("section", "other_expense"), ("section", "tax"),
-    ("derived", "net_income"), ("ratio", "net_margin_pct"),
+    ("section", "revenue"),
+    ("section", "cogs"),
+    ("derived", "gross_profit"),
+    ("ratio", "gross_margin_pct"),
+    ("section", "opex"),
+    ("derived", "ebitda"),
+    ("ratio", "ebitda_margin_pct"),
+    ("section", "other_income"),
+    ("section", "other_expense"),
+    ("section", "tax"),
+    ("derived", "net_income"),
+    ("ratio", "net_margin_pct"),
 )
-SECTION_TYPES = {"revenue": AccountType.REVENUE, "cogs": AccountType.COGS, "opex": AccountType.OPEX,
-                 "other_income": AccountType.OTHER_INCOME, "other_expense": AccountType.OTHER_EXPENSE,
-                 "tax": AccountType.TAX}
+SECTION_TYPES = {
+    "revenue": AccountType.REVENUE,
+    "cogs": AccountType.COGS,
+    "opex": AccountType.OPEX,
+    "other_income": AccountType.OTHER_INCOME,
+    "other_expense": AccountType.OTHER_EXPENSE,
+    "tax": AccountType.TAX,
+}
 
 Column = Literal["actual", "budget", "variance", "variance_pct", "prior_period", "prior_year"]
 AMOUNT_COLUMNS: tuple[Column, ...] = ("actual", "budget", "variance", "prior_period", "prior_year")
@@ -217,8 +230,10 @@ def _metrics_of(doc: Mapping[str, Any] | None, chart: ChartOfAccounts) -> dict[s
 def _account_values(doc: Mapping[str, Any] | None) -> dict[str, int]:
     if doc is None:
         return {}
-    return {**{a: int(v) for a, v in (doc.get("rollups") or {}).items()},
-            **{a: int(v) for a, v in (doc.get("accounts") or {}).items()}}
+    return {
+        **{a: int(v) for a, v in (doc.get("rollups") or {}).items()},
+        **{a: int(v) for a, v in (doc.get("accounts") or {}).items()},
+    }
 
 
 def _section_accounts(chart: ChartOfAccounts, account_type: AccountType) -> list[tuple[str, int]]:
@@ -240,8 +255,9 @@ def _section_accounts(chart: ChartOfAccounts, account_type: AccountType) -> list
     return ordered
 
 
-def _variance_fields(actual: int | Decimal | None, budget: int | Decimal | None, higher_is_better: bool,
-                     points: bool) -> tuple[int | Decimal | None, Decimal | None, bool | None]:
+def _variance_fields(
+    actual: int | Decimal | None, budget: int | Decimal | None, higher_is_better: bool, points: bool
+) -> tuple[int | Decimal | None, Decimal | None, bool | None]:
     if actual is None or budget is None:
         return None, None, None
     if points:
@@ -255,8 +271,10 @@ def build_statement(inputs: PackInputs, entity_id: str, title: str) -> Statement
     """The P&L of one entity: accounts by section, section totals, derived metrics and margins."""
     period = inputs.period
     sources = {
-        "actual": (period, "actual"), "budget": (period, "budget"),
-        "prior_period": (add_months(period, -1), "actual"), "prior_year": (add_months(period, -12), "actual"),
+        "actual": (period, "actual"),
+        "budget": (period, "budget"),
+        "prior_period": (add_months(period, -1), "actual"),
+        "prior_year": (add_months(period, -12), "actual"),
     }
     docs = {column: inputs.aggregates.get((entity_id, p, s)) for column, (p, s) in sources.items()}
     columns: list[Column] = ["actual", "budget", "variance", "variance_pct"]
@@ -270,11 +288,32 @@ def build_statement(inputs: PackInputs, entity_id: str, title: str) -> Statement
     def values(get: Any) -> dict[str, int | Decimal | None]:
         return {column: (get(column) if present[column] else None) for column in sources}
 
-    def add(key: str, label: str, kind: LineKind, vals: dict[str, Any], higher: bool, *, level: int = 0,
-            account_id: str | None = None, terms: tuple[tuple[str, int], ...] = (), points: bool = False) -> None:
+    def add(
+        key: str,
+        label: str,
+        kind: LineKind,
+        vals: dict[str, Any],
+        higher: bool,
+        *,
+        level: int = 0,
+        account_id: str | None = None,
+        terms: tuple[tuple[str, int], ...] = (),
+        points: bool = False,
+    ) -> None:
         variance, variance_pct, favourable = _variance_fields(vals["actual"], vals["budget"], higher, points)
-        lines.append(Line(key, label, kind, level, account_id, {**vals, "variance": variance, "variance_pct": variance_pct},
-                          favourable, terms, "percent" if points else "minor"))
+        lines.append(
+            Line(
+                key,
+                label,
+                kind,
+                level,
+                account_id,
+                {**vals, "variance": variance, "variance_pct": variance_pct},
+                favourable,
+                terms,
+                "percent" if points else "minor",
+            )
+        )
 
     for kind, name in LAYOUT:
         definition = _DEFINITIONS[name]
@@ -287,27 +326,60 @@ def build_statement(inputs: PackInputs, entity_id: str, title: str) -> Statement
             leaves = []
             for account_id, depth in section:
                 account = chart.get(account_id)
-                terms = tuple((f"account:{child}", chart.rollup_sign(child, account_id))
-                              for child in sorted(chart.children(account_id)))
+                terms = tuple(
+                    (f"account:{child}", chart.rollup_sign(child, account_id))
+                    for child in sorted(chart.children(account_id))
+                )
                 if chart.is_leaf(account_id):
                     leaves.append(f"account:{account_id}")
-                add(f"account:{account_id}", account.name, "account",
-                    values(lambda c, a=account_id: accounts[c].get(a, 0)), higher_is_favourable(account_type),
-                    level=depth + 1, account_id=account_id, terms=terms)
-            add(f"metric:{name}", f"Total {definition.label[0].lower()}{definition.label[1:]}", "total",
-                values(lambda c, m=name: metrics[c].get(m)), metric_higher_is_favourable(definition),
-                terms=tuple((leaf, 1) for leaf in leaves))
+                add(
+                    f"account:{account_id}",
+                    account.name,
+                    "account",
+                    values(lambda c, a=account_id: accounts[c].get(a, 0)),
+                    higher_is_favourable(account_type),
+                    level=depth + 1,
+                    account_id=account_id,
+                    terms=terms,
+                )
+            add(
+                f"metric:{name}",
+                f"Total {definition.label[0].lower()}{definition.label[1:]}",
+                "total",
+                values(lambda c, m=name: metrics[c].get(m)),
+                metric_higher_is_favourable(definition),
+                terms=tuple((leaf, 1) for leaf in leaves),
+            )
         elif kind == "derived":
             terms = tuple((f"metric:{source}", weight) for source, weight in definition.terms.items())
             if not all(any(line.key == key for line in lines) for key, _ in terms):
                 continue
-            add(f"metric:{name}", definition.label, "derived", values(lambda c, m=name: metrics[c].get(m)),
-                metric_higher_is_favourable(definition), terms=terms)
+            add(
+                f"metric:{name}",
+                definition.label,
+                "derived",
+                values(lambda c, m=name: metrics[c].get(m)),
+                metric_higher_is_favourable(definition),
+                terms=terms,
+            )
         else:
-            add(f"metric:{name}", definition.label, "ratio", values(lambda c, m=name: metrics[c].get(m)),
-                metric_higher_is_favourable(definition), points=True)
-    return Statement(f"pnl__{entity_id}", title, entity_id, tuple(columns), tuple(lines),
-                     sources["prior_period"][0], sources["prior_year"][0])
+            add(
+                f"metric:{name}",
+                definition.label,
+                "ratio",
+                values(lambda c, m=name: metrics[c].get(m)),
+                metric_higher_is_favourable(definition),
+                points=True,
+            )
+    return Statement(
+        f"pnl__{entity_id}",
+        title,
+        entity_id,
+        tuple(columns),
+        tuple(lines),
+        sources["prior_period"][0],
+        sources["prior_year"][0],
+    )
 
 
 def check_totals(statement: Statement) -> list[str]:
@@ -323,21 +395,35 @@ def check_totals(statement: Statement) -> list[str]:
             parts = [statement.line(key).values.get(column) for key, _ in line.terms]
             total = sum(int(part or 0) * sign for part, (_, sign) in zip(parts, line.terms, strict=True))
             if total != value:
-                problems.append(f"{statement.title}: {line.label} ({column}) is {value} but its lines add up to {total}")
+                problems.append(
+                    f"{statement.title}: {line.label} ({column}) is {value} but its lines add up to {total}"
+                )
     return problems
 
 
 def build_kpis(inputs: PackInputs) -> tuple[KpiRow, ...]:
     """Headline KPIs of the pack's period with the core's computation (as kpis/current does it)."""
     periods = [add_months(inputs.period, -i) for i in reversed(range(KPI_PERIODS))]
-    series = [(p, _metrics_of(inputs.aggregates.get((CONSOLIDATED_ENTITY, p, "actual")), inputs.chart) or None)
-              for p in periods]
+    series = [
+        (p, _metrics_of(inputs.aggregates.get((CONSOLIDATED_ENTITY, p, "actual")), inputs.chart) or None)
+        for p in periods
+    ]
     budget = _metrics_of(inputs.aggregates.get((CONSOLIDATED_ENTITY, inputs.period, "budget")), inputs.chart) or None
     rows = []
     for kpi in headline_kpis(series, budget):
-        rows.append(KpiRow(kpi.metric, _DEFINITIONS[kpi.metric].label,
-                           "percent" if kpi.metric.endswith("_pct") else "minor",
-                           kpi.value, kpi.previous, kpi.change, kpi.change_pct, kpi.budget, kpi.vs_budget_pct))
+        rows.append(
+            KpiRow(
+                kpi.metric,
+                _DEFINITIONS[kpi.metric].label,
+                "percent" if kpi.metric.endswith("_pct") else "minor",
+                kpi.value,
+                kpi.previous,
+                kpi.change,
+                kpi.change_pct,
+                kpi.budget,
+                kpi.vs_budget_pct,
+            )
+        )
     return tuple(rows)
 
 
@@ -354,11 +440,21 @@ def build_trends(inputs: PackInputs) -> tuple[tuple[TrendRow, ...], dict[str, An
                 continue
             a = _metrics_of(actual, inputs.chart).get(metric)
             b = _metrics_of(budget, inputs.chart).get(metric)
-            rows.append(TrendRow(metric, period, "actual", None if a is None else int(a), None if b is None else int(b)))
+            rows.append(
+                TrendRow(metric, period, "actual", None if a is None else int(a), None if b is None else int(b))
+            )
         trend = inputs.trends.get(metric) or {}
         for point in trend.get("forecast") or ():
-            rows.append(TrendRow(metric, str(point["period"]), "forecast", forecast=int(point["value_minor"]),
-                                 lower=_int(point.get("lower_minor")), upper=_int(point.get("upper_minor"))))
+            rows.append(
+                TrendRow(
+                    metric,
+                    str(point["period"]),
+                    "forecast",
+                    forecast=int(point["value_minor"]),
+                    lower=_int(point.get("lower_minor")),
+                    upper=_int(point.get("upper_minor")),
+                )
+            )
         if trend:
             computed_at[metric] = trend.get("computed_at")
     return tuple(rows), computed_at
@@ -375,10 +471,18 @@ def build_top_variances(inputs: PackInputs, entity_ids: Sequence[str]) -> tuple[
         document = inputs.variance.get(entity_id) or {}
         top = (document.get("vs_budget") or {}).get("top") or document.get("top") or []
         for line in top[:TOP_VARIANCES]:
-            rows.append(VarianceRow(entity_id, str(line["account_id"]), str(line.get("account_name", "")),
-                                    int(line["actual_minor"]), int(line["comparison_minor"]),
-                                    int(line["variance_minor"]), _exact(line.get("variance_pct")),  # type: ignore[arg-type]
-                                    bool(line.get("favourable"))))
+            rows.append(
+                VarianceRow(
+                    entity_id,
+                    str(line["account_id"]),
+                    str(line.get("account_name", "")),
+                    int(line["actual_minor"]),
+                    int(line["comparison_minor"]),
+                    int(line["variance_minor"]),
+                    _exact(line.get("variance_pct")),  # type: ignore[arg-type]
+                    bool(line.get("favourable")),
+                )
+            )
     return tuple(rows)
 
 
@@ -387,10 +491,19 @@ SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 def build_alerts(alerts: Sequence[Mapping[str, Any]]) -> tuple[AlertRow, ...]:
     """The period's alerts, most severe first, then most recent."""
-    rows = [AlertRow(str(a.get("severity", "info")), str(a.get("status", "")), str(a.get("title", "")),
-                     str(a.get("entity_id") or CONSOLIDATED_ENTITY), str(a.get("rule_type", "")),
-                     int(a.get("count", 1) or 1), a.get("first_seen"), a.get("last_seen"))
-            for a in alerts]
+    rows = [
+        AlertRow(
+            str(a.get("severity", "info")),
+            str(a.get("status", "")),
+            str(a.get("title", "")),
+            str(a.get("entity_id") or CONSOLIDATED_ENTITY),
+            str(a.get("rule_type", "")),
+            int(a.get("count", 1) or 1),
+            a.get("first_seen"),
+            a.get("last_seen"),
+        )
+        for a in alerts
+    ]
     latest_first = sorted(rows, key=lambda r: r.last_seen.timestamp() if r.last_seen else 0.0, reverse=True)
     return tuple(sorted(latest_first, key=lambda r: SEVERITY_ORDER.get(r.severity, 3)))
 
@@ -417,12 +530,15 @@ def build_data_quality(inputs: PackInputs) -> tuple[tuple[str, str], ...]:
     lines.append(("Last event received", _when(dq.get("last_event_at"))))
     health = inputs.analytics_health or {}
     if health:
-        lines.append(("Changes parked for BigQuery", str(int(health.get("parked", health.get("dead_letters", 0)) or 0))))
+        lines.append(
+            ("Changes parked for BigQuery", str(int(health.get("parked", health.get("dead_letters", 0)) or 0)))
+        )
     reconciliation = inputs.reconciliation
     if reconciliation:
         outcome = reconciliation.get("skipped") or (
             f"{int(reconciliation.get('keys_checked', 0))} aggregates checked, "
-            f"{int(reconciliation.get('repaired', 0))} repaired")
+            f"{int(reconciliation.get('repaired', 0))} repaired"
+        )
         lines.append(("Last reconciliation", f"{_when(reconciliation.get('last_run_at'))}: {outcome}"))
     else:
         lines.append(("Last reconciliation", "none recorded yet"))
@@ -444,13 +560,22 @@ def check_reportable(inputs: PackInputs) -> None:
     budget = has_figures(inputs.aggregates.get((CONSOLIDATED_ENTITY, inputs.period, "budget")))
     loaded = " (only its budget is loaded)" if budget else ""
     if status is None:
-        raise ReportProblem("unknown_period", f"period {inputs.period} is not set up in {where} and has no actual "
-                                              f"figures{loaded}: choose a period with data")
+        raise ReportProblem(
+            "unknown_period",
+            f"period {inputs.period} is not set up in {where} and has no actual "
+            f"figures{loaded}: choose a period with data",
+        )
     if status == "closed":
-        raise ReportProblem("closed_without_data", f"period {inputs.period} of {where} is closed but has no actual "
-                                                   f"figures{loaded}: its pack would be empty, so none was made")
-    raise ReportProblem("no_data", f"period {inputs.period} of {where} has no actual figures yet{loaded}: "
-                                   "request the pack once its records are loaded")
+        raise ReportProblem(
+            "closed_without_data",
+            f"period {inputs.period} of {where} is closed but has no actual "
+            f"figures{loaded}: its pack would be empty, so none was made",
+        )
+    raise ReportProblem(
+        "no_data",
+        f"period {inputs.period} of {where} has no actual figures yet{loaded}: "
+        "request the pack once its records are loaded",
+    )
 
 
 def build_pack(inputs: PackInputs) -> Pack:
@@ -494,9 +619,16 @@ def build_pack(inputs: PackInputs) -> Pack:
 
 def aggregate_keys(period: str, entity_ids: Sequence[str]) -> list[tuple[str, str, str]]:
     """Every aggregate the pack reads: the statements' four columns per entity, the KPI and trend months."""
-    keys = {(CONSOLIDATED_ENTITY, p, s) for p in period_range(add_months(period, -(TREND_PERIODS - 1)), period)
-            for s in ("actual", "budget")}
+    keys = {
+        (CONSOLIDATED_ENTITY, p, s)
+        for p in period_range(add_months(period, -(TREND_PERIODS - 1)), period)
+        for s in ("actual", "budget")
+    }
     for entity_id in (CONSOLIDATED_ENTITY, *entity_ids):
-        keys |= {(entity_id, period, "actual"), (entity_id, period, "budget"),
-                 (entity_id, add_months(period, -1), "actual"), (entity_id, add_months(period, -12), "actual")}
+        keys |= {
+            (entity_id, period, "actual"),
+            (entity_id, period, "budget"),
+            (entity_id, add_months(period, -1), "actual"),
+            (entity_id, add_months(period, -12), "actual"),
+        }
     return sorted(keys)

@@ -48,8 +48,9 @@ def parse_schedule(schedule_id: str, document: Mapping[str, Any]) -> ReportSched
     try:
         return ReportSchedule.model_validate(dict(document))
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'schedule'}: {e['msg']}"
-                             for e in exc.errors(include_url=False))
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'schedule'}: {e['msg']}" for e in exc.errors(include_url=False)
+        )
         raise ScheduleError(f"report schedule {schedule_id!r} is invalid: {problems}") from None
 
 

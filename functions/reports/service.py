@@ -74,8 +74,13 @@ class ReportFiles:
 class ReportService:
     """Runs the monthly pack of one org and period into reports/{report_id}."""
 
-    def __init__(self, db: firestore.Client, files: ReportFiles, download_url: Callable[[], str],
-                 clock: Callable[[], datetime] = utc_now):
+    def __init__(
+        self,
+        db: firestore.Client,
+        files: ReportFiles,
+        download_url: Callable[[], str],
+        clock: Callable[[], datetime] = utc_now,
+    ):
         self._db = db
         self._source = PackSource(db)
         self._files = files
@@ -112,14 +117,30 @@ class ReportService:
             attempts = int((current or {}).get("attempts", 0)) + 1
             body: dict[str, Any] = {
                 **({} if current else {"created_at": now, **meta}),
-                "report_id": report_id, "org_id": org_id, "period": period, "kind": "monthly_pack",
-                "status": "running", "attempts": attempts, "started_at": now, "lease_until": now + LEASE,
-                "progress": {"step": "reading the figures", "percent": 5}, "error": None, "files": [],
+                "report_id": report_id,
+                "org_id": org_id,
+                "period": period,
+                "kind": "monthly_pack",
+                "status": "running",
+                "attempts": attempts,
+                "started_at": now,
+                "lease_until": now + LEASE,
+                "progress": {"step": "reading the figures", "percent": 5},
+                "error": None,
+                "files": [],
             }
             if attempts > MAX_ATTEMPTS:
-                body.update(status="failed", lease_until=None, completed_at=now, progress={"step": "failed", "percent": 100},
-                            error={"code": "gave_up", "message": f"the report did not complete in {MAX_ATTEMPTS} "
-                                                                 "attempts: request it again; if it keeps failing, tell an operator"})
+                body.update(
+                    status="failed",
+                    lease_until=None,
+                    completed_at=now,
+                    progress={"step": "failed", "percent": 100},
+                    error={
+                        "code": "gave_up",
+                        "message": f"the report did not complete in {MAX_ATTEMPTS} "
+                        "attempts: request it again; if it keeps failing, tell an operator",
+                    },
+                )
             transaction.set(ref, body, merge=True)
             return attempts <= MAX_ATTEMPTS
 
@@ -128,8 +149,9 @@ class ReportService:
 
     def _progress(self, org_id: str, report_id: str, step: str, percent: int) -> None:
         with map_exceptions(f"recording the progress of report {report_id}"):
-            self.ref(org_id, report_id).update({"progress": {"step": step, "percent": percent},
-                                                "updated_at": self._clock()})
+            self.ref(org_id, report_id).update(
+                {"progress": {"step": step, "percent": percent}, "updated_at": self._clock()}
+            )
 
     def run(self, org_id: str, report_id: str, period: str, meta: dict[str, Any] | None = None) -> ReportOutcome:
         """Produce the report if nobody has; ReportProblem and crashes end as a failed report with the reason."""
@@ -143,15 +165,28 @@ class ReportService:
             return self._fail(org_id, report_id, {"code": problem.code, "message": problem.message})
         except Exception as exc:
             log.exception("report %s of %s failed", report_id, org_id)
-            self._fail(org_id, report_id, {"code": "internal", "message": f"the report could not be produced "
-                                                                           f"({type(exc).__name__}: {exc}); request it again"})
+            self._fail(
+                org_id,
+                report_id,
+                {
+                    "code": "internal",
+                    "message": f"the report could not be produced ({type(exc).__name__}: {exc}); request it again",
+                },
+            )
             raise
 
     def _fail(self, org_id: str, report_id: str, error: dict[str, str]) -> ReportOutcome:
         with map_exceptions(f"recording the failure of report {report_id}"):
-            self.ref(org_id, report_id).update({"status": "failed", "error": error, "lease_until": None,
-                                                "completed_at": self._clock(), "files": [],
-                                                "progress": {"step": "failed", "percent": 100}})
+            self.ref(org_id, report_id).update(
+                {
+                    "status": "failed",
+                    "error": error,
+                    "lease_until": None,
+                    "completed_at": self._clock(),
+                    "files": [],
+                    "progress": {"step": "failed", "percent": 100},
+                }
+            )
         return ReportOutcome(report_id, "failed", error)
 
     def _produce(self, org_id: str, report_id: str, period: str, started: float) -> ReportOutcome:
@@ -177,27 +212,49 @@ class ReportService:
         for name, title, content_type, data in rendered:
             self._files.upload(prefix + name, data, content_type)
             query = urllib.parse.urlencode({"org_id": org_id, "report_id": report_id, "file": name})
-            files.append({"name": name, "title": title, "format": name.rsplit(".", 1)[1], "content_type": content_type,
-                          "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(), "path": prefix + name,
-                          "download_url": f"{self._download_url()}?{query}"})
+            files.append(
+                {
+                    "name": name,
+                    "title": title,
+                    "format": name.rsplit(".", 1)[1],
+                    "content_type": content_type,
+                    "bytes": len(data),
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "path": prefix + name,
+                    "download_url": f"{self._download_url()}?{query}",
+                }
+            )
         summary = _summary(pack)
         elapsed_ms = int((time.perf_counter() - started) * 1000)
         with map_exceptions(f"completing report {report_id}"):
-            self.ref(org_id, report_id).update({
-                "status": "succeeded", "files": files, "summary": summary, "lease_until": None,
-                "period_status": pack.period_status, "notes": list(pack.notes),
-                "completed_at": self._clock(), "duration_ms": elapsed_ms,
-                "progress": {"step": "done", "percent": 100},
-            })
-        log.info("report %s of %s for %s produced in %d ms (%d files)", report_id, org_id, period, elapsed_ms, len(files))
+            self.ref(org_id, report_id).update(
+                {
+                    "status": "succeeded",
+                    "files": files,
+                    "summary": summary,
+                    "lease_until": None,
+                    "period_status": pack.period_status,
+                    "notes": list(pack.notes),
+                    "completed_at": self._clock(),
+                    "duration_ms": elapsed_ms,
+                    "progress": {"step": "done", "percent": 100},
+                }
+            )
+        log.info(
+            "report %s of %s for %s produced in %d ms (%d files)", report_id, org_id, period, elapsed_ms, len(files)
+        )
         return ReportOutcome(report_id, "succeeded", None, pack, rendered[0][3], chart, files)
 
 
 def _summary(pack: Pack) -> dict[str, Any]:
     """Headline numbers on the report document (minor units), for a list of reports."""
     consolidated = pack.statements[0]
-    summary: dict[str, Any] = {"currency": pack.currency, "statements": [s.table_id for s in pack.statements],
-                               "alerts": len(pack.alerts), "anomalies": len(pack.anomalies)}
+    summary: dict[str, Any] = {
+        "currency": pack.currency,
+        "statements": [s.table_id for s in pack.statements],
+        "alerts": len(pack.alerts),
+        "anomalies": len(pack.anomalies),
+    }
     for metric in ("revenue", "ebitda", "net_income"):
         line = next((l for l in consolidated.lines if l.key == f"metric:{metric}"), None)  # noqa: E741
         if line is not None:

@@ -39,20 +39,34 @@ class PackSource:
         try:
             chart = ChartOfAccounts.from_documents(accounts)
         except ChartError as exc:
-            raise ReportProblem("invalid_chart", f"the chart of accounts of {org_id!r} is inconsistent: {exc}") from None
+            raise ReportProblem(
+                "invalid_chart", f"the chart of accounts of {org_id!r} is inconsistent: {exc}"
+            ) from None
         keys = aggregate_keys(period, sorted(entities))
         refs: dict[str, tuple[str, Any]] = {}
         for key in keys:
             refs[org.collection("aggregates").document(KEY_SEPARATOR.join(key)).path] = ("aggregate", key)
         for entity_id in (CONSOLIDATED_ENTITY, *entities):
-            refs[org.collection("variance").document(f"{entity_id}{KEY_SEPARATOR}{period}").path] = ("variance", entity_id)
+            refs[org.collection("variance").document(f"{entity_id}{KEY_SEPARATOR}{period}").path] = (
+                "variance",
+                entity_id,
+            )
         for metric in TREND_METRICS:
             refs[org.collection("trends").document(metric_doc_id(metric)).path] = ("trend", metric)
-        for name, path in (("data_quality", "data_quality/current"), ("analytics", ANALYTICS_HEALTH_DOC),
-                           ("reconciliation", RECONCILIATION_DOC)):
+        for name, path in (
+            ("data_quality", "data_quality/current"),
+            ("analytics", ANALYTICS_HEALTH_DOC),
+            ("reconciliation", RECONCILIATION_DOC),
+        ):
             refs[f"{org_path(org_id)}/{path}"] = (name, name)
-        found: dict[str, dict[Any, Any]] = {"aggregate": {}, "variance": {}, "trend": {}, "data_quality": {},
-                                            "analytics": {}, "reconciliation": {}}
+        found: dict[str, dict[Any, Any]] = {
+            "aggregate": {},
+            "variance": {},
+            "trend": {},
+            "data_quality": {},
+            "analytics": {},
+            "reconciliation": {},
+        }
         with map_exceptions(f"reading the figures of {org_id} for {period}"):
             for snap in self._db.get_all([self._db.document(path) for path in refs]):
                 if snap.exists:

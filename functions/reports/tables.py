@@ -46,24 +46,82 @@ def table_builders(pack: Pack) -> dict[str, tuple[str, Callable[[], list[list[An
     tables: dict[str, tuple[str, Callable[[], list[list[Any]]]]] = {}
     for statement in pack.statements:
         tables[statement.table_id] = (statement.title, partial(_statement_rows, pack, statement))
-    tables["kpis"] = ("Headline KPIs", lambda: [
-        ["metric", "unit", "value", "previous", "change", "change_pct", "budget", "vs_budget_pct"],
-        *[[k.metric, k.unit, _value(k.value, k.unit, pack), _value(k.previous, k.unit, pack),
-           _value(k.change, k.unit, pack), _pct(k.change_pct), _value(k.budget, k.unit, pack), _pct(k.vs_budget_pct)]
-          for k in pack.kpis]])
-    tables["top_variances"] = ("Top variances vs budget", lambda: [
-        ["entity_id", "account_id", "account_name", "actual", "budget", "variance", "variance_pct", "favourable"],
-        *[[v.entity_id, v.account_id, v.account_name, money(v.actual), money(v.budget), money(v.variance),
-           _pct(v.variance_pct), str(v.favourable).lower()] for v in pack.top_variances]])
-    tables["trends"] = ("Trends and forecast", lambda: [
-        ["metric", "period", "kind", "actual", "budget", "forecast", "lower", "upper"],
-        *[[t.metric, t.period, t.kind, money(t.actual), money(t.budget), money(t.forecast), money(t.lower),
-           money(t.upper)] for t in pack.trends]])
-    tables["alerts"] = ("Alerts and anomalies", lambda: [
-        ["severity", "status", "rule_type", "entity_id", "title", "count", "first_seen", "last_seen"],
-        *[[a.severity, a.status, a.rule_type, a.entity_id, a.title, a.count,
-           a.first_seen.isoformat() if a.first_seen else "", a.last_seen.isoformat() if a.last_seen else ""]
-          for a in pack.alerts]])
+    tables["kpis"] = (
+        "Headline KPIs",
+        lambda: [
+            ["metric", "unit", "value", "previous", "change", "change_pct", "budget", "vs_budget_pct"],
+            *[
+                [
+                    k.metric,
+                    k.unit,
+                    _value(k.value, k.unit, pack),
+                    _value(k.previous, k.unit, pack),
+                    _value(k.change, k.unit, pack),
+                    _pct(k.change_pct),
+                    _value(k.budget, k.unit, pack),
+                    _pct(k.vs_budget_pct),
+                ]
+                for k in pack.kpis
+            ],
+        ],
+    )
+    tables["top_variances"] = (
+        "Top variances vs budget",
+        lambda: [
+            ["entity_id", "account_id", "account_name", "actual", "budget", "variance", "variance_pct", "favourable"],
+            *[
+                [
+                    v.entity_id,
+                    v.account_id,
+                    v.account_name,
+                    money(v.actual),
+                    money(v.budget),
+                    money(v.variance),
+                    _pct(v.variance_pct),
+                    str(v.favourable).lower(),
+                ]
+                for v in pack.top_variances
+            ],
+        ],
+    )
+    tables["trends"] = (
+        "Trends and forecast",
+        lambda: [
+            ["metric", "period", "kind", "actual", "budget", "forecast", "lower", "upper"],
+            *[
+                [
+                    t.metric,
+                    t.period,
+                    t.kind,
+                    money(t.actual),
+                    money(t.budget),
+                    money(t.forecast),
+                    money(t.lower),
+                    money(t.upper),
+                ]
+                for t in pack.trends
+            ],
+        ],
+    )
+    tables["alerts"] = (
+        "Alerts and anomalies",
+        lambda: [
+            ["severity", "status", "rule_type", "entity_id", "title", "count", "first_seen", "last_seen"],
+            *[
+                [
+                    a.severity,
+                    a.status,
+                    a.rule_type,
+                    a.entity_id,
+                    a.title,
+                    a.count,
+                    a.first_seen.isoformat() if a.first_seen else "",
+                    a.last_seen.isoformat() if a.last_seen else "",
+                ]
+                for a in pack.alerts
+            ],
+        ],
+    )
     tables["data_quality"] = ("Data quality", lambda: [["item", "value"], *[list(x) for x in pack.data_quality]])
     return tables
 

@@ -50,13 +50,19 @@ def report_service() -> ReportService:
 @functools.cache
 def schedule_runner() -> ScheduleRunner:
     """The instance's schedule runner (SMTP settings and secret as for alert e-mails)."""
-    return ScheduleRunner(firestore_client(), report_service(), lambda name: SMTP_PASSWORD.value,
-                          channel_settings,
-                          dashboard_url=lambda: DASHBOARD_URL.value or None)
+    return ScheduleRunner(
+        firestore_client(),
+        report_service(),
+        lambda name: SMTP_PASSWORD.value,
+        channel_settings,
+        dashboard_url=lambda: DASHBOARD_URL.value or None,
+    )
 
 
-@firestore_fn.on_document_created(document="organizations/{org_id}/report_requests/{request_id}",
-                                  **deployment.background("reports", timeout_sec=300, memory=1024, concurrency=4))
+@firestore_fn.on_document_created(
+    document="organizations/{org_id}/report_requests/{request_id}",
+    **deployment.background("reports", timeout_sec=300, memory=1024, concurrency=4),
+)
 @observed("on_report_requested")
 def on_report_requested(event: firestore_fn.Event[firestore_fn.DocumentSnapshot | None]) -> None:
     """A member asked for a pack: produce it into reports/{request_id} (progress, files, links)."""
@@ -69,13 +75,17 @@ def handle_request(org_id: str, request_id: str, request: dict) -> None:
     """Produce the pack a report request asks for (from the trigger, or the sweep when the trigger was lost)."""
     bind(org_id=org_id, request_id=request_id)
     period = str(request.get("period", ""))
-    meta = {"source": "request", "requested_by": request.get("requested_by"),
-            "requested_at": request.get("requested_at")}
+    meta = {
+        "source": "request",
+        "requested_by": request.get("requested_by"),
+        "requested_at": request.get("requested_at"),
+    }
     service = report_service()
     if not PERIOD.match(period):
         if service.claim(org_id, request_id, period, meta):
-            service.run_failed(org_id, request_id, "invalid_request",
-                               f"period {period!r} is not a fiscal month YYYY-MM")
+            service.run_failed(
+                org_id, request_id, "invalid_request", f"period {period!r} is not a fiscal month YYYY-MM"
+            )
         return
     service.run(org_id, request_id, period, meta)
 
@@ -87,24 +97,33 @@ def download_endpoint() -> DownloadEndpoint:
 
 
 # The ID token travels in the Authorization header (never a cookie), so any origin may call it.
-@https_fn.on_request(cors=options.CorsOptions(cors_origins="*", cors_methods=["get"]),
-                     **deployment.background("reports", concurrency=20))
+@https_fn.on_request(
+    cors=options.CorsOptions(cors_origins="*", cors_methods=["get"]), **deployment.background("reports", concurrency=20)
+)
 @observed("download_report")
 def download_report(request: https_fn.Request) -> https_fn.Response:
     """A file of one of the org's reports, for a signed-in member of the org: ?org_id=&report_id=&file=."""
-    reply = download_endpoint().handle(DownloadRequest(
-        method=request.method, org_id=request.args.get("org_id"), report_id=request.args.get("report_id"),
-        file=request.args.get("file"), authorization=request.headers.get("Authorization")))
+    reply = download_endpoint().handle(
+        DownloadRequest(
+            method=request.method,
+            org_id=request.args.get("org_id"),
+            report_id=request.args.get("report_id"),
+            file=request.args.get("file"),
+            authorization=request.headers.get("Authorization"),
+        )
+    )
     headers = dict(reply.headers)
     headers["Access-Control-Expose-Headers"] = "Content-Disposition"
     if isinstance(reply.body, dict):
-        return https_fn.Response(json.dumps(reply.body), status=reply.status, headers=headers,
-                                 mimetype="application/json")
+        return https_fn.Response(
+            json.dumps(reply.body), status=reply.status, headers=headers, mimetype="application/json"
+        )
     return https_fn.Response(reply.body, status=reply.status, headers=headers)
 
 
-@scheduler_fn.on_schedule(schedule="every 60 minutes",
-                          **deployment.scheduled("reports", memory=1024, timeout_sec=540, secrets=SECRETS))
+@scheduler_fn.on_schedule(
+    schedule="every 60 minutes", **deployment.scheduled("reports", memory=1024, timeout_sec=540, secrets=SECRETS)
+)
 @observed("send_scheduled_reports")
 def send_scheduled_reports(event: scheduler_fn.ScheduledEvent) -> None:
     """Send the packs of month-end schedules that are due and of periods closed whose trigger was lost,
@@ -115,13 +134,17 @@ def send_scheduled_reports(event: scheduler_fn.ScheduledEvent) -> None:
     resume_lost_requests().finish()
 
 
-def resume_lost_requests(older_than: timedelta = timedelta(minutes=2), horizon: timedelta = timedelta(days=1)
-                         ) -> OrgSweep:
+def resume_lost_requests(
+    older_than: timedelta = timedelta(minutes=2), horizon: timedelta = timedelta(days=1)
+) -> OrgSweep:
     """Report requests of the last day that have no report document: their trigger was lost; produce them."""
     now = report_service().now()
-    query = (firestore_client().collection_group("report_requests")
-             .where(filter=FieldFilter("requested_at", "<", now - older_than))
-             .where(filter=FieldFilter("requested_at", ">", now - horizon)))
+    query = (
+        firestore_client()
+        .collection_group("report_requests")
+        .where(filter=FieldFilter("requested_at", "<", now - older_than))
+        .where(filter=FieldFilter("requested_at", ">", now - horizon))
+    )
     with map_exceptions("listing recent report requests"):
         requests = [(s.reference.parent.parent.id, s.id, s.to_dict() or {}) for s in query.stream()]
     sweep = OrgSweep("report_requests")
@@ -155,9 +178,10 @@ def resume_stuck_reports() -> int:
     return resumed
 
 
-@firestore_fn.on_document_written(document="organizations/{org_id}/periods/{period}",
-                                  **deployment.background("reports", timeout_sec=300, memory=1024, concurrency=4,
-                                                          secrets=SECRETS))
+@firestore_fn.on_document_written(
+    document="organizations/{org_id}/periods/{period}",
+    **deployment.background("reports", timeout_sec=300, memory=1024, concurrency=4, secrets=SECRETS),
+)
 @observed("on_period_written")
 def on_period_written(event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]]) -> None:
     """An admin closed a period: send its pack to the org's period_close schedules (once per close)."""

@@ -15,8 +15,14 @@ from reports.pack import Line, Pack, Statement
 
 HEADER_ROW = 3
 FIRST_LINE_ROW = HEADER_ROW + 1
-COLUMN_TITLES = {"actual": "Actual", "budget": "Budget", "variance": "Variance", "variance_pct": "Var %",
-                 "prior_period": "Prior period", "prior_year": "Prior year"}
+COLUMN_TITLES = {
+    "actual": "Actual",
+    "budget": "Budget",
+    "variance": "Variance",
+    "variance_pct": "Var %",
+    "prior_period": "Prior period",
+    "prior_year": "Prior year",
+}
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 MAX_FORMULA_CHARS = 8000
 
@@ -56,8 +62,16 @@ class _Formats:
         amount = formatting.excel_amount_format(currency)
         self.title = workbook.add_format({"bold": True, "font_size": 14})
         self.subtitle = workbook.add_format({"italic": True, "font_color": "#555555"})
-        self.header = workbook.add_format({"bold": True, "bg_color": "#1F4E79", "font_color": "#FFFFFF",
-                                           "border": 1, "text_wrap": True, "valign": "vcenter"})
+        self.header = workbook.add_format(
+            {
+                "bold": True,
+                "bg_color": "#1F4E79",
+                "font_color": "#FFFFFF",
+                "border": 1,
+                "text_wrap": True,
+                "valign": "vcenter",
+            }
+        )
         self.amount = workbook.add_format({"num_format": amount})
         self.amount_bold = workbook.add_format({"num_format": amount, "bold": True, "top": 1})
         self.percent = workbook.add_format({"num_format": "0.0%"})
@@ -82,12 +96,32 @@ def _write_statement(workbook: Any, sheet: Any, fmt: _Formats, pack: Pack, state
     columns = statement_columns(statement)
     col_of = {name: 2 + i for i, name in enumerate(columns)}
     sheet.write(0, 0, f"{statement.title} - {pack.org_name} - {pack.period} ({currency})", fmt.title)
-    sheet.write(1, 0, f"Period {pack.period} ({pack.period_status}); prior period {statement.prior_period}, "
-                      f"prior year {statement.prior_year}; amounts in {currency}", fmt.subtitle)
-    sheet.write_row(HEADER_ROW, 0, ["Account", "Line"] + [
-        "F/U" if c == "favourable" else COLUMN_TITLES[c] + (f" {statement.prior_period}" if c == "prior_period" else
-                                                          f" {statement.prior_year}" if c == "prior_year" else "")
-        for c in columns], fmt.header)
+    sheet.write(
+        1,
+        0,
+        f"Period {pack.period} ({pack.period_status}); prior period {statement.prior_period}, "
+        f"prior year {statement.prior_year}; amounts in {currency}",
+        fmt.subtitle,
+    )
+    sheet.write_row(
+        HEADER_ROW,
+        0,
+        ["Account", "Line"]
+        + [
+            "F/U"
+            if c == "favourable"
+            else COLUMN_TITLES[c]
+            + (
+                f" {statement.prior_period}"
+                if c == "prior_period"
+                else f" {statement.prior_year}"
+                if c == "prior_year"
+                else ""
+            )
+            for c in columns
+        ],
+        fmt.header,
+    )
     row_of = {line.key: FIRST_LINE_ROW + i for i, line in enumerate(statement.lines)}
     for line in statement.lines:
         row = row_of[line.key]
@@ -113,8 +147,19 @@ def _write_statement(workbook: Any, sheet: Any, fmt: _Formats, pack: Pack, state
     sheet.set_row(HEADER_ROW, 30)
 
 
-def _write_value(sheet: Any, fmt: _Formats, statement: Statement, line: Line, column: str, row: int, col: int,
-                 col_of: dict[str, int], row_of: dict[str, int], currency: str, strong: bool) -> None:
+def _write_value(
+    sheet: Any,
+    fmt: _Formats,
+    statement: Statement,
+    line: Line,
+    column: str,
+    row: int,
+    col: int,
+    col_of: dict[str, int],
+    row_of: dict[str, int],
+    currency: str,
+    strong: bool,
+) -> None:
     value = line.values.get(column)
     if value is None:
         return
@@ -144,8 +189,9 @@ def _sum_formula(statement: Statement, line: Line, column: str, col: int, row_of
     """'=C5+C6-C9' when the line is the signed sum of its terms in this column; None otherwise (value written)."""
     if not line.terms:
         return None
-    parts = [(value, sign, key) for key, sign in line.terms
-             if (value := statement.line(key).values.get(column)) is not None]
+    parts = [
+        (value, sign, key) for key, sign in line.terms if (value := statement.line(key).values.get(column)) is not None
+    ]
     if len(parts) != len(line.terms):
         return None
     if sum(int(value) * sign for value, sign, _ in parts) != line.values.get(column):
@@ -155,8 +201,15 @@ def _sum_formula(statement: Statement, line: Line, column: str, col: int, row_of
     return formula if len(formula) <= MAX_FORMULA_CHARS else None
 
 
-def _write_table(sheet: Any, fmt: _Formats, title: str, subtitle: str, headers: list[str],
-                 rows: list[list[tuple[Any, Any]]], widths: list[int]) -> None:
+def _write_table(
+    sheet: Any,
+    fmt: _Formats,
+    title: str,
+    subtitle: str,
+    headers: list[str],
+    rows: list[list[tuple[Any, Any]]],
+    widths: list[int],
+) -> None:
     sheet.write(0, 0, title, fmt.title)
     sheet.write(1, 0, subtitle, fmt.subtitle)
     sheet.write_row(HEADER_ROW, 0, headers, fmt.header)
@@ -201,17 +254,31 @@ def render_xlsx(pack: Pack) -> bytes:
     for kpi in pack.kpis:
         style = fmt.percent if kpi.unit == "percent" else fmt.amount
         change_style = fmt.points if kpi.unit == "percent" else fmt.amount
-        kpi_rows.append([
-            (kpi.label, fmt.bold), (_kpi_value(kpi.value, kpi.unit, pack), style),
-            (_kpi_value(kpi.previous, kpi.unit, pack), style),
-            (float(kpi.change) if kpi.unit == "percent" and kpi.change is not None else
-             _kpi_value(kpi.change, kpi.unit, pack), change_style),
-            (_fraction(kpi.change_pct), fmt.percent), (_kpi_value(kpi.budget, kpi.unit, pack), style),
-            (_fraction(kpi.vs_budget_pct), fmt.percent),
-        ])
-    _write_table(summary, fmt, f"Headline KPIs - {pack.org_name}", subtitle,
-                 ["KPI", "Value", "Previous period", "Change", "Change %", "Budget", "vs budget %"],
-                 kpi_rows, [28, 16, 16, 16, 12, 16, 12])
+        kpi_rows.append(
+            [
+                (kpi.label, fmt.bold),
+                (_kpi_value(kpi.value, kpi.unit, pack), style),
+                (_kpi_value(kpi.previous, kpi.unit, pack), style),
+                (
+                    float(kpi.change)
+                    if kpi.unit == "percent" and kpi.change is not None
+                    else _kpi_value(kpi.change, kpi.unit, pack),
+                    change_style,
+                ),
+                (_fraction(kpi.change_pct), fmt.percent),
+                (_kpi_value(kpi.budget, kpi.unit, pack), style),
+                (_fraction(kpi.vs_budget_pct), fmt.percent),
+            ]
+        )
+    _write_table(
+        summary,
+        fmt,
+        f"Headline KPIs - {pack.org_name}",
+        subtitle,
+        ["KPI", "Value", "Previous period", "Change", "Change %", "Budget", "vs budget %"],
+        kpi_rows,
+        [28, 16, 16, 16, 12, 16, 12],
+    )
     notes_row = FIRST_LINE_ROW + len(kpi_rows) + 2
     summary.write(notes_row, 0, "Notes", fmt.bold)
     for i, note in enumerate(pack.notes, start=1):
@@ -221,30 +288,80 @@ def render_xlsx(pack: Pack) -> bytes:
         title = "P&L Consolidated" if statement.entity_id == CONSOLIDATED_ENTITY else f"P&L {statement.entity_id}"
         _write_statement(workbook, workbook.add_worksheet(sheet_name(title, taken)), fmt, pack, statement)
 
-    _write_table(workbook.add_worksheet(sheet_name("Top variances", taken)), fmt,
-                 "Top variances vs budget", subtitle,
-                 ["Entity", "Account", "Name", "Actual", "Budget", "Variance", "Var %", "F/U"],
-                 [[(v.entity_id, fmt.text), (v.account_id, fmt.text), (v.account_name, fmt.text),
-                   (_money(v.actual, pack), fmt.amount), (_money(v.budget, pack), fmt.amount),
-                   (_money(v.variance, pack), fmt.amount), (_fraction(v.variance_pct), fmt.percent),
-                   (formatting.favourability(v.favourable), fmt.good if v.favourable else fmt.bad)]
-                  for v in pack.top_variances], [12, 10, 32, 16, 16, 16, 10, 6])
+    _write_table(
+        workbook.add_worksheet(sheet_name("Top variances", taken)),
+        fmt,
+        "Top variances vs budget",
+        subtitle,
+        ["Entity", "Account", "Name", "Actual", "Budget", "Variance", "Var %", "F/U"],
+        [
+            [
+                (v.entity_id, fmt.text),
+                (v.account_id, fmt.text),
+                (v.account_name, fmt.text),
+                (_money(v.actual, pack), fmt.amount),
+                (_money(v.budget, pack), fmt.amount),
+                (_money(v.variance, pack), fmt.amount),
+                (_fraction(v.variance_pct), fmt.percent),
+                (formatting.favourability(v.favourable), fmt.good if v.favourable else fmt.bad),
+            ]
+            for v in pack.top_variances
+        ],
+        [12, 10, 32, 16, 16, 16, 10, 6],
+    )
 
-    _write_table(workbook.add_worksheet(sheet_name("Trends", taken)), fmt, "Trends and forecast (consolidated)",
-                 subtitle, ["Metric", "Period", "Kind", "Actual", "Budget", "Forecast", "Lower", "Upper"],
-                 [[(t.metric, fmt.text), (t.period, fmt.text), (t.kind, fmt.text), (_money(t.actual, pack), fmt.amount),
-                   (_money(t.budget, pack), fmt.amount), (_money(t.forecast, pack), fmt.amount),
-                   (_money(t.lower, pack), fmt.amount), (_money(t.upper, pack), fmt.amount)]
-                  for t in pack.trends], [14, 10, 10, 16, 16, 16, 16, 16])
+    _write_table(
+        workbook.add_worksheet(sheet_name("Trends", taken)),
+        fmt,
+        "Trends and forecast (consolidated)",
+        subtitle,
+        ["Metric", "Period", "Kind", "Actual", "Budget", "Forecast", "Lower", "Upper"],
+        [
+            [
+                (t.metric, fmt.text),
+                (t.period, fmt.text),
+                (t.kind, fmt.text),
+                (_money(t.actual, pack), fmt.amount),
+                (_money(t.budget, pack), fmt.amount),
+                (_money(t.forecast, pack), fmt.amount),
+                (_money(t.lower, pack), fmt.amount),
+                (_money(t.upper, pack), fmt.amount),
+            ]
+            for t in pack.trends
+        ],
+        [14, 10, 10, 16, 16, 16, 16, 16],
+    )
 
-    _write_table(workbook.add_worksheet(sheet_name("Alerts", taken)), fmt, f"Alerts and anomalies of {pack.period}",
-                 subtitle, ["Severity", "Status", "Type", "Entity", "Title", "Count", "First seen", "Last seen"],
-                 [[(a.severity, fmt.text), (a.status, fmt.text), (a.rule_type, fmt.text), (a.entity_id, fmt.text),
-                   (a.title, fmt.text), (a.count, fmt.text), (a.first_seen, fmt.date), (a.last_seen, fmt.date)]
-                  for a in pack.alerts], [10, 13, 10, 12, 60, 7, 17, 17])
+    _write_table(
+        workbook.add_worksheet(sheet_name("Alerts", taken)),
+        fmt,
+        f"Alerts and anomalies of {pack.period}",
+        subtitle,
+        ["Severity", "Status", "Type", "Entity", "Title", "Count", "First seen", "Last seen"],
+        [
+            [
+                (a.severity, fmt.text),
+                (a.status, fmt.text),
+                (a.rule_type, fmt.text),
+                (a.entity_id, fmt.text),
+                (a.title, fmt.text),
+                (a.count, fmt.text),
+                (a.first_seen, fmt.date),
+                (a.last_seen, fmt.date),
+            ]
+            for a in pack.alerts
+        ],
+        [10, 13, 10, 12, 60, 7, 17, 17],
+    )
 
-    _write_table(workbook.add_worksheet(sheet_name("Data quality", taken)), fmt, "Data quality", subtitle,
-                 ["Item", "Value"], [[(label, fmt.bold), (value, fmt.text)] for label, value in pack.data_quality],
-                 [30, 90])
+    _write_table(
+        workbook.add_worksheet(sheet_name("Data quality", taken)),
+        fmt,
+        "Data quality",
+        subtitle,
+        ["Item", "Value"],
+        [[(label, fmt.bold), (value, fmt.text)] for label, value in pack.data_quality],
+        [30, 90],
+    )
     workbook.close()
     return buffer.getvalue()

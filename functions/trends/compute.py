@@ -76,17 +76,21 @@ class TrendComputer:
         ]
         # A line whose actuals were all deleted has no trend any more; documents written by
         # anything else (no `kind`) are left alone.
-        writes += [(doc_id, None) for doc_id, doc in stored.items()
-                   if doc_id not in documents and (doc or {}).get("kind") in ("account", "metric")]
+        writes += [
+            (doc_id, None)
+            for doc_id, doc in stored.items()
+            if doc_id not in documents and (doc or {}).get("kind") in ("account", "metric")
+        ]
         for start in range(0, len(writes), _BATCH_WRITES):
             batch = self._db.batch()
-            for doc_id, body in writes[start:start + _BATCH_WRITES]:
+            for doc_id, body in writes[start : start + _BATCH_WRITES]:
                 if body is None:
                     batch.delete(collection.document(doc_id))
                 else:
                     # Merge: other writers own fields of these documents too (comment_count).
-                    batch.set(collection.document(doc_id), {**body, "computed_at": firestore.SERVER_TIMESTAMP},
-                              merge=True)
+                    batch.set(
+                        collection.document(doc_id), {**body, "computed_at": firestore.SERVER_TIMESTAMP}, merge=True
+                    )
             with map_exceptions(f"writing the trends of {org_id}"):
                 batch.commit()
         return len(writes)

@@ -102,8 +102,10 @@ class TrendRequests:
             return "deferred"
         owner = uuid.uuid4().hex
         try:
-            ref.update({"lease_until": self._clock() + LEASE, "lease_owner": owner},
-                       option=self._db.write_option(last_update_time=snapshot.update_time))
+            ref.update(
+                {"lease_until": self._clock() + LEASE, "lease_owner": owner},
+                option=self._db.write_option(last_update_time=snapshot.update_time),
+            )
         except (google_exceptions.FailedPrecondition, google_exceptions.Aborted):
             return "delegated"
         return self._hold(org_id, ref, state, max_wait)
@@ -116,14 +118,20 @@ class TrendRequests:
                 self._sleep(wait_before_computing(state, self._clock(), self._window))
                 # The commit time of this write is the computation's start: everything committed
                 # before it is in the shards this computation reads.
-                start = ref.update({"lease_until": self._clock() + LEASE,
-                                    "started_at": firestore.SERVER_TIMESTAMP}).update_time
+                start = ref.update(
+                    {"lease_until": self._clock() + LEASE, "started_at": firestore.SERVER_TIMESTAMP}
+                ).update_time
                 began = time.monotonic()
                 changed = self._compute(org_id)
                 computations += 1
-                ref.update({"computed_at": start, "computations": firestore.Increment(1),
-                            "last_duration_ms": round((time.monotonic() - began) * 1000),
-                            "last_changed_documents": changed if isinstance(changed, int) else None})
+                ref.update(
+                    {
+                        "computed_at": start,
+                        "computations": firestore.Increment(1),
+                        "last_duration_ms": round((time.monotonic() - began) * 1000),
+                        "last_changed_documents": changed if isinstance(changed, int) else None,
+                    }
+                )
                 again = self._release_unless_pending(ref, deadline, max_wait)
                 if again is None:
                     return f"computed {computations}x"
@@ -136,18 +144,24 @@ class TrendRequests:
                 log.warning("could not release the trend lease of %s: %s", org_id, exc)
             raise
 
-    def _release_unless_pending(self, ref: firestore.DocumentReference, deadline: float,
-                                max_wait: float) -> DebounceState | None:
+    def _release_unless_pending(
+        self, ref: firestore.DocumentReference, deadline: float, max_wait: float
+    ) -> DebounceState | None:
         """None once the lease is released; the state to compute again from if a newer request can be served now."""
         for _ in range(RELEASE_ATTEMPTS):
             snapshot = ref.get()
             state = _state(snapshot)
-            if (state.pending and time.monotonic() < deadline
-                    and wait_before_computing(state, self._clock(), self._window) <= max_wait):
+            if (
+                state.pending
+                and time.monotonic() < deadline
+                and wait_before_computing(state, self._clock(), self._window) <= max_wait
+            ):
                 return state
             try:
-                ref.update({"lease_until": None, "lease_owner": None},
-                           option=self._db.write_option(last_update_time=snapshot.update_time))
+                ref.update(
+                    {"lease_until": None, "lease_owner": None},
+                    option=self._db.write_option(last_update_time=snapshot.update_time),
+                )
                 return None
             except (google_exceptions.FailedPrecondition, google_exceptions.Aborted):
                 continue  # a request landed since the read: look again

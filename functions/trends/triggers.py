@@ -9,12 +9,12 @@ from adapters import deployment
 from adapters.clients import firestore_client
 from adapters.logs import observed
 from adapters.origin import pubsub_message
-from adapters.sweeps import OrgSweep
 from adapters.runtime import reference_store
 from adapters.settings import TRENDS_DEBOUNCE_SECONDS, aggregate_shards
+from adapters.sweeps import OrgSweep
 from finance_core.aggregates import AggregateKey
-from firebase_functions import pubsub_fn, scheduler_fn
 from finance_core.changes import decode_change_message
+from firebase_functions import pubsub_fn, scheduler_fn
 
 from trends.compute import TrendComputer
 from trends.requests import TrendRequests
@@ -33,8 +33,9 @@ def touches_actuals(keys: list[AggregateKey]) -> bool:
     return any(key.scenario == "actual" for key in keys)
 
 
-@pubsub_fn.on_message_published(topic="financial-record-changes", retry=True,
-                                **deployment.background("scheduled", timeout_sec=300))
+@pubsub_fn.on_message_published(
+    topic="financial-record-changes", retry=True, **deployment.background("scheduled", timeout_sec=300)
+)
 @observed("refresh_trends")
 def refresh_trends(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
     """Request a trend refresh of the change's org; at most one computation per debounce window runs."""

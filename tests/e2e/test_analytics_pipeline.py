@@ -76,8 +76,10 @@ def record_totals(records: dict[str, dict[str, Any]]) -> Totals:
 
 
 def latest_state(client: bigquery.Client, org_id: str) -> dict[str, tuple]:
-    return {r["record_id"]: (r["version"], r["event_id"], r["reporting_amount"], r["account_id"], r["period"])
-            for r in rows(client, "SELECT * FROM `{ds}.financial_records_latest` WHERE org_id = @org", org_id)}
+    return {
+        r["record_id"]: (r["version"], r["event_id"], r["reporting_amount"], r["account_id"], r["period"])
+        for r in rows(client, "SELECT * FROM `{ds}.financial_records_latest` WHERE org_id = @org", org_id)
+    }
 
 
 def facts_count(client: bigquery.Client, org_id: str) -> int:
@@ -92,22 +94,29 @@ def wait_latest_equals_firestore(client, db, org_id: str, timeout: float = 300) 
     return wait_until(check, timeout, interval=1.0, what=f"financial_records_latest of {org_id} to equal Firestore")
 
 
-
-
 # --- exactly once -------------------------------------------------------------------------------
 
 
 def test_latest_totals_equal_the_firestore_aggregates_after_the_integrator_scenario_and_duplicates(
-        integrator_scenario, stack, db):
+    integrator_scenario, stack, db
+):
     scenario, reference = integrator_scenario
     org = scenario.org_id
     client = bq(stack)
     expected = scenario.expected_totals(reference["fx_rates"])
-    wait_until(lambda: latest_totals(client, org) == expected, 600, interval=2.0,
-               what="the latest view to equal the scenario's ground truth")
+    wait_until(
+        lambda: latest_totals(client, org) == expected,
+        600,
+        interval=2.0,
+        what="the latest view to equal the scenario's ground truth",
+    )
     try:
-        wait_until(lambda: firestore_aggregates(db, org) == expected, 300, interval=2.0,
-                   what="the Firestore aggregates to equal the ground truth")
+        wait_until(
+            lambda: firestore_aggregates(db, org) == expected,
+            300,
+            interval=2.0,
+            what="the Firestore aggregates to equal the ground truth",
+        )
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{aggregate_drift(db, org, expected)}") from None
 
@@ -123,15 +132,25 @@ def test_latest_totals_equal_the_firestore_aggregates_after_the_integrator_scena
     for future in [publisher.publish(topic, data, org_id=org, change_id=change_id) for change_id, data in changes]:
         future.result(timeout=60)
     copies = rows(client, "SELECT * FROM `{ds}.financial_facts` WHERE org_id = @org LIMIT 20", org)
-    assert client.insert_rows_json(f"{stack.config.project_id}.{DATASET}.financial_facts",
-                                   [FinancialFact(**r).model_dump(mode="json") for r in copies]) == []
-    wait_until(lambda: facts_count(client, org) >= before + republished_rows + 20, 300, interval=1.0,
-               what="the republished changes to be streamed again")
+    assert (
+        client.insert_rows_json(
+            f"{stack.config.project_id}.{DATASET}.financial_facts",
+            [FinancialFact(**r).model_dump(mode="json") for r in copies],
+        )
+        == []
+    )
+    wait_until(
+        lambda: facts_count(client, org) >= before + republished_rows + 20,
+        300,
+        interval=1.0,
+        what="the republished changes to be streamed again",
+    )
     assert latest_totals(client, org) == expected == firestore_aggregates(db, org)
     latest = latest_state(client, org)
     assert set(latest) == set(scenario.final_records)
-    assert rows(client, "SELECT COUNT(*) AS n FROM `{ds}.financial_records_latest` WHERE org_id = @org",
-                org)[0]["n"] == len(scenario.final_records)
+    assert rows(client, "SELECT COUNT(*) AS n FROM `{ds}.financial_records_latest` WHERE org_id = @org", org)[0][
+        "n"
+    ] == len(scenario.final_records)
 
 
 # --- the demo data set: P&L and budget variance as the core computes them ---------------------------
@@ -195,12 +214,18 @@ def test_pnl_monthly_equals_the_core_and_the_dashboard_for_the_demo_data(demo_or
     graph = MetricGraph()
     compared_with_dashboard = 0
     totals = record_totals(firestore_records(db, org))
-    got = {(r["entity_id"], r["period"].strftime("%Y-%m"), r["scenario"]): r
-           for r in rows(client, "SELECT * FROM `{ds}.pnl_monthly` WHERE org_id = @org", org)}
+    got = {
+        (r["entity_id"], r["period"].strftime("%Y-%m"), r["scenario"]): r
+        for r in rows(client, "SELECT * FROM `{ds}.pnl_monthly` WHERE org_id = @org", org)
+    }
     assert set(got) == set(totals) and len(got) >= 4 * 4 * 2
     if complete:  # the readable aggregates are folded by another consumer of the same messages
-        wait_until(lambda: firestore_aggregates(db, org) == totals, 300, interval=1.0,
-                   what="the dashboard's aggregates to include every change")
+        wait_until(
+            lambda: firestore_aggregates(db, org) == totals,
+            300,
+            interval=1.0,
+            what="the dashboard's aggregates to include every change",
+        )
     aggregates = {s.id: s.to_dict() for s in db.collection(f"organizations/{org}/aggregates").stream()}
     for key, total in totals.items():
         row = got[key]
@@ -222,8 +247,10 @@ def test_budget_variance_equals_the_core_variance_for_the_demo_data(demo_org, st
     client = bq(stack)
     chart = ChartOfAccounts.from_documents({a["account_id"]: a for a in reference["accounts"]})
     totals = record_totals(firestore_records(db, org))
-    got = {(r["entity_id"], r["period"].strftime("%Y-%m"), r["account_id"]): r
-           for r in rows(client, "SELECT * FROM `{ds}.budget_variance` WHERE org_id = @org", org)}
+    got = {
+        (r["entity_id"], r["period"].strftime("%Y-%m"), r["account_id"]): r
+        for r in rows(client, "SELECT * FROM `{ds}.budget_variance` WHERE org_id = @org", org)
+    }
     expected = {}
     for entity, period in {(k[0], k[1]) for k in totals}:
         actual = totals.get((entity, period, "actual"), {}).get("accounts", {})
@@ -233,26 +260,36 @@ def test_budget_variance_equals_the_core_variance_for_the_demo_data(demo_org, st
     for key, line in expected.items():
         row = got[key]
         assert (cents(row["actual"]), cents(row["budget"]), cents(row["variance"])) == (
-            line.actual_minor, line.comparison_minor, line.variance_minor), key
+            line.actual_minor,
+            line.comparison_minor,
+            line.variance_minor,
+        ), key
         assert (None if row["variance_pct"] is None else Decimal(row["variance_pct"])) == line.variance_pct, key
         assert row["favourable"] is line.favourable, key
     # The dashboard's variance document of one entity and period shows the same top lines.
     if not complete:
         return  # the aggregates lack what the record trigger lost (see demo_org)
+
     def shown_matches():
         doc = db.document(f"organizations/{org}/variance/_all__2026-10").get().to_dict() or {}
         top = doc.get("vs_budget", {}).get("top", [])
-        return top and all(cents(got[("_all", "2026-10", line["account_id"])]["variance"]) == line["variance_minor"]
-                           and got[("_all", "2026-10", line["account_id"])]["favourable"] is line["favourable"]
-                           for line in top)
+        return top and all(
+            cents(got[("_all", "2026-10", line["account_id"])]["variance"]) == line["variance_minor"]
+            and got[("_all", "2026-10", line["account_id"])]["favourable"] is line["favourable"]
+            for line in top
+        )
 
     wait_until(shown_matches, 300, interval=1.0, what="the dashboard's variance document to show the same lines")
 
 
 def test_account_trends_runs_on_the_demo_data(demo_org, stack):
     org, _, _, _ = demo_org
-    trend_rows = rows(bq(stack), "SELECT * FROM `{ds}.account_trends` WHERE org_id = @org "
-                                 "AND entity_id = '_all' AND account_id = '4100' ORDER BY period", org)
+    trend_rows = rows(
+        bq(stack),
+        "SELECT * FROM `{ds}.account_trends` WHERE org_id = @org "
+        "AND entity_id = '_all' AND account_id = '4100' ORDER BY period",
+        org,
+    )
     periods = [r["period"].strftime("%Y-%m") for r in trend_rows]
     assert periods == sorted(periods) and set(periods) <= set(DEMO_PERIODS) and len(periods) >= 2
     second = trend_rows[1]
@@ -274,18 +311,34 @@ def test_replay_is_idempotent_and_repairs_lost_rows_lost_deletes_and_strays(demo
 
     # Lose the streamed rows of 25 records, a delete's row, and let a stray row appear.
     lost = sorted(before)[:25]
-    config = bigquery.QueryJobConfig(query_parameters=[
-        bigquery.ScalarQueryParameter("org", "STRING", org),
-        bigquery.ArrayQueryParameter("ids", "STRING", lost)])
+    config = bigquery.QueryJobConfig(
+        query_parameters=[
+            bigquery.ScalarQueryParameter("org", "STRING", org),
+            bigquery.ArrayQueryParameter("ids", "STRING", lost),
+        ]
+    )
     client.query(f"DELETE FROM `{table}` WHERE org_id = @org AND record_id IN UNNEST(@ids)", job_config=config).result()
     victim = sorted(before)[30]
-    publish(stack, [{"event_id": f"{victim}-gone", "type": "record.deleted", "org_id": org, "record_id": victim,
-                     "version": 2, "occurred_at": "2026-11-20T10:00:00Z"}])
+    publish(
+        stack,
+        [
+            {
+                "event_id": f"{victim}-gone",
+                "type": "record.deleted",
+                "org_id": org,
+                "record_id": victim,
+                "version": 2,
+                "occurred_at": "2026-11-20T10:00:00Z",
+            }
+        ],
+    )
     wait_until(lambda: victim not in latest_state(client, org), 300, what="the delete to be streamed")
     client.query(f"DELETE FROM `{table}` WHERE org_id = @org AND op = 'delete'", job_config=config).result()
     stray = FinancialFact(**rows(client, "SELECT * FROM `{ds}.financial_facts` WHERE org_id = @org LIMIT 1", org)[0])
-    client.insert_rows_json(table, [stray.model_copy(update={"record_id": "not-in-firestore",
-                                                             "event_id": "stray-1"}).model_dump(mode="json")])
+    client.insert_rows_json(
+        table,
+        [stray.model_copy(update={"record_id": "not-in-firestore", "event_id": "stray-1"}).model_dump(mode="json")],
+    )
     damaged = latest_state(client, org)
     assert victim in damaged and "not-in-firestore" in damaged and not set(lost) & set(damaged)
 
@@ -312,8 +365,11 @@ def test_a_bigquery_outage_loses_nothing_once_the_dead_letters_are_replayed(stac
     wait_for_events(db, org_id, 4)
     wait_latest_equals_firestore(client, db, org_id)
 
-    during = [event(org_id, "r0", 2, amount="999.99"), event(org_id, "r1", 2, delete=True),
-              event(org_id, "r9", 1, account="6100", amount="42.00")]
+    during = [
+        event(org_id, "r0", 2, amount="999.99"),
+        event(org_id, "r1", 2, delete=True),
+        event(org_id, "r9", 1, account="6100", amount="42.00"),
+    ]
     health = f"organizations/{org_id}/data_quality/analytics_sink"
     started = time.monotonic()
     with stack.bigquery_outage():
@@ -370,14 +426,21 @@ def test_a_burst_of_changes_yields_few_trend_computations_and_the_final_trends_r
     wait_for_events(db, org_id, changes, timeout=600)
     # Delivery order is not publish order: a v1 landing after its v2 is stale and changes nothing,
     # so the count of applied changes is not known up front. The aggregates matching the records is.
-    wait_until(lambda: firestore_aggregates(db, org_id) == record_totals(firestore_records(db, org_id)), 600,
-               interval=1.0, what="the aggregates to reflect every record")
+    wait_until(
+        lambda: firestore_aggregates(db, org_id) == record_totals(firestore_records(db, org_id)),
+        600,
+        interval=1.0,
+        what="the aggregates to reflect every record",
+    )
     request = db.document(f"organizations/{org_id}/trend_requests/consolidated")
     # Let the debounce window pass, then run the sweep's step for this org (the trailing edge). The
     # local emulator has no scheduler, and the deployed sweep visits every org of the shared
     # emulator, so its per-org step runs here with the functions' own code and clients.
-    wait_until(lambda: (d := request.get().to_dict()) and not d.get("lease_until") and d, 120,
-               what="no trend computation running")
+    wait_until(
+        lambda: (d := request.get().to_dict()) and not d.get("lease_until") and d,
+        120,
+        what="no trend computation running",
+    )
     time.sleep(6)
     trend_requests().sweep_org(org_id)
     state = request.get().to_dict()
@@ -395,6 +458,9 @@ def test_a_burst_of_changes_yields_few_trend_computations_and_the_final_trends_r
     product = stored["4100"]
     assert [p["value_minor"] for p in product["series"]] == [110000 * m for m in range(1, 9)]
     assert product["pattern"] == "increasing" and [f["period"] for f in product["forecast"]] == [
-        "2026-09", "2026-10", "2026-11"]
+        "2026-09",
+        "2026-10",
+        "2026-11",
+    ]
     assert stored["4200"]["last_period"] == "2026-08" and stored["4200"]["series"][-1]["value_minor"] == 0
     print(f"\n[trends] {actual_changes} actual changes -> {requests} requests -> {computations} computations")

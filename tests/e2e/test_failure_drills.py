@@ -37,8 +37,12 @@ from tools.stack.provision import bigquery_client
 pytestmark = [pytest.mark.emulators, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
-KILLED_FUNCTIONS = ("ingest_financial_event", "apply_record_changes", "refresh_aggregate_views",
-                    "sink_changes_to_bigquery")
+KILLED_FUNCTIONS = (
+    "ingest_financial_event",
+    "apply_record_changes",
+    "refresh_aggregate_views",
+    "sink_changes_to_bigquery",
+)
 OUTBOX_DELAY_SECONDS = 21  # realtime_processor.outbox.SWEEP_AFTER, plus a second
 
 
@@ -53,18 +57,22 @@ def workers(stack, function: str) -> list[int]:
             cwd = os.readlink(f"/proc/{pid}/cwd")
         except OSError:
             continue
-        if target in environ and (port in environ or stack.config.uses_default_ports) \
-                and cwd == str(ROOT / "functions"):
+        if (
+            target in environ
+            and (port in environ or stack.config.uses_default_ports)
+            and cwd == str(ROOT / "functions")
+        ):
             found.append(int(pid))
     return found
 
 
 def stream(stack, deliveries: list[bytes], seconds: float) -> threading.Thread:
     """Publish the deliveries evenly over `seconds`, in the background."""
+
     def run() -> None:
         pause = seconds / max(1, len(deliveries) // 10)
         for start in range(0, len(deliveries), 10):
-            publish(stack, deliveries[start:start + 10])
+            publish(stack, deliveries[start : start + 10])
             time.sleep(pause)
 
     thread = threading.Thread(target=run, daemon=True)
@@ -88,8 +96,13 @@ def recover_and_compare(stack, db, scenario, reference) -> dict[str, int]:
 
     def aggregates_exact():
         docs = {s.id: s.to_dict() or {} for s in db.collection(f"organizations/{scenario.org_id}/aggregates").stream()}
-        got = {tuple(doc_id.split("__")): {"accounts": {k: int(v) for k, v in d.get("accounts", {}).items() if int(v)},
-                                           "record_count": d.get("record_count", 0)} for doc_id, d in docs.items()}
+        got = {
+            tuple(doc_id.split("__")): {
+                "accounts": {k: int(v) for k, v in d.get("accounts", {}).items() if int(v)},
+                "record_count": d.get("record_count", 0),
+            }
+            for doc_id, d in docs.items()
+        }
         return {k: v for k, v in got.items() if v["record_count"] or v["accounts"]} == expected
 
     try:
@@ -98,8 +111,12 @@ def recover_and_compare(stack, db, scenario, reference) -> dict[str, int]:
         raise AssertionError(f"{exc}\n{aggregate_drift(db, scenario.org_id, expected)}") from None
     print(f"[drill] aggregates exact after {time.monotonic() - began:.1f} s")
     client = bigquery_client(stack.config)
-    wait_until(lambda: latest_totals(client, scenario.org_id) == expected, 180, 1.0,
-               "financial_records_latest to equal the ground truth after recovery")
+    wait_until(
+        lambda: latest_totals(client, scenario.org_id) == expected,
+        180,
+        1.0,
+        "financial_records_latest to equal the ground truth after recovery",
+    )
     print(f"[drill] BigQuery exact after {time.monotonic() - began:.1f} s")
     assert not [s.id for s in changes.stream() if s.get("state") in ("pending", "applied")]
     return {"unfinished_before_sweep": len(unfinished)}
@@ -139,6 +156,10 @@ def test_a_reload_of_the_functions_emulator_mid_stream_recovers(stack, db):
     # The emulator watches the source: a touched main.py stops every worker and registers the triggers again.
     os.utime(main)
     publisher.join()
-    wait_until(lambda: {pid for f in KILLED_FUNCTIONS for pid in workers(stack, f)} - before, 120, 0.5,
-               "new workers after the reload")
+    wait_until(
+        lambda: {pid for f in KILLED_FUNCTIONS for pid in workers(stack, f)} - before,
+        120,
+        0.5,
+        "new workers after the reload",
+    )
     recover_and_compare(stack, db, scenario, reference)

@@ -18,7 +18,9 @@ def test_every_delivery_is_applied_stale_duplicate_or_rejected_with_a_reason(int
     assert counters["total"] == scenario.org_deliveries == sum(counts.values())
     assert counts["applied"] + counts["stale"] == len(scenario.valid_event_ids)
     assert counts["rejected"] == len(scenario.invalid_event_ids)
-    assert counts["duplicate"] == scenario.org_deliveries - len(scenario.valid_event_ids) - len(scenario.invalid_event_ids)
+    assert counts["duplicate"] == scenario.org_deliveries - len(scenario.valid_event_ids) - len(
+        scenario.invalid_event_ids
+    )
     assert counts["duplicate"] > 0 and counts["stale"] > 0
     # Every valid event (applied or stale) is remembered by its record or tombstone, and nothing else is.
     seen = set()
@@ -31,8 +33,11 @@ def test_every_delivery_is_applied_stale_duplicate_or_rejected_with_a_reason(int
     assert all(e["reason"] and e["raw"] and e["received_at"] for e in errors.values())
     assert sum(counters["rejected_by_reason"].values()) == counts["rejected"]
     assert len(counters["rejected_by_reason"]) >= 6, counters["rejected_by_reason"]
-    broken_json = [d for d in db.collection("ingestion_errors").where(filter=FieldFilter("code", "==", "invalid_json")).stream()
-                   if scenario.org_id in d.get("raw")]
+    broken_json = [
+        d
+        for d in db.collection("ingestion_errors").where(filter=FieldFilter("code", "==", "invalid_json")).stream()
+        if scenario.org_id in d.get("raw")
+    ]
     assert broken_json, "messages without a readable org are kept in the global ingestion_errors"
 
 
@@ -52,8 +57,13 @@ def test_aggregates_equal_the_ground_truth_to_the_minor_unit(integrator_scenario
 
     def current():
         docs = {s.id: s.to_dict() for s in db.collection(f"organizations/{scenario.org_id}/aggregates").stream()}
-        got = {tuple(doc_id.split("__")): {"accounts": {k: int(v) for k, v in d.get("accounts", {}).items() if int(v) != 0},
-                                           "record_count": d.get("record_count", 0)} for doc_id, d in docs.items()}
+        got = {
+            tuple(doc_id.split("__")): {
+                "accounts": {k: int(v) for k, v in d.get("accounts", {}).items() if int(v) != 0},
+                "record_count": d.get("record_count", 0),
+            }
+            for doc_id, d in docs.items()
+        }
         got = {k: v for k, v in got.items() if v["record_count"] or v["accounts"]}
         return (got, docs) if got == expected else None
 

@@ -42,8 +42,9 @@ def test_a_signed_in_member_sees_every_event_on_kpis_and_the_aggregate(stack, db
         "LATENCY_EVENTS": "30",
         "LATENCY_SPACING_MS": "300",
     }
-    result = subprocess.run([node, str(SCRIPT)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
-                            check=False)
+    result = subprocess.run(
+        [node, str(SCRIPT)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
     print(result.stdout)
     assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
     figures = json.loads(result.stdout.strip().splitlines()[-1])

@@ -31,7 +31,10 @@ def test_concurrent_writers_on_one_hot_key_end_exact_without_failed_transactions
         try:
             for n in range(changes_each):
                 change_id = f"w{index}-c{n}"
-                delta = {KEY: AggregateDelta({"4100": 100 + index}, 1), KEY.consolidated(): AggregateDelta({"4100": 100 + index}, 1)}
+                delta = {
+                    KEY: AggregateDelta({"4100": 100 + index}, 1),
+                    KEY.consolidated(): AggregateDelta({"4100": 100 + index}, 1),
+                }
                 assert store.apply_once(org_id, change_id, delta)
                 store.fold(org_id, KEY, chart, reference["org"]["reporting_currency"])
         except BaseException as exc:  # noqa: BLE001 - collected and asserted below
@@ -67,29 +70,42 @@ def test_hot_key_through_the_pipeline_every_change_applied_once(stack, db, org_i
     count = 200
     publish(stack, [event(org_id, f"hot-{i}", 1, account="4100", amount="10.01") for i in range(count)])
     wait_for_events(db, org_id, count, timeout=300)
-    view = wait_until(lambda: (doc := aggregate(db, org_id, KEY.doc_id)) and doc.get("record_count") == count and doc,
-                      timeout=300, what="all hot-key changes in the aggregate")
+    view = wait_until(
+        lambda: (doc := aggregate(db, org_id, KEY.doc_id)) and doc.get("record_count") == count and doc,
+        timeout=300,
+        what="all hot-key changes in the aggregate",
+    )
     assert view["accounts"] == {"4100": 1001 * count}
-    assert wait_until(lambda: applied_change_count(db, org_id) == count, timeout=300,
-                      what="every change document applied"), "every record change was applied exactly once"
+    assert wait_until(
+        lambda: applied_change_count(db, org_id) == count, timeout=300, what="every change document applied"
+    ), "every record change was applied exactly once"
     consolidated = aggregate(db, org_id, KEY.consolidated().doc_id)
     assert consolidated["accounts"] == {"4100": 1001 * count}
 
 
 def test_reconciliation_finds_and_repairs_corrupted_aggregates(stack, db, org_id):
     seed_org(db, org_id)
-    publish(stack, [event(org_id, "r-1", 1, account="4100", amount="1000.00"),
-                    event(org_id, "r-2", 1, account="5100", amount="400.00"),
-                    event(org_id, "r-3", 1, account="6100", amount="250.00", entity="us-west")])
+    publish(
+        stack,
+        [
+            event(org_id, "r-1", 1, account="4100", amount="1000.00"),
+            event(org_id, "r-2", 1, account="5100", amount="400.00"),
+            event(org_id, "r-3", 1, account="6100", amount="250.00", entity="us-west"),
+        ],
+    )
     wait_for_events(db, org_id, 3)
     # Each key is folded by its own refresh: wait for all three, not only the consolidated one.
     folded = {"_all__2026-10__actual": 3, KEY.doc_id: 2, "us-west__2026-10__actual": 1}
-    wait_until(lambda: all((doc := aggregate(db, org_id, key)) and doc.get("record_count") == n for key, n in folded.items()),
-               what="the aggregates of the three records")
+    wait_until(
+        lambda: all((doc := aggregate(db, org_id, key)) and doc.get("record_count") == n for key, n in folded.items()),
+        what="the aggregates of the three records",
+    )
     good = aggregate(db, org_id, KEY.doc_id)
     # Damage 1: someone edited the readable document. Damage 2: a shard received a bogus delta.
     db.document(f"organizations/{org_id}/aggregates/{KEY.doc_id}").update({"accounts": {"4100": 1, "5100": 40000}})
-    AggregateStore(db, 8).apply_once(org_id, "bogus-change", {AggregateKey("us-west", "2026-10", "actual"): AggregateDelta({"6100": 999}, 0)})
+    AggregateStore(db, 8).apply_once(
+        org_id, "bogus-change", {AggregateKey("us-west", "2026-10", "actual"): AggregateDelta({"6100": 999}, 0)}
+    )
     db_refs = ReferenceStore(db)
     reconciler = Reconciler(db, db_refs, AggregateStore(db, 8), DerivedDocuments(db))
     report = reconciler.reconcile(org_id, "2026-10", settle=timedelta(0))

@@ -21,13 +21,26 @@ pytestmark = pytest.mark.emulators
 PERIOD = "2026-10"
 
 
-def rule(rule_id: str, threshold: str = "1000.00", *, severity: str = "critical", channels=("hook",),
-         entity: str = "us-east", account: str = "6100", **extra: Any) -> dict[str, Any]:
+def rule(
+    rule_id: str,
+    threshold: str = "1000.00",
+    *,
+    severity: str = "critical",
+    channels=("hook",),
+    entity: str = "us-east",
+    account: str = "6100",
+    **extra: Any,
+) -> dict[str, Any]:
     """An absolute rule: the account's total in the entity above a threshold (in USD)."""
     body = {
-        "rule_id": rule_id, "name": f"{account} in {entity} above {threshold}", "type": "absolute",
-        "severity": severity, "target": {"entity_id": entity, "account_id": account}, "direction": "above",
-        "threshold_minor": int(round(float(threshold) * 100)), "channels": list(channels),
+        "rule_id": rule_id,
+        "name": f"{account} in {entity} above {threshold}",
+        "type": "absolute",
+        "severity": severity,
+        "target": {"entity_id": entity, "account_id": account},
+        "direction": "above",
+        "threshold_minor": int(round(float(threshold) * 100)),
+        "channels": list(channels),
     }
     body.update(extra)
     return body
@@ -54,8 +67,15 @@ def wait_alerts(db, org_id: str, check, what: str, timeout: float = PIPELINE_WAI
     return wait_until(lambda: (docs := alerts_of(db, org_id)) and check(docs) and docs, timeout, what=what)
 
 
-def expense(org_id: str, record_id: str, amount: str, version: int = 1, period: str = PERIOD,
-            entity: str = "us-east", account: str = "6100") -> dict[str, Any]:
+def expense(
+    org_id: str,
+    record_id: str,
+    amount: str,
+    version: int = 1,
+    period: str = PERIOD,
+    entity: str = "us-east",
+    account: str = "6100",
+) -> dict[str, Any]:
     return event(org_id, record_id, version, entity=entity, account=account, period=period, amount=amount)
 
 
@@ -105,7 +125,11 @@ def test_a_breach_raises_one_alert_that_counts_while_it_persists_and_resolves_wh
         publish(stack, [expense(org_id, "s-1", "1100.00")])  # 1,100.00 > 1,000.00: breach
         [alert] = wait_alerts(db, org_id, lambda docs: docs[0]["count"] == 1, "the alert")
         assert (alert["rule_id"], alert["severity"], alert["status"], alert["escalation_level"]) == (
-            "salaries-high", "critical", "active", 0)
+            "salaries-high",
+            "critical",
+            "active",
+            0,
+        )
         assert alert["title"] == "Salaries and benefits (us-east) above 1,000.00 USD"
         assert alert["current_value"] == 110000 and alert["threshold"] == 100000
         assert alert["first_seen"] == alert["last_seen"] and alert["period"] == PERIOD
@@ -123,8 +147,11 @@ def test_a_breach_raises_one_alert_that_counts_while_it_persists_and_resolves_wh
         payload = hook.delivered("/ops")[0].body
         assert payload["alert_ids"] == [alert["fingerprint"]] and payload["text"].startswith("[CRITICAL]")
         assert alert["notifications"]["hook"]["delivered"] and alert["notifications"]["hook"]["attempts"] == 1
-    rows = wait_until(lambda: (r := bigquery_rows(stack, org_id)) and len(r) >= 4 and r, PIPELINE_WAIT,
-                      what="the alert history in BigQuery")
+    rows = wait_until(
+        lambda: (r := bigquery_rows(stack, org_id)) and len(r) >= 4 and r,
+        PIPELINE_WAIT,
+        what="the alert history in BigQuery",
+    )
     assert sorted(r["change"] for r in rows) == ["fired", "notified", "resolved", "updated"]
     assert len({r["change_id"] for r in rows}) == len(rows)
     [latest] = bigquery_rows(stack, org_id, "alerts_latest")
@@ -161,8 +188,9 @@ def test_a_condition_that_flaps_within_the_cooldown_notifies_once(stack, db, org
         publish(stack, [expense(org_id, "s-1", "500.00", version=2)])
         wait_alerts(db, org_id, lambda docs: docs[0]["status"] == "resolved", "resolution")
         publish(stack, [expense(org_id, "s-1", "1600.00", version=3)])
-        [alert] = wait_alerts(db, org_id, lambda docs: docs[0]["status"] == "active" and docs[0]["count"] == 2,
-                              "the alert firing again")
+        [alert] = wait_alerts(
+            db, org_id, lambda docs: docs[0]["status"] == "active" and docs[0]["count"] == 2, "the alert firing again"
+        )
         settle()
         assert len(hook.all("/ops")) == 1, "no second notification within the cooldown"
     assert alert["fired_at"] > alert["first_seen"]
@@ -195,8 +223,12 @@ def test_a_failing_webhook_is_retried_and_the_attempts_are_recorded(stack, db, o
     with WebhookReceiver(script=[500]) as hook:
         add_channel(db, org_id, "hook", {"type": "webhook", "url": f"{hook.url}/ops"})
         publish(stack, [expense(org_id, "s-1", "1500.00")])
-        [alert] = wait_alerts(db, org_id, lambda docs: (docs[0].get("notifications") or {}).get("hook", {})
-                              .get("delivered"), "a recorded delivery")
+        [alert] = wait_alerts(
+            db,
+            org_id,
+            lambda docs: (docs[0].get("notifications") or {}).get("hook", {}).get("delivered"),
+            "a recorded delivery",
+        )
         assert [r.status for r in hook.all("/ops")] == [500, 200]
     delivery = alert["notifications"]["hook"]
     assert delivery["attempts"] == 2 and "HTTP 500" in delivery["last_error"] and delivery["delivered_at"]
@@ -207,8 +239,12 @@ def test_a_failing_webhook_is_retried_and_the_attempts_are_recorded(stack, db, o
 def test_an_email_channel_gets_a_text_and_an_html_part(stack, db, org_id):
     seed_org(db, org_id, rules=[rule("salaries-high", channels=("cfo",))])
     with SmtpReceiver() as smtp:
-        add_channel(db, org_id, "cfo", {"type": "email", "recipients": ["cfo@northwind.test"],
-                                         "smtp_host": "127.0.0.1", "smtp_port": smtp.port})
+        add_channel(
+            db,
+            org_id,
+            "cfo",
+            {"type": "email", "recipients": ["cfo@northwind.test"], "smtp_host": "127.0.0.1", "smtp_port": smtp.port},
+        )
         publish(stack, [expense(org_id, "s-1", "1500.00")])
         wait_until(lambda: smtp.messages, PIPELINE_WAIT, what="the e-mail")
     [message] = smtp.messages
@@ -234,7 +270,8 @@ def test_the_org_cap_holds_back_a_group_and_the_scheduled_sweep_sends_it_when_du
         # Make the held group due (as if the hour had passed) and let the scheduled function run.
         db.document(f"organizations/{org_id}/alert_settings/notification_budget").set({"sent_at": []})
         db.document(f"organizations/{org_id}/alert_groups/{held[0]['group_key']}").update(
-            {"next_check_at": held[0]["pending_since"]})
+            {"next_check_at": held[0]["pending_since"]}
+        )
         fire_scheduled(stack, "flush_alert_notifications")
         wait_until(lambda: len(hook.delivered("/ops")) == 2, PIPELINE_WAIT, what="the held group sent by the sweep")
 
@@ -244,8 +281,14 @@ def test_the_org_cap_holds_back_a_group_and_the_scheduled_sweep_sends_it_when_du
 
 def test_unacknowledged_critical_alerts_escalate_and_an_acknowledgement_stops_it(stack, db, org_id):
     escalation = {"channels": ["pager"], "escalate_after_seconds": 1}
-    seed_org(db, org_id, rules=[rule("salaries-high", escalation=escalation),
-                                rule("marketing-high", account="6200", escalation=escalation)])
+    seed_org(
+        db,
+        org_id,
+        rules=[
+            rule("salaries-high", escalation=escalation),
+            rule("marketing-high", account="6200", escalation=escalation),
+        ],
+    )
     with WebhookReceiver() as hook:
         add_channel(db, org_id, "hook", {"type": "webhook", "url": f"{hook.url}/ops"})
         add_channel(db, org_id, "pager", {"type": "webhook", "url": f"{hook.url}/pager"})
@@ -256,7 +299,8 @@ def test_unacknowledged_critical_alerts_escalate_and_an_acknowledgement_stops_it
         from google.cloud import firestore
 
         db.document(f"organizations/{org_id}/alerts/{acknowledged}").update(
-            {"status": "acknowledged", "acknowledged_by": "demo-editor", "acknowledged_at": firestore.SERVER_TIMESTAMP})
+            {"status": "acknowledged", "acknowledged_by": "demo-editor", "acknowledged_at": firestore.SERVER_TIMESTAMP}
+        )
         time.sleep(1.5)
         fire_scheduled(stack, "escalate_alerts")
         wait_until(lambda: hook.delivered("/pager"), PIPELINE_WAIT, what="the escalation")
@@ -269,8 +313,12 @@ def test_unacknowledged_critical_alerts_escalate_and_an_acknowledgement_stops_it
     assert after["marketing-high"]["escalation_level"] == 1 and after["marketing-high"]["status"] == "active"
     assert after["salaries-high"]["escalation_level"] == 0 and after["salaries-high"]["status"] == "acknowledged"
     assert after["marketing-high"]["notifications"]["pager"]["delivered"]
-    changes = wait_until(lambda: (r := bigquery_rows(stack, org_id)) and {"escalated", "acknowledged"} <= {
-        x["change"] for x in r} and r, PIPELINE_WAIT, what="escalation and acknowledgement in BigQuery")
+    changes = wait_until(
+        lambda: (r := bigquery_rows(stack, org_id)) and {"escalated", "acknowledged"} <= {x["change"] for x in r} and r,
+        PIPELINE_WAIT,
+        what="escalation and acknowledgement in BigQuery",
+    )
     assert [(r["alert_id"], r["escalation_level"]) for r in changes if r["change"] == "escalated"] == [
-        (by_rule["marketing-high"]["fingerprint"], 1)]
+        (by_rule["marketing-high"]["fingerprint"], 1)
+    ]
     assert [r["alert_id"] for r in changes if r["change"] == "acknowledged"] == [acknowledged]

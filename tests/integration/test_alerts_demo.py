@@ -50,8 +50,10 @@ def test_the_demo_history_through_the_pipeline_leaves_exactly_the_alerts_the_dat
     alerts = _settled(db, org_id)
     active = {(a["rule_id"], a["period"]) for a in alerts if a["status"] == "active"}
     transient = sorted((a["rule_id"], a["period"]) for a in alerts if a["status"] == "resolved")
-    print(f"\nactive alerts after the demo history: {sorted(active)}\n"
-          f"raised and resolved while months were half loaded: {transient}")
+    print(
+        f"\nactive alerts after the demo history: {sorted(active)}\n"
+        f"raised and resolved while months were half loaded: {transient}"
+    )
     assert active == EXPECTED_ACTIVE
     by_rule = {(a["rule_id"], a["period"]): a for a in alerts}
     assert by_rule[("gross-margin-floor", "2026-06")]["severity"] == "critical"

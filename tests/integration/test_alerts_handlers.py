@@ -19,7 +19,7 @@ from finance_core.changes import ChangeMessage
 
 from tests.alert_receivers import WebhookReceiver
 from tests.integration.test_alerts import add_channel, alerts_of, expense, rule, wait_alerts
-from tests.support import publish, seed_org, wait_for_events, wait_until
+from tests.support import publish, seed_org, wait_for_events
 
 pytestmark = pytest.mark.emulators
 
@@ -48,8 +48,14 @@ def _engine(db, bigquery: FlakyBigQuery) -> tuple[AlertEvaluator, Notifier, Aler
 
 
 def _change(org_id: str, change_id: str, *keys: AggregateKey, account: str = "6100") -> ChangeMessage:
-    return ChangeMessage(change_id, org_id, "2026-11-23T10:00:00+00:00", "USD", (),
-                         {key: AggregateDelta({account: 1}, 1) for key in keys})
+    return ChangeMessage(
+        change_id,
+        org_id,
+        "2026-11-23T10:00:00+00:00",
+        "USD",
+        (),
+        {key: AggregateDelta({account: 1}, 1) for key in keys},
+    )
 
 
 def _salaries_without_the_pipeline(db, org_id: str) -> AggregateKey:
@@ -128,7 +134,8 @@ def test_an_alert_whose_invocation_died_before_its_group_is_notified_by_a_redeli
         [left] = [a for a in alerts_of(db, org_id) if a["rule_id"] == "salaries-very-high"]
         assert notifier.sweep(org_id) == [], "not before the grace period"
         db.document(f"organizations/{org_id}/alerts/{left['fingerprint']}").update(
-            {"notify_pending_since": left["notify_pending_since"] - timedelta(minutes=2)})
+            {"notify_pending_since": left["notify_pending_since"] - timedelta(minutes=2)}
+        )
         [sent] = notifier.sweep(org_id)
         assert sent.alert_ids == (left["fingerprint"],) and sent.status == "delivered"
         assert len(hook.delivered("/ops")) == 2
@@ -150,25 +157,35 @@ def _settled_alert(db, org_id: str, quiet_seconds: float = 4.0) -> dict[str, Any
 
 
 def test_a_revenue_decline_over_three_months_fires_a_trend_alert_that_resolves_on_recovery(stack, db, org_id):
-    trend = {"rule_id": "revenue-decline", "name": "Product revenue declining", "type": "trend",
-             "severity": "warning", "target": {"entity_id": "us-west", "account_id": "4100"},
-             "direction": "decline", "periods": 3, "channels": []}
+    trend = {
+        "rule_id": "revenue-decline",
+        "name": "Product revenue declining",
+        "type": "trend",
+        "severity": "warning",
+        "target": {"entity_id": "us-west", "account_id": "4100"},
+        "direction": "decline",
+        "periods": 3,
+        "channels": [],
+    }
     seed_org(db, org_id, all_periods_open=True, rules=[trend])
     amounts = {"2026-07": "4000.00", "2026-08": "3000.00", "2026-09": "2000.00", "2026-10": "1000.00"}
-    publish(stack, [expense(org_id, f"r-{p}", a, period=p, entity="us-west", account="4100")
-                    for p, a in amounts.items()])
+    publish(
+        stack, [expense(org_id, f"r-{p}", a, period=p, entity="us-west", account="4100") for p, a in amounts.items()]
+    )
     wait_for_events(db, org_id, len(amounts), timeout=300)
     wait_alerts(db, org_id, lambda docs: docs[0]["status"] == "active", "the trend alert")
     alert = _settled_alert(db, org_id)
     assert alert["period"] == "2026-10" and alert["rule_type"] == "trend" and alert["status"] == "active"
-    assert "declined 3 periods in a row, from 4,000.00 USD in 2026-07 to 1,000.00 USD in 2026-10" in \
-        alert["description"]
+    assert (
+        "declined 3 periods in a row, from 4,000.00 USD in 2026-07 to 1,000.00 USD in 2026-10" in alert["description"]
+    )
     # A booking in the month in progress does not count: the trend is judged on complete months.
     publish(stack, [expense(org_id, "r-nov", "10.00", period="2026-11", entity="us-west", account="4100")])
     wait_for_events(db, org_id, len(amounts) + 1, timeout=300)
     assert _settled_alert(db, org_id)["count"] == alert["count"]
-    publish(stack, [expense(org_id, "r-2026-10", "2500.00", version=2, period="2026-10", entity="us-west",
-                            account="4100")])
+    publish(
+        stack, [expense(org_id, "r-2026-10", "2500.00", version=2, period="2026-10", entity="us-west", account="4100")]
+    )
     [alert] = wait_alerts(db, org_id, lambda docs: docs[0]["status"] == "resolved", "the trend alert resolved")
 
 
@@ -179,17 +196,30 @@ def test_parallel_evaluations_of_one_hot_alert_all_count_and_none_fails(stack, d
     from adapters.firestore_codec import utc_now
     from finance_core.alert_rules import RuleContext, evaluate, parse_rule
 
-    forecast = parse_rule({"rule_id": "ni-forecast", "name": "Net income forecast", "type": "forecast",
-                           "target": {"metric": "net_income"}, "direction": "below", "threshold_minor": 10**9})
-    evaluation = evaluate(forecast, RuleContext(period="2026-10", current_value=100,
-                                                history=(("2026-08", 300), ("2026-09", 200))))
+    forecast = parse_rule(
+        {
+            "rule_id": "ni-forecast",
+            "name": "Net income forecast",
+            "type": "forecast",
+            "target": {"metric": "net_income"},
+            "direction": "below",
+            "threshold_minor": 10**9,
+        }
+    )
+    evaluation = evaluate(
+        forecast, RuleContext(period="2026-10", current_value=100, history=(("2026-08", 300), ("2026-09", 200)))
+    )
     assert evaluation.firing
     bigquery = FlakyBigQuery(down=False)
     _, _, store = _engine(db, bigquery)
 
     def writer(index: int) -> list[str]:
-        return [store.apply(org_id, forecast, evaluation, change_id=f"w{index}-c{n}", now=utc_now(),
-                            observed_at=utc_now()).decision.transition.value for n in range(10)]
+        return [
+            store.apply(
+                org_id, forecast, evaluation, change_id=f"w{index}-c{n}", now=utc_now(), observed_at=utc_now()
+            ).decision.transition.value
+            for n in range(10)
+        ]
 
     with ThreadPoolExecutor(8) as pool:
         transitions = [t for batch in pool.map(writer, range(8)) for t in batch]

@@ -70,8 +70,11 @@ def _dead_bigquery(project: str) -> bigquery.Client:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    return bigquery.Client(project=project, credentials=AnonymousCredentials(),
-                           client_options=ClientOptions(api_endpoint=f"http://127.0.0.1:{port}"))
+    return bigquery.Client(
+        project=project,
+        credentials=AnonymousCredentials(),
+        client_options=ClientOptions(api_endpoint=f"http://127.0.0.1:{port}"),
+    )
 
 
 def _sink(db, writer: FactWriter, topic: str, publish=None) -> AnalyticsSink:
@@ -79,19 +82,39 @@ def _sink(db, writer: FactWriter, topic: str, publish=None) -> AnalyticsSink:
     return AnalyticsSink(ReferenceStore(db, ttl_seconds=0), writer, parker, sleep=lambda _: None)
 
 
-def _record(org_id: str, record_id: str, version: int, account: str = "4100", amount: str = "1000.00",
-            currency: str = "EUR", reporting_minor: int = 108921) -> RecordState:
-    return RecordState(org_id, record_id, version, f"{record_id}-v{version}", entity_id="eu-central",
-                       account_id=account, period="2026-10", scenario="actual", amount=Decimal(amount),
-                       currency=currency, amount_minor=int(Decimal(amount) * 100),
-                       reporting_amount_minor=reporting_minor, occurred_at="2026-10-05T12:00:00+00:00", source="erp")
+def _record(
+    org_id: str,
+    record_id: str,
+    version: int,
+    account: str = "4100",
+    amount: str = "1000.00",
+    currency: str = "EUR",
+    reporting_minor: int = 108921,
+) -> RecordState:
+    return RecordState(
+        org_id,
+        record_id,
+        version,
+        f"{record_id}-v{version}",
+        entity_id="eu-central",
+        account_id=account,
+        period="2026-10",
+        scenario="actual",
+        amount=Decimal(amount),
+        currency=currency,
+        amount_minor=int(Decimal(amount) * 100),
+        reporting_amount_minor=reporting_minor,
+        occurred_at="2026-10-05T12:00:00+00:00",
+        source="erp",
+    )
 
 
 def _message(org_id: str, change_id: str, *, before=None, after=None, event_id=None, version=None) -> bytes:
     state = after or before
     if after is None:  # a delete: the change's after is the tombstone it left
-        after = RecordState(org_id, before.record_id, version or before.version, event_id or before.event_id,
-                            deleted=True)
+        after = RecordState(
+            org_id, before.record_id, version or before.version, event_id or before.event_id, deleted=True
+        )
     change = RecordChange(state.record_id, event_id or after.event_id, version or after.version, before, after)
     return encode_change_message(ChangeMessage.of(change_id, org_id, "2026-11-23T10:00:00+00:00", "USD", [change]))
 
@@ -115,46 +138,58 @@ def _pull(subscriber, subscription: str, ack: bool = True) -> list:
     return messages
 
 
-def test_a_change_becomes_one_row_with_its_account_type_and_exact_reporting_amount(stack, db, org_id, facts_table,
-                                                                                  dead_letters):
+def test_a_change_becomes_one_row_with_its_account_type_and_exact_reporting_amount(
+    stack, db, org_id, facts_table, dead_letters
+):
     seed_org(db, org_id)
     topic, _, _ = dead_letters
     sink = _sink(db, FactWriter(functions_bigquery_client(), facts_table), topic)
     v1 = _record(org_id, "r1", 1)
     assert sink.handle(_message(org_id, "c1", after=v1), _attributes(org_id, "c1")) is SinkOutcome.WRITTEN
     # The delete carries the tombstone's version and event id, and the removed record's fields.
-    assert sink.handle(_message(org_id, "c2", before=v1, event_id="r1-del", version=2),
-                       _attributes(org_id, "c2")) is SinkOutcome.WRITTEN
+    assert (
+        sink.handle(_message(org_id, "c2", before=v1, event_id="r1-del", version=2), _attributes(org_id, "c2"))
+        is SinkOutcome.WRITTEN
+    )
     upsert, delete = _rows(facts_table, org_id)
     assert (upsert["op"], upsert["version"], upsert["event_id"]) == ("upsert", 1, "r1-v1")
     assert upsert["account_type"] == "revenue" and upsert["period"].isoformat() == "2026-10-01"
     assert upsert["amount"] == Decimal("1000.00") and upsert["currency"] == "EUR"
     assert upsert["reporting_amount"] == Decimal("1089.21") and upsert["reporting_currency"] == "USD"
     assert (delete["op"], delete["version"], delete["event_id"], delete["account_id"]) == (
-        "delete", 2, "r1-del", "4100")
+        "delete",
+        2,
+        "r1-del",
+        "4100",
+    )
 
 
-def test_an_account_added_after_the_chart_was_cached_is_written_not_parked(stack, db, org_id, facts_table,
-                                                                            dead_letters):
+def test_an_account_added_after_the_chart_was_cached_is_written_not_parked(
+    stack, db, org_id, facts_table, dead_letters
+):
     seed_org(db, org_id)
     topic, _, _ = dead_letters
     parker = DeadLetterParker(lambda t, data, attrs: pubsub_publish(t, data, attrs), db, topic)
-    sink = AnalyticsSink(ReferenceStore(db, ttl_seconds=3600), FactWriter(functions_bigquery_client(), facts_table),
-                         parker)
+    sink = AnalyticsSink(
+        ReferenceStore(db, ttl_seconds=3600), FactWriter(functions_bigquery_client(), facts_table), parker
+    )
     assert sink.handle(_message(org_id, "c1", after=_record(org_id, "r1", 1)), {}) is SinkOutcome.WRITTEN
-    db.document(f"organizations/{org_id}/accounts/4400").set({"name": "Licences", "type": "revenue",
-                                                               "parent_id": "4000"})
+    db.document(f"organizations/{org_id}/accounts/4400").set(
+        {"name": "Licences", "type": "revenue", "parent_id": "4000"}
+    )
     new_account = _record(org_id, "r2", 1, account="4400")
     assert sink.handle(_message(org_id, "c2", after=new_account), {}) is SinkOutcome.WRITTEN
     assert [r["account_type"] for r in _rows(facts_table, org_id)] == ["revenue", "revenue"]
 
 
-def test_bigquery_down_parks_the_change_with_its_reason_and_the_drain_writes_it(stack, db, org_id, facts_table,
-                                                                                dead_letters):
+def test_bigquery_down_parks_the_change_with_its_reason_and_the_drain_writes_it(
+    stack, db, org_id, facts_table, dead_letters
+):
     seed_org(db, org_id)
     topic, subscriber, subscription = dead_letters
-    sink = _sink(db, FactWriter(_dead_bigquery(stack.config.project_id), facts_table, attempts=3,
-                                sleep=lambda _: None), topic)
+    sink = _sink(
+        db, FactWriter(_dead_bigquery(stack.config.project_id), facts_table, attempts=3, sleep=lambda _: None), topic
+    )
     message = _message(org_id, "c1", after=_record(org_id, "r1", 1))
     assert sink.handle(message, _attributes(org_id, "c1")) is SinkOutcome.PARKED
     health = db.document(f"organizations/{org_id}/{HEALTH_DOC}").get().to_dict()
@@ -169,8 +204,7 @@ def test_bigquery_down_parks_the_change_with_its_reason_and_the_drain_writes_it(
     assert _pull(subscriber, subscription) == [], "a written dead letter is acknowledged"
 
 
-def test_the_parked_message_is_the_change_itself_with_reason_and_consumer(stack, db, org_id, facts_table,
-                                                                         dead_letters):
+def test_the_parked_message_is_the_change_itself_with_reason_and_consumer(stack, db, org_id, facts_table, dead_letters):
     seed_org(db, org_id)
     topic, subscriber, subscription = dead_letters
     sink = _sink(db, FactWriter(_dead_bigquery(stack.config.project_id), facts_table, attempts=1), topic)
@@ -207,8 +241,10 @@ def test_pubsub_down_too_parks_in_firestore_and_the_drain_finds_it_there(stack, 
         raise TransientError("publishing: 503 unavailable")
 
     sink = _sink(db, FactWriter(_dead_bigquery(stack.config.project_id), facts_table, attempts=1), topic, pubsub_down)
-    assert sink.handle(_message(org_id, "c3", after=_record(org_id, "r3", 1)), _attributes(org_id, "c3")) \
+    assert (
+        sink.handle(_message(org_id, "c3", after=_record(org_id, "r3", 1)), _attributes(org_id, "c3"))
         is SinkOutcome.PARKED
+    )
     parked = db.document(f"organizations/{org_id}/analytics_dead_letters/c3").get()
     assert parked.exists and "BigQuery unavailable" in parked.get("reason")
     good = FactWriter(functions_bigquery_client(), facts_table)
@@ -225,9 +261,16 @@ def test_the_drain_leaves_other_consumers_dead_letters_in_place(stack, db, org_i
     pubsub_publish(topic, other, {"consumer": "alerts", "reason": "rule broken", "org_id": org_id})
     # What the dead-letter policy of the sink's own trigger subscription forwards in production.
     forwarded = _message(org_id, "c6", after=_record(org_id, "r6", 1))
-    pubsub_publish(topic, forwarded, {
-        "org_id": org_id, "CloudPubSubDeadLetterSourceSubscription":
-            "projects/p/subscriptions/eventarc-us-central1-sink-changes-to-bigquery-481639-sub-117"})
+    pubsub_publish(
+        topic,
+        forwarded,
+        {
+            "org_id": org_id,
+            "CloudPubSubDeadLetterSourceSubscription": (
+                "projects/p/subscriptions/eventarc-us-central1-sink-changes-to-bigquery-481639-sub-117"
+            ),
+        },
+    )
     writer = FactWriter(functions_bigquery_client(), facts_table)
     report = DeadLetterDrain(_sink(db, writer, topic), writer, db, subscriber, subscription).drain()
     assert (report.written, report.left_for_other_consumers) == (1, 1)

@@ -55,18 +55,40 @@ def scratch(stack):
         client.delete_dataset(dataset, delete_contents=True, not_found_ok=True)
 
 
-def _state(org: str, record_id: str, version: int, entity: str, account: str, period: str, scenario: str,
-           cents: int) -> RecordState:
+def _state(
+    org: str, record_id: str, version: int, entity: str, account: str, period: str, scenario: str, cents: int
+) -> RecordState:
     amount = Decimal(cents).scaleb(-2)
-    return RecordState(org, record_id, version, f"{record_id}-v{version}", entity_id=entity, account_id=account,
-                       period=period, scenario=scenario, amount=amount, currency="USD", amount_minor=cents,
-                       reporting_amount_minor=cents, occurred_at="2026-10-05T12:00:00Z", source="test")
+    return RecordState(
+        org,
+        record_id,
+        version,
+        f"{record_id}-v{version}",
+        entity_id=entity,
+        account_id=account,
+        period=period,
+        scenario=scenario,
+        amount=amount,
+        currency="USD",
+        amount_minor=cents,
+        reporting_amount_minor=cents,
+        occurred_at="2026-10-05T12:00:00Z",
+        source="test",
+    )
 
 
-def _row(s: RecordState, op: str = "upsert", version: int | None = None, event_id: str | None = None,
-         at: datetime = T0) -> FinancialFact:
-    return fact_row(s, op=op, version=version or s.version, event_id=event_id or s.event_id,
-                    account_type=CHART.type_of(str(s.account_id)).value, reporting_currency="USD", ingested_at=at)
+def _row(
+    s: RecordState, op: str = "upsert", version: int | None = None, event_id: str | None = None, at: datetime = T0
+) -> FinancialFact:
+    return fact_row(
+        s,
+        op=op,
+        version=version or s.version,
+        event_id=event_id or s.event_id,
+        account_type=CHART.type_of(str(s.account_id)).value,
+        reporting_currency="USD",
+        ingested_at=at,
+    )
 
 
 def _history(org: str, rng: random.Random) -> list[FinancialFact]:
@@ -88,7 +110,9 @@ def _history(org: str, rng: random.Random) -> list[FinancialFact]:
                     rows.append(_row(final))
                     fate = rng.random()
                     if fate < 0.15:  # a newer version; the older row stays in the table
-                        final = _state(org, rid, 2, entity, account, period, scenario, amount_cents + rng.randint(1, 99_999))
+                        final = _state(
+                            org, rid, 2, entity, account, period, scenario, amount_cents + rng.randint(1, 99_999)
+                        )
                         rows.append(_row(final, at=T0 + timedelta(seconds=1)))
                     elif fate < 0.22:  # deleted (the tombstone's version)
                         rows.append(_row(final, "delete", version=2, event_id=f"{rid}-del"))
@@ -110,9 +134,12 @@ def facts(scratch):
     rng = random.Random(20261123)
     rows = _history("org-a", rng) + _history("org-b", random.Random(7))
     for start in range(0, len(rows), 500):
-        batch = rows[start:start + 500]
-        errors = client.insert_rows_json(f"{dataset}.financial_facts", [r.model_dump(mode="json") for r in batch],
-                                         row_ids=[r.event_id for r in batch])
+        batch = rows[start : start + 500]
+        errors = client.insert_rows_json(
+            f"{dataset}.financial_facts",
+            [r.model_dump(mode="json") for r in batch],
+            row_ids=[r.event_id for r in batch],
+        )
         assert errors == []
     return rows
 
@@ -147,7 +174,12 @@ def test_latest_is_every_current_record_exactly_once(scratch, facts):
     for r in got:
         want = expected[(r["org_id"], r["record_id"])]
         assert (r["version"], r["event_id"], r["entity_id"], r["period"], r["reporting_amount"]) == (
-            want.version, want.event_id, want.entity_id, want.period, want.reporting_amount)
+            want.version,
+            want.event_id,
+            want.entity_id,
+            want.period,
+            want.reporting_amount,
+        )
     assert ("org-a", "moved") in expected and expected[("org-a", "moved")].entity_id == "us-west"
 
 
@@ -168,8 +200,10 @@ def test_pnl_monthly_equals_the_core_metrics(scratch, facts):
     client, dataset = scratch
     graph = MetricGraph()
     totals, counts = _latest_by("org-a", facts)
-    got = {(r["entity_id"], r["period"], r["scenario"]): r
-           for r in query(client, f"SELECT * FROM `{dataset}.pnl_monthly` WHERE org_id = 'org-a'")}
+    got = {
+        (r["entity_id"], r["period"], r["scenario"]): r
+        for r in query(client, f"SELECT * FROM `{dataset}.pnl_monthly` WHERE org_id = 'org-a'")
+    }
     assert set(got) == set(totals)
     for key, accounts in totals.items():
         assert_pnl_row_equals_core(got[key], key, accounts, counts[key], CHART, graph)
@@ -178,8 +212,10 @@ def test_pnl_monthly_equals_the_core_metrics(scratch, facts):
 def test_budget_variance_equals_the_core_variance_with_half_even_percentages(scratch, facts):
     client, dataset = scratch
     totals, _ = _latest_by("org-a", facts)
-    got = {(r["entity_id"], r["period"], r["account_id"]): r
-           for r in query(client, f"SELECT * FROM `{dataset}.budget_variance` WHERE org_id = 'org-a'")}
+    got = {
+        (r["entity_id"], r["period"], r["account_id"]): r
+        for r in query(client, f"SELECT * FROM `{dataset}.budget_variance` WHERE org_id = 'org-a'")
+    }
     expected = {}
     for entity, period in {(k[0], k[1]) for k in totals}:
         actual, budget = totals.get((entity, period, "actual"), {}), totals.get((entity, period, "budget"), {})
@@ -190,7 +226,10 @@ def test_budget_variance_equals_the_core_variance_with_half_even_percentages(scr
     for key, line in expected.items():
         row = got[key]
         assert (cents(row["actual"]), cents(row["budget"]), cents(row["variance"])) == (
-            line.actual_minor, line.comparison_minor, line.variance_minor), key
+            line.actual_minor,
+            line.comparison_minor,
+            line.variance_minor,
+        ), key
         assert (None if row["variance_pct"] is None else Decimal(row["variance_pct"])) == line.variance_pct, key
         assert row["favourable"] is line.favourable, key
         # Exactly half-way at 4 decimals: variance * 10^6 / |budget| has a fraction of exactly one half.
@@ -214,7 +253,8 @@ def test_account_trends_growth_and_moving_average(scratch, facts):
                 monthly[(entity, account)][period] = amount_cents
     rows = query(client, f"SELECT * FROM `{dataset}.account_trends` WHERE org_id = 'org-a'")
     assert {(r["entity_id"], r["account_id"], r["period"]) for r in rows} == {
-        (e, a, p) for (e, a), series in monthly.items() for p in series}
+        (e, a, p) for (e, a), series in monthly.items() for p in series
+    }
     gaps = 0
     for r in rows:
         series = monthly[(r["entity_id"], r["account_id"])]
@@ -250,11 +290,22 @@ def test_alerts_latest_is_the_last_state_of_every_alert_once(scratch):
     changes = []
     for alert in range(5):
         for step, status in enumerate(("active", "acknowledged", "resolved")[: alert % 3 + 1]):
-            changes.append(AlertStateChange(
-                change_id=f"a{alert}-{step}", org_id="org-a", alert_id=f"alert-{alert}", rule_id="r1",
-                severity="warning", status=status, change="fired" if step == 0 else status, title="Revenue low",
-                current_value=Decimal("10.50"), threshold=Decimal("12"), escalation_level=0,
-                changed_at=T0 + timedelta(minutes=step)))
+            changes.append(
+                AlertStateChange(
+                    change_id=f"a{alert}-{step}",
+                    org_id="org-a",
+                    alert_id=f"alert-{alert}",
+                    rule_id="r1",
+                    severity="warning",
+                    status=status,
+                    change="fired" if step == 0 else status,
+                    title="Revenue low",
+                    current_value=Decimal("10.50"),
+                    threshold=Decimal("12"),
+                    escalation_level=0,
+                    changed_at=T0 + timedelta(minutes=step),
+                )
+            )
     rows = changes + changes[:4]  # redelivered writes
     errors = client.insert_rows_json(f"{dataset}.alerts", [c.model_dump(mode="json") for c in rows])
     assert errors == []

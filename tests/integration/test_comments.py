@@ -1,4 +1,5 @@
-"""Comments: on_comment_written keeps comment_count on targets of the same org equal to their comments; rate limit; sweep."""
+"""Comments: on_comment_written keeps comment_count on targets of the same org equal to their comments;
+rate limit; sweep."""
 
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ def count(db, path: str) -> int | None:
 
 
 def wait_count(db, path: str, expected: int) -> None:
-    wait_until(lambda: count(db, path) == expected, timeout=PIPELINE_TIMEOUT,
-               what=f"comment_count {expected} on {path}")
+    wait_until(
+        lambda: count(db, path) == expected, timeout=PIPELINE_TIMEOUT, what=f"comment_count {expected} on {path}"
+    )
 
 
 def test_counts_follow_creations_and_deletions_on_targets_of_the_same_org(db, org_id):
@@ -43,10 +45,10 @@ def test_counts_follow_creations_and_deletions_on_targets_of_the_same_org(db, or
     db.document(foreign).set({"period": "2026-10"})
 
     # Comments that count nowhere (written first: one function's events are delivered in order).
-    comment(db, org_id, member)                                              # reference data: no count
-    comment(db, org_id, foreign)                                             # another org (admin SDK write)
-    comment(db, org_id, f"organizations/{org_id}/aggregates/not-there")      # no such document
-    comment(db, org_id, f"organizations/{org_id}/kpis")                      # a collection, not a document
+    comment(db, org_id, member)  # reference data: no count
+    comment(db, org_id, foreign)  # another org (admin SDK write)
+    comment(db, org_id, f"organizations/{org_id}/aggregates/not-there")  # no such document
+    comment(db, org_id, f"organizations/{org_id}/kpis")  # a collection, not a document
     first = comment(db, org_id, aggregate)
     comment(db, org_id, aggregate)
     comment(db, org_id, aggregate)
@@ -80,7 +82,10 @@ def test_redelivered_and_late_comment_events_leave_the_true_count(stack, db, org
     ref.delete()
     wait_count(db, alert, 0)
     for _ in range(2):
-        assert deliver(stack, "on_comment_written", FirestoreEvent(created.document, created.after, None)).status_code == 200
+        assert (
+            deliver(stack, "on_comment_written", FirestoreEvent(created.document, created.after, None)).status_code
+            == 200
+        )
     assert count(db, alert) == 0
 
 
@@ -89,17 +94,19 @@ def test_a_member_over_the_comment_rate_limit_gets_the_extra_comments_deleted(db
     db.document(alert).set({"status": "active", "severity": "warning", "title": "Spam target"})
     refs = [comment(db, org_id, alert, text=f"spam {i}", uid="u-flood") for i in range(23)]
     comment(db, org_id, alert, text="a colleague is not limited", uid="u-other")
-    wait_until(lambda: sum(1 for r in refs if not r.get().exists) == 3, timeout=PIPELINE_TIMEOUT,
-               what="the 3 comments over 20 a minute deleted")
+    wait_until(
+        lambda: sum(1 for r in refs if not r.get().exists) == 3,
+        timeout=PIPELINE_TIMEOUT,
+        what="the 3 comments over 20 a minute deleted",
+    )
     wait_count(db, alert, 21)
     limits = db.document(f"organizations/{org_id}/rate_limits/u-flood").get().to_dict()
     assert limits["comments"]["refused"] == 3
 
 
 def test_the_sweep_recounts_a_target_whose_trigger_was_lost(stack, org_id):
-    from google.auth.credentials import AnonymousCredentials
-
     from collaboration.comments import CommentCounter
+    from google.auth.credentials import AnonymousCredentials
 
     # Another project on the same emulator: no deployed trigger sees its writes (a lost event).
     lost = firestore.Client(project="demo-no-triggers", credentials=AnonymousCredentials())
@@ -123,14 +130,23 @@ def test_a_comment_on_a_record_survives_new_versions_and_changes_no_aggregate(st
     wait_count(db, record, 1)
     publish(stack, [event(org_id, "c-rec", 2, amount="45.00")])
     wait_for_events(db, org_id, 2, timeout=PIPELINE_TIMEOUT)
-    stored = wait_until(lambda: (d := db.document(record).get().to_dict()) and d["version"] == 2 and d,
-                        timeout=PIPELINE_TIMEOUT, what="version 2 of the record")
+    stored = wait_until(
+        lambda: (d := db.document(record).get().to_dict()) and d["version"] == 2 and d,
+        timeout=PIPELINE_TIMEOUT,
+        what="version 2 of the record",
+    )
     assert stored["comment_count"] == 1, "a new version keeps the record's comment count"
     # The record was written three times (v1, the count, v2); the count is no financial change,
     # so only v1 and v2 reached the aggregates.
     wait_until(lambda: applied_change_count(db, org_id) >= 2, timeout=PIPELINE_TIMEOUT, what="the change of version 2")
     assert applied_change_count(db, org_id) == 2
-    agg = wait_until(lambda: (a := db.document(f"organizations/{org_id}/aggregates/us-east__2026-10__actual").get()
-                              .to_dict()) and a["accounts"].get("4100") == 4500 and a, timeout=PIPELINE_TIMEOUT,
-                     what="the aggregate at 45.00")
+    agg = wait_until(
+        lambda: (
+            (a := db.document(f"organizations/{org_id}/aggregates/us-east__2026-10__actual").get().to_dict())
+            and a["accounts"].get("4100") == 4500
+            and a
+        ),
+        timeout=PIPELINE_TIMEOUT,
+        what="the aggregate at 45.00",
+    )
     assert agg["record_count"] == 1

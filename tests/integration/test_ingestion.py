@@ -80,8 +80,11 @@ def test_foreign_currency_is_converted_with_the_period_rate(stack, db, org_id):
 @pytest.mark.parametrize(
     ("body", "code", "words"),
     [
-        (lambda org: {**event(org, "bad-1", 1), "record": {**event(org, "bad-1", 1)["record"], "amount": 12.5}},
-         "invalid_event", "decimal string"),
+        (
+            lambda org: {**event(org, "bad-1", 1), "record": {**event(org, "bad-1", 1)["record"], "amount": 12.5}},
+            "invalid_event",
+            "decimal string",
+        ),
         (lambda org: event(org, "bad-2", 1, account="9999"), "unknown_account", "not in the chart of accounts"),
         (lambda org: event(org, "bad-3", 1, account="4000"), "summary_account", "summary account"),
         (lambda org: event(org, "bad-4", 1, entity="atlantis"), "unknown_entity", "does not exist"),
@@ -107,33 +110,61 @@ def test_invalid_events_are_stored_with_a_readable_reason(stack, db, org_id, bod
 
 def test_unparseable_messages_and_unknown_orgs_land_in_the_global_errors(stack, db, org_id):
     publish(stack, [b"{not json", raw(event(org_id, "ghost-1", 1))])
-    errors = wait_until(lambda: (docs := [d.to_dict() for d in db.collection("ingestion_errors")
-                                          .where(filter=FieldFilter("org_id", "==", org_id)).stream()]) and docs,
-                        what="the unknown org's rejection")
+    errors = wait_until(
+        lambda: (
+            (
+                docs := [
+                    d.to_dict()
+                    for d in db.collection("ingestion_errors")
+                    .where(filter=FieldFilter("org_id", "==", org_id))
+                    .stream()
+                ]
+            )
+            and docs
+        ),
+        what="the unknown org's rejection",
+    )
     assert errors[0]["code"] == "unknown_org" and org_id in errors[0]["reason"]
-    bad_json = wait_until(lambda: [d.to_dict() for d in db.collection("ingestion_errors").stream()
-                                   if d.to_dict().get("raw") == "{not json"], what="the bad JSON rejection")
+    bad_json = wait_until(
+        lambda: [
+            d.to_dict() for d in db.collection("ingestion_errors").stream() if d.to_dict().get("raw") == "{not json"
+        ],
+        what="the bad JSON rejection",
+    )
     assert bad_json[0]["code"] == "invalid_json" and "not valid JSON" in bad_json[0]["reason"]
 
 
 def test_manual_entries_follow_the_same_validation_and_get_a_status(stack, db, org_id):
     seed_org(db, org_id)
     entries = db.collection(f"organizations/{org_id}/manual_entries")
-    good = {"record_id": "man-1", "entity_id": "us-west", "account_id": "6200", "period": "2026-10",
-            "scenario": "actual", "amount": "1234.56", "currency": "USD", "memo": "accrual", "created_by": "demo-editor"}
+    good = {
+        "record_id": "man-1",
+        "entity_id": "us-west",
+        "account_id": "6200",
+        "period": "2026-10",
+        "scenario": "actual",
+        "amount": "1234.56",
+        "currency": "USD",
+        "memo": "accrual",
+        "created_by": "demo-editor",
+    }
     entries.document("entry-1").set(good)
     entries.document("entry-2").set({**good, "record_id": "man-2", "period": "2025-02"})
-    accepted = wait_until(lambda: (d := entries.document("entry-1").get().to_dict()).get("status") and d,
-                          what="the manual entry's status")
-    rejected = wait_until(lambda: (d := entries.document("entry-2").get().to_dict()).get("status") and d,
-                          what="the closed-period entry's status")
+    accepted = wait_until(
+        lambda: (d := entries.document("entry-1").get().to_dict()).get("status") and d, what="the manual entry's status"
+    )
+    rejected = wait_until(
+        lambda: (d := entries.document("entry-2").get().to_dict()).get("status") and d,
+        what="the closed-period entry's status",
+    )
     assert accepted["status"] == "accepted" and accepted["reason"] is None
     assert rejected["status"] == "rejected" and "closed" in rejected["reason"]
     record = _record(db, org_id, "man-1")
     assert record["version"] == 1 and record["source"] == "manual" and record["amount_minor"] == 123456
     # A second entry for the same line replaces it with the next version.
     entries.document("entry-3").set({**good, "amount": "1000.00"})
-    wait_until(lambda: (r := _record(db, org_id, "man-1")) and r["version"] == 2 and r,
-               what="the corrected manual entry")
+    wait_until(
+        lambda: (r := _record(db, org_id, "man-1")) and r["version"] == 2 and r, what="the corrected manual entry"
+    )
     assert _record(db, org_id, "man-1")["amount"] == "1000.00"
     assert data_quality(db, org_id)["counts"]["applied"] == 2

@@ -4,12 +4,12 @@ that of some order of the lines, never a mix."""
 from __future__ import annotations
 
 import pytest
-
 from adapters.reference_store import ReferenceStore
 from finance_core.batches import IngestLine
 from finance_core.events import parse_event
 from finance_core.records import Outcome
 from ingestion.store import IngestionStore, Parsed
+
 from tests.support import event, raw, seed_org
 
 pytestmark = pytest.mark.emulators
@@ -57,8 +57,9 @@ def test_a_delete_racing_the_creation_of_its_record_removes_it(db, org_id):
     seed_org(db, org_id)
     upsert = _line(event(org_id, "race-2", 1))
     store = _racing_store(db, org_id, upsert)
-    [result] = store.apply(org_id, [_line(event(org_id, "race-2", 2, delete=True))], ReferenceStore(db).get(org_id),
-                           source="test")
+    [result] = store.apply(
+        org_id, [_line(event(org_id, "race-2", 2, delete=True))], ReferenceStore(db).get(org_id), source="test"
+    )
     assert result.outcome is Outcome.APPLIED
     assert _state(db, org_id, "race-2") == (None, 2)
 
@@ -66,7 +67,8 @@ def test_a_delete_racing_the_creation_of_its_record_removes_it(db, org_id):
 def test_two_versions_racing_keep_the_higher(db, org_id):
     seed_org(db, org_id)
     store = _racing_store(db, org_id, _line(event(org_id, "race-3", 3, amount="3.00")))
-    [result] = store.apply(org_id, [_line(event(org_id, "race-3", 2, amount="2.00"))], ReferenceStore(db).get(org_id),
-                           source="test")
+    [result] = store.apply(
+        org_id, [_line(event(org_id, "race-3", 2, amount="2.00"))], ReferenceStore(db).get(org_id), source="test"
+    )
     assert result.outcome is Outcome.STALE
     assert _state(db, org_id, "race-3") == (3, None)

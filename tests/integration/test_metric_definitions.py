@@ -17,8 +17,11 @@ PERIOD = "2026-11"  # the demo reference's current period: what kpis/current des
 DEFINITIONS = {
     "revenue_ytd": {"label": "Revenue YTD", "expression": "ytd(revenue)", "unit": "money"},
     "cash_position": {"label": "Cash", "expression": 'closing(tagged("cash"))', "unit": "money"},
-    "current_ratio": {"label": "Current ratio", "unit": "ratio",
-                      "expression": 'closing(tagged("current_asset")) / closing(tagged("current_liability"))'},
+    "current_ratio": {
+        "label": "Current ratio",
+        "unit": "ratio",
+        "expression": 'closing(tagged("current_asset")) / closing(tagged("current_liability"))',
+    },
     "mrr": {"label": "MRR", "expression": 'tagged("recurring")'},
     "arr": {"label": "ARR", "expression": "12 * mrr"},
     "broken": {"label": "Broken", "expression": "ytd(revenue"},
@@ -29,14 +32,21 @@ def _org(db, org_id):
     seed_org(db, org_id, all_periods_open=True)
     org = db.collection("organizations").document(org_id)
     batch = db.batch()
-    batch.set(org.collection("accounts").document("1000"),
-              {"name": "Cash", "type": "asset", "tags": ["cash", "current_asset"]})
-    batch.set(org.collection("accounts").document("1200"),
-              {"name": "Receivables", "type": "asset", "tags": ["current_asset"]})
-    batch.set(org.collection("accounts").document("2100"),
-              {"name": "Payables", "type": "liability", "tags": ["current_liability"]})
-    batch.set(org.collection("accounts").document("4200"),
-              {"name": "Subscription revenue", "type": "revenue", "parent_id": "4000", "tags": ["recurring"]})
+    batch.set(
+        org.collection("accounts").document("1000"),
+        {"name": "Cash", "type": "asset", "tags": ["cash", "current_asset"]},
+    )
+    batch.set(
+        org.collection("accounts").document("1200"), {"name": "Receivables", "type": "asset", "tags": ["current_asset"]}
+    )
+    batch.set(
+        org.collection("accounts").document("2100"),
+        {"name": "Payables", "type": "liability", "tags": ["current_liability"]},
+    )
+    batch.set(
+        org.collection("accounts").document("4200"),
+        {"name": "Subscription revenue", "type": "revenue", "parent_id": "4000", "tags": ["recurring"]},
+    )
     batch.commit()
     return org
 
@@ -71,8 +81,12 @@ def test_defined_kpis_follow_the_ledger_and_broken_definitions_change_nothing(st
     def settled():
         kpis = _kpis(db, org_id)
         found = (kpis or {}).get("kpis", {})
-        return kpis if found.get("revenue_ytd", {}).get("value") == expected_ytd \
-            and found.get("cash_position", {}).get("value") == expected_cash else None
+        return (
+            kpis
+            if found.get("revenue_ytd", {}).get("value") == expected_ytd
+            and found.get("cash_position", {}).get("value") == expected_cash
+            else None
+        )
 
     kpis = wait_until(settled, timeout=90, what="defined KPIs in kpis/current")
     found = kpis["kpis"]
@@ -81,9 +95,13 @@ def test_defined_kpis_follow_the_ledger_and_broken_definitions_change_nothing(st
     assert found["mrr"]["value"] == 50000 and found["arr"]["value"] == 600000
     assert found["revenue_ytd"]["previous"] == expected_ytd - revenue["2026-11"]
     assert [p["period"] for p in found["revenue_ytd"]["series"]][-1] == PERIOD
-    assert kpis["definitions"]["current_ratio"] == {"label": "Current ratio", "unit": "ratio",
-                                                    "direction": "higher_is_better", "decimals": 2,
-                                                    "expression": DEFINITIONS["current_ratio"]["expression"]}
+    assert kpis["definitions"]["current_ratio"] == {
+        "label": "Current ratio",
+        "unit": "ratio",
+        "direction": "higher_is_better",
+        "decimals": 2,
+        "expression": DEFINITIONS["current_ratio"]["expression"],
+    }
     assert "broken" not in found and found["revenue"]["value"] == revenue["2026-11"]  # the headline set is intact
 
     # The consolidated series: balances per balance-sheet account, every period.
@@ -95,9 +113,13 @@ def test_defined_kpis_follow_the_ledger_and_broken_definitions_change_nothing(st
     assert entity["metrics"]["mrr"][at] == 50000 and entity["metrics"]["cash_position"][at] == 0
 
     # The broken definition is answered on its document; the status lists the active set.
-    broken = wait_until(lambda: (org.collection("metric_definitions").document("broken").get().to_dict() or {})
-                        .get("status") == "invalid" and org.collection("metric_definitions").document("broken")
-                        .get().to_dict(), what="the answer to the broken definition")
+    broken = wait_until(
+        lambda: (
+            (org.collection("metric_definitions").document("broken").get().to_dict() or {}).get("status") == "invalid"
+            and org.collection("metric_definitions").document("broken").get().to_dict()
+        ),
+        what="the answer to the broken definition",
+    )
     assert broken["error"]["path"] == "broken.expression"
     assert "the expression ends too early" in broken["error"]["message"]
     status = db.document(f"organizations/{org_id}/metrics_status/current").get().to_dict()
@@ -106,20 +128,30 @@ def test_defined_kpis_follow_the_ledger_and_broken_definitions_change_nothing(st
 
     # An admin breaks a working definition: it is refused, and its last valid version still counts.
     org.collection("metric_definitions").document("revenue_ytd").update({"expression": "ytd(revnue)"})
-    answered = wait_until(lambda: (org.collection("metric_definitions").document("revenue_ytd").get().to_dict()
-                                   or {}).get("status") == "invalid"
-                          and org.collection("metric_definitions").document("revenue_ytd").get().to_dict(),
-                          what="the answer to the edited definition")
+    answered = wait_until(
+        lambda: (
+            (org.collection("metric_definitions").document("revenue_ytd").get().to_dict() or {}).get("status")
+            == "invalid"
+            and org.collection("metric_definitions").document("revenue_ytd").get().to_dict()
+        ),
+        what="the answer to the edited definition",
+    )
     assert "unknown metric 'revnue' (did you mean 'revenue'?)" in answered["error"]["message"]
     assert answered["active_expression"] == "ytd(revenue)"
-    status = wait_until(lambda: (db.document(f"organizations/{org_id}/metrics_status/current").get().to_dict()
-                                 or {}).get("revision", 0) > revision
-                        and db.document(f"organizations/{org_id}/metrics_status/current").get().to_dict(),
-                        what="the new revision")
+    status = wait_until(
+        lambda: (
+            (db.document(f"organizations/{org_id}/metrics_status/current").get().to_dict() or {}).get("revision", 0)
+            > revision
+            and db.document(f"organizations/{org_id}/metrics_status/current").get().to_dict()
+        ),
+        what="the new revision",
+    )
     assert status["active"]["revenue_ytd"]["expression"] == "ytd(revenue)"
     publish(stack, [event(org_id, "p-late", 1, account="4100", period="2026-02", amount="10.00")])
-    wait_until(lambda: ((_kpis(db, org_id) or {}).get("kpis", {}).get("revenue_ytd", {}).get("value")
-                        == expected_ytd + 1000), what="the year to date with the old definition")
+    wait_until(
+        lambda: (_kpis(db, org_id) or {}).get("kpis", {}).get("revenue_ytd", {}).get("value") == expected_ytd + 1000,
+        what="the year to date with the old definition",
+    )
 
     # BigQuery's metrics_latest equals every cell of every series (built-in and defined, per entity and
     # consolidated, every scenario and period) to the cent, and kpis/current at the current period.
@@ -136,11 +168,21 @@ def test_defined_kpis_follow_the_ledger_and_broken_definitions_change_nothing(st
     org.collection("metric_definitions").document("mrr").update({"expression": 'tagged("recurring") + account("4100")'})
     org.collection("metric_definitions").document("current_ratio").update({"enabled": False})
     expected_mrr = revenue[PERIOD]  # 4100 and 4200: all the revenue of the month
-    wait_until(lambda: ((_kpis(db, org_id) or {}).get("kpis", {}).get("arr", {}).get("value") == 12 * expected_mrr
-                        and "current_ratio" not in _kpis(db, org_id)["kpis"]),
-               timeout=90, what="the edited definitions in kpis/current")
-    wait_until(lambda: (db.document(f"organizations/{org_id}/metrics_status/current").get().to_dict() or {})
-               .get("revision", 0) > revision, what="the new revision")
+    wait_until(
+        lambda: (
+            (_kpis(db, org_id) or {}).get("kpis", {}).get("arr", {}).get("value") == 12 * expected_mrr
+            and "current_ratio" not in _kpis(db, org_id)["kpis"]
+        ),
+        timeout=90,
+        what="the edited definitions in kpis/current",
+    )
+    wait_until(
+        lambda: (
+            (db.document(f"organizations/{org_id}/metrics_status/current").get().to_dict() or {}).get("revision", 0)
+            > revision
+        ),
+        what="the new revision",
+    )
     view = _assert_view_equals_series(client, db, org_id)
     assert view[("_all", "actual", "arr", PERIOD)] * 100 == 12 * expected_mrr
     assert not any(key[2] == "current_ratio" for key in view)
@@ -153,8 +195,12 @@ def _assert_view_equals_series(client, db, org_id):
     def equal():
         nonlocal last
         series = series_cells(db, org_id)
-        money = {m for s in db.collection(f"organizations/{org_id}/metric_series").stream()
-                 for m, d in ((s.to_dict() or {}).get("definitions") or {}).items() if d.get("unit") == "money"}
+        money = {
+            m
+            for s in db.collection(f"organizations/{org_id}/metric_series").stream()
+            for m, d in ((s.to_dict() or {}).get("definitions") or {}).items()
+            if d.get("unit") == "money"
+        }
         view = metrics_view_cells(client, org_id)
         last = metric_cell_mismatches(view, series, money)
         return view if series and not last else None
@@ -168,23 +214,42 @@ def _assert_view_equals_series(client, db, org_id):
 def test_an_alert_on_a_defined_kpi_fires_and_resolves(stack, db, org_id):
     org = _org(db, org_id)
     org.collection("metric_definitions").document("cash_position").set(DEFINITIONS["cash_position"])
-    org.collection("alert_rules").document("low-cash").set({
-        "name": "Cash below 1,000.00", "type": "absolute", "severity": "critical",
-        "target": {"entity_id": "_all", "metric": "cash_position"}, "direction": "below",
-        "threshold_minor": 100000, "cooldown_seconds": 0, "channels": [],
-    })
-    wait_until(lambda: (db.document(f"organizations/{org_id}/metrics_status/current").get().to_dict() or {})
-               .get("state") == "done", what="the definitions validated")
+    org.collection("alert_rules").document("low-cash").set(
+        {
+            "name": "Cash below 1,000.00",
+            "type": "absolute",
+            "severity": "critical",
+            "target": {"entity_id": "_all", "metric": "cash_position"},
+            "direction": "below",
+            "threshold_minor": 100000,
+            "cooldown_seconds": 0,
+            "channels": [],
+        }
+    )
+    wait_until(
+        lambda: (
+            (db.document(f"organizations/{org_id}/metrics_status/current").get().to_dict() or {}).get("state") == "done"
+        ),
+        what="the definitions validated",
+    )
     # Cash of 1,500.00 earlier in the year, then 800.00 spent in an older month: below 1,000.00 now.
     publish(stack, [event(org_id, "cash-in", 1, account="1000", period="2026-03", amount="1500.00")])
-    wait_until(lambda: ((_kpis(db, org_id) or {}).get("kpis", {}).get("cash_position", {}).get("value") == 150000),
-               what="the cash position")
+    wait_until(
+        lambda: (_kpis(db, org_id) or {}).get("kpis", {}).get("cash_position", {}).get("value") == 150000,
+        what="the cash position",
+    )
     publish(stack, [event(org_id, "cash-out", 1, account="1000", period="2026-05", amount="-800.00")])
 
     def alert(status):
         docs = [d.to_dict() for d in org.collection("alerts").stream()]
-        return next((d for d in docs if d.get("rule_id") == "low-cash" and d.get("status") == status
-                     and d.get("period") == PERIOD), None)
+        return next(
+            (
+                d
+                for d in docs
+                if d.get("rule_id") == "low-cash" and d.get("status") == status and d.get("period") == PERIOD
+            ),
+            None,
+        )
 
     fired = wait_until(lambda: alert("active"), timeout=90, what="the low-cash alert")
     assert fired["current_value"] == 70000 and fired["threshold"] == 100000

@@ -32,14 +32,30 @@ def db(stack):
 
 def _stranded(db, org_id: str, change_id: str, minutes_ago: float, state: str = "pending", minor: int = 1234) -> None:
     """A change document as ingestion writes it, left by a trigger invocation that never ran (or died)."""
-    after = RecordState(org_id, f"r-{change_id}", 1, f"e-{change_id}", entity_id=KEY.entity_id, account_id="4100",
-                        period=KEY.period, scenario=KEY.scenario, amount=Decimal(minor).scaleb(-2), currency="USD",
-                        amount_minor=minor, reporting_amount_minor=minor)
-    db.document(f"organizations/{org_id}/record_changes/{change_id}").set({
-        "changes": encode_changes([RecordChange(after.record_id, after.event_id, 1, None, after)]),
-        "line_count": 1, "reporting_currency": "USD", "source": "test", "state": state,
-        "created_at": utc_now() - timedelta(minutes=minutes_ago),
-    })
+    after = RecordState(
+        org_id,
+        f"r-{change_id}",
+        1,
+        f"e-{change_id}",
+        entity_id=KEY.entity_id,
+        account_id="4100",
+        period=KEY.period,
+        scenario=KEY.scenario,
+        amount=Decimal(minor).scaleb(-2),
+        currency="USD",
+        amount_minor=minor,
+        reporting_amount_minor=minor,
+    )
+    db.document(f"organizations/{org_id}/record_changes/{change_id}").set(
+        {
+            "changes": encode_changes([RecordChange(after.record_id, after.event_id, 1, None, after)]),
+            "line_count": 1,
+            "reporting_currency": "USD",
+            "source": "test",
+            "state": state,
+            "created_at": utc_now() - timedelta(minutes=minutes_ago),
+        }
+    )
 
 
 def _processor(db, sent: list) -> RecordChangeProcessor:
@@ -50,7 +66,9 @@ def test_the_sweep_applies_and_publishes_stranded_changes_older_than_its_delay_o
     _stranded(db, org_id, "old-change", minutes_ago=5)
     _stranded(db, org_id, "fresh-change", minutes_ago=0)
     sent: list[bytes] = []
-    assert sweep_outbox(db, _processor(db, sent), older_than=timedelta(minutes=1), org_id=org_id).counts["published"] == 1
+    assert (
+        sweep_outbox(db, _processor(db, sent), older_than=timedelta(minutes=1), org_id=org_id).counts["published"] == 1
+    )
     [message] = [decode_change_message(data) for data in sent]
     assert message.change_id == "old-change" and message.deltas[KEY].accounts == {"4100": 1234}
     assert message.deltas[KEY].record_count == 1
@@ -59,7 +77,9 @@ def test_the_sweep_applies_and_publishes_stranded_changes_older_than_its_delay_o
     assert db.document(f"{changes}/fresh-change").get().get("state") == "pending"
     assert AggregateStore(db, 4).shard_totals(org_id, KEY).accounts == {"4100": 1234}
     again: list[bytes] = []
-    assert sweep_outbox(db, _processor(db, again), older_than=timedelta(minutes=1), org_id=org_id).counts["published"] == 0
+    assert (
+        sweep_outbox(db, _processor(db, again), older_than=timedelta(minutes=1), org_id=org_id).counts["published"] == 0
+    )
     assert again == [] and AggregateStore(db, 4).shard_totals(org_id, KEY).accounts == {"4100": 1234}
 
 
@@ -76,8 +96,14 @@ def test_late_change_documents_of_the_org_are_taken_along_once_into_one_message(
     [message] = [decode_change_message(data) for data in sent]
     assert len(message.changes) == 5 and message.deltas[KEY].accounts == {"4100": 500}
     states = {s.id: s.get("state") for s in db.collection(f"organizations/{org_id}/record_changes").stream()}
-    assert states == {"late-0": "published", "late-1": "merged", "late-2": "merged", "late-3": "merged",
-                      "late-4": "merged", "fresh": "pending"}, "a document written a moment ago waits for its trigger"
+    assert states == {
+        "late-0": "published",
+        "late-1": "merged",
+        "late-2": "merged",
+        "late-3": "merged",
+        "late-4": "merged",
+        "fresh": "pending",
+    }, "a document written a moment ago waits for its trigger"
     # Their own trigger events come late, carrying the documents as written: each finds its
     # document merged and does nothing.
     for index in range(1, 5):
@@ -92,7 +118,9 @@ def test_late_change_documents_of_the_org_are_taken_along_once_into_one_message(
 def test_an_applied_but_unpublished_change_is_published_without_applying_it_again(db, org_id):
     _stranded(db, org_id, "applied-change", minutes_ago=5, state="applied")
     sent: list[bytes] = []
-    assert sweep_outbox(db, _processor(db, sent), older_than=timedelta(minutes=1), org_id=org_id).counts["published"] == 1
+    assert (
+        sweep_outbox(db, _processor(db, sent), older_than=timedelta(minutes=1), org_id=org_id).counts["published"] == 1
+    )
     assert len(sent) == 1
     assert AggregateStore(db, 4).shard_totals(org_id, KEY).accounts == {}, "its deltas were applied before"
 
@@ -107,7 +135,9 @@ def test_a_failed_publish_leaves_the_change_for_the_next_sweep(db, org_id):
     assert sweep_outbox(db, processor, older_than=timedelta(minutes=1), org_id=org_id).counts["published"] == 0
     assert db.document(f"organizations/{org_id}/record_changes/stuck-change").get().get("state") == "applied"
     sent: list[bytes] = []
-    assert sweep_outbox(db, _processor(db, sent), older_than=timedelta(minutes=1), org_id=org_id).counts["published"] == 1
+    assert (
+        sweep_outbox(db, _processor(db, sent), older_than=timedelta(minutes=1), org_id=org_id).counts["published"] == 1
+    )
     assert AggregateStore(db, 4).shard_totals(org_id, KEY).accounts == {"4100": 1234}, "applied once"
 
 
@@ -116,7 +146,8 @@ def test_one_org_that_fails_never_stops_the_sweep_of_the_others_and_fails_the_ru
 
     broken, healthy = f"{org_id}-broken", f"{org_id}-ok"
     db.document(f"organizations/{broken}/record_changes/bad").set(
-        {"changes": "not json", "line_count": 1, "state": "pending", "created_at": utc_now() - timedelta(minutes=5)})
+        {"changes": "not json", "line_count": 1, "state": "pending", "created_at": utc_now() - timedelta(minutes=5)}
+    )
     _stranded(db, broken, "after-bad", minutes_ago=4)
     _stranded(db, healthy, "good", minutes_ago=5)
     sent: list[bytes] = []

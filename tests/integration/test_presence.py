@@ -16,8 +16,14 @@ pytestmark = pytest.mark.emulators
 
 def heartbeat(db, path: str, expires_in: timedelta, dashboard: str = "pnl-overview") -> None:
     now = datetime.now(UTC)
-    db.document(path).set({"dashboard_id": dashboard, "display_name": path.rsplit("/", 1)[-1],
-                           "last_seen": firestore.SERVER_TIMESTAMP, "expires_at": now + expires_in})
+    db.document(path).set(
+        {
+            "dashboard_id": dashboard,
+            "display_name": path.rsplit("/", 1)[-1],
+            "last_seen": firestore.SERVER_TIMESTAMP,
+            "expires_at": now + expires_in,
+        }
+    )
 
 
 def exists(db, path: str) -> bool:
@@ -78,7 +84,9 @@ def test_who_is_viewing_a_dashboard(db, org_id):
     heartbeat(db, f"organizations/{org_id}/presence/bob", timedelta(minutes=1))
     heartbeat(db, f"organizations/{org_id}/presence/cy", timedelta(seconds=-1))  # tab closed
     heartbeat(db, f"organizations/{org_id}/presence/dee", timedelta(minutes=2), dashboard="variance")
-    here = (db.collection(f"organizations/{org_id}/presence")
-            .where(filter=FieldFilter("dashboard_id", "==", "pnl-overview"))
-            .where(filter=FieldFilter("expires_at", ">", datetime.now(UTC))))
+    here = (
+        db.collection(f"organizations/{org_id}/presence")
+        .where(filter=FieldFilter("dashboard_id", "==", "pnl-overview"))
+        .where(filter=FieldFilter("expires_at", ">", datetime.now(UTC)))
+    )
     assert sorted(s.id for s in here.stream()) == ["ann", "bob"]

@@ -20,8 +20,8 @@ import requests
 from finance_core.metrics import STANDARD_METRICS
 from finance_core.periods import add_months
 from google.cloud import firestore
-
 from reports.schedules import due_period
+
 from tests.alert_receivers import SmtpReceiver, free_port
 from tests.auth_emulator import sign_up, sign_up_anonymously
 from tests.firestore_events import FirestoreEvent, deliver, run_scheduled, state_of
@@ -67,7 +67,8 @@ def request_report(db, org_id: str, period: str, uid: str = "test-user") -> str:
     """What a dashboard does: a report_requests document; the answer is reports/{same id}."""
     request_id = f"req-{uuid.uuid4().hex[:10]}"
     db.document(f"organizations/{org_id}/report_requests/{request_id}").set(
-        {"period": period, "requested_by": uid, "requested_at": firestore.SERVER_TIMESTAMP})
+        {"period": period, "requested_by": uid, "requested_at": firestore.SERVER_TIMESTAMP}
+    )
     return request_id
 
 
@@ -96,11 +97,24 @@ def _events(org_id: str) -> tuple[list[dict[str, Any]], dict[tuple[str, str, str
             for account in ACCOUNTS:
                 cents = rng.randint(-20_000, 9_000_000) if account != "4100" else rng.randint(5_000_000, 9_000_000)
                 record_id = f"{entity}-{account}-{period}-{scenario}"
-                events.append({"event_id": f"{record_id}-v1", "type": "record.upserted", "org_id": org_id,
-                               "record_id": record_id, "version": 1, "occurred_at": f"{period}-15T12:00:00Z",
-                               "record": {"entity_id": entity, "account_id": account, "period": period,
-                                          "scenario": scenario, "amount": str(Decimal(cents).scaleb(-2)),
-                                          "currency": "USD"}})
+                events.append(
+                    {
+                        "event_id": f"{record_id}-v1",
+                        "type": "record.upserted",
+                        "org_id": org_id,
+                        "record_id": record_id,
+                        "version": 1,
+                        "occurred_at": f"{period}-15T12:00:00Z",
+                        "record": {
+                            "entity_id": entity,
+                            "account_id": account,
+                            "period": period,
+                            "scenario": scenario,
+                            "amount": str(Decimal(cents).scaleb(-2)),
+                            "currency": "USD",
+                        },
+                    }
+                )
                 for key in ((entity, period, scenario), ("_all", period, scenario)):
                     expected.setdefault(key, {}).setdefault(account, 0)
                     expected[key][account] += cents
@@ -108,9 +122,15 @@ def _events(org_id: str) -> tuple[list[dict[str, Any]], dict[tuple[str, str, str
 
 
 REVENUE_RULE = {
-    "rule_id": "revenue-watch", "name": "Group revenue above 1,000 USD", "type": "absolute", "severity": "warning",
-    "target": {"entity_id": "_all", "metric": "revenue"}, "direction": "above", "threshold_minor": 100_000,
-    "cooldown_seconds": 3600, "channels": [],
+    "rule_id": "revenue-watch",
+    "name": "Group revenue above 1,000 USD",
+    "type": "absolute",
+    "severity": "warning",
+    "target": {"entity_id": "_all", "metric": "revenue"},
+    "direction": "above",
+    "threshold_minor": 100_000,
+    "cooldown_seconds": 3600,
+    "channels": [],
 }
 
 
@@ -125,7 +145,9 @@ def loaded(stack, db):
     batch.update(db.document(f"organizations/{org_id}"), {"current_period": PERIOD})
     batch.commit()
     events, expected = _events(org_id)
-    bad = dict(events[0], event_id="bad-account", record_id="bad-1", record=dict(events[0]["record"], account_id="0000"))
+    bad = dict(
+        events[0], event_id="bad-account", record_id="bad-1", record=dict(events[0]["record"], account_id="0000")
+    )
     publish(stack, [*events, bad])
 
     def settled():
@@ -137,9 +159,12 @@ def loaded(stack, db):
         revenue = sum(expected[("_all", PERIOD, "actual")][a] for a in ("4100", "4200"))
         kpis = doc(db, f"organizations/{org_id}/kpis/current") or {}
         dq = doc(db, f"organizations/{org_id}/data_quality/current") or {}
-        return (((variance.get("vs_budget") or {}).get("metrics") or {}).get("revenue", {}).get("actual") == revenue
-                and kpis.get("period") == PERIOD and kpis["kpis"]["revenue"]["value"] == revenue
-                and dq.get("total", 0) >= len(events) + 1)
+        return (
+            ((variance.get("vs_budget") or {}).get("metrics") or {}).get("revenue", {}).get("actual") == revenue
+            and kpis.get("period") == PERIOD
+            and kpis["kpis"]["revenue"]["value"] == revenue
+            and dq.get("total", 0) >= len(events) + 1
+        )
 
     wait_until(settled, PIPELINE_TIMEOUT, 0.5, f"the aggregates, variance and KPIs of {org_id}")
     revenue = sum(expected[("_all", PERIOD, "actual")][a] for a in ("4100", "4200"))
@@ -154,9 +179,17 @@ def loaded(stack, db):
     except AssertionError:
         run_scheduled(stack, "sweep_trend_requests")  # the trailing edge, as the minute sweep would
         wait_until(trend_final, 120, 0.5, "the revenue trend after the sweep")
-    wait_until(lambda: any(True for _ in db.collection(f"organizations/{org_id}/alerts")
-                           .where(filter=firestore.FieldFilter("period", "==", PERIOD)).stream()),
-               PIPELINE_TIMEOUT, 0.5, f"the revenue alert of {PERIOD}")
+    wait_until(
+        lambda: any(
+            True
+            for _ in db.collection(f"organizations/{org_id}/alerts")
+            .where(filter=firestore.FieldFilter("period", "==", PERIOD))
+            .stream()
+        ),
+        PIPELINE_TIMEOUT,
+        0.5,
+        f"the revenue alert of {PERIOD}",
+    )
     return org_id
 
 
@@ -170,7 +203,8 @@ def report(loaded, db, stack):
 
     # The nightly reconciliation's record is part of the data-quality footnote.
     reconciled = Reconciler(db, ReferenceStore(db), AggregateStore(db, 8), DerivedDocuments(db)).reconcile(
-        loaded, settle=timedelta(0))
+        loaded, settle=timedelta(0)
+    )
     assert reconciled.repaired == 0, reconciled.summary()
     viewer = member(stack, db, loaded)
     report_id = request_report(db, loaded, PERIOD, viewer.uid)
@@ -225,20 +259,28 @@ def test_every_figure_of_the_xlsx_and_the_pdf_is_the_dashboards(report, db, stac
     (ARTIFACTS / "pack.xlsx").write_bytes(xlsx.content)
     subprocess.run(["pdftoppm", "-r", "60", "-png", str(ARTIFACTS / "pack.pdf"), str(ARTIFACTS / "page")], check=True)
     assert len(list(ARTIFACTS.glob("page-*.png"))) >= 5
-    text = subprocess.run(["pdftotext", "-layout", str(ARTIFACTS / "pack.pdf"), "-"], check=True,
-                          capture_output=True, text=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(ARTIFACTS / "pack.pdf"), "-"], check=True, capture_output=True, text=True
+    ).stdout
     pages = text.split("\f")
 
     values = load_workbook(io.BytesIO(xlsx.content), data_only=True)
     agg = lambda e, p, s: doc(db, f"organizations/{org_id}/aggregates/{e}__{p}__{s}")  # noqa: E731
-    statements = {"P&L Consolidated": ("_all", "Consolidated P&L"), "P&L us-east": ("us-east", "P&L Northwind US East Inc."),
-                  "P&L us-west": ("us-west", "P&L Northwind US West Inc.")}
+    statements = {
+        "P&L Consolidated": ("_all", "Consolidated P&L"),
+        "P&L us-east": ("us-east", "P&L Northwind US East Inc."),
+        "P&L us-west": ("us-west", "P&L Northwind US West Inc."),
+    }
     assert [n for n in values.sheetnames if n.startswith("P&L")] == list(statements)
     compared = 0
     for sheet_name, (entity, title) in statements.items():
         sheet = values[sheet_name]
-        sources = {"C": agg(entity, PERIOD, "actual"), "D": agg(entity, PERIOD, "budget"),
-                   "H": agg(entity, PRIOR, "actual"), "I": agg(entity, PRIOR_YEAR, "actual")}
+        sources = {
+            "C": agg(entity, PERIOD, "actual"),
+            "D": agg(entity, PERIOD, "budget"),
+            "H": agg(entity, PRIOR, "actual"),
+            "I": agg(entity, PRIOR_YEAR, "actual"),
+        }
         page = next(p for p in pages if f"{title} - {PERIOD}" in p)
         shown_accounts = set()
         for row, account_id, label in statement_rows(sheet):
@@ -246,17 +288,26 @@ def test_every_figure_of_the_xlsx_and_the_pdf_is_the_dashboards(report, db, stac
             expected = {col: expected_line(source, account_id, label) for col, source in sources.items()}
             if label.endswith("%"):
                 for col in "CDHI":
-                    assert sheet[f"{col}{row}"].value == pytest.approx(expected[col] / 100, abs=1e-9), (sheet_name, label)
+                    assert sheet[f"{col}{row}"].value == pytest.approx(expected[col] / 100, abs=1e-9), (
+                        sheet_name,
+                        label,
+                    )
                 continue
             expected["E"] = expected["C"] - expected["D"]
             for col, minor in expected.items():
                 cell = sheet[f"{col}{row}"].value
-                assert int((Decimal(repr(cell)) * 100).to_integral_value()) == minor, (sheet_name, label, col, cell, minor)
+                assert int((Decimal(repr(cell)) * 100).to_integral_value()) == minor, (
+                    sheet_name,
+                    label,
+                    col,
+                    cell,
+                    minor,
+                )
                 compared += 1
             # The PDF line: account id and label, then actual, budget, variance, var %, F/U, prior, prior year.
             prefix = f"{account_id} " if account_id else ""
             line = next(l for l in page.splitlines() if re.match(rf"\s*{re.escape(prefix)}\s*{re.escape(label)}\s", l))  # noqa: E741
-            amounts = [t for t in line[line.index(label) + len(label):].split() if AMOUNT.match(t)]
+            amounts = [t for t in line[line.index(label) + len(label) :].split() if AMOUNT.match(t)]
             assert amounts == [money(expected[c]) for c in "CDEHI"], (title, label, line)
             compared += 5
         for source in sources.values():
@@ -278,8 +329,11 @@ def test_every_figure_of_the_xlsx_and_the_pdf_is_the_dashboards(report, db, stac
 
     # Top variances: the stored variance documents, line by line.
     top = values["Top variances"]
-    stored_top = [(e, line) for e in ("_all", *ENTITIES)
-                  for line in doc(db, f"organizations/{org_id}/variance/{e}__{PERIOD}")["vs_budget"]["top"]]
+    stored_top = [
+        (e, line)
+        for e in ("_all", *ENTITIES)
+        for line in doc(db, f"organizations/{org_id}/variance/{e}__{PERIOD}")["vs_budget"]["top"]
+    ]
     for row, (entity, line) in enumerate(stored_top, start=5):
         assert (top.cell(row, 1).value, str(top.cell(row, 2).value)) == (entity, line["account_id"])
         for col, key in ((4, "actual_minor"), (5, "comparison_minor"), (6, "variance_minor")):
@@ -290,12 +344,20 @@ def test_every_figure_of_the_xlsx_and_the_pdf_is_the_dashboards(report, db, stac
 
     # Trends: the forecast of the stored trend document; the period's alert.
     trend = doc(db, f"organizations/{org_id}/trends/metric__revenue")
-    forecast_rows = [[c.value for c in r] for r in values["Trends"].iter_rows(min_row=5)
-                     if r[0].value == "revenue" and r[2].value == "forecast"]
+    forecast_rows = [
+        [c.value for c in r]
+        for r in values["Trends"].iter_rows(min_row=5)
+        if r[0].value == "revenue" and r[2].value == "forecast"
+    ]
     assert [(r[1], int((Decimal(repr(r[5])) * 100).to_integral_value())) for r in forecast_rows] == [
-        (p["period"], p["value_minor"]) for p in trend["forecast"]]
-    alerts = [a.to_dict() for a in db.collection(f"organizations/{org_id}/alerts")
-              .where(filter=firestore.FieldFilter("period", "==", PERIOD)).stream()]
+        (p["period"], p["value_minor"]) for p in trend["forecast"]
+    ]
+    alerts = [
+        a.to_dict()
+        for a in db.collection(f"organizations/{org_id}/alerts")
+        .where(filter=firestore.FieldFilter("period", "==", PERIOD))
+        .stream()
+    ]
     listed = [r[4].value for r in values["Alerts"].iter_rows(min_row=5)]
     assert alerts and sorted(listed) == sorted(a["title"] for a in alerts)
     assert all(a["title"][:60] in text.replace("\n", " ") or a["title"][:30] in text for a in alerts)
@@ -326,7 +388,9 @@ def test_only_members_of_the_org_download(report, db, stack):
     denied = download(url, outsider.id_token)
     assert denied.status_code == 403 and denied.json()["error"] == "permission_denied"
     anonymous = sign_up_anonymously(stack)
-    db.document(f"organizations/{report['org_id']}/members/{anonymous.uid}").set({"uid": anonymous.uid, "role": "viewer"})
+    db.document(f"organizations/{report['org_id']}/members/{anonymous.uid}").set(
+        {"uid": anonymous.uid, "role": "viewer"}
+    )
     assert download(url, anonymous.id_token).status_code == 403
     unauthenticated = download(url, None)
     assert unauthenticated.status_code == 401 and "Bearer" in unauthenticated.json()["message"]
@@ -341,16 +405,32 @@ def test_only_members_of_the_org_download(report, db, stack):
 def test_a_month_end_schedule_sends_one_email_with_the_pdf_even_when_redelivered(loaded, db, stack):
     with SmtpReceiver() as receiver:
         db.document(f"organizations/{loaded}/notification_channels/pack-mail").set(
-            {"type": "email", "recipients": ["cfo@example.com"], "smtp_host": "127.0.0.1", "smtp_port": receiver.port})
+            {"type": "email", "recipients": ["cfo@example.com"], "smtp_host": "127.0.0.1", "smtp_port": receiver.port}
+        )
         db.document(f"organizations/{loaded}/report_schedules/monthly").set(
-            {"trigger": "month_end", "enabled": True, "days_after_month_end": 0, "channel_id": "pack-mail",
-             "updated_by": "admin", "updated_at": firestore.SERVER_TIMESTAMP})
+            {
+                "trigger": "month_end",
+                "enabled": True,
+                "days_after_month_end": 0,
+                "channel_id": "pack-mail",
+                "updated_by": "admin",
+                "updated_at": firestore.SERVER_TIMESTAMP,
+            }
+        )
         # A second schedule whose SMTP server is down: retried, then recorded as failed.
         db.document(f"organizations/{loaded}/notification_channels/dead-mail").set(
-            {"type": "email", "recipients": ["ops@example.com"], "smtp_host": "127.0.0.1", "smtp_port": free_port()})
+            {"type": "email", "recipients": ["ops@example.com"], "smtp_host": "127.0.0.1", "smtp_port": free_port()}
+        )
         db.document(f"organizations/{loaded}/report_schedules/monthly-dead").set(
-            {"trigger": "month_end", "enabled": True, "days_after_month_end": 0, "channel_id": "dead-mail",
-             "updated_by": "admin", "updated_at": firestore.SERVER_TIMESTAMP})
+            {
+                "trigger": "month_end",
+                "enabled": True,
+                "days_after_month_end": 0,
+                "channel_id": "dead-mail",
+                "updated_by": "admin",
+                "updated_at": firestore.SERVER_TIMESTAMP,
+            }
+        )
         # Cloud Scheduler delivers at least once: two runs at the same time, then a late one.
         runs = [threading.Thread(target=run_scheduled, args=(stack, "send_scheduled_reports")) for _ in range(2)]
         for thread in runs:
@@ -358,13 +438,23 @@ def test_a_month_end_schedule_sends_one_email_with_the_pdf_even_when_redelivered
         for thread in runs:
             thread.join()
         assert run_scheduled(stack, "send_scheduled_reports").status_code == 200
-        delivery = wait_until(lambda: (d := doc(db, f"organizations/{loaded}/report_deliveries/monthly__{PERIOD}"))
-                              and d.get("status") != "sending" and d, 60, 0.3, "the delivery record")
+        delivery = wait_until(
+            lambda: (
+                (d := doc(db, f"organizations/{loaded}/report_deliveries/monthly__{PERIOD}"))
+                and d.get("status") != "sending"
+                and d
+            ),
+            60,
+            0.3,
+            "the delivery record",
+        )
         assert delivery["status"] == "delivered", delivery
         assert delivery["deliveries"]["pack-mail"]["attempts"] == 1 and delivery["recipients"] == ["cfo@example.com"]
         assert len(receiver.messages) == 1
         message = receiver.messages[0]
-        assert message["Subject"].endswith(f"monthly finance pack {PERIOD}") and receiver.recipients == [["cfo@example.com"]]
+        assert message["Subject"].endswith(f"monthly finance pack {PERIOD}") and receiver.recipients == [
+            ["cfo@example.com"]
+        ]
         [attachment] = list(message.iter_attachments())
         assert attachment.get_content_type() == "application/pdf" and attachment.get_content().startswith(b"%PDF")
         assert any(part.get_content_type() == "image/png" for part in message.walk())
@@ -380,8 +470,18 @@ def test_a_month_end_schedule_sends_one_email_with_the_pdf_even_when_redelivered
 def test_a_requested_report_whose_invocation_died_is_resumed_by_the_hourly_run(loaded, db, stack):
     report_id = f"stuck-{uuid.uuid4().hex[:8]}"
     ref = db.document(f"organizations/{loaded}/reports/{report_id}")
-    ref.set({"report_id": report_id, "org_id": loaded, "period": PERIOD, "status": "running", "source": "request",
-             "attempts": 1, "lease_until": datetime(2020, 1, 1, tzinfo=UTC), "progress": {"step": "x", "percent": 35}})
+    ref.set(
+        {
+            "report_id": report_id,
+            "org_id": loaded,
+            "period": PERIOD,
+            "status": "running",
+            "source": "request",
+            "attempts": 1,
+            "lease_until": datetime(2020, 1, 1, tzinfo=UTC),
+            "progress": {"step": "x", "percent": 35},
+        }
+    )
     assert run_scheduled(stack, "send_scheduled_reports").status_code == 200
     body = ref.get().to_dict()
     assert body["status"] == "succeeded" and body["attempts"] == 2 and body["files"], body
@@ -390,26 +490,44 @@ def test_a_requested_report_whose_invocation_died_is_resumed_by_the_hourly_run(l
 def test_closing_a_period_sends_its_pack_once(loaded, db, stack):
     with SmtpReceiver() as receiver:
         db.document(f"organizations/{loaded}/notification_channels/close-mail").set(
-            {"type": "email", "recipients": ["controller@example.com"], "smtp_host": "127.0.0.1",
-             "smtp_port": receiver.port})
+            {
+                "type": "email",
+                "recipients": ["controller@example.com"],
+                "smtp_host": "127.0.0.1",
+                "smtp_port": receiver.port,
+            }
+        )
         db.document(f"organizations/{loaded}/report_schedules/on-close").set(
-            {"trigger": "period_close", "enabled": True, "channel_id": "close-mail",
-             "updated_by": "admin", "updated_at": firestore.SERVER_TIMESTAMP})
+            {
+                "trigger": "period_close",
+                "enabled": True,
+                "channel_id": "close-mail",
+                "updated_by": "admin",
+                "updated_at": firestore.SERVER_TIMESTAMP,
+            }
+        )
         period_ref = db.document(f"organizations/{loaded}/periods/{PRIOR}")
         before = state_of(period_ref.get())
         period_ref.set({"status": "closed", "updated_by": "admin", "updated_at": firestore.SERVER_TIMESTAMP})
         wait_until(lambda: receiver.messages, 180, 0.3, "the pack of the closed period")
 
         def recorded():
-            found = [d.to_dict() for d in db.collection(f"organizations/{loaded}/report_deliveries").stream()
-                     if d.id.startswith(f"on-close__{PRIOR}__close-")]
+            found = [
+                d.to_dict()
+                for d in db.collection(f"organizations/{loaded}/report_deliveries").stream()
+                if d.id.startswith(f"on-close__{PRIOR}__close-")
+            ]
             return found if found and all(d["status"] != "sending" for d in found) else None
 
         [delivery] = wait_until(recorded, 60, 0.3, "the close delivery's record")
         assert delivery["status"] == "delivered" and PRIOR in receiver.messages[0]["Subject"]
         # The same close delivered again (same event id) sends nothing.
-        again = FirestoreEvent(f"organizations/{loaded}/periods/{PRIOR}", before, state_of(period_ref.get()),
-                               event_id=delivery["close_event_id"])
+        again = FirestoreEvent(
+            f"organizations/{loaded}/periods/{PRIOR}",
+            before,
+            state_of(period_ref.get()),
+            event_id=delivery["close_event_id"],
+        )
         assert deliver(stack, "on_period_written", again).status_code == 200
         assert len(receiver.messages) == 1
 
@@ -426,7 +544,11 @@ def test_no_data_unknown_org_and_closed_empty_period_get_a_reason_not_a_file(loa
     assert EMPTY in no_data["error"]["message"] and "no actual figures" in no_data["error"]["message"]
     missing = finished_report(db, unknown_org, unknown)
     assert missing["error"] == {"code": "unknown_org", "message": f"organization {unknown_org!r} does not exist"}
-    db.document(f"organizations/{loaded}/periods/{EMPTY}").set({"status": "closed", "updated_by": "admin",
-                                                                "updated_at": firestore.SERVER_TIMESTAMP})
+    db.document(f"organizations/{loaded}/periods/{EMPTY}").set(
+        {"status": "closed", "updated_by": "admin", "updated_at": firestore.SERVER_TIMESTAMP}
+    )
     closed = finished_report(db, loaded, request_report(db, loaded, EMPTY))
-    assert closed["error"]["code"] == "closed_without_data" and "closed but has no actual figures" in closed["error"]["message"]
+    assert (
+        closed["error"]["code"] == "closed_without_data"
+        and "closed but has no actual figures" in closed["error"]["message"]
+    )

@@ -62,10 +62,14 @@ def test_bigquery_emulator_stores_and_queries_numeric_rows(stack):
     client = bigquery_client(stack.config)
     dataset = resources()["bigquery"]["dataset"]
     table_id = f"{stack.config.project_id}.{dataset}.probe_{uuid.uuid4().hex[:8]}"
-    table = client.create_table(bigquery.Table(table_id, schema=[
-        bigquery.SchemaField("account_id", "STRING"), bigquery.SchemaField("amount", "NUMERIC")]))
-    errors = client.insert_rows_json(table, [{"account_id": "4000", "amount": "0.10"},
-                                             {"account_id": "4000", "amount": "0.20"}])
+    table = client.create_table(
+        bigquery.Table(
+            table_id, schema=[bigquery.SchemaField("account_id", "STRING"), bigquery.SchemaField("amount", "NUMERIC")]
+        )
+    )
+    errors = client.insert_rows_json(
+        table, [{"account_id": "4000", "amount": "0.10"}, {"account_id": "4000", "amount": "0.20"}]
+    )
     assert errors == []
     rows = list(client.query(f"SELECT account_id, SUM(amount) AS total FROM `{table_id}` GROUP BY account_id").result())
     # NUMERIC is exact: 0.10 + 0.20 is 0.3, not 0.30000000000000004.
@@ -90,6 +94,8 @@ def test_the_functions_emulator_runs_with_its_preloads(stack):
     from tools.stack.emulators import PRELOADS
 
     firebase = next(s for s in stack.services if s.name == "firebase")
-    environ = dict(item.split("=", 1) for item in Path(f"/proc/{firebase.pid}/environ").read_text().split("\0") if "=" in item)
+    environ = dict(
+        item.split("=", 1) for item in Path(f"/proc/{firebase.pid}/environ").read_text().split("\0") if "=" in item
+    )
     for preload in PRELOADS:
         assert f'--require "{preload}"' in environ.get("NODE_OPTIONS", ""), preload.name

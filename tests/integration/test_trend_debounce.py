@@ -87,8 +87,9 @@ def test_a_held_lease_delegates_and_a_crashed_computation_releases_it(stack, db,
     with pytest.raises(RuntimeError):
         TrendRequests(db, crash, WINDOW).on_change(org_id, datetime.now(UTC))
     state = _state(db, org_id)
-    assert state["lease_until"] is None and state["requested_at"] > state.get("computed_at", state["requested_at"]
-                                                                              - timedelta(seconds=1))
+    assert state["lease_until"] is None and state["requested_at"] > state.get(
+        "computed_at", state["requested_at"] - timedelta(seconds=1)
+    )
     # The next change (or the sweep) computes what the crash left pending.
     computer = CountingComputer(seconds=0.01)
     assert TrendRequests(db, computer, WINDOW).try_compute(org_id).startswith("computed")
@@ -96,7 +97,9 @@ def test_a_held_lease_delegates_and_a_crashed_computation_releases_it(stack, db,
 
     # While a lease is held, others only leave their request.
     db.document(f"organizations/{org_id}/trend_requests/consolidated").update(
-        {"lease_until": datetime.now(UTC) + timedelta(minutes=1)})
-    assert TrendRequests(db, computer, WINDOW).on_change(org_id, datetime.now(UTC) + timedelta(seconds=1)) \
-        == "delegated"
+        {"lease_until": datetime.now(UTC) + timedelta(minutes=1)}
+    )
+    assert (
+        TrendRequests(db, computer, WINDOW).on_change(org_id, datetime.now(UTC) + timedelta(seconds=1)) == "delegated"
+    )
     assert len(computer.calls) == 1

@@ -30,8 +30,11 @@ def shard_totals(db, org_id: str, doc_id: str) -> tuple[int, int]:
 
 
 def readable(db, org_id: str, doc_id: str, minor: int) -> dict:
-    return wait_until(lambda: (agg := aggregate(db, org_id, doc_id)) and agg["accounts"].get("4100") == minor and agg,
-                      timeout=PIPELINE_TIMEOUT, what=f"{doc_id} to show {minor}")
+    return wait_until(
+        lambda: (agg := aggregate(db, org_id, doc_id)) and agg["accounts"].get("4100") == minor and agg,
+        timeout=PIPELINE_TIMEOUT,
+        what=f"{doc_id} to show {minor}",
+    )
 
 
 def as_created(snapshot) -> DocumentState:
@@ -47,8 +50,11 @@ def test_a_redelivered_change_document_counts_once_and_a_new_one_counts_again(st
     wait_for_events(db, org_id, 1, timeout=PIPELINE_TIMEOUT)
     readable(db, org_id, KEY, 10000)
     changes = db.collection(f"organizations/{org_id}/record_changes")
-    (original,) = wait_until(lambda: [c for c in changes.stream() if c.get("state") == "published"],
-                             timeout=PIPELINE_TIMEOUT, what="the change document to be published")
+    (original,) = wait_until(
+        lambda: [c for c in changes.stream() if c.get("state") == "published"],
+        timeout=PIPELINE_TIMEOUT,
+        what="the change document to be published",
+    )
     assert shard_totals(db, org_id, KEY) == (10000, 1)
 
     # 1. The creation event again, twice, under the emulator's id or a new one: nothing changes,

@@ -51,8 +51,11 @@ def applied_changes(db, org_id: str) -> int:
 
 
 def wait_for_account(db, org_id: str, doc_id: str, account: str, minor: int) -> dict:
-    return wait_until(lambda: (agg := aggregate(db, org_id, doc_id)) and agg["accounts"].get(account) == minor and agg,
-                      timeout=PIPELINE_TIMEOUT, what=f"{doc_id} account {account} = {minor}")
+    return wait_until(
+        lambda: (agg := aggregate(db, org_id, doc_id)) and agg["accounts"].get(account) == minor and agg,
+        timeout=PIPELINE_TIMEOUT,
+        what=f"{doc_id} account {account} = {minor}",
+    )
 
 
 def csv_file(*rows: str, header: str = HEADER) -> bytes:
@@ -91,8 +94,9 @@ def test_csv_rows_become_records_and_aggregates_with_per_row_errors(stack, db, o
     file_prefix = first["event_id"].rsplit("-r", 1)[0]
     stored = db.document(f"organizations/{org_id}/ingestion_errors/{file_prefix}-r5").get()
     assert stored.exists and stored.to_dict()["code"] == "unknown_account"
-    counters = wait_until(lambda: (dq := data_quality(db, org_id)) and dq.get("total") == 6 and dq,
-                          what="6 rows counted")
+    counters = wait_until(
+        lambda: (dq := data_quality(db, org_id)) and dq.get("total") == 6 and dq, what="6 rows counted"
+    )
     assert counters["counts"]["applied"] == 3 and counters["counts"]["rejected"] == 3
 
 
@@ -119,20 +123,34 @@ def test_versions_without_and_with_a_version_column(stack, db, org_id):
     editor = member(stack, db, org_id, "editor")
     # No version column: each new file is the record's next version, like a manual entry.
     upload(stack, org_id, csv_file("ver-1,us-east,4100,2026-10,actual,10.00,USD"), editor.id_token)
-    report = upload(stack, org_id, csv_file("ver-1,us-east,4100,2026-10,actual,12.00,USD",
-                                            "ver-1,us-east,4100,2026-10,actual,15.00,USD"), editor.id_token).json()
+    report = upload(
+        stack,
+        org_id,
+        csv_file("ver-1,us-east,4100,2026-10,actual,12.00,USD", "ver-1,us-east,4100,2026-10,actual,15.00,USD"),
+        editor.id_token,
+    ).json()
     assert report["counts"]["applied"] == 2
     stored = record(db, org_id, "ver-1")
     assert (stored["version"], stored["amount"]) == (3, "15.00"), "rows of one record apply in file order"
     # A version column: the source's versions, highest wins; an older one is stale.
-    report = upload(stack, org_id, csv_file("ver-1,us-east,4100,2026-10,actual,99.00,USD,2",
-                                            "ver-1,us-east,4100,2026-10,actual,20.00,USD,,deleted",
-                                            header=HEADER + ",version,type"), editor.id_token).json()
+    report = upload(
+        stack,
+        org_id,
+        csv_file(
+            "ver-1,us-east,4100,2026-10,actual,99.00,USD,2",
+            "ver-1,us-east,4100,2026-10,actual,20.00,USD,,deleted",
+            header=HEADER + ",version,type",
+        ),
+        editor.id_token,
+    ).json()
     assert report["counts"] == {"applied": 1, "duplicate": 0, "stale": 1, "rejected": 0}, report
     assert report["stale"][0]["row"] == 2
     assert record(db, org_id, "ver-1") is None, "the delete row (next version) removed the record"
-    wait_until(lambda: (agg := aggregate(db, org_id, "us-east__2026-10__actual")) and agg["record_count"] == 0,
-               timeout=PIPELINE_TIMEOUT, what="the deleted record to leave the aggregate")
+    wait_until(
+        lambda: (agg := aggregate(db, org_id, "us-east__2026-10__actual")) and agg["record_count"] == 0,
+        timeout=PIPELINE_TIMEOUT,
+        what="the deleted record to leave the aggregate",
+    )
 
 
 def _xlsx(rows, formats=None) -> bytes:
@@ -214,18 +232,34 @@ def test_who_may_upload(stack, db, org_id):
     ("body", "content_type", "status", "words"),
     [
         (b"x" * (5 * 1024 * 1024 + 1), CSV, 413, "5 MB"),
-        (csv_file(*[f"r-{i},us-east,4100,2026-10,actual,1.00,USD" for i in range(20_001)]), CSV, 413,
-         "20000 data rows"),
+        (
+            csv_file(*[f"r-{i},us-east,4100,2026-10,actual,1.00,USD" for i in range(20_001)]),
+            CSV,
+            413,
+            "20000 data rows",
+        ),
         (csv_file("a,b"), "application/json", 415, "text/csv"),
-        (b"record_id,entity_id,account_id,period,scenario,currency\nx,us-east,4100,2026-10,actual,USD\n", CSV, 400,
-         "lacks amount"),
+        (
+            b"record_id,entity_id,account_id,period,scenario,currency\nx,us-east,4100,2026-10,actual,USD\n",
+            CSV,
+            400,
+            "lacks amount",
+        ),
         (csv_file("x,us-east,4100,2026-10,actual,1.00,USD,?", header=HEADER + ",colour"), CSV, 400, "'colour'"),
         (b"PK\x03\x04 not really a workbook", XLSX, 400, "not a readable .xlsx"),
         (csv_file(), CSV, 400, "no data rows"),
         (b"\xff\xfe" + "record_id".encode("utf-16-le"), CSV, 400, "UTF-8"),
     ],
-    ids=["over-5MB", "over-20000-rows", "wrong-type", "missing-column", "unknown-column", "bad-xlsx", "no-rows",
-         "not-utf8"],
+    ids=[
+        "over-5MB",
+        "over-20000-rows",
+        "wrong-type",
+        "missing-column",
+        "unknown-column",
+        "bad-xlsx",
+        "no-rows",
+        "not-utf8",
+    ],
 )
 def test_files_that_cannot_be_read_are_refused_whole(stack, db, org_id, body, content_type, status, words):
     seed_org(db, org_id)

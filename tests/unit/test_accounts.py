@@ -39,9 +39,15 @@ def demo_chart() -> ChartOfAccounts:
 
 def test_profit_sign_of_every_type():
     assert {t: profit_sign(t) for t in T} == {
-        T.REVENUE: 1, T.OTHER_INCOME: 1,
-        T.COGS: -1, T.OPEX: -1, T.OTHER_EXPENSE: -1, T.TAX: -1,
-        T.ASSET: 0, T.LIABILITY: 0, T.EQUITY: 0,
+        T.REVENUE: 1,
+        T.OTHER_INCOME: 1,
+        T.COGS: -1,
+        T.OPEX: -1,
+        T.OTHER_EXPENSE: -1,
+        T.TAX: -1,
+        T.ASSET: 0,
+        T.LIABILITY: 0,
+        T.EQUITY: 0,
     }
 
 
@@ -116,8 +122,14 @@ def test_a_parent_of_expense_type_nets_revenue_negatively():
 
 def test_a_net_income_group_equals_the_net_income_metric():
     accounts = [Account("NI", "Net income", T.REVENUE)]
-    amounts = {T.REVENUE: 1000_00, T.OTHER_INCOME: 20_00, T.COGS: 400_00, T.OPEX: 300_00, T.OTHER_EXPENSE: 50_00,
-               T.TAX: 60_00}
+    amounts = {
+        T.REVENUE: 1000_00,
+        T.OTHER_INCOME: 20_00,
+        T.COGS: 400_00,
+        T.OPEX: 300_00,
+        T.OTHER_EXPENSE: 50_00,
+        T.TAX: 60_00,
+    }
     leaves = {}
     for account_type in amounts:
         accounts.append(Account(f"{account_type.value}-leaf", account_type.value, account_type, "NI"))
@@ -143,8 +155,11 @@ def test_signs_multiply_along_the_path():
 
 def test_balance_sheet_groups_sum_within_the_family():
     chart = ChartOfAccounts(
-        [Account("1000", "Assets", T.ASSET), Account("1100", "Cash", T.ASSET, "1000"),
-         Account("1200", "Receivables", T.ASSET, "1000")]
+        [
+            Account("1000", "Assets", T.ASSET),
+            Account("1100", "Cash", T.ASSET, "1000"),
+            Account("1200", "Receivables", T.ASSET, "1000"),
+        ]
     )
     assert chart.rollups({"1100": 500, "1200": 250}) == {"1000": 750}
 

@@ -34,17 +34,36 @@ ALL = AggregateKey("_all", "2026-10", "actual")
 def demo_chart() -> ChartOfAccounts:
     reference = json.loads((ROOT / "demo_data" / "reference.json").read_text())
     return ChartOfAccounts.from_documents(
-        {a["account_id"]: {"name": a["name"], "type": a["type"], "parent_id": a["parent_id"]}
-         for a in reference["accounts"]}
+        {
+            a["account_id"]: {"name": a["name"], "type": a["type"], "parent_id": a["parent_id"]}
+            for a in reference["accounts"]
+        }
     )
 
 
-def record(record_id: str = "JE-1", *, version: int = 1, entity: str = "us-east", account: str = "4100",
-           period: str = "2026-10", scenario: str = "actual", minor: int = 100_00) -> RecordState:
+def record(
+    record_id: str = "JE-1",
+    *,
+    version: int = 1,
+    entity: str = "us-east",
+    account: str = "4100",
+    period: str = "2026-10",
+    scenario: str = "actual",
+    minor: int = 100_00,
+) -> RecordState:
     return RecordState(
-        org_id="acme", record_id=record_id, version=version, event_id=f"{record_id}-v{version}",
-        entity_id=entity, account_id=account, period=period, scenario=scenario,
-        amount=Decimal(minor).scaleb(-2), currency="USD", amount_minor=minor, reporting_amount_minor=minor,
+        org_id="acme",
+        record_id=record_id,
+        version=version,
+        event_id=f"{record_id}-v{version}",
+        entity_id=entity,
+        account_id=account,
+        period=period,
+        scenario=scenario,
+        amount=Decimal(minor).scaleb(-2),
+        currency="USD",
+        amount_minor=minor,
+        reporting_amount_minor=minor,
     )
 
 
@@ -154,8 +173,12 @@ def test_sum_deltas_keeps_a_count_change_without_amount():
 
 
 def test_aggregates_from_records_ignores_tombstones():
-    records = [record("a", minor=100), record("b", account="5100", minor=40), record("c", entity="eu-central", minor=7),
-               tombstone("d")]
+    records = [
+        record("a", minor=100),
+        record("b", account="5100", minor=40),
+        record("c", entity="eu-central", minor=7),
+        tombstone("d"),
+    ]
     eu = AggregateKey("eu-central", "2026-10", "actual")
     assert aggregates_from_records(records) == {
         US: delta({"4100": 100, "5100": 40}, 2),
@@ -323,8 +346,11 @@ def test_views_built_change_by_change_equal_a_full_recompute(sequence):
             folded = FoldedTotals({k: v for k, v in accounts.items() if v}, 0, {})
             previous = views.get(key)
             views[key] = build_view(
-                folded, chart, graph,
-                stored(previous.metrics) if previous else None, previous.totals_by_type if previous else None,
+                folded,
+                chart,
+                graph,
+                stored(previous.metrics) if previous else None,
+                previous.totals_by_type if previous else None,
             )
     for key, truth in aggregates_from_records(states.values()).items():
         full = build_view(FoldedTotals(truth.accounts, 0, {}), chart, graph)

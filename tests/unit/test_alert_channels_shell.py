@@ -10,52 +10,87 @@ from finance_core.alert_notices import Notice, NoticeAlert
 
 from tests.alert_receivers import SmtpReceiver, WebhookReceiver, free_port
 
-NOTICE = Notice("acme", "initial", [NoticeAlert("a1", "r1", "critical", "active", "Margin below 60%",
-                                                "Gross margin is 55.00%.", "_all", "2026-10", 1)])
+NOTICE = Notice(
+    "acme",
+    "initial",
+    [
+        NoticeAlert(
+            "a1", "r1", "critical", "active", "Margin below 60%", "Gross margin is 55.00%.", "_all", "2026-10", 1
+        )
+    ],
+)
 SECRETS = {"SLACK_WEBHOOK_URL": "https://hooks.example/T000/B000/xyz", "SMTP_PASSWORD": "s3cret"}
 NO_SLEEP: list[float] = []
 
 
 def _sender(channels: dict, secrets: dict | None = None) -> ChannelSender:
-    return ChannelSender(lambda org, ids: {i: channels.get(i) for i in ids}, (secrets or SECRETS).get,
-                         lambda: {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": "25", "SMTP_USER": "", "SMTP_FROM": "a@b.c",
-                                  "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"},
-                         sleep=NO_SLEEP.append)
+    return ChannelSender(
+        lambda org, ids: {i: channels.get(i) for i in ids},
+        (secrets or SECRETS).get,
+        lambda: {
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": "25",
+            "SMTP_USER": "",
+            "SMTP_FROM": "a@b.c",
+            "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+        },
+        sleep=NO_SLEEP.append,
+    )
 
 
 # --- documents and secrets ---------------------------------------------------------------------
 
 
 def test_a_webhook_url_comes_from_the_document_or_from_a_named_secret():
-    assert webhook_url(parse_channel("c", {"type": "webhook", "url": "http://127.0.0.1:1/x"}), SECRETS.get) == \
-        "http://127.0.0.1:1/x"
+    assert (
+        webhook_url(parse_channel("c", {"type": "webhook", "url": "http://127.0.0.1:1/x"}), SECRETS.get)
+        == "http://127.0.0.1:1/x"
+    )
     channel = parse_channel("c", {"type": "webhook", "url_secret": "SLACK_WEBHOOK_URL"})
     assert webhook_url(channel, SECRETS.get) == SECRETS["SLACK_WEBHOOK_URL"]
     with pytest.raises(ChannelError, match="secret SLACK_WEBHOOK_URL has no value"):
         webhook_url(channel, {"SLACK_WEBHOOK_URL": "unset-local"}.get)
 
 
-@pytest.mark.parametrize("document, message", [
-    (None, "does not exist"),
-    ({"type": "pager"}, "type"),
-    ({"type": "webhook", "url_secret": "HOME"}, "url_secret"),
-    ({"type": "webhook", "url": "ftp://x"}, "url"),
-    ({"type": "email", "recipients": []}, "recipients"),
-    ({"type": "email", "recipients": ["not-an-address"]}, "recipients"),
-    ({"type": "email", "recipients": ["a@b.c"], "password": "inline"}, "password"),
-])
+@pytest.mark.parametrize(
+    "document, message",
+    [
+        (None, "does not exist"),
+        ({"type": "pager"}, "type"),
+        ({"type": "webhook", "url_secret": "HOME"}, "url_secret"),
+        ({"type": "webhook", "url": "ftp://x"}, "url"),
+        ({"type": "email", "recipients": []}, "recipients"),
+        ({"type": "email", "recipients": ["not-an-address"]}, "recipients"),
+        ({"type": "email", "recipients": ["a@b.c"], "password": "inline"}, "password"),
+    ],
+)
 def test_a_broken_channel_document_is_refused_with_a_reason(document, message):
     with pytest.raises(ChannelError, match=message):
         parse_channel("c", document)
 
 
 def test_smtp_settings_take_the_document_over_the_params_and_the_password_from_the_secret():
-    channel = parse_channel("c", {"type": "email", "recipients": ["cfo@acme.test"], "smtp_port": 587,
-                                  "smtp_user": "alerts", "password_secret": "SMTP_PASSWORD"})
-    settings = smtp_settings(channel, {"SMTP_HOST": "smtp.acme.test", "SMTP_PORT": "25", "SMTP_FROM": "x@acme.test"},
-                             SECRETS.get)
+    channel = parse_channel(
+        "c",
+        {
+            "type": "email",
+            "recipients": ["cfo@acme.test"],
+            "smtp_port": 587,
+            "smtp_user": "alerts",
+            "password_secret": "SMTP_PASSWORD",
+        },
+    )
+    settings = smtp_settings(
+        channel, {"SMTP_HOST": "smtp.acme.test", "SMTP_PORT": "25", "SMTP_FROM": "x@acme.test"}, SECRETS.get
+    )
     assert (settings.host, settings.port, settings.security, settings.user, settings.password, settings.sender) == (
-        "smtp.acme.test", 587, "starttls", "alerts", "s3cret", "x@acme.test")
+        "smtp.acme.test",
+        587,
+        "starttls",
+        "alerts",
+        "s3cret",
+        "x@acme.test",
+    )
 
 
 # --- retries -----------------------------------------------------------------------------------
@@ -77,8 +112,9 @@ def test_a_failing_send_is_retried_with_exponential_backoff_then_given_up():
 
 
 def test_a_permanent_error_is_not_retried():
-    outcome = deliver_with_retry("c", lambda: (_ for _ in ()).throw(DeliveryError("HTTP 404", retryable=False)),
-                                 sleep=NO_SLEEP.append)
+    outcome = deliver_with_retry(
+        "c", lambda: (_ for _ in ()).throw(DeliveryError("HTTP 404", retryable=False)), sleep=NO_SLEEP.append
+    )
     assert (outcome.delivered, outcome.attempts) == (False, 1)
 
 
@@ -98,12 +134,14 @@ def test_a_webhook_that_fails_once_gets_the_payload_on_the_second_attempt():
 def test_a_broken_channel_never_blocks_the_others():
     port = free_port()  # nobody listens: connection refused on every attempt
     with WebhookReceiver() as hook:
-        outcomes = _sender({
-            "dead": {"type": "webhook", "url": f"http://127.0.0.1:{port}/x", "timeout_seconds": 1},
-            "bad": {"type": "webhook"},
-            "off": {"type": "webhook", "url": f"{hook.url}/off", "enabled": False},
-            "good": {"type": "webhook", "url": f"{hook.url}/good"},
-        }).send("acme", ["dead", "bad", "missing", "off", "good"], NOTICE)
+        outcomes = _sender(
+            {
+                "dead": {"type": "webhook", "url": f"http://127.0.0.1:{port}/x", "timeout_seconds": 1},
+                "bad": {"type": "webhook"},
+                "off": {"type": "webhook", "url": f"{hook.url}/off", "enabled": False},
+                "good": {"type": "webhook", "url": f"{hook.url}/good"},
+            }
+        ).send("acme", ["dead", "bad", "missing", "off", "good"], NOTICE)
     by_channel = {o.channel_id: o for o in outcomes}
     assert set(by_channel) == {"dead", "bad", "missing", "good"}  # a disabled channel is skipped
     assert by_channel["good"].delivered
@@ -116,8 +154,16 @@ def test_a_broken_channel_never_blocks_the_others():
 
 def test_an_email_arrives_with_a_text_and_an_html_part():
     with SmtpReceiver() as smtp:
-        sender = _sender({"cfo": {"type": "email", "recipients": ["cfo@acme.test", "ops@acme.test"],
-                                  "smtp_port": smtp.port, "sender": "alerts@acme.test"}})
+        sender = _sender(
+            {
+                "cfo": {
+                    "type": "email",
+                    "recipients": ["cfo@acme.test", "ops@acme.test"],
+                    "smtp_port": smtp.port,
+                    "sender": "alerts@acme.test",
+                }
+            }
+        )
         outcomes = sender.send("acme", ["cfo"], NOTICE)
     assert outcomes[0].delivered and outcomes[0].attempts == 1
     [message] = smtp.messages
@@ -137,10 +183,12 @@ def test_a_secret_bearing_webhook_path_never_reaches_what_members_read():
     port = free_port()  # nobody listens: the connection error of requests names the whole URL
     with WebhookReceiver(script=[404, 404, 404]) as hook:
         hook_url = f"{hook.url}{secret_path}"
-        outcomes = _sender({
-            "dead": {"type": "webhook", "url": f"http://127.0.0.1:{port}{secret_path}", "timeout_seconds": 1},
-            "refused": {"type": "webhook", "url": hook_url},
-        }).send("acme", ["dead", "refused"], NOTICE)
+        outcomes = _sender(
+            {
+                "dead": {"type": "webhook", "url": f"http://127.0.0.1:{port}{secret_path}", "timeout_seconds": 1},
+                "refused": {"type": "webhook", "url": hook_url},
+            }
+        ).send("acme", ["dead", "refused"], NOTICE)
     for outcome in outcomes:
         assert not outcome.delivered
         for text in outcome.errors:
@@ -158,10 +206,16 @@ def test_a_webhook_host_must_be_allow_listed_and_use_https():
         check_webhook_url("http://hooks.slack.com/x", allowed)
     with pytest.raises(ChannelError, match="not allowed"):
         check_webhook_url("https://hooks.slack.com.evil.test/x", allowed)
-    strict = ChannelSender(lambda org, ids: {"ext": {"type": "webhook", "url": "https://evil.example/hook"}},
-                           {}.get, lambda: {}, sleep=NO_SLEEP.append)
+    strict = ChannelSender(
+        lambda org, ids: {"ext": {"type": "webhook", "url": "https://evil.example/hook"}},
+        {}.get,
+        lambda: {},
+        sleep=NO_SLEEP.append,
+    )
     [outcome] = strict.send("acme", ["ext"], NOTICE)
-    assert outcome.attempts == 0 and "not allowed" in outcome.last_error and "WEBHOOK_ALLOWED_HOSTS" in outcome.last_error
+    assert (
+        outcome.attempts == 0 and "not allowed" in outcome.last_error and "WEBHOOK_ALLOWED_HOSTS" in outcome.last_error
+    )
 
 
 def test_an_smtp_password_goes_only_over_tls_and_only_to_allowed_servers():
@@ -170,11 +224,12 @@ def test_an_smtp_password_goes_only_over_tls_and_only_to_allowed_servers():
     with pytest.raises(ChannelError, match="only sent over TLS"):
         smtp_settings(parse_channel("c", base), defaults, SECRETS.get)
     with pytest.raises(ChannelError, match="is not allowed"):
-        smtp_settings(parse_channel("c", {**base, "smtp_host": "attacker.test", "smtp_port": 465}), defaults,
-                      SECRETS.get)
-    allowed = smtp_settings(parse_channel("c", {**base, "smtp_host": "eu.mail.acme.test", "smtp_port": 587}),
-                            defaults, SECRETS.get)
+        smtp_settings(
+            parse_channel("c", {**base, "smtp_host": "attacker.test", "smtp_port": 465}), defaults, SECRETS.get
+        )
+    allowed = smtp_settings(
+        parse_channel("c", {**base, "smtp_host": "eu.mail.acme.test", "smtp_port": 587}), defaults, SECRETS.get
+    )
     assert (allowed.host, allowed.security, allowed.password) == ("eu.mail.acme.test", "starttls", "s3cret")
     with pytest.raises(ChannelError, match="no default in production"):
-        smtp_settings(parse_channel("c", {"type": "email", "recipients": ["a@b.c"]}), {"SMTP_PORT": "587"},
-                      SECRETS.get)
+        smtp_settings(parse_channel("c", {"type": "email", "recipients": ["a@b.c"]}), {"SMTP_PORT": "587"}, SECRETS.get)

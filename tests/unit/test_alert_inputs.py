@@ -28,15 +28,24 @@ CURRENT = "2026-11"
 
 
 def _rule(**fields):
-    body = {"rule_id": "r1", "name": "Rule", "type": "absolute", "severity": "warning",
-            "target": {"entity_id": "_all", "metric": "revenue"}, "direction": "below", "threshold_minor": 100}
+    body = {
+        "rule_id": "r1",
+        "name": "Rule",
+        "type": "absolute",
+        "severity": "warning",
+        "target": {"entity_id": "_all", "metric": "revenue"},
+        "direction": "below",
+        "threshold_minor": 100,
+    }
     body.update(fields)
     return parse_rule({k: v for k, v in body.items() if v is not None})
 
 
 def _plan(rules, changes):
-    return [(p.rule.rule_id, p.period) for p in
-            plan_evaluations(rules, changes, chart=demo_org().chart, current_period=CURRENT)]
+    return [
+        (p.rule.rule_id, p.period)
+        for p in plan_evaluations(rules, changes, chart=demo_org().chart, current_period=CURRENT)
+    ]
 
 
 # --- which rules a change touches --------------------------------------------------------------
@@ -45,27 +54,44 @@ def _plan(rules, changes):
 def test_a_change_touches_rules_of_its_entity_scenario_and_subject_only():
     revenue_all = _rule(rule_id="rev-all")
     revenue_east = _rule(rule_id="rev-east", target={"entity_id": "us-east", "metric": "revenue"})
-    margin_all = _rule(rule_id="margin", target={"entity_id": "_all", "metric": "gross_margin_pct"},
-                       threshold_minor=None, threshold_pct="60")
+    margin_all = _rule(
+        rule_id="margin",
+        target={"entity_id": "_all", "metric": "gross_margin_pct"},
+        threshold_minor=None,
+        threshold_pct="60",
+    )
     opex_all = _rule(rule_id="opex", target={"entity_id": "_all", "metric": "opex"})
     salaries_west = _rule(rule_id="salaries-west", target={"entity_id": "us-west", "account_id": "6100"})
     opex_group_west = _rule(rule_id="opex-group-west", target={"entity_id": "us-west", "account_id": "6000"})
     rules = [revenue_all, revenue_east, margin_all, opex_all, salaries_west, opex_group_west]
-    revenue_change = {AggregateKey("us-east", "2026-10", "actual"): ["4100"],
-                      AggregateKey("_all", "2026-10", "actual"): ["4100"]}
+    revenue_change = {
+        AggregateKey("us-east", "2026-10", "actual"): ["4100"],
+        AggregateKey("_all", "2026-10", "actual"): ["4100"],
+    }
     assert _plan(rules, revenue_change) == [("margin", "2026-10"), ("rev-all", "2026-10"), ("rev-east", "2026-10")]
-    salary_change = {AggregateKey("us-west", "2026-10", "actual"): ["6100"],
-                     AggregateKey("_all", "2026-10", "actual"): ["6100"]}
+    salary_change = {
+        AggregateKey("us-west", "2026-10", "actual"): ["6100"],
+        AggregateKey("_all", "2026-10", "actual"): ["6100"],
+    }
     # A leaf account and the summary account it rolls up into; revenue and margin do not move.
-    assert _plan(rules, salary_change) == [("opex", "2026-10"), ("opex-group-west", "2026-10"),
-                                           ("salaries-west", "2026-10")]
+    assert _plan(rules, salary_change) == [
+        ("opex", "2026-10"),
+        ("opex-group-west", "2026-10"),
+        ("salaries-west", "2026-10"),
+    ]
     budget_change = {AggregateKey("_all", "2026-10", "budget"): ["4100"]}
     assert _plan(rules, budget_change) == []
 
 
 def test_a_variance_rule_is_touched_by_its_comparison_scenario_and_reads_both():
-    variance = _rule(rule_id="opex-budget", type="variance", target={"entity_id": "_all", "metric": "opex"},
-                     direction="unfavourable", threshold_pct="5", threshold_minor=None)
+    variance = _rule(
+        rule_id="opex-budget",
+        type="variance",
+        target={"entity_id": "_all", "metric": "opex"},
+        direction="unfavourable",
+        threshold_pct="5",
+        threshold_minor=None,
+    )
     assert _plan([variance], {AggregateKey("_all", "2026-10", "budget"): ["6200"]}) == [("opex-budget", "2026-10")]
     assert _plan([variance], {AggregateKey("_all", "2026-10", "forecast"): ["6200"]}) == []
     plan = PlannedEvaluation(variance, "2026-10", history_length(variance))
@@ -90,18 +116,32 @@ def test_anomaly_rules_judge_complete_periods_and_absolute_rules_every_period():
     anomaly = _rule(rule_id="spike", type="anomaly", direction="spike", threshold_minor=None)
     absolute = _rule(rule_id="floor")
     change = {AggregateKey("_all", CURRENT, "actual"): ["4100"], AggregateKey("_all", "2026-09", "actual"): ["4100"]}
-    assert _plan([anomaly, absolute], change) == [("floor", "2026-09"), ("floor", CURRENT), ("spike", "2026-09"),
-                                                  ("spike", "2026-10")]
+    assert _plan([anomaly, absolute], change) == [
+        ("floor", "2026-09"),
+        ("floor", CURRENT),
+        ("spike", "2026-09"),
+        ("spike", "2026-10"),
+    ]
     assert history_length(anomaly) == 36
 
 
 def test_a_late_month_makes_anomaly_rules_judge_again_the_months_whose_baseline_it_joins():
-    anomaly = _rule(rule_id="spike", type="anomaly", direction="spike", window=3, threshold_minor=None,
-                    target={"entity_id": "us-east", "account_id": "6200"})
+    anomaly = _rule(
+        rule_id="spike",
+        type="anomaly",
+        direction="spike",
+        window=3,
+        threshold_minor=None,
+        target={"entity_id": "us-east", "account_id": "6200"},
+    )
     change = {AggregateKey("us-east", "2026-05", "actual"): ["6200"]}
     plans = plan_evaluations([anomaly], change, chart=demo_org().chart, current_period=CURRENT)
-    assert [(p.period, p.changed) for p in plans] == [("2026-05", True), ("2026-06", False), ("2026-07", False),
-                                                     ("2026-08", False)]
+    assert [(p.period, p.changed) for p in plans] == [
+        ("2026-05", True),
+        ("2026-06", False),
+        ("2026-07", False),
+        ("2026-08", False),
+    ]
     # A later month whose own posting is not loaded yet has no figure; the changed month reads 0.
     docs = {AggregateKey("us-east", p, "actual"): {"accounts": {"6100": 1}} for p in ("2026-05", "2026-06")}
     assert build_context(plans[1], docs, chart=demo_org().chart, currency="USD").current_value is None
@@ -118,8 +158,11 @@ def test_a_metric_the_graph_does_not_know_is_evaluated_on_any_change():
 
 def test_values_come_from_metrics_accounts_and_rollups_exactly():
     chart = demo_org().chart
-    doc = {"accounts": {"6100": 500}, "rollups": {"6000": 800},
-           "metrics": {"revenue": 1000, "gross_margin_pct": 37.1234}}
+    doc = {
+        "accounts": {"6100": 500},
+        "rollups": {"6000": 800},
+        "metrics": {"revenue": 1000, "gross_margin_pct": 37.1234},
+    }
     assert value_of(AlertTarget(metric="revenue"), doc, chart) == 1000
     assert value_of(AlertTarget(metric="gross_margin_pct"), doc, chart) == Decimal("37.1234")
     assert value_of(AlertTarget(account_id="6100"), doc, chart) == 500
@@ -133,8 +176,10 @@ def test_values_come_from_metrics_accounts_and_rollups_exactly():
 def test_history_is_the_unbroken_run_of_loaded_months_before_the_period():
     rule = _rule(rule_id="decline", type="trend", direction="decline", periods=3, threshold_minor=None)
     plan = PlannedEvaluation(rule, "2026-10", 3)
-    docs = {AggregateKey("_all", p, "actual"): {"metrics": {"revenue": v}}
-            for p, v in [("2026-08", 300), ("2026-09", 200), ("2026-10", 100)]}
+    docs = {
+        AggregateKey("_all", p, "actual"): {"metrics": {"revenue": v}}
+        for p, v in [("2026-08", 300), ("2026-09", 200), ("2026-10", 100)]
+    }
     context = build_context(plan, docs, chart=demo_org().chart, currency="USD")
     assert context.current_value == 100
     assert list(context.history) == [("2026-08", 300), ("2026-09", 200)]  # 2026-07 is not loaded
@@ -145,11 +190,19 @@ def test_history_is_the_unbroken_run_of_loaded_months_before_the_period():
 
 
 def test_a_history_month_without_postings_on_the_account_is_not_loaded_yet_but_this_month_counts_zero():
-    rule = _rule(rule_id="decline", type="trend", direction="decline", periods=2, threshold_minor=None,
-                 target={"entity_id": "us-east", "account_id": "6200"})
+    rule = _rule(
+        rule_id="decline",
+        type="trend",
+        direction="decline",
+        periods=2,
+        threshold_minor=None,
+        target={"entity_id": "us-east", "account_id": "6200"},
+    )
     plan = PlannedEvaluation(rule, "2026-10", 2)
-    docs = {AggregateKey("us-east", p, "actual"): {"accounts": accounts} for p, accounts in [
-        ("2026-08", {"6200": 300}), ("2026-09", {"6100": 5}), ("2026-10", {"6100": 7})]}
+    docs = {
+        AggregateKey("us-east", p, "actual"): {"accounts": accounts}
+        for p, accounts in [("2026-08", {"6200": 300}), ("2026-09", {"6100": 5}), ("2026-10", {"6100": 7})]
+    }
     context = build_context(plan, docs, chart=demo_org().chart, currency="USD")
     assert context.current_value == 0 and list(context.history) == []
 
@@ -160,8 +213,10 @@ def test_a_history_month_without_postings_on_the_account_is_not_loaded_yet_but_t
 def _demo_series(target: AlertTarget) -> list[tuple[str, int | Decimal]]:
     aggregates = demo_aggregates()
     periods = sorted(k.period for k in aggregates if k.entity_id == target.entity_id and k.scenario == "actual")
-    return [(p, value_of(target, aggregates[AggregateKey(target.entity_id, p, "actual")], demo_org().chart))
-            for p in periods]
+    return [
+        (p, value_of(target, aggregates[AggregateKey(target.entity_id, p, "actual")], demo_org().chart))
+        for p in periods
+    ]
 
 
 def _fired(rule) -> list[str]:
@@ -207,8 +262,10 @@ def test_the_demo_anomaly_rules_find_the_injected_anomalies_precision_and_recall
     true_positives = len(flagged & truth)
     precision = true_positives / len(flagged) if flagged else 0.0
     recall = true_positives / len(truth)
-    print(f"\ndemo anomaly rules: {len(truth)} injected, {judged} periods judged by 9 rules, flagged "
-          f"{sorted(flagged)} -> precision {precision:.2f}, recall {recall:.2f}")
+    print(
+        f"\ndemo anomaly rules: {len(truth)} injected, {judged} periods judged by 9 rules, flagged "
+        f"{sorted(flagged)} -> precision {precision:.2f}, recall {recall:.2f}"
+    )
     assert flagged == truth
 
 
@@ -258,9 +315,11 @@ def test_the_anomaly_rule_on_a_labelled_synthetic_set_precision_recall_and_seaso
             quiet_alarms += len(flagged)
             quiet_judged += sum(evaluation.evaluable for evaluation in evaluations)
     precision, recall = tp / (tp + fp), tp / (tp + fn)
-    print(f"\nanomaly rule on {SERIES} synthetic seasonal series x {LENGTH} months (seed {SEED}): "
-          f"{tp + fn} injected, {tp} found, {fp} false alarms -> precision {precision:.3f}, recall {recall:.3f}; "
-          f"series without incidents: {quiet_alarms} alarms in {quiet_judged} judged months")
+    print(
+        f"\nanomaly rule on {SERIES} synthetic seasonal series x {LENGTH} months (seed {SEED}): "
+        f"{tp + fn} injected, {tp} found, {fp} false alarms -> precision {precision:.3f}, recall {recall:.3f}; "
+        f"series without incidents: {quiet_alarms} alarms in {quiet_judged} judged months"
+    )
     assert precision >= 0.9 and recall >= 0.9
     assert quiet_alarms / quiet_judged < 0.01
 

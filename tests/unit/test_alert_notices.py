@@ -32,23 +32,34 @@ def test_defaults_group_by_rule_wait_ten_seconds_and_send_critical_at_once():
 
 
 def test_a_policy_document_sets_timings_and_replaces_the_overrides():
-    settings = settings_from_document({"group_by": ["entity_id"], "group_wait_seconds": 2,
-                                       "max_notifications_per_hour": 5,
-                                       "severity_overrides": {"info": {"repeat_interval_seconds": 86400}}})
+    settings = settings_from_document(
+        {
+            "group_by": ["entity_id"],
+            "group_wait_seconds": 2,
+            "max_notifications_per_hour": 5,
+            "severity_overrides": {"info": {"repeat_interval_seconds": 86400}},
+        }
+    )
     assert settings.for_severity("critical").group_wait_seconds == 2
     info = settings.for_severity("info")
     assert (info.group_by, info.repeat_interval_seconds, info.max_notifications_per_hour) == (
-        ("entity_id", "severity"), 86400, 5)
+        ("entity_id", "severity"),
+        86400,
+        5,
+    )
 
 
-@pytest.mark.parametrize("document, message", [
-    ({"group_wait": 3}, "group_wait: not a field"),
-    ({"group_wait_seconds": -1}, "group_wait_seconds: must be a whole number"),
-    ({"group_wait_seconds": 1.5}, "must be a whole number"),
-    ({"group_by": ["colour"]}, "cannot group alerts by ['colour']"),
-    ({"severity_overrides": {"critical": {"max_notifications_per_hour": 1}}}, "cannot vary by severity"),
-    ({"severity_overrides": {"urgent": {}}}, "severity_overrides.urgent"),
-])
+@pytest.mark.parametrize(
+    "document, message",
+    [
+        ({"group_wait": 3}, "group_wait: not a field"),
+        ({"group_wait_seconds": -1}, "group_wait_seconds: must be a whole number"),
+        ({"group_wait_seconds": 1.5}, "must be a whole number"),
+        ({"group_by": ["colour"]}, "cannot group alerts by ['colour']"),
+        ({"severity_overrides": {"critical": {"max_notifications_per_hour": 1}}}, "cannot vary by severity"),
+        ({"severity_overrides": {"urgent": {}}}, "severity_overrides.urgent"),
+    ],
+)
 def test_a_broken_policy_document_is_refused_with_the_field(document, message):
     with pytest.raises(SettingsError, match=message.replace("[", r"\[").replace("]", r"\]")):
         settings_from_document(document)
@@ -61,16 +72,34 @@ def test_alerts_of_different_severities_never_share_a_group():
     now = datetime(2026, 10, 5, tzinfo=UTC)
 
     def state(severity):
-        return AlertState("f-" + severity, "r", "absolute", "_all", "2026-10", Severity(severity), AlertStatus.ACTIVE,
-                          "t", "d", 1, now, now, now)
+        return AlertState(
+            "f-" + severity,
+            "r",
+            "absolute",
+            "_all",
+            "2026-10",
+            Severity(severity),
+            AlertStatus.ACTIVE,
+            "t",
+            "d",
+            1,
+            now,
+            now,
+            now,
+        )
 
     keys = {group_key("org", state(s), settings.for_severity(s)) for s in ("info", "warning", "critical")}
     assert len(keys) == 3
 
 
 def test_the_slack_payload_has_text_blocks_and_new_alerts_first():
-    notice = Notice("acme", "update", [_alert("old", title="Old"), _alert("new", "critical", "New <b>&")],
-                    new_alert_ids=["new"], dashboard_url="https://dash.example/alerts")
+    notice = Notice(
+        "acme",
+        "update",
+        [_alert("old", title="Old"), _alert("new", "critical", "New <b>&")],
+        new_alert_ids=["new"],
+        dashboard_url="https://dash.example/alerts",
+    )
     payload = slack_payload(notice)
     json.dumps(payload)  # plain JSON
     assert payload["text"] == "[CRITICAL] 2 alerts open, new ones first in acme"

@@ -52,20 +52,38 @@ class MemoryStore:
         was_waiting = bool(group.pending)
         for fingerprint in add:
             group = enqueue(group, fingerprint, now)
-        decision = plan_flush(group, open_alerts=set(group.pending) | set(group.notified), budget=self.budget,
-                              policy=policy, now=now)
+        decision = plan_flush(
+            group, open_alerts=set(group.pending) | set(group.notified), budget=self.budget, policy=policy, now=now
+        )
         self.groups[key], self.budget = decision.group, decision.budget
         notification = None
         if decision.send:
             self.sent.append((now, decision.fingerprints))
-            notification = {"notification_id": f"n{len(self.sent)}", "kind": decision.kind.value,
-                            "alert_ids": list(decision.fingerprints), "channels": []}
+            notification = {
+                "notification_id": f"n{len(self.sent)}",
+                "kind": decision.kind.value,
+                "alert_ids": list(decision.fingerprints),
+                "channels": [],
+            }
         return FlushClaim(decision, bool(add) and not was_waiting and bool(group.pending), notification, {})
 
 
 def _alert(fingerprint: str, rule_id: str, severity: str) -> AlertState:
-    return AlertState(fingerprint, rule_id, "absolute", "_all", "2026-10", Severity(severity), AlertStatus.ACTIVE,
-                      "t", "d", 1, T0, T0, T0)
+    return AlertState(
+        fingerprint,
+        rule_id,
+        "absolute",
+        "_all",
+        "2026-10",
+        Severity(severity),
+        AlertStatus.ACTIVE,
+        "t",
+        "d",
+        1,
+        T0,
+        T0,
+        T0,
+    )
 
 
 def _notifier(store: MemoryStore, clock: Clock, inline_wait: float = 10.0) -> Notifier:
@@ -74,8 +92,10 @@ def _notifier(store: MemoryStore, clock: Clock, inline_wait: float = 10.0) -> No
 
 def test_a_critical_alert_goes_out_at_once_and_groups_waiting_together_cost_one_wait():
     store, clock = MemoryStore(), Clock()
-    sent = _notifier(store, clock).enqueue("acme", [
-        _alert("w1", "opex", "warning"), _alert("c1", "margin", "critical"), _alert("w2", "revenue", "warning")])
+    sent = _notifier(store, clock).enqueue(
+        "acme",
+        [_alert("w1", "opex", "warning"), _alert("c1", "margin", "critical"), _alert("w2", "revenue", "warning")],
+    )
     assert store.sent[0] == (T0, ("c1",))
     # Two warning groups opened together are both sent after one wait of 10 s, not 20.
     assert clock.slept == [10.0, 0.0]

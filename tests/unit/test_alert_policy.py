@@ -56,8 +56,9 @@ def _evaluation(firing: bool, rule=None, period: str = "2026-10"):
 
 
 def _apply(state, firing: bool, change_id: str, seconds: float, rule=None):
-    return apply_evaluation(state, _evaluation(firing, rule), change_id=change_id, now=_at(seconds),
-                            cooldown_seconds=COOLDOWN)
+    return apply_evaluation(
+        state, _evaluation(firing, rule), change_id=change_id, now=_at(seconds), cooldown_seconds=COOLDOWN
+    )
 
 
 # --- lifecycle ----------------------------------------------------------------------------------
@@ -105,8 +106,9 @@ def test_an_undecidable_evaluation_neither_fires_nor_resolves():
 
 def test_resolution_can_notify_when_asked():
     state = _apply(None, True, "e1", 0).state
-    decision = apply_evaluation(state, _evaluation(False), change_id="e2", now=_at(5), cooldown_seconds=COOLDOWN,
-                                notify_on_resolve=True)
+    decision = apply_evaluation(
+        state, _evaluation(False), change_id="e2", now=_at(5), cooldown_seconds=COOLDOWN, notify_on_resolve=True
+    )
     assert decision.transition is Transition.RESOLVED and decision.notify
 
 
@@ -134,13 +136,16 @@ def test_times_must_be_timezone_aware():
 
 
 def test_a_stale_evaluation_cannot_undo_a_newer_one():
-    state = apply_evaluation(None, _evaluation(True), change_id="e2", now=_at(10), cooldown_seconds=COOLDOWN,
-                             observed_at=_at(9)).state
-    stale = apply_evaluation(state, _evaluation(False), change_id="e1", now=_at(20), cooldown_seconds=COOLDOWN,
-                             observed_at=_at(5))
+    state = apply_evaluation(
+        None, _evaluation(True), change_id="e2", now=_at(10), cooldown_seconds=COOLDOWN, observed_at=_at(9)
+    ).state
+    stale = apply_evaluation(
+        state, _evaluation(False), change_id="e1", now=_at(20), cooldown_seconds=COOLDOWN, observed_at=_at(5)
+    )
     assert stale.transition is Transition.UNCHANGED and stale.state.status is AlertStatus.ACTIVE
-    fresh = apply_evaluation(state, _evaluation(False), change_id="e3", now=_at(30), cooldown_seconds=COOLDOWN,
-                             observed_at=_at(25))
+    fresh = apply_evaluation(
+        state, _evaluation(False), change_id="e3", now=_at(30), cooldown_seconds=COOLDOWN, observed_at=_at(25)
+    )
     assert fresh.transition is Transition.RESOLVED and fresh.state.last_observed_at == _at(25)
 
 
@@ -173,8 +178,14 @@ def test_redelivered_changes_never_change_the_outcome(changes, rnd):
     def run(sequence):
         state = None
         for step, (change_id, firing) in enumerate(sequence):
-            state = apply_evaluation(state, _evaluation(firing), change_id=change_id, now=_at(100 + step),
-                                     cooldown_seconds=COOLDOWN, observed_at=observed[change_id]).state
+            state = apply_evaluation(
+                state,
+                _evaluation(firing),
+                change_id=change_id,
+                now=_at(100 + step),
+                cooldown_seconds=COOLDOWN,
+                observed_at=observed[change_id],
+            ).state
         return state
 
     once, with_duplicates = run(unique), run(delivered)
@@ -202,13 +213,15 @@ def test_cooldown_suppresses_renotification_of_a_flapping_alert():
 
 # --- grouping -----------------------------------------------------------------------------------
 
-POLICY = NotificationPolicy(group_wait_seconds=30, group_interval_seconds=300, repeat_interval_seconds=4 * 3600,
-                            max_notifications_per_hour=20)
+POLICY = NotificationPolicy(
+    group_wait_seconds=30, group_interval_seconds=300, repeat_interval_seconds=4 * 3600, max_notifications_per_hour=20
+)
 
 
 def _flush(group, open_alerts, seconds, budget=None, policy=POLICY):
-    return plan_flush(group, open_alerts=set(open_alerts), budget=budget or OrgBudget(), policy=policy,
-                      now=_at(seconds))
+    return plan_flush(
+        group, open_alerts=set(open_alerts), budget=budget or OrgBudget(), policy=policy, now=_at(seconds)
+    )
 
 
 def test_alerts_firing_within_group_wait_merge_into_one_notification():

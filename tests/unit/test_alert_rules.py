@@ -85,10 +85,14 @@ def test_common_fields_channels_and_escalation_are_kept():
             "percentage",
         ),
         ({"type": "absolute", "direction": "above", "threshold_minor": 10.5}, "threshold_minor"),
-        ({"type": "forecast", "direction": "above", "threshold_minor": 1, "target": {"metric": "gross_margin_pct"}},
-         "percentages"),
-        ({"type": "variance", "threshold_pct": "10", "target": {"metric": "revenue", "account_id": "4000"}},
-         "exactly one"),
+        (
+            {"type": "forecast", "direction": "above", "threshold_minor": 1, "target": {"metric": "gross_margin_pct"}},
+            "percentages",
+        ),
+        (
+            {"type": "variance", "threshold_pct": "10", "target": {"metric": "revenue", "account_id": "4000"}},
+            "exactly one",
+        ),
         ({"type": "variance", "threshold_pct": "10", "target": {}}, "exactly one"),
         ({"type": "variance", "threshold_pct": "0"}, "greater than 0"),
         ({"type": "variance", "threshold_pct": "5", "comparison_scenario": "actual"}, "comparison_scenario"),
@@ -132,7 +136,7 @@ def test_period_scoped_rules_get_one_alert_per_period_and_trend_rules_one_across
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.integers(min_value=-10**12, max_value=10**12), st.integers(min_value=-10**12, max_value=10**12))
+@given(st.integers(min_value=-(10**12), max_value=10**12), st.integers(min_value=-(10**12), max_value=10**12))
 def test_a_fingerprint_never_depends_on_the_values(first, second):
     rule = _rule(type="absolute", direction="above", threshold_minor=0)
     one = evaluate(rule, RuleContext(period="2026-10", current_value=first))
@@ -306,16 +310,18 @@ def test_anomaly_rule_needs_history():
 
 def test_forecast_rule_fires_when_the_forecast_crosses_within_the_horizon():
     cash = [9_000_000 - 700_000 * i for i in range(8)]  # 90,000.00 falling 7,000.00 a month
-    context = RuleContext(period="2026-10", current_value=cash[-1] - 700_000, history=_history(cash, "2026-10"),
-                          target_label="Cash")
+    context = RuleContext(
+        period="2026-10", current_value=cash[-1] - 700_000, history=_history(cash, "2026-10"), target_label="Cash"
+    )
     rule = _rule(type="forecast", direction="below", threshold_minor=2_000_000, target={"account_id": "1000"})
     result = evaluate(rule, context)
     assert result.firing
     # 34,000.00 now; forecast 27,000.00, 20,000.00 (not below), 13,000.00 in 2027-01.
     assert result.current_value == 1_300_000 and result.threshold == 2_000_000
     assert "forecast at 13,000.00 USD in 2027-01, below 20,000.00 USD" in result.description
-    one_month = _rule(type="forecast", direction="below", threshold_minor=2_000_000, horizon_periods=1,
-                      target={"account_id": "1000"})
+    one_month = _rule(
+        type="forecast", direction="below", threshold_minor=2_000_000, horizon_periods=1, target={"account_id": "1000"}
+    )
     quiet = evaluate(one_month, context)
     assert not quiet.firing and "through 2026-11" in quiet.description and quiet.current_value == 2_700_000
 
@@ -336,11 +342,20 @@ def test_a_disabled_rule_never_fires_but_still_counts_as_decided():
 
 
 def test_the_evaluation_carries_rule_severity_target_and_period():
-    rule = _rule(type="absolute", direction="above", threshold_minor=0, severity="critical",
-                 target={"metric": "opex", "entity_id": "eu-west", "scenario": "forecast"})
+    rule = _rule(
+        type="absolute",
+        direction="above",
+        threshold_minor=0,
+        severity="critical",
+        target={"metric": "opex", "entity_id": "eu-west", "scenario": "forecast"},
+    )
     result = evaluate(rule, RuleContext(period="2026-10", current_value=10))
-    assert (result.rule_id, result.rule_type, result.period, result.severity) == ("r1", "absolute", "2026-10",
-                                                                                  Severity.CRITICAL)
+    assert (result.rule_id, result.rule_type, result.period, result.severity) == (
+        "r1",
+        "absolute",
+        "2026-10",
+        Severity.CRITICAL,
+    )
     assert result.target == rule.target and "(eu-west, forecast)" in result.title
 
 

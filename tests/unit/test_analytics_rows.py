@@ -16,9 +16,20 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # docs/analysts.md, `financial_facts`: the columns analysts rely on.
 CONTRACT_FACT_COLUMNS = {
-    "event_id": "STRING", "org_id": "STRING", "record_id": "STRING", "version": "INT64", "op": "STRING",
-    "entity_id": "STRING", "account_id": "STRING", "account_type": "STRING", "period": "DATE", "scenario": "STRING",
-    "amount": "NUMERIC", "currency": "STRING", "reporting_amount": "NUMERIC", "occurred_at": "TIMESTAMP",
+    "event_id": "STRING",
+    "org_id": "STRING",
+    "record_id": "STRING",
+    "version": "INT64",
+    "op": "STRING",
+    "entity_id": "STRING",
+    "account_id": "STRING",
+    "account_type": "STRING",
+    "period": "DATE",
+    "scenario": "STRING",
+    "amount": "NUMERIC",
+    "currency": "STRING",
+    "reporting_amount": "NUMERIC",
+    "occurred_at": "TIMESTAMP",
     "ingested_at": "TIMESTAMP",
 }
 
@@ -51,8 +62,12 @@ def test_no_money_column_is_a_float():
 
 def test_alert_state_changes_schema():
     schema = columns(AlertStateChange)
-    assert schema["current_value"] == {"name": "current_value", "type": "NUMERIC", "mode": "NULLABLE",
-                                       "description": "Value of the watched metric, if numeric."}
+    assert schema["current_value"] == {
+        "name": "current_value",
+        "type": "NUMERIC",
+        "mode": "NULLABLE",
+        "description": "Value of the watched metric, if numeric.",
+    }
     assert schema["escalation_level"]["type"] == "INT64" and schema["escalation_level"]["mode"] == "REQUIRED"
     assert schema["changed_at"]["type"] == "TIMESTAMP"
 
@@ -80,9 +95,15 @@ def test_type_mapping_of_plain_annotations():
         maybe_too: Decimal | None = None
 
     assert [(c["name"], c["type"], c["mode"]) for c in bigquery_schema(Row)] == [
-        ("text", "STRING", "REQUIRED"), ("count", "INT64", "REQUIRED"), ("flag", "BOOL", "REQUIRED"),
-        ("exact", "NUMERIC", "REQUIRED"), ("day", "DATE", "REQUIRED"), ("moment", "TIMESTAMP", "REQUIRED"),
-        ("kind", "STRING", "REQUIRED"), ("maybe", "INT64", "NULLABLE"), ("maybe_too", "NUMERIC", "NULLABLE"),
+        ("text", "STRING", "REQUIRED"),
+        ("count", "INT64", "REQUIRED"),
+        ("flag", "BOOL", "REQUIRED"),
+        ("exact", "NUMERIC", "REQUIRED"),
+        ("day", "DATE", "REQUIRED"),
+        ("moment", "TIMESTAMP", "REQUIRED"),
+        ("kind", "STRING", "REQUIRED"),
+        ("maybe", "INT64", "NULLABLE"),
+        ("maybe_too", "NUMERIC", "NULLABLE"),
     ]
     assert bigquery_schema(Row)[0]["description"] == "t" and bigquery_schema(Row)[1]["description"] == ""
 
@@ -96,10 +117,21 @@ def test_annotations_without_a_faithful_bigquery_type_are_refused(annotation):
 
 def fact(**changes) -> FinancialFact:
     body = dict(
-        event_id="e1", org_id="acme", record_id="JE-1", version=3, op="upsert", entity_id="us-east",
-        account_id="4100", account_type="revenue", period=date(2026, 10, 1), scenario="actual",
-        amount=Decimal("12345.67"), currency="EUR", reporting_amount=Decimal("14039.39"),
-        occurred_at=datetime(2026, 10, 5, 12, tzinfo=UTC), ingested_at=datetime(2026, 10, 5, 12, 0, 1, tzinfo=UTC),
+        event_id="e1",
+        org_id="acme",
+        record_id="JE-1",
+        version=3,
+        op="upsert",
+        entity_id="us-east",
+        account_id="4100",
+        account_type="revenue",
+        period=date(2026, 10, 1),
+        scenario="actual",
+        amount=Decimal("12345.67"),
+        currency="EUR",
+        reporting_amount=Decimal("14039.39"),
+        occurred_at=datetime(2026, 10, 5, 12, tzinfo=UTC),
+        ingested_at=datetime(2026, 10, 5, 12, 0, 1, tzinfo=UTC),
     )
     body.update(changes)
     return FinancialFact(**body)

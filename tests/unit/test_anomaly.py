@@ -180,9 +180,13 @@ def test_score_latest_equals_the_last_point_of_a_full_run():
 
 
 def test_invalid_parameters_and_values_are_rejected_with_what_is_wrong():
-    for kwargs, message in (({"window": 1}, "window"), ({"season_length": 1}, "season_length"),
-                            ({"max_seasons": 0}, "max_seasons"), ({"threshold": 1.0}, "threshold"),
-                            ({"threshold": 0}, "threshold")):
+    for kwargs, message in (
+        ({"window": 1}, "window"),
+        ({"season_length": 1}, "season_length"),
+        ({"max_seasons": 0}, "max_seasons"),
+        ({"threshold": 1.0}, "threshold"),
+        ({"threshold": 0}, "threshold"),
+    ):
         with pytest.raises(ValueError, match=message):
             detect_anomalies([1, 2, 3], **kwargs)
     for bad in (math.nan, math.inf, 1e301):
@@ -259,7 +263,7 @@ def test_streaming_memory_is_bounded_and_the_verdicts_match_detect_anomalies():
 # --- properties ---------------------------------------------------------------------------------
 
 finite_values = st.one_of(
-    st.integers(min_value=-10**15, max_value=10**15),
+    st.integers(min_value=-(10**15), max_value=10**15),
     st.floats(min_value=-1e300, max_value=1e300, allow_nan=False, allow_infinity=False),
     st.sampled_from([0, 0.0, -0.0, 1e-300, -1e-300, 1e300, -1e300]),
 )
@@ -283,29 +287,40 @@ def test_likelihoods_are_in_0_1_and_everything_is_finite_for_any_input(values, m
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.integers(min_value=-10**9, max_value=10**9), min_size=2, max_size=50), st.data(),
-       st.sampled_from([EXACT, STREAMING]))
+@given(
+    st.lists(st.integers(min_value=-(10**9), max_value=10**9), min_size=2, max_size=50),
+    st.data(),
+    st.sampled_from([EXACT, STREAMING]),
+)
 def test_no_look_ahead_appending_points_never_changes_earlier_verdicts(values, data, mode):
     cut = data.draw(st.integers(min_value=1, max_value=len(values) - 1))
     assert detect_anomalies(values[:cut], mode=mode) == detect_anomalies(values, mode=mode)[:cut]
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.integers(min_value=-10**9, max_value=10**9), st.integers(min_value=1, max_value=10**6),
-       st.integers(min_value=-10**12, max_value=10**12), st.integers(min_value=6, max_value=40),
-       st.sampled_from([(EXACT, 48), (STREAMING, 600)]))
+@given(
+    st.integers(min_value=-(10**9), max_value=10**9),
+    st.integers(min_value=1, max_value=10**6),
+    st.integers(min_value=-(10**12), max_value=10**12),
+    st.integers(min_value=6, max_value=40),
+    st.sampled_from([(EXACT, 48), (STREAMING, 600)]),
+)
 def test_a_step_produces_at_most_one_anomaly(level, wiggle, step, at, shape):
     mode, length = shape
     # A steady series with a small repeating wiggle (so it has a spread), then a step of any size.
     pattern = [0, 1, -1, 2, -2, 1, 0, -1, 1, -2, 2, 0, -1]
-    values = [level + wiggle * pattern[i % len(pattern)] + (step if i >= at * length // 48 else 0)
-              for i in range(length)]
+    values = [
+        level + wiggle * pattern[i % len(pattern)] + (step if i >= at * length // 48 else 0) for i in range(length)
+    ]
     assert len(_flagged(detect_anomalies(values, mode=mode, season_length=None))) <= 1
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.integers(min_value=-10**6, max_value=10**6), min_size=12, max_size=12),
-       st.integers(min_value=-10**9, max_value=10**9), st.integers(min_value=0, max_value=10**4))
+@given(
+    st.lists(st.integers(min_value=-(10**6), max_value=10**6), min_size=12, max_size=12),
+    st.integers(min_value=-(10**9), max_value=10**9),
+    st.integers(min_value=0, max_value=10**4),
+)
 def test_a_seasonal_pattern_alone_produces_no_anomaly_once_two_seasons_are_known(shape, level, growth):
     values = [level + growth * i + shape[i % 12] for i in range(48)]
     assert not _flagged(detect_anomalies(values)[24:])
@@ -321,11 +336,15 @@ def test_labelled_finance_sets_precision_and_recall():
     tallies = {family: Tally() for family in FAMILIES}
     for labelled in finance_set(per_family=80, seed=20261123):
         points = detect_anomalies(labelled.values)
-        tallies[labelled.family].add(set(_flagged(points)), labelled.anomalies,
-                                     sum(p.likelihood is not None for p in points))
+        tallies[labelled.family].add(
+            set(_flagged(points)), labelled.anomalies, sum(p.likelihood is not None for p in points)
+        )
     for family, tally in tallies.items():
-        print(f"\n{family:>8}: precision {tally.precision:.2f}, recall {tally.recall:.2f}, "
-              f"false alarms {tally.false_alarm_rate:.4f} of normal months ({tally})", end="")
+        print(
+            f"\n{family:>8}: precision {tally.precision:.2f}, recall {tally.recall:.2f}, "
+            f"false alarms {tally.false_alarm_rate:.4f} of normal months ({tally})",
+            end="",
+        )
     assert all(tally.precision >= 0.85 for tally in tallies.values())
     assert all(tally.false_alarm_rate < 0.005 for tally in tallies.values())
     assert tallies["seasonal"].recall >= 0.9 and tallies["step"].recall >= 0.95

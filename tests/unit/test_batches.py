@@ -34,30 +34,55 @@ from finance_core.reference import OrgReference
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-CHART = ChartOfAccounts([
-    Account("4000", "Revenue", AccountType.REVENUE),
-    Account("4100", "Product revenue", AccountType.REVENUE, "4000"),
-    Account("4200", "Services", AccountType.REVENUE, "4000"),
-    Account("5100", "Materials", AccountType.COGS),
-    Account("6100", "Salaries", AccountType.OPEX),
-])
+CHART = ChartOfAccounts(
+    [
+        Account("4000", "Revenue", AccountType.REVENUE),
+        Account("4100", "Product revenue", AccountType.REVENUE, "4000"),
+        Account("4200", "Services", AccountType.REVENUE, "4000"),
+        Account("5100", "Materials", AccountType.COGS),
+        Account("6100", "Salaries", AccountType.OPEX),
+    ]
+)
 REFERENCE = OrgReference(
-    org_id="acme", reporting_currency="USD", chart=CHART,
+    org_id="acme",
+    reporting_currency="USD",
+    chart=CHART,
     entity_currencies={"us-east": "USD", "eu-central": "EUR"},
     period_status={"2026-09": "closed", "2026-10": "open", "2026-11": "open"},
     fx_rates=OrgReference.parse_rates({"2026-10": {"EUR": "1.137201"}, "2026-11": {"EUR": "1.1"}}),
 )
 
 
-def body(record_id: str, version: int, *, event_id: str | None = None, delete: bool = False, entity: str = "us-east",
-         account: str = "4100", period: str = "2026-10", amount: str = "100.00", currency: str = "USD",
-         scenario: str = "actual") -> dict[str, Any]:
-    event: dict[str, Any] = {"event_id": event_id or f"{record_id}-v{version}{'-d' if delete else ''}",
-                             "type": "record.deleted" if delete else "record.upserted", "org_id": "acme",
-                             "record_id": record_id, "version": version, "occurred_at": "2026-10-05T12:00:00Z"}
+def body(
+    record_id: str,
+    version: int,
+    *,
+    event_id: str | None = None,
+    delete: bool = False,
+    entity: str = "us-east",
+    account: str = "4100",
+    period: str = "2026-10",
+    amount: str = "100.00",
+    currency: str = "USD",
+    scenario: str = "actual",
+) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "event_id": event_id or f"{record_id}-v{version}{'-d' if delete else ''}",
+        "type": "record.deleted" if delete else "record.upserted",
+        "org_id": "acme",
+        "record_id": record_id,
+        "version": version,
+        "occurred_at": "2026-10-05T12:00:00Z",
+    }
     if not delete:
-        event["record"] = {"entity_id": entity, "account_id": account, "period": period, "scenario": scenario,
-                           "amount": amount, "currency": currency}
+        event["record"] = {
+            "entity_id": entity,
+            "account_id": account,
+            "period": period,
+            "scenario": scenario,
+            "amount": amount,
+            "currency": currency,
+        }
     return event
 
 
@@ -75,8 +100,9 @@ def run(lines: list[IngestLine], stored: dict[str, StoredRecord] | None = None):
 
 
 def test_lines_of_one_record_apply_in_order_like_single_events():
-    plan, stored = run([line("a", 2, amount="20.00"), line("a", 1), line("a", 3, amount="30.00"),
-                        line("a", 3, amount="30.00")])
+    plan, stored = run(
+        [line("a", 2, amount="20.00"), line("a", 1), line("a", 3, amount="30.00"), line("a", 3, amount="30.00")]
+    )
     assert [r.outcome for r in plan.results] == [Outcome.APPLIED, Outcome.STALE, Outcome.APPLIED, Outcome.DUPLICATE]
     assert stored["a"].record.version == 3 and stored["a"].record.amount_minor == 3000
     # Two changes: nothing -> v2, v2 -> v3; their deltas telescope to nothing -> v3.
@@ -117,16 +143,23 @@ def test_rejections_carry_their_code_and_change_nothing():
     for item in lines:
         stored.setdefault(item.event.record_id, StoredRecord())
     plan = plan_batch(lines, stored, reference)
-    assert [(r.outcome, r.code) for r in plan.results] == [(Outcome.REJECTED, "summary_account"),
-                                                           (Outcome.REJECTED, "period_closed"),
-                                                           (Outcome.REJECTED, "period_closed")]
+    assert [(r.outcome, r.code) for r in plan.results] == [
+        (Outcome.REJECTED, "summary_account"),
+        (Outcome.REJECTED, "period_closed"),
+        (Outcome.REJECTED, "period_closed"),
+    ]
     assert plan.changes == [] and plan.stored == {}
 
 
 def test_next_version_lines_take_the_stored_version_plus_one_in_order():
     _, stored = run([line("m", 7)])
-    plan, stored = run([line("m", 1, event_id="row-1", amount="1.00", next_version=True),
-                        line("m", 1, event_id="row-2", amount="2.00", next_version=True)], stored)
+    plan, stored = run(
+        [
+            line("m", 1, event_id="row-1", amount="1.00", next_version=True),
+            line("m", 1, event_id="row-2", amount="2.00", next_version=True),
+        ],
+        stored,
+    )
     assert [r.version for r in plan.results] == [8, 9]
     assert stored["m"].record.amount_minor == 200
 
@@ -141,6 +174,7 @@ def test_seen_event_ids_are_bounded():
 
 # --- any split of a stream into batches gives the same result as one line at a time ---------------
 
+
 def stream(seed: int, records: int = 12) -> list[dict[str, Any]]:
     """A shuffled feed: versions, moves between keys, deletes and re-creations, duplicated deliveries."""
     rnd = random.Random(seed)
@@ -151,10 +185,18 @@ def stream(seed: int, records: int = 12) -> list[dict[str, Any]]:
             if rnd.random() < 0.2:
                 events.append(body(record_id, version, delete=True))
             else:
-                events.append(body(record_id, version, entity=rnd.choice(["us-east", "eu-central"]),
-                                   currency=rnd.choice(["USD", "EUR"]), account=rnd.choice(["4100", "4200", "5100"]),
-                                   period=rnd.choice(["2026-10", "2026-11"]), scenario=rnd.choice(["actual", "budget"]),
-                                   amount=f"{rnd.randint(-5000, 90000) / 100:.2f}"))
+                events.append(
+                    body(
+                        record_id,
+                        version,
+                        entity=rnd.choice(["us-east", "eu-central"]),
+                        currency=rnd.choice(["USD", "EUR"]),
+                        account=rnd.choice(["4100", "4200", "5100"]),
+                        period=rnd.choice(["2026-10", "2026-11"]),
+                        scenario=rnd.choice(["actual", "budget"]),
+                        amount=f"{rnd.randint(-5000, 90000) / 100:.2f}",
+                    )
+                )
     events += [rnd.choice(events) for _ in range(len(events) // 4)]
     rnd.shuffle(events)
     return events
@@ -174,7 +216,7 @@ def test_any_split_into_batches_equals_applying_the_lines_one_by_one(seed, cuts)
     batch_changes, batch_outcomes = [], []
     start = 0
     for size in [*cuts, len(events)]:
-        chunk = events[start:start + size]
+        chunk = events[start : start + size]
         start += size
         if chunk:
             plan, batched = run([IngestLine(e) for e in chunk], batched)
@@ -186,14 +228,18 @@ def test_any_split_into_batches_equals_applying_the_lines_one_by_one(seed, cuts)
     assert sum_deltas(c.deltas() for c in batch_changes) == expected
     assert sum_deltas(c.deltas() for c in single_changes) == expected
     # Each event id counts once as applied or stale; every other delivery is a duplicate.
-    assert batch_outcomes.count(Outcome.APPLIED) + batch_outcomes.count(Outcome.STALE) == len({e.event_id for e in events})
+    assert batch_outcomes.count(Outcome.APPLIED) + batch_outcomes.count(Outcome.STALE) == len(
+        {e.event_id for e in events}
+    )
 
 
 # --- the envelope ----------------------------------------------------------------------------------
 
+
 def batch_bytes(events: list[Any], **envelope: Any) -> bytes:
-    return json.dumps({"type": "records.batch", "batch_id": "close-1", "org_id": "acme", "events": events,
-                       **envelope}).encode()
+    return json.dumps(
+        {"type": "records.batch", "batch_id": "close-1", "org_id": "acme", "events": events, **envelope}
+    ).encode()
 
 
 def test_a_batch_parses_each_line_and_keeps_bad_lines_with_their_reason():
@@ -210,13 +256,16 @@ def test_a_batch_parses_each_line_and_keeps_bad_lines_with_their_reason():
     assert parsed.lines[3].reason.startswith("line 4: record.amount") and parsed.lines[3].event_id == "d-v1"
 
 
-@pytest.mark.parametrize("data, code", [
-    (b"{nope", "invalid_json"),
-    (batch_bytes([]), "invalid_batch"),
-    (batch_bytes([body("a", 1)] * (MAX_BATCH_LINES + 1)), "invalid_batch"),
-    (batch_bytes([body("a", 1)], type="record.upserted"), "invalid_batch"),
-    (batch_bytes([body("a", 1)], batch_id="a__b"), "invalid_batch"),
-])
+@pytest.mark.parametrize(
+    "data, code",
+    [
+        (b"{nope", "invalid_json"),
+        (batch_bytes([]), "invalid_batch"),
+        (batch_bytes([body("a", 1)] * (MAX_BATCH_LINES + 1)), "invalid_batch"),
+        (batch_bytes([body("a", 1)], type="record.upserted"), "invalid_batch"),
+        (batch_bytes([body("a", 1)], batch_id="a__b"), "invalid_batch"),
+    ],
+)
 def test_an_unreadable_envelope_is_rejected_whole_with_a_reason(data, code):
     with pytest.raises(EventRejected) as caught:
         parse_batch(data)
@@ -236,9 +285,15 @@ def test_the_published_schema_accepts_a_batch_and_refuses_a_float_amount():
 
 # --- the change message ----------------------------------------------------------------------------
 
+
 def test_a_change_message_round_trips_exactly_with_summed_deltas():
-    plan, _ = run([line("a", 1, amount="10.01"), line("b", 1, currency="EUR", entity="eu-central", amount="3.33"),
-                   line("a", 2, delete=True)])
+    plan, _ = run(
+        [
+            line("a", 1, amount="10.01"),
+            line("b", 1, currency="EUR", entity="eu-central", amount="3.33"),
+            line("a", 2, delete=True),
+        ]
+    )
     message = ChangeMessage.of("chg-1", "acme", "2026-10-05T12:00:00+00:00", "USD", plan.changes)
     decoded = decode_change_message(encode_change_message(message))
     assert decoded == message
@@ -247,21 +302,49 @@ def test_a_change_message_round_trips_exactly_with_summed_deltas():
 
 
 def test_a_schema_1_message_decodes_as_one_change():
-    v1 = {"schema_version": 1, "change_id": "x", "org_id": "acme", "record_id": "a", "event_id": "a-v3", "op": "delete",
-          "version": 3, "changed_at": "2026-10-05T12:00:00Z", "reporting_currency": "USD",
-          "before": {"org_id": "acme", "record_id": "a", "version": 2, "event_id": "a-v2", "entity_id": "us-east",
-                     "account_id": "4100", "period": "2026-10", "scenario": "actual", "amount": "1.00",
-                     "currency": "USD", "amount_minor": 100, "reporting_amount_minor": 100},
-          "after": None,
-          "delta": [{"entity_id": "us-east", "period": "2026-10", "scenario": "actual", "accounts": {"4100": -100},
-                     "record_count": -1}]}
+    v1 = {
+        "schema_version": 1,
+        "change_id": "x",
+        "org_id": "acme",
+        "record_id": "a",
+        "event_id": "a-v3",
+        "op": "delete",
+        "version": 3,
+        "changed_at": "2026-10-05T12:00:00Z",
+        "reporting_currency": "USD",
+        "before": {
+            "org_id": "acme",
+            "record_id": "a",
+            "version": 2,
+            "event_id": "a-v2",
+            "entity_id": "us-east",
+            "account_id": "4100",
+            "period": "2026-10",
+            "scenario": "actual",
+            "amount": "1.00",
+            "currency": "USD",
+            "amount_minor": 100,
+            "reporting_amount_minor": 100,
+        },
+        "after": None,
+        "delta": [
+            {
+                "entity_id": "us-east",
+                "period": "2026-10",
+                "scenario": "actual",
+                "accounts": {"4100": -100},
+                "record_count": -1,
+            }
+        ],
+    }
     (change,) = decode_change_message(json.dumps(v1)).changes
     assert change.op == "delete" and change.version == 3 and change.fact_state.amount_minor == 100
 
 
 def test_the_changes_of_a_change_document_round_trip_as_one_text():
-    plan, _ = run([line("a", 1, amount="10.01"), line("a", 2, delete=True), line("b", 3, currency="EUR",
-                                                                              entity="eu-central")])
+    plan, _ = run(
+        [line("a", 1, amount="10.01"), line("a", 2, delete=True), line("b", 3, currency="EUR", entity="eu-central")]
+    )
     text = encode_changes(plan.changes)
     assert isinstance(text, str) and decode_changes(text) == tuple(plan.changes)
     with pytest.raises(ChangeMessageError):

@@ -99,7 +99,11 @@ print(json.dumps({"imported": names, "added": sorted(set(sys.modules) - before)}
 def test_importing_the_whole_core_loads_no_cloud_module():
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", IMPORT_EVERYTHING],
-        capture_output=True, text=True, timeout=60, check=False, cwd=SHARED,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=SHARED,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)

@@ -10,23 +10,57 @@ from tools.demo.stream import DemoFeed, FeedStats
 
 def test_render_shows_the_numbers_of_the_documents():
     state = DashboardState(FeedStats(sent=42))
-    state.kpis = {"kpis": {"revenue": {"value": 123_456_700, "change_pct": 4.2, "vs_budget_pct": -1.5,
-                                       "series": [{"period": "2026-10", "value": 100}, {"period": "2026-11", "value": 200}]}}}
+    state.kpis = {
+        "kpis": {
+            "revenue": {
+                "value": 123_456_700,
+                "change_pct": 4.2,
+                "vs_budget_pct": -1.5,
+                "series": [{"period": "2026-10", "value": 100}, {"period": "2026-11", "value": 200}],
+            }
+        }
+    }
     state.actual = {"metrics": {"revenue": 123_456_700, "cogs": 50_000_000, "gross_margin_pct": 59.4999}}
     state.budget = {"metrics": {"revenue": 120_000_000, "cogs": 48_000_000, "gross_margin_pct": 60.0}}
-    state.variance = {"top": [{"account_id": "6200", "account_name": "Marketing", "actual_minor": 900_000,
-                               "comparison_minor": 600_000, "variance_pct": 50.0, "favourable": False}]}
-    state.alerts = [{"severity": "critical", "title": "Gross margin below 40%", "count": 3},
-                    {"severity": "warning", "title": "Unusual Marketing (eu-central) in 2026-03", "count": 1,
-                     "details": {"likelihood": 0.9999871, "expected": 600_000, "episode": "surprise"}}]
+    state.variance = {
+        "top": [
+            {
+                "account_id": "6200",
+                "account_name": "Marketing",
+                "actual_minor": 900_000,
+                "comparison_minor": 600_000,
+                "variance_pct": 50.0,
+                "favourable": False,
+            }
+        ]
+    }
+    state.alerts = [
+        {"severity": "critical", "title": "Gross margin below 40%", "count": 3},
+        {
+            "severity": "warning",
+            "title": "Unusual Marketing (eu-central) in 2026-03",
+            "count": 1,
+            "details": {"likelihood": 0.9999871, "expected": 600_000, "episode": "surprise"},
+        },
+    ]
     state.health = {"counts": {"applied": 40, "duplicate": 2, "stale": 0, "rejected": 0}}
     state.lags.extend([80.0, 120.0, 95.0])
     console = Console(record=True, width=200)
     console.print(render(state, "Northwind Trading Group", "2026-11", 12.0, "streaming"))
     text = console.export_text()
-    for expected in ("Northwind Trading Group", "1,234.6k", "1,200.0k", "6200 Marketing", "▼ bad",
-                     "Gross margin below 40%", "critical", "applied 40", "p50 95 ms", "+4.2%",
-                     "Unusual Marketing (eu-central) in 2026-03 · likelihood 0.99999"):
+    for expected in (
+        "Northwind Trading Group",
+        "1,234.6k",
+        "1,200.0k",
+        "6200 Marketing",
+        "▼ bad",
+        "Gross margin below 40%",
+        "critical",
+        "applied 40",
+        "p50 95 ms",
+        "+4.2%",
+        "Unusual Marketing (eu-central) in 2026-03 · likelihood 0.99999",
+    ):
         assert expected in text, expected
 
 

@@ -37,8 +37,9 @@ def test_the_balance_sheet_carries_the_tags_the_library_kpis_read():
     accounts = {a["account_id"]: a for a in data["accounts"]}
     assert {accounts[r["account_id"]]["type"] for r in data["balance_sheet"]} == {"asset", "liability", "equity"}
     # The cash of the group falls month after month (a burn, so the runway is defined).
-    cash = [Decimal(r["amount"]) for r in data["balance_sheet"]
-            if r["account_id"] == "1000" and r["entity_id"] == "us-east"]
+    cash = [
+        Decimal(r["amount"]) for r in data["balance_sheet"] if r["account_id"] == "1000" and r["entity_id"] == "us-east"
+    ]
     assert cash[0] > 0 and sum(cash[1:]) < 0
 
 

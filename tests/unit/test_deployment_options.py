@@ -34,8 +34,13 @@ def _endpoints() -> dict[str, dict]:
         " 'cpu': pick(e.cpu), 'memory': pick(e.availableMemoryMb)}\n"
         "print(json.dumps(out))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT / "functions", capture_output=True, text=True,
-                            env={"GCLOUD_PROJECT": "demo-finance-live", "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT / "functions",
+        capture_output=True,
+        text=True,
+        env={"GCLOUD_PROJECT": "demo-finance-live", "PATH": "/usr/bin:/bin"},
+    )
     assert result.returncode == 0, result.stderr
     import json
 
@@ -57,8 +62,10 @@ def test_each_function_belongs_to_exactly_one_family_and_runs_as_its_account():
             continue
         expected = families[family[0]]["account_id"] + "@"
         if endpoint["service_account"] != expected:
-            problems.append(f"{function}: service_account {endpoint['service_account']!r}, expected {expected!r} "
-                            "(use functions/adapters/deployment.py)")
+            problems.append(
+                f"{function}: service_account {endpoint['service_account']!r}, expected {expected!r} "
+                "(use functions/adapters/deployment.py)"
+            )
     unknown = sorted(set(owners) - set(endpoints))
     if unknown:
         problems.append(f"functions in Terraform families but not exported by functions/main.py: {unknown}")

@@ -344,8 +344,18 @@ def test_the_contract_example_is_valid_against_the_published_schema():
         example(event_id="has space"),
         example(type="record.updated"),
     ],
-    ids=["float-amount", "separator", "lowercase-currency", "month-13", "scenario", "no-amount", "unknown-field",
-         "version-0", "bad-id", "bad-type"],
+    ids=[
+        "float-amount",
+        "separator",
+        "lowercase-currency",
+        "month-13",
+        "scenario",
+        "no-amount",
+        "unknown-field",
+        "version-0",
+        "bad-id",
+        "bad-type",
+    ],
 )
 def test_the_schema_and_the_validator_both_reject(body):
     assert list(validator().iter_errors(body)), "the published schema accepts what the backend rejects"

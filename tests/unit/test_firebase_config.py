@@ -85,7 +85,8 @@ def test_functions_requirements_are_a_lock_with_hashes_of_pypi_packages_only():
         if line.strip() and not line.startswith("#"):
             name, version = line.split("==")
             assert locked.get(name.lower().replace("_", "-")) == version.strip(), (
-                f"{line} is not what requirements.txt locks: run .venv/bin/python tools/lock_functions.py")
+                f"{line} is not what requirements.txt locks: run .venv/bin/python tools/lock_functions.py"
+            )
 
 
 def test_the_predeploy_copy_of_the_core_carries_the_contract_and_its_data(tmp_path):

@@ -155,8 +155,13 @@ def _avro_json_problems(avro: Any, value: Any, names: dict[str, dict[str, Any]],
         ((branch, inner),) = value.items()
         for option in avro:
             # Named types are wrapped by their full name, maps and arrays by their type.
-            option_name = (option if isinstance(option, str) else
-                           f"{AVRO_NAMESPACE}.{option['name']}" if "name" in option else option["type"])
+            option_name = (
+                option
+                if isinstance(option, str)
+                else f"{AVRO_NAMESPACE}.{option['name']}"
+                if "name" in option
+                else option["type"]
+            )
             if option_name == branch:
                 return _avro_json_problems(option, inner, names, f"{path}.{branch}")
         return [f"{path}: {branch!r} is not a branch of the union"]
@@ -204,8 +209,11 @@ def test_the_contract_field_set_fits_the_avro_schema():
     with_dimensions = dict(CONTRACT_EXAMPLE, record={**CONTRACT_EXAMPLE["record"], "dimensions": {"region": "emea"}})
     parse_event(json.dumps(with_dimensions))
     assert _avro_json_problems(schema, _wrapped(with_dimensions), _named(schema)) == []
-    assert _avro_json_problems(schema, _wrapped(dict(with_dimensions, record={
-        **CONTRACT_EXAMPLE["record"], "dimensions": {"region": 3}})), _named(schema))
+    assert _avro_json_problems(
+        schema,
+        _wrapped(dict(with_dimensions, record={**CONTRACT_EXAMPLE["record"], "dimensions": {"region": 3}})),
+        _named(schema),
+    )
     assert _avro_json_problems(schema, _wrapped(dict(CONTRACT_EXAMPLE, version="3")), _named(schema))
 
 

@@ -21,8 +21,14 @@ T = AccountType
 
 # A month in minor units (cents): revenue 1,000.00, cogs 400.00, opex 300.00, other income 20.00,
 # other expense (interest, D&A) 50.00, tax 60.00.
-MONTH = {T.REVENUE: 100_000, T.COGS: 40_000, T.OPEX: 30_000, T.OTHER_INCOME: 2_000, T.OTHER_EXPENSE: 5_000,
-         T.TAX: 6_000}
+MONTH = {
+    T.REVENUE: 100_000,
+    T.COGS: 40_000,
+    T.OPEX: 30_000,
+    T.OTHER_INCOME: 2_000,
+    T.OTHER_EXPENSE: 5_000,
+    T.TAX: 6_000,
+}
 
 
 class CountingGraph(MetricGraph):
@@ -68,9 +74,17 @@ def test_ebitda_ignores_interest_and_depreciation():
 def test_dependency_order():
     order = MetricGraph().order
     assert set(order) == {d.name for d in STANDARD_METRICS}
-    before = [("revenue", "gross_profit"), ("cogs", "gross_profit"), ("gross_profit", "gross_margin_pct"),
-              ("gross_profit", "ebitda"), ("opex", "ebitda"), ("ebitda", "net_income"), ("tax", "net_income"),
-              ("net_income", "net_margin_pct"), ("ebitda", "ebitda_margin_pct")]
+    before = [
+        ("revenue", "gross_profit"),
+        ("cogs", "gross_profit"),
+        ("gross_profit", "gross_margin_pct"),
+        ("gross_profit", "ebitda"),
+        ("opex", "ebitda"),
+        ("ebitda", "net_income"),
+        ("tax", "net_income"),
+        ("net_income", "net_margin_pct"),
+        ("ebitda", "ebitda_margin_pct"),
+    ]
     for first, then in before:
         assert order.index(first) < order.index(then), (first, then)
 
@@ -113,8 +127,15 @@ def test_affected_by_follows_the_dependents_in_order():
     assert graph.affected_by([T.TAX]) == ["tax", "net_income", "net_margin_pct"]
     assert graph.affected_by([T.OTHER_EXPENSE]) == ["other_expense", "net_income", "net_margin_pct"]
     cogs = graph.affected_by([T.COGS])
-    assert set(cogs) == {"cogs", "gross_profit", "gross_margin_pct", "ebitda", "ebitda_margin_pct", "net_income",
-                         "net_margin_pct"}
+    assert set(cogs) == {
+        "cogs",
+        "gross_profit",
+        "gross_margin_pct",
+        "ebitda",
+        "ebitda_margin_pct",
+        "net_income",
+        "net_margin_pct",
+    }
     assert cogs == [n for n in graph.order if n in set(cogs)]
     assert "opex" not in graph.affected_by([T.REVENUE])
 
@@ -161,8 +182,12 @@ def test_without_changed_types_the_evaluation_is_full():
 
 def test_unknown_inputs_are_refused():
     with pytest.raises(MetricGraphError, match=r"'contribution' uses unknown metrics \['variable_cost'\]"):
-        MetricGraph([MetricDefinition("revenue", "Revenue", account_types=frozenset({T.REVENUE})),
-                     MetricDefinition("contribution", "Contribution", terms={"revenue": 1, "variable_cost": -1})])
+        MetricGraph(
+            [
+                MetricDefinition("revenue", "Revenue", account_types=frozenset({T.REVENUE})),
+                MetricDefinition("contribution", "Contribution", terms={"revenue": 1, "variable_cost": -1}),
+            ]
+        )
 
 
 def test_a_cycle_of_metrics_is_refused_with_its_path():

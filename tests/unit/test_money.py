@@ -203,8 +203,16 @@ def test_a_non_positive_rate_is_refused_during_conversion():
 
 @pytest.mark.parametrize(
     ("amount", "currency", "minor"),
-    [("0.125", "USD", 12), ("0.135", "USD", 14), ("-0.125", "USD", -12), ("2.5", "JPY", 2), ("3.5", "JPY", 4),
-     ("1.2345", "BHD", 1234), ("1.2355", "BHD", 1236), ("0.124999", "USD", 12)],
+    [
+        ("0.125", "USD", 12),
+        ("0.135", "USD", 14),
+        ("-0.125", "USD", -12),
+        ("2.5", "JPY", 2),
+        ("3.5", "JPY", 4),
+        ("1.2345", "BHD", 1234),
+        ("1.2355", "BHD", 1236),
+        ("0.124999", "USD", 12),
+    ],
 )
 def test_round_to_minor_is_bankers_rounding(amount, currency, minor):
     assert round_to_minor(Decimal(amount), currency) == minor
@@ -215,8 +223,13 @@ def test_round_to_minor_is_bankers_rounding(amount, currency, minor):
 
 @pytest.mark.parametrize(
     ("minor", "currency", "text"),
-    [(123456, "USD", "1,234.56 USD"), (1234, "BHD", "1.234 BHD"), (5000, "JPY", "5,000 JPY"), (-5, "USD", "-0.05 USD"),
-     (0, "USD", "0.00 USD")],
+    [
+        (123456, "USD", "1,234.56 USD"),
+        (1234, "BHD", "1.234 BHD"),
+        (5000, "JPY", "5,000 JPY"),
+        (-5, "USD", "-0.05 USD"),
+        (0, "USD", "0.00 USD"),
+    ],
 )
 def test_format_minor(minor, currency, text):
     assert format_minor(minor, currency) == text

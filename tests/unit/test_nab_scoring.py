@@ -95,8 +95,14 @@ def _write_nab_folder(root: Path) -> None:
 
 def test_the_harness_scores_a_nab_layout_folder_given_as_an_argument(tmp_path):
     _write_nab_folder(tmp_path)
-    run = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_nab.py"), str(tmp_path), "--files"],
-                         capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_nab.py"), str(tmp_path), "--files"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr
     standard = re.search(r"^standard\s+([\d.]+)\s+([\d.]+)", run.stdout, re.MULTILINE)
     assert standard, run.stdout
@@ -107,6 +113,12 @@ def test_the_harness_scores_a_nab_layout_folder_given_as_an_argument(tmp_path):
 
 
 def test_the_harness_says_what_is_missing_in_a_folder_that_is_not_nab(tmp_path):
-    run = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_nab.py"), str(tmp_path)],
-                         capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_nab.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
     assert run.returncode != 0 and "no combined_windows.json" in run.stderr

@@ -30,8 +30,14 @@ def test_parse_period():
 
 @pytest.mark.parametrize(
     ("period", "months", "expected"),
-    [("2026-10", 1, "2026-11"), ("2026-12", 1, "2027-01"), ("2026-01", -1, "2025-12"), ("2026-10", 0, "2026-10"),
-     ("2026-10", 27, "2029-01"), ("2026-03", -15, "2024-12")],
+    [
+        ("2026-10", 1, "2026-11"),
+        ("2026-12", 1, "2027-01"),
+        ("2026-01", -1, "2025-12"),
+        ("2026-10", 0, "2026-10"),
+        ("2026-10", 27, "2029-01"),
+        ("2026-03", -15, "2024-12"),
+    ],
 )
 def test_add_months_crosses_years(period, months, expected):
     assert add_months(period, months) == expected
@@ -56,7 +62,13 @@ def test_first_day_and_period_of():
 def test_calendar_fiscal_year():
     assert fiscal_year_start("2026-10") == "2026-01"
     assert [fiscal_quarter(p) for p in ("2026-01", "2026-03", "2026-04", "2026-09", "2026-10", "2026-12")] == [
-        1, 1, 2, 3, 4, 4]
+        1,
+        1,
+        2,
+        3,
+        4,
+        4,
+    ]
     assert year_to_date("2026-03") == ["2026-01", "2026-02", "2026-03"]
 
 

@@ -11,8 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 
-def event(version: int, *, delete: bool = False, amount: str = "100.00", event_id: str | None = None,
-          occurred_at: str = "2026-10-05T12:00:00Z") -> FinancialEvent:
+def event(
+    version: int,
+    *,
+    delete: bool = False,
+    amount: str = "100.00",
+    event_id: str | None = None,
+    occurred_at: str = "2026-10-05T12:00:00Z",
+) -> FinancialEvent:
     body = {
         "event_id": event_id or f"JE-1-v{version}{'-del' if delete else ''}",
         "type": "record.deleted" if delete else "record.upserted",
@@ -22,8 +28,14 @@ def event(version: int, *, delete: bool = False, amount: str = "100.00", event_i
         "occurred_at": occurred_at,
     }
     if not delete:
-        body["record"] = {"entity_id": "us-east", "account_id": "4100", "period": "2026-10", "scenario": "actual",
-                          "amount": amount, "currency": "USD"}
+        body["record"] = {
+            "entity_id": "us-east",
+            "account_id": "4100",
+            "period": "2026-10",
+            "scenario": "actual",
+            "amount": amount,
+            "currency": "USD",
+        }
     return parse_event(body)
 
 
@@ -33,10 +45,18 @@ def proposed(e: FinancialEvent) -> RecordState | None:
         return None
     amount = e.record.decimal_amount
     return RecordState(
-        org_id=e.org_id, record_id=e.record_id, version=e.version, event_id=e.event_id,
-        entity_id=e.record.entity_id, account_id=e.record.account_id, period=e.record.period,
-        scenario=e.record.scenario.value, amount=amount, currency=e.record.currency,
-        amount_minor=int(amount * 100), reporting_amount_minor=int(amount * 100),
+        org_id=e.org_id,
+        record_id=e.record_id,
+        version=e.version,
+        event_id=e.event_id,
+        entity_id=e.record.entity_id,
+        account_id=e.record.account_id,
+        period=e.record.period,
+        scenario=e.record.scenario.value,
+        amount=amount,
+        currency=e.record.currency,
+        amount_minor=int(amount * 100),
+        reporting_amount_minor=int(amount * 100),
         occurred_at=e.occurred_at.isoformat(),
     )
 
@@ -113,8 +133,14 @@ def test_an_upsert_needs_its_proposed_state():
 def test_replay_reports_every_outcome_in_delivery_order():
     v1, v2, v3 = event(1), event(2), event(3, delete=True)
     final, outcomes = deliver(v2, v1, v2, v3, v1, v3)
-    assert outcomes == [Outcome.APPLIED, Outcome.STALE, Outcome.DUPLICATE, Outcome.APPLIED, Outcome.DUPLICATE,
-                        Outcome.DUPLICATE]
+    assert outcomes == [
+        Outcome.APPLIED,
+        Outcome.STALE,
+        Outcome.DUPLICATE,
+        Outcome.APPLIED,
+        Outcome.DUPLICATE,
+        Outcome.DUPLICATE,
+    ]
     assert final.deleted and final.version == 3
 
 

@@ -56,8 +56,15 @@ def event(version: int = 1, *, delete: bool = False, **record: Any) -> Financial
         "occurred_at": "2026-10-05T12:00:00Z",
     }
     if not delete:
-        body["record"] = {"entity_id": "us-east", "account_id": "4100", "period": "2026-10", "scenario": "actual",
-                          "amount": "100.00", "currency": "USD", **record}
+        body["record"] = {
+            "entity_id": "us-east",
+            "account_id": "4100",
+            "period": "2026-10",
+            "scenario": "actual",
+            "amount": "100.00",
+            "currency": "USD",
+            **record,
+        }
     return parse_event(body)
 
 
@@ -71,9 +78,20 @@ def rejected(e: FinancialEvent, reference: OrgReference = REFERENCE) -> EventRej
 def stored(period: str, *, deleted: bool = False) -> RecordState:
     if deleted:
         return RecordState("acme", "JE-1", 1, "e-0", deleted=True)
-    return RecordState("acme", "JE-1", 1, "e-0", entity_id="us-east", account_id="4100", period=period,
-                       scenario="actual", amount=Decimal("1.00"), currency="USD", amount_minor=100,
-                       reporting_amount_minor=100)
+    return RecordState(
+        "acme",
+        "JE-1",
+        1,
+        "e-0",
+        entity_id="us-east",
+        account_id="4100",
+        period=period,
+        scenario="actual",
+        amount=Decimal("1.00"),
+        currency="USD",
+        amount_minor=100,
+        reporting_amount_minor=100,
+    )
 
 
 # --- check_event -------------------------------------------------------------------------------
@@ -81,8 +99,13 @@ def stored(period: str, *, deleted: bool = False) -> RecordState:
 
 @pytest.mark.parametrize(
     "record",
-    [{}, {"currency": "EUR", "entity_id": "eu-central"}, {"currency": "BHD", "amount": "1.234"},
-     {"currency": "JPY", "amount": "1500"}, {"account_id": "5100", "scenario": "budget"}],
+    [
+        {},
+        {"currency": "EUR", "entity_id": "eu-central"},
+        {"currency": "BHD", "amount": "1.234"},
+        {"currency": "JPY", "amount": "1500"},
+        {"account_id": "5100", "scenario": "budget"},
+    ],
 )
 def test_a_valid_event_passes(record):
     assert check_event(event(**record), REFERENCE) is None
@@ -164,10 +187,24 @@ def test_the_demo_org_accepts_a_line_of_its_current_period():
         fx_rates=OrgReference.parse_rates(raw["fx_rates"]),
     )
     current = raw["current_period"]
-    line = parse_event({"event_id": "d1", "type": "record.upserted", "org_id": "northwind", "record_id": "d1",
-                        "version": 1, "occurred_at": "2026-11-02T08:00:00Z",
-                        "record": {"entity_id": "eu-central", "account_id": "6100", "period": current,
-                                   "scenario": "actual", "amount": "1000.00", "currency": "EUR"}})
+    line = parse_event(
+        {
+            "event_id": "d1",
+            "type": "record.upserted",
+            "org_id": "northwind",
+            "record_id": "d1",
+            "version": 1,
+            "occurred_at": "2026-11-02T08:00:00Z",
+            "record": {
+                "entity_id": "eu-central",
+                "account_id": "6100",
+                "period": current,
+                "scenario": "actual",
+                "amount": "1000.00",
+                "currency": "EUR",
+            },
+        }
+    )
     check_event(line, demo)
     assert record_state(line, demo).reporting_amount_minor == round(1000_00 * Decimal(raw["fx_rates"][current]["EUR"]))
 
@@ -199,9 +236,21 @@ def test_records_in_open_periods_new_records_and_tombstones_may_change(current):
 def test_a_record_in_the_reporting_currency():
     state = record_state(event(3, amount="12345.67", memo="note", source="netsuite"), REFERENCE)
     assert state == RecordState(
-        org_id="acme", record_id="JE-1", version=3, event_id="e-3", entity_id="us-east", account_id="4100",
-        period="2026-10", scenario="actual", amount=Decimal("12345.67"), currency="USD", amount_minor=1234567,
-        reporting_amount_minor=1234567, occurred_at="2026-10-05T12:00:00+00:00", source="netsuite", memo="note",
+        org_id="acme",
+        record_id="JE-1",
+        version=3,
+        event_id="e-3",
+        entity_id="us-east",
+        account_id="4100",
+        period="2026-10",
+        scenario="actual",
+        amount=Decimal("12345.67"),
+        currency="USD",
+        amount_minor=1234567,
+        reporting_amount_minor=1234567,
+        occurred_at="2026-10-05T12:00:00+00:00",
+        source="netsuite",
+        memo="note",
     )
     assert state.is_live
 
@@ -246,8 +295,12 @@ def test_rates_periods_and_lock():
 def test_parse_rates_reads_nested_and_flat_documents():
     assert RATES == {
         "2026-09": {"EUR": Decimal("1.157688")},
-        "2026-10": {"EUR": Decimal("1.137201"), "BHD": Decimal("2.65"), "JPY": Decimal("0.0067"),
-                    "GBP": Decimal("0.5")},
+        "2026-10": {
+            "EUR": Decimal("1.137201"),
+            "BHD": Decimal("2.65"),
+            "JPY": Decimal("0.0067"),
+            "GBP": Decimal("0.5"),
+        },
     }
 
 

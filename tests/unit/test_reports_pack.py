@@ -43,16 +43,22 @@ def test_statements_show_the_aggregates_and_add_up(pack):
 def test_account_variances_and_favourability_are_the_cores(pack):
     docs, chart, _ = demo_aggregates()
     consolidated = pack.statements[0]
-    expected = {v.account_id: v for v in account_variances(docs[("_all", "2026-10", "actual")]["accounts"],
-                                                           docs[("_all", "2026-10", "budget")]["accounts"], chart)}
+    expected = {
+        v.account_id: v
+        for v in account_variances(
+            docs[("_all", "2026-10", "actual")]["accounts"], docs[("_all", "2026-10", "budget")]["accounts"], chart
+        )
+    }
     leaves = [line for line in consolidated.lines if line.kind == "account" and line.account_id in expected]
     assert len(leaves) == 13
     for line in leaves:
         assert line.values["variance"] == expected[line.account_id].variance_minor
         assert line.values["variance_pct"] == expected[line.account_id].variance_pct
         assert line.favourable == expected[line.account_id].favourable
-        assert line.favourable == ((line.values["variance"] >= 0) == higher_is_favourable(chart.type_of(line.account_id))
-                                   or line.values["variance"] == 0)
+        assert line.favourable == (
+            (line.values["variance"] >= 0) == higher_is_favourable(chart.type_of(line.account_id))
+            or line.values["variance"] == 0
+        )
 
 
 def test_a_total_that_does_not_add_up_is_reported_and_not_written_as_a_formula():
@@ -82,14 +88,27 @@ def test_workbook_has_a_sheet_per_statement_frozen_headers_and_formulas_that_giv
     data = render_xlsx(pack)
     values_book = load_workbook(io.BytesIO(data), data_only=True)
     formula_book = load_workbook(io.BytesIO(data))
-    assert values_book.sheetnames == ["Summary", "P&L Consolidated", "P&L us-east", "P&L us-west", "P&L eu-central",
-                                      "Top variances", "Trends", "Alerts", "Data quality"]
+    assert values_book.sheetnames == [
+        "Summary",
+        "P&L Consolidated",
+        "P&L us-east",
+        "P&L us-west",
+        "P&L eu-central",
+        "Top variances",
+        "Trends",
+        "Alerts",
+        "Data quality",
+    ]
     formulas_checked = 0
     for statement, name in zip(pack.statements, values_book.sheetnames[1:5], strict=True):
         sheet, formulas = values_book[name], formula_book[name]
         assert formulas.freeze_panes == f"C{FIRST_LINE_ROW + 1}"
-        cached = {cell.coordinate: cell.value for row in sheet.iter_rows() for cell in row
-                  if isinstance(cell.value, int | float)}
+        cached = {
+            cell.coordinate: cell.value
+            for row in sheet.iter_rows()
+            for cell in row
+            if isinstance(cell.value, int | float)
+        }
         for index, line in enumerate(statement.lines):
             row = FIRST_LINE_ROW + 1 + index
             if line.kind == "header" or line.unit == "percent":
@@ -116,13 +135,22 @@ def test_csv_tables_keep_exact_decimals(pack):
     assert {"pnl___all", "pnl__us-east", "kpis", "top_variances", "trends", "alerts", "data_quality"} <= set(tables)
     text = render_csv(tables["pnl___all"][1]()).decode("utf-8-sig")
     revenue = next(line for line in text.splitlines() if line.startswith("metric:revenue,"))
-    assert revenue.split(",")[5] == str(formatting.plain_amount(pack.statements[0].line("metric:revenue").values["actual"], "USD"))
+    assert revenue.split(",")[5] == str(
+        formatting.plain_amount(pack.statements[0].line("metric:revenue").values["actual"], "USD")
+    )
 
 
-@pytest.mark.parametrize(("minor", "currency", "text"), [
-    (123456, "USD", "1,234.56"), (-1250, "USD", "(12.50)"), (0, "USD", "0.00"), (1234567, "JPY", "1,234,567"),
-    (1234567, "BHD", "1,234.567"), (None, "USD", "-"),
-])
+@pytest.mark.parametrize(
+    ("minor", "currency", "text"),
+    [
+        (123456, "USD", "1,234.56"),
+        (-1250, "USD", "(12.50)"),
+        (0, "USD", "0.00"),
+        (1234567, "JPY", "1,234,567"),
+        (1234567, "BHD", "1,234.567"),
+        (None, "USD", "-"),
+    ],
+)
 def test_amounts_are_formatted_from_minor_units(minor, currency, text):
     assert formatting.amount(minor, currency) == text
 
@@ -135,9 +163,14 @@ def test_spreadsheet_numbers_round_trip_to_the_minor_unit():
     assert formatting.percent(Decimal("12.3456")) == "12.3%" and formatting.points(Decimal("-0.25")) == "-0.2 pts"
 
 
-@pytest.mark.parametrize(("period", "status", "code"), [
-    ("2031-01", None, "unknown_period"), ("2026-12", "open", "no_data"), ("2024-10", "closed", "closed_without_data"),
-])
+@pytest.mark.parametrize(
+    ("period", "status", "code"),
+    [
+        ("2031-01", None, "unknown_period"),
+        ("2026-12", "open", "no_data"),
+        ("2024-10", "closed", "closed_without_data"),
+    ],
+)
 def test_a_period_without_figures_gets_a_reason_not_a_file(period, status, code):
     inputs = demo_inputs(period)
     statuses = {**inputs.period_status}
@@ -151,11 +184,16 @@ def test_a_period_without_figures_gets_a_reason_not_a_file(period, status, code)
     assert raised.value.code == code and period in raised.value.message
 
 
-@pytest.mark.parametrize(("now", "days", "due"), [
-    (datetime(2026, 11, 29, tzinfo=UTC), 3, "2026-10"), (datetime(2026, 11, 2, tzinfo=UTC), 3, "2026-09"),
-    (datetime(2026, 11, 4, tzinfo=UTC), 3, "2026-10"), (datetime(2026, 1, 1, tzinfo=UTC), 0, "2025-12"),
-    (datetime(2026, 3, 1, 23, 59, tzinfo=UTC), 1, "2026-01"),
-])
+@pytest.mark.parametrize(
+    ("now", "days", "due"),
+    [
+        (datetime(2026, 11, 29, tzinfo=UTC), 3, "2026-10"),
+        (datetime(2026, 11, 2, tzinfo=UTC), 3, "2026-09"),
+        (datetime(2026, 11, 4, tzinfo=UTC), 3, "2026-10"),
+        (datetime(2026, 1, 1, tzinfo=UTC), 0, "2025-12"),
+        (datetime(2026, 3, 1, 23, 59, tzinfo=UTC), 1, "2026-01"),
+    ],
+)
 def test_the_due_month_is_the_last_that_ended_days_ago(now, days, due):
     assert due_period(now, days) == due
 
@@ -177,7 +215,9 @@ def test_the_email_has_a_summary_the_chart_inline_and_the_pdf_attached(pack):
     from alerts.channels.config import EmailChannel, smtp_settings
     from reports.email import pack_email
 
-    settings = smtp_settings(EmailChannel(type="email", recipients=("cfo@example.com",)), {"SMTP_HOST": "h"}, lambda _: "")
+    settings = smtp_settings(
+        EmailChannel(type="email", recipients=("cfo@example.com",)), {"SMTP_HOST": "h"}, lambda _: ""
+    )
     message = pack_email(settings, pack, b"%PDF-1.4 fake", b"\x89PNG fake", "https://example.com/x")
     attachments = list(message.iter_attachments())
     assert [a.get_filename() for a in attachments] == ["monthly-pack-northwind-2026-10.pdf"]

@@ -96,7 +96,10 @@ def test_without_the_preload_a_failed_function_never_gets_the_message_again():
 
 def test_each_function_is_retried_by_its_own_policy_then_dead_lettered():
     patched = _node(DELIVERY, preload=True, FINANCE_PUBSUB_BACKOFF_SCALE="0.001")
-    policies = {t["function"]: t for t in json.loads((ROOT / "infra" / "resources.json").read_text())["pubsub"]["function_triggers"]}
+    policies = {
+        t["function"]: t
+        for t in json.loads((ROOT / "infra" / "resources.json").read_text())["pubsub"]["function_triggers"]
+    }
     assert patched["calls"] == {
         "us-central1-ingest_financial_event-0": 3,  # two failures, then the delivery that worked
         "us-central1-sink_changes_to_bigquery-0": policies["sink_changes_to_bigquery"]["max_delivery_attempts"],
@@ -107,6 +110,7 @@ def test_each_function_is_retried_by_its_own_policy_then_dead_lettered():
     assert dead["data"] == '{"event_id": "e-1"}' and dead["attributes"]["org_id"] == "acme"
     assert dead["attributes"]["CloudPubSubDeadLetterSourceSubscription"] == "emulator-sink_changes_to_bigquery"
     assert dead["attributes"]["CloudPubSubDeadLetterSourceDeliveryCount"] == str(
-        policies["sink_changes_to_bigquery"]["max_delivery_attempts"])
+        policies["sink_changes_to_bigquery"]["max_delivery_attempts"]
+    )
     assert patched["acked"] == 1, "acknowledged once every function is done with it"
     assert any("sent to financial-record-changes-dead-letter" in line for line in patched["logs"])

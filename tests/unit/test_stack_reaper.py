@@ -40,8 +40,9 @@ def test_only_workers_whose_shell_died_are_reaped(tmp_path):
         assert reap(leader.pid) == 1
         time.sleep(0.3)
         assert abandoned_workers(leader.pid) == []
-        kept = subprocess.run(["pgrep", "-g", str(leader.pid), "-f", "functions-framework kept"],
-                              capture_output=True, text=True).stdout.split()
+        kept = subprocess.run(
+            ["pgrep", "-g", str(leader.pid), "-f", "functions-framework kept"], capture_output=True, text=True
+        ).stdout.split()
         assert kept, "the worker still launched by its shell keeps running"
     finally:
         os.killpg(leader.pid, signal.SIGKILL)

@@ -65,9 +65,11 @@ def _ports_handed_to_two_workers(preload: bool) -> list[int]:
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not installed: run ./dev setup (firebase-tools needs it too)")
-    script = ("const pf = require('portfinder');"
-              "(async () => { const a = await pf.getPortPromise({port: 8600});"
-              " const b = await pf.getPortPromise({port: 8600}); console.log(JSON.stringify([a, b])); })();")
+    script = (
+        "const pf = require('portfinder');"
+        "(async () => { const a = await pf.getPortPromise({port: 8600});"
+        " const b = await pf.getPortPromise({port: 8600}); console.log(JSON.stringify([a, b])); })();"
+    )
     command = [node, *(["--require", str(WORKER_CONNECTIONS_PRELOAD)] if preload else []), "-e", script]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=30, check=True)
     return json.loads(result.stdout)

@@ -579,7 +579,9 @@ def test_the_post_deploy_step_turns_retry_on_for_every_firestore_trigger():
     retried = script.load_retried_functions(INFRA / "resources.json")
     declared = set()
     for path in (ROOT / "functions").glob("*/triggers.py"):
-        declared |= set(re.findall(r"@firestore_fn\.on_document_\w+\([^@]*?\)\n(?:@[^\n]+\n)*def (\w+)", path.read_text()))
+        declared |= set(
+            re.findall(r"@firestore_fn\.on_document_\w+\([^@]*?\)\n(?:@[^\n]+\n)*def (\w+)", path.read_text())
+        )
     assert declared and set(retried) == declared, "every Firestore-triggered function gets retry on failure"
     shell = script.shell_script(script.load_policies(INFRA / "resources.json"), "p1", "us-central1", retried)
     for function in retried:

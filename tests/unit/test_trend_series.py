@@ -9,13 +9,15 @@ from finance_core.debounce import CLOCK_MARGIN, DebounceState, Decision, decide,
 from finance_core.trend_series import consolidated_series, metric_doc_id, trend_documents
 from finance_core.trends import analyze_trend, trend_document
 
-CHART = ChartOfAccounts([
-    Account("4000", "Revenue", AccountType.REVENUE),
-    Account("4100", "Product", AccountType.REVENUE, "4000"),
-    Account("4200", "Services", AccountType.REVENUE, "4000"),
-    Account("5100", "Materials", AccountType.COGS),
-    Account("6100", "Payroll", AccountType.OPEX),
-])
+CHART = ChartOfAccounts(
+    [
+        Account("4000", "Revenue", AccountType.REVENUE),
+        Account("4100", "Product", AccountType.REVENUE, "4000"),
+        Account("4200", "Services", AccountType.REVENUE, "4000"),
+        Account("5100", "Materials", AccountType.COGS),
+        Account("6100", "Payroll", AccountType.OPEX),
+    ]
+)
 
 
 def test_series_run_from_the_first_posting_to_the_last_actual_month_with_zeros_inside():

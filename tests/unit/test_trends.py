@@ -165,9 +165,9 @@ def test_trend_document_is_plain_json():
 
 @settings(max_examples=60, deadline=None)
 @given(
-    st.lists(st.integers(min_value=-10**9, max_value=10**9), min_size=3, max_size=40),
-    st.integers(min_value=-10**6, max_value=10**6),
-    st.integers(min_value=-10**9, max_value=10**9),
+    st.lists(st.integers(min_value=-(10**9), max_value=10**9), min_size=3, max_size=40),
+    st.integers(min_value=-(10**6), max_value=10**6),
+    st.integers(min_value=-(10**9), max_value=10**9),
 )
 def test_adding_a_ramp_and_a_level_shifts_slope_and_intercept_by_exactly_them(values, ramp, level):
     base = linear_fit(values)

@@ -62,17 +62,20 @@ def test_csv_rows_are_numbered_like_a_spreadsheet_and_blank_rows_skipped():
 
 
 def test_a_quoted_multi_line_memo_is_one_row():
-    body = csv_bytes('a,us-east,4100,2026-10,actual,1.00,USD,"line one\nline two"',
-                     "b,us-east,4100,2026-10,actual,1.00,USD,",
-                     header=HEADER + ",memo")
+    body = csv_bytes(
+        'a,us-east,4100,2026-10,actual,1.00,USD,"line one\nline two"',
+        "b,us-east,4100,2026-10,actual,1.00,USD,",
+        header=HEADER + ",memo",
+    )
     table = read_upload(body, CSV_TYPE)
     assert [row.number for row in table.rows] == [2, 3]
     assert table.rows[0].cells["memo"].value == "line one\nline two"
 
 
 def test_header_is_case_and_space_insensitive_and_a_bom_is_ignored():
-    body = ("\ufeffRecord_ID, Entity_ID ,ACCOUNT_ID,period,scenario,amount,currency\n"
-            "x,us-east,4100,2026-10,actual,1,USD\n")
+    body = (
+        "\ufeffRecord_ID, Entity_ID ,ACCOUNT_ID,period,scenario,amount,currency\nx,us-east,4100,2026-10,actual,1,USD\n"
+    )
     table = read_upload(body.encode(), CSV_TYPE)
     assert table.columns[:3] == ("record_id", "entity_id", "account_id")
 
@@ -108,8 +111,14 @@ def test_the_row_limit():
 
 
 def test_xlsx_rows_keep_sheet_numbers_and_trailing_empty_header_cells_are_ignored():
-    body = xlsx_bytes([HEADER.split(",") + [None, None], ["a", "us-east", 4100, "2026-10", "actual", 1, "USD"], [],
-                       ["b", "us-east", 4100, "2026-10", "actual", 2, "USD"]])
+    body = xlsx_bytes(
+        [
+            HEADER.split(",") + [None, None],
+            ["a", "us-east", 4100, "2026-10", "actual", 1, "USD"],
+            [],
+            ["b", "us-east", 4100, "2026-10", "actual", 2, "USD"],
+        ]
+    )
     table = read_upload(body, XLSX_TYPE)
     assert [row.number for row in table.rows] == [2, 4] and table.blank_rows == 1
     assert table.rows[0].cells["account_id"].value == 4100
@@ -192,9 +201,11 @@ def test_version_cells():
 
 
 def test_rows_become_contract_events_with_ids_from_the_file_hash_and_row():
-    body = csv_bytes("a,us-east,4100,2026-10,actual,1.00,USD,,,",
-                     "b,us-east,4100,2026-10,budget,2.00,USD,7,deleted,memo",
-                     header=HEADER + ",version,type,memo")
+    body = csv_bytes(
+        "a,us-east,4100,2026-10,actual,1.00,USD,,,",
+        "b,us-east,4100,2026-10,budget,2.00,USD,7,deleted,memo",
+        header=HEADER + ",version,type,memo",
+    )
     table = read_upload(body, CSV_TYPE)
     first, second = row_events(table, "acme", NOW)
     assert isinstance(first, RowEvent) and first.next_version
@@ -206,14 +217,20 @@ def test_rows_become_contract_events_with_ids_from_the_file_hash_and_row():
     assert deleted.is_delete and deleted.version == 7 and deleted.record is None
     # The same bytes give the same ids; any other byte gives other ids.
     assert [e.event_id for e in row_events(read_upload(body, CSV_TYPE), "acme", "2027-01-01T00:00:00Z")] == [
-        first.event_id, second.event_id]
+        first.event_id,
+        second.event_id,
+    ]
     other = read_upload(body.replace(b"1.00", b"1.01"), CSV_TYPE)
     assert row_events(other, "acme", NOW)[0].event_id != first.event_id
 
 
 def test_a_row_with_a_bad_cell_is_a_problem_with_all_its_reasons():
-    body = xlsx_bytes([HEADER.split(",") + ["version", "type"],
-                       ["a", "us-east", "4100", datetime(2026, 10, 9), "actual", 12.345, "USD", 0, "moved"]])
+    body = xlsx_bytes(
+        [
+            HEADER.split(",") + ["version", "type"],
+            ["a", "us-east", "4100", datetime(2026, 10, 9), "actual", 12.345, "USD", 0, "moved"],
+        ]
+    )
     (problem,) = row_events(read_upload(body, XLSX_TYPE), "acme", NOW)
     assert isinstance(problem, RowProblem) and problem.code == "invalid_event"
     for words in ("type 'moved'", "version 0", "2026-10-09", "12.345"):
@@ -237,9 +254,13 @@ def test_missing_cells_are_left_out_so_the_contract_says_what_is_required():
 
 
 def test_dimension_columns_become_the_record_dimensions_and_blank_cells_are_left_out():
-    body = xlsx_bytes([HEADER.split(",") + ["Dimension.Region", "dimension.cost_centre"],
-                       ["a", "us-east", "4100", "2026-10", "actual", "1.00", "USD", "emea", 4711],
-                       ["b", "us-east", "4100", "2026-10", "actual", "2.00", "USD", None, None]])
+    body = xlsx_bytes(
+        [
+            HEADER.split(",") + ["Dimension.Region", "dimension.cost_centre"],
+            ["a", "us-east", "4100", "2026-10", "actual", "1.00", "USD", "emea", 4711],
+            ["b", "us-east", "4100", "2026-10", "actual", "2.00", "USD", None, None],
+        ]
+    )
     first, second = row_events(read_upload(body, XLSX_TYPE), "acme", NOW)
     assert parse_event(first.raw).record.dimensions == {"region": "emea", "cost_centre": "4711"}
     assert parse_event(second.raw).record.dimensions is None

@@ -124,7 +124,7 @@ _lines = st.lists(
         _line,
         st.sampled_from(["4000", "4100", "5000", "6100", "6200", "7000", "1000"]),
         st.one_of(st.none(), st.decimals(min_value=-500, max_value=500, places=4)),
-        st.integers(min_value=-10**12, max_value=10**12),
+        st.integers(min_value=-(10**12), max_value=10**12),
     ),
     max_size=30,
 )
@@ -175,15 +175,17 @@ def test_metrics_missing_on_one_side_are_skipped():
 
 
 def test_variance_document_is_plain_json_with_int_amounts_and_float_percentages():
-    lines = account_variances({"4000": 1_150_000, "6100": 550_000, "7000": 10}, {"4000": 1_000_000, "6100": 500_000},
-                              CHART)
+    lines = account_variances(
+        {"4000": 1_150_000, "6100": 550_000, "7000": 10}, {"4000": 1_000_000, "6100": 500_000}, CHART
+    )
     graph = MetricGraph()
     metrics = metric_variances(
         graph.evaluate({AccountType.REVENUE: 1_150_000, AccountType.OPEX: 550_000}),
         graph.evaluate({AccountType.REVENUE: 1_000_000, AccountType.OPEX: 500_000}),
     )
-    document = variance_document(entity_id="us-east", period="2026-10", account_lines=lines, metric_lines=metrics,
-                                 currency="USD", top_n=2)
+    document = variance_document(
+        entity_id="us-east", period="2026-10", account_lines=lines, metric_lines=metrics, currency="USD", top_n=2
+    )
     assert json.loads(json.dumps(document)) == document
     assert [row["account_id"] for row in document["top"]] == ["4000", "6100"]
     top = document["top"][0]

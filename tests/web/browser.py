@@ -14,8 +14,13 @@ AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 # machine's closed network refuses; --no-sandbox because tests run as root. Playwright gives each
 # launch a fresh, empty profile (--user-data-dir).
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 

@@ -54,8 +54,11 @@ def web_org(stack, db) -> WebOrg:
     editor = add_member(stack, db, org_id, "editor", "Ed Editor")
     # The cards read kpis/current, derived after the aggregates: wait until it holds every record.
     kpis = db.document(f"organizations/{org_id}/kpis/current")
-    wait_until(lambda: (kpis.get().to_dict() or {}).get("record_count") == 3, timeout=300,
-               what=f"kpis/current of {org_id} to count the 3 records of {KPI_PERIOD}")
+    wait_until(
+        lambda: (kpis.get().to_dict() or {}).get("record_count") == 3,
+        timeout=300,
+        what=f"kpis/current of {org_id} to count the 3 records of {KPI_PERIOD}",
+    )
     return WebOrg(org_id, viewer, editor, reference)
 
 

@@ -8,9 +8,9 @@ from typing import Any
 from tests.auth_emulator import sign_up
 from tests.web.browser import Credentials
 
-KPI_PERIOD = "2026-11"      # the demo reference's current period: the KPI cards describe it
+KPI_PERIOD = "2026-11"  # the demo reference's current period: the KPI cards describe it
 PREVIOUS = "2026-10"
-NO_FX_PERIOD = "2026-12"    # this org has no FX rates for it: an EUR entry there is rejected
+NO_FX_PERIOD = "2026-12"  # this org has no FX rates for it: an EUR entry there is rejected
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,14 @@ WEB = ROOT / "web"
 def _run(*command: str) -> subprocess.CompletedProcess:
     binary = WEB / "node_modules" / ".bin" / command[0]
     assert binary.exists(), f"{binary.relative_to(ROOT)} is missing: run ./dev setup (it installs web/node_modules)"
-    return subprocess.run([str(binary), *command[1:]], cwd=WEB, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "CI": "true", "NO_COLOR": "1", "FORCE_COLOR": "0"})
+    return subprocess.run(
+        [str(binary), *command[1:]],
+        cwd=WEB,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "CI": "true", "NO_COLOR": "1", "FORCE_COLOR": "0"},
+    )
 
 
 def test_vitest_unit_tests_pass():

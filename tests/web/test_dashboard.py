@@ -36,8 +36,9 @@ def card(page, metric: str):
 
 
 def wait_for_text(locator, text: str) -> None:
-    locator.page.wait_for_function("([el, text]) => el.textContent === text", arg=[locator.element_handle(), text],
-                                   timeout=UI_TIMEOUT_MS)
+    locator.page.wait_for_function(
+        "([el, text]) => el.textContent === text", arg=[locator.element_handle(), text], timeout=UI_TIMEOUT_MS
+    )
 
 
 def test_viewer_sees_the_aggregate_has_no_edit_controls_and_is_refused_another_org(context, base_url, web_org, db):
@@ -84,11 +85,19 @@ def test_a_published_event_changes_the_card_and_the_chart_without_a_reload(conte
     page.evaluate("window.__sameDocument = true")
     record = f"w-live-{uuid.uuid4().hex[:6]}"
     bad = f"w-bad-{uuid.uuid4().hex[:6]}"
-    publish(stack, [event(web_org.org_id, record, 1, period=KPI_PERIOD, amount="123.45"),
-                    event(web_org.org_id, bad, 1, period=KPI_PERIOD, account="9999", amount="1.00")])
+    publish(
+        stack,
+        [
+            event(web_org.org_id, record, 1, period=KPI_PERIOD, amount="123.45"),
+            event(web_org.org_id, bad, 1, period=KPI_PERIOD, account="9999", amount="1.00"),
+        ],
+    )
     wait_for_text(card(page, "revenue"), usd(before + 12345))
-    page.wait_for_function("([el, v]) => el.dataset.lastActual === String(v)",
-                           arg=[chart.element_handle(), before + 12345], timeout=UI_TIMEOUT_MS)
+    page.wait_for_function(
+        "([el, v]) => el.dataset.lastActual === String(v)",
+        arg=[chart.element_handle(), before + 12345],
+        timeout=UI_TIMEOUT_MS,
+    )
     # The rejected event shows with its reason, for the integrator to fix.
     page.get_by_test_id("ingestion-errors").get_by_text("9999").first.wait_for(timeout=UI_TIMEOUT_MS)
     assert page.evaluate("window.__sameDocument") is True, "the page was reloaded"
@@ -132,24 +141,44 @@ def test_an_alert_appears_live_and_an_editor_acknowledges_it(context, base_url, 
     alert_id = f"web-{uuid.uuid4().hex[:8]}"
     # Written as the alert engine writes one (its evaluation is tested in tests/integration/test_alerts*.py).
     stamp = datetime.fromtimestamp(time.time(), UTC)
-    db.document(f"organizations/{web_org.org_id}/alerts/{alert_id}").set({
-        "rule_id": "gross-margin-floor", "severity": "critical", "title": "Group gross margin below 65%",
-        "description": "gross margin 40.0% is below 65%", "status": "active", "count": 1, "first_seen": stamp,
-        "last_seen": stamp, "escalation_level": 0, "rule_type": "absolute", "entity_id": "_all", "period": KPI_PERIOD,
-    })
+    db.document(f"organizations/{web_org.org_id}/alerts/{alert_id}").set(
+        {
+            "rule_id": "gross-margin-floor",
+            "severity": "critical",
+            "title": "Group gross margin below 65%",
+            "description": "gross margin 40.0% is below 65%",
+            "status": "active",
+            "count": 1,
+            "first_seen": stamp,
+            "last_seen": stamp,
+            "escalation_level": 0,
+            "rule_type": "absolute",
+            "entity_id": "_all",
+            "period": KPI_PERIOD,
+        }
+    )
     item = page.locator(f"[data-testid='active-alerts'] li[data-alert-id='{alert_id}']")
     item.wait_for(timeout=UI_TIMEOUT_MS)
     screenshot(page, "04-alert")
     item.get_by_role("button", name="Acknowledge").click()
     item.wait_for(state="detached", timeout=UI_TIMEOUT_MS)
-    stored = wait_until(lambda: (d := db.document(f"organizations/{web_org.org_id}/alerts/{alert_id}").get().to_dict())
-                        and d.get("status") == "acknowledged" and d, timeout=30, what="the acknowledgement")
+    stored = wait_until(
+        lambda: (
+            (d := db.document(f"organizations/{web_org.org_id}/alerts/{alert_id}").get().to_dict())
+            and d.get("status") == "acknowledged"
+            and d
+        ),
+        timeout=30,
+        what="the acknowledgement",
+    )
     assert stored["acknowledged_by"] == web_org.editor.uid
 
 
 def test_two_contexts_see_each_others_presence_and_comments(browser, base_url, web_org):
-    contexts = [browser.new_context(locale="en-US", timezone_id="UTC", viewport={"width": 1400, "height": 1000})
-                for _ in range(2)]
+    contexts = [
+        browser.new_context(locale="en-US", timezone_id="UTC", viewport={"width": 1400, "height": 1000})
+        for _ in range(2)
+    ]
     try:
         viewer, editor = (ctx.new_page() for ctx in contexts)
         sign_in(viewer, base_url, web_org.viewer.credentials, web_org.org_id)
@@ -157,8 +186,9 @@ def test_two_contexts_see_each_others_presence_and_comments(browser, base_url, w
         viewer.get_by_test_id("presence").get_by_text(web_org.editor.display_name).wait_for(timeout=60_000)
         editor.get_by_test_id("presence").get_by_text(web_org.viewer.display_name).wait_for(timeout=60_000)
         kpi_comments = "comments on the headline KPIs"
-        count_before = int(editor.get_by_role("button", name=re.compile(kpi_comments))
-                           .get_by_test_id("comment-count").text_content())
+        count_before = int(
+            editor.get_by_role("button", name=re.compile(kpi_comments)).get_by_test_id("comment-count").text_content()
+        )
         text = f"Why did revenue jump? {uuid.uuid4().hex[:6]}"
         viewer.get_by_role("button", name=re.compile(kpi_comments)).click()
         viewer.get_by_label("Your comment").fill(text)
@@ -167,8 +197,11 @@ def test_two_contexts_see_each_others_presence_and_comments(browser, base_url, w
         screenshot(viewer, "05-comments")
         # The other context: the count on the button (kept by the backend) and the thread itself.
         count = editor.get_by_role("button", name=re.compile(kpi_comments)).get_by_test_id("comment-count")
-        editor.wait_for_function("([el, n]) => Number(el.textContent) === n",
-                                 arg=[count.element_handle(), count_before + 1], timeout=UI_TIMEOUT_MS)
+        editor.wait_for_function(
+            "([el, n]) => Number(el.textContent) === n",
+            arg=[count.element_handle(), count_before + 1],
+            timeout=UI_TIMEOUT_MS,
+        )
         editor.get_by_role("button", name=re.compile(kpi_comments)).click()
         editor.get_by_test_id("comment-list").get_by_text(text).wait_for(timeout=30_000)
         assert web_org.viewer.display_name in editor.get_by_test_id("comment-list").text_content()
@@ -182,10 +215,12 @@ def test_an_upload_shows_its_per_row_report(context, base_url, web_org, tmp_path
     sign_in(page, base_url, web_org.editor.credentials, web_org.org_id)
     tag = uuid.uuid4().hex[:6]
     csv = tmp_path / "lines.csv"
-    csv.write_text("record_id,entity_id,account_id,period,scenario,amount,currency\n"
-                   f"up-{tag}-1,us-east,4100,{KPI_PERIOD},actual,10.00,USD\n"
-                   f"up-{tag}-2,us-west,6200,{KPI_PERIOD},actual,5.50,USD\n"
-                   f"up-{tag}-3,us-east,9999,{KPI_PERIOD},actual,1.00,USD\n")
+    csv.write_text(
+        "record_id,entity_id,account_id,period,scenario,amount,currency\n"
+        f"up-{tag}-1,us-east,4100,{KPI_PERIOD},actual,10.00,USD\n"
+        f"up-{tag}-2,us-west,6200,{KPI_PERIOD},actual,5.50,USD\n"
+        f"up-{tag}-3,us-east,9999,{KPI_PERIOD},actual,1.00,USD\n"
+    )
     page.get_by_label("File").set_input_files(str(csv))
     page.get_by_role("button", name="Upload").click()
     report = page.get_by_test_id("upload-report")
@@ -206,5 +241,6 @@ def test_no_serious_accessibility_violations(context, base_url, web_org):
     page.get_by_test_id("kpi-cards").wait_for()
     page.get_by_test_id("trend-chart").wait_for()
     violations = axe_violations(page)
-    assert violations == [], "\n".join(f"{v['id']} ({v['impact']}): {v['help']} -> "
-                                       f"{[n['target'] for n in v['nodes'][:3]]}" for v in violations)
+    assert violations == [], "\n".join(
+        f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes'][:3]]}" for v in violations
+    )

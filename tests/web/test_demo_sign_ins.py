@@ -16,13 +16,17 @@ def test_each_demo_user_signs_in_as_the_member_of_its_role(stack):
     create_demo_users(stack.config)
     assert create_demo_users(stack.config) == 0, "a second seed must keep the accounts, not fail"
     members = {m["uid"]: m["role"] for m in demo_reference()["members"]}
-    url = (f"http://{stack.config.address('auth')}/identitytoolkit.googleapis.com/v1/"
-           f"accounts:signInWithPassword?key={API_KEY}")
+    url = (
+        f"http://{stack.config.address('auth')}/identitytoolkit.googleapis.com/v1/"
+        f"accounts:signInWithPassword?key={API_KEY}"
+    )
     for user in DEMO_USERS:
-        reply = requests.post(url, json={"email": user.email, "password": user.password, "returnSecureToken": True},
-                              timeout=30)
+        reply = requests.post(
+            url, json={"email": user.email, "password": user.password, "returnSecureToken": True}, timeout=30
+        )
         assert reply.status_code == 200, reply.text
         assert members[reply.json()["localId"]] == user.role
-        wrong = requests.post(url, json={"email": user.email, "password": "not-it", "returnSecureToken": True},
-                              timeout=30)
+        wrong = requests.post(
+            url, json={"email": user.email, "password": "not-it", "returnSecureToken": True}, timeout=30
+        )
         assert wrong.status_code == 400

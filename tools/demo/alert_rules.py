@@ -72,14 +72,16 @@ def demo_alert_rules() -> list[dict[str, Any]]:
     ]
     for slug, account_id, label, direction in ANOMALY_WATCHES:
         for entity_id in ENTITIES:
-            rules.append({
-                "rule_id": f"{slug}-{entity_id}",
-                "name": f"{label} anomaly in {entity_id}",
-                "type": "anomaly",
-                "severity": "warning",
-                "target": {"entity_id": entity_id, "account_id": account_id},
-                "direction": direction,
-                "threshold": ANOMALY_THRESHOLD,
-                "channels": DASHBOARD_ONLY,
-            })
+            rules.append(
+                {
+                    "rule_id": f"{slug}-{entity_id}",
+                    "name": f"{label} anomaly in {entity_id}",
+                    "type": "anomaly",
+                    "severity": "warning",
+                    "target": {"entity_id": entity_id, "account_id": account_id},
+                    "direction": direction,
+                    "threshold": ANOMALY_THRESHOLD,
+                    "channels": DASHBOARD_ONLY,
+                }
+            )
     return rules

@@ -19,16 +19,24 @@ from rich.text import Text
 from tools.demo.stream import FeedStats
 
 SPARK = "▁▂▃▄▅▆▇█"
-PNL_LINES = [("revenue", "Revenue"), ("cogs", "Cost of goods sold"), ("gross_profit", "Gross profit"),
-             ("gross_margin_pct", "Gross margin %"), ("opex", "Operating expenses"), ("ebitda", "EBITDA"),
-             ("ebitda_margin_pct", "EBITDA margin %"), ("net_income", "Net income"), ("net_margin_pct", "Net margin %")]
+PNL_LINES = [
+    ("revenue", "Revenue"),
+    ("cogs", "Cost of goods sold"),
+    ("gross_profit", "Gross profit"),
+    ("gross_margin_pct", "Gross margin %"),
+    ("opex", "Operating expenses"),
+    ("ebitda", "EBITDA"),
+    ("ebitda_margin_pct", "EBITDA margin %"),
+    ("net_income", "Net income"),
+    ("net_margin_pct", "Net margin %"),
+]
 
 
 def money(minor: Any, exponent: int = 2) -> str:
     """Minor units as a readable amount in thousands, e.g. 123456789 -> '1,234.6k'."""
     if minor is None:
         return "–"
-    return f"{int(minor) / 10 ** exponent / 1000:,.1f}k"
+    return f"{int(minor) / 10**exponent / 1000:,.1f}k"
 
 
 def percent(value: Any, points: bool = False) -> str:
@@ -94,6 +102,7 @@ class LiveListeners:
                 with self.state.lock:
                     setattr(self.state, attribute, snapshot.to_dict() or {})
                     self.state.updates += 1
+
         return callback
 
     def _actual(self, snapshots, changes, read_time):
@@ -109,9 +118,10 @@ class LiveListeners:
 
     def _alerts(self, snapshots, changes, read_time):
         with self.state.lock:
-            self.state.alerts = sorted((s.to_dict() or {} for s in snapshots),
-                                       key=lambda a: ({"critical": 0, "warning": 1}.get(a.get("severity"), 2),
-                                                      str(a.get("title"))))
+            self.state.alerts = sorted(
+                (s.to_dict() or {} for s in snapshots),
+                key=lambda a: ({"critical": 0, "warning": 1}.get(a.get("severity"), 2), str(a.get("title"))),
+            )
             self.state.updates += 1
 
     def close(self) -> None:
@@ -132,11 +142,16 @@ def render(state: DashboardState, org_name: str, period: str, elapsed: float, ph
     p50, p99, samples = state.lag_summary()
     stats = state.stats
     header = Text.assemble(
-        (f" {org_name} ", "bold white on blue"), f"  period {period}  ·  {phase}  ·  {elapsed:5.0f}s\n",
-        (f"sent {stats.sent}", "bold"), f"  applied {health.get('applied', 0)}  duplicates {health.get('duplicate', 0)}"
+        (f" {org_name} ", "bold white on blue"),
+        f"  period {period}  ·  {phase}  ·  {elapsed:5.0f}s\n",
+        (f"sent {stats.sent}", "bold"),
+        f"  applied {health.get('applied', 0)}  duplicates {health.get('duplicate', 0)}"
         f"  stale {health.get('stale', 0)}  rejected {health.get('rejected', 0)}  ·  lag p50 ",
-        (f"{p50:.0f} ms" if p50 is not None else "–", "bold green"), "  p99 ",
-        (f"{p99:.0f} ms" if p99 is not None else "–", "bold yellow"), f" ({samples} samples)")
+        (f"{p50:.0f} ms" if p50 is not None else "–", "bold green"),
+        "  p99 ",
+        (f"{p99:.0f} ms" if p99 is not None else "–", "bold yellow"),
+        f" ({samples} samples)",
+    )
 
     kpi_table = Table(title="Headline KPIs (consolidated)", expand=True, title_style="bold")
     for column in ("KPI", "Value", "vs prev", "vs budget", "Trend"):
@@ -146,10 +161,13 @@ def render(state: DashboardState, org_name: str, period: str, elapsed: float, ph
         if not kpi:
             continue
         is_pct = name.endswith("_pct")
-        kpi_table.add_row(label, f"{kpi['value']:.1f}%" if is_pct and kpi.get("value") is not None else money(kpi.get("value")),
-                          percent(kpi.get("change"), points=True) if is_pct else percent(kpi.get("change_pct")),
-                          "" if is_pct else percent(kpi.get("vs_budget_pct")),
-                          sparkline([p.get("value") for p in kpi.get("series", [])]))
+        kpi_table.add_row(
+            label,
+            f"{kpi['value']:.1f}%" if is_pct and kpi.get("value") is not None else money(kpi.get("value")),
+            percent(kpi.get("change"), points=True) if is_pct else percent(kpi.get("change_pct")),
+            "" if is_pct else percent(kpi.get("vs_budget_pct")),
+            sparkline([p.get("value") for p in kpi.get("series", [])]),
+        )
 
     pnl = Table(title=f"Consolidated P&L {period} (USD)", expand=True, title_style="bold")
     for column in ("Line", "Actual", "Budget", "Variance"):
@@ -157,19 +175,31 @@ def render(state: DashboardState, org_name: str, period: str, elapsed: float, ph
     for name, label in PNL_LINES:
         value, plan = actual.get(name), budget.get(name)
         if name.endswith("_pct"):
-            pnl.add_row(label, "–" if value is None else f"{value:.1f}%", "–" if plan is None else f"{plan:.1f}%",
-                        "–" if value is None or plan is None else percent(value - plan, points=True))
+            pnl.add_row(
+                label,
+                "–" if value is None else f"{value:.1f}%",
+                "–" if plan is None else f"{plan:.1f}%",
+                "–" if value is None or plan is None else percent(value - plan, points=True),
+            )
         else:
-            pnl.add_row(label, money(value), money(plan),
-                        "–" if value is None or plan is None else money(int(value) - int(plan)))
+            pnl.add_row(
+                label,
+                money(value),
+                money(plan),
+                "–" if value is None or plan is None else money(int(value) - int(plan)),
+            )
 
     variance = Table(title="Top budget variances", expand=True, title_style="bold")
     for column in ("Account", "Actual", "Budget", "Var %", ""):
         variance.add_column(column, justify="left" if column == "Account" else "right")
     for line in top:
-        variance.add_row(f"{line['account_id']} {line['account_name']}", money(line["actual_minor"]),
-                         money(line["comparison_minor"]), percent(line.get("variance_pct")),
-                         Text("▲ good" if line["favourable"] else "▼ bad", style="green" if line["favourable"] else "red"))
+        variance.add_row(
+            f"{line['account_id']} {line['account_name']}",
+            money(line["actual_minor"]),
+            money(line["comparison_minor"]),
+            percent(line.get("variance_pct")),
+            Text("▲ good" if line["favourable"] else "▼ bad", style="green" if line["favourable"] else "red"),
+        )
 
     alert_table = Table(title="Active alerts", expand=True, title_style="bold")
     alert_table.add_column("Severity")
@@ -182,8 +212,12 @@ def render(state: DashboardState, org_name: str, period: str, elapsed: float, ph
         likelihood = (alert.get("details") or {}).get("likelihood")
         if isinstance(likelihood, int | float):
             title += f" · likelihood {likelihood:.5f}"
-        alert_table.add_row(Text(str(alert.get("severity")), style=style), str(alert.get("period") or ""),
-                            title, str(alert.get("count", 1)))
+        alert_table.add_row(
+            Text(str(alert.get("severity")), style=style),
+            str(alert.get("period") or ""),
+            title,
+            str(alert.get("count", 1)),
+        )
     if not alerts:
         alert_table.add_row("", "", Text("no active alerts", style="dim"), "")
 

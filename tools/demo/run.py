@@ -45,16 +45,19 @@ def _seed_with_progress(console: Console, config: StackConfig, db, with_history:
     opening = dict(reference, periods={p: {"status": "open"} for p in reference["periods"]})
     written = write_reference(db, org_id, opening if with_history else reference, demo_alert_rules())
     written += write_demo_metrics(db, org_id)
-    console.log(f"seeded {written} reference documents: org, members, entities, chart of accounts, FX rates, periods, "
-                "alert rules, KPI definitions")
+    console.log(
+        f"seeded {written} reference documents: org, members, entities, chart of accounts, FX rates, periods, "
+        "alert rules, KPI definitions"
+    )
     if not with_history:
         return reference
     events = [record_event(org_id, row) for row in demo_history()]
     batches = records_batches(org_id, events, "demo-history")
     publish_batches(config, batches)
     console.log(f"published the {len(events)}-line history as {len(batches)} records.batch messages")
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as progress:
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
         ingested = progress.add_task("history: lines validated and stored", total=len(events))
         aggregated = progress.add_task("history: record changes in the aggregates", total=len(events))
         deadline = time.monotonic() + 300
@@ -65,8 +68,10 @@ def _seed_with_progress(console: Console, config: StackConfig, db, with_history:
             if stored >= len(events) and applied >= len(events):
                 break
             if time.monotonic() > deadline:
-                raise StackError(f"history did not load within 5 minutes ({stored} stored, {applied} aggregated "
-                                 f"of {len(events)}); see .stack/logs/firebase.log")
+                raise StackError(
+                    f"history did not load within 5 minutes ({stored} stored, {applied} aggregated "
+                    f"of {len(events)}); see .stack/logs/firebase.log"
+                )
             time.sleep(0.5)
     close_periods(db, org_id, reference["periods"])
     console.log("closed the books through 2026-08 (period lock)")
@@ -78,10 +83,17 @@ SUMMARY_FILE = STACK_DIR / "demo-summary.json"
 
 def web_dashboard_panel(config: StackConfig, org_id: str, stays_up: bool) -> Table:
     """Where the web dashboard is and who can sign in to it."""
-    caption = ("the stack stays up: ./dev down stops it" if stays_up
-               else "served while the demo runs (--keep-running leaves the stack up)")
-    table = Table(title=f"Web dashboard: http://{config.address('hosting')}/#/org/{org_id}", title_justify="left",
-                  caption=caption, caption_justify="left")
+    caption = (
+        "the stack stays up: ./dev down stops it"
+        if stays_up
+        else "served while the demo runs (--keep-running leaves the stack up)"
+    )
+    table = Table(
+        title=f"Web dashboard: http://{config.address('hosting')}/#/org/{org_id}",
+        title_justify="left",
+        caption=caption,
+        caption_justify="left",
+    )
     table.add_column("Sign in as")
     table.add_column("E-mail")
     table.add_column("Password")
@@ -90,7 +102,9 @@ def web_dashboard_panel(config: StackConfig, org_id: str, stays_up: bool) -> Tab
     return table
 
 
-def _summary(console: Console, stats: FeedStats, health_before: dict, health_after: dict, state: DashboardState) -> None:
+def _summary(
+    console: Console, stats: FeedStats, health_before: dict, health_after: dict, state: DashboardState
+) -> None:
     before, after = health_before.get("counts", {}), health_after.get("counts", {})
     table = Table(title="Demo stream summary")
     table.add_column("Measure")
@@ -105,14 +119,29 @@ def _summary(console: Console, stats: FeedStats, health_before: dict, health_aft
     table.add_row("rejected (stored with reason)", str(delta["rejected"]))
     table.add_row("accounted for", f"{sum(delta.values())} of {stats.sent}")
     p50, p99, samples = state.lag_summary()
-    table.add_row("publish → consolidated aggregate visible", "–" if p50 is None else f"p50 {p50:.0f} ms, p99 {p99:.0f} ms ({samples})")
+    table.add_row(
+        "publish → consolidated aggregate visible",
+        "–" if p50 is None else f"p50 {p50:.0f} ms, p99 {p99:.0f} ms ({samples})",
+    )
     console.print(table)
     SUMMARY_FILE.parent.mkdir(parents=True, exist_ok=True)
-    SUMMARY_FILE.write_text(json.dumps({
-        "sent": stats.sent, "new_lines": stats.new_lines, "corrections": stats.corrections,
-        "duplicates_sent": stats.duplicates, "late_sent": stats.late, "invalid_sent": stats.invalid,
-        **delta, "lag_p50_ms": p50, "lag_p99_ms": p99, "lag_samples": samples,
-    }, indent=2))
+    SUMMARY_FILE.write_text(
+        json.dumps(
+            {
+                "sent": stats.sent,
+                "new_lines": stats.new_lines,
+                "corrections": stats.corrections,
+                "duplicates_sent": stats.duplicates,
+                "late_sent": stats.late,
+                "invalid_sent": stats.invalid,
+                **delta,
+                "lag_p50_ms": p50,
+                "lag_p99_ms": p99,
+                "lag_samples": samples,
+            },
+            indent=2,
+        )
+    )
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -144,11 +173,12 @@ def run_demo(args: argparse.Namespace) -> int:
     stats = FeedStats()
     state = DashboardState(stats)
     listeners = LiveListeners(db, org_id, period, state)
-    health_before = (db.document(f"organizations/{org_id}/data_quality/current").get().to_dict() or {})
+    health_before = db.document(f"organizations/{org_id}/data_quality/current").get().to_dict() or {}
     stop = threading.Event()
     feed = DemoFeed(org_id, period, args.seed, args.duplicates, args.late, args.invalid)
-    worker = threading.Thread(target=stream, args=(stack.config, feed, args.rate, args.duration, stats, stop.is_set),
-                              daemon=True)
+    worker = threading.Thread(
+        target=stream, args=(stack.config, feed, args.rate, args.duration, stats, stop.is_set), daemon=True
+    )
     started = time.monotonic()
     expected_total = int(health_before.get("total", 0))
     console.print(web_dashboard_panel(stack.config, org_id, reused or args.keep_running))
@@ -160,10 +190,16 @@ def run_demo(args: argparse.Namespace) -> int:
                 p50, p99, _ = state.lag_summary()
                 console.log(f"sent {stats.sent}, lag p50 {p50 or 0:.0f} ms p99 {p99 or 0:.0f} ms")
         else:
-            with Live(render(state, reference["org"]["name"], period, 0, "streaming"), console=console,
-                      refresh_per_second=4, screen=False) as live:
+            with Live(
+                render(state, reference["org"]["name"], period, 0, "streaming"),
+                console=console,
+                refresh_per_second=4,
+                screen=False,
+            ) as live:
                 while worker.is_alive():
-                    live.update(render(state, reference["org"]["name"], period, time.monotonic() - started, "streaming"))
+                    live.update(
+                        render(state, reference["org"]["name"], period, time.monotonic() - started, "streaming")
+                    )
                     time.sleep(0.25)
                 drain_until = time.monotonic() + 60
                 while time.monotonic() < drain_until:
@@ -181,7 +217,9 @@ def run_demo(args: argparse.Namespace) -> int:
     finally:
         if args.no_dashboard and not stop.is_set():
             deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and int((state.health or {}).get("total", 0)) < expected_total + stats.sent:
+            while (
+                time.monotonic() < deadline and int((state.health or {}).get("total", 0)) < expected_total + stats.sent
+            ):
                 time.sleep(0.5)
         listeners.close()
         health_after = db.document(f"organizations/{org_id}/data_quality/current").get().to_dict() or {}

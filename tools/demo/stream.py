@@ -16,8 +16,21 @@ from tools.stack.config import StackConfig
 
 TOPIC = "financial-events"
 # Typical size of one posting per account, in units of the entity's currency.
-POSTING_SIZES = {"4100": 42_000, "4200": 18_000, "4300": 9_000, "5100": 17_000, "5200": 5_500, "6100": 21_000,
-                 "6200": 7_500, "6300": 3_200, "6400": 2_400, "7100": 500, "8100": 900, "8200": 1_800, "9100": 4_500}
+POSTING_SIZES = {
+    "4100": 42_000,
+    "4200": 18_000,
+    "4300": 9_000,
+    "5100": 17_000,
+    "5200": 5_500,
+    "6100": 21_000,
+    "6200": 7_500,
+    "6300": 3_200,
+    "6400": 2_400,
+    "7100": 500,
+    "8100": 900,
+    "8200": 1_800,
+    "9100": 4_500,
+}
 ENTITIES = {"us-east": "USD", "us-west": "USD", "eu-central": "EUR"}
 SOURCES = ["netsuite", "sap-s4", "workday", "salesforce-billing"]
 
@@ -68,8 +81,15 @@ class DemoFeed:
         entity = self.rng.choice(list(ENTITIES))
         account = self.rng.choices(list(POSTING_SIZES), weights=[8, 5, 3, 6, 2, 5, 3, 1, 1, 1, 1, 1, 1])[0]
         record_id = f"demo-{self.run_id}-je-{len(self.lines) + 1:05d}"
-        record = {"entity_id": entity, "account_id": account, "period": self.period, "scenario": "actual",
-                  "amount": self._amount(account), "currency": ENTITIES[entity], "source": self.rng.choice(SOURCES)}
+        record = {
+            "entity_id": entity,
+            "account_id": account,
+            "period": self.period,
+            "scenario": "actual",
+            "amount": self._amount(account),
+            "currency": ENTITIES[entity],
+            "source": self.rng.choice(SOURCES),
+        }
         self.lines[record_id] = {"version": 1, "record": record, "history": []}
         return "new", self._event(record_id, 1, record)
 
@@ -126,8 +146,14 @@ class DemoFeed:
         return kind, data
 
 
-def stream(config: StackConfig, feed: DemoFeed, rate: float, duration: float, stats: FeedStats,
-           should_stop: Callable[[], bool] = lambda: False) -> FeedStats:
+def stream(
+    config: StackConfig,
+    feed: DemoFeed,
+    rate: float,
+    duration: float,
+    stats: FeedStats,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> FeedStats:
     """Publish the feed at `rate` messages/s for `duration` seconds with the official client."""
     config.apply_client_env()
     publisher = pubsub_v1.PublisherClient()
@@ -142,8 +168,13 @@ def stream(config: StackConfig, feed: DemoFeed, rate: float, duration: float, st
         stats.published_at.setdefault(event_id, time.time())
         future.result(timeout=30)
         stats.sent += 1
-        attribute = {"new": "new_lines", "correction": "corrections", "duplicate": "duplicates",
-                     "late": "late", "invalid": "invalid"}[kind]
+        attribute = {
+            "new": "new_lines",
+            "correction": "corrections",
+            "duplicate": "duplicates",
+            "late": "late",
+            "invalid": "invalid",
+        }[kind]
         setattr(stats, attribute, getattr(stats, attribute) + 1)
         next_at += interval
         time.sleep(max(0.0, next_at - time.monotonic()))

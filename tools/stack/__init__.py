@@ -1,1 +1,2 @@
-"""The local stack: official emulators (Firestore, Pub/Sub, Functions, Auth), a BigQuery emulator, provisioning, seeding."""
+"""The local stack: official emulators (Firestore, Pub/Sub, Functions, Auth), a BigQuery emulator,
+provisioning, seeding."""

@@ -33,20 +33,29 @@ def create_demo_users(config: StackConfig, display_names: dict[str, str] | None 
     Uses the emulator's admin endpoint (`Bearer owner`), which accepts a chosen uid, so each
     account signs in as the member document of the same id.
     """
-    url = (f"http://{config.address('auth')}/identitytoolkit.googleapis.com/v1/projects/"
-           f"{config.project_id}/accounts")
+    url = f"http://{config.address('auth')}/identitytoolkit.googleapis.com/v1/projects/{config.project_id}/accounts"
     created = 0
     for user in DEMO_USERS:
-        body = {"localId": user.uid, "email": user.email, "password": user.password,
-                "displayName": (display_names or {}).get(user.uid, user.role), "emailVerified": True}
-        request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                         headers={"Content-Type": "application/json", "Authorization": "Bearer owner"})
+        body = {
+            "localId": user.uid,
+            "email": user.email,
+            "password": user.password,
+            "displayName": (display_names or {}).get(user.uid, user.role),
+            "emailVerified": True,
+        }
+        request = urllib.request.Request(
+            url,
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", "Authorization": "Bearer owner"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=10):
                 created += 1
         except urllib.error.HTTPError as exc:
             message = exc.read().decode(errors="replace")
             if "DUPLICATE_LOCAL_ID" not in message and "EMAIL_EXISTS" not in message:
-                raise RuntimeError(f"the Auth emulator refused the demo user {user.email}: {exc.code} {message}") \
-                    from exc
+                raise RuntimeError(
+                    f"the Auth emulator refused the demo user {user.email}: {exc.code} {message}"
+                ) from exc
     return created

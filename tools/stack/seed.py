@@ -44,8 +44,9 @@ def firestore_client(config: StackConfig) -> firestore.Client:
     return firestore.Client(project=config.project_id, credentials=AnonymousCredentials())
 
 
-def write_reference(db: firestore.Client, org_id: str, reference: Mapping[str, Any],
-                    alert_rules: Iterable[Mapping[str, Any]] = ()) -> int:
+def write_reference(
+    db: firestore.Client, org_id: str, reference: Mapping[str, Any], alert_rules: Iterable[Mapping[str, Any]] = ()
+) -> int:
     """Write the org's reference documents in batches; returns how many were written."""
     org = db.collection("organizations").document(org_id)
     writes: list[tuple[firestore.DocumentReference, dict[str, Any]]] = []
@@ -53,15 +54,30 @@ def write_reference(db: firestore.Client, org_id: str, reference: Mapping[str, A
     org_doc["current_period"] = reference.get("current_period")
     writes.append((org, org_doc))
     for member in reference.get("members", []):
-        writes.append((org.collection("members").document(member["uid"]),
-                       {"uid": member["uid"], "role": member["role"],
-                        "display_name": member.get("display_name", member["uid"])}))
+        writes.append(
+            (
+                org.collection("members").document(member["uid"]),
+                {
+                    "uid": member["uid"],
+                    "role": member["role"],
+                    "display_name": member.get("display_name", member["uid"]),
+                },
+            )
+        )
     for entity in reference["entities"]:
-        writes.append((org.collection("entities").document(entity["entity_id"]),
-                       {k: v for k, v in entity.items() if k != "entity_id"}))
+        writes.append(
+            (
+                org.collection("entities").document(entity["entity_id"]),
+                {k: v for k, v in entity.items() if k != "entity_id"},
+            )
+        )
     for account in reference["accounts"]:
-        writes.append((org.collection("accounts").document(account["account_id"]),
-                       {k: v for k, v in account.items() if k != "account_id"}))
+        writes.append(
+            (
+                org.collection("accounts").document(account["account_id"]),
+                {k: v for k, v in account.items() if k != "account_id"},
+            )
+        )
     for period, rates in reference["fx_rates"].items():
         writes.append((org.collection("fx_rates").document(period), {"rates": rates}))
     for period, doc in reference["periods"].items():
@@ -70,7 +86,7 @@ def write_reference(db: firestore.Client, org_id: str, reference: Mapping[str, A
         writes.append((org.collection("alert_rules").document(rule["rule_id"]), dict(rule)))
     for start in range(0, len(writes), 400):
         batch = db.batch()
-        for ref, body in writes[start:start + 400]:
+        for ref, body in writes[start : start + 400]:
             batch.set(ref, body)
         batch.commit()
     return len(writes)
@@ -92,8 +108,9 @@ def record_event(org_id: str, row: Mapping[str, str], version: int = 1, event_id
     }
 
 
-def publish_events(config: StackConfig, events: Iterable[Mapping[str, Any] | bytes],
-                   progress: Callable[[int], None] | None = None) -> int:
+def publish_events(
+    config: StackConfig, events: Iterable[Mapping[str, Any] | bytes], progress: Callable[[int], None] | None = None
+) -> int:
     """Publish events to financial-events with the official client; returns how many."""
     config.apply_client_env()
     publisher = pubsub_v1.PublisherClient()
@@ -110,11 +127,19 @@ def publish_events(config: StackConfig, events: Iterable[Mapping[str, Any] | byt
     return len(futures)
 
 
-def records_batches(org_id: str, events: list[Mapping[str, Any]], batch_prefix: str,
-                    lines: int = SEED_BATCH_LINES) -> list[dict[str, Any]]:
+def records_batches(
+    org_id: str, events: list[Mapping[str, Any]], batch_prefix: str, lines: int = SEED_BATCH_LINES
+) -> list[dict[str, Any]]:
     """The events as records.batch messages of at most `lines` lines each."""
-    return [{"type": "records.batch", "batch_id": f"{batch_prefix}-{start // lines + 1:04d}", "org_id": org_id,
-             "events": list(events[start:start + lines])} for start in range(0, len(events), lines)]
+    return [
+        {
+            "type": "records.batch",
+            "batch_id": f"{batch_prefix}-{start // lines + 1:04d}",
+            "org_id": org_id,
+            "events": list(events[start : start + lines]),
+        }
+        for start in range(0, len(events), lines)
+    ]
 
 
 def publish_batches(config: StackConfig, batches: Iterable[Mapping[str, Any]]) -> int:
@@ -142,13 +167,15 @@ def applied_change_count(db: firestore.Client, org_id: str) -> int:
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     query = db.collection(f"organizations/{org_id}/record_changes").where(
-        filter=FieldFilter("state", "in", ["applied", "published", "merged"]))
+        filter=FieldFilter("state", "in", ["applied", "published", "merged"])
+    )
     result = query.sum("line_count").get()
     return int(result[0][0].value or 0)
 
 
-def _wait_for_count(count: Callable[[], int], expected: int, timeout: float, what: str,
-                    progress: Callable[[int], None] | None) -> int:
+def _wait_for_count(
+    count: Callable[[], int], expected: int, timeout: float, what: str, progress: Callable[[int], None] | None
+) -> int:
     deadline = time.monotonic() + timeout
     reached = 0
     while time.monotonic() < deadline:
@@ -161,22 +188,31 @@ def _wait_for_count(count: Callable[[], int], expected: int, timeout: float, wha
     raise TimeoutError(f"only {reached} of {expected} {what} within {timeout:.0f}s (see .stack/logs/firebase.log)")
 
 
-def wait_for_total(db: firestore.Client, org_id: str, expected: int, timeout: float,
-                   progress: Callable[[int], None] | None = None) -> int:
+def wait_for_total(
+    db: firestore.Client, org_id: str, expected: int, timeout: float, progress: Callable[[int], None] | None = None
+) -> int:
     """Wait until the org's data-quality total reaches `expected` (every delivery accounted for)."""
-    return _wait_for_count(lambda: data_quality_total(db, org_id), expected, timeout,
-                           f"events of {org_id} were processed", progress)
+    return _wait_for_count(
+        lambda: data_quality_total(db, org_id), expected, timeout, f"events of {org_id} were processed", progress
+    )
 
 
-def wait_for_changes(db: firestore.Client, org_id: str, expected: int, timeout: float,
-                     progress: Callable[[int], None] | None = None) -> int:
+def wait_for_changes(
+    db: firestore.Client, org_id: str, expected: int, timeout: float, progress: Callable[[int], None] | None = None
+) -> int:
     """Wait until `expected` record changes went through the realtime processor (aggregates current)."""
-    return _wait_for_count(lambda: applied_change_count(db, org_id), expected, timeout,
-                           f"record changes of {org_id} reached the aggregates", progress)
+    return _wait_for_count(
+        lambda: applied_change_count(db, org_id),
+        expected,
+        timeout,
+        f"record changes of {org_id} reached the aggregates",
+        progress,
+    )
 
 
-def seed_demo(config: StackConfig, with_history: bool = True, org_id: str | None = None,
-              progress: Callable[[str], None] = print) -> dict[str, Any]:
+def seed_demo(
+    config: StackConfig, with_history: bool = True, org_id: str | None = None, progress: Callable[[str], None] = print
+) -> dict[str, Any]:
     """Seed the demo org: reference data, alert rules, and its history published through the pipeline."""
     from tools.demo.alert_rules import demo_alert_rules
     from tools.demo.metrics import write_demo_metrics

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
-
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -148,10 +147,14 @@ def smtp_settings(channel: EmailChannel, defaults: Mapping[str, str], secrets: C
     host = channel.smtp_host or defaults.get("SMTP_HOST") or ""
     if not host:
         raise ChannelError("no SMTP host: set the SMTP_HOST setting (there is no default in production)")
-    if channel.smtp_host and channel.smtp_host != defaults.get("SMTP_HOST") \
-            and not _allowed(channel.smtp_host, defaults.get("SMTP_ALLOWED_HOSTS") or ""):
-        raise ChannelError(f"SMTP host {channel.smtp_host!r} is not allowed: it must be SMTP_HOST or in the "
-                           "SMTP_ALLOWED_HOSTS setting")
+    if (
+        channel.smtp_host
+        and channel.smtp_host != defaults.get("SMTP_HOST")
+        and not _allowed(channel.smtp_host, defaults.get("SMTP_ALLOWED_HOSTS") or "")
+    ):
+        raise ChannelError(
+            f"SMTP host {channel.smtp_host!r} is not allowed: it must be SMTP_HOST or in the SMTP_ALLOWED_HOSTS setting"
+        )
     security = channel.security or ("tls" if port == 465 else "starttls" if port == 587 else "none")
     password = resolve_secret(channel.password_secret, secrets) if channel.password_secret else ""
     if password and security == "none":

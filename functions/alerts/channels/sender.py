@@ -32,8 +32,13 @@ class ChannelSender:
     resolves a secret param by name; `smtp_defaults` are the SMTP_* params.
     """
 
-    def __init__(self, load: ChannelLoader, secrets: Callable[[str], str],
-                 smtp_defaults: Callable[[], Mapping[str, str]], sleep: Callable[[float], None] | None = None):
+    def __init__(
+        self,
+        load: ChannelLoader,
+        secrets: Callable[[str], str],
+        smtp_defaults: Callable[[], Mapping[str, str]],
+        sleep: Callable[[float], None] | None = None,
+    ):
         self._load = load
         self._secrets = secrets
         self._smtp_defaults = smtp_defaults
@@ -59,8 +64,9 @@ class ChannelSender:
             outcomes.append(deliver_with_retry(channel_id, send, **self._retry))
         return outcomes
 
-    def _prepare(self, channel_id: str, document: Mapping[str, Any] | None,
-                 notice: Notice) -> Callable[[], None] | None:
+    def _prepare(
+        self, channel_id: str, document: Mapping[str, Any] | None, notice: Notice
+    ) -> Callable[[], None] | None:
         channel = parse_channel(channel_id, document)
         if not channel.enabled:
             return None

@@ -52,8 +52,10 @@ def load_retried_functions(path: Path = RESOURCES) -> list[str]:
 
 def retry_url(project: str, region: str, function: str) -> str:
     """Cloud Functions v2 API address that updates only the function's event trigger retry policy."""
-    return (f"https://cloudfunctions.googleapis.com/v2/projects/{project}/locations/{region}/functions/{function}"
-            "?updateMask=eventTrigger.retryPolicy")
+    return (
+        f"https://cloudfunctions.googleapis.com/v2/projects/{project}/locations/{region}/functions/{function}"
+        "?updateMask=eventTrigger.retryPolicy"
+    )
 
 
 RETRY_BODY = '{"eventTrigger": {"retryPolicy": "RETRY_POLICY_RETRY"}}'
@@ -152,11 +154,17 @@ def shell_script(policies: list[TriggerPolicy], project: str, region: str, retri
             .replace("--member=AGENT", '--member="$AGENT"'),
         ]
     if retried:
-        lines += ["", "# Firestore triggers: retry on failure (the Python SDK cannot declare it)",
-                  'TOKEN=$(gcloud auth print-access-token)']
+        lines += [
+            "",
+            "# Firestore triggers: retry on failure (the Python SDK cannot declare it)",
+            "TOKEN=$(gcloud auth print-access-token)",
+        ]
         for function in retried:
-            lines.append(shlex.join(retry_command(project, region, function))
-                         .replace("'Authorization: Bearer TOKEN'", '"Authorization: Bearer $TOKEN"'))
+            lines.append(
+                shlex.join(retry_command(project, region, function)).replace(
+                    "'Authorization: Bearer TOKEN'", '"Authorization: Bearer $TOKEN"'
+                )
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -194,9 +202,12 @@ def set_retry(project: str, region: str, functions: list[str]) -> None:
 
     token = _gcloud(["gcloud", "auth", "print-access-token"])
     for function in functions:
-        request = urllib.request.Request(retry_url(project, region, function), data=RETRY_BODY.encode(), method="PATCH",
-                                         headers={"Authorization": f"Bearer {token}",
-                                                  "Content-Type": "application/json"})
+        request = urllib.request.Request(
+            retry_url(project, region, function),
+            data=RETRY_BODY.encode(),
+            method="PATCH",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
                 response.read()

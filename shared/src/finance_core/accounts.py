@@ -105,10 +105,16 @@ class ChartOfAccounts:
             parent = doc.get("parent_id") or None
             tags = doc.get("tags") or ()
             if not isinstance(tags, (list, tuple)) or not all(isinstance(t, str) for t in tags):
-                raise ChartError(f"account {account_id!r} has tags {tags!r}; expected a list of words, e.g. [\"cash\"]")
-            accounts.append(Account(account_id, str(doc.get("name", account_id)), account_type,
-                                    None if parent is None else str(parent),
-                                    frozenset(tags)))
+                raise ChartError(f'account {account_id!r} has tags {tags!r}; expected a list of words, e.g. ["cash"]')
+            accounts.append(
+                Account(
+                    account_id,
+                    str(doc.get("name", account_id)),
+                    account_type,
+                    None if parent is None else str(parent),
+                    frozenset(tags),
+                )
+            )
         return cls(accounts)
 
     def _walk_up(self, account_id: str) -> tuple[str, ...]:

@@ -83,9 +83,7 @@ def record_delta(before: RecordState | None, after: RecordState | None) -> dict[
         if state.reporting_amount_minor is None or state.account_id is None:
             raise ValueError(f"record {state.record_id} has no reporting amount or account")
         for key in record_keys(state):
-            deltas.setdefault(key, AggregateDelta()).add(
-                state.account_id, sign * state.reporting_amount_minor, sign
-            )
+            deltas.setdefault(key, AggregateDelta()).add(state.account_id, sign * state.reporting_amount_minor, sign)
     return {key: delta.pruned() for key, delta in deltas.items() if not delta.pruned().is_zero}
 
 

@@ -238,7 +238,13 @@ def series_contexts(
     for index, (period, value) in enumerate(series):
         history = tuple(series[max(0, index - length) : index]) if length else ()
         contexts.append(
-            RuleContext(period=period, current_value=value, history=history, currency=currency,
-                        target_label=label, account_type=account_type)
+            RuleContext(
+                period=period,
+                current_value=value,
+                history=history,
+                currency=currency,
+                target_label=label,
+                account_type=account_type,
+            )
         )
     return contexts

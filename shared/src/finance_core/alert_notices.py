@@ -39,7 +39,8 @@ class NotificationSettings:
 
     policy: NotificationPolicy = DEFAULT_POLICY
     severity_overrides: Mapping[str, Mapping[str, int]] = field(
-        default_factory=lambda: dict(DEFAULT_SEVERITY_OVERRIDES))
+        default_factory=lambda: dict(DEFAULT_SEVERITY_OVERRIDES)
+    )
 
     def for_severity(self, severity: str) -> NotificationPolicy:
         """The policy of alerts of this severity.
@@ -55,8 +56,14 @@ def settings_from_document(document: Mapping[str, Any] | None) -> NotificationSe
     """Settings from `alert_settings/notification_policy` (absent fields keep the defaults)."""
     if not document:
         return NotificationSettings()
-    known = {"group_by", "group_wait_seconds", "group_interval_seconds", "repeat_interval_seconds",
-             "max_notifications_per_hour", "severity_overrides"}
+    known = {
+        "group_by",
+        "group_wait_seconds",
+        "group_interval_seconds",
+        "repeat_interval_seconds",
+        "max_notifications_per_hour",
+        "severity_overrides",
+    }
     unknown = sorted(set(document) - known - {"updated_at", "updated_by"})
     if unknown:
         raise SettingsError(f"{', '.join(unknown)}: not a field of the notification policy (check the spelling)")
@@ -168,23 +175,46 @@ def slack_payload(notice: Notice) -> dict[str, Any]:
     for alert in alerts[:MAX_LISTED_ALERTS]:
         emoji = SEVERITY_EMOJI.get(alert.severity, "")
         repeat = f" · seen {alert.count}×" if alert.count > 1 else ""
-        blocks.append({
-            "type": "section",
-            "text": {"type": "mrkdwn", "text": f"{emoji} *{_mrkdwn(alert.title)}*\n{_mrkdwn(alert.description)}"},
-        })
-        blocks.append({
-            "type": "context",
-            "elements": [{"type": "mrkdwn", "text": (
-                f"{alert.severity} · {_where(alert)} · rule `{alert.rule_id}` · alert `{alert.alert_id}`{repeat}"
-            )}],
-        })
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": f"{emoji} *{_mrkdwn(alert.title)}*\n{_mrkdwn(alert.description)}"},
+            }
+        )
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": (
+                            f"{alert.severity} · {_where(alert)} · "
+                            f"rule `{alert.rule_id}` · alert `{alert.alert_id}`{repeat}"
+                        ),
+                    }
+                ],
+            }
+        )
     if len(alerts) > MAX_LISTED_ALERTS:
-        blocks.append({"type": "context", "elements": [
-            {"type": "mrkdwn", "text": f"… and {len(alerts) - MAX_LISTED_ALERTS} more"}]})
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": f"… and {len(alerts) - MAX_LISTED_ALERTS} more"}],
+            }
+        )
     if notice.dashboard_url:
-        blocks.append({"type": "actions", "elements": [
-            {"type": "button", "text": {"type": "plain_text", "text": "Open the dashboard"},
-             "url": notice.dashboard_url}]})
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": "Open the dashboard"},
+                        "url": notice.dashboard_url,
+                    }
+                ],
+            }
+        )
     return {
         "text": notice.headline,
         "blocks": blocks,
@@ -222,10 +252,13 @@ def email_content(notice: Notice) -> tuple[str, str, str]:
         f"rule {html.escape(a.rule_id)} · alert {html.escape(a.alert_id)}</small></li>"
         for a in alerts
     )
-    link = (f'<p><a href="{html.escape(notice.dashboard_url, quote=True)}">Open the dashboard</a></p>'
-            if notice.dashboard_url else "")
+    link = (
+        f'<p><a href="{html.escape(notice.dashboard_url, quote=True)}">Open the dashboard</a></p>'
+        if notice.dashboard_url
+        else ""
+    )
     body = (
-        "<!DOCTYPE html><html><body style=\"font-family:sans-serif\">"
+        '<!DOCTYPE html><html><body style="font-family:sans-serif">'
         f"<h2>{html.escape(notice.headline)}</h2><ul>{items}</ul>{link}"
         "<p><small>Acknowledge the alert in the dashboard to stop escalation.</small></p></body></html>"
     )

@@ -469,4 +469,3 @@ def alert_state_from_document(document: Mapping[str, Any]) -> AlertState:
         applied_change_ids=tuple(document.get("applied_change_ids") or ()),
         **times,
     )
-

@@ -206,7 +206,9 @@ class AnomalyRule(_RuleBase):
 
     type: Literal["anomaly"] = "anomaly"
     threshold: float = Field(
-        default=DEFAULT_THRESHOLD, gt=0, lt=1,
+        default=DEFAULT_THRESHOLD,
+        gt=0,
+        lt=1,
         description="Likelihood in (0, 1) at which a period is an anomaly (a number >= 1 is a legacy z-score).",
     )
     window: int = Field(default=DEFAULT_WINDOW, ge=2, le=120, description="Periods of the robust baseline.")
@@ -238,9 +240,7 @@ class ForecastRule(_RuleBase):
         return self
 
 
-AlertRule = Annotated[
-    AbsoluteRule | VarianceRule | TrendRule | AnomalyRule | ForecastRule, Field(discriminator="type")
-]
+AlertRule = Annotated[AbsoluteRule | VarianceRule | TrendRule | AnomalyRule | ForecastRule, Field(discriminator="type")]
 _RULE_ADAPTER: TypeAdapter[AlertRule] = TypeAdapter(AlertRule)
 
 # Rules about one period's number are scoped to that period: October over budget and November
@@ -431,7 +431,8 @@ def _evaluate_variance(rule: VarianceRule, context: RuleContext) -> _Outcome:
         measured = percent_change(int(actual), int(planned))
         if measured is None:
             return _not_evaluable(
-                title, f"{label} has a {planned_name} of 0 in {context.period}: a percent variance is undefined.",
+                title,
+                f"{label} has a {planned_name} of 0 in {context.period}: a percent variance is undefined.",
                 rule.threshold_pct,
             )
     favourable = is_favourable(variance, higher_is_better)
@@ -533,8 +534,9 @@ def _evaluate_anomaly(rule: AnomalyRule, context: RuleContext) -> _Outcome:
         season_length=rule.season_length,
     )
     if point is None or point.likelihood is None or point.expected is None or point.deviation is None:
-        reason = (f"{label} needs at least {min(rule.window, MIN_HISTORY)} earlier periods before anomalies "
-                  "can be judged.")
+        reason = (
+            f"{label} needs at least {min(rule.window, MIN_HISTORY)} earlier periods before anomalies can be judged."
+        )
         return _not_evaluable(title, reason, rule.threshold)
     above = point.value > point.expected
     wanted = {"any": True, "spike": above, "drop": not above}[rule.direction]
@@ -545,16 +547,20 @@ def _evaluate_anomaly(rule: AnomalyRule, context: RuleContext) -> _Outcome:
     baseline = f"{point.method.value} baseline"
     where = f"{label} for {_where(target)} in {context.period} is {value_text}"
     if point.state is EpisodeState.ABSORBED:
-        story = (f"{where}, in line with the change of level of the periods before it (expected "
-                 f"{expected_text}): the change is confirmed and the new level is the baseline from now on")
+        story = (
+            f"{where}, in line with the change of level of the periods before it (expected "
+            f"{expected_text}): the change is confirmed and the new level is the baseline from now on"
+        )
     elif point.state is EpisodeState.CONTINUATION:
-        story = (f"{where}, in line with the change of level of the period before it (expected "
-                 f"{expected_text}): the same event, not a new anomaly")
+        story = (
+            f"{where}, in line with the change of level of the period before it (expected "
+            f"{expected_text}): the same event, not a new anomaly"
+        )
     else:
-        story = (f"{where}, {abs(point.deviation):.1f} typical deviations {side} the expected {expected_text} "
-                 f"({baseline})")
-    description = (f"{story}; likelihood {_likelihood_text(point.likelihood)}, the rule fires at "
-                   f"{rule.threshold:g}.")
+        story = (
+            f"{where}, {abs(point.deviation):.1f} typical deviations {side} the expected {expected_text} ({baseline})"
+        )
+    description = f"{story}; likelihood {_likelihood_text(point.likelihood)}, the rule fires at {rule.threshold:g}."
     # Plain numbers (Firestore-ready): minor units for money, percent with 4 decimals for *_pct.
     expected: float | int = round(point.expected, 4) if target.is_percentage else int(round(point.expected))
     details = {
@@ -578,6 +584,7 @@ def _evaluate_forecast(rule: ForecastRule, context: RuleContext) -> _Outcome:
     trend = analyze_trend(context.series(), horizon=rule.horizon_periods)
     if trend.pattern is TrendPattern.INSUFFICIENT_DATA or not trend.forecast:
         return _not_evaluable(title, f"Too few periods of {label} to forecast.", rule.threshold_minor)
+
     def crosses(value: int) -> bool:
         return value > rule.threshold_minor if rule.direction == "above" else value < rule.threshold_minor
 
@@ -633,4 +640,3 @@ def evaluate(rule: AlertRule, context: RuleContext) -> RuleEvaluation:
         threshold=outcome.threshold,
         details=outcome.details,
     )
-

@@ -57,7 +57,8 @@ class FinancialFact(BaseModel):
     dimensions: list[FactDimension] = Field(
         default_factory=list,
         description="Declared dimensions of the record, sorted by name (empty when it carries none); "
-                    "group with UNNEST(dimensions) or read the view dimension_totals.")
+        "group with UNNEST(dimensions) or read the view dimension_totals.",
+    )
 
 
 class AlertStateChange(BaseModel):
@@ -141,8 +142,15 @@ def bigquery_schema(model: type[BaseModel]) -> list[dict[str, Any]]:
         annotation, optional = _unwrap_optional(field.annotation)
         item = typing.get_args(annotation)[0] if typing.get_origin(annotation) is list else None
         if isinstance(item, type) and issubclass(item, BaseModel):
-            schema.append({"name": name, "type": "RECORD", "mode": "REPEATED", "description": field.description or "",
-                           "fields": bigquery_schema(item)})
+            schema.append(
+                {
+                    "name": name,
+                    "type": "RECORD",
+                    "mode": "REPEATED",
+                    "description": field.description or "",
+                    "fields": bigquery_schema(item),
+                }
+            )
             continue
         schema.append(
             {

@@ -120,8 +120,9 @@ def detect_anomalies(
     if DetectorMode(mode) is DetectorMode.STREAMING:
         detector = StreamingDetector(season_length, threshold=threshold)
         return [detector.update(value) for value in floats]
-    return exact_scores(floats, threshold=threshold, window=window, season_length=season_length,
-                        max_seasons=max_seasons)
+    return exact_scores(
+        floats, threshold=threshold, window=window, season_length=season_length, max_seasons=max_seasons
+    )
 
 
 def score_latest(
@@ -140,5 +141,6 @@ def score_latest(
     """
     if len(values) == 0:
         return None
-    return detect_anomalies(values, threshold=threshold, mode=mode, season_length=season_length, window=window,
-                            max_seasons=max_seasons)[-1]
+    return detect_anomalies(
+        values, threshold=threshold, mode=mode, season_length=season_length, window=window, max_seasons=max_seasons
+    )[-1]

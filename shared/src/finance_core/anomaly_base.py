@@ -239,6 +239,7 @@ class ChangeTracker:
 
         `calibrate` maps a model log tail probability to the series' own (streaming detector).
         """
+
         def read(offset: float, inflation: float, calibrated: bool = True) -> tuple[float, float]:
             model = log_tail_probability(offset / (scale * inflation), freedom)
             return (calibrate(model) if calibrate is not None and calibrated else model), model

@@ -74,7 +74,13 @@ def _drift_per_period(clean: list[float], start: int, end: int, season_length: i
 
 
 def _seasonal_residual(
-    value: float, index: int, clean: list[float], start: int, end: int, season_length: int, max_seasons: int,
+    value: float,
+    index: int,
+    clean: list[float],
+    start: int,
+    end: int,
+    season_length: int,
+    max_seasons: int,
     drift: float,
 ) -> float:
     # Compare with the nearest same-month values of other seasons inside [start, end), each moved
@@ -86,8 +92,14 @@ def _seasonal_residual(
 
 
 def _baseline(
-    value: float, index: int, clean: list[float], seasonal_view: list[float], window: int,
-    season_length: int | None, max_seasons: int, keep: AnomalyMethod | None = None,
+    value: float,
+    index: int,
+    clean: list[float],
+    seasonal_view: list[float],
+    window: int,
+    season_length: int | None,
+    max_seasons: int,
+    keep: AnomalyMethod | None = None,
 ) -> tuple[AnomalyMethod, float, list[float], float, float] | None:
     """(method, deviation of `value`, reference deviations, robust level, degrees of freedom) from the history.
 
@@ -122,11 +134,21 @@ def _baseline(
         if len(postings) < MIN_POSTINGS:
             return None
         size = median(postings)
-        return (AnomalyMethod.SPARSE, value - size, [p - size for p in postings], size,
-                degrees_of_freedom(len(postings)))
+        return (
+            AnomalyMethod.SPARSE,
+            value - size,
+            [p - size for p in postings],
+            size,
+            degrees_of_freedom(len(postings)),
+        )
     level = median(reference)
-    robust = (AnomalyMethod.ROBUST, value - level, [r - level for r in reference], level,
-              degrees_of_freedom(len(reference)))
+    robust = (
+        AnomalyMethod.ROBUST,
+        value - level,
+        [r - level for r in reference],
+        level,
+        degrees_of_freedom(len(reference)),
+    )
     if season_length is None or index < 2 * season_length:
         return robust
     start = max(0, index - max_seasons * season_length)
@@ -185,8 +207,11 @@ def exact_scores(
     points: list[AnomalyPoint] = []
     for index, value in enumerate(clean[:]):
         keep = points[pending[0]].method if pending else None
-        found = (_baseline(value, index, clean, seasonal_view, window, season_length, max_seasons, keep)
-                 if index >= required else None)
+        found = (
+            _baseline(value, index, clean, seasonal_view, window, season_length, max_seasons, keep)
+            if index >= required
+            else None
+        )
         if found is None:
             resolution.see(value)
             points.append(AnomalyPoint(index, value, None, None, None, False, AnomalyMethod.ROBUST))
@@ -219,8 +244,14 @@ def exact_scores(
         likelihood = likelihood_of(verdict.log_probability)
         points.append(
             AnomalyPoint(
-                index, value, expected, likelihood, bounded_deviation(value, expected, scale),
-                verdict.state in ANOMALOUS_STATES and likelihood >= threshold, method, verdict.state,
+                index,
+                value,
+                expected,
+                likelihood,
+                bounded_deviation(value, expected, scale),
+                verdict.state in ANOMALOUS_STATES and likelihood >= threshold,
+                method,
+                verdict.state,
             )
         )
     return points

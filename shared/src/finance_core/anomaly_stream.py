@@ -141,8 +141,19 @@ class Calibration:
 class _Predictor:
     """A robust exponentially smoothed level, optionally plus a seasonal profile."""
 
-    __slots__ = ("rate", "season", "ready_at", "level", "profile", "visits", "seen", "error", "predictions",
-                 "calibration", "held")
+    __slots__ = (
+        "rate",
+        "season",
+        "ready_at",
+        "level",
+        "profile",
+        "visits",
+        "seen",
+        "error",
+        "predictions",
+        "calibration",
+        "held",
+    )
 
     def __init__(self, span: int, season: int | None, memory: float):
         self.rate = 1.0 / span
@@ -230,8 +241,7 @@ class StreamingDetector:
                     predictor.visits[phase] = 1
             return AnomalyPoint(index, value, None, None, None, False, AnomalyMethod.ROBUST)
         predictions = [
-            (p.level + p.profile[phase] if p.season else p.level) if p.seen >= p.ready_at else None
-            for p in predictors
+            (p.level + p.profile[phase] if p.season else p.level) if p.seen >= p.ready_at else None for p in predictors
         ]
         chosen = predictors[self._chosen]
         expected = predictions[self._chosen]
@@ -279,7 +289,8 @@ class StreamingDetector:
             bound = 3.0 * own_scale
             predictor.learn(value, bound if residual > bound else (-bound if residual < -bound else residual), phase)
             predictor.error += (abs(residual) - predictor.error) / (
-                predictor.predictions if predictor.predictions < short else short)
+                predictor.predictions if predictor.predictions < short else short
+            )
         log_p = verdict.log_probability if verdict else 0.0
         state = verdict.state if verdict else EpisodeState.NORMAL
         if action is Action.SHIFT:
@@ -298,8 +309,14 @@ class StreamingDetector:
         likelihood = likelihood_of(log_p) if judged else None
         method = AnomalyMethod.SEASONAL if chosen.season else AnomalyMethod.ROBUST
         return AnomalyPoint(
-            index, value, expected, likelihood, bounded_deviation(value, expected, scale),
-            likelihood is not None and likelihood >= self.threshold and state in ANOMALOUS_STATES, method, state,
+            index,
+            value,
+            expected,
+            likelihood,
+            bounded_deviation(value, expected, scale),
+            likelihood is not None and likelihood >= self.threshold and state in ANOMALOUS_STATES,
+            method,
+            state,
         )
 
     def _read_regime(self, value: float, prediction: float, slow: _Predictor, half_step: float) -> float:

@@ -74,8 +74,10 @@ class _Builder:
         if annotation in _PRIMITIVES:
             return _PRIMITIVES[annotation]
         if typing.get_origin(annotation) is dict:
-            key, value = (typing.get_args(a)[0] if typing.get_origin(a) is typing.Annotated else a
-                          for a in typing.get_args(annotation))
+            key, value = (
+                typing.get_args(a)[0] if typing.get_origin(a) is typing.Annotated else a
+                for a in typing.get_args(annotation)
+            )
             if key is str:
                 # e.g. record dimensions: Avro maps always have string keys.
                 return {"type": "map", "values": self.avro_type(value, field_name)}

@@ -39,12 +39,16 @@ class RecordsBatch(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, title="RecordsBatch")
 
     type: Literal["records.batch"] = Field(description="Always 'records.batch'.")
-    batch_id: Identifier = Field(description="Id of the batch at the source, for logs and the integrator's own tracking.")
+    batch_id: Identifier = Field(
+        description="Id of the batch at the source, for logs and the integrator's own tracking."
+    )
     org_id: Identifier = Field(description="Organisation every line belongs to.")
     events: list[dict[str, Any]] = Field(
-        min_length=1, max_length=MAX_BATCH_LINES,
+        min_length=1,
+        max_length=MAX_BATCH_LINES,
         description="The lines: contract-v1 events (financial-event.v1.json). A line may omit org_id; "
-                    "if it gives one, it must be the batch's.")
+        "if it gives one, it must be the batch's.",
+    )
 
     @field_validator("batch_id", "org_id", mode="before")
     @classmethod
@@ -68,22 +72,27 @@ class ParsedBatch:
 def parse_batch(data: bytes) -> ParsedBatch:
     """Decode a batch message; EventRejected for an unreadable envelope (every line of it stays unread)."""
     if len(data) > MAX_BATCH_BYTES:
-        raise EventRejected("too_large", f"batch message is {len(data)} bytes; the limit is {MAX_BATCH_BYTES}: "
-                                         f"split it (at most {MAX_BATCH_LINES} lines per batch)")
+        raise EventRejected(
+            "too_large",
+            f"batch message is {len(data)} bytes; the limit is {MAX_BATCH_BYTES}: "
+            f"split it (at most {MAX_BATCH_LINES} lines per batch)",
+        )
     try:
         payload = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise EventRejected("invalid_json", f"batch message is not UTF-8 text: {exc}") from None
     except json.JSONDecodeError as exc:
-        raise EventRejected("invalid_json", f"batch message is not valid JSON: {exc.msg} at line {exc.lineno} "
-                                            f"column {exc.colno}") from None
+        raise EventRejected(
+            "invalid_json", f"batch message is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
     org_id = payload.get("org_id") if isinstance(payload, dict) else None
     org_ok = org_id if isinstance(org_id, str) and _valid_id(org_id) else None
     try:
         batch = RecordsBatch.model_validate(payload)
     except ValidationError as exc:
-        raise EventRejected("invalid_batch", describe_validation_error(exc).replace("contract v1", "records.batch"),
-                            org_ok) from None
+        raise EventRejected(
+            "invalid_batch", describe_validation_error(exc).replace("contract v1", "records.batch"), org_ok
+        ) from None
     lines: list[FinancialEvent | EventRejected] = []
     raws: list[bytes] = []
     for number, line in enumerate(batch.events, 1):
@@ -97,9 +106,16 @@ def parse_line(line: Mapping[str, Any], org_id: str, number: int) -> FinancialEv
     body = dict(line)
     given = body.setdefault("org_id", org_id)
     if given != org_id:
-        event_id = body.get("event_id") if isinstance(body.get("event_id"), str) and _valid_id(body["event_id"]) else None
-        return EventRejected("org_mismatch", f"line {number} names org {given!r} but the batch is for {org_id!r}: "
-                                             "every line of a batch belongs to the batch's org", org_id, event_id)
+        event_id = (
+            body.get("event_id") if isinstance(body.get("event_id"), str) and _valid_id(body["event_id"]) else None
+        )
+        return EventRejected(
+            "org_mismatch",
+            f"line {number} names org {given!r} but the batch is for {org_id!r}: "
+            "every line of a batch belongs to the batch's org",
+            org_id,
+            event_id,
+        )
     try:
         return parse_event(body)
     except EventRejected as rejection:
@@ -209,8 +225,9 @@ def plan_batch(lines: Sequence[IngestLine], stored: Mapping[str, StoredRecord], 
     return plan
 
 
-def _apply(line: IngestLine, stored: StoredRecord, reference: OrgReference
-           ) -> tuple[LineResult, StoredRecord, RecordChange | None]:
+def _apply(
+    line: IngestLine, stored: StoredRecord, reference: OrgReference
+) -> tuple[LineResult, StoredRecord, RecordChange | None]:
     event = line.event
     if event.event_id in stored.seen_event_ids:
         return LineResult(Outcome.DUPLICATE, f"event {event.event_id} was already processed"), stored, None
@@ -226,7 +243,11 @@ def _apply(line: IngestLine, stored: StoredRecord, reference: OrgReference
     proposed = None if effective.is_delete else record_state(effective, reference)
     decision = merge(current, effective, proposed, False)
     if decision.outcome is not Outcome.APPLIED or decision.new_state is None:
-        return LineResult(decision.outcome, decision.reason, None, effective.version), stored.seeing(event.event_id), None
+        return (
+            LineResult(decision.outcome, decision.reason, None, effective.version),
+            stored.seeing(event.event_id),
+            None,
+        )
     new = decision.new_state
     if new.deleted:
         after = StoredRecord(None, new, stored.seen_event_ids).seeing(event.event_id)
@@ -240,4 +261,3 @@ def _apply(line: IngestLine, stored: StoredRecord, reference: OrgReference
 def live_records(stored: Mapping[str, StoredRecord]) -> list[RecordState]:
     """The live records of a stored state (what the aggregates must equal)."""
     return [s.record for s in stored.values() if s.record is not None]
-

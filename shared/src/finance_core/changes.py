@@ -76,11 +76,24 @@ class ChangeMessage:
     dimension_deltas: Mapping[DimensionKey, AggregateDelta] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, change_id: str, org_id: str, changed_at: str, reporting_currency: str | None,
-           changes: Sequence[RecordChange]) -> ChangeMessage:
+    def of(
+        cls,
+        change_id: str,
+        org_id: str,
+        changed_at: str,
+        reporting_currency: str | None,
+        changes: Sequence[RecordChange],
+    ) -> ChangeMessage:
         """A message whose deltas are the exact sum of its changes' deltas."""
-        return cls(change_id, org_id, changed_at, reporting_currency, tuple(changes),
-                   combined_deltas(changes), combined_dimension_deltas(changes))
+        return cls(
+            change_id,
+            org_id,
+            changed_at,
+            reporting_currency,
+            tuple(changes),
+            combined_deltas(changes),
+            combined_dimension_deltas(changes),
+        )
 
     @property
     def keys(self) -> list[AggregateKey]:
@@ -132,8 +145,13 @@ def state_from_json(body: Mapping[str, Any] | None) -> RecordState | None:
 
 def change_json(change: RecordChange) -> dict[str, Any]:
     """JSON-ready body of one record change."""
-    return {"record_id": change.record_id, "event_id": change.event_id, "version": change.version,
-            "before": state_json(change.before), "after": state_json(change.after)}
+    return {
+        "record_id": change.record_id,
+        "event_id": change.event_id,
+        "version": change.version,
+        "before": state_json(change.before),
+        "after": state_json(change.after),
+    }
 
 
 def change_from_json(body: Mapping[str, Any]) -> RecordChange:
@@ -141,8 +159,9 @@ def change_from_json(body: Mapping[str, Any]) -> RecordChange:
     after = state_from_json(body["after"])
     if after is None:
         raise ChangeMessageError(f"change of record {body.get('record_id')} has no 'after' state")
-    return RecordChange(str(body["record_id"]), str(body["event_id"]), int(body["version"]),
-                        state_from_json(body.get("before")), after)
+    return RecordChange(
+        str(body["record_id"]), str(body["event_id"]), int(body["version"]), state_from_json(body.get("before")), after
+    )
 
 
 def encode_changes(changes: Iterable[RecordChange]) -> str:
@@ -171,8 +190,13 @@ def encode_change_message(message: ChangeMessage) -> bytes:
         "reporting_currency": message.reporting_currency,
         "changes": [change_json(change) for change in message.changes],
         "delta": [
-            {"entity_id": key.entity_id, "period": key.period, "scenario": key.scenario,
-             "accounts": delta.accounts, "record_count": delta.record_count}
+            {
+                "entity_id": key.entity_id,
+                "period": key.period,
+                "scenario": key.scenario,
+                "accounts": delta.accounts,
+                "record_count": delta.record_count,
+            }
             for key, delta in sorted(message.deltas.items())
         ],
     }
@@ -190,20 +214,29 @@ def decode_change_message(data: bytes | str) -> ChangeMessage:
         body = json.loads(data)
         deltas = {
             AggregateKey(d["entity_id"], d["period"], d["scenario"]): AggregateDelta(
-                {str(k): int(v) for k, v in d["accounts"].items()}, int(d["record_count"]))
+                {str(k): int(v) for k, v in d["accounts"].items()}, int(d["record_count"])
+            )
             for d in body.get("delta", [])
         }
         dimension_deltas = {
-            DimensionKey.from_doc_id(d["key"]): AggregateDelta({str(k): int(v) for k, v in d["accounts"].items()},
-                                                                int(d["record_count"]))
+            DimensionKey.from_doc_id(d["key"]): AggregateDelta(
+                {str(k): int(v) for k, v in d["accounts"].items()}, int(d["record_count"])
+            )
             for d in body.get("dimension_delta", [])
         }
         if int(body.get("schema_version", 1)) == 1:
             changes = _schema_1_changes(body)
         else:
             changes = tuple(change_from_json(item) for item in body["changes"])
-        return ChangeMessage(str(body["change_id"]), str(body["org_id"]), str(body["changed_at"]),
-                             body.get("reporting_currency"), changes, deltas, dimension_deltas)
+        return ChangeMessage(
+            str(body["change_id"]),
+            str(body["org_id"]),
+            str(body["changed_at"]),
+            body.get("reporting_currency"),
+            changes,
+            deltas,
+            dimension_deltas,
+        )
     except ChangeMessageError:
         raise
     except (ValueError, KeyError, TypeError, AttributeError) as exc:

@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -89,7 +89,7 @@ class RecordFields(BaseModel):
         default=None,
         max_length=MAX_DIMENSIONS,
         description="Optional: declared dimension -> value, e.g. {'region': 'emea', 'department': 'sales'}. "
-                    "Only dimensions the org declares are accepted (docs/kpis.md, Dimensions).",
+        "Only dimensions the org declares are accepted (docs/kpis.md, Dimensions).",
         examples=[{"region": "emea", "department": "sales"}],
     )
 
@@ -99,13 +99,15 @@ class RecordFields(BaseModel):
         if value is None:
             return value
         if not isinstance(value, dict):
-            raise ValueError("dimensions must be an object of dimension name -> value, e.g. {\"region\": \"emea\"}")
+            raise ValueError('dimensions must be an object of dimension name -> value, e.g. {"region": "emea"}')
         if len(value) > MAX_DIMENSIONS:
             raise ValueError(f"a record carries at most {MAX_DIMENSIONS} dimensions, got {len(value)}")
         for name, item in value.items():
             if not _DIMENSION_NAME_RE.match(name):
-                raise ValueError(f"dimension name {name!r} must be lower-case letters and digits in words joined by "
-                                 "single underscores, e.g. 'customer_segment'")
+                raise ValueError(
+                    f"dimension name {name!r} must be lower-case letters and digits in words joined by "
+                    "single underscores, e.g. 'customer_segment'"
+                )
             problem = identifier_problem(item, f"value of dimension {name!r}")
             if problem:
                 raise ValueError(problem)
@@ -128,7 +130,7 @@ class RecordFields(BaseModel):
     def _amount(cls, value: Any) -> Any:
         if isinstance(value, bool) or isinstance(value, (int, float)):
             raise ValueError(
-                f"amount must be a decimal string such as \"{value}\", not a JSON number: "
+                f'amount must be a decimal string such as "{value}", not a JSON number: '
                 "binary floating point cannot represent every cent exactly"
             )
         if isinstance(value, str):
@@ -256,7 +258,9 @@ def parse_event(data: bytes | str | dict[str, Any]) -> FinancialEvent:
         try:
             payload = json.loads(data, parse_float=_reject_float_marker, parse_int=int)
         except json.JSONDecodeError as exc:
-            raise EventRejected("invalid_json", f"message is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+            raise EventRejected(
+                "invalid_json", f"message is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            ) from None
     else:
         payload = data
     if not isinstance(payload, dict):

@@ -89,8 +89,10 @@ def top_rows(rows: Iterable[FinancialFact]) -> dict[tuple[str, str], FinancialFa
     for row in rows:
         key = (row.org_id, row.record_id)
         best = top.get(key)
-        if best is None or rank_key(row) > rank_key(best) or (
-            rank_key(row) == rank_key(best) and row.event_id > best.event_id
+        if (
+            best is None
+            or rank_key(row) > rank_key(best)
+            or (rank_key(row) == rank_key(best) and row.event_id > best.event_id)
         ):
             top[key] = row
     return top
@@ -162,8 +164,15 @@ def plan_replay(
             plan.unknown_accounts.append(record.record_id)
             continue
         plan.rows.append(
-            fact_row(record, op="upsert", version=record.version, event_id=record.event_id, account_type=kind,
-                     reporting_currency=reporting_currency, ingested_at=updated_at.get(record.record_id, now))
+            fact_row(
+                record,
+                op="upsert",
+                version=record.version,
+                event_id=record.event_id,
+                account_type=kind,
+                reporting_currency=reporting_currency,
+                ingested_at=updated_at.get(record.record_id, now),
+            )
         )
         plan.upserts += 1
     for tombstone in tombstones:
@@ -175,18 +184,30 @@ def plan_replay(
         if top.version >= tombstone.version:
             plan.conflicts.append(tombstone.record_id)
             continue
-        plan.rows.append(top.model_copy(update={
-            "op": "delete", "version": tombstone.version, "event_id": tombstone.event_id,
-            "ingested_at": now,
-            "occurred_at": parse_timestamp(tombstone.occurred_at) if tombstone.occurred_at else now,
-        }))
+        plan.rows.append(
+            top.model_copy(
+                update={
+                    "op": "delete",
+                    "version": tombstone.version,
+                    "event_id": tombstone.event_id,
+                    "ingested_at": now,
+                    "occurred_at": parse_timestamp(tombstone.occurred_at) if tombstone.occurred_at else now,
+                }
+            )
+        )
         plan.deletes += 1
     for record_id, top in sorted(top_in_bigquery.items()):
         if record_id in seen or top.op == "delete":
             continue
-        plan.rows.append(top.model_copy(update={
-            "op": "delete", "event_id": orphan_delete_event_id(record_id, top.version), "ingested_at": now,
-            "occurred_at": now,
-        }))
+        plan.rows.append(
+            top.model_copy(
+                update={
+                    "op": "delete",
+                    "event_id": orphan_delete_event_id(record_id, top.version),
+                    "ingested_at": now,
+                    "occurred_at": now,
+                }
+            )
+        )
         plan.deletes += 1
     return plan

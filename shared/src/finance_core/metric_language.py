@@ -16,8 +16,8 @@ from __future__ import annotations
 import difflib
 import functools
 from dataclasses import dataclass
-from typing import cast
 from decimal import Decimal
+from typing import cast
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
@@ -76,7 +76,10 @@ class Ref:
 
 @dataclass(frozen=True)
 class Accounts:
-    """The movement of accounts in the period: `account("4100", ...)`, `type("revenue", ...)` or `tagged("cash", ...)`."""
+    """The movement of accounts in the period.
+
+    `account("4100", ...)`, `type("revenue", ...)` or `tagged("cash", ...)`.
+    """
 
     kind: str
     names: tuple[str, ...]

@@ -540,7 +540,9 @@ class MetricSet:
                 self._queue(heap, queued, position, i)
         return self._drain(values, heap, queued)
 
-    def _queue(self, heap: list[tuple[int, int, int]], queued: set[tuple[int, int, int]], position: int, i: int) -> None:
+    def _queue(
+        self, heap: list[tuple[int, int, int]], queued: set[tuple[int, int, int]], position: int, i: int
+    ) -> None:
         size = len(self.calendar)
         for dependent, rank, spread in self._fanout[position]:
             for j in spread(i):
@@ -550,7 +552,9 @@ class MetricSet:
                         queued.add(item)
                         heapq.heappush(heap, item)
 
-    def _drain(self, values: list[list[Value]], heap: list[tuple[int, int, int]], queued: set[tuple[int, int, int]]) -> int:
+    def _drain(
+        self, values: list[list[Value]], heap: list[tuple[int, int, int]], queued: set[tuple[int, int, int]]
+    ) -> int:
         computed = 0
         computes = self._computes
         pop = heapq.heappop
@@ -751,7 +755,12 @@ def _helper_positive(a: Closure) -> Closure:
     return evaluate
 
 
-_HELPERS: dict[str, Callable[..., Closure]] = {"min": _helper_min, "max": _helper_max, "abs": _helper_abs, "positive": _helper_positive}
+_HELPERS: dict[str, Callable[..., Closure]] = {
+    "min": _helper_min,
+    "max": _helper_max,
+    "abs": _helper_abs,
+    "positive": _helper_positive,
+}
 
 
 def compile_definitions(

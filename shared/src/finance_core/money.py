@@ -44,7 +44,7 @@ def parse_amount(text: str) -> Decimal:
     """Parse a decimal string such as "-1234.50" exactly; reject anything that is not one."""
     if not isinstance(text, str) or not DECIMAL_STRING.match(text):
         raise MoneyError(
-            f"amount {text!r} is not a plain decimal string like \"1234.56\" "
+            f'amount {text!r} is not a plain decimal string like "1234.56" '
             "(digits, optional '-' and '.', at most 18 integer and 6 fraction digits)"
         )
     return Decimal(text)
@@ -55,9 +55,7 @@ def to_minor(amount: Decimal, currency: str) -> int:
     exponent = minor_unit_exponent(currency)
     scaled = amount.scaleb(exponent)
     if scaled != scaled.to_integral_value():
-        raise MoneyError(
-            f"amount {amount} has more decimals than {currency} allows ({exponent})"
-        )
+        raise MoneyError(f"amount {amount} has more decimals than {currency} allows ({exponent})")
     return int(scaled)
 
 
@@ -86,9 +84,7 @@ def parse_rate(text: str | Decimal) -> Decimal:
     return rate
 
 
-def convert_to_reporting_minor(
-    amount: Decimal, currency: str, reporting_currency: str, rate: Decimal | None
-) -> int:
+def convert_to_reporting_minor(amount: Decimal, currency: str, reporting_currency: str, rate: Decimal | None) -> int:
     """Amount in `currency` converted to integer minor units of the reporting currency.
 
     The product is formed at full precision and rounded once, half-even, at the reporting

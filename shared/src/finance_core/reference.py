@@ -63,12 +63,15 @@ def check_event(event: FinancialEvent, reference: OrgReference) -> None:
         return EventRejected(code, reason, event.org_id, event.event_id)
 
     if record.account_id not in reference.chart:
-        raise reject("unknown_account", f"account {record.account_id!r} is not in the chart of accounts ({where}/accounts)")
+        raise reject(
+            "unknown_account", f"account {record.account_id!r} is not in the chart of accounts ({where}/accounts)"
+        )
     if not reference.chart.is_leaf(record.account_id):
         children = ", ".join(reference.chart.children(record.account_id))
         raise reject(
             "summary_account",
-            f"account {record.account_id!r} is a summary account (its total rolls up from {children}); post to one of those",
+            f"account {record.account_id!r} is a summary account (its total rolls up from {children}); "
+            "post to one of those",
         )
     if record.entity_id not in reference.entity_currencies:
         raise reject("unknown_entity", f"entity {record.entity_id!r} does not exist ({where}/entities)")

@@ -161,9 +161,7 @@ def _design(count: int, start: int, season_length: int | None) -> np.ndarray:
     return np.column_stack(columns)
 
 
-def _least_squares_forecast(
-    y: np.ndarray, horizon: int, season_length: int | None
-) -> tuple[np.ndarray, np.ndarray]:
+def _least_squares_forecast(y: np.ndarray, horizon: int, season_length: int | None) -> tuple[np.ndarray, np.ndarray]:
     """Point forecasts and half-widths of the ~95 % prediction interval for the next periods."""
     n = y.size
     design = _design(n, 0, season_length)

@@ -120,8 +120,14 @@ def _ranking_key(line: AccountVariance) -> tuple[int, Decimal, int, str, int, De
     magnitude = Decimal(0) if line.variance_pct is None else abs(line.variance_pct)
     # The signed values last, so even two lines equal in size (an overrun and an underrun) have
     # one order whatever the input order.
-    return (int(no_percent), -magnitude, -abs(line.variance_minor), line.account_id, line.variance_minor,
-            line.variance_pct if line.variance_pct is not None else Decimal(0))
+    return (
+        int(no_percent),
+        -magnitude,
+        -abs(line.variance_minor),
+        line.account_id,
+        line.variance_minor,
+        line.variance_pct if line.variance_pct is not None else Decimal(0),
+    )
 
 
 def top_variances(lines: Iterable[AccountVariance], n: int = DEFAULT_TOP_N) -> list[AccountVariance]:
