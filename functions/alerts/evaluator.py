@@ -15,9 +15,9 @@ from aggregations.derived import kpi_period
 from aggregations.series import MetricSeriesStore, series_id, value_at
 from aggregations.store import AggregateStore
 from finance_core.aggregates import AggregateDelta, AggregateKey
-from finance_core.alert_inputs import PlannedEvaluation, build_context, plan_evaluations
+from finance_core.alert_inputs import PlannedEvaluation, build_context, plan_evaluations, scenarios_read
 from finance_core.alert_policy import AlertState, Transition
-from finance_core.alert_rules import evaluate
+from finance_core.alert_rules import definition_problem, evaluate
 from finance_core.changes import ChangeMessage
 from finance_core.metric_series import BUILTIN_IDS
 from finance_core.reference import OrgReference
@@ -50,12 +50,32 @@ def _with_current_period(plans: list[PlannedEvaluation], current: str) -> list[P
     extra = []
     for plan in plans:
         rule = plan.rule
-        if rule.target.metric is None or rule.target.metric in BUILTIN_IDS or rule.type not in ("absolute", "variance"):
+        if not rule.target.is_defined or rule.type not in ("absolute", "variance"):
             continue
         if plan.period < current and (rule.rule_id, current) not in known:
             known.add((rule.rule_id, current))
             extra.append(PlannedEvaluation(rule, current, plan.history_length))
     return sorted([*plans, *extra], key=lambda plan: (plan.rule.rule_id, plan.period))
+
+
+def _fitting_definitions(
+    org_id: str, plans: list[PlannedEvaluation], definitions: Mapping[str, Mapping[str, Any]]
+) -> list[PlannedEvaluation]:
+    """The plans whose rule fits its defined metric's definition (unit of the threshold, direction).
+
+    A rule that does not fit is skipped with a log line, like a rule that does not parse: it never
+    blocks the org's other rules, and it is judged again once the rule or the definition changes."""
+    kept = []
+    for plan in plans:
+        rule = plan.rule
+        definition = definitions.get(rule.target.metric or "") if rule.target.is_defined else None
+        if definition:
+            problem = definition_problem(rule, str(definition.get("unit", "money")), str(definition.get("direction")))
+            if problem:
+                log.warning("org %s: alert rule %s skipped, it is invalid: %s", org_id, rule.rule_id, problem)
+                continue
+        kept.append(plan)
+    return kept
 
 
 class AlertEvaluator:
@@ -115,11 +135,14 @@ class AlertEvaluator:
             last_event_id=change.last_event_id,
         )
         documents, updated = self._read(org_id, needed)
-        self._add_defined_metrics(org_id, reference, plans, deltas, documents)
+        definitions = self._add_defined_metrics(org_id, reference, plans, deltas, documents)
+        plans = _fitting_definitions(org_id, plans, definitions)
         now = self._clock()
         evaluations = []
         for plan in plans:
-            context = build_context(plan, documents, chart=reference.chart, currency=reference.reporting_currency)
+            context = build_context(
+                plan, documents, chart=reference.chart, currency=reference.reporting_currency, definitions=definitions
+            )
             evaluation = evaluate(plan.rule, context)
             times = [updated[key] for key in plan.keys() if key in updated]
             evaluations.append((plan.rule, evaluation, max(times) if times else now))
@@ -181,16 +204,19 @@ class AlertEvaluator:
         plans: list[PlannedEvaluation],
         deltas: Mapping[AggregateKey, AggregateDelta],
         documents: dict[AggregateKey, dict[str, Any] | None],
-    ) -> None:
-        """Put the values of defined metrics (from the metric series) beside the built-in ones of each document read."""
+    ) -> dict[str, dict[str, Any]]:
+        """Put the values of defined metrics (from the metric series) beside the built-in ones of each document read.
+
+        Returns the definitions (label, unit, direction) of the defined metrics the rules watch."""
         wanted = {metric for plan in plans if (metric := plan.rule.target.metric)} - BUILTIN_IDS
         if not wanted or self._series is None:
-            return
+            return {}
         series = sorted(
             {
-                (plan.rule.target.entity_id, plan.rule.target.scenario.value)
+                (plan.rule.target.entity_id, scenario)
                 for plan in plans
                 if plan.rule.target.metric in wanted
+                for scenario in scenarios_read(plan.rule)
             }
         )
         # The rules must see this change: bring the series up to date first (a no-op when the view consumer did).
@@ -198,6 +224,11 @@ class AlertEvaluator:
         refs = [self._series.ref(org_id, *s) for s in series]
         with map_exceptions(f"reading the metric series of {org_id} for alert rules"):
             found = {snap.reference.id: snap.to_dict() for snap in self._db.get_all(refs) if snap.exists}
+        definitions: dict[str, dict[str, Any]] = {}
+        for body in found.values():
+            for metric, definition in ((body or {}).get("definitions") or {}).items():
+                if metric in wanted:
+                    definitions.setdefault(metric, dict(definition))
         for key in list(documents):
             body = found.get(series_id(key.entity_id, key.scenario))
             period = key.period
@@ -208,6 +239,7 @@ class AlertEvaluator:
             document = dict(documents[key] or {})
             document["metrics"] = {**(document.get("metrics") or {}), **values}
             documents[key] = document
+        return definitions
 
     def _read(
         self, org_id: str, keys: list[AggregateKey]

@@ -214,6 +214,18 @@ def _assert_view_equals_series(client, db, org_id):
 def test_an_alert_on_a_defined_kpi_fires_and_resolves(stack, db, org_id):
     org = _org(db, org_id)
     org.collection("metric_definitions").document("cash_position").set(DEFINITIONS["cash_position"])
+    org.collection("metric_definitions").document("current_ratio").set(DEFINITIONS["current_ratio"])
+    # A rule in the ratio's own unit: an exact decimal string, not minor units.
+    org.collection("alert_rules").document("thin-liquidity").set(
+        {
+            "name": "Current ratio below 1.5",
+            "type": "absolute",
+            "target": {"entity_id": "_all", "metric": "current_ratio"},
+            "direction": "below",
+            "threshold": "1.5",
+            "cooldown_seconds": 0,
+        }
+    )
     org.collection("alert_rules").document("low-cash").set(
         {
             "name": "Cash below 1,000.00",
@@ -233,27 +245,39 @@ def test_an_alert_on_a_defined_kpi_fires_and_resolves(stack, db, org_id):
         what="the definitions validated",
     )
     # Cash of 1,500.00 earlier in the year, then 800.00 spent in an older month: below 1,000.00 now.
-    publish(stack, [event(org_id, "cash-in", 1, account="1000", period="2026-03", amount="1500.00")])
+    publish(
+        stack,
+        [
+            event(org_id, "cash-in", 1, account="1000", period="2026-03", amount="1500.00"),
+            event(org_id, "payables", 1, account="2100", period="2026-03", amount="500.00"),
+        ],
+    )
     wait_until(
         lambda: (_kpis(db, org_id) or {}).get("kpis", {}).get("cash_position", {}).get("value") == 150000,
         what="the cash position",
     )
     publish(stack, [event(org_id, "cash-out", 1, account="1000", period="2026-05", amount="-800.00")])
 
-    def alert(status):
+    def alert(status, rule_id="low-cash"):
         docs = [d.to_dict() for d in org.collection("alerts").stream()]
         return next(
             (
                 d
                 for d in docs
-                if d.get("rule_id") == "low-cash" and d.get("status") == status and d.get("period") == PERIOD
+                if d.get("rule_id") == rule_id and d.get("status") == status and d.get("period") == PERIOD
             ),
             None,
         )
 
     fired = wait_until(lambda: alert("active"), timeout=90, what="the low-cash alert")
     assert fired["current_value"] == 70000 and fired["threshold"] == 100000
+    # 700.00 of current assets against 500.00 of payables: 1.4, below 1.5.
+    thin = wait_until(lambda: alert("active", "thin-liquidity"), timeout=30, what="the current-ratio alert")
+    assert (thin["current_value"], thin["threshold"]) == (1.4, 1.5)
+    assert "Current ratio for all entities in 2026-11 is 1.4x, below the threshold of 1.5x" in thin["description"]
     publish(stack, [event(org_id, "cash-out", 2, account="1000", period="2026-05", amount="-100.00")])
     resolved = wait_until(lambda: alert("resolved"), timeout=90, what="the low-cash alert resolved")
     assert resolved["count"] >= 1
     assert add_months(PERIOD, 0) == resolved["period"]
+    # 1,400.00 against 500.00: 2.8, the ratio alert resolves too.
+    wait_until(lambda: alert("resolved", "thin-liquidity"), timeout=30, what="the current-ratio alert resolved")

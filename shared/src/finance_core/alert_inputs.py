@@ -159,6 +159,8 @@ def value_of(
         value = (document.get("metrics") or {}).get(target.metric)
         if value is None:
             return None
+        if isinstance(value, Decimal):
+            return value  # a defined metric's exact value (from its metric series)
         if isinstance(value, float) or target.is_percentage:
             return Decimal(repr(value) if isinstance(value, float) else str(value)).quantize(
                 PERCENT_QUANTUM, ROUND_HALF_EVEN
@@ -177,8 +179,12 @@ def build_context(
     *,
     chart: ChartOfAccounts,
     currency: str,
+    definitions: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> RuleContext:
     """The RuleContext of a planned evaluation from the aggregate documents read for it.
+
+    `definitions` describes the defined metrics (label, unit, direction, as a series document's
+    `definitions` does): a rule on one of them is judged in its unit and with its favourability.
 
     History is the unbroken run of periods with a figure just before the evaluated period: a
     month without any document, or without any posting on the watched account (before the org's
@@ -206,6 +212,11 @@ def build_context(
     if target.account_id is not None and target.account_id in chart:
         account = chart.get(target.account_id)
         label, account_type = account.name, account.type
+    unit = higher_is_better = None
+    definition = (definitions or {}).get(target.metric or "") if target.is_defined else None
+    if definition:
+        label, unit = definition.get("label") or target.metric, definition.get("unit", "money")
+        higher_is_better = {"higher_is_better": True, "lower_is_better": False}.get(str(definition.get("direction")))
     return RuleContext(
         period=plan.period,
         current_value=current,
@@ -214,6 +225,8 @@ def build_context(
         currency=currency,
         target_label=label,
         account_type=account_type,
+        unit=unit,
+        higher_is_better=higher_is_better,
     )
 
 

@@ -24,6 +24,7 @@ from finance_core.anomaly import (
 )
 from finance_core.events import Scenario
 from finance_core.identifiers import CONSOLIDATED_ENTITY, identifier_problem
+from finance_core.metric_series import BUILTIN_IDS, QUANTUM, Unit
 from finance_core.metrics import PERCENT_QUANTUM, STANDARD_METRICS
 from finance_core.money import format_minor
 from finance_core.periods import months_between, parse_period
@@ -91,6 +92,11 @@ class AlertTarget(BaseModel):
         return f"metric:{self.metric}" if self.metric is not None else f"account:{self.account_id}"
 
     @property
+    def is_defined(self) -> bool:
+        """True for a metric the org defines (metric_definitions), whose unit only its definition knows."""
+        return self.metric is not None and self.metric not in BUILTIN_IDS and self.metric not in _METRICS
+
+    @property
     def is_percentage(self) -> bool:
         """True for *_pct metrics (margins), whose values and thresholds are percentages, not money."""
         return self.metric is not None and self.metric.endswith("_pct")
@@ -143,23 +149,64 @@ class _RuleBase(BaseModel):
 StrictMinor = Annotated[int, Field(strict=True)]
 
 
+def _exact_threshold(value: Any) -> Any:
+    # A float is not exact (1.1 is 1.100000000000000088...): a threshold in a metric's own unit is
+    # a decimal string (or an integer), read as an exact Decimal.
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError(f'give an exact decimal string such as "1.5", not the number {value!r}')
+    if isinstance(value, str | int | Decimal):
+        try:
+            exact = Decimal(str(value).strip())
+        except ArithmeticError:
+            raise ValueError(f"{value!r} is not a decimal number") from None
+        if not exact.is_finite():
+            raise ValueError(f"{value!r} is not a finite decimal number")
+        return exact
+    return value
+
+
+ExactThreshold = Annotated[Decimal, Field(description="Threshold in a defined metric's own unit (decimal string).")]
+THRESHOLD_FIELDS = ("threshold_minor", "threshold_pct", "threshold")
+
+
+def _one_threshold(rule: AbsoluteRule | ForecastRule) -> None:
+    """Exactly one threshold field; built-in metrics and accounts keep their fixed units (checked here).
+
+    A defined metric's unit lives in its definition, so its threshold is checked against the
+    definition when the rule is evaluated (definition_problem)."""
+    given = [name for name in THRESHOLD_FIELDS if getattr(rule, name, None) is not None]
+    if len(given) != 1:
+        raise ValueError(
+            "give exactly one of threshold_minor (money, integer minor units), threshold_pct (*_pct metrics) "
+            'or threshold (a defined metric of unit ratio, days, months, count or percent, e.g. "1.5")'
+        )
+    target = rule.target
+    if target.is_defined:
+        return
+    if target.is_percentage:
+        if given != ["threshold_pct"]:
+            raise ValueError(f"metric {target.metric!r} is a percentage: give threshold_pct, not {given[0]}")
+    elif given != ["threshold_minor"]:
+        raise ValueError(f"a money target needs threshold_minor (integer minor units), not {given[0]}")
+
+
 class AbsoluteRule(_RuleBase):
-    """Fires when the value is strictly above / below a threshold (minor units, or percent for *_pct)."""
+    """Fires when the value is strictly above / below a threshold.
+
+    The threshold is in the target's unit: threshold_minor for money, threshold_pct for *_pct
+    metrics, threshold (an exact decimal string) for a defined metric of any other unit."""
 
     type: Literal["absolute"] = "absolute"
     direction: Literal["above", "below"]
     threshold_minor: StrictMinor | None = None
     threshold_pct: Decimal | None = None
+    threshold: ExactThreshold | None = None
+
+    _exact = field_validator("threshold", mode="before")(_exact_threshold)
 
     @model_validator(mode="after")
     def _threshold_matches_unit(self) -> AbsoluteRule:
-        if self.target.is_percentage:
-            if self.threshold_pct is None or self.threshold_minor is not None:
-                raise ValueError(
-                    f"metric {self.target.metric!r} is a percentage: give threshold_pct, not threshold_minor"
-                )
-        elif self.threshold_minor is None or self.threshold_pct is not None:
-            raise ValueError("a money target needs threshold_minor (integer minor units), not threshold_pct")
+        _one_threshold(self)
         return self
 
 
@@ -226,17 +273,24 @@ class AnomalyRule(_RuleBase):
 
 
 class ForecastRule(_RuleBase):
-    """Predictive: fires when the trend forecast crosses the threshold within `horizon_periods`."""
+    """Predictive: fires when the trend forecast crosses the threshold within `horizon_periods`.
+
+    Money targets give threshold_minor; a defined metric of another unit gives threshold in its
+    own unit (forecast on the metric's quantum, compared exactly)."""
 
     type: Literal["forecast"] = "forecast"
     direction: Literal["above", "below"]
-    threshold_minor: StrictMinor
+    threshold_minor: StrictMinor | None = None
+    threshold: ExactThreshold | None = None
     horizon_periods: int = Field(default=DEFAULT_HORIZON, ge=1, le=DEFAULT_HORIZON)
+
+    _exact = field_validator("threshold", mode="before")(_exact_threshold)
 
     @model_validator(mode="after")
     def _money_target(self) -> ForecastRule:
-        if self.target.is_percentage:
+        if self.target.is_percentage and not self.target.is_defined:
             raise ValueError("forecast rules watch money: forecasts are integer minor units, not percentages")
+        _one_threshold(self)
         return self
 
 
@@ -264,6 +318,29 @@ def parse_rule(data: Mapping[str, Any]) -> AlertRule:
                 message = "is not a field of this rule type (check the spelling)"
             problems.append(f"{location}: {message}")
         raise RuleError("; ".join(problems)) from None
+
+
+def definition_problem(rule: AlertRule, unit: str, direction: str) -> str | None:
+    """Why a rule on a defined metric does not fit the metric's definition (None when it fits).
+
+    `unit` and `direction` are the definition's (metric_definitions, or the series document's
+    `definitions`). Money takes threshold_minor; percent takes threshold (or threshold_pct, its
+    older spelling); ratio, days, months and count take threshold, an exact decimal string."""
+    metric = rule.target.metric
+    if rule.type in ("absolute", "forecast"):
+        given = next(name for name in THRESHOLD_FIELDS if getattr(rule, name, None) is not None)
+        wanted = {"money": ("threshold_minor",), "percent": ("threshold", "threshold_pct")}.get(unit, ("threshold",))
+        if given not in wanted:
+            example = {"money": "threshold_minor: 100000 (1,000.00)", "percent": 'threshold: "12.5"'}.get(
+                unit, 'threshold: "1.5"'
+            )
+            return f"{given}: metric {metric!r} is in {unit}: give {' or '.join(wanted)} ({example}), not {given}"
+    if rule.type == "variance" and direction == "neutral" and rule.direction != "any":
+        return (
+            f"direction: metric {metric!r} is neutral (neither higher nor lower is better): "
+            f"a variance rule on it needs direction 'any', not {rule.direction!r}"
+        )
+    return None
 
 
 def rule_document(rule: AlertRule) -> dict[str, Any]:
@@ -307,6 +384,10 @@ class RuleContext:
     """Readable name of the target (account name); defaults to the metric label or the id."""
     account_type: AccountType | None = None
     """Type of an account target, which decides variance favourability."""
+    unit: str | None = None
+    """Unit of a defined metric target (money, percent, ratio, days, months, count); None otherwise."""
+    higher_is_better: bool | None = None
+    """Favourability of a defined metric target, from its definition's direction."""
 
     def __post_init__(self) -> None:
         parse_period(self.period)
@@ -365,13 +446,29 @@ def _percent_text(value: Decimal | float) -> str:
     return f"{Decimal(str(value)).quantize(Decimal('0.01'), ROUND_HALF_EVEN)}%"
 
 
-def _amount_text(value: MetricValue | float, target: AlertTarget, currency: str) -> str:
-    if target.is_percentage:
+def _in_points(target: AlertTarget, context: RuleContext) -> bool:
+    """Percentages are compared in points: *_pct metrics and defined metrics of unit percent."""
+    return context.unit == Unit.PERCENT or (target.is_percentage and context.unit in (None, Unit.PERCENT))
+
+
+def _is_money(target: AlertTarget, context: RuleContext) -> bool:
+    return not _in_points(target, context) and context.unit in (None, Unit.MONEY)
+
+
+def _amount_text(value: MetricValue | float, target: AlertTarget, context: RuleContext) -> str:
+    if _in_points(target, context):
         return _percent_text(value)
-    return format_minor(int(round(value)), currency)
+    if _is_money(target, context):
+        return format_minor(int(round(value)), context.currency)
+    exact = Decimal(str(value)).quantize(QUANTUM.get(Unit(str(context.unit)), Decimal("0.01")), ROUND_HALF_EVEN)
+    text = format(exact.normalize(), "f")
+    suffix = {Unit.RATIO: "x", Unit.DAYS: " days", Unit.MONTHS: " months"}.get(Unit(str(context.unit)), "")
+    return f"{text}{suffix}"
 
 
 def _higher_is_better(target: AlertTarget, context: RuleContext) -> bool | None:
+    if context.higher_is_better is not None:
+        return context.higher_is_better
     if target.metric is not None:
         definition = _METRICS.get(target.metric)
         return metric_higher_is_favourable(definition) if definition else True
@@ -393,10 +490,19 @@ def _not_evaluable(title: str, reason: str, threshold: Measured) -> _Outcome:
     return _Outcome(False, False, title, reason, None, threshold)
 
 
+def _threshold_of(rule: AbsoluteRule | ForecastRule) -> MetricValue:
+    """The one threshold the rule gives (parse_rule and definition_problem checked which one)."""
+    for name in THRESHOLD_FIELDS:
+        value = getattr(rule, name, None)
+        if isinstance(value, int | Decimal):
+            return value
+    raise AssertionError("a parsed rule has a threshold")
+
+
 def _evaluate_absolute(rule: AbsoluteRule, context: RuleContext) -> _Outcome:
     target, label = rule.target, _label(rule.target, context)
-    threshold: MetricValue = rule.threshold_pct if target.is_percentage else rule.threshold_minor  # type: ignore[assignment]
-    threshold_text = _amount_text(threshold, target, context.currency)
+    threshold = _threshold_of(rule)
+    threshold_text = _amount_text(threshold, target, context)
     title = f"{label} ({_where(target)}) {rule.direction} {threshold_text}"
     value = context.current_value
     if value is None:
@@ -404,7 +510,7 @@ def _evaluate_absolute(rule: AbsoluteRule, context: RuleContext) -> _Outcome:
     firing = value > threshold if rule.direction == "above" else value < threshold
     verdict = f"{rule.direction} the threshold" if firing else "within the threshold"
     description = (
-        f"{label} for {_where(target)} in {context.period} is {_amount_text(value, target, context.currency)}, "
+        f"{label} for {_where(target)} in {context.period} is {_amount_text(value, target, context)}, "
         f"{verdict} of {threshold_text}."
     )
     return _Outcome(firing, True, title, description, value, threshold)
@@ -413,7 +519,8 @@ def _evaluate_absolute(rule: AbsoluteRule, context: RuleContext) -> _Outcome:
 def _evaluate_variance(rule: VarianceRule, context: RuleContext) -> _Outcome:
     target, label = rule.target, _label(rule.target, context)
     planned_name = rule.comparison_scenario.value
-    unit = " points" if target.is_percentage else "%"
+    points = _in_points(target, context)
+    unit = " points" if points else "%"
     title = f"{label} ({_where(target)}) off {planned_name} by more than {rule.threshold_pct}{unit}"
     actual, planned = context.current_value, context.comparison_value
     if actual is None or planned is None:
@@ -423,12 +530,13 @@ def _evaluate_variance(rule: VarianceRule, context: RuleContext) -> _Outcome:
     if higher_is_better is None:
         return _not_evaluable(title, f"The type of account {target.account_id} is unknown.", rule.threshold_pct)
     measured: Decimal | None
-    if target.is_percentage:
+    if points:
         measured = (Decimal(actual) - Decimal(planned)).quantize(PERCENT_QUANTUM, ROUND_HALF_EVEN)
         variance: int | Decimal = measured
     else:
-        variance = int(actual) - int(planned)
-        measured = percent_change(int(actual), int(planned))
+        # Money is integer minor units; other units (ratio, days, months, count) exact Decimals.
+        variance = int(actual) - int(planned) if _is_money(target, context) else Decimal(actual) - Decimal(planned)
+        measured = percent_change(actual, planned)
         if measured is None:
             return _not_evaluable(
                 title,
@@ -444,13 +552,14 @@ def _evaluate_variance(rule: VarianceRule, context: RuleContext) -> _Outcome:
     firing = wanted and abs(measured) > rule.threshold_pct
     side = "above" if variance > 0 else "below"
     tone = "favourable" if favourable else "unfavourable"
-    if target.is_percentage:
+    if points:
         size = f"{abs(measured)} points"
     else:
-        size = f"{format_minor(abs(int(variance)), context.currency)} ({_percent_text(abs(measured))})"
+        gap: MetricValue = -variance if variance < 0 else variance
+        size = f"{_amount_text(gap, target, context)} ({_percent_text(abs(measured))})"
     description = (
-        f"{label} for {_where(target)} in {context.period} is {_amount_text(actual, target, context.currency)} "
-        f"against a {planned_name} of {_amount_text(planned, target, context.currency)}: {size} {side} plan, "
+        f"{label} for {_where(target)} in {context.period} is {_amount_text(actual, target, context)} "
+        f"against a {planned_name} of {_amount_text(planned, target, context)}: {size} {side} plan, "
         f"{tone}; threshold {rule.threshold_pct}{unit}."
     )
     return _Outcome(firing, True, title, description, measured, rule.threshold_pct)
@@ -482,8 +591,8 @@ def _evaluate_trend(rule: TrendRule, context: RuleContext) -> _Outcome:
         if run:
             story = (
                 f"{label} for {_where(target)} has {moved} {run} period{'s' if run > 1 else ''} in a row, from "
-                f"{_amount_text(start_value, target, context.currency)} in {start_period} to "
-                f"{_amount_text(values[-1], target, context.currency)} in {context.period}"
+                f"{_amount_text(start_value, target, context)} in {start_period} to "
+                f"{_amount_text(values[-1], target, context)} in {context.period}"
             )
         else:
             story = f"{label} for {_where(target)} has not {moved} in {context.period}"
@@ -497,9 +606,9 @@ def _evaluate_trend(rule: TrendRule, context: RuleContext) -> _Outcome:
     sign_ok = fit.slope < 0 if rule.direction == "decline" else fit.slope > 0
     firing = sign_ok and fit.r_squared >= rule.min_r_squared
     slope: int | Decimal = round(fit.slope)
-    if target.is_percentage:
+    if not _is_money(target, context):
         slope = Decimal(repr(fit.slope)).quantize(PERCENT_QUANTUM, ROUND_HALF_EVEN)
-    per_period = f"{slope} points" if target.is_percentage else format_minor(int(slope), context.currency)
+    per_period = f"{slope} points" if _in_points(target, context) else _amount_text(slope, target, context)
     sign = "negative" if rule.direction == "decline" else "positive"
     description = (
         f"Over the {rule.periods} periods to {context.period}, {label} for {_where(target)} moves by {per_period} "
@@ -541,8 +650,8 @@ def _evaluate_anomaly(rule: AnomalyRule, context: RuleContext) -> _Outcome:
     above = point.value > point.expected
     wanted = {"any": True, "spike": above, "drop": not above}[rule.direction]
     firing = point.is_anomaly and wanted
-    value_text = _amount_text(context.current_value, target, context.currency)
-    expected_text = _amount_text(point.expected, target, context.currency)
+    value_text = _amount_text(context.current_value, target, context)
+    expected_text = _amount_text(point.expected, target, context)
     side = "above" if above else "below"
     baseline = f"{point.method.value} baseline"
     where = f"{label} for {_where(target)} in {context.period} is {value_text}"
@@ -561,8 +670,8 @@ def _evaluate_anomaly(rule: AnomalyRule, context: RuleContext) -> _Outcome:
             f"{where}, {abs(point.deviation):.1f} typical deviations {side} the expected {expected_text} ({baseline})"
         )
     description = f"{story}; likelihood {_likelihood_text(point.likelihood)}, the rule fires at {rule.threshold:g}."
-    # Plain numbers (Firestore-ready): minor units for money, percent with 4 decimals for *_pct.
-    expected: float | int = round(point.expected, 4) if target.is_percentage else int(round(point.expected))
+    # Plain numbers (Firestore-ready): minor units for money, 4 decimals for every other unit.
+    expected: float | int = int(round(point.expected)) if _is_money(target, context) else round(point.expected, 4)
     details = {
         "likelihood": point.likelihood,
         "expected": expected,
@@ -574,38 +683,57 @@ def _evaluate_anomaly(rule: AnomalyRule, context: RuleContext) -> _Outcome:
     return _Outcome(firing, True, title, description, point.likelihood, rule.threshold, details)
 
 
+# A forecast works on integers (minor units); a defined metric of another unit is forecast in
+# units of 0.0001 (the finest quantum of any unit) and compared with its threshold exactly.
+_FORECAST_SCALE = 10_000
+
+
 def _evaluate_forecast(rule: ForecastRule, context: RuleContext) -> _Outcome:
     target, label = rule.target, _label(rule.target, context)
-    threshold_text = format_minor(rule.threshold_minor, context.currency)
+    threshold = _threshold_of(rule)
+    scale = 1 if _is_money(target, context) else _FORECAST_SCALE
+
+    def unscaled(value: int) -> MetricValue:
+        return value if scale == 1 else Decimal(value) / scale
+
+    def text(value: MetricValue) -> str:
+        return _amount_text(value, target, context)
+
+    threshold_text = text(threshold)
     moves = "rise above" if rule.direction == "above" else "fall below"
     title = f"{label} ({_where(target)}) forecast to {moves} {threshold_text}"
     if context.current_value is None:
-        return _not_evaluable(title, f"No {label} figure for {context.period}.", rule.threshold_minor)
-    trend = analyze_trend(context.series(), horizon=rule.horizon_periods)
+        return _not_evaluable(title, f"No {label} figure for {context.period}.", threshold)
+    series = [
+        (period, int((Decimal(value) * scale).to_integral_value(ROUND_HALF_EVEN))) for period, value in context.series()
+    ]
+    trend = analyze_trend(series, horizon=rule.horizon_periods)
     if trend.pattern is TrendPattern.INSUFFICIENT_DATA or not trend.forecast:
-        return _not_evaluable(title, f"Too few periods of {label} to forecast.", rule.threshold_minor)
+        return _not_evaluable(title, f"Too few periods of {label} to forecast.", threshold)
+    scaled_threshold = Decimal(threshold) * scale
 
     def crosses(value: int) -> bool:
-        return value > rule.threshold_minor if rule.direction == "above" else value < rule.threshold_minor
+        return value > scaled_threshold if rule.direction == "above" else value < scaled_threshold
 
     crossing = next((point for point in trend.forecast if crosses(point.value_minor)), None)
     values = [point.value_minor for point in trend.forecast]
-    nearest = max(values) if rule.direction == "above" else min(values)
+    nearest = unscaled(max(values) if rule.direction == "above" else min(values))
     last = trend.forecast[-1].period
     if crossing is not None:
+        forecast = unscaled(crossing.value_minor)
         description = (
-            f"{label} for {_where(target)} is {format_minor(int(context.current_value), context.currency)} in "
-            f"{context.period} and is forecast at {format_minor(crossing.value_minor, context.currency)} in "
+            f"{label} for {_where(target)} is {text(context.current_value)} in "
+            f"{context.period} and is forecast at {text(forecast)} in "
             f"{crossing.period}, {rule.direction} {threshold_text} ({trend.pattern.value} pattern, "
             f"{trend.forecast_method} forecast)."
         )
-        return _Outcome(True, True, title, description, crossing.value_minor, rule.threshold_minor)
+        return _Outcome(True, True, title, description, forecast, threshold)
     stays = "at or below" if rule.direction == "above" else "at or above"
     description = (
         f"{label} for {_where(target)} is forecast to stay {stays} {threshold_text} through {last} "
-        f"(closest forecast {format_minor(nearest, context.currency)})."
+        f"(closest forecast {text(nearest)})."
     )
-    return _Outcome(False, True, title, description, nearest, rule.threshold_minor)
+    return _Outcome(False, True, title, description, nearest, threshold)
 
 
 _EVALUATORS = {
