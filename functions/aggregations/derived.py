@@ -15,7 +15,13 @@ from finance_core.kpis import HEADLINE_METRICS, headline_kpis
 from finance_core.metric_series import BUILTIN_IDS, Unit
 from finance_core.periods import add_months, period_of
 from finance_core.reference import OrgReference
-from finance_core.variance import account_variances, metric_variances, variance_document
+from finance_core.variance import (
+    MetricVariance,
+    account_variances,
+    defined_metric_variances,
+    metric_variances,
+    variance_document,
+)
 from google.cloud import firestore
 
 from aggregations.series import MetricSeriesStore, aggregate_version, series_id
@@ -83,18 +89,25 @@ class DerivedDocuments:
             refresh_kpis = refresh_kpis or any(
                 key.is_consolidated and key.scenario in ("actual", "budget") and key.period <= period for key in keys
             )
+        series_docs = {}
+        if self._series is not None and (variance_targets or refresh_kpis):
+            series_docs = self._series_documents(org_id, variance_targets)
+        if any(_defined_ids(document) for document in series_docs.values()):
+            # A change of an earlier month moves later months of a defined metric (a closing balance, a
+            # year to date): the current period's variance of the changed entity follows it too.
+            variance_targets |= {(entity_id, period) for entity_id, p in variance_targets if p < period}
         kpi_keys = self._kpi_keys(period) if refresh_kpis else []
         needed = set(kpi_keys)
         for entity_id, target_period in variance_targets:
             needed |= set(self._variance_keys(entity_id, target_period).values())
         docs = self._aggregates(org_id, sorted(needed))
-        series_docs = self._series_documents(org_id) if refresh_kpis and self._series is not None else {}
         documents = [
-            self._variance_document(org_id, reference, entity_id, target_period, docs)
+            self._variance_document(org_id, reference, entity_id, target_period, docs, series_docs)
             for entity_id, target_period in sorted(variance_targets)
         ]
         if refresh_kpis:
-            documents.append(self._kpis_document(org_id, reference, period, docs, series_docs))
+            consolidated = {s: series_docs.get((CONSOLIDATED_ENTITY, s)) for s in ("actual", "budget")}
+            documents.append(self._kpis_document(org_id, reference, period, docs, consolidated))
         return series_written + write_many_if_newer(self._db, documents)
 
     def refresh_kpis(self, org_id: str, reference: OrgReference) -> list[str]:
@@ -102,14 +115,21 @@ class DerivedDocuments:
         period = kpi_period(reference)
         docs = self._aggregates(org_id, self._kpi_keys(period))
         series_docs = self._series_documents(org_id) if self._series is not None else {}
-        return write_many_if_newer(self._db, [self._kpis_document(org_id, reference, period, docs, series_docs)])
+        consolidated = {s: series_docs.get((CONSOLIDATED_ENTITY, s)) for s in ("actual", "budget")}
+        return write_many_if_newer(self._db, [self._kpis_document(org_id, reference, period, docs, consolidated)])
 
-    def _series_documents(self, org_id: str) -> dict[str, dict[str, Any] | None]:
+    def _series_documents(
+        self, org_id: str, variance_targets: Iterable[tuple[str, str]] = ()
+    ) -> dict[tuple[str, str], dict[str, Any] | None]:
+        """The metric series the KPI document (consolidated actual and budget) and the variance documents of
+        these (entity, period) targets (every comparison scenario) read, in one round trip."""
         assert self._series is not None
-        refs = {s: self._series.ref(org_id, CONSOLIDATED_ENTITY, s) for s in ("actual", "budget")}
-        with map_exceptions(f"reading the consolidated metric series of {org_id}"):
+        wanted = {(CONSOLIDATED_ENTITY, "actual"), (CONSOLIDATED_ENTITY, "budget")}
+        wanted |= {(entity_id, s) for entity_id, _ in variance_targets for s in ("actual", "budget", "forecast")}
+        refs = {key: self._series.ref(org_id, *key) for key in sorted(wanted)}
+        with map_exceptions(f"reading the metric series of {org_id}"):
             snaps = {snap.reference.path: snap for snap in self._db.get_all(list(refs.values()))}
-        return {s: (snaps[ref.path].to_dict() if snaps[ref.path].exists else None) for s, ref in refs.items()}
+        return {key: (snaps[ref.path].to_dict() if snaps[ref.path].exists else None) for key, ref in refs.items()}
 
     @staticmethod
     def _kpi_keys(period: str) -> list[AggregateKey]:
@@ -173,9 +193,14 @@ class DerivedDocuments:
         entity_id: str,
         period: str,
         docs: Mapping[AggregateKey, dict[str, Any] | None],
+        series_docs: Mapping[tuple[str, str], dict[str, Any] | None] | None = None,
     ) -> DerivedDocument:
         keys = self._variance_keys(entity_id, period)
         versions = {key.doc_id: _version(docs[key]) for key in keys.values()}
+        series = {s: (series_docs or {}).get((entity_id, s)) for s in keys}
+        for scenario, document in series.items():
+            if document is not None:
+                versions[f"metric_series/{series_id(entity_id, scenario)}"] = int(document.get("version", 0))
 
         def compute() -> dict[str, Any]:
             actual = docs[keys["actual"]] or {}
@@ -189,7 +214,7 @@ class DerivedDocuments:
                 )
                 metrics = metric_variances(
                     _decimal_metrics(actual.get("metrics")), _decimal_metrics(other.get("metrics"))
-                )
+                ) + _defined_variances(series["actual"], series[comparison], period)
                 section = variance_document(
                     entity_id=entity_id,
                     period=period,
@@ -236,6 +261,28 @@ def _defined_kpis(series_docs: Mapping[str, dict[str, Any] | None], periods: lis
             "defined": kpi.metric not in BUILTIN_IDS,
         }
     return found
+
+
+def _defined_ids(document: Mapping[str, Any] | None) -> list[str]:
+    """The org's own metrics in a series document (not the built-ins every series carries)."""
+    return sorted(set((document or {}).get("definitions") or {}) - BUILTIN_IDS)
+
+
+def _defined_variances(
+    actual: Mapping[str, Any] | None, comparison: Mapping[str, Any] | None, period: str
+) -> list[MetricVariance]:
+    """Budget (or forecast) vs actual of the defined metrics at a period, from the two metric series."""
+    from aggregations.series import value_at
+
+    names = _defined_ids(actual)
+    if not names or not comparison:
+        return []
+    definitions = (actual or {}).get("definitions") or {}
+    return defined_metric_variances(
+        {m: value_at(actual, m, period) for m in names},
+        {m: value_at(comparison, m, period) for m in names},
+        {m: definitions[m] for m in names},
+    )
 
 
 def _kpi_definitions(series_docs: Mapping[str, dict[str, Any] | None]) -> dict[str, Any]:

@@ -250,6 +250,9 @@ def test_an_alert_on_a_defined_kpi_fires_and_resolves(stack, db, org_id):
         [
             event(org_id, "cash-in", 1, account="1000", period="2026-03", amount="1500.00"),
             event(org_id, "payables", 1, account="2100", period="2026-03", amount="500.00"),
+            # The plan for November: 1,000.00 of cash against 400.00 of payables (a ratio of 2.5).
+            event(org_id, "plan-cash", 1, account="1000", period=PERIOD, amount="1000.00", scenario="budget"),
+            event(org_id, "plan-payables", 1, account="2100", period=PERIOD, amount="400.00", scenario="budget"),
         ],
     )
     wait_until(
@@ -281,3 +284,25 @@ def test_an_alert_on_a_defined_kpi_fires_and_resolves(stack, db, org_id):
     assert add_months(PERIOD, 0) == resolved["period"]
     # 1,400.00 against 500.00: 2.8, the ratio alert resolves too.
     wait_until(lambda: alert("resolved", "thin-liquidity"), timeout=30, what="the current-ratio alert resolved")
+
+    # Budget vs actual of the defined metrics at November, moved by the correction of May.
+    def variance():
+        body = (db.document(f"organizations/{org_id}/variance/_all__{PERIOD}").get().to_dict() or {}).get("vs_budget")
+        metrics = (body or {}).get("metrics") or {}
+        cash = metrics.get("cash_position") or {}
+        return metrics if (cash.get("actual"), cash.get("comparison")) == (140000, 100000) else None
+
+    metrics = wait_until(variance, timeout=30, what="the defined metrics in the November variance")
+    assert metrics["cash_position"] == {
+        "label": "Cash",
+        "unit": "minor",
+        "actual": 140000,
+        "comparison": 100000,
+        "variance": 40000,
+        "variance_pct": 40.0,
+        "favourable": True,
+        "defined": True,
+    }
+    ratio = metrics["current_ratio"]
+    assert (ratio["unit"], ratio["actual"], ratio["comparison"], ratio["variance"]) == ("ratio", 2.8, 2.5, 0.3)
+    assert ratio["variance_pct"] == 12.0 and ratio["favourable"] is True

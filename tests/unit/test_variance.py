@@ -13,6 +13,7 @@ from finance_core.variance import (
     AccountVariance,
     VarianceError,
     account_variances,
+    defined_metric_variances,
     metric_variances,
     percent_change,
     top_variances,
@@ -205,3 +206,77 @@ def test_variance_document_is_plain_json_with_int_amounts_and_float_percentages(
     margin = document["metrics"]["net_margin_pct"]
     assert margin["unit"] == "points" and margin["actual"] == 52.1739 and margin["variance"] == 2.1739
     assert document["metrics"]["revenue"]["actual"] == 1_150_000
+
+
+DEFINED = {
+    "runway_months": {"label": "Runway", "unit": "months", "direction": "higher_is_better"},
+    "dso": {"label": "DSO", "unit": "days", "direction": "lower_is_better"},
+    "cash_position": {"label": "Cash", "unit": "money", "direction": "higher_is_better"},
+    "churn": {"label": "Churn", "unit": "percent", "direction": "lower_is_better"},
+    "headcount": {"label": "Headcount", "unit": "count", "direction": "neutral"},
+    "current_ratio": {"label": "Current ratio", "unit": "ratio", "direction": "higher_is_better"},
+}
+
+
+def test_defined_metric_variances_are_exact_in_the_unit_and_follow_the_direction():
+    actual = {
+        "runway_months": Decimal("5.25"),
+        "dso": Decimal("48.00"),
+        "cash_position": 4_500_000_00,
+        "churn": Decimal("2.5000"),
+        "headcount": 42,
+        "current_ratio": None,  # undefined (no liabilities): no line
+    }
+    budget = {
+        "runway_months": Decimal("7.00"),
+        "dso": Decimal("45.00"),
+        "cash_position": 5_000_000_00,
+        "churn": Decimal("3.0000"),
+        "headcount": 40,
+        "current_ratio": Decimal("1.5"),
+    }
+    lines = {line.metric: line for line in defined_metric_variances(actual, budget, DEFINED)}
+    assert sorted(lines) == ["cash_position", "churn", "dso", "headcount", "runway_months"]
+    runway = lines["runway_months"]
+    assert (runway.unit, runway.variance, runway.variance_pct, runway.favourable) == (
+        "months",
+        Decimal("-1.75"),
+        Decimal("-25.0000"),
+        False,
+    )
+    # Three days more than planned is bad news for DSO (lower is better): 6.6667% over.
+    assert lines["dso"].variance == Decimal("3.00") and lines["dso"].variance_pct == Decimal("6.6667")
+    assert lines["dso"].favourable is False
+    cash = lines["cash_position"]
+    assert (cash.unit, cash.variance, cash.variance_pct, cash.favourable) == (
+        "minor",
+        -50_000_000,
+        Decimal("-10"),
+        False,
+    )
+    churn = lines["churn"]
+    assert (churn.unit, churn.variance, churn.variance_pct, churn.favourable) == ("points", Decimal("-0.5"), None, True)
+    assert lines["headcount"].favourable is None and lines["headcount"].variance == 2
+    assert all(line.defined and line.label == DEFINED[line.metric]["label"] for line in lines.values())
+
+
+def test_defined_metric_lines_in_the_variance_document():
+    lines = defined_metric_variances(
+        {"runway_months": Decimal("5.25"), "cash_position": 100},
+        {"runway_months": Decimal("7.00"), "cash_position": 80},
+        DEFINED,
+    )
+    document = variance_document(entity_id="_all", period="2026-10", account_lines=[], metric_lines=lines)
+    assert json.loads(json.dumps(document)) == document
+    assert document["metrics"]["runway_months"] == {
+        "label": "Runway",
+        "unit": "months",
+        "actual": 5.25,
+        "comparison": 7.0,
+        "variance": -1.75,
+        "variance_pct": -25.0,
+        "favourable": False,
+        "defined": True,
+    }
+    assert document["metrics"]["cash_position"]["actual"] == 100
+    assert document["metrics"]["cash_position"]["variance_pct"] == 25.0

@@ -12,7 +12,7 @@ from finance_core.metrics import PERCENT_QUANTUM, MetricDefinition, MetricGraph,
 
 DEFAULT_TOP_N = 10
 
-MetricUnit = Literal["minor", "points"]
+MetricUnit = Literal["minor", "points", "ratio", "days", "months", "count"]
 
 
 class VarianceError(ValueError):
@@ -42,7 +42,8 @@ class MetricVariance:
 
     Money metrics are in minor units with a percent variance. Percentage metrics (margins) are
     compared in points: a margin of 38.5 against a plan of 40.0 is -1.5 points, and their
-    `variance_pct` is None because a percent of a percent misleads.
+    `variance_pct` is None because a percent of a percent misleads. A defined metric of unit
+    ratio, days, months or count is compared in its unit (exact Decimals) with a percent variance.
     """
 
     metric: str
@@ -52,7 +53,10 @@ class MetricVariance:
     comparison: int | Decimal
     variance: int | Decimal
     variance_pct: Decimal | None
-    favourable: bool
+    favourable: bool | None
+    """None for a defined metric whose direction is neutral (neither more nor less is good news)."""
+    defined: bool = False
+    """True for the org's own metric (metric_definitions), False for the built-in ones."""
 
 
 def percent_change(actual: int | Decimal, comparison: int | Decimal) -> Decimal | None:
@@ -204,6 +208,55 @@ def metric_variances(
     return lines
 
 
+def defined_metric_variances(
+    actual: Mapping[str, int | Decimal | None],
+    comparison: Mapping[str, int | Decimal | None],
+    definitions: Mapping[str, Mapping[str, Any]],
+) -> list[MetricVariance]:
+    """Variance of each defined metric with a value on both sides, in metric id order.
+
+    `actual` and `comparison` are exact values at one period (money in minor units, other units as
+    Decimals, as a metric series stores them); `definitions` gives each metric's label, unit and
+    direction (the series document's `definitions`). Money is compared in minor units, percent in
+    points, other units in the unit itself with a percent variance. The definition's direction
+    decides favourability: higher_is_better, lower_is_better, or neutral (no verdict: None).
+    """
+    lines = []
+    for name in sorted(definitions):
+        definition = definitions[name]
+        value, planned = actual.get(name), comparison.get(name)
+        if value is None or planned is None:
+            continue
+        unit = str(definition.get("unit") or "money")
+        direction = definition.get("direction")
+        variance: int | Decimal
+        if unit == "money":
+            metric_unit: MetricUnit = "minor"
+            value, planned = int(value), int(planned)
+            variance = value - planned
+            variance_pct = percent_change(value, planned)
+        else:
+            metric_unit = "points" if unit == "percent" else unit  # type: ignore[assignment]
+            value, planned = Decimal(value), Decimal(planned)
+            variance = value - planned
+            variance_pct = None if unit == "percent" else percent_change(value, planned)
+        favourable = None if direction == "neutral" else is_favourable(variance, direction != "lower_is_better")
+        lines.append(
+            MetricVariance(
+                metric=name,
+                label=str(definition.get("label") or name),
+                unit=metric_unit,
+                actual=value,
+                comparison=planned,
+                variance=variance,
+                variance_pct=variance_pct,
+                favourable=favourable,
+                defined=True,
+            )
+        )
+    return lines
+
+
 def _percent_number(value: Decimal | None) -> float | None:
     # Percentages are not money: a float with 4 decimals is what dashboards chart directly.
     return None if value is None else round(float(value), 4)
@@ -223,15 +276,23 @@ def account_variance_to_dict(line: AccountVariance) -> dict[str, Any]:
     }
 
 
+def _unit_number(value: int | Decimal) -> int | float:
+    # Ratios, days, months and counts are not money: an int stays an int, a Decimal becomes a
+    # number with at most 4 decimals (the finest quantum of any unit), as metric series store them.
+    return value if isinstance(value, int) else round(float(value), 4)
+
+
 def metric_variance_to_dict(line: MetricVariance) -> dict[str, Any]:
-    """JSON/Firestore-ready body of one metric line; margins (unit 'points') are floats."""
+    """JSON/Firestore-ready body of one metric line; margins (unit 'points') and non-money units are numbers."""
     if line.unit == "points":
         actual: int | float | None = _percent_number(Decimal(line.actual))
         comparison: int | float | None = _percent_number(Decimal(line.comparison))
         variance: int | float | None = _percent_number(Decimal(line.variance))
-    else:
+    elif line.unit == "minor":
         actual, comparison, variance = int(line.actual), int(line.comparison), int(line.variance)
-    return {
+    else:
+        actual, comparison, variance = (_unit_number(v) for v in (line.actual, line.comparison, line.variance))
+    body = {
         "label": line.label,
         "unit": line.unit,
         "actual": actual,
@@ -240,6 +301,9 @@ def metric_variance_to_dict(line: MetricVariance) -> dict[str, Any]:
         "variance_pct": _percent_number(line.variance_pct),
         "favourable": line.favourable,
     }
+    if line.defined:
+        body["defined"] = True
+    return body
 
 
 def variance_document(

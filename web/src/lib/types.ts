@@ -66,8 +66,12 @@ export interface VarianceLine {
   actual_minor: number; comparison_minor: number; variance_minor: number; variance_pct: number | null; favourable: boolean;
 }
 export interface MetricVarianceLine {
-  label: string; unit: 'minor' | 'points'; actual: number; comparison: number; variance: number;
-  variance_pct: number | null; favourable: boolean;
+  label: string; unit: 'minor' | 'points' | 'ratio' | 'days' | 'months' | 'count'; actual: number; comparison: number;
+  variance: number; variance_pct: number | null;
+  /** null for a defined metric whose direction is neutral. */
+  favourable: boolean | null;
+  /** true for the org's own metrics (metric_definitions). */
+  defined?: boolean;
 }
 export interface VarianceSection { top: VarianceLine[]; metrics: Record<string, MetricVarianceLine>; line_count: number }
 export interface VarianceDoc { entity_id: string; period: string; currency: string; vs_budget: VarianceSection; vs_forecast?: VarianceSection; top: VarianceLine[] }
