@@ -207,6 +207,20 @@ def exact_scores(
     points: list[AnomalyPoint] = []
     for index, value in enumerate(clean[:]):
         keep = points[pending[0]].method if pending else None
+        if (
+            keep is AnomalyMethod.ROBUST
+            and season_length is not None
+            and pending[0] < 2 * season_length <= index
+            and (free := _baseline(value, index, clean, seasonal_view, window, season_length, max_seasons))
+            and free[0] is AnomalyMethod.SEASONAL
+            and abs(free[1]) <= robust_spread(free[2]) * _critical_deviation(free[4])
+        ):
+            # A run held before two seasons were known was read against a level that could not see
+            # the season; when the season, now known, predicts this point well, the run is not
+            # carried over (it would confirm a "change" that is only the season's shape). A real
+            # step stays surprising against the season too and keeps its run.
+            tracker.pending, tracker.fired, tracker.stretch = [], [], []
+            pending, keep = [], None
         found = (
             _baseline(value, index, clean, seasonal_view, window, season_length, max_seasons, keep)
             if index >= required
