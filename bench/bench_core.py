@@ -291,13 +291,16 @@ def metric_definitions_bench(chart: ChartOfAccounts, extra_unaffected: int = 540
     from finance_core.metric_library import library
     from finance_core.metric_series import Calendar, compile_definitions
 
-    accounts = list(chart) + [
+    balance_sheet = [
         Account("1000", "Cash", AccountType.ASSET, None, frozenset({"cash", "current_asset"})),
         Account("1200", "Receivables", AccountType.ASSET, None, frozenset({"receivable", "current_asset"})),
         Account("2100", "Payables", AccountType.LIABILITY, None, frozenset({"payable", "current_liability"})),
         Account("2500", "Loan", AccountType.LIABILITY, None, frozenset({"debt"})),
         Account("3000", "Equity", AccountType.EQUITY),
     ]
+    # The demo chart may carry these accounts already (with its own tags): the bench's tags win.
+    ids = {a.account_id for a in balance_sheet}
+    accounts = [a for a in chart if a.account_id not in ids] + balance_sheet
     accounts = [a if a.account_id != "4200" else replace(a, tags=frozenset({"recurring"})) for a in accounts]
     big_chart = ChartOfAccounts(accounts)
     leaves = [a.account_id for a in big_chart if big_chart.is_leaf(a.account_id)]
