@@ -555,12 +555,16 @@ class MetricSet:
     def _drain(
         self, values: list[list[Value]], heap: list[tuple[int, int, int]], queued: set[tuple[int, int, int]]
     ) -> int:
+        # The hot loop of every change: locals only, and _queue inlined.
         computed = 0
         computes = self._computes
-        pop = heapq.heappop
+        fanout = self._fanout
+        size = len(self.calendar)
+        pop, push = heapq.heappop, heapq.heappush
+        discard, add = queued.discard, queued.add
         while heap:
             item = pop(heap)
-            queued.discard(item)
+            discard(item)
             _, i, position = item
             new = computes[position](values, i)
             computed += 1
@@ -569,7 +573,13 @@ class MetricSet:
             if new == old and (new is None) == (old is None):
                 continue
             row[i] = new
-            self._queue(heap, queued, position, i)
+            for dependent, rank, spread in fanout[position]:
+                for j in spread(i):
+                    if j < size:
+                        queue_item = (rank, j, dependent)
+                        if queue_item not in queued:
+                            add(queue_item)
+                            push(heap, queue_item)
         return computed
 
     # reading ----------------------------------------------------------------------------------
