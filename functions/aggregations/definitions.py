@@ -18,8 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.errors import ProcessingError, is_lost_race, map_exceptions
+from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path
+from adapters.preconditions import commit_or_lose_race, conditional_put
+from adapters.retry import CONTENDED_WRITE, compare_and_set
 from adapters.settings import REFERENCE_CACHE_SECONDS
 from finance_core.metric_library import LIBRARY_TAGS
 from finance_core.metric_series import Calendar, DefinitionError, MetricSet, compile_definitions, parse_definition
@@ -200,43 +202,46 @@ class DefinitionService:
         if reference is None:
             return None
         org = self._db.document(org_path(org_id))
-        with map_exceptions(f"reading the metric definitions of {org_id}"):
-            documents = {s.id: s.to_dict() or {} for s in org.collection(DEFINITIONS).stream()}
         status = self._definitions.status_ref(org_id)
-        with map_exceptions(f"reading {status.path}"):
-            snap = status.get()
-        stored = snap.to_dict() if snap.exists else {}
-        previous = ActiveDefinitions(int((stored or {}).get("revision", 0)), dict((stored or {}).get("active") or {}))
-        enabled = {k for k, d in documents.items() if d.get("enabled", True) is not False}
-        if (
-            all(d.get("checked_hash") == definition_hash(d) for d in documents.values())
-            and set(previous.documents) <= enabled
-        ):
-            return None  # our own answers, or nothing new: no loop, no second rebuild
-        result = validate(documents, previous.documents, reference)
-        batch = self._db.batch()
-        for metric_id, answer in result.answers.items():
-            batch.set(org.collection(DEFINITIONS).document(metric_id), answer, merge=True)
-        body = {
-            "revision": previous.revision + 1,
-            "active": result.active,
-            "errors": result.errors,
-            "state": "rebuilding",
-            "progress": {"done": 0, "total": None},
-            "checked_at": firestore.SERVER_TIMESTAMP,
-        }
-        # Two validations racing must not both claim the same revision: the status only moves from what was read.
-        if snap.exists:
-            batch.update(status, body, option=self._db.write_option(last_update_time=snap.update_time))
-        else:
-            batch.create(status, body)
-        try:
-            with map_exceptions(f"answering the metric definitions of {org_id}"):
-                batch.commit()
-        except ProcessingError as exc:
-            if is_lost_race(exc):
-                return self.handle(org_id, reference)
-            raise
+
+        def validate_and_answer() -> Validation | None:
+            # Two validations racing must not both claim the same revision: the status only moves
+            # from what was read, and the one that lost reads and validates again.
+            with map_exceptions(f"reading the metric definitions of {org_id}"):
+                documents = {s.id: s.to_dict() or {} for s in org.collection(DEFINITIONS).stream()}
+            with map_exceptions(f"reading {status.path}"):
+                snap = status.get()
+            stored = snap.to_dict() if snap.exists else {}
+            previous = ActiveDefinitions(
+                int((stored or {}).get("revision", 0)), dict((stored or {}).get("active") or {})
+            )
+            enabled = {k for k, d in documents.items() if d.get("enabled", True) is not False}
+            if (
+                all(d.get("checked_hash") == definition_hash(d) for d in documents.values())
+                and set(previous.documents) <= enabled
+            ):
+                return None  # our own answers, or nothing new: no loop, no second rebuild
+            result = validate(documents, previous.documents, reference)
+            batch = self._db.batch()
+            for metric_id, answer in result.answers.items():
+                batch.set(org.collection(DEFINITIONS).document(metric_id), answer, merge=True)
+            body = {
+                "revision": previous.revision + 1,
+                "active": result.active,
+                "errors": result.errors,
+                "state": "rebuilding",
+                "progress": {"done": 0, "total": None},
+                "checked_at": firestore.SERVER_TIMESTAMP,
+            }
+            conditional_put(self._db, batch, status, snap, body)
+            commit_or_lose_race(batch, f"answering the metric definitions of {org_id}")
+            return result
+
+        result = compare_and_set(
+            validate_and_answer, CONTENDED_WRITE, what=f"answering the metric definitions of {org_id}"
+        )
+        if result is None:
+            return None
         self._definitions.invalidate(org_id)
 
         def progress(done: int, total: int) -> None:
