@@ -10,6 +10,26 @@ import sys
 from tools.setup_env import ROOT, SetupError, setup
 
 
+# Set in the environment of a command that setup re-executed, so it does not set up twice.
+_SET_UP = "FINANCE_DEV_SET_UP"
+
+
+def ensure_setup() -> None:
+    """Install what is missing; if that changed .venv, run this very command again in a fresh interpreter.
+
+    A package installed into .venv while this interpreter runs (the editable core among them) is
+    not importable by it: its path entries are read at interpreter start. So a first `./dev demo`
+    sets up, then re-executes itself and goes on as if .venv had always been there.
+    """
+    if os.environ.get(_SET_UP):
+        return
+    changed = setup()
+    if "venv" in changed:
+        print("==> .venv changed: continuing in a fresh interpreter", flush=True)
+        sys.stdout.flush()
+        os.execve(sys.executable, [sys.executable, "-m", "tools.dev", *sys.argv[1:]], {**os.environ, _SET_UP: "1"})
+
+
 def _stack_or_exit():
     from tools.stack.emulators import LocalStack
 
@@ -22,7 +42,6 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    setup()
     from tools.stack.emulators import LocalStack
     from tools.stack.provision import provision
 
@@ -109,18 +128,18 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    setup()
     from tools.demo.run import run_demo
 
     return run_demo(args)
 
 
+# Commands that need nothing installed: setup itself, and stopping a stack.
+NO_SETUP = {"setup", "down"}
 UNIT_TESTS = "tests/unit"
 EMULATOR_TESTS = ("tests/integration", "tests/e2e", "tests/web")
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    setup()
     pytest = [str(ROOT / ".venv" / "bin" / "python"), "-m", "pytest"]
     if args.pytest_args:
         return subprocess.call([*pytest, *args.pytest_args], cwd=ROOT)
@@ -212,8 +231,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     replay.set_defaults(func=cmd_replay)
     args = parser.parse_args(argv)
-    from tools.stack.emulators import StackError
-
+    try:
+        # Every command can be the first one after `git clone`: whatever it imports is installed first.
+        if args.command not in NO_SETUP:
+            ensure_setup()
+        from tools.stack.emulators import StackError
+    except SetupError as exc:
+        print(f"setup failed: {exc}", file=sys.stderr)
+        return 1
     try:
         return args.func(args)
     except SetupError as exc:

@@ -13,6 +13,8 @@ import sys
 import time
 import zipfile
 from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,9 +25,12 @@ TOOLS = ROOT / ".tools"
 BQ_VENV = TOOLS / "bqemulator"
 STORAGE_VENV = TOOLS / "storage-emulator"
 CHECKOV_VENV = TOOLS / "checkov"
+CHECKOV_REQUIREMENTS = ROOT / "infra" / "terraform" / "requirements-checkov.txt"
 FIRESTORE_LAUNCHER = TOOLS / "firestore-emulator-launcher.jar"
 FIRESTORE_MAIN_CLASS = "com.google.cloud.datastore.emulator.firestore.CloudFirestore"
 DEFAULT_SDK_ROOT = Path("/usr/lib/google-cloud-sdk")
+# What a step prints when it had nothing to do.
+UP_TO_DATE = "up to date"
 
 
 class SetupError(RuntimeError):
@@ -66,14 +71,6 @@ def _stamp_ok(stamp: Path, value: str) -> bool:
     return stamp.exists() and stamp.read_text() == value
 
 
-def step(title: str, action: Callable[[], str | None]) -> None:
-    """Run one step and print its result with the time taken."""
-    started = time.monotonic()
-    print(f"==> {title} ...", flush=True)
-    outcome = action() or "done"
-    print(f"    {outcome} ({time.monotonic() - started:.1f}s)", flush=True)
-
-
 def python_venv(path: Path) -> Path:
     """Create a virtual environment (with a pinned pip) if missing; return its python."""
     python = path / "bin" / "python"
@@ -112,7 +109,7 @@ def setup_dev_venv() -> str:
     inputs = digest([ROOT / "requirements-dev.txt", FUNCTIONS / "requirements.txt", ROOT / "shared" / "pyproject.toml"])
     stamp = VENV / ".installed"
     if _stamp_ok(stamp, inputs):
-        return "up to date"
+        return UP_TO_DATE
     # The functions' locked dependencies first (hash-checked), then the tools around them.
     run(locked_install(python), what="installing the functions' locked dependencies into .venv")
     run(
@@ -123,36 +120,50 @@ def setup_dev_venv() -> str:
     return "installed"
 
 
+WHEELS = FUNCTIONS / "wheels"
+
+
 def package_core() -> str:
+    """functions/wheels/finance_core-*.whl, rebuilt only when the core's sources changed."""
+    stamp = WHEELS / ".built-from"
+    inputs = digest(core_sources())
+    if _stamp_ok(stamp, inputs) and any(WHEELS.glob("finance_core-*.whl")):
+        return UP_TO_DATE
     run(
         [str(VENV / "bin" / "python"), "tools/package_core.py", "--wheel"],
         what="packaging the core into functions/wheels",
     )
-    wheel = next((FUNCTIONS / "wheels").glob("finance_core-*.whl"))
+    stamp.write_text(inputs)
+    wheel = next(WHEELS.glob("finance_core-*.whl"))
     return f"built {wheel.relative_to(ROOT)}"
 
 
 def setup_functions_venv() -> str:
+    """functions/venv with the functions' locked requirements (the core follows in its own step)."""
     python = python_venv(FUNCTIONS_VENV)
     inputs = digest([FUNCTIONS / "requirements.txt"])
     stamp = FUNCTIONS_VENV / ".installed"
-    done = []
-    if not _stamp_ok(stamp, inputs):
-        run(locked_install(python), cwd=FUNCTIONS, what="installing functions/venv (locked, hash-checked)")
-        stamp.write_text(inputs)
-        done.append("requirements installed")
+    if _stamp_ok(stamp, inputs):
+        return UP_TO_DATE
+    run(locked_install(python), cwd=FUNCTIONS, what="installing functions/venv (locked, hash-checked)")
+    stamp.write_text(inputs)
+    return "requirements installed"
+
+
+def install_core_into_functions() -> str:
+    """The core wheel in functions/venv, reinstalled when the core's sources changed."""
     core_stamp = FUNCTIONS_VENV / ".core"
     core_hash = digest(core_sources())
-    if not _stamp_ok(core_stamp, core_hash):
-        wheel = next((FUNCTIONS / "wheels").glob("finance_core-*.whl"))
-        run(
-            [str(python), "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps", str(wheel)],
-            cwd=FUNCTIONS,
-            what="installing the core wheel into functions/venv",
-        )
-        core_stamp.write_text(core_hash)
-        done.append("core reinstalled")
-    return ", ".join(done) or "up to date"
+    if _stamp_ok(core_stamp, core_hash):
+        return UP_TO_DATE
+    wheel = next(WHEELS.glob("finance_core-*.whl"))
+    run(
+        [str(FUNCTIONS_VENV / "bin" / "python"), "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps", str(wheel)],
+        cwd=FUNCTIONS,
+        what="installing the core wheel into functions/venv",
+    )
+    core_stamp.write_text(core_hash)
+    return "core reinstalled"
 
 
 def setup_node() -> str:
@@ -162,9 +173,12 @@ def setup_node() -> str:
     stamp = ROOT / "node_modules" / ".installed"
     inputs = digest([lock, ROOT / "package.json"])
     if _stamp_ok(stamp, inputs):
-        return "up to date"
+        return UP_TO_DATE
+    # --omit=optional: firebase-tools' only optional native module is re2 (through superstatic, the
+    # Hosting emulator), which has no prebuilt binary reachable here and would be compiled from
+    # source with node-gyp (minutes on two cores); superstatic uses JavaScript's RegExp without it.
     run(
-        ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+        ["npm", "ci", "--omit=optional", "--no-audit", "--no-fund", "--loglevel=error"],
         what="npm ci (firebase-tools, firebase, rules-unit-testing)",
     )
     stamp.write_text(inputs)
@@ -177,20 +191,27 @@ def setup_web() -> str:
     stamp = ROOT / "web" / "node_modules" / ".installed"
     inputs = digest([lock, ROOT / "web" / "package.json"])
     if _stamp_ok(stamp, inputs):
-        return "up to date"
+        return UP_TO_DATE
+    # Optional packages stay: they are esbuild's and rollup's prebuilt binaries for this platform.
     run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=ROOT / "web", what="npm ci in web/")
     stamp.write_text(inputs)
     return "installed web/node_modules"
 
 
-CHROMIUM = Path("/usr/bin/chromium")
+def setup_debian_packages() -> str:
+    """Debian's Chromium for the browser tests (Playwright cannot download its own browser builds here), and
+    poppler-utils (pdftoppm, pdftotext): the report tests render PDF pages to PNG and read the PDF's text."""
+    return debian_packages({"chromium": "chromium", "pdftoppm": "poppler-utils", "pdftotext": "poppler-utils"})
 
 
-def setup_chromium() -> str:
-    """Debian's Chromium for the browser tests (Playwright cannot download its own browser builds here)."""
-    if CHROMIUM.exists():
-        return "found /usr/bin/chromium"
-    return debian_packages({"chromium": "chromium"})
+def setup_bigquery_emulator() -> str:
+    """The BigQuery emulator in its own environment (its DuckDB pins conflict with nothing else then)."""
+    return setup_tool_venv(BQ_VENV, ROOT / "tools" / "stack" / "requirements-bqemulator.txt", _preload_spatial)
+
+
+def setup_storage_emulator() -> str:
+    """The Cloud Storage emulator for report files (the Firebase Storage emulator cannot start offline)."""
+    return setup_tool_venv(STORAGE_VENV, ROOT / "tools" / "stack" / "requirements-storage-emulator.txt")
 
 
 def setup_tool_venv(path: Path, requirements: Path, after: Callable[[Path], None] | None = None) -> str:
@@ -198,7 +219,7 @@ def setup_tool_venv(path: Path, requirements: Path, after: Callable[[Path], None
     inputs = digest([requirements])
     stamp = path / ".installed"
     if _stamp_ok(stamp, inputs):
-        return "up to date"
+        return UP_TO_DATE
     run(
         [str(python), "-m", "pip", "install", "-q", "-r", str(requirements)],
         what=f"installing {path.relative_to(ROOT)}",
@@ -219,7 +240,7 @@ def debian_packages(commands: dict[str, str]) -> str:
     """Install the Debian packages providing `commands` (command -> package) when a command is missing."""
     missing = sorted({package for command, package in commands.items() if shutil.which(command) is None})
     if not missing:
-        return "up to date"
+        return UP_TO_DATE
     apt = shutil.which("apt-get")
     if apt is None or os.geteuid() != 0:
         raise SetupError(
@@ -238,6 +259,9 @@ def debian_packages(commands: dict[str, str]) -> str:
 def sdk_root() -> Path:
     """Install folder of the preinstalled google-cloud-cli."""
     gcloud = shutil.which("gcloud")
+    # bin/gcloud sits in the install folder: asking gcloud itself costs a second at every setup.
+    if gcloud and (Path(gcloud).resolve().parents[1] / "platform").is_dir():
+        return Path(gcloud).resolve().parents[1]
     if gcloud:
         result = subprocess.run(
             [gcloud, "info", "--format=value(installation.sdk_root)"], capture_output=True, text=True
@@ -267,7 +291,7 @@ def firestore_launcher() -> str:
     if FIRESTORE_LAUNCHER.exists():
         with zipfile.ZipFile(FIRESTORE_LAUNCHER) as jar:
             if jar.read("META-INF/MANIFEST.MF").decode() == manifest:
-                return "up to date"
+                return UP_TO_DATE
     FIRESTORE_LAUNCHER.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(FIRESTORE_LAUNCHER, "w") as jar:
         jar.writestr("META-INF/MANIFEST.MF", manifest)
@@ -275,38 +299,99 @@ def firestore_launcher() -> str:
 
 
 def check_emulators() -> str:
-    firestore_jar, pubsub = gcloud_emulators()
-    return f"found {firestore_jar.parent.name} and {pubsub.parent.parent.name}"
+    gcloud_emulators()
+    return UP_TO_DATE
 
 
-def setup(include_checkov: bool = True) -> None:
-    """Every setup step, in order."""
+@dataclass(frozen=True)
+class Step:
+    """One setup step: what it installs, what it does, and the steps whose results it needs."""
+
+    name: str
+    title: str
+    action: Callable[[], str | None]
+    needs: tuple[str, ...] = ()
+
+
+def steps(include_checkov: bool = True) -> list[Step]:
+    """Every setup step. Steps without a dependency between them run at the same time."""
+    found = [
+        Step("emulators", "google-cloud-cli emulators", check_emulators),
+        Step("venv", "Python environment .venv (tests, tools, demo)", setup_dev_venv),
+        Step("core", "core packaged for the functions", package_core, needs=("venv",)),
+        Step("functions", "Python environment functions/venv (what the Functions emulator runs)", setup_functions_venv),
+        Step("functions-core", "core installed into functions/venv", install_core_into_functions, ("core", "functions")),
+        Step("node", "Node packages (firebase-tools, web SDK)", setup_node),
+        Step("web", "web dashboard packages (web/node_modules)", setup_web),
+        # One apt step: apt-get holds a lock, two at once would fail.
+        Step("debian", "Debian packages (Chromium, poppler-utils)", setup_debian_packages),
+        Step("bigquery", "BigQuery emulator environment", setup_bigquery_emulator),
+        Step("storage", "Cloud Storage emulator environment", setup_storage_emulator),
+        Step("launcher", "Firestore emulator launcher", firestore_launcher, needs=("emulators",)),
+    ]
+    if include_checkov and CHECKOV_REQUIREMENTS.exists():
+        found.append(Step("checkov", "checkov environment", lambda: setup_tool_venv(CHECKOV_VENV, CHECKOV_REQUIREMENTS)))
+    return found
+
+
+# Independent installs overlap: most of their time is downloads and unpacking, not CPU.
+PARALLEL_STEPS = 4
+HEARTBEAT_SECONDS = 15.0
+
+
+def setup(include_checkov: bool = True) -> set[str]:
+    """Run every step (independent ones concurrently); returns the names of the steps that changed something.
+
+    A step that is still running after a second is announced, every step that did something says
+    what and how long it took, and every 15 s a line says what is still running; a step with
+    nothing to do stays silent, so a warm setup prints one line. On failure the running steps
+    finish, then every failure is reported together.
+    """
     started = time.monotonic()
-    step("checking the google-cloud-cli emulators", check_emulators)
-    step("Python environment .venv (tests, tools, demo)", setup_dev_venv)
-    step("packaging the core for the functions", package_core)
-    step("Python environment functions/venv (the functions emulator runs it)", setup_functions_venv)
-    step("Node packages (firebase-tools, web SDK)", setup_node)
-    step("web dashboard packages (web/node_modules)", setup_web)
-    step("Chromium for the browser tests", setup_chromium)
-    step(
-        "BigQuery emulator environment",
-        lambda: setup_tool_venv(BQ_VENV, ROOT / "tools" / "stack" / "requirements-bqemulator.txt", _preload_spatial),
-    )
-    step(
-        "Cloud Storage emulator environment",
-        lambda: setup_tool_venv(STORAGE_VENV, ROOT / "tools" / "stack" / "requirements-storage-emulator.txt"),
-    )
-    # pdftoppm / pdftotext: the report tests render PDF pages to PNG and read the PDF's text.
-    step(
-        "Debian packages (poppler-utils)",
-        lambda: debian_packages({"pdftoppm": "poppler-utils", "pdftotext": "poppler-utils"}),
-    )
-    checkov_requirements = ROOT / "infra" / "terraform" / "requirements-checkov.txt"
-    if include_checkov and checkov_requirements.exists():
-        step("checkov environment", lambda: setup_tool_venv(CHECKOV_VENV, checkov_requirements))
-    step("Firestore emulator launcher", firestore_launcher)
-    print(f"setup complete in {time.monotonic() - started:.0f}s", flush=True)
+    pending = {step.name: step for step in steps(include_checkov)}
+    done: dict[str, str] = {}
+    failed: dict[str, str] = {}
+    running: dict[Future[str | None], tuple[Step, float]] = {}
+    announced: set[str] = set()
+    last_heartbeat = started
+    with ThreadPoolExecutor(max_workers=PARALLEL_STEPS, thread_name_prefix="setup") as pool:
+        while pending or running:
+            if not failed:
+                for step in [s for s in pending.values() if all(n in done for n in s.needs)]:
+                    if len(running) >= PARALLEL_STEPS:
+                        break
+                    del pending[step.name]
+                    running[pool.submit(step.action)] = (step, time.monotonic())
+            elif not running:
+                break
+            finished, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
+            now = time.monotonic()
+            for future in finished:
+                step, step_started = running.pop(future)
+                try:
+                    outcome = future.result() or "done"
+                except SetupError as exc:
+                    failed[step.name] = f"{step.title}: {exc}"
+                    outcome = "FAILED"
+                done[step.name] = outcome
+                if outcome != UP_TO_DATE or step.name in announced:
+                    print(f"    {step.title}: {outcome} ({now - step_started:.1f}s)", flush=True)
+            for step, step_started in running.values():
+                if step.name not in announced and now - step_started >= 1.0:
+                    announced.add(step.name)
+                    print(f"==> {step.title} ...", flush=True)
+            if running and now - last_heartbeat >= HEARTBEAT_SECONDS:
+                last_heartbeat = now
+                busy = ", ".join(f"{s.title.split(' (')[0]} {now - t:.0f}s" for s, t in running.values())
+                print(f"    ... still working: {busy}", flush=True)
+    if failed:
+        skipped = [step.title for step in pending.values()]
+        tail = f"\n(not started because of it: {', '.join(skipped)})" if skipped else ""
+        raise SetupError("\n".join(failed.values()) + tail)
+    changed = {name for name, outcome in done.items() if outcome != UP_TO_DATE}
+    summary = "" if changed else ": everything up to date"
+    print(f"setup complete in {time.monotonic() - started:.1f}s{summary}", flush=True)
+    return changed
 
 
 if __name__ == "__main__":
