@@ -26,11 +26,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import re
 import sys
 import time
 import uuid
-from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
@@ -40,8 +38,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "functions")]
 from google.cloud import pubsub_v1  # noqa: E402
 
 from tests.scenario import SCENARIOS, Shape, build_scenario  # noqa: E402
-from tools.stack.config import LOG_DIR  # noqa: E402
-from tools.stack.emulators import WRITE_METER_DIR, LocalStack  # noqa: E402
+from tools.stack.emulators import LocalStack  # noqa: E402
+from tools.stack.meter import commits_since, debug_log_offset, invocations_since  # noqa: E402
 from tools.stack.seed import BATCHES_TOPIC, EVENTS_TOPIC, firestore_client, write_reference  # noqa: E402
 
 PERIODS = tuple(f"2026-{month:02d}" for month in range(1, 13))
@@ -172,41 +170,6 @@ def data_quality_total(db, org_id: str) -> int:
     return int((snap.to_dict() or {}).get("total", 0)) if snap.exists else 0
 
 
-def meter_since(started: float) -> Counter:
-    """Documents written and deleted by the functions' commits since `started`, by function."""
-    totals: Counter = Counter()
-    for path in WRITE_METER_DIR.glob("*.log"):
-        for line in path.read_text().splitlines():
-            stamp, function, writes, deletes = line.split()
-            if float(stamp) >= started:
-                totals[(function, "writes")] += int(writes)
-                totals[(function, "deletes")] += int(deletes)
-                totals[(function, "commits")] += 1
-    return totals
-
-
-FINISHED = re.compile(r'Finished "[a-z0-9-]+?-([A-Za-z0-9_]+)" in ([0-9.]+)ms')
-
-
-def invocations_since(offset: int) -> tuple[Counter, Counter]:
-    """Function invocations (and their milliseconds) the Functions emulator logged after byte `offset`."""
-    counts: Counter = Counter()
-    millis: Counter = Counter()
-    with (LOG_DIR / "firebase-debug.log").open("rb") as log:
-        log.seek(offset)
-        for line in log:
-            match = FINISHED.search(line.decode(errors="replace"))
-            if match:
-                counts[match.group(1)] += 1
-                millis[match.group(1)] += float(match.group(2))
-    return counts, millis
-
-
-def debug_log_size() -> int:
-    path = LOG_DIR / "firebase-debug.log"
-    return path.stat().st_size if path.exists() else 0
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=100_000, help="deliveries to publish (about)")
@@ -278,7 +241,7 @@ def main() -> int:
             for n in range(0, len(lines), args.batch_lines)
         ]
         messages = [(BATCHES_TOPIC, json.dumps(b).encode()) for b in batches] + [(EVENTS_TOPIC, raw) for raw in singles]
-    log_offset = debug_log_size()
+    log_offset = debug_log_offset()
     started_wall = time.time()
     started = time.monotonic()
     futures = [
@@ -340,20 +303,20 @@ def main() -> int:
         f"({len(scenario.deliveries) / bigquery_seconds:,.0f} lines/s)"
     )
     time.sleep(5)  # let the last consumers finish before counting what they did
-    meter = meter_since(started_wall)
+    meter = commits_since(started_wall)
     counts, millis = invocations_since(log_offset)
     lines_count = len(scenario.deliveries)
-    writes = sum(v for (fn, kind), v in meter.items() if kind == "writes")
-    deletes = sum(v for (fn, kind), v in meter.items() if kind == "deletes")
+    writes = sum(meter.writes.values())
+    deletes = sum(meter.deletes.values())
     invocations = sum(counts.values())
     print(
         f"  Firestore document writes per line        {writes / lines_count:.2f} ({writes:,} writes, "
         f"{deletes:,} deletes = {deletes / lines_count:.2f} per line)"
     )
-    for function in sorted({fn for fn, _ in meter}):
+    for function in sorted(meter.commits):
         print(
-            f"    {function:<32} {meter[(function, 'writes')]:>9,} writes {meter[(function, 'deletes')]:>7,} deletes "
-            f"{meter[(function, 'commits')]:>6,} commits"
+            f"    {function:<32} {meter.writes[function]:>9,} writes {meter.deletes[function]:>7,} deletes "
+            f"{meter.commits[function]:>6,} commits ({meter.failed[function]:,} failed)"
         )
     print(f"  function invocations per line             {invocations / lines_count:.3f} ({invocations:,})")
     for function, count in counts.most_common():

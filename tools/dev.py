@@ -9,7 +9,6 @@ import sys
 
 from tools.setup_env import ROOT, SetupError, setup
 
-
 # Set in the environment of a command that setup re-executed, so it does not set up twice.
 _SET_UP = "FINANCE_DEV_SET_UP"
 

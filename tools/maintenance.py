@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import textwrap
 
 from tools.stack.config import ROOT, StackConfig
 
@@ -36,8 +37,8 @@ def show_health(config: StackConfig, orgs_shown: int = 20) -> int:
     body = health_refresher().refresh()
     print(f"\npipeline health (global): {body['status']}")
     _print_health("all orgs", body)
-    for problem in body["problems"]:
-        print(f"  ! {problem}")
+    for explanation in body.get("explanations") or body["problems"]:
+        print(textwrap.fill(explanation, width=100, initial_indent="  ! ", subsequent_indent="    "))
     from adapters.clients import firestore_client
 
     db = firestore_client()
@@ -49,6 +50,8 @@ def show_health(config: StackConfig, orgs_shown: int = 20) -> int:
         org_body = snap.to_dict() or {}
         if org_body.get("counts") or org_body.get("problems"):
             _print_health(org, org_body)
+            for explanation in org_body.get("explanations") or []:
+                print(textwrap.fill(explanation, width=100, initial_indent="      ! ", subsequent_indent="        "))
             shown += 1
     return 0 if body["status"] == "ok" else 3
 

@@ -158,7 +158,16 @@ def install_core_into_functions() -> str:
         return UP_TO_DATE
     wheel = next(WHEELS.glob("finance_core-*.whl"))
     run(
-        [str(FUNCTIONS_VENV / "bin" / "python"), "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps", str(wheel)],
+        [
+            str(FUNCTIONS_VENV / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--force-reinstall",
+            "--no-deps",
+            str(wheel),
+        ],
         cwd=FUNCTIONS,
         what="installing the core wheel into functions/venv",
     )
@@ -320,7 +329,9 @@ def steps(include_checkov: bool = True) -> list[Step]:
         Step("venv", "Python environment .venv (tests, tools, demo)", setup_dev_venv),
         Step("core", "core packaged for the functions", package_core, needs=("venv",)),
         Step("functions", "Python environment functions/venv (what the Functions emulator runs)", setup_functions_venv),
-        Step("functions-core", "core installed into functions/venv", install_core_into_functions, ("core", "functions")),
+        Step(
+            "functions-core", "core installed into functions/venv", install_core_into_functions, ("core", "functions")
+        ),
         Step("node", "Node packages (firebase-tools, web SDK)", setup_node),
         Step("web", "web dashboard packages (web/node_modules)", setup_web),
         # One apt step: apt-get holds a lock, two at once would fail.
@@ -330,7 +341,9 @@ def steps(include_checkov: bool = True) -> list[Step]:
         Step("launcher", "Firestore emulator launcher", firestore_launcher, needs=("emulators",)),
     ]
     if include_checkov and CHECKOV_REQUIREMENTS.exists():
-        found.append(Step("checkov", "checkov environment", lambda: setup_tool_venv(CHECKOV_VENV, CHECKOV_REQUIREMENTS)))
+        found.append(
+            Step("checkov", "checkov environment", lambda: setup_tool_venv(CHECKOV_VENV, CHECKOV_REQUIREMENTS))
+        )
     return found
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from adapters.logs import bind, trace_id_of
@@ -24,6 +24,8 @@ class Origin:
     message_id: str | None = None
     publish_time: datetime | None = None
     attributes: Mapping[str, str] = field(default_factory=dict)
+    # When the function received the delivery (its clock): the pipeline benchmark's ingest stage.
+    received_at: datetime | None = None
 
     def rejection_fields(self) -> dict[str, Any]:
         """What a rejection document keeps of the message."""
@@ -44,6 +46,7 @@ def pubsub_message(event: Any) -> tuple[bytes, Origin]:
         message.message_id,
         getattr(message, "publish_time", None),
         attributes,
+        datetime.now(UTC),
     )
     bind(
         trace_id=origin.trace_id,

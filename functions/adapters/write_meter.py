@@ -2,8 +2,11 @@
 
 Firestore bills every document written or deleted, so writes per ledger line are the product's
 cost model. With WRITE_METER_DIR set (the local stack sets it; production does not), every commit
-of this process appends one line `<unix time> <function> <writes> <deletes>` to a file of its
-own there; bench/bench_bulk.py sums the lines of its time window. Without it, nothing is wrapped.
+of this process appends one line `<unix time> <function> <writes> <deletes> <outcome>` to a file of
+its own there, the outcome being `ok` or `failed:<error>` (a failed precondition or an aborted
+transaction: a contended commit that a writer then retries). bench/bench_bulk.py sums the writes
+of its time window, and the live-path guard counts the failed commits (tools/stack/meter.py).
+Without it, nothing is wrapped.
 """
 
 from __future__ import annotations
@@ -26,13 +29,18 @@ def meter_commits(client: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
 
     def metered(*args: Any, **kwargs: Any) -> Any:
-        response = commit(*args, **kwargs)
         request = kwargs.get("request") or (args[0] if args else {})
         writes = request.get("writes", []) if isinstance(request, dict) else list(request.writes)
         deletes = sum(1 for write in writes if _is_delete(write))
-        with path.open("a") as log:
-            log.write(f"{time.time():.3f} {target} {len(writes) - deletes} {deletes}\n")
-        return response
+        outcome = "ok"
+        try:
+            return commit(*args, **kwargs)
+        except Exception as exc:
+            outcome = f"failed:{type(exc).__name__}"
+            raise
+        finally:
+            with path.open("a") as log:
+                log.write(f"{time.time():.3f} {target} {len(writes) - deletes} {deletes} {outcome}\n")
 
     api.commit = metered
 

@@ -23,6 +23,7 @@ from google.cloud import firestore
 log = logging.getLogger(__name__)
 
 SEQ_FIELD = "shard_seq"
+READ_AT_FIELD = "shards_read_at"
 
 
 def shard_index(key: str, shard_count: int) -> int:
@@ -116,6 +117,9 @@ def _fold_group(db: firestore.Client, views: Sequence[ShardedView], force: bool)
             body = view.build(shard_docs, previous)
             body[SEQ_FIELD] = seq
             body["updated_at"] = firestore.SERVER_TIMESTAMP
+            # The shards as of this time are what the document shows: a change applied (committed to
+            # a shard) at or before it is visible (tools/visibility.py measures every event with it).
+            body[READ_AT_FIELD] = snap.read_time
             conditional_put(db, batch, view.ref, snap, body)
             planned[view.ref.path] = body
         if planned:

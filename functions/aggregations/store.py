@@ -104,7 +104,7 @@ class AggregateStore:
         for change_id, update_time in merged.items():
             batch.update(
                 change_ref.parent.document(change_id),
-                {"state": "merged", "merged_into": change_ref.id},
+                {"state": "merged", "merged_into": change_ref.id, "applied_at": firestore.SERVER_TIMESTAMP},
                 option=self._db.write_option(last_update_time=update_time),
             )
         self._add_to_shards(batch, org_id, change_ref.id, deltas, dimension_deltas or {})

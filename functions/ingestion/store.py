@@ -294,6 +294,7 @@ class IngestionStore:
                 # publish-to-folded lag of the pipeline health (functions/operations).
                 "trace_id": origin.trace_id if origin else None,
                 "published_at": origin.publish_time if origin else None,
+                "received_at": origin.received_at if origin else None,
             }
             if len(encoded.encode()) > MAX_CHANGE_DOC_BYTES and len(chunk) > 1:
                 raise _ChunkTooBig()

@@ -23,7 +23,7 @@ from typing import Any
 from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path, utc_now
 from adapters.sweeps import OrgSweep
-from finance_core.health import OrgHealth, combine
+from finance_core.health import RECENT_SECONDS, OrgHealth, combine
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -121,14 +121,18 @@ class HealthRefresher:
             self._db.collection_group(RECORD_CHANGES)
             .where(filter=FieldFilter("folded_at", ">", now - self._window))
             .limit(LAG_SAMPLE_LIMIT)
-            .select(["lag_ms"])
+            .select(["lag_ms", "folded_at"])
         )
+        recent_since = now - timedelta(seconds=RECENT_SECONDS)
         with map_exceptions("reading recent lag samples"):
             for snap in query.stream():
                 health = healths.get(snap.reference.parent.parent.id)
                 lag = snap.get("lag_ms")
                 if health is not None and isinstance(lag, (int, float)):
                     health.lag_samples.append(float(lag))
+                    folded_at = snap.get("folded_at")
+                    if isinstance(folded_at, datetime) and folded_at >= recent_since:
+                        health.recent_lag_samples.append(float(lag))
 
     def _dead_letters(self, healths: dict[str, OrgHealth]) -> int:
         waiting = self._peek()
@@ -161,6 +165,10 @@ class HealthRefresher:
             health.counts = _counts(current.to_dict() if current.exists else None)
             previous = snaps[f"{base}/{ORG_DOC}"]
             health.previous_counts = _counts(previous.to_dict() if previous.exists else None, default=health.counts)
+            if previous.exists:
+                backlog = (previous.to_dict() or {}).get("backlog") or {}
+                if isinstance(backlog.get("unfinished_changes"), int):
+                    health.previous_unfinished_changes = backlog["unfinished_changes"]
             reconciliation = snaps[f"{base}/data_quality/reconciliation"]
             if reconciliation.exists:
                 health.reconciliation = reconciliation.to_dict()

@@ -300,7 +300,9 @@ class RecordChangeProcessor:
             log.warning("change %s not published yet (the outbox sweep will retry): %s", message.change_id, exc)
             return False
         with map_exceptions(f"marking change {message.change_id} published"):
-            self.change_ref(message.org_id, message.change_id).update({"state": "published"})
+            self.change_ref(message.org_id, message.change_id).update(
+                {"state": "published", "message_published_at": firestore.SERVER_TIMESTAMP}
+            )
         return True
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import statistics
 import threading
-import time
-from collections import deque
+from datetime import datetime
 from typing import Any
 
+from finance_core.aggregates import AggregateKey
+from finance_core.identifiers import CONSOLIDATED_ENTITY
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from rich.console import Group
@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tools.demo.stream import FeedStats
+from tools.visibility import LagSummary, VisibilityLog
 
 SPARK = "▁▂▃▄▅▆▇█"
 PNL_LINES = [
@@ -46,6 +47,13 @@ def percent(value: Any, points: bool = False) -> str:
     return f"{float(value):+.1f}{' pt' if points else '%'}"
 
 
+def share_of_budget(actual: Any, plan: Any) -> str:
+    """'34% of budget': what a month in progress has booked of its plan (the web dashboard's wording)."""
+    if actual is None or plan is None or float(plan) == 0:
+        return "–"
+    return f"{float(actual) * 100 / float(plan):.0f}% of budget"
+
+
 def sparkline(values: list[Any]) -> str:
     """Unicode sparkline of a short series (None shown as a gap)."""
     numbers = [float(v) for v in values if v is not None]
@@ -57,37 +65,46 @@ def sparkline(values: list[Any]) -> str:
 
 
 class DashboardState:
-    """Latest documents seen by the listeners, and the measured end-to-end lag."""
+    """Latest documents seen by the listeners, and the publish-to-visible lag of every applied event.
 
-    def __init__(self, stats: FeedStats):
+    `in_progress`: the period shown is the month whose books are still being written, so its actuals
+    are shown as a share of the budget booked so far, as the web dashboard does, never as a miss.
+    """
+
+    def __init__(self, stats: FeedStats, period: str, in_progress: bool = True):
         self.lock = threading.Lock()
         self.stats = stats
+        self.period = period
+        self.in_progress = in_progress
         self.kpis: dict[str, Any] = {}
         self.actual: dict[str, Any] = {}
         self.budget: dict[str, Any] = {}
         self.variance: dict[str, Any] = {}
         self.alerts: list[dict[str, Any]] = []
         self.health: dict[str, Any] = {}
-        self.lags: deque[float] = deque(maxlen=2000)
+        self.visibility = VisibilityLog(AggregateKey(CONSOLIDATED_ENTITY, period, "actual"), stats.published_at)
         self.updates = 0
 
-    def lag_summary(self) -> tuple[float | None, float | None, int]:
-        """p50 and p99 of publish -> consolidated aggregate visible, in ms, and the sample size."""
-        with self.lock:
-            samples = sorted(self.lags)
-        if not samples:
-            return None, None, 0
-        p99 = samples[min(len(samples) - 1, int(round(0.99 * (len(samples) - 1))))]
-        return statistics.median(samples), p99, len(samples)
+    def lag_summary(self) -> LagSummary:
+        """Publish -> consolidated aggregate visible to the listener, over every applied event seen so far."""
+        return self.visibility.summary()
 
 
 class LiveListeners:
     """Firestore on_snapshot listeners that keep a DashboardState current."""
 
-    def __init__(self, db: firestore.Client, org_id: str, period: str, state: DashboardState):
+    def __init__(
+        self, db: firestore.Client, org_id: str, period: str, state: DashboardState, since: datetime | None = None
+    ):
         self.state = state
         org = db.collection("organizations").document(org_id)
+        changes = org.collection("record_changes")
+        if since is not None:
+            changes = changes.where(filter=FieldFilter("created_at", ">=", since))  # type: ignore[assignment]
         self._watches = [
+            # When each change was applied to the shards: with the aggregate's shards_read_at, when
+            # each event became visible (tools/visibility.py).
+            changes.on_snapshot(self._changes),
             org.collection("kpis").document("current").on_snapshot(self._doc("kpis")),
             org.collection("aggregates").document(f"_all__{period}__actual").on_snapshot(self._actual),
             org.collection("aggregates").document(f"_all__{period}__budget").on_snapshot(self._doc("budget")),
@@ -106,15 +123,17 @@ class LiveListeners:
         return callback
 
     def _actual(self, snapshots, changes, read_time):
-        seen_at = time.time()
         for snapshot in snapshots:
             doc = snapshot.to_dict() or {}
+            self.state.visibility.on_aggregate_snapshot(doc)
             with self.state.lock:
                 self.state.actual = doc
                 self.state.updates += 1
-                published = self.state.stats.published_at.get(doc.get("last_event_id"))
-                if published is not None:
-                    self.state.lags.append((seen_at - published) * 1000)
+
+    def _changes(self, snapshots, changes, read_time):
+        for change in changes:
+            if change.type.name != "REMOVED":
+                self.state.visibility.on_change_document(change.document.to_dict() or {})
 
     def _alerts(self, snapshots, changes, read_time):
         with self.state.lock:
@@ -139,22 +158,23 @@ def render(state: DashboardState, org_name: str, period: str, elapsed: float, ph
         top = list(state.variance.get("top", []))[:6]
         alerts = list(state.alerts)[:6]
         health = dict(state.health.get("counts", {}))
-    p50, p99, samples = state.lag_summary()
+    lag = state.lag_summary()
     stats = state.stats
+    in_progress = state.in_progress
     header = Text.assemble(
         (f" {org_name} ", "bold white on blue"),
         f"  period {period}  ·  {phase}  ·  {elapsed:5.0f}s\n",
         (f"sent {stats.sent}", "bold"),
         f"  applied {health.get('applied', 0)}  duplicates {health.get('duplicate', 0)}"
         f"  stale {health.get('stale', 0)}  rejected {health.get('rejected', 0)}  ·  lag p50 ",
-        (f"{p50:.0f} ms" if p50 is not None else "–", "bold green"),
+        (f"{lag.p50:,.0f} ms" if lag.p50 is not None else "–", "bold green"),
         "  p99 ",
-        (f"{p99:.0f} ms" if p99 is not None else "–", "bold yellow"),
-        f" ({samples} samples)",
+        (f"{lag.p99:,.0f} ms" if lag.p99 is not None else "–", "bold yellow"),
+        f" ({lag.measured} of {lag.applied} applied events)",
     )
 
     kpi_table = Table(title="Headline KPIs (consolidated)", expand=True, title_style="bold")
-    for column in ("KPI", "Value", "vs prev", "vs budget", "Trend"):
+    for column in ("KPI", "Value", "vs prev", "budget so far" if in_progress else "vs budget", "Trend"):
         kpi_table.add_column(column, justify="right" if column not in {"KPI", "Trend"} else "left")
     for name, label in PNL_LINES:
         kpi = kpis.get(name)
@@ -165,12 +185,19 @@ def render(state: DashboardState, org_name: str, period: str, elapsed: float, ph
             label,
             f"{kpi['value']:.1f}%" if is_pct and kpi.get("value") is not None else money(kpi.get("value")),
             percent(kpi.get("change"), points=True) if is_pct else percent(kpi.get("change_pct")),
-            "" if is_pct else percent(kpi.get("vs_budget_pct")),
+            ""
+            if is_pct
+            else (
+                share_of_budget(kpi.get("value"), kpi.get("budget"))
+                if in_progress
+                else percent(kpi.get("vs_budget_pct"))
+            ),
             sparkline([p.get("value") for p in kpi.get("series", [])]),
         )
 
-    pnl = Table(title=f"Consolidated P&L {period} (USD)", expand=True, title_style="bold")
-    for column in ("Line", "Actual", "Budget", "Variance"):
+    title = f"Consolidated P&L {period} (USD)" + (", month in progress" if in_progress else "")
+    pnl = Table(title=title, expand=True, title_style="bold")
+    for column in ("Line", "Actual", "Budget", "So far" if in_progress else "Variance"):
         pnl.add_column(column, justify="left" if column == "Line" else "right")
     for name, label in PNL_LINES:
         value, plan = actual.get(name), budget.get(name)
@@ -186,19 +213,34 @@ def render(state: DashboardState, org_name: str, period: str, elapsed: float, ph
                 label,
                 money(value),
                 money(plan),
-                "–" if value is None or plan is None else money(int(value) - int(plan)),
+                share_of_budget(value, plan)
+                if in_progress
+                else ("–" if value is None or plan is None else money(int(value) - int(plan))),
             )
 
-    variance = Table(title="Top budget variances", expand=True, title_style="bold")
-    for column in ("Account", "Actual", "Budget", "Var %", ""):
+    # A month in progress is not judged against its whole budget (the web dashboard's rule): its
+    # lines show the share of their budget booked so far.
+    variance = Table(
+        title="Budget booked so far (month in progress)" if in_progress else "Top budget variances",
+        expand=True,
+        title_style="bold",
+    )
+    for column in ("Account", "Actual", "Budget", "So far" if in_progress else "Var %", ""):
         variance.add_column(column, justify="left" if column == "Account" else "right")
     for line in top:
+        verdict = (
+            Text("")
+            if in_progress
+            else Text("▲ good" if line["favourable"] else "▼ bad", style="green" if line["favourable"] else "red")
+        )
         variance.add_row(
             f"{line['account_id']} {line['account_name']}",
             money(line["actual_minor"]),
             money(line["comparison_minor"]),
-            percent(line.get("variance_pct")),
-            Text("▲ good" if line["favourable"] else "▼ bad", style="green" if line["favourable"] else "red"),
+            share_of_budget(line["actual_minor"], line["comparison_minor"])
+            if in_progress
+            else percent(line.get("variance_pct")),
+            verdict,
         )
 
     alert_table = Table(title="Active alerts", expand=True, title_style="bold")

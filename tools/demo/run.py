@@ -6,6 +6,7 @@ import argparse
 import json
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 from rich.console import Console
 from rich.live import Live
@@ -14,6 +15,7 @@ from rich.table import Table
 
 from tools.demo.dashboard import DashboardState, LiveListeners, render
 from tools.demo.stream import DemoFeed, FeedStats, stream
+from tools.machine_load import LoadMeter, LoadReport
 from tools.stack.config import STACK_DIR, StackConfig
 from tools.stack.demo_users import DEMO_USERS, create_demo_users
 from tools.stack.emulators import LocalStack, StackError
@@ -103,13 +105,20 @@ def web_dashboard_panel(config: StackConfig, org_id: str, stays_up: bool) -> Tab
 
 
 def _summary(
-    console: Console, stats: FeedStats, health_before: dict, health_after: dict, state: DashboardState
-) -> None:
+    console: Console,
+    stats: FeedStats,
+    health_before: dict,
+    health_after: dict,
+    state: DashboardState,
+    load: LoadReport | None,
+) -> bool:
+    """Print and store the closing summary; True when every event sent is accounted for."""
     before, after = health_before.get("counts", {}), health_after.get("counts", {})
     table = Table(title="Demo stream summary")
     table.add_column("Measure")
     table.add_column("Value", justify="right")
     delta = {k: after.get(k, 0) - before.get(k, 0) for k in ("applied", "duplicate", "stale", "rejected")}
+    accounted = sum(delta.values())
     table.add_row("events sent", str(stats.sent))
     table.add_row("  new ledger lines / corrections", f"{stats.new_lines} / {stats.corrections}")
     table.add_row("  duplicates / late versions / invalid sent", f"{stats.duplicates} / {stats.late} / {stats.invalid}")
@@ -117,13 +126,19 @@ def _summary(
     table.add_row("duplicates ignored", str(delta["duplicate"]))
     table.add_row("stale versions ignored", str(delta["stale"]))
     table.add_row("rejected (stored with reason)", str(delta["rejected"]))
-    table.add_row("accounted for", f"{sum(delta.values())} of {stats.sent}")
-    p50, p99, samples = state.lag_summary()
-    table.add_row(
-        "publish → consolidated aggregate visible",
-        "–" if p50 is None else f"p50 {p50:.0f} ms, p99 {p99:.0f} ms ({samples})",
-    )
+    table.add_row("accounted for", f"{accounted} of {stats.sent}")
+    lag = state.lag_summary()
+    table.add_row("publish → consolidated aggregate on the dashboard", lag.describe())
+    if load is not None:
+        table.add_row("machine during the stream", load.describe())
     console.print(table)
+    if load is not None and not load.judgeable:
+        console.print(f"[bold yellow]The lag above cannot be judged:[/] {load.describe()}.")
+    if accounted < stats.sent:
+        console.print(
+            f"[bold red]{stats.sent - accounted} event(s) not accounted for[/] after the drain: see "
+            ".stack/logs/firebase.log, and ./dev status for the pipeline's health."
+        )
     SUMMARY_FILE.parent.mkdir(parents=True, exist_ok=True)
     SUMMARY_FILE.write_text(
         json.dumps(
@@ -135,13 +150,47 @@ def _summary(
                 "late_sent": stats.late,
                 "invalid_sent": stats.invalid,
                 **delta,
-                "lag_p50_ms": p50,
-                "lag_p99_ms": p99,
-                "lag_samples": samples,
+                "lag_p50_ms": lag.p50,
+                "lag_p99_ms": lag.p99,
+                "lag_max_ms": lag.worst,
+                "lag_events_measured": lag.measured,
+                "lag_events_applied": lag.applied,
+                "machine": None
+                if load is None
+                else {
+                    "cores": load.cores,
+                    "stack_share": round(load.own_share, 3),
+                    "other_share": round(load.other_share, 3),
+                    "load_average": round(load.load_average, 2),
+                    "judgeable": load.judgeable,
+                },
+                "consolidated_actual": {
+                    name: (state.actual.get("metrics") or {}).get(name) for name in ("revenue", "ebitda", "net_income")
+                },
             },
             indent=2,
+            default=str,
         )
     )
+    return accounted >= stats.sent
+
+
+# After the stream, how long the demo waits for every event to be counted and visible.
+DRAIN_SECONDS = 90
+
+
+def _drained(state: DashboardState, expected_total: int) -> bool:
+    """Every event sent is counted in data quality, and every applied one is visible on the listener."""
+    total = int((state.health or {}).get("total", 0))
+    lag = state.lag_summary()
+    return total >= expected_total + state.stats.sent and lag.measured >= lag.applied
+
+
+def _org_period_in_progress(db, org_id: str, period: str) -> bool:
+    """True when `period` is the org's month in progress (its current_period, else the calendar month)."""
+    org = db.document(f"organizations/{org_id}").get().to_dict() or {}
+    in_progress = org.get("current_period") or time.strftime("%Y-%m", time.gmtime())
+    return period >= in_progress
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -171,8 +220,8 @@ def run_demo(args: argparse.Namespace) -> int:
         raise
     org_id, period = reference["org"]["org_id"], reference["current_period"]
     stats = FeedStats()
-    state = DashboardState(stats)
-    listeners = LiveListeners(db, org_id, period, state)
+    state = DashboardState(stats, period, _org_period_in_progress(db, org_id, period))
+    listeners = LiveListeners(db, org_id, period, state, since=datetime.now(UTC) - timedelta(seconds=5))
     health_before = db.document(f"organizations/{org_id}/data_quality/current").get().to_dict() or {}
     stop = threading.Event()
     feed = DemoFeed(org_id, period, args.seed, args.duplicates, args.late, args.invalid)
@@ -182,48 +231,40 @@ def run_demo(args: argparse.Namespace) -> int:
     started = time.monotonic()
     expected_total = int(health_before.get("total", 0))
     console.print(web_dashboard_panel(stack.config, org_id, reused or args.keep_running))
+    meter = LoadMeter(lambda: [service.pid for service in stack.services]).start()
+    load: LoadReport | None = None
+    complete = False
     try:
         worker.start()
         if args.no_dashboard:
             while worker.is_alive():
                 worker.join(timeout=5)
-                p50, p99, _ = state.lag_summary()
-                console.log(f"sent {stats.sent}, lag p50 {p50 or 0:.0f} ms p99 {p99 or 0:.0f} ms")
+                console.log(f"sent {stats.sent}, lag {state.lag_summary().describe()}")
+            load = meter.report()
+            drain_until = time.monotonic() + DRAIN_SECONDS
+            while time.monotonic() < drain_until and not _drained(state, expected_total):
+                time.sleep(0.5)
         else:
-            with Live(
-                render(state, reference["org"]["name"], period, 0, "streaming"),
-                console=console,
-                refresh_per_second=4,
-                screen=False,
-            ) as live:
+            title = reference["org"]["name"]
+            with Live(render(state, title, period, 0, "streaming"), console=console, refresh_per_second=4) as live:
                 while worker.is_alive():
-                    live.update(
-                        render(state, reference["org"]["name"], period, time.monotonic() - started, "streaming")
-                    )
+                    live.update(render(state, title, period, time.monotonic() - started, "streaming"))
                     time.sleep(0.25)
-                drain_until = time.monotonic() + 60
-                while time.monotonic() < drain_until:
-                    total = int((state.health or {}).get("total", 0))
-                    live.update(render(state, reference["org"]["name"], period, time.monotonic() - started, "draining"))
-                    if total >= expected_total + stats.sent:
-                        break
+                load = meter.report()
+                drain_until = time.monotonic() + DRAIN_SECONDS
+                while time.monotonic() < drain_until and not _drained(state, expected_total):
+                    live.update(render(state, title, period, time.monotonic() - started, "draining"))
                     time.sleep(0.25)
-                time.sleep(1.0)
-                live.update(render(state, reference["org"]["name"], period, time.monotonic() - started, "done"))
+                # The last frame shows the documents as the web dashboard's listeners see them now.
+                live.update(render(state, title, period, time.monotonic() - started, "done"))
     except KeyboardInterrupt:
         stop.set()
         worker.join(timeout=5)
         console.log("interrupted: stopping")
     finally:
-        if args.no_dashboard and not stop.is_set():
-            deadline = time.monotonic() + 60
-            while (
-                time.monotonic() < deadline and int((state.health or {}).get("total", 0)) < expected_total + stats.sent
-            ):
-                time.sleep(0.5)
         listeners.close()
         health_after = db.document(f"organizations/{org_id}/data_quality/current").get().to_dict() or {}
-        _summary(console, stats, health_before, health_after, state)
+        complete = _summary(console, stats, health_before, health_after, state, load)
         if reused or args.keep_running:
             console.print(web_dashboard_panel(stack.config, org_id, True))
         if not reused and not args.keep_running:
@@ -231,4 +272,4 @@ def run_demo(args: argparse.Namespace) -> int:
             console.log("local stack stopped")
         elif reused:
             console.log("the stack was already running before the demo: left running (./dev down stops it)")
-    return 0
+    return 0 if complete or stop.is_set() else 2

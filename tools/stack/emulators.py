@@ -25,6 +25,7 @@ from tools.setup_env import (
     gcloud_emulators,
 )
 from tools.stack.config import LOG_DIR, STACK_DIR, STATE_FILE, StackConfig
+from tools.stack.meter import WRITE_METER_DIR
 from tools.stack.reaper import descendants, running, start_time
 from tools.web import build as build_web
 
@@ -33,7 +34,6 @@ WORKER_CONNECTIONS_PRELOAD = Path(__file__).with_name("worker_connections.cjs")
 # Pub/Sub deliveries to the functions as in production: bounded, retried, dead-lettered (see the file).
 PUBSUB_DELIVERY_PRELOAD = Path(__file__).with_name("pubsub_delivery.cjs")
 PRELOADS = (WORKER_CONNECTIONS_PRELOAD, PUBSUB_DELIVERY_PRELOAD)
-WRITE_METER_DIR = STACK_DIR / "write-meter"
 
 FIREBASE_SERVICES = ("auth", "functions", "firestore", "pubsub", "hosting")
 # Each Python worker of the functions emulator is a process (~70 MB, ~1 s to start); on a

@@ -17,6 +17,10 @@ from typing import Any
 LAG_P99_LIMIT_MS = 2000.0
 BACKLOG_AGE_LIMIT_SECONDS = 120.0
 REJECTED_RATE_LIMIT = 0.05
+# Fewer lag samples than this in the window are reported, but called too few to judge a trend by.
+FEW_LAG_SAMPLES = 20
+# The most recent part of the window, compared with the whole to say whether the lag is recovering.
+RECENT_SECONDS = 60.0
 
 
 def percentile(values: Sequence[float], share: float) -> float | None:
@@ -44,6 +48,10 @@ class OrgHealth:
     unfinished_changes: int = 0
     oldest_unfinished_at: datetime | None = None
     lag_samples: list[float] = field(default_factory=list)
+    # Lag samples of the messages folded in the last RECENT_SECONDS of the window.
+    recent_lag_samples: list[float] = field(default_factory=list)
+    # The backlog at the previous refresh (None: unknown), to say whether it shrinks.
+    previous_unfinished_changes: int | None = None
     dead_letters_waiting: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     previous_counts: dict[str, int] = field(default_factory=dict)
@@ -79,6 +87,61 @@ class OrgHealth:
             found.append(f"rejections: {rate:.1%} of recent lines")
         return found
 
+    def explanations(self, now: datetime, window_seconds: int) -> list[str]:
+        """Each problem in words a newcomer can act on: what is behind, since when, whether it recovers, what to do."""
+        said = []
+        age = self.backlog_age_seconds(now)
+        if age > BACKLOG_AGE_LIMIT_SECONDS and self.oldest_unfinished_at is not None:
+            trend = ""
+            if self.previous_unfinished_changes is not None:
+                before = self.previous_unfinished_changes
+                if self.unfinished_changes < before:
+                    trend = f" It is catching up: {before} were waiting at the previous check."
+                elif self.unfinished_changes > before:
+                    trend = f" It is falling behind: {before} were waiting at the previous check."
+                else:
+                    trend = " It is not moving: as many were waiting at the previous check."
+            said.append(
+                f"{self.unfinished_changes} record change(s) have not reached the aggregates yet; the oldest has "
+                f"waited since {self.oldest_unfinished_at:%H:%M:%S} UTC ({age:.0f} s).{trend} The outbox sweep "
+                "(publish_pending_changes, every minute) finishes what a failed trigger left; if the count does "
+                "not shrink, look for errors of apply_record_changes in .stack/logs/firebase.log."
+            )
+        p99 = percentile(self.lag_samples, 0.99)
+        if p99 is not None and p99 > LAG_P99_LIMIT_MS:
+            p50 = percentile(self.lag_samples, 0.5) or 0.0
+            samples = len(self.lag_samples)
+            few = (
+                f" Only {samples} message(s) were folded in that time: too few to call it a trend."
+                if samples < FEW_LAG_SAMPLES
+                else ""
+            )
+            recent = percentile(self.recent_lag_samples, 0.5)
+            if recent is None:
+                trend = f" Nothing was folded in the last {RECENT_SECONDS:.0f} s."
+            elif recent <= LAG_P99_LIMIT_MS:
+                trend = f" It has recovered: the last {RECENT_SECONDS:.0f} s had a median of {recent / 1000:.1f} s."
+            else:
+                trend = f" It is still slow: the last {RECENT_SECONDS:.0f} s had a median of {recent / 1000:.1f} s."
+            said.append(
+                f"Changes took long to reach the dashboards in the last {window_seconds // 60} minutes: median "
+                f"{p50 / 1000:.1f} s, p99 {p99 / 1000:.1f} s (the limit is {LAG_P99_LIMIT_MS / 1000:.0f} s).{trend}"
+                f"{few} A busy machine (other processes on its cores) slows the local stack the same way."
+            )
+        if self.dead_letters_waiting:
+            said.append(
+                f"{self.dead_letters_waiting} change message(s) are parked in dead letters after failing "
+                "repeatedly; once the cause is fixed, ./dev replay --dead-letters writes them."
+            )
+        rejected, total, rate = self.rejected_rate()
+        if rate is not None and rate > REJECTED_RATE_LIMIT:
+            org = f"organizations/{self.org_id}/ingestion_errors" if self.org_id else "each org's ingestion_errors"
+            said.append(
+                f"{rejected} of the last {total} lines were rejected ({rate:.1%}); every rejection is stored with "
+                f"its reason in {org}: fix the sender and send the lines again."
+            )
+        return said
+
     def document(self, now: datetime, window_seconds: int) -> dict[str, Any]:
         """The health document's body."""
         rejected, total, rate = self.rejected_rate()
@@ -89,6 +152,7 @@ class OrgHealth:
             "window_seconds": window_seconds,
             "status": "degraded" if problems else "ok",
             "problems": problems,
+            "explanations": self.explanations(now, window_seconds),
             "backlog": {
                 "unfinished_changes": self.unfinished_changes,
                 "oldest_at": self.oldest_unfinished_at,
@@ -121,6 +185,11 @@ def combine(orgs: Iterable[OrgHealth]) -> OrgHealth:
         ):
             total.oldest_unfinished_at = org.oldest_unfinished_at
         total.lag_samples.extend(org.lag_samples)
+        total.recent_lag_samples.extend(org.recent_lag_samples)
+        if org.previous_unfinished_changes is not None:
+            total.previous_unfinished_changes = (
+                total.previous_unfinished_changes or 0
+            ) + org.previous_unfinished_changes
         total.dead_letters_waiting += org.dead_letters_waiting
         for name, value in org.counts.items():
             total.counts[name] = total.counts.get(name, 0) + value
