@@ -40,7 +40,13 @@ from google.cloud import pubsub_v1  # noqa: E402
 from tests.scenario import SCENARIOS, Shape, build_scenario  # noqa: E402
 from tools.stack.emulators import LocalStack  # noqa: E402
 from tools.stack.meter import commits_since, debug_log_offset, invocations_since  # noqa: E402
-from tools.stack.seed import BATCHES_TOPIC, EVENTS_TOPIC, firestore_client, write_reference  # noqa: E402
+from tools.stack.seed import (  # noqa: E402
+    BATCHES_TOPIC,
+    EVENTS_TOPIC,
+    data_quality_total,  # noqa: E402
+    firestore_client,
+    write_reference,
+)
 
 PERIODS = tuple(f"2026-{month:02d}" for month in range(1, 13))
 ENTITIES = {"us-east": "USD", "us-west": "USD", "us-central": "USD", "eu-central": "EUR", "eu-west": "EUR"}
@@ -163,11 +169,6 @@ def dimension_records(db, org_id: str, dimension: str) -> int:
         .where("entity_id", "==", "_all")
     )
     return sum(int((s.to_dict() or {}).get("record_count") or 0) for s in query.stream())
-
-
-def data_quality_total(db, org_id: str) -> int:
-    snap = db.document(f"organizations/{org_id}/data_quality/current").get()
-    return int((snap.to_dict() or {}).get("total", 0)) if snap.exists else 0
 
 
 def main() -> int:

@@ -82,9 +82,10 @@ def wait_until(
 
 
 def data_quality(db, org_id: str) -> dict[str, Any]:
-    """The org's data_quality/current document (empty if not yet written)."""
-    snap = db.document(f"organizations/{org_id}/data_quality/current").get()
-    return snap.to_dict() or {} if snap.exists else {}
+    """The org's data-quality counters, summed over their shards as a dashboard does (empty before any event)."""
+    from tools.stack.seed import data_quality_counters
+
+    return data_quality_counters(db, org_id)
 
 
 def wait_for_events(db, org_id: str, total: int, timeout: float = 120.0) -> dict[str, Any]:

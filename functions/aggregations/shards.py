@@ -8,7 +8,6 @@ least the stored one) with an update-time precondition, so concurrent folds neve
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 from adapters.errors import map_exceptions
 from adapters.preconditions import commit_or_lose_race, conditional_put
 from adapters.retry import CONTENDED_WRITE, compare_and_set
+from adapters.shard_counters import shard_ref
 from finance_core.aggregates import dominates
 from google.cloud import firestore
 
@@ -24,30 +24,6 @@ log = logging.getLogger(__name__)
 
 SEQ_FIELD = "shard_seq"
 READ_AT_FIELD = "shards_read_at"
-
-
-def shard_index(key: str, shard_count: int) -> int:
-    """Stable shard of a writer key (a change id spreads writes evenly)."""
-    digest = hashlib.blake2b(key.encode(), digest_size=4).digest()
-    return int.from_bytes(digest, "big") % shard_count
-
-
-def shard_ref(view_ref: firestore.DocumentReference, index: int) -> firestore.DocumentReference:
-    """Reference of one shard of a readable document."""
-    return view_ref.collection("shards").document(f"{index:03d}")
-
-
-def increment_body(counters: Mapping[str, Any]) -> dict[str, Any]:
-    """Turn nested int counters into Increment transforms, plus the shard's sequence bump."""
-
-    def convert(value: Any) -> Any:
-        if isinstance(value, Mapping):
-            return {k: convert(v) for k, v in value.items()}
-        return firestore.Increment(int(value))
-
-    body = {k: convert(v) for k, v in counters.items()}
-    body["seq"] = firestore.Increment(1)
-    return body
 
 
 Build = Callable[[dict[str, dict[str, Any]], dict[str, Any] | None], dict[str, Any]]

@@ -8,6 +8,7 @@ from typing import Any
 
 from adapters.errors import PermanentError, is_lost_race, map_exceptions
 from adapters.firestore_codec import metric_values, org_path, utc_now
+from adapters.shard_counters import increment_body, shard_index, shard_ref
 from finance_core.accounts import ChartOfAccounts
 from finance_core.aggregates import AggregateDelta, AggregateKey, build_view, fold_shards
 from finance_core.dimensions import DimensionKey
@@ -119,12 +120,12 @@ class AggregateStore:
         dimension_deltas: Mapping[DimensionKey, AggregateDelta] | None = None,
     ) -> None:
         # One shard per change (chosen from its id): shards are only incremented, never read.
-        shard = shards.shard_index(spread_key, self._shards)
+        shard = shard_index(spread_key, self._shards)
         targets = [(self.view_ref(org_id, key), delta) for key, delta in deltas.items()]
         targets += [(self.dimension_ref(org_id, key), delta) for key, delta in (dimension_deltas or {}).items()]
         for ref, delta in targets:
-            body = shards.increment_body({"accounts": delta.accounts, "record_count": delta.record_count})
-            batch.set(shards.shard_ref(ref, shard), body, merge=True)
+            body = increment_body({"accounts": delta.accounts, "record_count": delta.record_count})
+            batch.set(shard_ref(ref, shard), body, merge=True)
 
     @staticmethod
     def _commit_unless_applied(batch: firestore.WriteBatch, action: str) -> bool:
@@ -225,7 +226,7 @@ class AggregateStore:
     def shard_totals(self, org_id: str, key: AggregateKey | DimensionKey) -> AggregateDelta:
         """Sum of the shards of a key, read consistently (what the readable document should show)."""
         ref = self.dimension_ref(org_id, key) if isinstance(key, DimensionKey) else self.view_ref(org_id, key)
-        refs = [shards.shard_ref(ref, i) for i in range(self._shards)]
+        refs = [shard_ref(ref, i) for i in range(self._shards)]
         with map_exceptions(f"reading shards of {key.doc_id}"):
             docs = {s.reference.id: s.to_dict() or {} for s in self._db.get_all(refs) if s.exists}
         totals = fold_shards(docs)

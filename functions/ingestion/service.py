@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from adapters.logs import bind
 from adapters.origin import Origin
@@ -23,6 +23,10 @@ from ingestion.store import Entry, IngestionStore, IngestResult, ManualEntryStat
 
 log = logging.getLogger(__name__)
 
+# Called with an org and the change documents a delivery stored, once they are committed: the
+# record-changes processor applies them in the same invocation (realtime_processor.triggers).
+ChangesStored = Callable[[str, Sequence[str]], None]
+
 # What an `org_id` attribute must look like to be looked up (the contract's identifiers).
 ORG_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -30,15 +34,21 @@ ORG_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 class IngestionService:
     """Turns raw messages into records; every line ends applied, duplicate, stale or rejected."""
 
-    def __init__(self, store: IngestionStore, references: ReferenceStore):
+    def __init__(self, store: IngestionStore, references: ReferenceStore, changes_stored: ChangesStored | None = None):
         self._store = store
         self._references = references
+        self._changes_stored = changes_stored
+
+    def _hand_over(self, org_id: str, results: Sequence[IngestResult]) -> None:
+        """Pass the change documents just stored on, so their deltas reach the aggregates without a trigger hop."""
+        change_ids = sorted({r.change_id for r in results if r.change_id})
+        if change_ids and self._changes_stored is not None:
+            self._changes_stored(org_id, change_ids)
 
     def ingest(
         self,
         raw: bytes,
         next_version: bool = False,
-        refresh_health: bool = True,
         manual_entry: ManualEntryStatus | None = None,
         origin: Origin | None = None,
     ) -> IngestResult:
@@ -54,16 +64,17 @@ class IngestionService:
                     rejection.org_id,
                     rejection.event_id,
                 )
-            return self._finish([self._reject_unreadable(raw, rejection, origin)], refresh_health)[0]
+            return self._finish([self._reject_unreadable(raw, rejection, origin)])[0]
         bind(org_id=event.org_id, event_id=event.event_id)
         reference = self._reference_or_rejection(raw, event.org_id, event.event_id, origin=origin)
         if isinstance(reference, IngestResult):
-            return self._finish([reference], refresh_health)[0]
+            return self._finish([reference])[0]
         entry = Parsed(IngestLine(event, next_version), raw)
         results = self._store.apply(
             event.org_id, [entry], reference, source=f"event {event.event_id}", manual_entry=manual_entry, origin=origin
         )
-        return self._finish(results, refresh_health)[0]
+        self._hand_over(event.org_id, results)
+        return self._finish(results)[0]
 
     def ingest_batch(self, raw: bytes, origin: Origin | None = None) -> list[IngestResult]:
         """Process one `records.batch` message: its lines are validated and stored together, in order."""
@@ -71,18 +82,19 @@ class IngestionService:
         try:
             batch = parse_batch(raw)
         except EventRejected as rejection:
-            return self._finish([self._reject_unreadable(raw, rejection, origin)], True)
+            return self._finish([self._reject_unreadable(raw, rejection, origin)])
         bind(org_id=batch.org_id, batch_id=batch.batch_id)
         reference = self._reference_or_rejection(
             raw, batch.org_id, f"batch-{batch.batch_id}", lines=len(batch.lines), origin=origin
         )
         if isinstance(reference, IngestResult):
-            return self._finish([reference], True)
+            return self._finish([reference])
         entries: list[Entry] = [
             Rejected(line_raw, line) if isinstance(line, EventRejected) else Parsed(IngestLine(line), line_raw)
             for line, line_raw in zip(batch.lines, batch.raw_lines, strict=True)
         ]
         results = self._store.apply(batch.org_id, entries, reference, source=f"batch {batch.batch_id}", origin=origin)
+        self._hand_over(batch.org_id, results)
         log.info(
             "ingested batch",
             extra={
@@ -95,7 +107,6 @@ class IngestionService:
                 }
             },
         )
-        self.refresh_health(batch.org_id)
         return results
 
     def ingest_entries(self, org_id: str, entries: Sequence[Entry], source: str) -> list[IngestResult]:
@@ -103,7 +114,9 @@ class IngestionService:
         reference = self._references.get(org_id)
         if reference is None:
             raise ReferenceDataError(f"organization {org_id!r} does not exist")
-        return self._store.apply(org_id, entries, reference, source=source)
+        results = self._store.apply(org_id, entries, reference, source=source)
+        self._hand_over(org_id, results)
+        return results
 
     def _reference_or_rejection(
         self, raw: bytes, org_id: str, event_id: str, lines: int = 1, origin: Origin | None = None
@@ -140,7 +153,7 @@ class IngestionService:
         except ReferenceDataError:
             return True
 
-    def _finish(self, results: list[IngestResult], refresh_health: bool) -> list[IngestResult]:
+    def _finish(self, results: list[IngestResult]) -> list[IngestResult]:
         if len(results) == 1:
             result = results[0]
             log.info(
@@ -155,16 +168,7 @@ class IngestionService:
                     }
                 },
             )
-        if refresh_health and results:
-            result = results[0]
-            self.refresh_health(result.org_id if result.code not in {"unknown_org"} else None)
         return results
-
-    def refresh_health(self, org_id: str | None) -> None:
-        """Fold the data-quality counters of the org into its readable document."""
-        if org_id and not self._org_exists(org_id):
-            org_id = None
-        self._store.fold_data_quality(org_id)
 
 
 def counts(results: Sequence[IngestResult]) -> dict[str, int]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
+from adapters.data_quality import DATA_QUALITY_SHARDS
 from adapters.errors import LostRace, ProcessingError, TransientError, map_exceptions
 from adapters.firestore_codec import (
     MalformedRecord,
@@ -33,7 +34,7 @@ from adapters.firestore_codec import (
 )
 from adapters.origin import Origin
 from adapters.retry import CONTENDED_CHUNK, CONTENDED_WRITE, call_with_retry
-from aggregations import shards
+from adapters.shard_counters import increment_body, shard_index, shard_ref
 from finance_core.batches import BatchPlan, IngestLine, StoredRecord, plan_batch
 from finance_core.changes import encode_changes
 from finance_core.events import EventRejected
@@ -44,7 +45,6 @@ from google.cloud import firestore
 
 log = logging.getLogger(__name__)
 
-DATA_QUALITY_SHARDS = 4
 GLOBAL_ERRORS = "ingestion_errors"
 RECORD_CHANGES = "record_changes"
 # Change documents are the outbox of the record-changes trigger; a week covers any redelivery.
@@ -78,6 +78,8 @@ class IngestResult:
     event_id: str | None = None
     record_id: str | None = None
     code: str | None = None
+    # The change document the line's record change went into (an applied line only).
+    change_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -300,6 +302,7 @@ class IngestionStore:
                 raise _ChunkTooBig()
             writer.create(org.collection(RECORD_CHANGES).document(change_id), body)
             writes += 1
+            results = [replace(r, change_id=change_id) if r.outcome is Outcome.APPLIED else r for r in results]
         if writes + RESERVED_WRITES > MAX_COMMIT_WRITES and len(chunk) > 1:
             raise _ChunkTooBig()
         self._count(writer, org.collection("data_quality").document("current"), change_id or uuid.uuid4().hex, results)
@@ -370,9 +373,9 @@ class IngestionStore:
         counters: dict[str, Any] = {"counts": counts}
         if reasons:
             counters["rejected_by_reason"] = reasons
-        body = shards.increment_body(counters)
+        body = increment_body(counters)
         body["last_event_at"] = firestore.SERVER_TIMESTAMP
-        writer.set(shards.shard_ref(dq_ref, shards.shard_index(spread_key, DATA_QUALITY_SHARDS)), body, merge=True)
+        writer.set(shard_ref(dq_ref, shard_index(spread_key, DATA_QUALITY_SHARDS)), body, merge=True)
 
     # --- messages that name no usable org ----------------------------------------------------------
 
@@ -414,14 +417,6 @@ class IngestionStore:
             outcome = run(self._db.transaction(max_attempts=10))
         reason = rejection.reason if outcome is Outcome.REJECTED else f"already rejected: {rejection.reason}"
         return IngestResult(outcome, reason, rejection.org_id, rejection.event_id, None, rejection.code)
-
-    def fold_data_quality(self, org_id: str | None) -> None:
-        """Refresh `data_quality/current` (or the global one) from its shards."""
-        if org_id:
-            dq_ref = self._org(org_id).collection("data_quality").document("current")
-        else:
-            dq_ref = self._db.collection("data_quality").document("global")
-        shards.fold(self._db, dq_ref, DATA_QUALITY_SHARDS, _data_quality_view)
 
 
 class _ChunkTooBig(Exception):
@@ -552,28 +547,6 @@ def _still_absent() -> Any:
 
 def _unchanged_since(snap: firestore.DocumentSnapshot) -> Any:
     return firestore.Client.write_option(last_update_time=snap.update_time)
-
-
-def _data_quality_view(
-    shard_docs: Mapping[str, Mapping[str, Any]], previous: Mapping[str, Any] | None
-) -> dict[str, Any]:
-    counts: dict[str, int] = {o.value: 0 for o in (Outcome.APPLIED, Outcome.DUPLICATE, Outcome.STALE, Outcome.REJECTED)}
-    by_reason: dict[str, int] = {}
-    last_event_at = None
-    for doc in shard_docs.values():
-        for name, value in dict(doc.get("counts") or {}).items():
-            counts[name] = counts.get(name, 0) + int(value)
-        for code, value in dict(doc.get("rejected_by_reason") or {}).items():
-            by_reason[code] = by_reason.get(code, 0) + int(value)
-        seen_at = doc.get("last_event_at")
-        if seen_at is not None and (last_event_at is None or seen_at > last_event_at):
-            last_event_at = seen_at
-    return {
-        "counts": counts,
-        "rejected_by_reason": by_reason,
-        "total": sum(counts.values()),
-        "last_event_at": last_event_at,
-    }
 
 
 def _with_period_status(reference: OrgReference, snapshots: Mapping[str, Any]) -> OrgReference:

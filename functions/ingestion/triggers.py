@@ -14,6 +14,7 @@ from adapters.rate_limits import RateLimiter
 from adapters.runtime import reference_store
 from adapters.settings import MANUAL_ENTRIES_PER_MINUTE
 from firebase_functions import firestore_fn, https_fn, options, pubsub_fn, scheduler_fn
+from realtime_processor.triggers import apply_stored_changes
 
 from ingestion.manual_entries import ManualEntries
 from ingestion.service import IngestionService
@@ -24,7 +25,7 @@ from ingestion.upload_service import UploadEndpoint, UploadRequest
 @functools.cache
 def ingestion_service() -> IngestionService:
     """The instance's ingestion service."""
-    return IngestionService(IngestionStore(firestore_client()), reference_store())
+    return IngestionService(IngestionStore(firestore_client()), reference_store(), apply_stored_changes)
 
 
 @pubsub_fn.on_message_published(topic="financial-events", retry=True, **deployment.hot_path("ingestion"))

@@ -153,7 +153,6 @@ class UploadEndpoint:
             org_id, [_entry(org_id, item) for item in items], source=f"upload {table.sha256[:12]}"
         )
         results = {item.number: result for item, result in zip(items, stored, strict=True)}
-        self._service.refresh_health(org_id)
         report = _report(org_id, table, items, results)
         log.info(
             "upload ingested",

@@ -6,9 +6,12 @@ pipeline leaves behind, never from counters on the hot path:
 - lag: publish-to-folded lag of the change messages folded in the window (stored on their change
   documents by refresh_aggregate_views), p50 / p99 / max;
 - dead letters waiting on the hold subscriptions (and the sink's Firestore fallback), per org;
-- rejected rate: rejected lines among the lines counted since the previous refresh
-  (data_quality/current of each org, data_quality/global for messages of no known org);
+- rejected rate: rejected lines among the lines counted since the previous refresh (the shards
+  of data_quality/current of each org, data_quality/global for messages of no known org);
 - the last reconciliation and the drift it repaired (data_quality/reconciliation).
+
+It also writes `data_quality/current` of each org: the sum of its shards as of this minute, for
+readers that want one document (dashboards add up the shards live: adapters/data_quality.py).
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from adapters.data_quality import counters_ref, shard_refs
 from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path, utc_now
 from adapters.sweeps import OrgSweep
-from finance_core.health import RECENT_SECONDS, OrgHealth, combine
+from finance_core.health import RECENT_SECONDS, OrgHealth, combine, data_quality_view
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -66,7 +70,7 @@ class HealthRefresher:
         sweep = OrgSweep("pipeline_health", skip_failed_orgs=False)
         for org_id, health in healths.items():
             body = health.document(now, int(self._window.total_seconds()))
-            sweep.run(org_id, functools.partial(self._write, f"{org_path(org_id)}/{ORG_DOC}", body))
+            sweep.run(org_id, functools.partial(self._write_org, org_id, body, health.data_quality))
         total = combine(healths.values())
         total.dead_letters_waiting += unattributed
         global_counts, previous = self._global_counts()
@@ -153,7 +157,7 @@ class HealthRefresher:
         for org_id in healths:
             base = org_path(org_id)
             refs += [
-                self._db.document(f"{base}/data_quality/current"),
+                *shard_refs(self._db, org_id),
                 self._db.document(f"{base}/data_quality/reconciliation"),
                 self._db.document(f"{base}/{ORG_DOC}"),
             ]
@@ -161,8 +165,12 @@ class HealthRefresher:
             snaps = {s.reference.path: s for s in self._db.get_all(refs)} if refs else {}
         for org_id, health in healths.items():
             base = org_path(org_id)
-            current = snaps[f"{base}/data_quality/current"]
-            health.counts = _counts(current.to_dict() if current.exists else None)
+            shards = [snaps[ref.path] for ref in shard_refs(self._db, org_id)]
+            current = data_quality_view(snap.to_dict() or {} for snap in shards if snap.exists)
+            health.counts = _counts(current)
+            # The one writer of data_quality/current: a once-a-minute snapshot of the shards' sum
+            # for readers that want one document (dashboards add the shards up live).
+            health.data_quality = current
             previous = snaps[f"{base}/{ORG_DOC}"]
             health.previous_counts = _counts(previous.to_dict() if previous.exists else None, default=health.counts)
             if previous.exists:
@@ -174,13 +182,22 @@ class HealthRefresher:
                 health.reconciliation = reconciliation.to_dict()
 
     def _global_counts(self) -> tuple[dict[str, int], dict[str, int]]:
-        with map_exceptions("reading the global data-quality document"):
-            refs = [self._db.document("data_quality/global"), self._db.document(GLOBAL_DOC)]
+        with map_exceptions("reading the global data-quality counters"):
+            refs = [*shard_refs(self._db, None), self._db.document(GLOBAL_DOC)]
             snaps = {s.reference.path: s for s in self._db.get_all(refs)}
-        now_counts = _counts(snaps["data_quality/global"].to_dict() if snaps["data_quality/global"].exists else None)
+        shards = [snaps[ref.path] for ref in shard_refs(self._db, None)]
+        now_counts = _counts(data_quality_view(snap.to_dict() or {} for snap in shards if snap.exists))
         stored = snaps[GLOBAL_DOC].to_dict() if snaps[GLOBAL_DOC].exists else None
         previous = dict((stored or {}).get("unattributed_counts") or now_counts)
         return now_counts, {k: int(v) for k, v in previous.items()}
+
+    def _write_org(self, org_id: str, body: dict[str, Any], data_quality: dict[str, Any] | None) -> None:
+        batch = self._db.batch()
+        batch.set(self._db.document(f"{org_path(org_id)}/{ORG_DOC}"), body)
+        if data_quality is not None:
+            batch.set(counters_ref(self._db, org_id), {**data_quality, "refreshed_at": body["computed_at"]})
+        with map_exceptions(f"writing the health documents of {org_id}"):
+            batch.commit()
 
     def _write(self, path: str, body: dict[str, Any]) -> None:
         with map_exceptions(f"writing {path}"):

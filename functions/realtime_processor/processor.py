@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from adapters.errors import PermanentError, TransientError, map_exceptions
+from adapters.errors import PermanentError, ProcessingError, TransientError, map_exceptions
 from adapters.firestore_codec import org_path, utc_now
 from adapters.logs import bind, log_context
 from aggregations.store import MAX_WRITES_PER_COMMIT, AggregateStore
@@ -125,26 +125,56 @@ class RecordChangeProcessor:
         """The change document of a change id."""
         return self._db.document(f"{org_path(org_id)}/{RECORD_CHANGES}/{change_id}")
 
+    def apply_stored(self, org_id: str, change_ids: Sequence[str]) -> list[ProcessResult]:
+        """Apply and publish change documents ingestion has just committed, in the ingesting invocation.
+
+        This is the live path: the deltas reach the shards and the change message goes out without
+        waiting for the record-changes trigger, which then finds the document done (and stays, with
+        the outbox sweep, the safety net when this invocation dies half-way). A failure here never
+        fails the ingestion: the lines are stored, and the trigger or the sweep applies them.
+        """
+        results = []
+        for change_id in change_ids:
+            try:
+                document = self._read(org_id, change_id)
+                if document is None:
+                    continue
+                created_at = document.body.get("created_at")
+                changed_at = (created_at if isinstance(created_at, datetime) else utc_now()).isoformat()
+                results.append(
+                    self.process(change_id, org_id, document.body, changed_at, document.update_time, take_backlog=False)
+                )
+            except ProcessingError as exc:
+                log.warning("change %s of %s left to the record-changes trigger: %s", change_id, org_id, exc)
+        return results
+
     def process(
-        self, change_id: str, org_id: str, document: Mapping[str, Any], changed_at: str, update_time: Any
+        self,
+        change_id: str,
+        org_id: str,
+        document: Mapping[str, Any],
+        changed_at: str,
+        update_time: Any,
+        take_backlog: bool = True,
     ) -> ProcessResult:
         """Apply the document's deltas (and those of late documents of its org) exactly once; publish them.
 
         `update_time` is the document's update time as read (the trigger event's snapshot, or the
-        sweep's read): applying is conditional on it, which makes it exactly once.
+        sweep's read): applying is conditional on it, which makes it exactly once. `take_backlog`
+        False applies the document alone (ingestion's own invocation: its document is not late).
         """
         own = ChangeDocument(change_id, document, update_time)
         bind(org_id=org_id, change_id=change_id, trace_id=document.get("trace_id"))
-        if own.state == "pending" and self._late(own):
-            # A late trigger: under a burst most find their document taken along already, and
-            # one read of its state says so without looking at the backlog.
+        if own.state == "pending" and (take_backlog or self._late(own)):
+            # The trigger (or the sweep) comes after ingestion applied the document itself, as a
+            # rule: one read of its state says so, without a backlog query or a commit bound to fail.
             current = self._read(org_id, change_id, fields=["state"])
             if current is None or current.state not in ("pending", "applied"):
                 return ProcessResult(False, (), False)
             if current.state == "applied":
                 own = self._read(org_id, change_id) or own
         if own.state == "pending":
-            backlog = self._backlog(org_id, own)
+            backlog = self._backlog(org_id, own) if take_backlog else []
             merged = None if backlog is None else self._apply(org_id, own, backlog)
             if merged is None:
                 # Applied before (a redelivery), or taken by another invocation: see what it is now.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 from adapters import deployment
 from adapters.clients import firestore_client
@@ -28,11 +29,13 @@ def processor() -> RecordChangeProcessor:
 
 
 # The trigger fires once per change document, which ingestion writes once per commit: a lone
-# event or a few hundred lines of a batch. The Python SDK deploys Firestore triggers without
-# retry-on-failure (the post-deploy step turns it on: infra/terraform/scripts/apply_trigger_policies.py),
-# and the pipeline does not depend on it: the deltas are applied once in a commit that also moves
-# the change document's state (the outbox entry), and the outbox sweep, every minute, applies and
-# publishes whatever a failed or lost invocation left behind.
+# event or a few hundred lines of a batch. Ingestion applies its documents itself right after the
+# commit (apply_stored_changes), so the trigger usually finds its document done after one read: it
+# is the safety net for an ingesting invocation that died between its commit and the apply. The
+# Python SDK deploys Firestore triggers without retry-on-failure (the post-deploy step turns it on:
+# infra/terraform/scripts/apply_trigger_policies.py), and the pipeline does not depend on it either:
+# the deltas are applied once in a commit that also moves the change document's state (the outbox
+# entry), and the outbox sweep, every minute, applies and publishes what a lost invocation left.
 @firestore_fn.on_document_created(
     document="organizations/{org_id}/record_changes/{change_id}", **deployment.hot_path("realtime")
 )
@@ -48,6 +51,11 @@ def apply_record_changes(event: firestore_fn.Event[firestore_fn.DocumentSnapshot
         changed_at=event.time.isoformat(),
         update_time=event.data.update_time,
     )
+
+
+def apply_stored_changes(org_id: str, change_ids: Sequence[str]) -> None:
+    """What ingestion calls once it has committed change documents: apply and publish them at once."""
+    processor().apply_stored(org_id, change_ids)
 
 
 @scheduler_fn.on_schedule(schedule="every 1 minutes", **deployment.scheduled("realtime"))

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from adapters.data_quality import shard_refs as data_quality_shards
 from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path
 from finance_core.accounts import ChartError, ChartOfAccounts
+from finance_core.health import data_quality_view
 from finance_core.identifiers import CONSOLIDATED_ENTITY, KEY_SEPARATOR
 from finance_core.trend_series import metric_doc_id
 from google.cloud import firestore
@@ -53,8 +55,9 @@ class PackSource:
             )
         for metric in TREND_METRICS:
             refs[org.collection("trends").document(metric_doc_id(metric)).path] = ("trend", metric)
+        for index, shard in enumerate(data_quality_shards(self._db, org_id)):
+            refs[shard.path] = ("data_quality", index)
         for name, path in (
-            ("data_quality", "data_quality/current"),
             ("analytics", ANALYTICS_HEALTH_DOC),
             ("reconciliation", RECONCILIATION_DOC),
         ):
@@ -87,7 +90,7 @@ class PackSource:
             variance=found["variance"],
             trends=found["trend"],
             alerts=alerts,
-            data_quality=found["data_quality"].get("data_quality"),
+            data_quality=data_quality_view(found["data_quality"].values()) if found["data_quality"] else None,
             analytics_health=found["analytics"].get("analytics"),
             reconciliation=found["reconciliation"].get("reconciliation"),
             generated_at=now,

@@ -9,7 +9,7 @@ from typing import Any
 from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path
 from adapters.reference_store import ReferenceStore
-from aggregations import shards
+from adapters.shard_counters import shard_ref
 from aggregations.store import AggregateStore
 from finance_core.aggregates import AggregateKey, fold_shards
 from finance_core.identifiers import CONSOLIDATED_ENTITY
@@ -45,7 +45,7 @@ class TrendComputer:
         """Consolidated actual account totals and live record counts per period, from the shards."""
         keys = {period: AggregateKey(CONSOLIDATED_ENTITY, period, "actual") for period in periods}
         refs = {
-            shards.shard_ref(self._aggregates.view_ref(org_id, key), i).path: period
+            shard_ref(self._aggregates.view_ref(org_id, key), i).path: period
             for period, key in keys.items()
             for i in range(self._shard_count)
         }

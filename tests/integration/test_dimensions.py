@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from adapters.reference_store import ReferenceStore
-from aggregations import shards
+from adapters.shard_counters import shard_ref
 from aggregations.derived import DerivedDocuments
 from aggregations.reconcile import Reconciler
 from aggregations.store import AggregateStore
@@ -127,7 +127,7 @@ def firestore_dimension_aggregates(db, org_id: str) -> tuple[Expected, Expected]
             "accounts": {a: int(v) for a, v in (doc.get("accounts") or {}).items()},
             "record_count": int(doc.get("record_count") or 0),
         }
-    shard_refs = [shards.shard_ref(snap.reference, n) for snap in snaps for n in range(SHARDS)]
+    shard_refs = [shard_ref(snap.reference, n) for snap in snaps for n in range(SHARDS)]
     by_key: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for shard in db.get_all(shard_refs):
         if shard.exists:

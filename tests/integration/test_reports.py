@@ -25,7 +25,7 @@ from reports.schedules import due_period
 from tests.alert_receivers import SmtpReceiver, free_port
 from tests.auth_emulator import sign_up, sign_up_anonymously
 from tests.firestore_events import FirestoreEvent, deliver, run_scheduled, state_of
-from tests.support import publish, seed_org, wait_until
+from tests.support import data_quality, publish, seed_org, wait_until
 
 pytestmark = pytest.mark.emulators
 
@@ -158,7 +158,7 @@ def loaded(stack, db):
         variance = doc(db, f"organizations/{org_id}/variance/_all__{PERIOD}") or {}
         revenue = sum(expected[("_all", PERIOD, "actual")][a] for a in ("4100", "4200"))
         kpis = doc(db, f"organizations/{org_id}/kpis/current") or {}
-        dq = doc(db, f"organizations/{org_id}/data_quality/current") or {}
+        dq = data_quality(db, org_id)
         return (
             ((variance.get("vs_budget") or {}).get("metrics") or {}).get("revenue", {}).get("actual") == revenue
             and kpis.get("period") == PERIOD

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from rich.console import Console
 
 from tools.demo.dashboard import DashboardState, money, render, sparkline
 from tools.demo.stream import DemoFeed, FeedStats
 
 
-def test_render_shows_the_numbers_of_the_documents():
-    state = DashboardState(FeedStats(sent=42))
+def _state(in_progress: bool) -> DashboardState:
+    state = DashboardState(FeedStats(sent=42), "2026-11", in_progress=in_progress)
     state.kpis = {
         "kpis": {
             "revenue": {
@@ -44,10 +46,25 @@ def test_render_shows_the_numbers_of_the_documents():
         },
     ]
     state.health = {"counts": {"applied": 40, "duplicate": 2, "stale": 0, "rejected": 0}}
-    state.lags.extend([80.0, 120.0, 95.0])
+    applied_at = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    for number, lag in enumerate((0.080, 0.120, 0.095)):
+        event_id = f"e{number}"
+        state.visibility.on_published(event_id, at=100.0)
+        state.visibility.applied[event_id] = applied_at + timedelta(milliseconds=number)
+        state.visibility.on_aggregate_snapshot(
+            {"shards_read_at": applied_at + timedelta(milliseconds=number)}, arrived=100.0 + lag
+        )
+    return state
+
+
+def _text(state: DashboardState) -> str:
     console = Console(record=True, width=200)
     console.print(render(state, "Northwind Trading Group", "2026-11", 12.0, "streaming"))
-    text = console.export_text()
+    return console.export_text()
+
+
+def test_render_shows_the_numbers_of_the_documents():
+    text = _text(_state(in_progress=False))
     for expected in (
         "Northwind Trading Group",
         "1,234.6k",
@@ -58,10 +75,20 @@ def test_render_shows_the_numbers_of_the_documents():
         "critical",
         "applied 40",
         "p50 95 ms",
+        "(3 of 3 applied events)",
         "+4.2%",
         "Unusual Marketing (eu-central) in 2026-03 · likelihood 0.99999",
     ):
         assert expected in text, expected
+
+
+def test_the_month_in_progress_shows_the_share_of_budget_booked_so_far_never_a_verdict():
+    text = _text(_state(in_progress=True))
+    # 900.0k booked against a 600.0k budget line, 1,234.6k of 1,200.0k revenue: shares, not misses.
+    for expected in ("month in progress", "150% of budget", "103% of budget", "budget so far"):
+        assert expected in text, expected
+    for verdict in ("▼ bad", "▲ good", "Var %"):
+        assert verdict not in text, verdict
 
 
 def test_money_and_sparkline_helpers():

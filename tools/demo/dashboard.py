@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from finance_core.aggregates import AggregateKey
+from finance_core.health import data_quality_view
 from finance_core.identifiers import CONSOLIDATED_ENTITY
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
@@ -109,7 +110,8 @@ class LiveListeners:
             org.collection("aggregates").document(f"_all__{period}__actual").on_snapshot(self._actual),
             org.collection("aggregates").document(f"_all__{period}__budget").on_snapshot(self._doc("budget")),
             org.collection("variance").document(f"_all__{period}").on_snapshot(self._doc("variance")),
-            org.collection("data_quality").document("current").on_snapshot(self._doc("health")),
+            # The data-quality counters are sharded: the sum of the shards is what a dashboard shows.
+            org.collection("data_quality").document("current").collection("shards").on_snapshot(self._health),
             org.collection("alerts").where(filter=FieldFilter("status", "==", "active")).on_snapshot(self._alerts),
         ]
 
@@ -134,6 +136,12 @@ class LiveListeners:
         for change in changes:
             if change.type.name != "REMOVED":
                 self.state.visibility.on_change_document(change.document.to_dict() or {})
+
+    def _health(self, snapshots, changes, read_time):
+        counters = data_quality_view(snapshot.to_dict() or {} for snapshot in snapshots)
+        with self.state.lock:
+            self.state.health = counters
+            self.state.updates += 1
 
     def _alerts(self, snapshots, changes, read_time):
         with self.state.lock:

@@ -23,6 +23,7 @@ from tools.stack.provision import provision
 from tools.stack.seed import (
     applied_change_count,
     close_periods,
+    data_quality_counters,
     data_quality_total,
     demo_history,
     demo_reference,
@@ -222,7 +223,7 @@ def run_demo(args: argparse.Namespace) -> int:
     stats = FeedStats()
     state = DashboardState(stats, period, _org_period_in_progress(db, org_id, period))
     listeners = LiveListeners(db, org_id, period, state, since=datetime.now(UTC) - timedelta(seconds=5))
-    health_before = db.document(f"organizations/{org_id}/data_quality/current").get().to_dict() or {}
+    health_before = data_quality_counters(db, org_id)
     stop = threading.Event()
     feed = DemoFeed(org_id, period, args.seed, args.duplicates, args.late, args.invalid)
     worker = threading.Thread(
@@ -263,7 +264,7 @@ def run_demo(args: argparse.Namespace) -> int:
         console.log("interrupted: stopping")
     finally:
         listeners.close()
-        health_after = db.document(f"organizations/{org_id}/data_quality/current").get().to_dict() or {}
+        health_after = data_quality_counters(db, org_id)
         complete = _summary(console, stats, health_before, health_after, state, load)
         if reused or args.keep_running:
             console.print(web_dashboard_panel(stack.config, org_id, True))

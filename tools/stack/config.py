@@ -12,6 +12,8 @@ STACK_DIR = ROOT / ".stack"
 LOG_DIR = STACK_DIR / "logs"
 TOOLS_DIR = ROOT / ".tools"
 STATE_FILE = STACK_DIR / "state.json"
+# Written by the Pub/Sub dispatcher once it pulls every function's subscription (tools/stack/dispatcher.py).
+DISPATCHER_READY_FILE = STACK_DIR / "dispatcher.ready"
 DEFAULT_PROJECT = "demo-finance-live"
 # Services outside firebase.json and their default ports (FINANCE_<NAME>_PORT overrides them too).
 EXTRA_DEFAULT_PORTS = {"bigquery": 9050, "bigquery_grpc": 9060, "storage": 9199}

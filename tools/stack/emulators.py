@@ -24,6 +24,7 @@ from tools.setup_env import (
     SetupError,
     gcloud_emulators,
 )
+from tools.stack.config import DISPATCHER_READY_FILE as DISPATCHER_READY
 from tools.stack.config import LOG_DIR, STACK_DIR, STATE_FILE, StackConfig
 from tools.stack.meter import WRITE_METER_DIR
 from tools.stack.reaper import descendants, running, start_time
@@ -31,14 +32,16 @@ from tools.web import build as build_web
 
 # Makes firebase-tools open one connection per request to a Python worker (see the file).
 WORKER_CONNECTIONS_PRELOAD = Path(__file__).with_name("worker_connections.cjs")
-# Pub/Sub deliveries to the functions as in production: bounded, retried, dead-lettered (see the file).
-PUBSUB_DELIVERY_PRELOAD = Path(__file__).with_name("pubsub_delivery.cjs")
-PRELOADS = (WORKER_CONNECTIONS_PRELOAD, PUBSUB_DELIVERY_PRELOAD)
+PRELOADS = (WORKER_CONNECTIONS_PRELOAD,)
 
-FIREBASE_SERVICES = ("auth", "functions", "firestore", "pubsub", "hosting")
-# Each Python worker of the functions emulator is a process (~70 MB, ~1 s to start); on a
-# 2-core machine a few parallel workers per function is the sweet spot.
-DEFAULT_FUNCTIONS_PARALLEL = "4"
+# The Pub/Sub emulator is not one of them: the stack starts it itself and delivers its messages
+# with tools/stack/dispatcher.py (one subscription per function, as in production).
+FIREBASE_SERVICES = ("auth", "functions", "firestore", "hosting")
+# The Functions emulator runs at most this many invocations at once, over all functions. It is a
+# local artefact (production scales each function on its own), so it is set high enough never to
+# queue one function behind another's work: the dispatcher bounds each Pub/Sub-triggered function
+# to FINANCE_DISPATCH_PER_FUNCTION messages in flight. Each Python worker is a process (~80 MB).
+DEFAULT_FUNCTIONS_PARALLEL = "32"
 
 
 def expected_functions() -> set[str]:
@@ -208,8 +211,11 @@ class LocalStack:
             self._start_bigquery(fresh=True)
             progress("starting the Cloud Storage emulator")
             self._start_storage()
-            progress("starting Firestore, Pub/Sub, Auth, Hosting and the Functions emulator (loads the functions)")
-            firebase = self._start_firebase(pubsub_bin)
+            progress("starting the Pub/Sub emulator and the delivery of its messages to the functions")
+            self._start_pubsub(pubsub_bin)
+            self._start_dispatcher()
+            progress("starting Firestore, Auth, Hosting and the Functions emulator (loads the functions)")
+            firebase = self._start_firebase()
             self._start_reaper(firebase.pid)
             self._save_state()
             self.wait_ready(progress, timeout)
@@ -301,6 +307,19 @@ class LocalStack:
         ]
         self._spawn("storage", command, dict(os.environ))
 
+    def _start_pubsub(self, pubsub_bin: Path) -> None:
+        """gcloud's Pub/Sub emulator (in memory: it starts empty, like Firestore)."""
+        java_home = _java_home()
+        env = {**os.environ, "JAVA_HOME": java_home, "PATH": f"{java_home}/bin:{os.environ.get('PATH', '')}"}
+        command = [str(pubsub_bin), f"--host={self.config.host}", f"--port={self.config.ports['pubsub']}"]
+        self._spawn("pubsub", command, env)
+
+    def _start_dispatcher(self) -> None:
+        """Delivers each Pub/Sub-triggered function its own subscription's messages (tools/stack/dispatcher.py)."""
+        DISPATCHER_READY.unlink(missing_ok=True)
+        command = [str(ROOT / ".venv" / "bin" / "python"), "-m", "tools.stack.dispatcher"]
+        self._spawn("dispatcher", command, {**os.environ, **self.config.client_env()})
+
     def _firebase_config(self) -> Path:
         """firebase.json, or a copy with overridden ports when FINANCE_*_PORT is set."""
         if self.config.uses_default_ports:
@@ -319,6 +338,8 @@ class LocalStack:
         """functions/.env.local: settings the functions read as params when run by the emulator."""
         lines = [
             f"BIGQUERY_EMULATOR_HOST={self.config.address('bigquery')}",
+            # The stack runs the Pub/Sub emulator itself, so the Functions emulator does not set it.
+            f"PUBSUB_EMULATOR_HOST={self.config.address('pubsub')}",
             f"STORAGE_EMULATOR_HOST=http://{self.config.address('storage')}",
             # Links in report documents point at this emulator's download function.
             f"REPORTS_DOWNLOAD_URL=http://{self.config.address('functions')}/{self.config.project_id}/us-central1/download_report",
@@ -342,7 +363,7 @@ class LocalStack:
         if not secrets.exists():
             secrets.write_text("SLACK_WEBHOOK_URL=unset-local\nSMTP_PASSWORD=unset-local\n")
 
-    def _start_firebase(self, pubsub_bin: Path) -> Service:
+    def _start_firebase(self) -> Service:
         java_home = _java_home()
         self._functions_env_file()
         env = dict(os.environ)
@@ -351,7 +372,6 @@ class LocalStack:
                 "JAVA_HOME": java_home,
                 "PATH": f"{java_home}/bin:{env.get('PATH', '')}",
                 "FIRESTORE_EMULATOR_BINARY_PATH": str(FIRESTORE_LAUNCHER),
-                "PUBSUB_EMULATOR_BINARY_PATH": str(pubsub_bin),
                 "FUNCTIONS_EMULATOR_PARALLEL": os.environ.get(
                     "FUNCTIONS_EMULATOR_PARALLEL", DEFAULT_FUNCTIONS_PARALLEL
                 ),
@@ -406,6 +426,10 @@ class LocalStack:
             "storage": lambda: _http_ok(
                 f"http://{self.config.address('storage')}/storage/v1/b?project={self.config.project_id}"
             ),
+            "pubsub": lambda: _http_ok(
+                f"http://{self.config.address('pubsub')}/v1/projects/{self.config.project_id}/topics"
+            ),
+            "dispatcher": self._dispatcher_ready,
             "firebase": self._firebase_ready,
         }
         pending = dict(checks)
@@ -442,6 +466,13 @@ class LocalStack:
         except (OSError, ValueError):
             return set()
         return {t["entryPoint"] for b in backends for t in b.get("functionTriggers", [])}
+
+    def _dispatcher_ready(self) -> bool:
+        service = next((s for s in self.services if s.name == "dispatcher"), None)
+        try:
+            return service is not None and json.loads(DISPATCHER_READY.read_text()).get("pid") == service.pid
+        except (OSError, ValueError):
+            return False
 
     def _firebase_ready(self) -> bool:
         try:

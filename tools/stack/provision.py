@@ -59,11 +59,44 @@ def bigquery_client(config: StackConfig) -> bigquery.Client:
     )
 
 
+def trigger_subscription(function: str) -> str:
+    """The local subscription of a Pub/Sub-triggered function (tools/stack/dispatcher.py delivers it)."""
+    return f"trigger-{function}"
+
+
+def subscription_request(config: StackConfig, sub: dict[str, Any]) -> dict[str, Any]:
+    """The create request of a subscription of infra/resources.json, with its retry and dead-letter policy."""
+    publisher_paths = pubsub_v1.PublisherClient.topic_path
+    request: dict[str, Any] = {
+        "name": pubsub_v1.SubscriberClient.subscription_path(config.project_id, sub["name"]),
+        "topic": publisher_paths(config.project_id, sub["topic"]),
+        "ack_deadline_seconds": sub.get("ack_deadline_seconds", 10),
+        "enable_message_ordering": sub.get("enable_message_ordering", False),
+    }
+    if sub.get("message_retention_duration"):
+        request["message_retention_duration"] = _duration(sub["message_retention_duration"])
+    if sub.get("dead_letter_topic"):
+        request["dead_letter_policy"] = {
+            "dead_letter_topic": publisher_paths(config.project_id, sub["dead_letter_topic"]),
+            "max_delivery_attempts": sub.get("max_delivery_attempts", 5),
+        }
+    if sub.get("retry_minimum_backoff"):
+        request["retry_policy"] = {
+            "minimum_backoff": _duration(sub["retry_minimum_backoff"]),
+            "maximum_backoff": _duration(sub.get("retry_maximum_backoff", "600s")),
+        }
+    return request
+
+
 def provision_pubsub(config: StackConfig, report: ProvisionReport) -> None:
-    """Topics first (dead-letter topics included), then subscriptions with their policies."""
+    """Topics first (dead-letter topics included), then subscriptions with their policies: those of
+    infra/resources.json and one per Pub/Sub-triggered function, as production has."""
     spec = resources()["pubsub"]
     publisher = pubsub_v1.PublisherClient()
     subscriber = pubsub_v1.SubscriberClient()
+    subscriptions = list(spec["subscriptions"]) + [
+        {**trigger, "name": trigger_subscription(trigger["function"])} for trigger in spec["function_triggers"]
+    ]
     try:
         for topic in spec["topics"]:
             path = publisher.topic_path(config.project_id, topic["name"])
@@ -72,28 +105,9 @@ def provision_pubsub(config: StackConfig, report: ProvisionReport) -> None:
                 report.created.append(f"topic {topic['name']}")
             except google_exceptions.AlreadyExists:
                 report.unchanged.append(f"topic {topic['name']}")
-        for sub in spec["subscriptions"]:
-            path = subscriber.subscription_path(config.project_id, sub["name"])
-            request: dict[str, Any] = {
-                "name": path,
-                "topic": publisher.topic_path(config.project_id, sub["topic"]),
-                "ack_deadline_seconds": sub.get("ack_deadline_seconds", 10),
-                "enable_message_ordering": sub.get("enable_message_ordering", False),
-            }
-            if sub.get("message_retention_duration"):
-                request["message_retention_duration"] = _duration(sub["message_retention_duration"])
-            if sub.get("dead_letter_topic"):
-                request["dead_letter_policy"] = {
-                    "dead_letter_topic": publisher.topic_path(config.project_id, sub["dead_letter_topic"]),
-                    "max_delivery_attempts": sub.get("max_delivery_attempts", 5),
-                }
-            if sub.get("retry_minimum_backoff"):
-                request["retry_policy"] = {
-                    "minimum_backoff": _duration(sub["retry_minimum_backoff"]),
-                    "maximum_backoff": _duration(sub.get("retry_maximum_backoff", "600s")),
-                }
+        for sub in subscriptions:
             try:
-                subscriber.create_subscription(request=request)
+                subscriber.create_subscription(request=subscription_request(config, sub))
                 report.created.append(f"subscription {sub['name']}")
             except google_exceptions.AlreadyExists:
                 report.unchanged.append(f"subscription {sub['name']}")

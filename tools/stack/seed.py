@@ -156,10 +156,17 @@ def publish_batches(config: StackConfig, batches: Iterable[Mapping[str, Any]]) -
     return lines
 
 
+def data_quality_counters(db: firestore.Client, org_id: str) -> dict[str, Any]:
+    """The org's data-quality counters summed over their shards, as dashboards read them (empty before any)."""
+    from finance_core.health import data_quality_view
+
+    shards = list(db.collection(f"organizations/{org_id}/data_quality/current/shards").stream())
+    return data_quality_view(snap.to_dict() or {} for snap in shards) if shards else {}
+
+
 def data_quality_total(db: firestore.Client, org_id: str) -> int:
     """How many deliveries the org's data-quality counters account for."""
-    snap = db.document(f"organizations/{org_id}/data_quality/current").get()
-    return int((snap.to_dict() or {}).get("total", 0)) if snap.exists else 0
+    return int(data_quality_counters(db, org_id).get("total", 0))
 
 
 def applied_change_count(db: firestore.Client, org_id: str) -> int:

@@ -52,6 +52,8 @@ class OrgHealth:
     recent_lag_samples: list[float] = field(default_factory=list)
     # The backlog at the previous refresh (None: unknown), to say whether it shrinks.
     previous_unfinished_changes: int | None = None
+    # The data-quality counters summed over their shards (data_quality_view), when read.
+    data_quality: dict[str, Any] | None = None
     dead_letters_waiting: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     previous_counts: dict[str, int] = field(default_factory=dict)
@@ -169,6 +171,34 @@ class OrgHealth:
             "counts": dict(self.counts),
             "reconciliation": dict(self.reconciliation) if self.reconciliation else None,
         }
+
+
+DATA_QUALITY_OUTCOMES = ("applied", "duplicate", "stale", "rejected")
+
+
+def data_quality_view(shards: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The org's data-quality counters from its shard documents (each delivery increments one shard).
+
+    Counts per outcome, rejections per reason code, their total and the time of the last event:
+    what dashboards show, summed where they read it, so no writer ever folds the shards.
+    """
+    counts: dict[str, int] = dict.fromkeys(DATA_QUALITY_OUTCOMES, 0)
+    by_reason: dict[str, int] = {}
+    last_event_at = None
+    for doc in shards:
+        for name, value in dict(doc.get("counts") or {}).items():
+            counts[name] = counts.get(name, 0) + int(value)
+        for code, value in dict(doc.get("rejected_by_reason") or {}).items():
+            by_reason[code] = by_reason.get(code, 0) + int(value)
+        seen_at = doc.get("last_event_at")
+        if seen_at is not None and (last_event_at is None or seen_at > last_event_at):
+            last_event_at = seen_at
+    return {
+        "counts": counts,
+        "rejected_by_reason": by_reason,
+        "total": sum(counts.values()),
+        "last_event_at": last_event_at,
+    }
 
 
 def _round(value: float | None) -> float | None:

@@ -1,6 +1,9 @@
 import { limit, orderBy } from 'firebase/firestore';
 
-import { useDocument, useQuery } from '../hooks/live';
+import { useMemo } from 'react';
+
+import { type Live, useQuery } from '../hooks/live';
+import { sumDataQuality } from '../lib/dataQuality';
 import { orgPath, useSession } from '../lib/session';
 import type { DataQualityDoc, IngestionErrorDoc } from '../lib/types';
 import { LiveView } from './States';
@@ -8,7 +11,13 @@ import { LiveView } from './States';
 /** What arrived and what was refused, with the reasons an integrator needs to fix their feed. */
 export function DataQuality() {
   const { services, orgId } = useSession();
-  const quality = useDocument<DataQualityDoc>(services.db, orgPath(orgId, 'data_quality', 'current'));
+  // The counters are sharded (one increment per ingestion commit): their sum is the org's figure.
+  const shards = useQuery<DataQualityDoc>(services.db, orgPath(orgId, 'data_quality', 'current', 'shards'), [], 'all');
+  const quality = useMemo<Live<DataQualityDoc>>(() => {
+    if (shards.status !== 'ready') return shards;
+    if (shards.data.length === 0) return { status: 'missing', receivedAt: shards.receivedAt };
+    return { status: 'ready', data: sumDataQuality(shards.data), receivedAt: shards.receivedAt };
+  }, [shards]);
   const errors = useQuery<IngestionErrorDoc>(services.db, orgPath(orgId, 'ingestion_errors'),
     [orderBy('received_at', 'desc'), limit(20)], 'latest');
   return (
