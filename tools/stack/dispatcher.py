@@ -45,9 +45,9 @@ from tools.stack.provision import resources, subscription_request, trigger_subsc
 log = logging.getLogger("dispatcher")
 
 REGION = "us-central1"
-# Messages in flight per function: a few per function keeps two cores busy without starving the
+# Messages in flight per function: two keep two cores busy without starving the
 # hot path behind one slow consumer (production scales each function on its own).
-DEFAULT_PER_FUNCTION = 4
+DEFAULT_PER_FUNCTION = 2
 # The Functions emulator answers when the function returns; the longest timeout of a trigger.
 DELIVERY_TIMEOUT_SECONDS = 600
 READY_FILE = DISPATCHER_READY_FILE

@@ -41,7 +41,7 @@ FIREBASE_SERVICES = ("auth", "functions", "firestore", "hosting")
 # local artefact (production scales each function on its own), so it is set high enough never to
 # queue one function behind another's work: the dispatcher bounds each Pub/Sub-triggered function
 # to FINANCE_DISPATCH_PER_FUNCTION messages in flight. Each Python worker is a process (~80 MB).
-DEFAULT_FUNCTIONS_PARALLEL = "32"
+DEFAULT_FUNCTIONS_PARALLEL = "16"
 
 
 def expected_functions() -> set[str]:
