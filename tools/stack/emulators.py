@@ -528,7 +528,8 @@ class LocalStack:
             result[name] = f"up at {address}" if _http_ok(url) else f"down ({address})"
         if "mail" in self.config.ports:
             up = _tcp_ok(self.config.host, self.config.ports["mail"])
-            result["mail"] = f"{'up at' if up else 'down ('}{self.config.address('mail')}{'' if up else ')'}"
+            address = self.config.address("mail")
+            result["mail"] = f"up at {address}" if up else f"down ({address})"
         return result
 
     def stop(self, quiet: bool = False, grace: float = 15.0) -> None:
