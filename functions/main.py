@@ -26,6 +26,7 @@ from ingestion.triggers import (  # noqa: E402
     sweep_manual_entries,
 )
 from operations.triggers import refresh_pipeline_health  # noqa: E402
+from organizations.triggers import manage_access, send_invitation  # noqa: E402
 from realtime_processor.triggers import apply_record_changes, publish_pending_changes  # noqa: E402
 from reports.triggers import download_report, on_period_written, on_report_requested, send_scheduled_reports  # noqa: E402
 from trends.triggers import refresh_trends, sweep_trend_requests  # noqa: E402
@@ -61,6 +62,9 @@ __all__ = [
     "reconcile_comment_counts",
     # operations
     "refresh_pipeline_health",
+    # organisations: membership and invitations
+    "manage_access",
+    "send_invitation",
     # reports
     "on_report_requested",
     "download_report",

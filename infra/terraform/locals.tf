@@ -152,6 +152,19 @@ locals {
       bigquery_jobs      = false
       reads_secrets      = true
     }
+    # Organisations and their people: member documents, invitations and their link tokens,
+    # invitation e-mails through the SMTP secret. Verifying callers' ID tokens needs no role.
+    access = {
+      account_id         = "fn-access"
+      description        = "Access: invitations by e-mail, accepting them, role changes and removal of members."
+      functions          = ["manage_access", "send_invitation"]
+      firestore          = true
+      event_triggers     = true
+      publishes_internal = false
+      bigquery_writer    = false
+      bigquery_jobs      = false
+      reads_secrets      = true
+    }
   }
 
   # Pub/Sub-triggered functions that no family claims (must stay empty).
