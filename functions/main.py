@@ -6,6 +6,7 @@ configure_logging()
 
 # One import line per capability; each capability keeps its triggers in its own triggers.py.
 from aggregations.triggers import (  # noqa: E402
+    check_metric_definition,
     on_metric_definition_written,
     reconcile_aggregates,
     refresh_aggregate_views,
@@ -45,6 +46,7 @@ __all__ = [
     "refresh_aggregate_views",
     "reconcile_aggregates",
     "on_metric_definition_written",
+    "check_metric_definition",
     # analytics sink (BigQuery)
     "sink_changes_to_bigquery",
     "sink_metric_series_to_bigquery",

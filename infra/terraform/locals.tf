@@ -92,7 +92,7 @@ locals {
     realtime = {
       account_id         = "fn-realtime"
       description        = "Realtime processor and aggregations: record deltas, sharded aggregates, KPIs, change events, reconciliation."
-      functions          = ["apply_record_changes", "publish_pending_changes", "refresh_aggregate_views", "reconcile_aggregates", "refresh_pipeline_health", "on_metric_definition_written"]
+      functions          = ["apply_record_changes", "publish_pending_changes", "refresh_aggregate_views", "reconcile_aggregates", "refresh_pipeline_health", "on_metric_definition_written", "check_metric_definition"]
       firestore          = true
       event_triggers     = true
       publishes_internal = true

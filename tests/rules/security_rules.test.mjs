@@ -502,6 +502,34 @@ const CASES = [
   { who: 'admin', expect: 'deny', op: 'create', path: A('metric_series/_all__budget'), data: () => ({ metrics: {} }), name: 'write a metric series' },
   { who: 'admin', expect: 'deny', op: 'update', path: A('metrics_status/current'), data: () => ({ revision: 9 }), name: 'write the metrics status' },
   { who: 'admin', expect: 'allow', op: 'create', path: A('accounts/1000'), data: () => ({ name: 'Cash', type: 'asset', tags: ['cash', 'current_asset'] }), name: 'add a tagged account' },
+
+  // --- size bounds on every admin-writable value (docs/dashboard-clients.md, "Size bounds"), and
+  // dimension names exactly as docs/kpis.md states them
+  { who: 'admin', expect: 'allow', op: 'update', path: A(), data: () => ({ dimensions: { [`${'a'.repeat(31)}_${'b'.repeat(32)}`]: {} } }), name: 'dimension named with 64 characters and a 32-character word' },
+  { who: 'admin', expect: 'allow', op: 'update', path: A(), data: () => ({ dimensions: { a_b_c_d_e_f_g_h_i: { label: 'Nine words' } } }), name: 'dimension named with nine words' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A(), data: () => ({ dimensions: { ['a'.repeat(65)]: {} } }), name: 'dimension named with 65 characters' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A(), data: () => ({ dimensions: { region_: {} } }), name: 'dimension name ending with an underscore' },
+  { who: 'admin', expect: 'allow', op: 'update', path: A(), data: () => ({ dimensions: { sku: { values: Array.from({ length: 500 }, (_, i) => `sku-${i}`) } } }), name: 'declare 500 dimension values' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A(), data: () => ({ dimensions: { sku: { values: Array.from({ length: 500 }, (_, i) => `${i}`.padEnd(2000, 'x')) } } }), name: 'declare 500 dimension values of 2,000 characters (1 MB)' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A(), data: () => ({ dimensions: { sku: { values: Array.from({ length: 90 }, (_, i) => `${i}`.padEnd(120, 'x')) } } }), name: 'declare dimension values of 10,800 characters in all' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A(), data: () => ({ dimensions: { region: { values: ['emea', 'not ok'] } } }), name: 'declare a dimension value with a space' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A(), data: () => ({ dimensions: { region: { values: ['emea', 'a__b'] } } }), name: "declare a dimension value containing '__'" },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('accounts/1001'), data: () => ({ name: 'Cash', type: 'asset', tags: ['cash', X.repeat(5000)] }), name: 'account tag of 5,000 characters' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('accounts/1002'), data: () => ({ name: 'Cash', type: 'asset', tags: ['petty cash'] }), name: 'account tag with a space' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('accounts/1003'), data: () => ({ name: 'Cash', type: 'asset', tags: Array.from({ length: 21 }, (_, i) => `t${i}`) }), name: 'account with 21 tags' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('accounts/1004'), data: () => ({ name: 'Cash', type: 'asset', tags: ['cash', 1000] }), name: 'account tag that is a number' },
+  { who: 'admin', expect: 'allow', op: 'create', path: A('metric_definitions/runway_months'), data: () => ({ label: 'Runway', expression: 'cash_position / positive(avg(net_burn, 3))', unit: 'months', decimals: 1, description: X.repeat(500), source: 'library:runway_months', requires: ['cash_position', 'net_burn'] }), name: 'define a library metric with every field' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('metric_definitions/x4'), data: () => ({ label: 'X', expression: '1', description: X.repeat(500000) }), name: 'metric with a 500,000-character description' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('metric_definitions/x5'), data: () => ({ label: 'X', expression: '1', requires: Array.from({ length: 5000 }, (_, i) => `m${i}`) }), name: 'metric requiring 5,000 metrics' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('metric_definitions/x6'), data: () => ({ label: 'X', expression: '1', requires: ['Not An Id'] }), name: 'metric requiring something that is not a metric id' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('metric_definitions/x7'), data: () => ({ label: 'X', expression: '1', decimals: 5 }), name: 'metric with 5 decimals' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('metric_definitions/x8'), data: () => ({ label: 'X', expression: '1', decimals: '2' }), name: 'metric with decimals as text' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('metric_definitions/x9'), data: () => ({ label: 'X', expression: '1', source: X.repeat(101) }), name: 'metric with a 101-character source' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('metric_definitions/x10'), data: () => ({ label: X.repeat(101), expression: '1' }), name: 'metric with a 101-character label' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ dimensions: { region: X.repeat(5000) } }), name: 'manual entry with a 5,000-character dimension value' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ dimensions: { region: 7 } }), name: 'manual entry with a dimension value that is a number' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ dimensions: { 'Not A Name': 'emea' } }), name: 'manual entry with a dimension name that is not one' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('report_schedules/s12'), data: schedule({ recipients: ['cfo@example.com', 'not an address'] }), name: 'schedule with a recipient that is not an address' },
 ];
 
 // ------------------------------------------------------------------ runner

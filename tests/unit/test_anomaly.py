@@ -246,6 +246,34 @@ def test_a_random_walk_raises_about_as_many_anomalies_as_the_threshold_says():
     assert len(flagged) / len(walk) < 0.002, len(flagged)
 
 
+def test_the_streaming_likelihood_is_per_season_so_one_threshold_means_the_same_at_any_sampling_rate():
+    # Noise and daily counts sampled hourly (24 points a season) and every 5 minutes (288). Per
+    # point, one threshold would alarm twelve times as often on the second; per season, the
+    # default threshold alarms on neither more than about once in six seasons (0.84).
+    rng = np.random.default_rng(8)
+    for season in (24, 288):
+        t = np.arange(30 * season)
+        noise = 50 + rng.normal(0, 5, len(t))
+        counts = rng.poisson(40 + 30 * np.sin(2 * np.pi * t / season)).astype(float)
+        for values in (noise, counts):
+            alarms = _flagged(detect_anomalies(list(values), mode=STREAMING, season_length=season)[2 * season :])
+            assert len(alarms) <= 28 / 6, (season, alarms)
+
+
+def test_a_burst_of_spikes_is_one_anomaly_and_its_smaller_spikes_continue_it():
+    rng = np.random.default_rng(5)
+    values = list(100 + rng.normal(0, 1, 24 * 20))
+    burst = [24 * 15 + k for k in (0, 3, 5, 9, 14)]
+    for k, i in enumerate(burst):
+        values[i] += 40 - 4 * k  # the first spike is the largest
+    points = detect_anomalies(values, mode=STREAMING, season_length=24)
+    assert _flagged(points[48:]) == [burst[0]]
+    # The next spikes would have been anomalies on their own: they continue the episode. Later
+    # ones are normal (the calibration has learnt that this series spikes now); none is news.
+    assert [points[i].state for i in burst[1:3]] == [EpisodeState.CONTINUATION] * 2
+    assert all(points[i].likelihood == 0.0 for i in burst[1:])
+
+
 def test_streaming_memory_is_bounded_and_the_verdicts_match_detect_anomalies():
     values = _daily_counts(12, seed=6)
     detector = StreamingDetector(288)

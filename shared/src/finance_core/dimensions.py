@@ -22,6 +22,9 @@ from finance_core.records import RecordState
 from finance_core.untrusted import quoted
 
 MAX_DECLARED_VALUES = 500
+# The declared values of one dimension together (firestore.rules bounds the same): every dashboard
+# reads the org document that holds them.
+MAX_VALUES_CHARACTERS = 10_000
 MAX_LABEL_LENGTH = 100
 # Lower-case words joined by single underscores: never '__' (the key separator) nor a leading
 # '_' (the consolidated entity's mark).
@@ -120,6 +123,12 @@ def parse_declarations(raw: object) -> dict[str, Dimension]:
                 value_issue = value_problem(str(name), value)
                 if value_issue:
                     raise DimensionError(f"dimensions.{name}.values", value_issue)
+            if len(",".join(values)) > MAX_VALUES_CHARACTERS:
+                raise DimensionError(
+                    f"dimensions.{name}.values",
+                    f"the values take {len(','.join(values)):,} characters (joined by commas); "
+                    f"at most {MAX_VALUES_CHARACTERS:,}",
+                )
             values = frozenset(values)
         declared[str(name)] = Dimension(str(name), label, values)
     return declared
