@@ -135,14 +135,22 @@ class UploadEndpoint:
         member_ref = org_ref.collection("members").document(uid)
         with map_exceptions(f"reading the membership of {uid} in {org_id}"):
             snaps = {s.reference.path: s for s in self._db.get_all([org_ref, member_ref])}
-        if not snaps[org_ref.path].exists:
-            return _error(404, "not_found", f"organization {org_id!r} does not exist")
         member = snaps[member_ref.path]
         role = (member.to_dict() or {}).get("role") if member.exists else None
+        if not role:
+            # The same answer whether or not the org exists: a non-member learns nothing about it.
+            return _error(
+                403,
+                "permission_denied",
+                f"user {uid} is not a member of organization {org_id!r}; uploads need the editor or admin role",
+            )
+        if not snaps[org_ref.path].exists:
+            return _error(404, "not_found", f"organization {org_id!r} does not exist")
         if role in UPLOAD_ROLES:
             return None
-        who = f"user {uid} is a {role} of {org_id!r}" if role else f"user {uid} is not a member of {org_id!r}"
-        return _error(403, "permission_denied", f"{who}; uploads need the editor or admin role")
+        return _error(
+            403, "permission_denied", f"user {uid} is a {role} of {org_id!r}; uploads need the editor or admin role"
+        )
 
     def _ingest(self, org_id: str, uid: str, table: UploadTable) -> dict[str, Any]:
         received_at = self._clock().isoformat().replace("+00:00", "Z")
