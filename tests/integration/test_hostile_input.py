@@ -217,3 +217,23 @@ def test_the_pack_built_from_formula_like_names_and_memos_holds_no_formula(stack
     by_account = {row[1]: row for row in consolidated[1:] if row[1]}
     assert by_account["4100"][2] == "'" + HOSTILE_NAME
     assert by_account["6100"][5] == "-250.00"  # a negative amount stays a plain, parseable number
+
+
+@pytest.mark.parametrize(
+    ("path", "change", "words"),
+    [
+        ("", {"fiscal_year_start_month": "april"}, "fiscal_year_start_month"),
+        ("", {"reporting_currency": "dollars"}, "reporting currency"),
+        ("/entities/us-east", {"currency": "x" * 5000}, "5,000 characters"),
+        ("/accounts/4100", {"type": {"nested": ["map"]}}, "has type an object"),
+    ],
+    ids=["start-month", "reporting-currency", "entity-currency", "account-type"],
+)
+def test_an_admin_document_the_backend_cannot_use_rejects_events_with_a_reason(stack, db, org_id, path, change, words):
+    seed_org(db, org_id)
+    db.document(f"organizations/{org_id}{path}").update(change)
+    publish(stack, [event(org_id, "cfg-1", 1, event_id="cfg-event")])
+    counters = wait_for_events(db, org_id, 1)
+    assert counters["rejected_by_reason"] == {"org_configuration": 1}
+    reason = _error(db, org_id, "cfg-event")["reason"]
+    assert words in reason and len(reason) < 1000, reason
