@@ -5,10 +5,11 @@ history at every point. The detector keeps a small bank of exponentially smoothe
 and, for each, a histogram of how surprising the series has been to it:
 
 1. **Prediction.** Robust smoothed levels with time constants of 4, 16 and 64 points, each with
-   and without a seasonal profile (one value per phase of the season). Whichever has predicted
-   the series best over the last season (smallest mean absolute error) predicts the next point:
-   a series without a season keeps a plain level, a series with one picks the profile up once
-   it has seen a season (detected, not assumed).
+   and without a seasonal profile (one value per phase of the season), and for intraday data a
+   weekly profile (seven seasons: weekdays and weekends differ in demand, traffic, load).
+   Whichever has predicted the series best over the last season (smallest mean absolute error)
+   predicts the next point: a series without a season keeps a plain level, a series with one
+   picks the profile up once it has seen a season (detected, not assumed).
 2. **Model tail.** The deviation from the prediction over the predictor's mean absolute error
    gives a Student-t tail probability (4 degrees of freedom: real residuals have heavy tails).
 3. **Calibration.** That probability is mapped to the series' own record: the share of the last
@@ -33,8 +34,8 @@ and, for each, a histogram of how surprising the series has been to it:
    CONTINUATION: an incident, a new regime that takes a while to learn, or a burst of spikes
    raises one anomaly, not one per point.
 
-State: 3 seasonal profiles, 7 histograms of 61 bins and at most one season of episode record,
-whatever the length of the series.
+State: 3 seasonal profiles and a weekly one, 8 histograms of 61 bins and at most one season of
+episode record, whatever the length of the series.
 """
 
 from __future__ import annotations
@@ -70,6 +71,11 @@ STREAMING_THRESHOLD = 0.84
 # dozen", a geometric ladder the prequential choice picks from (real series mostly favour the
 # fastest; smooth or seasonal ones a slower one).
 LEVEL_SPANS = (4, 16, 64)
+# Intraday series (a season of at least this many points: hourly data or finer) also get a weekly
+# profile, seven seasons long, on the middle level span.
+WEEKLY_FROM = 24
+DAYS_PER_WEEK = 7
+WEEKLY_SPAN = 16
 # The long memory, in seasons: the seasonal profile averages about this many seasons and the
 # calibration forgets points older than this. Ten days of a daily cycle, ten years of months.
 MEMORY_SEASONS = 10
@@ -187,13 +193,14 @@ class _Predictor:
         self.held = 0.0
         """Sum of this predictor's residuals over the points held by the change tracker."""
 
-    def learn(self, value: float, step: float, phase: int) -> None:
-        """Move towards `value`; `step` is the residual clipped to three scales (Huber)."""
+    def learn(self, value: float, step: float, index: int) -> None:
+        """Move towards `value` (point `index`); `step` is the residual clipped to three scales (Huber)."""
         self.seen += 1
         rate = max(self.rate, 1.0 / self.seen)
         if not self.season:
             self.level += rate * step
             return
+        phase = index % self.season
         visits = self.visits[phase]
         if visits == 0:
             # The first season lays the profile down as each phase's offset from the level.
@@ -229,6 +236,8 @@ class StreamingDetector:
         spans: list[tuple[int, int | None]] = [(span, None) for span in LEVEL_SPANS]
         if season_length:
             spans += [(span, season_length) for span in LEVEL_SPANS]
+            if season_length >= WEEKLY_FROM:
+                spans.append((WEEKLY_SPAN, DAYS_PER_WEEK * season_length))
         self._predictors = [_Predictor(span, season, memory) for span, season in spans]
         # The tracker judges single points: the per-season threshold spread over a season's points.
         point_threshold = -math.expm1(math.log1p(-threshold) - self._log_horizon)
@@ -238,9 +247,12 @@ class StreamingDetector:
         self._regime_rate = 1.0 / REGIME_SPAN
         self._regime_norm = math.sqrt(self._regime_rate / (2.0 - self._regime_rate))
         self._regime_calibration = Calibration(memory)
-        # The regime reads the slowest level of the chosen kind (plain or seasonal).
-        self._slow_level = len(LEVEL_SPANS) - 1
-        self._slow_seasonal = 2 * len(LEVEL_SPANS) - 1 if season_length else self._slow_level
+        # The regime reads the slowest level of the chosen kind (plain, seasonal or weekly).
+        self._slowest: dict[int | None, int] = {}
+        for i, predictor in enumerate(self._predictors):
+            slowest = self._slowest.get(predictor.season)
+            if slowest is None or predictor.rate < self._predictors[slowest].rate:
+                self._slowest[predictor.season] = i
         self._chosen = 0
         self._count = 0
 
@@ -250,8 +262,6 @@ class StreamingDetector:
         check_values([value])
         index = self._count
         self._count += 1
-        season = self.season_length
-        phase = index % season if season else 0
         predictors = self._predictors
         resolution = self._resolution
         if index == 0:
@@ -260,10 +270,11 @@ class StreamingDetector:
                 predictor.level = value
                 predictor.seen = 1
                 if predictor.season:
-                    predictor.visits[phase] = 1
+                    predictor.visits[0] = 1
             return AnomalyPoint(index, value, None, None, None, False, AnomalyMethod.ROBUST)
         predictions = [
-            (p.level + p.profile[phase] if p.season else p.level) if p.seen >= p.ready_at else None for p in predictors
+            (p.level + p.profile[index % p.season] if p.season else p.level) if p.seen >= p.ready_at else None
+            for p in predictors
         ]
         chosen = predictors[self._chosen]
         expected = predictions[self._chosen]
@@ -282,7 +293,7 @@ class StreamingDetector:
         edges = _EDGES if freedom == TAIL_FREEDOM else None
         for predictor, prediction in zip(predictors, predictions, strict=True):
             if prediction is None:
-                predictor.learn(value, 0.0, phase)  # still laying its first season down
+                predictor.learn(value, 0.0, index)  # still laying its first season down
                 continue
             residual = value - prediction
             own_scale = max(_MEAN_AD * predictor.error, half_step, RELATIVE_SCALE_FLOOR * abs(prediction), 1e-12)
@@ -309,7 +320,7 @@ class StreamingDetector:
                 continue
             predictor.held = 0.0
             bound = 3.0 * own_scale
-            predictor.learn(value, bound if residual > bound else (-bound if residual < -bound else residual), phase)
+            predictor.learn(value, bound if residual > bound else (-bound if residual < -bound else residual), index)
             predictor.error += (abs(residual) - predictor.error) / (
                 predictor.predictions if predictor.predictions < short else short
             )
@@ -319,7 +330,7 @@ class StreamingDetector:
             self._regime = 0.0  # the predictors moved to the new level: what the regime held is explained
         elif judged and action in (Action.LEARN, Action.DROP_PENDING):
             # Held points are the change tracker's; the regime reads the points judged normal.
-            slow = self._slow_seasonal if chosen.season else self._slow_level
+            slow = self._slowest[chosen.season]
             slow_prediction = predictions[slow]
             # The slowest level of the chosen kind is ready whenever the chosen one is (same season).
             assert slow_prediction is not None
