@@ -6,6 +6,7 @@ configure_logging()
 
 # One import line per capability; each capability keeps its triggers in its own triggers.py.
 from aggregations.triggers import (  # noqa: E402
+    check_metric_definition,
     on_metric_definition_written,
     reconcile_aggregates,
     refresh_aggregate_views,
@@ -26,6 +27,7 @@ from ingestion.triggers import (  # noqa: E402
     sweep_manual_entries,
 )
 from operations.triggers import refresh_pipeline_health  # noqa: E402
+from organizations.triggers import manage_access, send_invitation  # noqa: E402
 from realtime_processor.triggers import apply_record_changes, publish_pending_changes  # noqa: E402
 from reports.triggers import download_report, on_period_written, on_report_requested, send_scheduled_reports  # noqa: E402
 from trends.triggers import refresh_trends, sweep_trend_requests  # noqa: E402
@@ -44,6 +46,7 @@ __all__ = [
     "refresh_aggregate_views",
     "reconcile_aggregates",
     "on_metric_definition_written",
+    "check_metric_definition",
     # analytics sink (BigQuery)
     "sink_changes_to_bigquery",
     "sink_metric_series_to_bigquery",
@@ -61,6 +64,9 @@ __all__ = [
     "reconcile_comment_counts",
     # operations
     "refresh_pipeline_health",
+    # organisations: membership and invitations
+    "manage_access",
+    "send_invitation",
     # reports
     "on_report_requested",
     "download_report",

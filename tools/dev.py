@@ -175,6 +175,27 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return replay_command(stack.config, args.org, args.dead_letters)
 
 
+def cmd_mail(args: argparse.Namespace) -> int:
+    from tools.stack.mailbox import MAIL_DIR, messages
+
+    found = messages(to=args.to)[-args.last :]
+    if not found:
+        print(
+            f"no e-mail in {MAIL_DIR.relative_to(ROOT)} yet (the local stack's mailbox keeps what the functions send)"
+        )
+    for mail in found:
+        print(f"{mail.path.name}  to {', '.join(mail.recipients)}\n  {mail.subject}")
+        for link in mail.links:
+            print(f"  {link}")
+    return 0
+
+
+def cmd_org(args: argparse.Namespace) -> int:
+    from tools.organizations import main as organizations
+
+    return organizations(args.org_args, prog="./dev org")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./dev", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -229,6 +250,17 @@ def main(argv: list[str] | None = None) -> int:
         "--dead-letters", action="store_true", help="write the changes the BigQuery sink parked in the dead letters"
     )
     replay.set_defaults(func=cmd_replay)
+    mail = commands.add_parser("mail", help="the e-mails the local stack's functions sent (invitations, alerts, packs)")
+    mail.add_argument("--to", help="only those to this address")
+    mail.add_argument("--last", type=int, default=10, help="how many (default 10)")
+    mail.set_defaults(func=cmd_mail)
+    org = commands.add_parser(
+        "org",
+        help="create an organisation and invite its first admin; invite people (./dev org --help)",
+        add_help=False,
+    )
+    org.add_argument("org_args", nargs=argparse.REMAINDER, help="see ./dev org --help")
+    org.set_defaults(func=cmd_org)
     args = parser.parse_args(argv)
     try:
         # Every command can be the first one after `git clone`: whatever it imports is installed first.

@@ -22,6 +22,7 @@ SERVICE_ACCOUNTS = {
     "alerts": "fn-alerts@",
     "scheduled": "fn-scheduled@",
     "reports": "fn-reports@",
+    "access": "fn-access@",
 }
 
 

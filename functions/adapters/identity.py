@@ -60,10 +60,10 @@ class Refusal:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def bearer_caller(
+def bearer_claims(
     authorization: str | None, verify: Callable[[str], Mapping[str, Any]], realm: str, action: str
-) -> str | Refusal:
-    """The uid of a signed-in, non-anonymous caller ('Authorization: Bearer <ID token>'), or the refusal.
+) -> Mapping[str, Any] | Refusal:
+    """The verified claims of a signed-in, non-anonymous caller ('Authorization: Bearer <ID token>'), or the refusal.
 
     Anonymous accounts are refused as in firestore.rules: anyone can create one.
     """
@@ -82,4 +82,12 @@ def bearer_caller(
         return Refusal(401, "unauthenticated", f"the ID token was not accepted: {exc}", challenge)
     if (claims.get("firebase") or {}).get("sign_in_provider") == "anonymous":
         return Refusal(403, "permission_denied", f"anonymous accounts cannot {action}: sign in with a real account")
-    return str(claims["uid"])
+    return claims
+
+
+def bearer_caller(
+    authorization: str | None, verify: Callable[[str], Mapping[str, Any]], realm: str, action: str
+) -> str | Refusal:
+    """The uid of a signed-in, non-anonymous caller, or the refusal (see bearer_claims)."""
+    claims = bearer_claims(authorization, verify, realm, action)
+    return claims if isinstance(claims, Refusal) else str(claims["uid"])

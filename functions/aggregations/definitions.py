@@ -23,8 +23,14 @@ from adapters.firestore_codec import org_path
 from adapters.preconditions import commit_or_lose_race, conditional_put
 from adapters.retry import CONTENDED_WRITE, compare_and_set
 from adapters.settings import REFERENCE_CACHE_SECONDS
-from finance_core.metric_library import LIBRARY_TAGS
-from finance_core.metric_series import Calendar, DefinitionError, MetricSet, compile_definitions, parse_definition
+from finance_core.metric_series import (
+    Calendar,
+    DefinitionError,
+    MetricSet,
+    check_selections,
+    compile_definitions,
+    parse_definition,
+)
 from finance_core.reference import OrgReference
 from google.cloud import firestore
 
@@ -74,12 +80,15 @@ def validate(
     calendar = calendar_of(reference)
     active: dict[str, dict[str, Any]] = {}
     own_errors: dict[str, DefinitionError] = {}
+    warnings: dict[str, list[str]] = {}
     for metric_id, document in documents.items():
         fields = {k: document[k] for k in DEFINITION_FIELDS if k in document}
         if fields.get("enabled", True) is False:
             continue
         try:
-            parse_definition(metric_id, fields)
+            spec = parse_definition(metric_id, fields)
+            # An account the chart does not have is an error; an empty type or tag, a warning.
+            warnings[metric_id] = check_selections(metric_id, spec.expression, reference.chart)
             active[metric_id] = fields
         except DefinitionError as exc:
             own_errors[metric_id] = exc
@@ -95,7 +104,6 @@ def validate(
                 active[metric_id] = dict(previous[metric_id])
                 continue
         active.pop(metric_id, None)
-    tags = {tag for account in reference.chart for tag in account.tags}
     answers = {}
     for metric_id, document in documents.items():
         enabled = document.get("enabled", True) is not False
@@ -105,7 +113,7 @@ def validate(
             "error": None if error is None or not enabled else {"path": error.path, "message": error.message},
             "checked_hash": definition_hash(document),
             "checked_at": firestore.SERVER_TIMESTAMP,
-            "warnings": _warnings(str(document.get("expression", "")), tags) if enabled and not error else [],
+            "warnings": warnings.get(metric_id, []) if enabled and not error else [],
         }
         if error is not None and metric_id in active:
             answer["active_expression"] = active[metric_id].get("expression")
@@ -113,12 +121,28 @@ def validate(
     return Validation(active, answers, {k: str(v) for k, v in own_errors.items()})
 
 
-def _warnings(expression: str, tags: set[str]) -> list[str]:
-    return [
-        f'no account of the chart is tagged "{tag}": tagged("{tag}") is 0 until one is'
-        for tag in LIBRARY_TAGS
-        if f'tagged("{tag}")' in expression and tag not in tags
-    ]
+def check_draft(
+    documents: Mapping[str, Mapping[str, Any]],
+    previous: Mapping[str, Mapping[str, Any]],
+    reference: OrgReference,
+    metric_id: str,
+    draft: Mapping[str, Any],
+) -> dict[str, Any]:
+    """What the backend would answer if `draft` were saved as `metric_id` now: status, error, warnings.
+
+    Nothing is written: the org's other definitions are checked with it (a cycle or a reader of a
+    broken metric shows), as the trigger does on a real write.
+    """
+    fields = {k: draft[k] for k in DEFINITION_FIELDS if k in draft}
+    answer = validate({**documents, metric_id: fields}, previous, reference).answers[metric_id]
+    return {
+        "metric_id": metric_id,
+        "status": answer["status"],
+        "error": answer["error"],
+        "warnings": answer["warnings"],
+        # A broken edit of a metric that works keeps its last valid version in force.
+        "active_expression": answer.get("active_expression"),
+    }
 
 
 def calendar_of(reference: OrgReference) -> Calendar:

@@ -1,19 +1,23 @@
-"""Aggregation triggers: readable views refreshed from change events, and nightly reconciliation."""
+"""Aggregation triggers: readable views refreshed from change events, nightly reconciliation, metric definitions."""
 
 from __future__ import annotations
 
 import functools
+import json
 
 from adapters import deployment
 from adapters.clients import firestore_client
+from adapters.identity import verify_id_token
 from adapters.logs import observed
 from adapters.origin import pubsub_message
+from adapters.reference_store import ReferenceStore
 from adapters.runtime import reference_store
 from adapters.settings import aggregate_shards
 from finance_core.changes import decode_change_message
 from finance_core.reference import OrgReference
-from firebase_functions import firestore_fn, pubsub_fn, scheduler_fn
+from firebase_functions import firestore_fn, https_fn, options, pubsub_fn, scheduler_fn
 
+from aggregations.definition_check import MAX_BODY_BYTES, CheckRequest, DefinitionCheckEndpoint
 from aggregations.definitions import DefinitionService, DefinitionStore
 from aggregations.derived import DerivedDocuments
 from aggregations.lag import LagRecorder
@@ -104,3 +108,31 @@ def on_metric_definition_written(
     org_id = event.params["org_id"]
     reference_store().invalidate(org_id)
     definition_service().handle(org_id, reference_store().get(org_id))
+
+
+@functools.cache
+def definition_check() -> DefinitionCheckEndpoint:
+    """The instance's checker of draft definitions: reference data a few seconds old at most, so a chart
+    imported a moment ago is what a definition typed now is checked against."""
+    db = firestore_client()
+    return DefinitionCheckEndpoint(db, ReferenceStore(db, ttl_seconds=3).get, verify_id_token)
+
+
+# The dashboard reaches it on its own origin (Hosting rewrite of /api/metric-definitions/check).
+@https_fn.on_request(
+    cors=options.CorsOptions(cors_origins="*", cors_methods=["post"]),
+    **deployment.background("realtime", concurrency=20),
+)
+@observed("check_metric_definition")
+def check_metric_definition(request: https_fn.Request) -> https_fn.Response:
+    """What saving a draft metric definition would answer (status, error, warnings), for the admin typing it."""
+    reply = definition_check().handle(
+        CheckRequest(
+            method=request.method,
+            authorization=request.headers.get("Authorization"),
+            body=request.stream.read(MAX_BODY_BYTES + 1),
+        )
+    )
+    return https_fn.Response(
+        json.dumps(reply.body), status=reply.status, headers=reply.headers, mimetype="application/json"
+    )

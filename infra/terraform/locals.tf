@@ -92,7 +92,7 @@ locals {
     realtime = {
       account_id         = "fn-realtime"
       description        = "Realtime processor and aggregations: record deltas, sharded aggregates, KPIs, change events, reconciliation."
-      functions          = ["apply_record_changes", "publish_pending_changes", "refresh_aggregate_views", "reconcile_aggregates", "refresh_pipeline_health", "on_metric_definition_written"]
+      functions          = ["apply_record_changes", "publish_pending_changes", "refresh_aggregate_views", "reconcile_aggregates", "refresh_pipeline_health", "on_metric_definition_written", "check_metric_definition"]
       firestore          = true
       event_triggers     = true
       publishes_internal = true
@@ -145,6 +145,19 @@ locals {
       account_id         = "fn-reports"
       description        = "Reports: monthly packs (PDF, XLSX, CSV) on request, on a schedule and on period close; downloads."
       functions          = ["on_report_requested", "download_report", "send_scheduled_reports", "on_period_written"]
+      firestore          = true
+      event_triggers     = true
+      publishes_internal = false
+      bigquery_writer    = false
+      bigquery_jobs      = false
+      reads_secrets      = true
+    }
+    # Organisations and their people: member documents, invitations and their link tokens,
+    # invitation e-mails through the SMTP secret. Verifying callers' ID tokens needs no role.
+    access = {
+      account_id         = "fn-access"
+      description        = "Access: invitations by e-mail, accepting them, role changes and removal of members."
+      functions          = ["manage_access", "send_invitation"]
       firestore          = true
       event_triggers     = true
       publishes_internal = false

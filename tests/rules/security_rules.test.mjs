@@ -115,6 +115,8 @@ function fixtures() {
     [A('comment_events/ce-1')]: { changes: [], expires_at: at(7 * 24 * 60 * MIN) },
     [A('deleted_records/rec-9')]: { version: 4 },
     [A('secrets/x')]: { token: 'nope' },
+    [A('invitations/inv-1')]: { email: 'x@example.com', role: 'viewer', invited_by: U.admin, created_at: past, expires_at: at(60 * MIN), status: 'sent' },
+    ['invitation_tokens/any']: { org_id: ORG_A, invitation_id: 'inv-1', expires_at: at(60 * MIN) },
     [A('alerts/alert-read')]: { rule_id: 'r1', severity: 'warning', title: 't', status: 'active', count: 1, last_seen: past },
     [A(`presence/${U.viewer}`)]: { dashboard_id: 'pnl', display_name: 'V', last_seen: past, expires_at: at(2 * MIN) },
     [A('comments/c-read')]: { target_path: A('kpis/current'), uid: U.editor, text: 'hello', created_at: past },
@@ -183,6 +185,14 @@ const schedule = (over = {}) => (uid) => ({
 });
 
 const X = 'x'; // filler for long strings
+const DAY = 24 * 60 * MIN;
+
+const invitation = (over = {}) => (uid) => ({
+  email: 'new.person@example.com', role: 'editor', invited_by: uid, created_at: serverTimestamp(), expires_at: at(7 * DAY), ...over,
+});
+const storedInvitation = (over = {}) => ({
+  email: 'new.person@example.com', role: 'editor', invited_by: U.admin, created_at: at(-MIN), expires_at: at(7 * DAY), status: 'sent', ...over,
+});
 
 // ------------------------------------------------------------------ the matrix
 //
@@ -386,20 +396,45 @@ const CASES = [
   { who: 'admin', expect: 'allow', op: 'delete', path: A('comments/del-3'), seed: { [A('comments/del-3')]: storedComment(U.viewer, MIN) }, name: "moderate (delete) another member's comment" },
   { who: 'bAdmin', expect: 'deny', op: 'delete', path: A('comments/del-4'), seed: { [A('comments/del-4')]: storedComment(U.viewer, MIN) }, name: 'cross-org: delete a comment of org A' },
 
-  // --- members
-  { who: 'admin', expect: 'allow', op: 'create', path: A('members/new-1'), data: () => member('new-1', 'viewer'), name: 'add a viewer' },
-  { who: 'admin', expect: 'allow', op: 'update', path: A('members/m-2'), seed: { [A('members/m-2')]: member('m-2', 'viewer') }, data: () => ({ role: 'editor' }), name: 'promote a viewer to editor' },
-  { who: 'admin', expect: 'allow', op: 'update', path: A('members/m-3'), seed: { [A('members/m-3')]: member('m-3', 'admin') }, data: () => ({ role: 'viewer' }), name: 'demote another admin' },
-  { who: 'admin', expect: 'allow', op: 'delete', path: A('members/m-4'), seed: { [A('members/m-4')]: member('m-4', 'editor') }, name: 'remove a member' },
-  { who: 'admin', expect: 'allow', op: 'set', path: A(`members/${U.admin}`), data: () => ({ ...member(U.admin, 'admin'), display_name: 'Alex' }), name: 'rename itself, staying admin' },
-  { who: 'admin2', expect: 'deny', op: 'update', path: A(`members/${U.admin2}`), data: () => ({ role: 'editor' }), name: 'demote itself' },
-  { who: 'admin2', expect: 'deny', op: 'delete', path: A(`members/${U.admin2}`), name: 'remove itself' },
-  { who: 'admin', expect: 'deny', op: 'create', path: A('members/new-2'), data: () => member('new-2', 'owner'), name: 'add a member with an unknown role' },
-  { who: 'admin', expect: 'deny', op: 'create', path: A('members/new-3'), data: () => member('someone-else', 'viewer'), name: 'member doc whose uid is not its id' },
-  { who: 'admin', expect: 'deny', op: 'create', path: A('members/new-4'), data: () => ({ ...member('new-4', 'viewer'), is_owner: true }), name: 'member doc with an extra field' },
+  // --- members: written by the backend only (invitations, manage_access), read by members
+  { who: 'admin', expect: 'deny', op: 'create', path: A('members/new-1'), data: () => member('new-1', 'viewer'), name: 'add a member directly (members join through invitations)' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A('members/m-2'), seed: { [A('members/m-2')]: member('m-2', 'viewer') }, data: () => ({ role: 'editor' }), name: 'change a role directly (manage_access does it)' },
+  { who: 'admin', expect: 'deny', op: 'delete', path: A('members/m-4'), seed: { [A('members/m-4')]: member('m-4', 'editor') }, name: 'remove a member directly (manage_access does it)' },
+  { who: 'admin', expect: 'deny', op: 'set', path: A(`members/${U.admin}`), data: () => ({ ...member(U.admin, 'admin'), display_name: 'Alex' }), name: 'rewrite its own member document' },
+  { who: 'admin2', expect: 'deny', op: 'update', path: A(`members/${U.admin2}`), data: () => ({ role: 'editor' }), name: 'demote itself directly' },
+  { who: 'admin2', expect: 'deny', op: 'delete', path: A(`members/${U.admin2}`), name: 'remove itself directly' },
   { who: 'editor', expect: 'deny', op: 'create', path: A('members/new-5'), data: () => member('new-5', 'viewer'), name: 'add a member' },
   { who: 'editor', expect: 'deny', op: 'update', path: A(`members/${U.editor}`), data: () => ({ role: 'admin' }), name: 'promote itself' },
   { who: 'viewer', expect: 'deny', op: 'update', path: A(`members/${U.viewer}`), data: () => ({ role: 'editor' }), name: 'promote itself' },
+
+  // --- invitations: admins invite by e-mail with a role; the backend sends and answers
+  { who: 'admin', expect: 'allow', op: 'create', path: A('invitations/*'), data: invitation(), name: 'invite someone by e-mail' },
+  { who: 'admin', expect: 'allow', op: 'create', path: A('invitations/*'), data: invitation({ role: 'admin', display_name: 'Ada', expires_at: at(29 * DAY) }), name: 'invite an admin for 29 days, with a name' },
+  { who: 'admin', expect: 'allow', op: 'list', path: A('invitations'), name: 'list invitations' },
+  { who: 'admin', expect: 'allow', op: 'delete', path: A('invitations/inv-del'), seed: { [A('invitations/inv-del')]: storedInvitation() }, name: 'withdraw an invitation' },
+  { who: 'admin', expect: 'allow', op: 'update', path: A('invitations/inv-re1'), seed: { [A('invitations/inv-re1')]: storedInvitation({ status: 'send_failed' }) }, data: () => ({ resend_requested_at: serverTimestamp() }), name: 'send an invitation again' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A('invitations/inv-re2'), seed: { [A('invitations/inv-re2')]: storedInvitation({ status: 'accepted', accepted_by: U.viewer }) }, data: () => ({ resend_requested_at: serverTimestamp() }), name: 'send an accepted invitation again' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A('invitations/inv-re3'), seed: { [A('invitations/inv-re3')]: storedInvitation() }, data: () => ({ role: 'admin' }), name: 'change the role of a sent invitation' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A('invitations/inv-re4'), seed: { [A('invitations/inv-re4')]: storedInvitation() }, data: () => ({ status: 'accepted', accepted_by: U.admin }), name: 'mark an invitation accepted' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('invitations/*'), data: invitation({ status: 'sent' }), name: 'invitation with a server field' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('invitations/*'), data: invitation({ email: 'Someone@Example.com' }), name: 'invitation to an address not in lower case' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('invitations/*'), data: invitation({ email: 'not-an-address' }), name: 'invitation to something that is not an address' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('invitations/*'), data: invitation({ email: `${X.repeat(250)}@example.com` }), name: 'invitation to an address of 262 characters' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('invitations/*'), data: invitation({ role: 'owner' }), name: 'invitation with an unknown role' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('invitations/*'), data: invitation({ expires_at: at(31 * DAY) }), name: 'invitation valid for 31 days' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('invitations/*'), data: invitation({ expires_at: at(-MIN) }), name: 'invitation already expired' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('invitations/*'), data: invitation({ invited_by: U.admin2 }), name: 'invitation in the name of another admin' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('invitations/*'), data: invitation({ created_at: at(0) }), name: 'invitation with a client created_at' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('invitations/*'), data: invitation({ display_name: X.repeat(101) }), name: 'invitation with a 101-character name' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('invitations/*'), data: invitation(), name: 'invite someone' },
+  { who: 'viewer', expect: 'deny', op: 'list', path: A('invitations'), name: 'list invitations' },
+  { who: 'editor', expect: 'deny', op: 'get', path: A('invitations/inv-1'), name: 'read an invitation' },
+  { who: 'outsider', expect: 'deny', op: 'create', path: A('invitations/*'), data: invitation(), name: 'invite itself into a foreign org' },
+  { who: 'bAdmin', expect: 'deny', op: 'create', path: A('invitations/*'), data: invitation(), name: 'cross-org: invite into org A' },
+  { who: 'bAdmin', expect: 'deny', op: 'get', path: A('invitations/inv-1'), name: 'cross-org: read an invitation of org A' },
+  { who: 'viewer', expect: 'deny', op: 'delete', path: A('invitations/inv-1'), name: 'withdraw an invitation' },
+  { who: 'admin', expect: 'deny', op: 'get', path: 'invitation_tokens/any', name: 'read an invitation token' },
+  { who: 'outsider', expect: 'deny', op: 'create', path: 'invitation_tokens/*', data: () => ({ org_id: ORG_A, invitation_id: 'inv-1' }), name: 'forge an invitation token' },
   { who: 'viewer', expect: 'allow', op: 'group', path: 'members', where: [['uid', '==', U.viewer]], name: 'list own memberships (collection group)' },
   { who: 'viewer', expect: 'deny', op: 'group', path: 'members', where: [['uid', '==', U.editor]], name: "list another user's memberships" },
   { who: 'viewer', expect: 'deny', op: 'group', path: 'members', name: 'list all memberships' },
@@ -467,6 +502,34 @@ const CASES = [
   { who: 'admin', expect: 'deny', op: 'create', path: A('metric_series/_all__budget'), data: () => ({ metrics: {} }), name: 'write a metric series' },
   { who: 'admin', expect: 'deny', op: 'update', path: A('metrics_status/current'), data: () => ({ revision: 9 }), name: 'write the metrics status' },
   { who: 'admin', expect: 'allow', op: 'create', path: A('accounts/1000'), data: () => ({ name: 'Cash', type: 'asset', tags: ['cash', 'current_asset'] }), name: 'add a tagged account' },
+
+  // --- size bounds on every admin-writable value (docs/dashboard-clients.md, "Size bounds"), and
+  // dimension names exactly as docs/kpis.md states them
+  { who: 'admin', expect: 'allow', op: 'update', path: A(), data: () => ({ dimensions: { [`${'a'.repeat(31)}_${'b'.repeat(32)}`]: {} } }), name: 'dimension named with 64 characters and a 32-character word' },
+  { who: 'admin', expect: 'allow', op: 'update', path: A(), data: () => ({ dimensions: { a_b_c_d_e_f_g_h_i: { label: 'Nine words' } } }), name: 'dimension named with nine words' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A(), data: () => ({ dimensions: { ['a'.repeat(65)]: {} } }), name: 'dimension named with 65 characters' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A(), data: () => ({ dimensions: { region_: {} } }), name: 'dimension name ending with an underscore' },
+  { who: 'admin', expect: 'allow', op: 'update', path: A(), data: () => ({ dimensions: { sku: { values: Array.from({ length: 500 }, (_, i) => `sku-${i}`) } } }), name: 'declare 500 dimension values' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A(), data: () => ({ dimensions: { sku: { values: Array.from({ length: 500 }, (_, i) => `${i}`.padEnd(2000, 'x')) } } }), name: 'declare 500 dimension values of 2,000 characters (1 MB)' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A(), data: () => ({ dimensions: { sku: { values: Array.from({ length: 90 }, (_, i) => `${i}`.padEnd(120, 'x')) } } }), name: 'declare dimension values of 10,800 characters in all' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A(), data: () => ({ dimensions: { region: { values: ['emea', 'not ok'] } } }), name: 'declare a dimension value with a space' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A(), data: () => ({ dimensions: { region: { values: ['emea', 'a__b'] } } }), name: "declare a dimension value containing '__'" },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('accounts/1001'), data: () => ({ name: 'Cash', type: 'asset', tags: ['cash', X.repeat(5000)] }), name: 'account tag of 5,000 characters' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('accounts/1002'), data: () => ({ name: 'Cash', type: 'asset', tags: ['petty cash'] }), name: 'account tag with a space' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('accounts/1003'), data: () => ({ name: 'Cash', type: 'asset', tags: Array.from({ length: 21 }, (_, i) => `t${i}`) }), name: 'account with 21 tags' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('accounts/1004'), data: () => ({ name: 'Cash', type: 'asset', tags: ['cash', 1000] }), name: 'account tag that is a number' },
+  { who: 'admin', expect: 'allow', op: 'create', path: A('metric_definitions/runway_months'), data: () => ({ label: 'Runway', expression: 'cash_position / positive(avg(net_burn, 3))', unit: 'months', decimals: 1, description: X.repeat(500), source: 'library:runway_months', requires: ['cash_position', 'net_burn'] }), name: 'define a library metric with every field' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('metric_definitions/x4'), data: () => ({ label: 'X', expression: '1', description: X.repeat(500000) }), name: 'metric with a 500,000-character description' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('metric_definitions/x5'), data: () => ({ label: 'X', expression: '1', requires: Array.from({ length: 5000 }, (_, i) => `m${i}`) }), name: 'metric requiring 5,000 metrics' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('metric_definitions/x6'), data: () => ({ label: 'X', expression: '1', requires: ['Not An Id'] }), name: 'metric requiring something that is not a metric id' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('metric_definitions/x7'), data: () => ({ label: 'X', expression: '1', decimals: 5 }), name: 'metric with 5 decimals' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('metric_definitions/x8'), data: () => ({ label: 'X', expression: '1', decimals: '2' }), name: 'metric with decimals as text' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('metric_definitions/x9'), data: () => ({ label: 'X', expression: '1', source: X.repeat(101) }), name: 'metric with a 101-character source' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('metric_definitions/x10'), data: () => ({ label: X.repeat(101), expression: '1' }), name: 'metric with a 101-character label' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ dimensions: { region: X.repeat(5000) } }), name: 'manual entry with a 5,000-character dimension value' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ dimensions: { region: 7 } }), name: 'manual entry with a dimension value that is a number' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ dimensions: { 'Not A Name': 'emea' } }), name: 'manual entry with a dimension name that is not one' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('report_schedules/s12'), data: schedule({ recipients: ['cfo@example.com', 'not an address'] }), name: 'schedule with a recipient that is not an address' },
 ];
 
 // ------------------------------------------------------------------ runner
@@ -545,7 +608,8 @@ test('the matrix covers every collection, every kind of caller and both outcomes
     'comments', 'ingestion_errors', 'manual_entries', 'data_quality', 'data_quality/shards',
     'record_changes', 'applied_changes', 'deleted_records', 'comment_events',
     'reports', 'report_requests', 'report_schedules', 'report_deliveries',
-    'metric_definitions', 'metric_series', 'metrics_status', 'dimension_aggregates',
+    'metric_definitions', 'metric_series', 'metrics_status', 'dimension_aggregates', 'invitations',
+    '(root) invitation_tokens',
   ];
   assert.deepEqual(required.filter((c) => !covered.has(c)), [], 'collections without a case');
   const callers = new Set(CASES.map((c) => c.who));

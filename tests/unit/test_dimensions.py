@@ -124,12 +124,22 @@ def test_a_declaration_is_parsed_with_labels_and_closed_values():
             "dimensions.region.values",
             "at most",
         ),
+        ({"region": {"values": [f"{i:03d}" + "v" * 96 for i in range(101)]}}, "dimensions.region.values", "10,000"),
+        ({"a" * 65: {}}, "dimensions." + "a" * 65, "lower-case"),
+        ({"_region": {}}, "dimensions._region", "lower-case"),
+        ({"region_": {}}, "dimensions.region_", "lower-case"),
     ],
 )
 def test_a_broken_declaration_says_where_and_why(raw, path, words):
     with pytest.raises(DimensionError) as caught:
         parse_declarations(raw)
     assert caught.value.path == path and words in caught.value.message
+
+
+def test_names_are_what_the_docs_say_lower_case_words_joined_by_underscores_up_to_64_characters():
+    # docs/kpis.md, the contract's schemas and firestore.rules (tests/rules) accept exactly these.
+    for name in ["a" * 31 + "_" + "b" * 32, "a_b_c_d_e_f_g_h_i", "cost_centre2", "q4", "a" * 64]:
+        assert set(parse_declarations({name: {}})) == {name}
 
 
 # --- the contract and the check against the declaration -------------------------------------------

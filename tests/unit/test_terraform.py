@@ -454,7 +454,7 @@ def test_project_level_roles_are_few_and_dataset_access_is_dataset_level(config,
     assert editor["role"] == "roles/bigquery.dataEditor"
     assert editor["dataset_id"] == "${google_bigquery_dataset.analytics.dataset_id}"
     families = evaluated["function_families"]
-    assert set(families) == {"ingestion", "realtime", "analytics_sink", "alerts", "scheduled", "reports"}
+    assert set(families) == {"ingestion", "realtime", "analytics_sink", "alerts", "scheduled", "reports", "access"}
     assert evaluated["unmapped_trigger_functions"] == []
     owners = [fn for family in families.values() for fn in family["functions"]]
     assert len(owners) == len(set(owners)), "a function belongs to one family"
@@ -475,7 +475,7 @@ def test_secrets_are_declared_without_values(config, evaluated):
     assert secrets["for_each"] == "${var.notification_secrets}" and secrets["secret_id"] == "${each.key}"
     readers = resource(config, "google_secret_manager_secret_iam_member", "readers")
     assert readers["role"] == "roles/secretmanager.secretAccessor"
-    assert {b["family"] for b in evaluated["family_secret_readers"].values()} == {"alerts", "reports"}
+    assert {b["family"] for b in evaluated["family_secret_readers"].values()} == {"alerts", "reports", "access"}
     assert set(config["variable"]["notification_secrets"]["default"]) == {"SLACK_WEBHOOK_URL", "SMTP_PASSWORD"}
 
 

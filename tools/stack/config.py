@@ -16,7 +16,7 @@ STATE_FILE = STACK_DIR / "state.json"
 DISPATCHER_READY_FILE = STACK_DIR / "dispatcher.ready"
 DEFAULT_PROJECT = "demo-finance-live"
 # Services outside firebase.json and their default ports (FINANCE_<NAME>_PORT overrides them too).
-EXTRA_DEFAULT_PORTS = {"bigquery": 9050, "bigquery_grpc": 9060, "storage": 9199}
+EXTRA_DEFAULT_PORTS = {"bigquery": 9050, "bigquery_grpc": 9060, "storage": 9199, "mail": 1025}
 
 
 def _firebase_ports() -> dict[str, int]:
@@ -42,10 +42,15 @@ class StackConfig:
         ports = _firebase_ports()
         for name, port in EXTRA_DEFAULT_PORTS.items():
             ports.setdefault(name, port)
+        defaults = dict(ports)
         for name in list(ports):
             override = os.environ.get(f"FINANCE_{name.upper()}_PORT")
             if override:
                 ports[name] = int(override)
+        if not os.environ.get("FINANCE_MAIL_PORT"):
+            # The mailbox is newer than most environments' port settings: it moves with the hub,
+            # so stacks started with shifted ports each get their own mailbox.
+            ports["mail"] = defaults["mail"] + ports["hub"] - defaults["hub"]
         project = os.environ.get("FINANCE_PROJECT_ID", DEFAULT_PROJECT)
         return cls(project_id=project, ports=ports)
 

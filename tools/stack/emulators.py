@@ -114,6 +114,14 @@ def _http_ok(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
+def _tcp_ok(host: str, port: int, timeout: float = 0.5) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.settimeout(timeout)
+        return sock.connect_ex((host, port)) == 0
+
+
 def _alive(pid: int) -> bool:
     try:
         # Reap our own exited children first: a zombie still answers kill(pid, 0).
@@ -211,6 +219,8 @@ class LocalStack:
             self._start_bigquery(fresh=True)
             progress("starting the Cloud Storage emulator")
             self._start_storage()
+            progress("starting the mailbox (local SMTP server)")
+            self._start_mailbox()
             progress("starting the Pub/Sub emulator and the delivery of its messages to the functions")
             self._start_pubsub(pubsub_bin)
             self._start_dispatcher()
@@ -320,6 +330,19 @@ class LocalStack:
         command = [str(ROOT / ".venv" / "bin" / "python"), "-m", "tools.stack.dispatcher"]
         self._spawn("dispatcher", command, {**os.environ, **self.config.client_env()})
 
+    def _start_mailbox(self) -> None:
+        """The local SMTP server that keeps the e-mails the functions send (tools/stack/mailbox.py)."""
+        command = [
+            str(ROOT / ".venv" / "bin" / "python"),
+            "-m",
+            "tools.stack.mailbox",
+            "--host",
+            self.config.host,
+            "--port",
+            str(self.config.ports["mail"]),
+        ]
+        self._spawn("mail", command, dict(os.environ))
+
     def _firebase_config(self) -> Path:
         """firebase.json, or a copy with overridden ports when FINANCE_*_PORT is set."""
         if self.config.uses_default_ports:
@@ -345,9 +368,11 @@ class LocalStack:
             f"REPORTS_DOWNLOAD_URL=http://{self.config.address('functions')}/{self.config.project_id}/us-central1/download_report",
             "LOG_LEVEL=INFO",
             # Production names its SMTP server and allow-lists (no loopback default there); the
-            # local stack's receivers (tests, demo) listen on loopback.
+            # local stack's mailbox (tools/stack/mailbox.py) and the tests' receivers listen on loopback.
             "SMTP_HOST=127.0.0.1",
-            "SMTP_PORT=1025",
+            f"SMTP_PORT={self.config.ports.get('mail', 1025)}",
+            # Links in invitation (and alert, report) e-mails open the local dashboard.
+            f"DASHBOARD_URL=http://{self.config.address('hosting')}/",
             "SMTP_ALLOWED_HOSTS=127.0.0.1,localhost",
             "WEBHOOK_ALLOWED_HOSTS=127.0.0.1,localhost,hooks.slack.com",
             # Each commit's document writes, for bench/bench_bulk.py (functions/adapters/write_meter.py).
@@ -432,6 +457,8 @@ class LocalStack:
             "dispatcher": self._dispatcher_ready,
             "firebase": self._firebase_ready,
         }
+        if any(s.name == "mail" for s in self.services):
+            checks["mail"] = lambda: _tcp_ok(self.config.host, self.config.ports["mail"])
         pending = dict(checks)
         while pending:
             for service in self.services:
@@ -530,6 +557,10 @@ class LocalStack:
             address = self.config.address(name)
             url = f"http://{address}{special.get(name, '/')}"
             result[name] = f"up at {address}" if _http_ok(url) else f"down ({address})"
+        if "mail" in self.config.ports:
+            up = _tcp_ok(self.config.host, self.config.ports["mail"])
+            address = self.config.address("mail")
+            result["mail"] = f"up at {address}" if up else f"down ({address})"
         return result
 
     def stop(self, quiet: bool = False, grace: float = 15.0) -> None:

@@ -1,65 +1,24 @@
-import { onAuthStateChanged, signInWithEmailAndPassword, signOut, type User } from 'firebase/auth';
+import { onAuthStateChanged, signOut, type User } from 'firebase/auth';
 import { where } from 'firebase/firestore';
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState } from 'react';
 
+import { AdminConsole } from './components/admin/AdminConsole';
 import { Dashboard } from './components/Dashboard';
+import { AcceptInvitation } from './components/Invitation';
+import { OrgNav } from './components/OrgNav';
+import { Reports } from './components/Reports';
+import { SignIn } from './components/SignIn';
 import { dataOf, useDocument, useQuery, type Live } from './hooks/live';
 import type { Services } from './lib/firebase';
+import { orgHref, useRoute } from './lib/route';
 import { orgPath, SessionContext } from './lib/session';
 import type { KpisDoc, Member, Org } from './lib/types';
-
-function SignIn({ services }: { services: Services }) {
-  const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await signInWithEmailAndPassword(services.auth, email.trim(), password);
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? '';
-      setError(code === 'auth/invalid-credential' || code === 'auth/wrong-password' || code === 'auth/user-not-found'
-        ? 'Wrong e-mail or password.' : `Could not sign in (${code || String(err)}).`);
-    } finally {
-      setBusy(false);
-    }
-  }
-  return (
-    <main className="sign-in">
-      <h1>Finance Live</h1>
-      <form onSubmit={submit} aria-labelledby="sign-in-title">
-        <h2 id="sign-in-title">Sign in</h2>
-        <label>E-mail <input type="email" autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} required /></label>
-        <label>Password <input type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required /></label>
-        {error && <p className="state error" role="alert">{error}</p>}
-        <button type="submit" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
-      </form>
-    </main>
-  );
-}
-
-function useHashOrg(): [string | null, (org: string | null) => void] {
-  const read = () => {
-    const match = /^#\/org\/([^/]+)/.exec(window.location.hash);
-    return match ? decodeURIComponent(match[1]) : null;
-  };
-  const [org, setOrg] = useState(read);
-  useEffect(() => {
-    const onChange = () => setOrg(read());
-    window.addEventListener('hashchange', onChange);
-    return () => window.removeEventListener('hashchange', onChange);
-  }, []);
-  return [org, (next) => { window.location.hash = next ? `#/org/${encodeURIComponent(next)}` : '#/'; }];
-}
 
 function OrgPicker({ memberships, choose }: { memberships: { org: string; role: string }[]; choose: (org: string) => void }) {
   return (
     <main className="org-picker">
       <h2>Your organisations</h2>
-      {memberships.length === 0 ? <p className="state empty">You are not a member of any organisation yet: ask an admin to add you.</p> : (
+      {memberships.length === 0 ? <p className="state empty">You are not a member of any organisation yet: ask an admin of yours to invite you, then open the link of the invitation e-mail.</p> : (
         <ul>
           {memberships.map((m) => (
             <li key={m.org}><button type="button" onClick={() => choose(m.org)}>{m.org}</button> <span className="sub">{m.role}</span></li>
@@ -70,7 +29,9 @@ function OrgPicker({ memberships, choose }: { memberships: { org: string; role: 
   );
 }
 
-function OrgDashboard({ services, user, orgId, memberLive }: { services: Services; user: User; orgId: string; memberLive: Live<Member & { id: string }> }) {
+function OrgView({ services, user, orgId, section, memberLive }: {
+  services: Services; user: User; orgId: string; section: string; memberLive: Live<Member & { id: string }>;
+}) {
   const orgLive = useDocument<Org>(services.db, orgPath(orgId));
   // The headline numbers are what a user waits for: listen at once, beside the org and member
   // documents, rather than after them (about 300 ms sooner on a first load).
@@ -92,8 +53,13 @@ function OrgDashboard({ services, user, orgId, memberLive }: { services: Service
       services, user, orgId, org: orgLive.data, role: member.role,
       displayName: member.display_name ?? user.email ?? user.uid,
     }}>
-      <main data-role={member.role} data-org={orgId}>
-        <Dashboard kpisLive={kpisLive} />
+      <main data-role={member.role} data-org={orgId} data-section={section}>
+        <OrgNav orgId={orgId} section={section} role={member.role} />
+        {section === 'dashboard' && <Dashboard kpisLive={kpisLive} />}
+        {section === 'reports' && <Reports />}
+        {section.startsWith('admin') && (member.role === 'admin'
+          ? <AdminConsole screen={section.slice('admin/'.length) || 'members'} />
+          : <p className="state denied" role="alert" data-testid="admin-refused">The admin console is for admins of {orgId}.</p>)}
       </main>
     </SessionContext.Provider>
   );
@@ -105,11 +71,14 @@ export function App({ services }: { services: Services }) {
     if (!performance.getEntriesByName('auth-restored').length) performance.mark('auth-restored');
     setUser(next);
   }), [services.auth]);
-  const [orgId, setOrg] = useHashOrg();
+  const route = useRoute();
+  const orgId = route.kind === 'org' ? route.orgId : null;
+  const setOrg = (next: string | null) => { window.location.hash = next ? orgHref(next) : '#/'; };
   // Query my_memberships: the rules allow it only with the uid filter.
   const memberships = useQuery<Member>(services.db, user ? 'members' : null, user ? [where('uid', '==', user.uid)] : [], user?.uid ?? '', true);
   const memberLive = useDocument<Member>(services.db, user && orgId ? orgPath(orgId, 'members', user.uid) : null);
   if (user === undefined) return <main className="state loading" role="status">Starting…</main>;
+  if (route.kind === 'invitation') return <AcceptInvitation services={services} user={user} token={route.token} />;
   if (user === null) return <SignIn services={services} />;
   const mine = (dataOf(memberships) ?? []).map((m) => ({ org: m.path.split('/')[1], role: m.role }));
   const orgName = orgId ?? 'Finance Live';
@@ -128,7 +97,7 @@ export function App({ services }: { services: Services }) {
         <span className="user">{user.email ?? user.uid}</span>
         <button type="button" onClick={() => { setOrg(null); void signOut(services.auth); }}>Sign out</button>
       </header>
-      {orgId ? <OrgDashboard services={services} user={user} orgId={orgId} memberLive={memberLive} />
+      {route.kind === 'org' ? <OrgView services={services} user={user} orgId={route.orgId} section={route.section} memberLive={memberLive} />
         : <OrgPicker memberships={mine} choose={(org) => setOrg(org)} />}
     </>
   );

@@ -297,6 +297,13 @@ def references(node: Node) -> set[str]:
     return {name for child in children(node) for name in references(child)}
 
 
+def selections(node: Node) -> list[Accounts]:
+    """Account selections of an expression (`account(...)`, `type(...)`, `tagged(...)`), in order."""
+    if isinstance(node, Accounts):
+        return [node]
+    return [found for child in children(node) for found in selections(child)]
+
+
 def children(node: Node) -> tuple[Node, ...]:
     """Direct sub-expressions."""
     if isinstance(node, Neg):

@@ -17,6 +17,7 @@ once, where it is defined; a metric that reads another reads its rounded value, 
 from __future__ import annotations
 
 import calendar
+import difflib
 import hashlib
 import heapq
 import json
@@ -41,6 +42,7 @@ from finance_core.metric_language import (
     parse_expression,
     print_expression,
     references,
+    selections,
 )
 from finance_core.periods import add_months, fiscal_year_start, months_between, parse_period, period_range
 
@@ -771,6 +773,35 @@ _HELPERS: dict[str, Callable[..., Closure]] = {
     "abs": _helper_abs,
     "positive": _helper_positive,
 }
+
+
+def check_selections(metric_id: str, expression: Node, chart: ChartOfAccounts) -> list[str]:
+    """Warnings about the account selections of a definition; DefinitionError for an account not in the chart.
+
+    `account("4999")` names one account: if the chart has no such account, the metric would be 0 in
+    every period, which is never what was meant, so the definition is invalid. `type(...)` and
+    `tagged(...)` select whatever the chart holds: an empty selection is legitimate (a tax line not
+    yet used, balance-sheet tags not yet set) and only warned about.
+    """
+    warnings: list[str] = []
+    known = [account.account_id for account in chart]
+    types = {account.type.value for account in chart}
+    tags = {tag for account in chart for tag in account.tags}
+    for selection in selections(expression):
+        for name in selection.names:
+            if selection.kind == "account" and name not in chart:
+                close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise DefinitionError(
+                    f"{metric_id}.expression",
+                    f"account {name!r} is not in the chart of accounts{hint}; add it to the chart, or select "
+                    f"accounts by type or tag",
+                )
+            if selection.kind == "type" and name not in types:
+                warnings.append(f'no account of the chart is of type "{name}": type("{name}") is 0 until one is')
+            if selection.kind == "tagged" and name not in tags:
+                warnings.append(f'no account of the chart is tagged "{name}": tagged("{name}") is 0 until one is')
+    return list(dict.fromkeys(warnings))
 
 
 def compile_definitions(

@@ -6,7 +6,15 @@ import type { AccountType } from './variance';
 
 export type Role = 'viewer' | 'editor' | 'admin';
 
-export interface Member { role: Role; uid: string; display_name?: string; email?: string }
+export interface Member { role: Role; uid: string; display_name?: string; email?: string; joined_at?: Timestamp }
+
+/** organizations/{org}/invitations/{id}: written by admins, answered by the backend (status, delivery, accepted_*). */
+export interface InvitationDoc {
+  email: string; role: Role; invited_by: string; created_at?: Timestamp; expires_at?: Timestamp; display_name?: string;
+  status?: 'issued' | 'sent' | 'send_failed' | 'accepted';
+  delivery?: { attempts?: number; delivered_at?: Timestamp | null; last_error?: string | null };
+  accepted_by?: string; accepted_at?: Timestamp;
+}
 export interface Org { name: string; reporting_currency: string; fiscal_year_start_month: number; current_period?: string }
 export interface Entity { name: string; currency: string; parent_id?: string | null }
 export interface Account { name: string; type: AccountType; parent_id?: string | null }
