@@ -12,7 +12,7 @@ from aggregations.triggers import (  # noqa: E402
     refresh_aggregate_views,
 )
 from alerts.triggers import escalate_alerts, evaluate_alerts, flush_alert_notifications  # noqa: E402
-from analytics_sink.triggers import sink_changes_to_bigquery, sink_metric_series_to_bigquery  # noqa: E402
+from analytics_sink.triggers import sink_changes_to_bigquery, sink_metric_values_to_bigquery  # noqa: E402
 from collaboration.triggers import (  # noqa: E402
     expire_presence,
     on_comment_written,
@@ -49,7 +49,7 @@ __all__ = [
     "check_metric_definition",
     # analytics sink (BigQuery)
     "sink_changes_to_bigquery",
-    "sink_metric_series_to_bigquery",
+    "sink_metric_values_to_bigquery",
     # trends and forecasts
     "refresh_trends",
     "sweep_trend_requests",

@@ -17,14 +17,6 @@ BIGQUERY_DATASET = params.StringParam(
 BIGQUERY_EMULATOR_HOST = params.StringParam(
     "BIGQUERY_EMULATOR_HOST", default="", description="host:port of a local BigQuery emulator; empty in production."
 )
-CHANGES_TOPIC = params.StringParam(
-    "CHANGES_TOPIC", default="financial-record-changes", description="Topic of applied record changes."
-)
-CHANGES_DEAD_LETTER_TOPIC = params.StringParam(
-    "CHANGES_DEAD_LETTER_TOPIC",
-    default="financial-record-changes-dead-letter",
-    description="Where consumers park change events they could not process after retries.",
-)
 REFERENCE_CACHE_SECONDS = params.IntParam(
     "REFERENCE_CACHE_SECONDS",
     default=30,

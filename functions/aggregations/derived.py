@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from adapters.errors import map_exceptions
 from adapters.firestore_codec import metric_values, org_path
 from adapters.settings import KPI_SERIES_LENGTH
-from finance_core.aggregates import AggregateKey
+from finance_core import periods
+from finance_core.aggregates import AggregateKey, aggregate_version
 from finance_core.identifiers import CONSOLIDATED_ENTITY, KEY_SEPARATOR
 from finance_core.kpis import HEADLINE_METRICS, headline_kpis
+from finance_core.metric_rows import series_id, value_at
 from finance_core.metric_series import BUILTIN_IDS, Unit
-from finance_core.periods import add_months, period_of
+from finance_core.periods import add_months
 from finance_core.reference import OrgReference
 from finance_core.variance import (
     MetricVariance,
@@ -24,20 +27,24 @@ from finance_core.variance import (
 )
 from google.cloud import firestore
 
-from aggregations.series import MetricSeriesStore, aggregate_version, series_id
+from aggregations.series import AlsoWrite, MetricSeriesStore, SeriesWrite
 from aggregations.shards import DerivedDocument, write_many_if_newer
 
 
 def kpi_period(reference: OrgReference, today: date | None = None) -> str:
-    """The period the headline KPIs describe: the org's current period, else the latest open one up to now."""
-    if reference.current_period:
-        return reference.current_period
-    this_month = period_of(today or date.today())
-    open_periods = [p for p, status in reference.period_status.items() if status == "open" and p <= this_month]
-    return max(open_periods) if open_periods else this_month
+    """The period the headline KPIs describe (finance_core.periods.kpi_period of the org)."""
+    return periods.kpi_period(reference.current_period, reference.period_status, today)
 
 
 _version = aggregate_version
+
+
+@dataclass(frozen=True)
+class DerivedRefresh:
+    """What a refresh wrote: the metric series (with their bodies before and after) and the KPI and variance paths."""
+
+    series: list[SeriesWrite]
+    documents: list[str]
 
 
 class DerivedDocuments:
@@ -70,20 +77,22 @@ class DerivedDocuments:
                 variance_targets.add((key.entity_id, key.period))
         return refresh_kpis, variance_targets
 
-    def refresh(self, org_id: str, reference: OrgReference, keys: Iterable[AggregateKey]) -> list[str]:
+    def refresh(
+        self, org_id: str, reference: OrgReference, keys: Iterable[AggregateKey], also: AlsoWrite | None = None
+    ) -> DerivedRefresh:
         """Rebuild the metric series, KPI and variance documents that use the changed keys.
 
-        The series first (one read, one conditional commit), then the KPI and variance documents
-        (one read, one conditional commit). A change of any period can move a defined metric of
-        the current period (a closing balance, a year to date), so the KPIs are rebuilt whenever
-        the consolidated actual or budget series moved.
+        The series first (one read, one conditional commit, with `also`'s writes), then the KPI and
+        variance documents (one read, one conditional commit). A change of any period can move a
+        defined metric of the current period (a closing balance, a year to date), so the KPIs are
+        rebuilt whenever the consolidated actual or budget series moved.
         """
         keys = list(keys)
         refresh_kpis, variance_targets = self.affected(reference, keys)
-        series_written: list[str] = []
+        series_written: list[SeriesWrite] = []
         period = kpi_period(reference)
         if self._series is not None:
-            series_written = self._series.refresh(org_id, reference, keys)
+            series_written = self._series.refresh(org_id, reference, keys, also)
             # Whoever wrote the series (this refresh or an alert evaluation), a consolidated change up to
             # the KPI period can move a defined KPI; the write below is skipped if nothing is newer.
             refresh_kpis = refresh_kpis or any(
@@ -108,7 +117,7 @@ class DerivedDocuments:
         if refresh_kpis:
             consolidated = {s: series_docs.get((CONSOLIDATED_ENTITY, s)) for s in ("actual", "budget")}
             documents.append(self._kpis_document(org_id, reference, period, docs, consolidated))
-        return series_written + write_many_if_newer(self._db, documents)
+        return DerivedRefresh(series_written, write_many_if_newer(self._db, documents))
 
     def refresh_kpis(self, org_id: str, reference: OrgReference) -> list[str]:
         """Rebuild kpis/current from the aggregates and series as they are (after a definition change rebuilt them)."""
@@ -235,7 +244,6 @@ class DerivedDocuments:
 def _defined_kpis(series_docs: Mapping[str, dict[str, Any] | None], periods: list[str]) -> dict[str, Any]:
     """KPI entries of the org's defined metrics (and the built-ins the headline set leaves out), from the
     consolidated series: the same fields as the headline KPIs."""
-    from aggregations.series import value_at
 
     actual = series_docs.get("actual")
     if not actual:
@@ -272,7 +280,6 @@ def _defined_variances(
     actual: Mapping[str, Any] | None, comparison: Mapping[str, Any] | None, period: str
 ) -> list[MetricVariance]:
     """Budget (or forecast) vs actual of the defined metrics at a period, from the two metric series."""
-    from aggregations.series import value_at
 
     names = _defined_ids(actual)
     if not names or not comparison:

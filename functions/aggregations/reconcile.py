@@ -6,6 +6,7 @@ import functools
 import hashlib
 import json
 import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from finance_core.reference import OrgReference
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from aggregations.announce import FoldAnnouncer
 from aggregations.derived import DerivedDocuments
 from aggregations.store import AggregateStore
 
@@ -84,12 +86,18 @@ class Reconciler:
     """Compares aggregates with the records they summarise and repairs them."""
 
     def __init__(
-        self, db: firestore.Client, references: ReferenceStore, aggregates: AggregateStore, derived: DerivedDocuments
+        self,
+        db: firestore.Client,
+        references: ReferenceStore,
+        aggregates: AggregateStore,
+        derived: DerivedDocuments,
+        announcer: FoldAnnouncer | None = None,
     ):
         self._db = db
         self._references = references
         self._aggregates = aggregates
         self._derived = derived
+        self._announcer = announcer or FoldAnnouncer(None)
 
     def _busy(self, org_id: str, settle: timedelta) -> bool:
         cutoff = utc_now() - settle
@@ -150,7 +158,18 @@ class Reconciler:
                 report,
             )
         if touched:
-            self._derived.refresh(org_id, reference, touched)
+            refreshed = self._derived.refresh(org_id, reference, touched)
+            # Readers (alerts, trends, BigQuery metric values) hear of a repair as of any fold; every
+            # account of a repaired key may have moved.
+            every_account = [account.account_id for account in reference.chart]
+            self._announcer.announce(
+                org_id,
+                f"reconciliation-{uuid.uuid4().hex}",
+                utc_now().isoformat(),
+                None,
+                dict.fromkeys(touched, every_account),
+                series=refreshed.series,
+            )
         # Drift found is a WARNING with its count: the log-based metric reconciliation_drift (and
         # its alert policy) counts these lines; a clean run is INFO.
         log.log(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -22,31 +23,31 @@ from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path
 from adapters.preconditions import commit_or_lose_race, conditional_put
 from adapters.retry import CONTENDED_WRITE, compare_and_set
-from finance_core.aggregates import AggregateKey
-from finance_core.identifiers import KEY_SEPARATOR
-from finance_core.metric_rows import stored_value, unit_of
+from finance_core.aggregates import SHARD_SEQ_FIELD, AggregateKey, aggregate_version
+from finance_core.metric_rows import series_id, stored_value
 from finance_core.metric_series import MetricSet, Unit, Value
 from finance_core.reference import OrgReference
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from aggregations.definitions import DefinitionStore
-from aggregations.shards import SEQ_FIELD
 
 log = logging.getLogger(__name__)
 
 SERIES = "metric_series"
 Progress = Callable[[int, int], None]
+# Adds writes to the commit of a series refresh (given the ids of the series it writes): what must
+# be written exactly when the series are (the view refresh's note on its change document).
+AlsoWrite = Callable[[firestore.WriteBatch, list[str]], None]
 
 
-def series_id(entity_id: str, scenario: str) -> str:
-    """Document id of a series, e.g. '_all__actual'."""
-    return KEY_SEPARATOR.join((entity_id, scenario))
+@dataclass(frozen=True)
+class SeriesWrite:
+    """One series document written: its id and its body before (None: new) and after."""
 
-
-def aggregate_version(document: Mapping[str, Any] | None) -> int:
-    """A number that grows with every change folded into an aggregate (sum of its shard sequences)."""
-    return sum(int(v) for v in (document or {}).get(SEQ_FIELD, {}).values())
+    series_id: str
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any]
 
 
 def _public(value: Value) -> int | float | None:
@@ -77,8 +78,16 @@ class MetricSeriesStore:
 
     # refresh after a change ---------------------------------------------------------------------
 
-    def refresh(self, org_id: str, reference: OrgReference, keys: Iterable[AggregateKey]) -> list[str]:
-        """Bring the series of the changed keys up to date: one read, one conditional commit; returns paths written."""
+    def refresh(
+        self,
+        org_id: str,
+        reference: OrgReference,
+        keys: Iterable[AggregateKey],
+        also: AlsoWrite | None = None,
+    ) -> list[SeriesWrite]:
+        """Bring the series of the changed keys up to date: one read, one conditional commit; returns what it wrote.
+
+        `also` adds writes to that commit (never called when nothing is written)."""
         by_series: dict[tuple[str, str], list[AggregateKey]] = {}
         for key in keys:
             by_series.setdefault((key.entity_id, key.scenario), []).append(key)
@@ -89,7 +98,7 @@ class MetricSeriesStore:
         series_refs = {s: self.ref(org_id, *s) for s in by_series}
         key_refs = {k: org.collection("aggregates").document(k.doc_id) for ks in by_series.values() for k in ks}
 
-        def attempt() -> list[str]:
+        def attempt() -> list[SeriesWrite]:
             nonlocal metric_set, revision
             with map_exceptions(f"reading metric series of {org_id}"):
                 snaps = {
@@ -107,7 +116,7 @@ class MetricSeriesStore:
                 # Another instance already works with newer definitions: use them too.
                 metric_set, revision = self._definitions.metric_set(org_id, reference, at_least=stored_revision)
             batch = self._db.batch()
-            written = []
+            written: list[SeriesWrite] = []
             for series, series_keys in sorted(by_series.items()):
                 snap = snaps[series_refs[series].path]
                 current = snap.to_dict() if snap.exists else None
@@ -119,8 +128,10 @@ class MetricSeriesStore:
                 if body is None:
                     continue
                 conditional_put(self._db, batch, series_refs[series], snap, body)
-                written.append(series_refs[series].path)
+                written.append(SeriesWrite(series_id(*series), current, body))
             if written:
+                if also is not None:
+                    also(batch, [w.series_id for w in written])
                 commit_or_lose_race(batch, f"writing metric series of {org_id}")
             return written
 
@@ -170,7 +181,7 @@ class MetricSeriesStore:
             self._db.collection(f"{org_path(org_id)}/aggregates")
             .where(filter=FieldFilter("entity_id", "==", entity_id))
             .where(filter=FieldFilter("scenario", "==", scenario))
-            .select(["period", "accounts", SEQ_FIELD])
+            .select(["period", "accounts", SHARD_SEQ_FIELD])
         )
         with map_exceptions(f"reading the aggregates of {org_id} {entity_id} {scenario}"):
             documents = [snap.to_dict() or {} for snap in query.stream()]
@@ -181,34 +192,39 @@ class MetricSeriesStore:
         values = metric_set.full(inputs)
         return self._body(reference, metric_set, revision, (entity_id, scenario), values, versions, 1)
 
-    def rebuild_org(self, org_id: str, reference: OrgReference, progress: Progress | None = None) -> int:
-        """Recompute every series of an org with its current definitions (after a definition change)."""
+    def rebuild_org(self, org_id: str, reference: OrgReference, progress: Progress | None = None) -> list[SeriesWrite]:
+        """Recompute every series of an org with its current definitions (after a definition change); returns the
+        series written, with their bodies before and after."""
         metric_set, revision = self._definitions.metric_set(org_id, reference, at_least=0)
         query = self._db.collection(f"{org_path(org_id)}/aggregates").select(["entity_id", "scenario"])
         with map_exceptions(f"listing the aggregates of {org_id}"):
             series = sorted({(str(s.get("entity_id")), str(s.get("scenario"))) for s in query.stream()})
+        written: list[SeriesWrite] = []
         for done, (entity_id, scenario) in enumerate(series, 1):
             ref = self.ref(org_id, entity_id, scenario)
 
             def attempt(
                 ref: firestore.DocumentReference = ref, entity_id: str = entity_id, scenario: str = scenario
-            ) -> None:
+            ) -> SeriesWrite | None:
                 with map_exceptions(f"reading {ref.path}"):
                     snap = ref.get()
                 current = snap.to_dict() if snap.exists else None
                 if current is not None and int(current.get("revision", 0)) > revision:
-                    return
+                    return None
                 body = self.build(org_id, reference, metric_set, revision, entity_id, scenario)
                 if current is not None:
                     body["version"] = int(current.get("version", 0)) + 1
                 batch = self._db.batch()
                 conditional_put(self._db, batch, ref, snap, body)
                 commit_or_lose_race(batch, f"rebuilding {ref.path}")
+                return SeriesWrite(series_id(entity_id, scenario), current, body)
 
-            compare_and_set(attempt, CONTENDED_WRITE, what=f"rebuilding {ref.path}")
+            write = compare_and_set(attempt, CONTENDED_WRITE, what=f"rebuilding {ref.path}")
+            if write is not None:
+                written.append(write)
             if progress is not None:
                 progress(done, len(series))
-        return len(series)
+        return written
 
     # encoding -----------------------------------------------------------------------------------
 
@@ -257,14 +273,3 @@ class MetricSeriesStore:
             "source_versions": dict(versions),
             "updated_at": firestore.SERVER_TIMESTAMP,
         }
-
-
-def value_at(document: Mapping[str, Any] | None, metric_id: str, period: str) -> Value:
-    """A metric's exact value at a period in a series document (None when unknown)."""
-    if not document:
-        return None
-    periods = document.get("periods") or []
-    row = (document.get("metrics") or {}).get(metric_id)
-    if row is None or period not in periods:
-        return None
-    return stored_value(row[periods.index(period)], unit_of(document, metric_id))

@@ -17,12 +17,12 @@ from adapters.errors import map_exceptions
 from adapters.preconditions import commit_or_lose_race, conditional_put
 from adapters.retry import CONTENDED_WRITE, compare_and_set
 from adapters.shard_counters import shard_ref
-from finance_core.aggregates import dominates
+from finance_core.aggregates import SHARD_SEQ_FIELD, dominates
 from google.cloud import firestore
 
 log = logging.getLogger(__name__)
 
-SEQ_FIELD = "shard_seq"
+SEQ_FIELD = SHARD_SEQ_FIELD
 READ_AT_FIELD = "shards_read_at"
 
 

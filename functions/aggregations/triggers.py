@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import functools
 import json
+import uuid
+from collections.abc import Mapping
 
 from adapters import deployment
 from adapters.clients import firestore_client
+from adapters.firestore_codec import utc_now
 from adapters.identity import verify_id_token
 from adapters.logs import observed
 from adapters.origin import pubsub_message
+from adapters.pubsub import publish
 from adapters.reference_store import ReferenceStore
 from adapters.runtime import reference_store
 from adapters.settings import aggregate_shards
+from adapters.topics import CHANGES_TOPIC, FOLDED_TOPIC
 from finance_core.changes import decode_change_message
 from finance_core.reference import OrgReference
 from firebase_functions import firestore_fn, https_fn, options, pubsub_fn, scheduler_fn
 
+from aggregations.announce import FoldAnnouncer
 from aggregations.definition_check import MAX_BODY_BYTES, CheckRequest, DefinitionCheckEndpoint
 from aggregations.definitions import DefinitionService, DefinitionStore
 from aggregations.derived import DerivedDocuments
@@ -44,7 +50,7 @@ def derived_documents() -> DerivedDocuments:
 def reconciler() -> Reconciler:
     """The instance's reconciler."""
     db = firestore_client()
-    return Reconciler(db, reference_store(), AggregateStore(db, aggregate_shards()), derived_documents())
+    return Reconciler(db, reference_store(), AggregateStore(db, aggregate_shards()), derived_documents(), announcer())
 
 
 @scheduler_fn.on_schedule(
@@ -64,20 +70,32 @@ def lag_recorder() -> LagRecorder:
     return LagRecorder(firestore_client())
 
 
+def _publish_folded(data: bytes, attributes: Mapping[str, str]) -> None:
+    publish(FOLDED_TOPIC, data, attributes)
+
+
+@functools.cache
+def announcer() -> FoldAnnouncer:
+    """The instance's publisher of aggregates-folded messages."""
+    return FoldAnnouncer(_publish_folded)
+
+
 @functools.cache
 def view_refresher() -> ViewRefresher:
     """The instance's view refresher."""
     db = firestore_client()
-    return ViewRefresher(reference_store(), AggregateStore(db, aggregate_shards()), derived_documents())
+    return ViewRefresher(
+        reference_store(), AggregateStore(db, aggregate_shards()), derived_documents(), db, announcer()
+    )
 
 
-@pubsub_fn.on_message_published(topic="financial-record-changes", retry=True, **deployment.hot_path("realtime"))
+@pubsub_fn.on_message_published(topic=CHANGES_TOPIC, retry=True, **deployment.hot_path("realtime"))
 @observed("refresh_aggregate_views")
 def refresh_aggregate_views(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
-    """Fold the changed aggregate keys (once per message, however many lines) and rebuild what uses them."""
+    """Fold the changed aggregate keys (once per message, however many lines), rebuild what uses them, announce it."""
     data, origin = pubsub_message(event)
     change = decode_change_message(data)
-    view_refresher().refresh(change.org_id, change.keys, change.last_event_id, change.dimension_keys)
+    view_refresher().fold_change(change)
     lag_recorder().record(change.org_id, change.change_id, origin.attributes.get("published_at"))
 
 
@@ -90,10 +108,17 @@ def definition_service() -> DefinitionService:
 
 
 def _rebuild_metrics(org_id: str, reference: OrgReference, progress: Progress | None = None) -> int:
-    """Recompute every series of an org after a definition change, then kpis/current (which lists the metrics)."""
-    total = metric_series().rebuild_org(org_id, reference, progress)
+    """Recompute every series of an org after a definition change, then kpis/current (which lists the metrics).
+
+    Each rewritten series is announced on its own (its rows of every metric and period fill a
+    message): the BigQuery metric values follow the new definitions, removed metrics included.
+    """
+    writes = metric_series().rebuild_org(org_id, reference, progress)
     derived_documents().refresh_kpis(org_id, reference)
-    return total
+    rebuild_id = f"metrics-rebuild-{uuid.uuid4().hex}"
+    for write in writes:
+        announcer().announce(org_id, f"{rebuild_id}-{write.series_id}", utc_now().isoformat(), None, {}, series=[write])
+    return len(writes)
 
 
 @firestore_fn.on_document_written(

@@ -1,4 +1,8 @@
-"""Evaluates an org's alert rules after one applied record change, on current aggregates, and moves its alerts."""
+"""Evaluates an org's alert rules after aggregations folded a change, on the readable documents, and moves its alerts.
+
+The evaluation runs on `financial-aggregates-folded` (finance_core.folded): by then the aggregates
+and metric series of the change are folded, so the evaluator only reads them.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +15,14 @@ from typing import Any
 from adapters.errors import ProcessingError, TransientError, is_transient, map_exceptions
 from adapters.firestore_codec import org_path, utc_now
 from adapters.reference_store import ReferenceStore
-from aggregations.derived import kpi_period
-from aggregations.series import MetricSeriesStore, series_id, value_at
-from aggregations.store import AggregateStore
-from finance_core.aggregates import AggregateDelta, AggregateKey
+from finance_core.aggregates import AggregateKey
 from finance_core.alert_inputs import PlannedEvaluation, build_context, plan_evaluations, scenarios_read
 from finance_core.alert_policy import AlertState, Transition
 from finance_core.alert_rules import definition_problem, evaluate
-from finance_core.changes import ChangeMessage
+from finance_core.folded import AggregatesFolded
+from finance_core.metric_rows import series_id, value_at
 from finance_core.metric_series import BUILTIN_IDS
-from finance_core.reference import OrgReference
+from finance_core.periods import kpi_period
 from google.cloud import firestore
 
 from alerts.notifier import Notifier, SentNotification
@@ -90,52 +92,37 @@ class AlertEvaluator:
         self,
         db: firestore.Client,
         references: ReferenceStore,
-        aggregates: AggregateStore,
         store: AlertStore,
         notifier: Notifier,
         clock: Callable[[], datetime] = utc_now,
-        series: MetricSeriesStore | None = None,
     ):
         self._db = db
-        self._series = series
         self._references = references
-        self._aggregates = aggregates
         self._store = store
         self._notifier = notifier
         self._clock = clock
 
-    def handle(self, change: ChangeMessage) -> EvaluationReport:
-        """Evaluate the rules a change message touches, each once, on the current aggregates."""
-        org_id, change_id = change.org_id, change.change_id
-        deltas: Mapping[AggregateKey, AggregateDelta] = change.deltas
+    def handle(self, folded: AggregatesFolded) -> EvaluationReport:
+        """Evaluate the rules a folded change touches, each once, on the readable documents."""
+        org_id, change_id = folded.org_id, folded.change_id
+        touched = folded.touched_accounts
         report = EvaluationReport()
         reference = self._references.get(org_id)
-        if reference is None or not deltas:
+        if reference is None or not touched:
             return report
         rules = parse_rules(org_id, self._store.rule_documents(org_id))
         if not rules:
             return report
-        plans = plan_evaluations(
-            rules,
-            {key: delta.accounts.keys() for key, delta in deltas.items()},
-            chart=reference.chart,
-            current_period=kpi_period(reference),
-        )
-        plans = _with_current_period(plans, kpi_period(reference))
+        current = kpi_period(reference.current_period, reference.period_status)
+        plans = plan_evaluations(rules, touched, chart=reference.chart, current_period=current)
+        plans = _with_current_period(plans, current)
         if not plans:
             return report
         needed = sorted({key for plan in plans for key in plan.keys()})
-        # The rules must see this change: fold the changed keys first (a no-op when the view
-        # consumer already did), then read every document the evaluations need in one round trip.
-        self._aggregates.fold_many(
-            org_id,
-            set(needed) & set(deltas),
-            reference.chart,
-            reference.reporting_currency,
-            last_event_id=change.last_event_id,
-        )
+        # Aggregations folded the change before announcing it: one read of every document the
+        # evaluations need is enough.
         documents, updated = self._read(org_id, needed)
-        definitions = self._add_defined_metrics(org_id, reference, plans, deltas, documents)
+        definitions = self._add_defined_metrics(org_id, plans, documents)
         plans = _fitting_definitions(org_id, plans, definitions)
         now = self._clock()
         evaluations = []
@@ -200,16 +187,14 @@ class AlertEvaluator:
     def _add_defined_metrics(
         self,
         org_id: str,
-        reference: OrgReference,
         plans: list[PlannedEvaluation],
-        deltas: Mapping[AggregateKey, AggregateDelta],
         documents: dict[AggregateKey, dict[str, Any] | None],
     ) -> dict[str, dict[str, Any]]:
         """Put the values of defined metrics (from the metric series) beside the built-in ones of each document read.
 
         Returns the definitions (label, unit, direction) of the defined metrics the rules watch."""
         wanted = {metric for plan in plans if (metric := plan.rule.target.metric)} - BUILTIN_IDS
-        if not wanted or self._series is None:
+        if not wanted:
             return {}
         series = sorted(
             {
@@ -219,9 +204,7 @@ class AlertEvaluator:
                 for scenario in scenarios_read(plan.rule)
             }
         )
-        # The rules must see this change: bring the series up to date first (a no-op when the view consumer did).
-        self._series.refresh(org_id, reference, [k for k in deltas if (k.entity_id, k.scenario) in series])
-        refs = [self._series.ref(org_id, *s) for s in series]
+        refs = [self._db.document(f"{org_path(org_id)}/metric_series/{series_id(*s)}") for s in series]
         with map_exceptions(f"reading the metric series of {org_id} for alert rules"):
             found = {snap.reference.id: snap.to_dict() for snap in self._db.get_all(refs) if snap.exists}
         definitions: dict[str, dict[str, Any]] = {}

@@ -16,14 +16,11 @@ from adapters.settings import (
     DASHBOARD_URL,
     SLACK_WEBHOOK_URL,
     SMTP_PASSWORD,
-    aggregate_shards,
     channel_settings,
     project_id,
 )
-from aggregations.definitions import DefinitionStore
-from aggregations.series import MetricSeriesStore
-from aggregations.store import AggregateStore
-from finance_core.changes import decode_change_message
+from adapters.topics import FOLDED_TOPIC
+from finance_core.folded import decode_folded
 from firebase_functions import pubsub_fn, scheduler_fn
 
 from alerts.channels.sender import ChannelSender
@@ -72,28 +69,20 @@ def notifier() -> Notifier:
 @functools.cache
 def evaluator() -> AlertEvaluator:
     """The instance's evaluator."""
-    db = firestore_client()
-    return AlertEvaluator(
-        db,
-        reference_store(),
-        AggregateStore(db, aggregate_shards()),
-        alert_store(),
-        notifier(),
-        series=MetricSeriesStore(db, DefinitionStore(db)),
-    )
+    return AlertEvaluator(firestore_client(), reference_store(), alert_store(), notifier())
 
 
 # retry=True: a transient failure (contention, Firestore unavailable) is redelivered; every step
 # is idempotent on the change id. The timeout leaves room for a short in-process group wait.
 @pubsub_fn.on_message_published(
-    topic="financial-record-changes", retry=True, **deployment.background("alerts", timeout_sec=120, secrets=SECRETS)
+    topic=FOLDED_TOPIC, retry=True, **deployment.background("alerts", timeout_sec=120, secrets=SECRETS)
 )
 @observed("evaluate_alerts")
 def evaluate_alerts(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
-    """Evaluate the org's alert rules touched by one change message (once, however many lines); raise, resolve,
+    """Evaluate the org's alert rules touched by one folded change (once, however many lines); raise, resolve,
     notify."""
     data, _ = pubsub_message(event)
-    evaluator().handle(decode_change_message(data))
+    evaluator().handle(decode_folded(data))
 
 
 @scheduler_fn.on_schedule(schedule="every 1 minutes", **deployment.scheduled("alerts", secrets=SECRETS))

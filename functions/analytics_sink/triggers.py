@@ -1,5 +1,5 @@
 """Analytics sink triggers: one BigQuery fact row per applied record change (a consumer of the change topic), and
-one metric value row per changed cell of a metric series document."""
+one metric value row per changed cell of a metric series (a consumer of the aggregates-folded topic)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from adapters.logs import observed
 from adapters.origin import pubsub_message
 from adapters.pubsub import publish
 from adapters.runtime import reference_store
-from adapters.settings import ANALYTICS_SINK_ATTEMPTS, BIGQUERY_DATASET, CHANGES_DEAD_LETTER_TOPIC, project_id
-from firebase_functions import firestore_fn, pubsub_fn
+from adapters.settings import ANALYTICS_SINK_ATTEMPTS, BIGQUERY_DATASET, project_id
+from adapters.topics import CHANGES_DEAD_LETTER_TOPIC, CHANGES_TOPIC, FOLDED_TOPIC
+from finance_core.folded import decode_folded
+from firebase_functions import pubsub_fn
 
 from analytics_sink.dead_letters import DeadLetterParker
 from analytics_sink.metrics import MetricSeriesSink, metric_writer
@@ -37,7 +39,7 @@ def fact_writer() -> FactWriter:
 def sink() -> AnalyticsSink:
     """The instance's sink."""
     parker = DeadLetterParker(
-        lambda topic, data, attrs: publish(topic, data, attrs), firestore_client(), CHANGES_DEAD_LETTER_TOPIC.value
+        lambda topic, data, attrs: publish(topic, data, attrs), firestore_client(), CHANGES_DEAD_LETTER_TOPIC
     )
     return AnalyticsSink(reference_store(), fact_writer(), parker)
 
@@ -46,7 +48,7 @@ def sink() -> AnalyticsSink:
 # still covers a crash or a failure to park, and the subscription's dead-letter policy
 # (infra/resources.json function_triggers, applied after deploy) catches what keeps failing.
 @pubsub_fn.on_message_published(
-    topic="financial-record-changes", retry=True, **deployment.background("analytics_sink", timeout_sec=120)
+    topic=CHANGES_TOPIC, retry=True, **deployment.background("analytics_sink", timeout_sec=120)
 )
 @observed("sink_changes_to_bigquery")
 def sink_changes_to_bigquery(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
@@ -57,23 +59,20 @@ def sink_changes_to_bigquery(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublis
 
 @functools.cache
 def metric_sink() -> MetricSeriesSink:
-    """The instance's sink of metric series writes."""
+    """The instance's sink of metric series cells."""
     table = f"{project_id()}.{BIGQUERY_DATASET.value}.{METRICS_TABLE}"
-    return MetricSeriesSink(metric_writer(bigquery_client(), table, ANALYTICS_SINK_ATTEMPTS.value))
+    return MetricSeriesSink(metric_writer(bigquery_client(), table, ANALYTICS_SINK_ATTEMPTS.value), firestore_client())
 
 
-# Retried on failure after deploy (infra/resources.json trigger_retry): every delivery's rows depend only on its
-# own before and after, so a repeated one adds rows equal to those already there.
-@firestore_fn.on_document_written(
-    document="organizations/{org_id}/metric_series/{series_id}",
-    **deployment.background("analytics_sink", timeout_sec=120),
+# One delivery per aggregates-folded message (retry=True; the subscription's dead-letter policy of
+# infra/resources.json catches what keeps failing): its rows depend only on the message, and the
+# series it asks to resend are written whole at their current version, so repeated or reordered
+# deliveries leave the same newest row per cell.
+@pubsub_fn.on_message_published(
+    topic=FOLDED_TOPIC, retry=True, **deployment.background("analytics_sink", timeout_sec=120)
 )
-@observed("sink_metric_series_to_bigquery")
-def sink_metric_series_to_bigquery(
-    event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]],
-) -> None:
-    """Stream the cells a series write changed into `metric_values` (one request per write)."""
-    change = event.data
-    before = change.before.to_dict() if change.before is not None and change.before.exists else None
-    after = change.after.to_dict() if change.after is not None and change.after.exists else None
-    metric_sink().handle(event.params["org_id"], before, after, event.time)
+@observed("sink_metric_values_to_bigquery")
+def sink_metric_values_to_bigquery(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
+    """Stream the metric series cells a fold changed into `metric_values` (one request per fold)."""
+    data, _ = pubsub_message(event)
+    metric_sink().handle_folded(decode_folded(data))

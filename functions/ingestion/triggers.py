@@ -13,6 +13,7 @@ from adapters.origin import pubsub_message
 from adapters.rate_limits import RateLimiter
 from adapters.runtime import reference_store
 from adapters.settings import MANUAL_ENTRIES_PER_MINUTE
+from adapters.topics import EVENT_BATCHES_TOPIC, EVENTS_TOPIC
 from firebase_functions import firestore_fn, https_fn, options, pubsub_fn, scheduler_fn
 from realtime_processor.triggers import apply_stored_changes
 
@@ -28,7 +29,7 @@ def ingestion_service() -> IngestionService:
     return IngestionService(IngestionStore(firestore_client()), reference_store(), apply_stored_changes)
 
 
-@pubsub_fn.on_message_published(topic="financial-events", retry=True, **deployment.hot_path("ingestion"))
+@pubsub_fn.on_message_published(topic=EVENTS_TOPIC, retry=True, **deployment.hot_path("ingestion"))
 @observed("ingest_financial_event")
 def ingest_financial_event(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
     """Validate and store one financial event (contract v1); rejected ones land in ingestion_errors."""
@@ -37,7 +38,7 @@ def ingest_financial_event(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishe
 
 
 @pubsub_fn.on_message_published(
-    topic="financial-event-batches",
+    topic=EVENT_BATCHES_TOPIC,
     retry=True,
     **deployment.hot_path("ingestion", timeout_sec=300, memory=1024, concurrency=8),
 )

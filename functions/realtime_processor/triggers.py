@@ -9,7 +9,8 @@ from adapters import deployment
 from adapters.clients import firestore_client
 from adapters.logs import observed
 from adapters.pubsub import publish
-from adapters.settings import CHANGES_TOPIC, aggregate_shards
+from adapters.settings import aggregate_shards
+from adapters.topics import CHANGES_TOPIC
 from aggregations.store import AggregateStore
 from firebase_functions import firestore_fn, scheduler_fn
 
@@ -18,7 +19,7 @@ from realtime_processor.processor import RecordChangeProcessor
 
 
 def _publish_change(data: bytes, attributes, ordering_key: str) -> None:
-    publish(CHANGES_TOPIC.value, data, attributes, ordering_key)
+    publish(CHANGES_TOPIC, data, attributes, ordering_key)
 
 
 @functools.cache

@@ -1,4 +1,4 @@
-"""Computes an org's consolidated actual trends from the aggregate shards and writes the trends/* documents."""
+"""Computes an org's consolidated actual trends from the readable aggregates and writes the trends/* documents."""
 
 from __future__ import annotations
 
@@ -9,12 +9,10 @@ from typing import Any
 from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path
 from adapters.reference_store import ReferenceStore
-from adapters.shard_counters import shard_ref
-from aggregations.store import AggregateStore
-from finance_core.aggregates import AggregateKey, fold_shards
 from finance_core.identifiers import CONSOLIDATED_ENTITY
 from finance_core.trend_series import trend_documents
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 log = logging.getLogger(__name__)
 
@@ -27,38 +25,35 @@ def _unchanged(stored: Mapping[str, Any] | None, body: Mapping[str, Any]) -> boo
 
 
 class TrendComputer:
-    """Reads the consolidated actual shards of every period and rewrites the trend documents that changed.
+    """Reads the consolidated actual aggregates of every period and rewrites the trend documents that changed.
 
-    The shards, not the readable aggregates, are read: a change is in the shards before its
-    message is published, while the readable documents are folded by another consumer of the
-    same message and may not include it yet.
+    It runs on `financial-aggregates-folded`: the readable aggregates include the change that
+    triggered it, so it reads them (one query) and never folds shards itself.
     """
 
-    def __init__(self, db: firestore.Client, references: ReferenceStore, shard_count: int, horizon: int = 3):
+    def __init__(self, db: firestore.Client, references: ReferenceStore, horizon: int = 3):
         self._db = db
         self._references = references
-        self._shard_count = shard_count
-        self._aggregates = AggregateStore(db, shard_count)
         self._horizon = horizon
 
     def totals(self, org_id: str, periods: list[str]) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
-        """Consolidated actual account totals and live record counts per period, from the shards."""
-        keys = {period: AggregateKey(CONSOLIDATED_ENTITY, period, "actual") for period in periods}
-        refs = {
-            shard_ref(self._aggregates.view_ref(org_id, key), i).path: period
-            for period, key in keys.items()
-            for i in range(self._shard_count)
-        }
-        grouped: dict[str, dict[str, dict[str, Any]]] = {period: {} for period in periods}
-        with map_exceptions(f"reading the actual shards of {org_id}"):
-            for snapshot in self._db.get_all([self._db.document(path) for path in refs]):
-                if snapshot.exists:
-                    grouped[refs[snapshot.reference.path]][snapshot.id] = snapshot.to_dict() or {}
-        totals, counts = {}, {}
-        for period, shard_docs in grouped.items():
-            folded = fold_shards(shard_docs)
-            totals[period] = folded.accounts
-            counts[period] = folded.record_count
+        """Consolidated actual account totals and live record counts per period, from the readable aggregates."""
+        query = (
+            self._db.collection(f"{org_path(org_id)}/aggregates")
+            .where(filter=FieldFilter("entity_id", "==", CONSOLIDATED_ENTITY))
+            .where(filter=FieldFilter("scenario", "==", "actual"))
+            .select(["period", "accounts", "record_count"])
+        )
+        wanted = set(periods)
+        totals: dict[str, dict[str, int]] = {period: {} for period in periods}
+        counts: dict[str, int] = dict.fromkeys(periods, 0)
+        with map_exceptions(f"reading the consolidated actuals of {org_id}"):
+            for snapshot in query.stream():
+                body = snapshot.to_dict() or {}
+                period = str(body.get("period"))
+                if period in wanted:
+                    totals[period] = {str(k): int(v) for k, v in (body.get("accounts") or {}).items()}
+                    counts[period] = int(body.get("record_count") or 0)
         return totals, counts
 
     def compute(self, org_id: str) -> int:

@@ -10,10 +10,11 @@ from adapters.clients import firestore_client
 from adapters.logs import observed
 from adapters.origin import pubsub_message
 from adapters.runtime import reference_store
-from adapters.settings import TRENDS_DEBOUNCE_SECONDS, aggregate_shards
+from adapters.settings import TRENDS_DEBOUNCE_SECONDS
 from adapters.sweeps import OrgSweep
+from adapters.topics import FOLDED_TOPIC
 from finance_core.aggregates import AggregateKey
-from finance_core.changes import decode_change_message
+from finance_core.folded import decode_folded
 from firebase_functions import pubsub_fn, scheduler_fn
 
 from trends.compute import TrendComputer
@@ -24,7 +25,7 @@ from trends.requests import TrendRequests
 def trend_requests() -> TrendRequests:
     """The instance's debounced trend computer."""
     db = firestore_client()
-    computer = TrendComputer(db, reference_store(), aggregate_shards())
+    computer = TrendComputer(db, reference_store())
     return TrendRequests(db, computer.compute, timedelta(seconds=TRENDS_DEBOUNCE_SECONDS.value))
 
 
@@ -33,18 +34,16 @@ def touches_actuals(keys: list[AggregateKey]) -> bool:
     return any(key.scenario == "actual" for key in keys)
 
 
-@pubsub_fn.on_message_published(
-    topic="financial-record-changes", retry=True, **deployment.background("scheduled", timeout_sec=300)
-)
+@pubsub_fn.on_message_published(topic=FOLDED_TOPIC, retry=True, **deployment.background("scheduled", timeout_sec=300))
 @observed("refresh_trends")
 def refresh_trends(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData]) -> None:
-    """Request a trend refresh of the change's org; at most one computation per debounce window runs."""
+    """Request a trend refresh of the folded change's org; at most one computation per debounce window runs."""
     message = event.data.message
     data, _ = pubsub_message(event)
-    change = decode_change_message(data)
-    if touches_actuals(change.keys):
-        # The change reached the aggregate shards before its message was published.
-        trend_requests().on_change(change.org_id, message.publish_time)  # type: ignore[arg-type]  # a datetime
+    folded = decode_folded(data)
+    if touches_actuals(folded.keys):
+        # The readable aggregates include the change before it is announced.
+        trend_requests().on_change(folded.org_id, message.publish_time)  # type: ignore[arg-type]  # a datetime
 
 
 @scheduler_fn.on_schedule(schedule="every 1 minutes", **deployment.scheduled("scheduled"))

@@ -106,7 +106,7 @@ locals {
     analytics_sink = {
       account_id         = "fn-analytics-sink"
       description        = "Analytics sink: streams applied changes into the BigQuery dataset of resources.json."
-      functions          = ["sink_changes_to_bigquery", "sink_metric_series_to_bigquery"]
+      functions          = ["sink_changes_to_bigquery", "sink_metric_values_to_bigquery"]
       firestore          = true
       event_triggers     = true
       publishes_internal = false

@@ -15,7 +15,7 @@ from alerts.history import OUTBOX, AlertHistory
 from alerts.notifier import Notifier
 from alerts.store import AlertStore
 from finance_core.aggregates import AggregateDelta, AggregateKey
-from finance_core.changes import ChangeMessage
+from finance_core.folded import AggregatesFolded
 
 from tests.alert_receivers import WebhookReceiver
 from tests.integration.test_alerts import add_channel, alerts_of, expense, rule, wait_alerts
@@ -43,19 +43,13 @@ def _engine(db, bigquery: FlakyBigQuery) -> tuple[AlertEvaluator, Notifier, Aler
     # The test's receivers listen on loopback: allow-listed as the local stack's functions/.env.local does.
     settings = {"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1,localhost", "SMTP_ALLOWED_HOSTS": "127.0.0.1,localhost"}
     notifier = Notifier(store, ChannelSender(store.channel_documents, lambda name: "", lambda: settings))
-    evaluator = AlertEvaluator(db, ReferenceStore(db, ttl_seconds=0), AggregateStore(db, 8), store, notifier)
+    evaluator = AlertEvaluator(db, ReferenceStore(db, ttl_seconds=0), store, notifier)
     return evaluator, notifier, store
 
 
-def _change(org_id: str, change_id: str, *keys: AggregateKey, account: str = "6100") -> ChangeMessage:
-    return ChangeMessage(
-        change_id,
-        org_id,
-        "2026-11-23T10:00:00+00:00",
-        "USD",
-        (),
-        {key: AggregateDelta({account: 1}, 1) for key in keys},
-    )
+def _change(org_id: str, change_id: str, *keys: AggregateKey, account: str = "6100") -> AggregatesFolded:
+    """The announcement of a folded change that moved `account` in `keys` (what evaluate_alerts receives)."""
+    return AggregatesFolded.of(org_id, change_id, "2026-11-23T10:00:00+00:00", None, dict.fromkeys(keys, [account]))
 
 
 def _salaries_without_the_pipeline(db, org_id: str) -> AggregateKey:

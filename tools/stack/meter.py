@@ -29,8 +29,8 @@ class Commits:
     failures: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
-def commits_since(started: float, until: float | None = None) -> Commits:
-    """Every commit the functions made between `started` and `until` (unix times)."""
+def commits_since(started: float, until: float | None = None, org_id: str | None = None) -> Commits:
+    """Every commit the functions made between `started` and `until` (unix times), of one org if given."""
     found = Commits()
     for path in WRITE_METER_DIR.glob("*.log"):
         for line in path.read_text().splitlines():
@@ -40,6 +40,8 @@ def commits_since(started: float, until: float | None = None) -> Commits:
             stamp, function, writes, deletes = parts[:4]
             outcome = parts[4] if len(parts) > 4 else "ok"
             if float(stamp) < started or (until is not None and float(stamp) > until):
+                continue
+            if org_id is not None and (parts[5] if len(parts) > 5 else "-") != org_id:
                 continue
             found.commits[function] += 1
             if outcome != "ok":

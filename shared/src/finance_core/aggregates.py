@@ -115,6 +115,8 @@ def aggregates_from_records(records: Iterable[RecordState]) -> dict[AggregateKey
 # --- sharded partial aggregates -------------------------------------------------------------
 
 SeqVector = Mapping[str, int]
+# The field of a readable aggregate that holds the sequence number of each shard it folded.
+SHARD_SEQ_FIELD = "shard_seq"
 
 
 def dominates(newer: SeqVector, older: SeqVector) -> bool:
@@ -124,6 +126,11 @@ def dominates(newer: SeqVector, older: SeqVector) -> bool:
     everything the other saw: writing it can never move the readable document backwards.
     """
     return all(newer.get(shard, 0) >= seq for shard, seq in older.items())
+
+
+def aggregate_version(document: Mapping[str, Any] | None) -> int:
+    """A number that grows with every change folded into a readable aggregate (the sum of its shard sequences)."""
+    return sum(int(v) for v in ((document or {}).get(SHARD_SEQ_FIELD) or {}).values())
 
 
 @dataclass(frozen=True)

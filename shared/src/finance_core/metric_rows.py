@@ -44,6 +44,22 @@ def unit_of(document: Document, metric_id: str) -> Unit:
     return Unit((document.get("definitions") or {}).get(metric_id, {}).get("unit", "money"))
 
 
+def series_id(entity_id: str, scenario: str) -> str:
+    """Document id of a metric series, e.g. '_all__actual'."""
+    return KEY_SEPARATOR.join((entity_id, scenario))
+
+
+def value_at(document: Document | None, metric_id: str, period: str) -> Value:
+    """A metric's exact value at a period in a series document (None when unknown)."""
+    if not document:
+        return None
+    periods = document.get("periods") or []
+    row = (document.get("metrics") or {}).get(metric_id)
+    if row is None or period not in periods:
+        return None
+    return stored_value(row[periods.index(period)], unit_of(document, metric_id))
+
+
 def _cells(document: Document | None) -> dict[tuple[str, str], Value]:
     """(metric, period) -> exact value of every cell of a series document."""
     if not document:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 
 _PERIOD_RE = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
@@ -66,3 +67,12 @@ def fiscal_quarter(period: str, fiscal_year_start_month: int = 1) -> int:
 def year_to_date(period: str, fiscal_year_start_month: int = 1) -> list[str]:
     """Periods of the fiscal year up to and including `period`."""
     return period_range(fiscal_year_start(period, fiscal_year_start_month), period)
+
+
+def kpi_period(current_period: str | None, period_status: Mapping[str, str], today: date | None = None) -> str:
+    """The period the headline KPIs describe: the org's current period, else the latest open one up to now."""
+    if current_period:
+        return current_period
+    this_month = period_of(today or date.today())
+    open_periods = [p for p, status in period_status.items() if status == "open" and p <= this_month]
+    return max(open_periods) if open_periods else this_month
