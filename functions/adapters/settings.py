@@ -116,7 +116,8 @@ MANUAL_ENTRIES_PER_MINUTE = params.IntParam(
 )
 DEAD_LETTER_SUBSCRIPTIONS = params.StringParam(
     "DEAD_LETTER_SUBSCRIPTIONS",
-    default="financial-events-dead-letter-hold,financial-record-changes-dead-letter-hold",
+    default="financial-events-dead-letter-hold,financial-record-changes-dead-letter-hold,"
+    "financial-aggregates-folded-dead-letter-hold",
     description="Hold subscriptions of the dead-letter topics (infra/resources.json), counted by the pipeline health.",
 )
 

@@ -49,8 +49,12 @@ class FoldAnnouncer:
         dimension_keys: Iterable[DimensionKey] = (),
         series: Sequence[SeriesWrite] = (),
         resend_series: Iterable[str] = (),
+        origin: Mapping[str, str] | None = None,
     ) -> AggregatesFolded:
-        """Publish what was folded for one change (with the rows of the series written) and return the message."""
+        """Publish what was folded for one change (with the rows of the series written) and return the message.
+
+        `origin` (the change message's trace_id and published_at) rides along as attributes, so the
+        readers log under the change's trace."""
         rows = series_rows(org_id, series, utc_now())
         resend = set(resend_series)
         message = AggregatesFolded.of(
@@ -78,6 +82,7 @@ class FoldAnnouncer:
             )
             data = encode_folded(message)
         if self._publish is not None:
-            self._publish(data, {"org_id": org_id, "change_id": change_id})
+            traced = {k: v for k, v in (origin or {}).items() if k in ("trace_id", "published_at")}
+            self._publish(data, {**traced, "org_id": org_id, "change_id": change_id})
         log.debug("announced the fold of change %s of %s (%d metric rows)", change_id, org_id, len(message.metric_rows))
         return message

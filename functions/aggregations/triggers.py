@@ -95,7 +95,7 @@ def refresh_aggregate_views(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublish
     """Fold the changed aggregate keys (once per message, however many lines), rebuild what uses them, announce it."""
     data, origin = pubsub_message(event)
     change = decode_change_message(data)
-    view_refresher().fold_change(change)
+    view_refresher().fold_change(change, origin.attributes)
     lag_recorder().record(change.org_id, change.change_id, origin.attributes.get("published_at"))
 
 

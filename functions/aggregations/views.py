@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
 from adapters.errors import map_exceptions
@@ -46,7 +46,7 @@ class ViewRefresher:
         self._db = db
         self._announcer = announcer or FoldAnnouncer(None)
 
-    def fold_change(self, change: ChangeMessage) -> AggregatesFolded | None:
+    def fold_change(self, change: ChangeMessage, origin: Mapping[str, str] | None = None) -> AggregatesFolded | None:
         """Fold one change message into every readable document, then announce it (finance_core.folded).
 
         The metric series commit also notes on the change document which series it wrote. If this
@@ -95,6 +95,7 @@ class ViewRefresher:
             dimension_keys,
             series,
             resend,
+            origin,
         )
 
     def refresh(

@@ -30,6 +30,8 @@ RECORD_CHANGES = "record_changes"
 # A change document still pending this long after it was written has a late trigger: the next
 # invocation of its org takes it along.
 COALESCE_AFTER = timedelta(seconds=2)
+# An applied document younger than this is being published by the invocation that applied it.
+PUBLISH_GRACE = timedelta(seconds=30)
 # Lines one coalesced message carries at most (consumers handle it in one invocation).
 COALESCE_MAX_LINES = 5000
 BACKLOG_QUERY_LIMIT = 200
@@ -156,20 +158,27 @@ class RecordChangeProcessor:
         changed_at: str,
         update_time: Any,
         take_backlog: bool = True,
+        leave_recent: bool = False,
     ) -> ProcessResult:
         """Apply the document's deltas (and those of late documents of its org) exactly once; publish them.
 
         `update_time` is the document's update time as read (the trigger event's snapshot, or the
         sweep's read): applying is conditional on it, which makes it exactly once. `take_backlog`
         False applies the document alone (ingestion's own invocation: its document is not late).
+        `leave_recent` (the record-changes trigger) leaves a document to the invocation that is
+        applying or publishing it: pending for less than COALESCE_AFTER, or applied for less than
+        PUBLISH_GRACE. Racing it would only fail a commit or publish the change twice; if that
+        invocation died, the outbox sweep finishes the document.
         """
         own = ChangeDocument(change_id, document, update_time)
         bind(org_id=org_id, change_id=change_id, trace_id=document.get("trace_id"))
         if own.state == "pending" and (take_backlog or self._late(own)):
             # The trigger (or the sweep) comes after ingestion applied the document itself, as a
             # rule: one read of its state says so, without a backlog query or a commit bound to fail.
-            current = self._read(org_id, change_id, fields=["state"])
+            current = self._read(org_id, change_id, fields=["state", "created_at", "applied_at"])
             if current is None or current.state not in ("pending", "applied"):
+                return ProcessResult(False, (), False)
+            if leave_recent and self._in_hand(current):
                 return ProcessResult(False, (), False)
             if current.state == "applied":
                 own = self._read(org_id, change_id) or own
@@ -299,6 +308,16 @@ class RecordChangeProcessor:
             -(-len(items) // size),
             extra={"json_fields": {"dimension_keys": len(items), "dimension_parts": -(-len(items) // size)}},
         )
+
+    @staticmethod
+    def _in_hand(document: ChangeDocument) -> bool:
+        """True while the invocation that stored (or applied) the document is still expected to finish it."""
+        now = utc_now()
+        if document.state == "pending":
+            created = document.body.get("created_at")
+            return created is not None and created > now - COALESCE_AFTER
+        applied = document.body.get("applied_at")
+        return document.state == "applied" and applied is not None and applied > now - PUBLISH_GRACE
 
     @staticmethod
     def _late(document: ChangeDocument) -> bool:

@@ -51,6 +51,7 @@ def apply_record_changes(event: firestore_fn.Event[firestore_fn.DocumentSnapshot
         document=event.data.to_dict() or {},
         changed_at=event.time.isoformat(),
         update_time=event.data.update_time,
+        leave_recent=True,
     )
 
 
