@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from adapters.errors import ProcessingError, TransientError, is_transient, map_exceptions
@@ -17,9 +18,10 @@ from aggregations.store import AggregateStore
 from finance_core.aggregates import AggregateDelta, AggregateKey
 from finance_core.alert_inputs import PlannedEvaluation, build_context, plan_evaluations, scenarios_read
 from finance_core.alert_policy import AlertState, Transition
-from finance_core.alert_rules import definition_problem, evaluate
+from finance_core.alert_rules import RuleError, definition_problem, evaluate, parse_rule
 from finance_core.changes import ChangeMessage
 from finance_core.metric_series import BUILTIN_IDS
+from finance_core.periods import add_months
 from finance_core.reference import OrgReference
 from google.cloud import firestore
 
@@ -41,6 +43,11 @@ class EvaluationReport:
     def add(self, transition: Transition, alert_id: str) -> None:
         """Count one alert transition."""
         self.transitions.setdefault(transition.value, []).append(alert_id)
+
+
+def _jsonable(value: Any) -> Any:
+    """A measured quantity for JSON: exact decimals as text, numbers as they are."""
+    return str(value) if isinstance(value, Decimal) else value
 
 
 def _with_current_period(plans: list[PlannedEvaluation], current: str) -> list[PlannedEvaluation]:
@@ -204,10 +211,12 @@ class AlertEvaluator:
         plans: list[PlannedEvaluation],
         deltas: Mapping[AggregateKey, AggregateDelta],
         documents: dict[AggregateKey, dict[str, Any] | None],
+        refresh: bool = True,
     ) -> dict[str, dict[str, Any]]:
         """Put the values of defined metrics (from the metric series) beside the built-in ones of each document read.
 
-        Returns the definitions (label, unit, direction) of the defined metrics the rules watch."""
+        Returns the definitions (label, unit, direction) of the defined metrics the rules watch. `refresh`
+        False reads the series as they are (a preview writes nothing)."""
         wanted = {metric for plan in plans if (metric := plan.rule.target.metric)} - BUILTIN_IDS
         if not wanted or self._series is None:
             return {}
@@ -220,7 +229,8 @@ class AlertEvaluator:
             }
         )
         # The rules must see this change: bring the series up to date first (a no-op when the view consumer did).
-        self._series.refresh(org_id, reference, [k for k in deltas if (k.entity_id, k.scenario) in series])
+        if refresh:
+            self._series.refresh(org_id, reference, [k for k in deltas if (k.entity_id, k.scenario) in series])
         refs = [self._series.ref(org_id, *s) for s in series]
         with map_exceptions(f"reading the metric series of {org_id} for alert rules"):
             found = {snap.reference.id: snap.to_dict() for snap in self._db.get_all(refs) if snap.exists}
@@ -240,6 +250,74 @@ class AlertEvaluator:
             document["metrics"] = {**(document.get("metrics") or {}), **values}
             documents[key] = document
         return definitions
+
+    def preview(self, org_id: str, rule_id: str, document: Mapping[str, Any]) -> dict[str, Any]:
+        """What a rule would say on the org's current data, without writing anything.
+
+        Absolute and variance rules are judged at the current period, trend, forecast and anomaly
+        rules at the last complete one, as a change there would judge them. The answer is JSON-ready:
+        `valid` and `error` (the rule as written), then `period`, `evaluable`, `firing`, `title`,
+        `description`, `current_value`, `threshold`.
+        """
+        reference = self._references.get(org_id)
+        if reference is None:
+            return {"valid": False, "error": f"organization {org_id!r} does not exist"}
+        body = {k: v for k, v in document.items() if k not in ("updated_at", "updated_by", "created_at")}
+        body["rule_id"] = rule_id
+        try:
+            rule = parse_rule(body)
+        except RuleError as exc:
+            return {"valid": False, "error": str(exc)}
+        current = kpi_period(reference)
+        period = current if rule.type in ("absolute", "variance") else add_months(current, -1)
+        key = AggregateKey(rule.target.entity_id, period, rule.target.scenario.value)
+        changed = {key: [account.account_id for account in reference.chart]}
+        plans = [
+            plan
+            for plan in plan_evaluations([rule], changed, chart=reference.chart, current_period=current)
+            if plan.period == period
+        ]
+        if not plans:
+            return {
+                "valid": True,
+                "period": period,
+                "evaluable": False,
+                "firing": False,
+                "title": rule.name,
+                "description": "nothing of the chart feeds this target yet: check the account or metric",
+            }
+        documents, _ = self._read(org_id, sorted(set(plans[0].keys())))
+        definitions = self._add_defined_metrics(org_id, reference, plans, {}, documents, refresh=False)
+        if rule.target.is_defined:
+            definition = definitions.get(rule.target.metric or "")
+            if not definition:
+                return {
+                    "valid": True,
+                    "period": period,
+                    "evaluable": False,
+                    "firing": False,
+                    "title": rule.name,
+                    "description": f"metric {rule.target.metric!r} has no values yet: is it defined, active, "
+                    "and are there figures for this entity and scenario?",
+                }
+            problem = definition_problem(rule, str(definition.get("unit", "money")), str(definition.get("direction")))
+            if problem:
+                return {"valid": False, "error": problem}
+        context = build_context(
+            plans[0], documents, chart=reference.chart, currency=reference.reporting_currency, definitions=definitions
+        )
+        outcome = evaluate(rule, context)
+        return {
+            "valid": True,
+            "period": outcome.period,
+            "evaluable": outcome.evaluable,
+            "firing": outcome.firing,
+            "severity": outcome.severity.value,
+            "title": outcome.title,
+            "description": outcome.description,
+            "current_value": _jsonable(outcome.current_value),
+            "threshold": _jsonable(outcome.threshold),
+        }
 
     def _read(
         self, org_id: str, keys: list[AggregateKey]
