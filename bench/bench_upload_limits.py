@@ -138,6 +138,13 @@ def widest_within_limits() -> bytes:
     return buffer.getvalue().encode()
 
 
+def _chunks(total: int):
+    """A request body of `total` bytes, produced 1 MiB at a time (requests sends it chunked)."""
+    chunk = b"x" * 2**20
+    for _ in range(total // len(chunk)):
+        yield chunk
+
+
 def expanded_size(body: bytes) -> int:
     try:
         return sum(item.file_size for item in zipfile.ZipFile(io.BytesIO(body)).infolist())
@@ -276,11 +283,12 @@ def main() -> int:
         seed_org(db, org_id, all_periods_open=True)
         editor = sign_up(stack)
         db.document(f"organizations/{org_id}/members/{editor.uid}").set({"uid": editor.uid, "role": "editor"})
+        oversized = ("1 GiB body, chunked (no Content-Length)", _chunks(2**30), CSV)
         # A first small upload starts the worker, so the figures below are of a warm worker.
         measure_on_stack(stack, editor.id_token, org_id, valid_csv(1), CSV)
         print(f"\nstack: POST to ingest_upload; peak RSS (VmHWM) of the emulator's worker (pid {_upload_workers()})")
         print(f"{'file':<44} {'RSS before':>11} {'peak':>10} {'status':>7} {'seconds':>8}  answer")
-        for name, body, content_type in files:
+        for name, body, content_type in [*files, oversized]:
             m = measure_on_stack(stack, editor.id_token, org_id, body, content_type)
             print(
                 f"{name:<44} {m['rss_before_mib']:>7.0f} MiB {m['peak_mib']:>6.0f} MiB {m['status']:>7}"

@@ -84,6 +84,12 @@ class UploadEndpoint:
     def handle(self, request: UploadRequest) -> UploadReply:
         """The full response to one request; never raises for the caller's mistakes."""
         try:
+            return self._answer(request)
+        finally:
+            _discard_rest(request)
+
+    def _answer(self, request: UploadRequest) -> UploadReply:
+        try:
             return self._handle(request)
         except UploadRejected as exc:
             code = {413: "too_large", 415: "unsupported_media_type"}.get(exc.status, "invalid_file")
@@ -120,6 +126,8 @@ class UploadEndpoint:
                 f"the file is {request.content_length} bytes; the limit is {MAX_UPLOAD_BYTES} bytes (5 MB): split it",
             )
         body = request.read_body(MAX_UPLOAD_BYTES + 1)
+        if len(body) > MAX_UPLOAD_BYTES:  # a body sent without a length (chunked)
+            raise UploadRejected(413, f"the file is larger than the limit of {MAX_UPLOAD_BYTES} bytes (5 MB): split it")
         table = read_upload(body, request.content_type)
         return UploadReply(200, self._ingest(org_id, uid, table))
 
@@ -176,6 +184,21 @@ class UploadEndpoint:
             },
         )
         return report
+
+
+# The serving framework reads whatever is left of a request body, whole and into memory, before
+# it answers (functions-framework's read_request). Reading the rest here, a chunk at a time, and
+# dropping it keeps a refused 1 GB body from becoming 1 GB of the worker's memory. (Cloud Run
+# itself refuses HTTP/1 requests over 32 MiB.)
+_DISCARD_CHUNK = 1024 * 1024
+
+
+def _discard_rest(request: UploadRequest) -> None:
+    try:
+        while request.read_body(_DISCARD_CHUNK):
+            pass
+    except (OSError, ValueError):
+        pass  # the client went away: nothing left to read
 
 
 def _entry(org_id: str, item: RowEvent | RowProblem) -> Entry:

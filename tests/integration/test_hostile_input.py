@@ -237,3 +237,24 @@ def test_an_admin_document_the_backend_cannot_use_rejects_events_with_a_reason(s
     assert counters["rejected_by_reason"] == {"org_configuration": 1}
     reason = _error(db, org_id, "cfg-event")["reason"]
     assert words in reason and len(reason) < 1000, reason
+
+
+def test_a_body_without_a_length_past_the_limit_is_refused_and_the_worker_keeps_serving(stack, db, org_id):
+    import requests
+
+    seed_org(db, org_id)
+    editor = sign_up(stack)
+    db.document(f"organizations/{org_id}/members/{editor.uid}").set({"uid": editor.uid, "role": "editor"})
+    url = f"http://{stack.config.address('functions')}/{stack.config.project_id}/us-central1/ingest_upload"
+    headers = {"Content-Type": "text/csv", "Authorization": f"Bearer {editor.id_token}"}
+
+    def body(total: int):
+        for _ in range(total // 2**20):
+            yield b"x" * 2**20
+
+    refused = requests.post(url, params={"org_id": org_id}, data=body(64 * 2**20), headers=headers, timeout=300)
+    assert refused.status_code == 413 and "larger than the limit" in refused.json()["message"]
+    good = (
+        b"record_id,entity_id,account_id,period,scenario,amount,currency\nok-1,us-east,4100,2026-10,actual,1.00,USD\n"
+    )
+    assert requests.post(url, params={"org_id": org_id}, data=good, headers=headers, timeout=300).status_code == 200

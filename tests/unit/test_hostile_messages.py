@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -328,3 +329,38 @@ def test_quoted_names_containers_instead_of_printing_them() -> None:
     assert quoted({"a": 1}) == "an object of 1 field(s)"
     assert quoted([1, 2]) == "an array of 2 item(s)"
     assert quoted("\ud800") == "'\\ud800'"
+
+
+# --- manual entries: any Firestore value in any field ----------------------------------------------
+
+FIRESTORE_VALUES = st.one_of(
+    JSON_VALUES,
+    st.datetimes(timezones=st.just(UTC)),
+    st.binary(max_size=20),
+    st.floats(),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    field=st.sampled_from(
+        ["record_id", "entity_id", "account_id", "period", "scenario", "amount", "currency", "memo", "dimensions"]
+    ),
+    value=FIRESTORE_VALUES,
+    created_at=st.one_of(st.none(), st.datetimes(timezones=st.just(UTC)), st.text(max_size=5)),
+)
+def test_a_manual_entry_of_any_field_value_is_an_event_or_a_rejection(field: str, value: Any, created_at: Any) -> None:
+    from ingestion.manual_entries import manual_entry_event
+
+    entry: dict[str, Any] = {
+        "record_id": "man-1",
+        "entity_id": "us-east",
+        "account_id": "4100",
+        "period": "2026-10",
+        "scenario": "actual",
+        "amount": "10.00",
+        "currency": "USD",
+        "created_at": created_at,
+    }
+    entry[field] = value
+    outcome_of_event(manual_entry_event("acme", "entry-1", entry))

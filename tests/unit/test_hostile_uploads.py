@@ -9,6 +9,8 @@ from collections.abc import Mapping
 
 import openpyxl
 import pytest
+from finance_core.events import EventRejected, parse_event
+from finance_core.untrusted import MAX_REASON_CHARS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ingestion.upload_limits import (
@@ -20,7 +22,7 @@ from ingestion.upload_limits import (
     MAX_SHARED_STRINGS,
     MAX_SHEET_ROWS,
 )
-from ingestion.uploads import CSV_TYPE, XLSX_TYPE, UploadRejected, UploadTable, read_upload
+from ingestion.uploads import CSV_TYPE, XLSX_TYPE, RowProblem, UploadRejected, UploadTable, read_upload, row_events
 
 HEADER = ["record_id", "entity_id", "account_id", "period", "scenario", "amount", "currency", "memo"]
 ROW = ["r-1", "us-east", "4100", "2026-10", "actual", "12.50", "USD", "ok"]
@@ -29,12 +31,23 @@ NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 
 
 def outcome(body: bytes, content_type: str) -> UploadTable | UploadRejected:
+    """The file read as the endpoint reads it: a table whose every row is an event or a rejection, or a refusal."""
     try:
-        return read_upload(body, content_type)
+        table = read_upload(body, content_type)
     except UploadRejected as refusal:
         assert refusal.status in (400, 413, 415), refusal.status
         assert refusal.message and len(refusal.message) < 1000, refusal.message
         return refusal
+    for item in row_events(table, "acme", "2026-10-05T12:00:00Z"):
+        if isinstance(item, RowProblem):
+            assert item.code and item.reason and len(item.reason) <= MAX_REASON_CHARS
+            item.raw.decode("utf-8")
+            continue
+        try:
+            parse_event(item.raw)
+        except EventRejected as rejection:
+            assert len(rejection.reason) <= MAX_REASON_CHARS
+    return table
 
 
 def workbook(rows: list[list[object]]) -> bytes:
@@ -247,3 +260,33 @@ def _with_content_type(body: bytes, part: str, kind: str) -> bytes:
         )
         types = types.replace("</Types>", override + "</Types>")
     return rewritten(body, {"[Content_Types].xml": types.encode()})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.dictionaries(
+        st.integers(2, 1_048_576),
+        st.tuples(st.integers(1, MAX_CELLS_PER_ROW + 20), st.integers(0, MAX_CELL_CHARS + 20)),
+        max_size=4,
+    )
+)
+def test_generated_sheets_are_refused_exactly_when_they_cross_a_limit(rows: dict[int, tuple[int, int]]) -> None:
+    body = "".join(
+        f'<row r="{number}">'
+        + "".join(
+            f'<c r="{_letters(i + 1)}{number}" t="inlineStr"><is><t>{"x" * length}</t></is></c>' for i in range(cells)
+        )
+        + "</row>"
+        for number, (cells, length) in sorted(rows.items())
+    )
+    result = outcome(rewritten(VALID, {SHEET: sheet_xml(inline_row(1, HEADER) + body)}), XLSX_TYPE)
+    crosses = any(
+        number > MAX_SHEET_ROWS or cells > MAX_CELLS_PER_ROW or length > MAX_CELL_CHARS
+        for number, (cells, length) in rows.items()
+    )
+    if crosses:
+        # Refused by the first limit it meets (a value past column 30 is met before the 257th cell).
+        assert isinstance(result, UploadRejected) and result.status in (400, 413), result
+    wide = any(cells > len(HEADER) and length > 0 for cells, length in rows.values())
+    if not crosses and wide:
+        assert isinstance(result, UploadRejected) and result.status == 400, result
