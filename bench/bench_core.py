@@ -39,15 +39,20 @@ ROOT = Path(__file__).resolve().parents[1]
 REPEATS = 5
 
 
-def timed(batch: Callable[[], int], repeats: int = REPEATS) -> tuple[float, int]:
-    """Best seconds per operation over `repeats` runs of a batch that returns its operation count."""
+def timed(
+    batch: Callable[[], int], repeats: int = REPEATS, clock: Callable[[], float] = time.perf_counter
+) -> tuple[float, int]:
+    """Best seconds per operation over `repeats` runs of a batch that returns its operation count.
+
+    `clock` is wall time by default; time.process_time gives the CPU time of this process, which
+    other processes sharing the cores inflate far less."""
     per_op = []
     ops = 0
     for _ in range(repeats):
         gc.collect()
-        start = time.perf_counter()
+        start = clock()
         ops = batch()
-        per_op.append((time.perf_counter() - start) / ops)
+        per_op.append((clock() - start) / ops)
     return min(per_op), ops
 
 
@@ -255,6 +260,7 @@ def streaming_scoring(points: int = 60_000) -> dict[str, float]:
         return len(values)
 
     per_point_s, _ = timed(run, repeats=3)
+    per_point_cpu_s, _ = timed(run, repeats=3, clock=time.process_time)
     detector = StreamingDetector(288)
     state_bytes = {}
     flagged = 0
@@ -272,6 +278,7 @@ def streaming_scoring(points: int = 60_000) -> dict[str, float]:
     return {
         "points": points,
         "per_point_us": per_point_s * 1e6,
+        "per_point_cpu_us": per_point_cpu_s * 1e6,
         "flagged": flagged,
         "state_early": state_bytes[2_880],
         "state_late": state_bytes[points],
@@ -429,10 +436,11 @@ def main() -> None:
     b = streaming_scoring()
     print(f"(b') anomaly scoring, streaming mode: StreamingDetector(288).update on {b['points']:,} five-minute points")
     print(
-        f"    per point                                {b['per_point_us']:>9.1f} us "
-        f"(target < {STREAM_TARGET_US:.0f} us: {b['per_point_us'] / STREAM_TARGET_US:.2f} of it; "
+        f"    per point, CPU time of this process      {b['per_point_cpu_us']:>9.1f} us "
+        f"(target < {STREAM_TARGET_US:.0f} us: {b['per_point_cpu_us'] / STREAM_TARGET_US:.2f} of it; "
         f"{b['flagged']} flagged)"
     )
+    print(f"    per point, wall time                     {b['per_point_us']:>9.1f} us")
     print(
         f"    state after 10 days / {b['points'] / 288:.0f} days (pickled)      "
         f"{b['state_early'] / 1024:>6.1f} KiB / {b['state_late'] / 1024:.1f} KiB (bounded: it does not grow)"

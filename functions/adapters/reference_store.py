@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from finance_core.accounts import ChartError, ChartOfAccounts
 from finance_core.dimensions import DimensionError, parse_declarations
-from finance_core.money import MoneyError
+from finance_core.money import MoneyError, is_currency
 from finance_core.reference import OrgReference
+from finance_core.untrusted import quoted
 from google.cloud import firestore
 
 from adapters.errors import map_exceptions
@@ -67,7 +68,28 @@ class ReferenceStore:
             periods = {d.id: d.to_dict() or {} for d in org_ref.collection("periods").stream()}
             fx = {d.id: d.to_dict() or {} for d in org_ref.collection("fx_rates").stream()}
         org_doc = org.to_dict() or {}
+        # Admin documents are input too: a value the backend cannot use is the org's configuration
+        # problem (every event of the org is rejected with this reason, stored and counted), never
+        # an exception that fails each delivery until the dead-letter topic.
         reporting_currency = str(org_doc.get("reporting_currency", "USD"))
+        if not is_currency(reporting_currency):
+            raise ReferenceDataError(
+                f"the reporting currency of org {org_id} is {quoted(reporting_currency)}, not an ISO 4217 code "
+                f"({org_path(org_id)}, field reporting_currency)"
+            )
+        entity_currencies = {k: str(v.get("currency", reporting_currency)) for k, v in entities.items()}
+        for entity_id, currency in entity_currencies.items():
+            if not is_currency(currency):
+                raise ReferenceDataError(
+                    f"entity {quoted(entity_id)} of org {org_id} has the currency {quoted(currency)}, not an ISO "
+                    f"4217 code ({org_path(org_id)}/entities/{entity_id})"
+                )
+        start_month = org_doc.get("fiscal_year_start_month", 1)
+        if isinstance(start_month, bool) or not isinstance(start_month, int) or not 1 <= start_month <= 12:
+            raise ReferenceDataError(
+                f"fiscal_year_start_month of org {org_id} is {quoted(start_month)}; expected a month number 1-12 "
+                f"({org_path(org_id)})"
+            )
         try:
             chart = ChartOfAccounts.from_documents(accounts)
         except ChartError as exc:
@@ -89,10 +111,10 @@ class ReferenceStore:
             org_id=org_id,
             reporting_currency=reporting_currency,
             chart=chart,
-            entity_currencies={k: str(v.get("currency", reporting_currency)) for k, v in entities.items()},
+            entity_currencies=entity_currencies,
             period_status={k: str(v.get("status", "open")) for k, v in periods.items()},
             fx_rates=rates,
-            fiscal_year_start_month=int(org_doc.get("fiscal_year_start_month", 1)),
+            fiscal_year_start_month=start_month,
             current_period=org_doc.get("current_period"),
             dimensions=dimensions,
         )

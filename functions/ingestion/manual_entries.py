@@ -50,7 +50,18 @@ def manual_entry_event(org_id: str, entry_id: str, entry: Mapping[str, Any]) -> 
         "occurred_at": occurred.replace("+00:00", "Z"),
         "record": record,
     }
-    return json.dumps(body).encode()
+    # An entry is a Firestore document an editor wrote: a field may hold a timestamp, bytes, a
+    # reference or a geo point where the contract wants text. Each becomes its description, which
+    # the contract then rejects with a reason, instead of a TypeError that fails the trigger.
+    return json.dumps(body, default=_described).encode()
+
+
+def _described(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    return f"<{type(value).__name__}>"
 
 
 class ManualEntries:

@@ -84,6 +84,12 @@ class UploadEndpoint:
     def handle(self, request: UploadRequest) -> UploadReply:
         """The full response to one request; never raises for the caller's mistakes."""
         try:
+            return self._answer(request)
+        finally:
+            _discard_rest(request)
+
+    def _answer(self, request: UploadRequest) -> UploadReply:
+        try:
             return self._handle(request)
         except UploadRejected as exc:
             code = {413: "too_large", 415: "unsupported_media_type"}.get(exc.status, "invalid_file")
@@ -120,6 +126,8 @@ class UploadEndpoint:
                 f"the file is {request.content_length} bytes; the limit is {MAX_UPLOAD_BYTES} bytes (5 MB): split it",
             )
         body = request.read_body(MAX_UPLOAD_BYTES + 1)
+        if len(body) > MAX_UPLOAD_BYTES:  # a body sent without a length (chunked)
+            raise UploadRejected(413, f"the file is larger than the limit of {MAX_UPLOAD_BYTES} bytes (5 MB): split it")
         table = read_upload(body, request.content_type)
         return UploadReply(200, self._ingest(org_id, uid, table))
 
@@ -135,14 +143,22 @@ class UploadEndpoint:
         member_ref = org_ref.collection("members").document(uid)
         with map_exceptions(f"reading the membership of {uid} in {org_id}"):
             snaps = {s.reference.path: s for s in self._db.get_all([org_ref, member_ref])}
-        if not snaps[org_ref.path].exists:
-            return _error(404, "not_found", f"organization {org_id!r} does not exist")
         member = snaps[member_ref.path]
         role = (member.to_dict() or {}).get("role") if member.exists else None
+        if not role:
+            # The same answer whether or not the org exists: a non-member learns nothing about it.
+            return _error(
+                403,
+                "permission_denied",
+                f"user {uid} is not a member of organization {org_id!r}; uploads need the editor or admin role",
+            )
+        if not snaps[org_ref.path].exists:
+            return _error(404, "not_found", f"organization {org_id!r} does not exist")
         if role in UPLOAD_ROLES:
             return None
-        who = f"user {uid} is a {role} of {org_id!r}" if role else f"user {uid} is not a member of {org_id!r}"
-        return _error(403, "permission_denied", f"{who}; uploads need the editor or admin role")
+        return _error(
+            403, "permission_denied", f"user {uid} is a {role} of {org_id!r}; uploads need the editor or admin role"
+        )
 
     def _ingest(self, org_id: str, uid: str, table: UploadTable) -> dict[str, Any]:
         received_at = self._clock().isoformat().replace("+00:00", "Z")
@@ -168,6 +184,21 @@ class UploadEndpoint:
             },
         )
         return report
+
+
+# The serving framework reads whatever is left of a request body, whole and into memory, before
+# it answers (functions-framework's read_request). Reading the rest here, a chunk at a time, and
+# dropping it keeps a refused 1 GB body from becoming 1 GB of the worker's memory. (Cloud Run
+# itself refuses HTTP/1 requests over 32 MiB.)
+_DISCARD_CHUNK = 1024 * 1024
+
+
+def _discard_rest(request: UploadRequest) -> None:
+    try:
+        while request.read_body(_DISCARD_CHUNK):
+            pass
+    except (OSError, ValueError):
+        pass  # the client went away: nothing left to read
 
 
 def _entry(org_id: str, item: RowEvent | RowProblem) -> Entry:

@@ -6,7 +6,6 @@ import csv
 import hashlib
 import io
 import json
-import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -15,12 +14,20 @@ from typing import Any
 
 from finance_core.dimensions import name_problem
 from finance_core.money import MoneyError, minor_unit_exponent
+from finance_core.untrusted import quoted
+
+from ingestion.upload_limits import (
+    MAX_CELL_CHARS,
+    MAX_CELLS_PER_ROW,
+    MAX_COLUMNS,
+    MAX_ROWS,
+    MAX_SHEET_ROWS,
+    MAX_UPLOAD_BYTES,
+)
+from ingestion.workbooks import WorkbookRefused, check_workbook
 
 CSV_TYPE = "text/csv"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-MAX_ROWS = 20_000
-MAX_COLUMNS = 30
 REQUIRED_COLUMNS = ("record_id", "entity_id", "account_id", "period", "scenario", "amount", "currency")
 OPTIONAL_COLUMNS = ("memo", "source", "version", "type")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
@@ -125,12 +132,14 @@ def read_upload(body: bytes, content_type: str | None) -> UploadTable:
         file_format = "xlsx"
     else:
         raise UploadRejected(
-            415, f"Content-Type {kind or '(none)'!r} is not supported: send {CSV_TYPE} or {XLSX_TYPE} (.xlsx)"
+            415, f"Content-Type {quoted(kind or '(none)')} is not supported: send {CSV_TYPE} or {XLSX_TYPE} (.xlsx)"
         )
     columns = _columns(header)
     table_rows: list[UploadRow] = []
     blank = 0
     for number, values in rows:
+        if number > MAX_SHEET_ROWS:
+            raise UploadRejected(413, f"the file has more than {MAX_ROWS} data rows (blank rows included): split it")
         named = {}
         for index, value in enumerate(values):
             if _is_blank(value.value):
@@ -142,8 +151,6 @@ def read_upload(body: bytes, content_type: str | None) -> UploadTable:
         if not named:
             blank += 1
             continue
-        if len(table_rows) == MAX_ROWS:
-            raise UploadRejected(413, f"the file has more than {MAX_ROWS} data rows: split it")
         table_rows.append(UploadRow(number, named))
     if not table_rows:
         raise UploadRejected(400, "the file has a header but no data rows")
@@ -177,12 +184,12 @@ def _columns(header: Sequence[Cell]) -> list[str | None]:
         if name not in COLUMNS and not _is_dimension_column(name):
             raise UploadRejected(
                 400,
-                f"column {index + 1} {str(value).strip()!r} is not a column of the upload format "
+                f"column {index + 1} {quoted(str(value).strip())} is not a column of the upload format "
                 f"(check the spelling); columns are {', '.join(COLUMNS)} and dimension.<name> for a declared "
                 "dimension",
             )
         if name in names:
-            raise UploadRejected(400, f"column {name!r} appears twice in the header")
+            raise UploadRejected(400, f"column {quoted(name)} appears twice in the header")
         names.append(name)
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
@@ -211,6 +218,7 @@ def _csv_rows(body: bytes) -> tuple[list[Cell], Iterator[tuple[int, list[Cell]]]
         raise UploadRejected(400, "the header is separated by ';': export the CSV with ',' as the separator")
     if len(header) > MAX_COLUMNS:
         raise UploadRejected(400, f"the header has {len(header)} columns; at most {MAX_COLUMNS}")
+    _check_csv_row(1, header)
 
     def rows() -> Iterator[tuple[int, list[Cell]]]:
         # Row numbers count records (a quoted cell may span lines), as a spreadsheet shows them.
@@ -218,6 +226,7 @@ def _csv_rows(body: bytes) -> tuple[list[Cell], Iterator[tuple[int, list[Cell]]]
         try:
             for values in reader:
                 number += 1
+                _check_csv_row(number, values)
                 yield number, [Cell(v) for v in values]
         except csv.Error as exc:
             raise UploadRejected(400, f"the CSV is malformed near row {number + 1}: {exc}") from None
@@ -225,20 +234,36 @@ def _csv_rows(body: bytes) -> tuple[list[Cell], Iterator[tuple[int, list[Cell]]]
     return [Cell(v) for v in header], rows()
 
 
+def _check_csv_row(number: int, values: list[str]) -> None:
+    """A row's cells within the limits, before they become Cell objects."""
+    if len(values) > MAX_CELLS_PER_ROW:
+        raise UploadRejected(413, f"row {number} has {len(values):,} cells; at most {MAX_CELLS_PER_ROW}")
+    for index, value in enumerate(values):
+        if len(value) > MAX_CELL_CHARS:
+            raise UploadRejected(
+                413,
+                f"row {number} column {index + 1} holds {len(value):,} characters; a cell holds at most "
+                f"{MAX_CELL_CHARS:,}",
+            )
+
+
 def _xlsx_rows(body: bytes) -> tuple[list[Cell], Iterator[tuple[int, list[Cell]]]]:
     import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
 
+    try:
+        # The zip and every part are checked, streaming, before openpyxl reads any of them.
+        check_workbook(body)
+    except WorkbookRefused as exc:
+        raise UploadRejected(exc.status, exc.message) from None
     try:
         # data_only: a formula cell gives the value Excel last calculated, not the formula text.
         workbook = openpyxl.load_workbook(io.BytesIO(body), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise UploadRejected(400, f"the file is not a readable .xlsx workbook: {exc}") from None
+    except Exception as exc:  # any failure of the parser on a hostile file is the file's
+        raise UploadRejected(400, f"the file is not a readable .xlsx workbook: {quoted(str(exc), 200)}") from None
     if not workbook.worksheets:
         raise UploadRejected(400, "the workbook has no worksheet")
     sheet = workbook.worksheets[0]
-    # read_only streams the sheet: a large (or maliciously compressed) workbook is read row by
-    # row, and reading stops at the row limit.
+    # read_only streams the sheet row by row, within the limits just checked.
     cells = sheet.iter_rows(max_col=MAX_COLUMNS + 1)
     first = next(cells, None)
     if first is None:
@@ -252,9 +277,14 @@ def _xlsx_rows(body: bytes) -> tuple[list[Cell], Iterator[tuple[int, list[Cell]]
         raise UploadRejected(400, f"the header has more than {MAX_COLUMNS} columns")
 
     def rows() -> Iterator[tuple[int, list[Cell]]]:
+        number = 1
         try:
             for number, row in enumerate(cells, start=2):
                 yield number, [Cell(c.value, getattr(c, "number_format", "General") or "General") for c in row]
+        except Exception as exc:  # a cell openpyxl cannot convert (a date out of range ...)
+            raise UploadRejected(
+                400, f"row {number + 1} of the sheet cannot be read: {quoted(str(exc), 200)}"
+            ) from None
         finally:
             workbook.close()
 
@@ -290,7 +320,7 @@ def row_event(row: UploadRow, sha256: str, org_id: str, received_at: str) -> Row
     row_type = (text("type") or "upserted").lower()
     event_type = ROW_TYPES.get(row_type)
     if event_type is None:
-        problems.append(("invalid_event", f"type {row_type!r} must be 'upserted' or 'deleted'"))
+        problems.append(("invalid_event", f"type {quoted(row_type)} must be 'upserted' or 'deleted'"))
     version, version_problem = cell_version(cells.get("version"))
     if version_problem:
         problems.append(("invalid_event", version_problem))
@@ -355,7 +385,7 @@ def cell_text(column: str, cell: Cell | None) -> tuple[str | None, str | None]:
     if isinstance(value, float):
         if value.is_integer() and abs(value) < 1e15:
             return str(int(value)), None
-        return None, f"{column} is the number {value!r}; type it as text"
+        return None, f"{column} is the number {quoted(value)}; type it as text"
     if isinstance(value, (datetime, date)) and column == "period":
         # Excel turns "2026-10" typed into a cell into the date 2026-10-01: that is the month.
         day = value.date() if isinstance(value, datetime) else value
@@ -364,7 +394,7 @@ def cell_text(column: str, cell: Cell | None) -> tuple[str | None, str | None]:
         return None, f"period is the date {day.isoformat()}; write the fiscal month as text, e.g. '2026-10'"
     if isinstance(value, (datetime, date, time)):
         return None, f"{column} is a date/time cell ({value}); expected text"
-    return None, f"{column} has an unsupported cell value {value!r}"
+    return None, f"{column} has an unsupported cell value {quoted(value)}"
 
 
 def cell_version(cell: Cell | None) -> tuple[int | None, str | None]:
@@ -380,7 +410,7 @@ def cell_version(cell: Cell | None) -> tuple[int | None, str | None]:
         value = int(value.strip())
     if isinstance(value, int) and 1 <= value <= 2**53:
         return value, None
-    return None, f"version {value!r} must be a positive whole number"
+    return None, f"version {quoted(value)} must be a positive whole number"
 
 
 def cell_amount(cell: Cell | None, currency: str | None) -> tuple[str | None, str | None]:
@@ -408,14 +438,14 @@ def cell_amount(cell: Cell | None, currency: str | None) -> tuple[str | None, st
         return None, f"amount is a {kind} cell ({value}); expected a number or a decimal text such as 1234.56"
     if "%" in cell.number_format:
         return None, (
-            f"amount is formatted as a percentage ({cell.number_format!r}); format the column as a number or text"
+            f"amount is formatted as a percentage ({quoted(cell.number_format)}); format the column as a number or text"
         )
     try:
         amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     except InvalidOperation:
-        return None, f"amount {value!r} is not a number"
+        return None, f"amount {quoted(value)} is not a number"
     if not amount.is_finite():
-        return None, f"amount {value!r} is not a finite number"
+        return None, f"amount {quoted(value)} is not a finite number"
     if amount == 0:
         amount = abs(amount)  # -0.0
     digits = amount.normalize().as_tuple()
@@ -444,4 +474,4 @@ def cell_amount(cell: Cell | None, currency: str | None) -> tuple[str | None, st
 
 def _shown(cell: Cell) -> str:
     fmt = cell.number_format or "General"
-    return "" if fmt == "General" else f" (the cell's number format {fmt!r} may display it rounded)"
+    return "" if fmt == "General" else f" (the cell's number format {quoted(fmt)} may display it rounded)"

@@ -11,6 +11,7 @@ from adapters.errors import TransientError, map_exceptions
 from adapters.firestore_codec import org_path
 from adapters.identity import Refusal, bearer_caller
 from finance_core.identifiers import identifier_problem
+from finance_core.untrusted import quoted
 from google.cloud import firestore
 
 from reports.service import REPORTS, ReportFiles
@@ -96,7 +97,9 @@ class DownloadEndpoint:
         listed = {f.get("name"): f for f in document.get("files") or ()}
         if file not in listed:
             return _error(
-                404, "not_found", f"report {report_id!r} has no file {file!r}; its files: " + ", ".join(sorted(listed))
+                404,
+                "not_found",
+                f"report {report_id!r} has no file {quoted(file)}; its files: " + ", ".join(sorted(listed)),
             )
         entry = listed[file]
         data = self._files.download(str(entry["path"]))
@@ -104,7 +107,7 @@ class DownloadEndpoint:
             return _error(
                 404,
                 "not_found",
-                f"the file {file!r} of report {report_id!r} is no longer stored: request the report again",
+                f"the file {quoted(file)} of report {report_id!r} is no longer stored: request the report again",
             )
         log.info(
             "report file downloaded",

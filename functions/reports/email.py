@@ -8,6 +8,7 @@ from email.utils import make_msgid
 
 from alerts.channels.config import SmtpSettings
 from alerts.channels.smtp import build_message
+from finance_core.export_text import one_line
 
 from reports import formatting
 from reports.pack import Pack
@@ -29,7 +30,8 @@ def pack_email(
     settings: SmtpSettings, pack: Pack, pdf: bytes, chart_png: bytes | None, report_url: str | None = None
 ) -> EmailMessage:
     """multipart/mixed: (text | related(HTML, chart)) + the PDF."""
-    subject = f"{pack.org_name}: monthly finance pack {pack.period}"
+    # A header is one line: a name with a line break would end it (and fail the message).
+    subject = one_line(f"{pack.org_name}: monthly finance pack {pack.period}")
     rows = _kpi_text(pack)
     alerts = f"{len(pack.alerts)} alert(s), {len(pack.anomalies)} anomal{'y' if len(pack.anomalies) == 1 else 'ies'}"
     text = "\n".join(

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from finance_core.accounts import AccountType, ChartOfAccounts, higher_is_favourable
+from finance_core.export_text import display_name
 from finance_core.identifiers import CONSOLIDATED_ENTITY
 from finance_core.kpis import headline_kpis
 from finance_core.metrics import STANDARD_METRICS, MetricGraph, totals_by_type
@@ -334,7 +335,7 @@ def build_statement(inputs: PackInputs, entity_id: str, title: str) -> Statement
                     leaves.append(f"account:{account_id}")
                 add(
                     f"account:{account_id}",
-                    account.name,
+                    display_name(account.name),
                     "account",
                     values(lambda c, a=account_id: accounts[c].get(a, 0)),
                     higher_is_favourable(account_type),
@@ -475,7 +476,7 @@ def build_top_variances(inputs: PackInputs, entity_ids: Sequence[str]) -> tuple[
                 VarianceRow(
                     entity_id,
                     str(line["account_id"]),
-                    str(line.get("account_name", "")),
+                    display_name(line.get("account_name", "")),
                     int(line["actual_minor"]),
                     int(line["comparison_minor"]),
                     int(line["variance_minor"]),
@@ -495,7 +496,7 @@ def build_alerts(alerts: Sequence[Mapping[str, Any]]) -> tuple[AlertRow, ...]:
         AlertRow(
             str(a.get("severity", "info")),
             str(a.get("status", "")),
-            str(a.get("title", "")),
+            display_name(a.get("title", ""), limit=500),
             str(a.get("entity_id") or CONSOLIDATED_ENTITY),
             str(a.get("rule_type", "")),
             int(a.get("count", 1) or 1),
@@ -583,7 +584,8 @@ def build_pack(inputs: PackInputs) -> Pack:
     check_reportable(inputs)
     notes: list[str] = []
     statements = [build_statement(inputs, CONSOLIDATED_ENTITY, "Consolidated P&L")]
-    for entity_id, name in inputs.entities.items():
+    # Names come from documents an admin writes: every renderer gets them neutralised (export_text).
+    for entity_id, name in ((e, display_name(n)) for e, n in inputs.entities.items()):
         if any(has_figures(inputs.aggregates.get((entity_id, inputs.period, s))) for s in ("actual", "budget")):
             statements.append(build_statement(inputs, entity_id, f"P&L {name}"))
         else:
@@ -596,12 +598,12 @@ def build_pack(inputs: PackInputs) -> Pack:
     if not has_figures(inputs.aggregates.get((CONSOLIDATED_ENTITY, inputs.period, "budget"))):
         notes.append(f"No budget is loaded for {inputs.period}: variances are empty.")
     trends, computed_at = build_trends(inputs)
-    status = inputs.period_status.get(inputs.period, "open")
+    status = display_name(inputs.period_status.get(inputs.period, "open"), limit=40)
     if status != "closed":
         notes.append(f"Period {inputs.period} is open: figures may still change.")
     return Pack(
         org_id=inputs.org_id,
-        org_name=inputs.org_name,
+        org_name=display_name(inputs.org_name),
         period=inputs.period,
         currency=inputs.currency,
         period_status=status,

@@ -249,7 +249,9 @@ class _Builder:
         story: list[Any] = [
             Paragraph(_escape(f"Monthly finance pack - {pack.org_name}"), self.h1),
             Paragraph(
-                f"Period {pack.period} ({pack.period_status}) - amounts in {pack.currency} - generated {generated}",
+                _escape(
+                    f"Period {pack.period} ({pack.period_status}) - amounts in {pack.currency} - generated {generated}"
+                ),
                 self.small,
             ),
             Spacer(1, 0.3 * cm),

@@ -10,7 +10,9 @@ from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path
 from finance_core.accounts import ChartError, ChartOfAccounts
 from finance_core.identifiers import CONSOLIDATED_ENTITY, KEY_SEPARATOR
+from finance_core.money import is_currency
 from finance_core.trend_series import metric_doc_id
+from finance_core.untrusted import quoted
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -75,11 +77,16 @@ class PackSource:
             query = org.collection("alerts").where(filter=FieldFilter("period", "==", period))
             alerts = [s.to_dict() or {} for s in query.stream()]
         data = org_snap.to_dict() or {}
+        currency = str(data.get("reporting_currency") or "USD")
+        if not is_currency(currency):
+            raise ReportProblem(
+                "invalid_org", f"the reporting currency of {org_id!r} is {quoted(currency)}, not an ISO 4217 code"
+            )
         return PackInputs(
             org_id=org_id,
             org_name=str(data.get("name") or org_id),
             period=period,
-            currency=str(data.get("reporting_currency") or "USD"),
+            currency=currency,
             chart=chart,
             entities={e: str(entities[e].get("name") or e) for e in sorted(entities)},
             period_status=periods,

@@ -9,6 +9,8 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from finance_core.export_text import spreadsheet_safe
+
 from reports import formatting
 from reports.pack import Pack, Statement
 
@@ -127,7 +129,13 @@ def table_builders(pack: Pack) -> dict[str, tuple[str, Callable[[], list[list[An
 
 
 def render_csv(rows: list[list[Any]]) -> bytes:
-    """UTF-8 CSV (with a BOM, so spreadsheet programs detect the encoding)."""
+    """UTF-8 CSV (with a BOM, so spreadsheet programs detect the encoding); no cell a spreadsheet would execute.
+
+    Every text cell goes through the export rule (finance_core.export_text): a formula-like cell
+    gets a leading apostrophe; amounts, plain decimal numbers such as -1234.50, stay parseable.
+    """
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    csv.writer(buffer, lineterminator="\r\n").writerows(
+        [[spreadsheet_safe(cell) if isinstance(cell, str) else cell for cell in row] for row in rows]
+    )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

@@ -8,6 +8,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from finance_core.export_text import spreadsheet_safe
 from finance_core.identifiers import CONSOLIDATED_ENTITY
 
 from reports import formatting
@@ -46,6 +47,16 @@ def statement_columns(statement: Statement) -> list[str]:
         if column == "variance_pct":
             columns.append("favourable")
     return columns
+
+
+def _text(sheet: Any, row: int, col: int, text: str, style: Any) -> None:
+    """A string cell (never a formula, link or number), neutralised by the export rule (export_text)."""
+    sheet.write_string(row, col, spreadsheet_safe(text), style)
+
+
+def _text_row(sheet: Any, row: int, texts: list[str], style: Any) -> None:
+    for col, text in enumerate(texts):
+        _text(sheet, row, col, text, style)
 
 
 def _cell(row: int, col: int) -> str:
@@ -95,17 +106,18 @@ def _write_statement(workbook: Any, sheet: Any, fmt: _Formats, pack: Pack, state
     currency = pack.currency
     columns = statement_columns(statement)
     col_of = {name: 2 + i for i, name in enumerate(columns)}
-    sheet.write(0, 0, f"{statement.title} - {pack.org_name} - {pack.period} ({currency})", fmt.title)
-    sheet.write(
+    _text(sheet, 0, 0, f"{statement.title} - {pack.org_name} - {pack.period} ({currency})", fmt.title)
+    _text(
+        sheet,
         1,
         0,
         f"Period {pack.period} ({pack.period_status}); prior period {statement.prior_period}, "
         f"prior year {statement.prior_year}; amounts in {currency}",
         fmt.subtitle,
     )
-    sheet.write_row(
+    _text_row(
+        sheet,
         HEADER_ROW,
-        0,
         ["Account", "Line"]
         + [
             "F/U"
@@ -127,17 +139,19 @@ def _write_statement(workbook: Any, sheet: Any, fmt: _Formats, pack: Pack, state
         row = row_of[line.key]
         strong = line.kind in ("total", "derived")
         if line.kind == "header":
-            sheet.write(row, 0, "", fmt.section)
-            sheet.write(row, 1, line.label, fmt.section)
+            _text(sheet, row, 0, "", fmt.section)
+            _text(sheet, row, 1, line.label, fmt.section)
             continue
-        sheet.write(row, 0, line.account_id or "", fmt.text)
-        sheet.write(row, 1, line.label, fmt.bold if strong or line.kind == "ratio" else fmt.indents[min(line.level, 5)])
+        _text(sheet, row, 0, line.account_id or "", fmt.text)
+        _text(
+            sheet, row, 1, line.label, fmt.bold if strong or line.kind == "ratio" else fmt.indents[min(line.level, 5)]
+        )
         for column in columns:
             col = col_of[column]
             if column == "favourable":
                 flag = formatting.favourability(line.favourable)
                 if flag:
-                    sheet.write(row, col, flag, fmt.good if line.favourable else fmt.bad)
+                    _text(sheet, row, col, flag, fmt.good if line.favourable else fmt.bad)
                 continue
             _write_value(sheet, fmt, statement, line, column, row, col, col_of, row_of, currency, strong)
     sheet.freeze_panes(FIRST_LINE_ROW, 2)
@@ -210,9 +224,9 @@ def _write_table(
     rows: list[list[tuple[Any, Any]]],
     widths: list[int],
 ) -> None:
-    sheet.write(0, 0, title, fmt.title)
-    sheet.write(1, 0, subtitle, fmt.subtitle)
-    sheet.write_row(HEADER_ROW, 0, headers, fmt.header)
+    _text(sheet, 0, 0, title, fmt.title)
+    _text(sheet, 1, 0, subtitle, fmt.subtitle)
+    _text_row(sheet, HEADER_ROW, headers, fmt.header)
     for r, cells in enumerate(rows, start=FIRST_LINE_ROW):
         for c, (value, style) in enumerate(cells):
             if value is None:
@@ -222,7 +236,7 @@ def _write_table(
             elif hasattr(value, "tzinfo"):
                 sheet.write_datetime(r, c, value.replace(tzinfo=None), style)
             else:
-                sheet.write(r, c, value, style)
+                _text(sheet, r, c, str(value), style)
     sheet.freeze_panes(FIRST_LINE_ROW, 0)
     for c, width in enumerate(widths):
         sheet.set_column(c, c, width)
@@ -243,7 +257,18 @@ def render_xlsx(pack: Pack) -> bytes:
     import xlsxwriter
 
     buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "default_date_format": "yyyy-mm-dd hh:mm"})
+    workbook = xlsxwriter.Workbook(
+        buffer,
+        {
+            "in_memory": True,
+            "default_date_format": "yyyy-mm-dd hh:mm",
+            # Text is text: XlsxWriter's write() would otherwise turn '=...' into a formula, 'http...'
+            # into a link and '12' into a number. Every text cell goes through _text anyway.
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
     workbook.set_properties({"title": f"Monthly pack {pack.period} - {pack.org_name}", "company": pack.org_name})
     fmt = _Formats(workbook, pack.currency)
     taken: set[str] = set()
@@ -280,9 +305,9 @@ def render_xlsx(pack: Pack) -> bytes:
         [28, 16, 16, 16, 12, 16, 12],
     )
     notes_row = FIRST_LINE_ROW + len(kpi_rows) + 2
-    summary.write(notes_row, 0, "Notes", fmt.bold)
+    _text(summary, notes_row, 0, "Notes", fmt.bold)
     for i, note in enumerate(pack.notes, start=1):
-        summary.write(notes_row + i, 0, note)
+        _text(summary, notes_row + i, 0, note, fmt.text)
 
     for statement in pack.statements:
         title = "P&L Consolidated" if statement.entity_id == CONSOLIDATED_ENTITY else f"P&L {statement.entity_id}"

@@ -221,8 +221,9 @@ def test_who_may_upload(stack, db, org_id):
     assert denied.status_code == 403 and "viewer" in denied.json()["message"]
     assert upload(stack, org_id, body, outsider.id_token).status_code == 403
     assert upload(stack, org_id, body, anonymous.id_token).status_code == 403
+    # An org the caller is not a member of, existing or not, gets the same answer (issue 22).
     unknown = upload(stack, f"{org_id}-nope", body, admin.id_token)
-    assert unknown.status_code == 404 and "does not exist" in unknown.json()["message"]
+    assert unknown.status_code == 403 and "not a member" in unknown.json()["message"]
     assert record(db, org_id, "who-1") is None, "nothing was ingested for a refused caller"
     assert upload(stack, org_id, body, admin.id_token).status_code == 200
     assert record(db, org_id, "who-1")["amount"] == "1.00"

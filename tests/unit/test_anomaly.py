@@ -229,6 +229,23 @@ def test_the_streaming_detector_picks_a_season_up_when_it_predicts_better():
     assert {p.method for p in plain} == {AnomalyMethod.ROBUST}
 
 
+def test_the_streaming_detector_learns_the_week_of_intraday_data_and_finds_a_holiday():
+    # Hourly office traffic: busy 8-18 on weekdays, a short midday bump at weekends, and a public
+    # holiday (a weekday shaped like a weekend) on day 45. A daily profile alone raised about 25
+    # alarms in these 10 weeks (every Monday morning and Friday evening read as news).
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        hours = np.arange(70 * 24)
+        hour, day = hours % 24, hours // 24
+        weekday = 100 + 80 * ((hour >= 8) & (hour < 18))
+        weekend = 100 + 30 * ((hour >= 11) & (hour < 16))
+        values = np.where((day % 7 >= 5) | (day == 45), weekend, weekday) + rng.normal(0, 3, len(hours))
+        flagged = _flagged(detect_anomalies(list(values), mode=STREAMING, season_length=24))
+        assert 45 * 24 + 8 in flagged, flagged  # the holiday's quiet morning
+        later = [i for i in flagged if i >= 14 * 24 and i // 24 != 45]
+        assert len(later) <= 2, (seed, later)
+
+
 def test_the_streaming_detector_raises_one_anomaly_for_a_step_and_absorbs_it():
     rng = np.random.default_rng(4)
     values = list(100 + rng.normal(0, 1, 2_000))
@@ -246,6 +263,34 @@ def test_a_random_walk_raises_about_as_many_anomalies_as_the_threshold_says():
     assert len(flagged) / len(walk) < 0.002, len(flagged)
 
 
+def test_the_streaming_likelihood_is_per_season_so_one_threshold_means_the_same_at_any_sampling_rate():
+    # Noise and daily counts sampled hourly (24 points a season) and every 5 minutes (288). Per
+    # point, one threshold would alarm twelve times as often on the second; per season, the
+    # default threshold alarms on neither more than about once in six seasons (0.84).
+    rng = np.random.default_rng(8)
+    for season in (24, 288):
+        t = np.arange(30 * season)
+        noise = 50 + rng.normal(0, 5, len(t))
+        counts = rng.poisson(40 + 30 * np.sin(2 * np.pi * t / season)).astype(float)
+        for values in (noise, counts):
+            alarms = _flagged(detect_anomalies(list(values), mode=STREAMING, season_length=season)[2 * season :])
+            assert len(alarms) <= 28 / 6, (season, alarms)
+
+
+def test_a_burst_of_spikes_is_one_anomaly_and_its_smaller_spikes_continue_it():
+    rng = np.random.default_rng(5)
+    values = list(100 + rng.normal(0, 1, 24 * 20))
+    burst = [24 * 15 + k for k in (0, 3, 5, 9, 14)]
+    for k, i in enumerate(burst):
+        values[i] += 40 - 4 * k  # the first spike is the largest
+    points = detect_anomalies(values, mode=STREAMING, season_length=24)
+    assert _flagged(points[48:]) == [burst[0]]
+    # The next spikes would have been anomalies on their own: they continue the episode. Later
+    # ones are normal (the calibration has learnt that this series spikes now); none is news.
+    assert [points[i].state for i in burst[1:3]] == [EpisodeState.CONTINUATION] * 2
+    assert all(points[i].likelihood == 0.0 for i in burst[1:])
+
+
 def test_streaming_memory_is_bounded_and_the_verdicts_match_detect_anomalies():
     values = _daily_counts(12, seed=6)
     detector = StreamingDetector(288)
@@ -258,6 +303,13 @@ def test_streaming_memory_is_bounded_and_the_verdicts_match_detect_anomalies():
     # The state after 12 days is the state after 3: a few seasonal profiles and histograms.
     assert sizes[1] <= sizes[0] * 1.05, sizes
     assert verdicts == detect_anomalies(values, mode=STREAMING, season_length=288)
+    # A detector restored from a checkpoint of its pickled state (bounded, above) goes on exactly
+    # as the one that never stopped: nothing before the checkpoint needs replaying.
+    checkpoint = StreamingDetector(288)
+    for value in values[:1_000]:
+        checkpoint.update(value)
+    restored = pickle.loads(pickle.dumps(checkpoint))
+    assert [restored.update(value) for value in values[1_000:]] == verdicts[1_000:]
 
 
 # --- properties ---------------------------------------------------------------------------------

@@ -13,7 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.nab_scoring import PROFILES, file_outcome, probation_length, row_weights, scaled_sigmoid, score_corpus
+from bench.nab_scoring import (
+    PROFILES,
+    file_outcome,
+    leave_one_group_out,
+    probation_length,
+    row_weights,
+    scaled_sigmoid,
+    score_corpus,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 STANDARD, LOW_FP, LOW_FN = PROFILES
@@ -70,6 +78,19 @@ def test_the_corpus_threshold_is_swept_for_the_best_total_and_normalised_between
     b[150] = 0.6
     assert score_corpus(files, STANDARD).threshold == 0.6
     assert score_corpus(files, STANDARD).raw == pytest.approx(2.0 - 0.11 - 0.11 * abs(scaled_sigmoid(60 / 19)))
+
+
+def test_leave_one_group_out_scores_each_group_at_the_threshold_fitted_on_the_others():
+    a, b = np.zeros(200), np.zeros(200)
+    a[100], a[180] = 0.9, 0.8  # a's window found at its left edge; a false positive over 3 widths past it
+    b[150], b[60] = 0.6, 0.7  # b's window found at its left edge; a false positive with no window before
+    held = leave_one_group_out({"A": [(a, [(100, 119)])], "B": [(b, [(150, 169)])]}, STANDARD)
+    # Fitted on B alone, 0.6 is best (+1 - 0.11); A at 0.6 finds its window and pays its false positive.
+    # Fitted on A alone, 0.9 is best (+1); B at 0.9 finds nothing (-1).
+    assert held.thresholds == {"A": 0.6, "B": 0.9}
+    assert held.raw == {"A": pytest.approx(1 - 0.11), "B": pytest.approx(-1.0)}
+    assert (held.null, held.perfect) == (-2.0, 2.0)
+    assert held.normalised == pytest.approx(100 * (1 - 0.11 - 1 + 2) / 4)
 
 
 def _write_nab_folder(root: Path) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from finance_core.identifiers import identifier_problem
+from finance_core.untrusted import quoted
 
 
 class AccountType(StrEnum):
@@ -99,13 +100,15 @@ class ChartOfAccounts:
                 account_type = AccountType(str(doc.get("type")))
             except ValueError:
                 raise ChartError(
-                    f"account {account_id!r} has type {doc.get('type')!r}; expected one of "
+                    f"account {quoted(account_id)} has type {quoted(doc.get('type'))}; expected one of "
                     + ", ".join(t.value for t in AccountType)
                 ) from None
             parent = doc.get("parent_id") or None
             tags = doc.get("tags") or ()
             if not isinstance(tags, (list, tuple)) or not all(isinstance(t, str) for t in tags):
-                raise ChartError(f'account {account_id!r} has tags {tags!r}; expected a list of words, e.g. ["cash"]')
+                raise ChartError(
+                    f'account {quoted(account_id)} has tags {quoted(tags)}; expected a list of words, e.g. ["cash"]'
+                )
             accounts.append(
                 Account(
                     account_id,

@@ -9,7 +9,9 @@ series, whatever its unit, level or noise. Two detectors of one family:
   history, a Student-t tail whose degrees of freedom follow the history's size (anomaly_exact).
 - `DetectorMode.STREAMING` (daily revenue, transaction counts, 5-minute metrics): bounded
   memory and constant work per point, calibrated on the series' own record (anomaly_stream;
-  `StreamingDetector` scores one point at a time).
+  `StreamingDetector` scores one point at a time). Its likelihood is per season (a point rarer
+  than one season in 1 / (1 - likelihood) of the record) and a point is news only if it is
+  rarer than every point of the season before it, so its threshold (0.84) reads differently.
 
 Both hold a surprising point out of the baseline until the next points tell an outlier (cleaned
 away) from a change of level (absorbed: the series is judged against the new level from then
@@ -39,7 +41,7 @@ from finance_core.anomaly_exact import (
     MIN_HISTORY,
     exact_scores,
 )
-from finance_core.anomaly_stream import StreamingDetector
+from finance_core.anomaly_stream import STREAMING_THRESHOLD, StreamingDetector
 
 __all__ = [
     "DEFAULT_MAX_SEASONS",
@@ -47,6 +49,7 @@ __all__ = [
     "DEFAULT_THRESHOLD",
     "DEFAULT_WINDOW",
     "MIN_HISTORY",
+    "STREAMING_THRESHOLD",
     "AnomalyMethod",
     "AnomalyPoint",
     "DetectorMode",
@@ -93,7 +96,7 @@ def season_length_for_interval(seconds: float) -> int | None:
 def detect_anomalies(
     values: Sequence[Number],
     *,
-    threshold: float = DEFAULT_THRESHOLD,
+    threshold: float | None = None,
     mode: DetectorMode = DetectorMode.EXACT,
     season_length: int | None = DEFAULT_SEASON_LENGTH,
     window: int = DEFAULT_WINDOW,
@@ -102,12 +105,17 @@ def detect_anomalies(
     """Verdicts on every point of a series (oldest first), each from the points before it only.
 
     A point is an anomaly when its likelihood reaches `threshold` and no pending change explains
-    it. `season_length` is the season in points (12 for monthly data; None for none). The exact
-    mode judges a point once it has min(window, 6) earlier points, against the median of the last
-    `window` points or, with two seasons of history, the same phase of the last `max_seasons`
-    seasons. The streaming mode ignores `window` and `max_seasons`. No look-ahead: appending
-    points never changes the verdicts on earlier ones.
+    it; the default is DEFAULT_THRESHOLD (0.999 per point) in the exact mode and
+    STREAMING_THRESHOLD (0.84 per season) in the streaming mode. `season_length` is the season
+    in points (12 for monthly data; None for none). The exact mode judges a point once it has
+    min(window, 6) earlier points, against the median of the last `window` points or, with two
+    seasons of history, the same phase of the last `max_seasons` seasons. The streaming mode
+    ignores `window` and `max_seasons`. No look-ahead: appending points never changes the
+    verdicts on earlier ones.
     """
+    streaming = DetectorMode(mode) is DetectorMode.STREAMING
+    if threshold is None:
+        threshold = STREAMING_THRESHOLD if streaming else DEFAULT_THRESHOLD
     check_threshold(threshold)
     if window < 2:
         raise ValueError(f"window must be >= 2, got {window}")
@@ -117,7 +125,7 @@ def detect_anomalies(
         raise ValueError(f"max_seasons must be >= 1, got {max_seasons}")
     floats = [float(v) for v in values]
     check_values(floats)
-    if DetectorMode(mode) is DetectorMode.STREAMING:
+    if streaming:
         detector = StreamingDetector(season_length, threshold=threshold)
         return [detector.update(value) for value in floats]
     return exact_scores(
@@ -128,7 +136,7 @@ def detect_anomalies(
 def score_latest(
     values: Sequence[Number],
     *,
-    threshold: float = DEFAULT_THRESHOLD,
+    threshold: float | None = None,
     mode: DetectorMode = DetectorMode.EXACT,
     season_length: int | None = DEFAULT_SEASON_LENGTH,
     window: int = DEFAULT_WINDOW,

@@ -19,10 +19,18 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from finance_core.changes import RecordChange
-from finance_core.events import EventRejected, FinancialEvent, Identifier, describe_validation_error, parse_event
+from finance_core.events import (
+    EventRejected,
+    FinancialEvent,
+    Identifier,
+    decode_json,
+    describe_validation_error,
+    parse_event,
+)
 from finance_core.identifiers import identifier_problem
 from finance_core.records import Outcome, RecordState, merge
 from finance_core.reference import OrgReference, check_event, check_existing_record, record_state
+from finance_core.untrusted import quoted
 
 BATCH_TYPE = "records.batch"
 MAX_BATCH_LINES = 1000
@@ -77,14 +85,7 @@ def parse_batch(data: bytes) -> ParsedBatch:
             f"batch message is {len(data)} bytes; the limit is {MAX_BATCH_BYTES}: "
             f"split it (at most {MAX_BATCH_LINES} lines per batch)",
         )
-    try:
-        payload = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise EventRejected("invalid_json", f"batch message is not UTF-8 text: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise EventRejected(
-            "invalid_json", f"batch message is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
+    payload = decode_json(data, "batch message")
     org_id = payload.get("org_id") if isinstance(payload, dict) else None
     org_ok = org_id if isinstance(org_id, str) and _valid_id(org_id) else None
     try:
@@ -111,7 +112,7 @@ def parse_line(line: Mapping[str, Any], org_id: str, number: int) -> FinancialEv
         )
         return EventRejected(
             "org_mismatch",
-            f"line {number} names org {given!r} but the batch is for {org_id!r}: "
+            f"line {number} names org {quoted(given)} but the batch is for {org_id!r}: "
             "every line of a batch belongs to the batch's org",
             org_id,
             event_id,

@@ -19,6 +19,7 @@ from finance_core.aggregates import AggregateDelta, sum_deltas
 from finance_core.events import DIMENSION_NAME_PATTERN, MAX_DIMENSIONS
 from finance_core.identifiers import CONSOLIDATED_ENTITY, KEY_SEPARATOR, identifier_problem
 from finance_core.records import RecordState
+from finance_core.untrusted import quoted
 
 MAX_DECLARED_VALUES = 500
 # The declared values of one dimension together (firestore.rules bounds the same): every dashboard
@@ -45,7 +46,7 @@ def name_problem(name: object) -> str | None:
     """Why `name` is not a valid dimension name, or None."""
     if not isinstance(name, str) or len(name) > NAME_MAX_LENGTH or not _NAME_RE.match(name):
         return (
-            f"dimension name {name!r} must be lower-case letters and digits in words joined by single "
+            f"dimension name {quoted(name)} must be lower-case letters and digits in words joined by single "
             "underscores, starting with a letter, e.g. 'customer_segment'"
         )
     return None
@@ -53,7 +54,7 @@ def name_problem(name: object) -> str | None:
 
 def value_problem(name: str, value: object) -> str | None:
     """Why `value` is not a valid value of dimension `name`, or None (values are identifiers)."""
-    return identifier_problem(value, f"value of dimension {name!r}")
+    return identifier_problem(value, f"value of dimension {quoted(name)}")
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class Dimension:
             shown = ", ".join(sorted(self.values)[:10]) + (" ..." if len(self.values) > 10 else "")
             return (
                 "unknown_dimension_value",
-                f"{value!r} is not a declared value of dimension {self.name!r} (declared: {shown}); "
+                f"{quoted(value)} is not a declared value of dimension {self.name!r} (declared: {shown}); "
                 "an admin adds it to the org's dimensions",
             )
         return None
@@ -143,7 +144,7 @@ def check_record_dimensions(
             known = ", ".join(sorted(declared)) or "none are declared"
             return (
                 "unknown_dimension",
-                f"dimension {name!r} is not declared by the org (declared: {known}); an admin declares it "
+                f"dimension {quoted(name)} is not declared by the org (declared: {known}); an admin declares it "
                 "in the org's settings (field 'dimensions' of the org document)",
             )
         problem = dimension.problem(value)

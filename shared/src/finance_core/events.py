@@ -20,6 +20,7 @@ from pydantic import (
 
 from finance_core.identifiers import ID_PATTERN, KEY_SEPARATOR, identifier_problem
 from finance_core.money import DECIMAL_STRING, is_currency, parse_amount
+from finance_core.untrusted import bounded_reason, clipped, json_depth_problem, quoted, surrogate_problem
 
 CONTRACT_VERSION = 1
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -107,7 +108,7 @@ class RecordFields(BaseModel):
         for name, item in value.items():
             if not _DIMENSION_NAME_RE.match(name):
                 raise ValueError(
-                    f"dimension name {name!r} must be lower-case letters and digits in words joined by "
+                    f"dimension name {quoted(name)} must be lower-case letters and digits in words joined by "
                     "single underscores, e.g. 'customer_segment'"
                 )
             problem = identifier_problem(item, f"value of dimension {name!r}")
@@ -124,26 +125,40 @@ class RecordFields(BaseModel):
     @classmethod
     def _period(cls, value: Any) -> Any:
         if isinstance(value, str) and not re.match(PERIOD_PATTERN, value):
-            raise ValueError(f"period {value!r} must be a fiscal month written 'YYYY-MM', e.g. '2026-10'")
+            raise ValueError(f"period {quoted(value)} must be a fiscal month written 'YYYY-MM', e.g. '2026-10'")
         return value
 
     @field_validator("amount", mode="before")
     @classmethod
     def _amount(cls, value: Any) -> Any:
         if isinstance(value, bool) or isinstance(value, (int, float)):
+            sent = json_text(value)
+            example = sent if DECIMAL_STRING.match(sent) else "1234.56"
+            why = "binary floating point cannot represent every cent exactly"
             raise ValueError(
-                f'amount must be a decimal string such as "{value}", not a JSON number: '
-                "binary floating point cannot represent every cent exactly"
+                f'amount must be a decimal string such as "{example}", not a JSON number '
+                f"({clipped(sent)} was sent): {why}"
             )
         if isinstance(value, str):
-            parse_amount(value)  # raises MoneyError (a ValueError) with the reason
+            amount = parse_amount(value)  # raises MoneyError (a ValueError) with the reason
+            if amount.is_zero() and value.startswith("-"):
+                return value[1:]  # "-0.00" is zero: stored, summed and shown as "0.00"
+        return value
+
+    @field_validator("memo", "source", mode="before")
+    @classmethod
+    def _text(cls, value: Any, info: Any) -> Any:
+        if isinstance(value, str):
+            problem = surrogate_problem(value, info.field_name)
+            if problem:
+                raise ValueError(problem)
         return value
 
     @field_validator("currency", mode="before")
     @classmethod
     def _currency(cls, value: Any) -> Any:
         if isinstance(value, str) and not is_currency(value):
-            raise ValueError(f"currency {value!r} is not an ISO 4217 code (e.g. USD, EUR, JPY)")
+            raise ValueError(f"currency {quoted(value)} is not an ISO 4217 code (e.g. USD, EUR, JPY)")
         return value
 
     @property
@@ -185,7 +200,8 @@ class FinancialEvent(BaseModel):
     @classmethod
     def _version(cls, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"version must be a positive integer, got {value!r}")
+            shown = clipped(json_text(value)) if isinstance(value, (int, float)) else quoted(value)
+            raise ValueError(f"version must be a positive integer, got {shown}")
         return value
 
     @field_validator("occurred_at", mode="before")
@@ -193,7 +209,7 @@ class FinancialEvent(BaseModel):
     def _occurred_at(cls, value: Any) -> Any:
         if not isinstance(value, str) or not _RFC3339_RE.match(value):
             raise ValueError(
-                f"occurred_at {value!r} must be an RFC 3339 timestamp with an offset, e.g. '2026-10-05T12:00:00Z'"
+                f"occurred_at {quoted(value)} must be an RFC 3339 timestamp with an offset, e.g. '2026-10-05T12:00:00Z'"
             )
         return value
 
@@ -212,9 +228,10 @@ class FinancialEvent(BaseModel):
 
 
 class EventRejected(ValueError):
-    """A message that can never become a valid event; `reason` says why in plain words."""
+    """A message that can never become a valid event; `reason` says why in plain words (bounded, storable)."""
 
     def __init__(self, code: str, reason: str, org_id: str | None = None, event_id: str | None = None):
+        reason = bounded_reason(reason)
         super().__init__(reason)
         self.code = code
         self.reason = reason
@@ -226,7 +243,8 @@ def describe_validation_error(error: ValidationError) -> str:
     """One readable sentence per problem, e.g. "record.amount: amount must be a decimal string ..."."""
     lines = []
     for item in error.errors(include_url=False):
-        location = ".".join(str(part) for part in item["loc"]) or "event"
+        # A location names fields as sent: an unknown one may be any length, or not text at all.
+        location = ".".join(clipped(str(part)) for part in item["loc"]) or "event"
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "missing":
             message = "is required"
@@ -247,24 +265,56 @@ def _best_effort_ids(payload: Any) -> tuple[str | None, str | None]:
     return org_ok, event_ok
 
 
-def parse_event(data: bytes | str | dict[str, Any]) -> FinancialEvent:
-    """Decode and validate one message; raise EventRejected with a readable reason if it is invalid."""
+# `"org_id": "acme"` written in the message itself (not inside a string, where its quotes would
+# be escaped), for a message too deep to decode.
+_ID_FIELD = re.compile(r'(?<!\\)"(org_id|event_id)"\s*:\s*"([A-Za-z0-9][A-Za-z0-9._-]{0,127})"')
+
+
+def _ids_in_text(text: str) -> tuple[str | None, str | None]:
+    """The org and event id a message names, when it names exactly one of each, so an undecodable
+    message is still kept (and counted) in its org; the caller checks that the org exists."""
+    found: dict[str, set[str]] = {"org_id": set(), "event_id": set()}
+    for match in _ID_FIELD.finditer(text):
+        found[match.group(1)].add(match.group(2))
+    org_ids, event_ids = found["org_id"], found["event_id"]
+    org_id = next(iter(org_ids)) if len(org_ids) == 1 else None
+    event_id = next(iter(event_ids)) if len(event_ids) == 1 else None
+    valid = (identifier_problem(value, "id") is None for value in (org_id, event_id))
+    return tuple(value if ok else None for value, ok in zip((org_id, event_id), valid, strict=True))  # type: ignore[return-value]
+
+
+def decode_json(data: bytes | str, what: str = "message") -> Any:
+    """The JSON value of a message; EventRejected (too_deep, invalid_json) instead of any decoding error.
+
+    The nesting is measured before decoding (the decoder recurses once per level), numbers are
+    kept as the text sent (`JsonNumber`), and the non-JSON constants NaN and Infinity, which
+    Python's decoder accepts, are numbers as sent too, so validation names them as written.
+    """
     if isinstance(data, (bytes, bytearray)):
-        if len(data) > MAX_MESSAGE_BYTES:
-            raise EventRejected("too_large", f"message is {len(data)} bytes; the limit is {MAX_MESSAGE_BYTES}")
         try:
-            data = data.decode("utf-8")
+            text = bytes(data).decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise EventRejected("invalid_json", f"message is not UTF-8 text: {exc}") from None
-    if isinstance(data, str):
-        try:
-            payload = json.loads(data, parse_float=_reject_float_marker, parse_int=int)
-        except json.JSONDecodeError as exc:
             raise EventRejected(
-                "invalid_json", f"message is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+                "invalid_json", f"{what} is not UTF-8 text: byte {exc.start} ({data[exc.start]:#04x}) is invalid"
             ) from None
     else:
-        payload = data
+        text = data
+    problem = json_depth_problem(text)
+    if problem:
+        raise EventRejected("too_deep", f"{what} cannot be decoded safely: {problem}", *_ids_in_text(text))
+    try:
+        return json.loads(text, parse_float=JsonNumber.of, parse_int=_parse_int, parse_constant=JsonNumber.of)
+    except json.JSONDecodeError as exc:
+        raise EventRejected(
+            "invalid_json", f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+
+
+def parse_event(data: bytes | str | dict[str, Any]) -> FinancialEvent:
+    """Decode and validate one message; raise EventRejected with a readable reason if it is invalid."""
+    if isinstance(data, (bytes, bytearray)) and len(data) > MAX_MESSAGE_BYTES:
+        raise EventRejected("too_large", f"message is {len(data)} bytes; the limit is {MAX_MESSAGE_BYTES}")
+    payload = decode_json(data) if isinstance(data, (bytes, bytearray, str)) else data
     if not isinstance(payload, dict):
         raise EventRejected("invalid_event", "message must be one JSON object (an event), not a list or a value")
     org_id, event_id = _best_effort_ids(payload)
@@ -274,14 +324,43 @@ def parse_event(data: bytes | str | dict[str, Any]) -> FinancialEvent:
         raise EventRejected("invalid_event", describe_validation_error(exc), org_id, event_id) from None
 
 
-class _FloatMarker(float):
-    """A JSON number with a fraction or exponent; kept as a float subclass so validation rejects it."""
+class JsonNumber(float):
+    """A JSON number other than a small integer, with the text as sent.
+
+    A float subclass so validation sees "a number" (the amount validator then asks for a string,
+    quoting the digits as sent) and a rejected line re-encodes; `text` keeps what was written, which
+    a float cannot (12.50, 1e400, NaN).
+    """
+
+    text: str
+
+    @classmethod
+    def of(cls, text: str) -> JsonNumber:
+        """The number written `text` (NaN, Infinity and overflowing values are kept as written)."""
+        number = cls(float(text))
+        number.text = text
+        return number
+
+    def __repr__(self) -> str:
+        return self.text
 
 
-def _reject_float_marker(text: str) -> float:
-    # Parse to a float subclass rather than Decimal: the amount validator must see "a number",
-    # so the integrator gets the "send a string" message instead of a silent conversion.
-    return _FloatMarker(text)
+# Integers longer than this are never valid (versions stop at 2^53, 16 digits); converting them
+# would be slow for huge ones and Python refuses more than 4,300 digits with a ValueError.
+_MAX_INT_DIGITS = 20
+
+
+def _parse_int(text: str) -> int | JsonNumber:
+    return int(text) if len(text) <= _MAX_INT_DIGITS else JsonNumber.of(text)
+
+
+def json_text(value: Any) -> str:
+    """A decoded JSON scalar written as JSON (a number as it was sent)."""
+    if isinstance(value, JsonNumber):
+        return value.text
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value) if isinstance(value, (int, float, str)) or value is None else repr(value)
 
 
 def event_json_schema() -> dict[str, Any]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from finance_core.untrusted import quoted
+
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 _ID_RE = re.compile(ID_PATTERN)
 
@@ -22,11 +24,11 @@ def identifier_problem(value: object, field: str) -> str | None:
         return f"{field} must be a string"
     if not _ID_RE.match(value):
         return (
-            f"{field} {value!r} must be 1-128 characters of letters, digits, '.', '_' or '-', "
+            f"{field} {quoted(value)} must be 1-128 characters of letters, digits, '.', '_' or '-', "
             "starting with a letter or digit (it becomes a Firestore document id)"
         )
     if KEY_SEPARATOR in value:
-        return f"{field} {value!r} must not contain '__' (it separates the parts of aggregate ids)"
+        return f"{field} {quoted(value)} must not contain '__' (it separates the parts of aggregate ids)"
     return None
 
 

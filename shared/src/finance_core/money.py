@@ -8,6 +8,8 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from functools import cache
 from importlib import resources
 
+from finance_core.untrusted import quoted
+
 # A plain decimal literal: optional sign, digits, optional fraction. No exponent, no spaces,
 # no thousands separators, so what the integrator wrote is exactly what we store.
 DECIMAL_STRING = re.compile(r"^-?(0|[1-9][0-9]{0,17})(\.[0-9]{1,6})?$")
@@ -37,14 +39,14 @@ def minor_unit_exponent(currency: str) -> int:
     try:
         return _minor_units_table()[currency]
     except KeyError:
-        raise MoneyError(f"unknown currency {currency!r}: expected an ISO 4217 code such as USD or EUR") from None
+        raise MoneyError(f"unknown currency {quoted(currency)}: expected an ISO 4217 code such as USD or EUR") from None
 
 
 def parse_amount(text: str) -> Decimal:
     """Parse a decimal string such as "-1234.50" exactly; reject anything that is not one."""
     if not isinstance(text, str) or not DECIMAL_STRING.match(text):
         raise MoneyError(
-            f'amount {text!r} is not a plain decimal string like "1234.56" '
+            f'amount {quoted(text)} is not a plain decimal string like "1234.56" '
             "(digits, optional '-' and '.', at most 18 integer and 6 fraction digits)"
         )
     return Decimal(text)
@@ -78,9 +80,9 @@ def parse_rate(text: str | Decimal) -> Decimal:
     try:
         rate = Decimal(text) if isinstance(text, str) else text
     except InvalidOperation:
-        raise MoneyError(f"FX rate {text!r} is not a decimal number") from None
+        raise MoneyError(f"FX rate {quoted(text)} is not a decimal number") from None
     if not rate.is_finite() or rate <= 0:
-        raise MoneyError(f"FX rate {text!r} must be a positive finite number")
+        raise MoneyError(f"FX rate {quoted(text)} must be a positive finite number")
     return rate
 
 
