@@ -12,6 +12,7 @@ from adapters.firestore_codec import utc_now
 from adapters.identity import verify_id_token
 from adapters.logs import observed
 from adapters.origin import pubsub_message
+from adapters.request_body import discard_rest, read_limited
 from adapters.runtime import reference_store
 from adapters.settings import (
     ALERT_INLINE_WAIT_SECONDS,
@@ -143,9 +144,10 @@ def alert_console(request: https_fn.Request) -> https_fn.Response:
             method=request.method,
             path=request.path,
             authorization=request.headers.get("Authorization"),
-            body=request.stream.read(MAX_BODY_BYTES + 1),
+            body=read_limited(request.stream.read, MAX_BODY_BYTES),
         )
     )
+    discard_rest(request.stream.read)
     return https_fn.Response(
         json.dumps(reply.body), status=reply.status, headers=reply.headers, mimetype="application/json"
     )

@@ -10,6 +10,7 @@ from adapters.clients import firestore_client
 from adapters.firestore_codec import utc_now
 from adapters.identity import verify_id_token
 from adapters.logs import bind, observed
+from adapters.request_body import discard_rest, read_limited
 from adapters.settings import DASHBOARD_URL, SMTP_PASSWORD, channel_settings
 from firebase_functions import firestore_fn, https_fn, options
 
@@ -60,10 +61,10 @@ def manage_access(request: https_fn.Request) -> https_fn.Response:
             method=request.method,
             path=request.path,
             authorization=request.headers.get("Authorization"),
-            # One byte over the limit is enough for the endpoint to refuse a body that is too large.
-            body=request.stream.read(MAX_BODY_BYTES + 1),
+            body=read_limited(request.stream.read, MAX_BODY_BYTES),
         )
     )
+    discard_rest(request.stream.read)
     return https_fn.Response(
         json.dumps(reply.body), status=reply.status, headers=reply.headers, mimetype="application/json"
     )
@@ -112,6 +113,7 @@ def read_sheet(request: https_fn.Request) -> https_fn.Response:
             read_body=request.stream.read,
         )
     )
+    discard_rest(request.stream.read)
     return https_fn.Response(
         json.dumps(reply.body), status=reply.status, headers=reply.headers, mimetype="application/json"
     )
