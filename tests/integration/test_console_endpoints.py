@@ -104,6 +104,22 @@ def test_a_rule_is_previewed_on_current_data_without_writing(stack, db, org):
         {"org_id": org_id, "rule": {**rule, "threshold_pct": "ten"}},
     ).json()
     assert not broken["valid"] and "threshold_pct" in broken["error"]
+    others = [
+        {"type": "trend", "target": {"metric": "revenue"}, "direction": "decline", "mode": "consecutive", "periods": 3},
+        {"type": "anomaly", "target": {"account_id": "4100"}, "direction": "any"},
+        {"type": "forecast", "target": {"metric": "net_income"}, "direction": "below", "threshold_minor": 100000},
+        {"type": "absolute", "target": {"account_id": "4100"}, "direction": "above", "threshold_minor": 10000},
+    ]
+    for other in others:
+        answer = api(
+            stack,
+            "/api/alerts/preview",
+            users["admin"].id_token,
+            {"org_id": org_id, "rule": {"name": other["type"], "severity": "info", **other}},
+        ).json()
+        assert answer["valid"] and answer["description"], answer
+    # Every type is answered; a month of history cannot show a trend, and 500.00 is above 100.00.
+    assert answer["firing"] is True and answer["period"] == PERIOD
     assert not db.collection(f"organizations/{org_id}/alerts").get()
     assert (
         api(stack, "/api/alerts/preview", users["viewer"].id_token, {"org_id": org_id, "rule": rule}).status_code == 403
