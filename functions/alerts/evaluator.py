@@ -259,6 +259,8 @@ class AlertEvaluator:
         `valid` and `error` (the rule as written), then `period`, `evaluable`, `firing`, `title`,
         `description`, `current_value`, `threshold`.
         """
+        # The admin may have changed the chart a moment ago: read the org's reference data afresh.
+        self._references.invalidate(org_id)
         reference = self._references.get(org_id)
         if reference is None:
             return {"valid": False, "error": f"organization {org_id!r} does not exist"}

@@ -10,8 +10,9 @@ from adapters.clients import firestore_client
 from adapters.firestore_codec import utc_now
 from adapters.identity import verify_id_token
 from adapters.logs import bind, observed
+from adapters.rate_limits import RateLimiter
 from adapters.request_body import discard_rest, read_limited
-from adapters.settings import DASHBOARD_URL, SMTP_PASSWORD, channel_settings
+from adapters.settings import DASHBOARD_URL, INVITATION_EMAILS_PER_HOUR, SMTP_PASSWORD, channel_settings
 from firebase_functions import firestore_fn, https_fn, options
 
 from organizations.access import MAX_BODY_BYTES, AccessEndpoint, AccessRequest
@@ -45,6 +46,8 @@ def invitation_sender() -> InvitationSender:
         channel_settings,
         lambda name: SMTP_PASSWORD.value,
         utc_now,
+        limiter=RateLimiter(firestore_client()),
+        per_hour=lambda: INVITATION_EMAILS_PER_HOUR.value,
     )
 
 
