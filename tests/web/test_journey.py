@@ -424,6 +424,9 @@ def test_a_finance_team_goes_from_nothing_to_live_in_the_browser(browser, base_u
     for screen in [*screens, "channels", "schedules"]:
         console(admin_phone, base_url, org_id, screen)
         admin_phone.locator(".admin-screen .panel").first.wait_for(timeout=UI_TIMEOUT_MS)
+        admin_phone.wait_for_function(  # every listener answered: the screen shows the data, not "Loading"
+            "() => !document.querySelector('.admin-screen .state.loading')", timeout=UI_TIMEOUT_MS
+        )
         overflow = sideways_overflow(admin_phone)
         assert overflow == [], f"the {screen} screen scrolls sideways at 390 px: {overflow}"
         screenshot(admin_phone, f"journey-17-phone-admin-{screen}")

@@ -9,6 +9,7 @@ import { callApi, failure } from '../../lib/api';
 import { decimalToMinor, parseAmount } from '../../lib/money';
 import { idProblem } from '../../lib/reference';
 import { orgPath, useSession } from '../../lib/session';
+import { Loading } from '../States';
 import type { Account, Entity, MetricDefinitionDoc } from '../../lib/types';
 
 type RuleType = 'absolute' | 'variance' | 'trend' | 'anomaly' | 'forecast';
@@ -130,7 +131,7 @@ export function AlertRulesScreen() {
     <>
       <section className="panel" aria-labelledby="rules-title">
         <header className="panel-header"><h2 id="rules-title">Alert rules</h2></header>
-        {(dataOf(rules) ?? []).length === 0 ? <p className="state empty">No alert rules yet.</p> : (
+        {rules.status === 'loading' ? <Loading what="the alert rules" /> : (dataOf(rules) ?? []).length === 0 ? <p className="state empty">No alert rules yet.</p> : (
           <div className="table-scroll">
             <table data-testid="alert-rules">
               <thead><tr><th scope="col">Rule</th><th scope="col">Type</th><th scope="col">Target</th><th scope="col">Actions</th></tr></thead>

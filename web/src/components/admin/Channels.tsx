@@ -9,6 +9,7 @@ import { dataOf, useQuery } from '../../hooks/live';
 import { callApi, failure } from '../../lib/api';
 import { idProblem } from '../../lib/reference';
 import { orgPath, useSession } from '../../lib/session';
+import { Loading } from '../States';
 
 export interface ChannelDoc {
   type: 'webhook' | 'email'; name?: string; enabled?: boolean; recipients?: string[]; smtp_host?: string; smtp_port?: number;
@@ -107,7 +108,7 @@ export function ChannelsScreen() {
       <section className="panel" aria-labelledby="channels-title">
         <header className="panel-header"><h2 id="channels-title">Notification channels</h2>
           <span className="sub">where alerts (and scheduled packs) are sent; secrets are write-only</span></header>
-        {channels.length === 0 ? <p className="state empty">No channels: alerts show in the dashboard only.</p> : (
+        {live.status === 'loading' ? <Loading what="the channels" /> : channels.length === 0 ? <p className="state empty">No channels: alerts show in the dashboard only.</p> : (
           <div className="table-scroll">
             <table data-testid="channels">
               <thead><tr><th scope="col">Channel</th><th scope="col">Secret</th><th scope="col">Actions</th></tr></thead>

@@ -6,6 +6,7 @@ import { useMemo, useState, type FormEvent } from 'react';
 import { dataOf, useQuery } from '../../hooks/live';
 import { cell, periodProblem, rateProblem } from '../../lib/reference';
 import { orgPath, useSession } from '../../lib/session';
+import { Loading } from '../States';
 import type { Entity } from '../../lib/types';
 import { ImportPanel, type PlannedRow, type SheetRow } from './ImportPanel';
 
@@ -64,7 +65,7 @@ export function FxRatesScreen() {
       <section className="panel" aria-labelledby="fx-title">
         <header className="panel-header"><h2 id="fx-title">FX rates</h2>
           <span className="sub">{org.reporting_currency} per unit of each currency; an entity's record in a month without its rate is rejected (missing_fx_rate)</span></header>
-        {rates.length === 0 ? <p className="state empty">No rates yet.</p> : (
+        {live.status === 'loading' ? <Loading what="the rates" /> : rates.length === 0 ? <p className="state empty">No rates yet.</p> : (
           <div className="table-scroll">
             <table data-testid="fx-rates">
               <thead><tr><th scope="col">Period</th>{foreign.map((c) => <th key={c} scope="col" className="num">{c}</th>)}</tr></thead>

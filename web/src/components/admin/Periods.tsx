@@ -9,6 +9,7 @@ import { callApi, failure } from '../../lib/api';
 import { periodRange } from '../../lib/periods';
 import { periodProblem } from '../../lib/reference';
 import { orgPath, useSession } from '../../lib/session';
+import { Loading } from '../States';
 import type { Member } from '../../lib/types';
 
 interface PeriodDocument { status: 'open' | 'closed'; updated_by?: string; updated_at?: Timestamp }
@@ -95,7 +96,7 @@ export function PeriodsScreen() {
       <section className="panel" aria-labelledby="periods-title">
         <header className="panel-header"><h2 id="periods-title">Periods</h2>
           <span className="sub">a closed month refuses every change, from any source, until it is reopened</span></header>
-        {periods.length === 0 ? <p className="state empty">No periods yet: open the months you will load below.</p> : (
+        {live.status === 'loading' ? <Loading what="the periods" /> : periods.length === 0 ? <p className="state empty">No periods yet: open the months you will load below.</p> : (
           <div className="table-scroll">
             <table data-testid="periods">
               <thead><tr><th scope="col">Month</th><th scope="col">Status</th><th scope="col">Last change</th><th scope="col">Close</th></tr></thead>

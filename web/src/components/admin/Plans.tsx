@@ -9,6 +9,7 @@ import { dataOf, useQuery } from '../../hooks/live';
 import { failure } from '../../lib/api';
 import { formatMoney } from '../../lib/money';
 import { orgPath, useSession } from '../../lib/session';
+import { Loading } from '../States';
 import type { AggregateDoc } from '../../lib/types';
 import { UploadReportView, type UploadReport } from '../EditorTools';
 
@@ -81,7 +82,7 @@ export function PlansScreen() {
       </section>
       <section className="panel" aria-labelledby="plan-months-title">
         <header className="panel-header"><h2 id="plan-months-title">The {scenario}, consolidated</h2></header>
-        {rows.length === 0 ? <p className="state empty">No {scenario} lines yet.</p> : (
+        {months.status === 'loading' ? <Loading what={`the ${scenario}`} /> : rows.length === 0 ? <p className="state empty">No {scenario} lines yet.</p> : (
           <div className="table-scroll">
             <table data-testid="plan-months">
               <thead><tr><th scope="col">Month</th><th scope="col" className="num">Revenue</th><th scope="col" className="num">Opex</th><th scope="col" className="num">EBITDA</th><th scope="col" className="num">Lines</th></tr></thead>

@@ -6,6 +6,7 @@ import { useState, type FormEvent } from 'react';
 import { dataOf, useQuery } from '../../hooks/live';
 import { idProblem } from '../../lib/reference';
 import { orgPath, useSession } from '../../lib/session';
+import { Loading } from '../States';
 import type { ChannelDoc } from './Channels';
 
 interface ScheduleDoc {
@@ -61,7 +62,7 @@ export function SchedulesScreen() {
       <section className="panel" aria-labelledby="schedules-title">
         <header className="panel-header"><h2 id="schedules-title">Report schedules</h2>
           <span className="sub">the monthly pack by e-mail; what was sent is under Reports</span></header>
-        {schedules.length === 0 ? <p className="state empty">No schedules.</p> : (
+        {live.status === 'loading' ? <Loading what="the schedules" /> : schedules.length === 0 ? <p className="state empty">No schedules.</p> : (
           <div className="table-scroll">
             <table data-testid="schedules">
               <thead><tr><th scope="col">Schedule</th><th scope="col">When</th><th scope="col">To</th><th scope="col">Actions</th></tr></thead>
