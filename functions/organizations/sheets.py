@@ -1,8 +1,9 @@
 """Reading an admin's reference-data file (chart of accounts, entities, FX rates) as text cells, CSV or XLSX.
 
 The console validates the rows and writes them under the security rules; this only turns a file
-into rows a browser can read, with the same limits as ledger uploads (size, rows, columns, a
-workbook streamed row by row so a compressed bomb never unfolds in memory).
+into rows a browser can read, with the same limits as ledger uploads: size, rows, columns, and a
+workbook checked part by part before openpyxl reads it (ingestion.workbooks: zip bombs, XML
+entities, a million-row sheet are refused at once), then streamed row by row.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+
+from ingestion.workbooks import WorkbookRefused, check_workbook
 
 CSV_TYPE = "text/csv"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -123,6 +126,10 @@ def _xlsx(body: bytes) -> Iterator[list[str]]:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    try:
+        check_workbook(body)
+    except WorkbookRefused as exc:
+        raise SheetRejected(exc.status, exc.message) from None
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(body), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:

@@ -57,3 +57,21 @@ def test_an_unreadable_file_is_refused_as_a_whole_with_the_reason(body, content_
     with pytest.raises(SheetRejected) as caught:
         read_sheet(body, content_type)
     assert caught.value.status == status and words in caught.value.message
+
+
+def test_a_hostile_workbook_is_refused_before_openpyxl_reads_it():
+    # The same checks as ledger uploads (ingestion.workbooks): here an XML entity in the sheet.
+    import zipfile
+
+    original = zipfile.ZipFile(io.BytesIO(xlsx([["account_id", "name"], ["4000", "Revenue"]])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as bomb:
+        for item in original.infolist():
+            data = original.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                body = data.split(b"?>", 1)[1] if data.startswith(b"<?xml") else data
+                data = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">]>' + body
+            bomb.writestr(item, data)
+    with pytest.raises(SheetRejected) as caught:
+        read_sheet(out.getvalue(), XLSX_TYPE)
+    assert caught.value.status == 400
