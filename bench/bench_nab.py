@@ -38,6 +38,7 @@ from nab_scoring import PROFILES, file_outcome, leave_one_group_out, score_at, s
 INTERVAL_ROWS = 10
 
 PUBLISHED = (
+    ("ARTime", 74.9),
     ("Numenta HTM", 70.1),
     ("earthgeckoSkyline", 58.2),
     ("relativeEntropy", 54.6),

@@ -11,7 +11,7 @@ from aggregations.triggers import (  # noqa: E402
     reconcile_aggregates,
     refresh_aggregate_views,
 )
-from alerts.triggers import escalate_alerts, evaluate_alerts, flush_alert_notifications  # noqa: E402
+from alerts.triggers import alert_console, escalate_alerts, evaluate_alerts, flush_alert_notifications  # noqa: E402
 from analytics_sink.triggers import sink_changes_to_bigquery, sink_metric_values_to_bigquery  # noqa: E402
 from collaboration.triggers import (  # noqa: E402
     expire_presence,
@@ -26,8 +26,8 @@ from ingestion.triggers import (  # noqa: E402
     ingest_upload,
     sweep_manual_entries,
 )
-from operations.triggers import refresh_pipeline_health  # noqa: E402
-from organizations.triggers import manage_access, send_invitation  # noqa: E402
+from operations.triggers import period_close_status, refresh_pipeline_health  # noqa: E402
+from organizations.triggers import manage_access, read_sheet, send_invitation  # noqa: E402
 from realtime_processor.triggers import apply_record_changes, publish_pending_changes  # noqa: E402
 from reports.triggers import download_report, on_period_written, on_report_requested, send_scheduled_reports  # noqa: E402
 from trends.triggers import refresh_trends, sweep_trend_requests  # noqa: E402
@@ -57,6 +57,7 @@ __all__ = [
     "evaluate_alerts",
     "flush_alert_notifications",
     "escalate_alerts",
+    "alert_console",
     # collaboration
     "expire_presence",
     "on_comment_written",
@@ -64,9 +65,11 @@ __all__ = [
     "reconcile_comment_counts",
     # operations
     "refresh_pipeline_health",
+    "period_close_status",
     # organisations: membership and invitations
     "manage_access",
     "send_invitation",
+    "read_sheet",
     # reports
     "on_report_requested",
     "download_report",

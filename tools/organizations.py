@@ -65,8 +65,6 @@ def _invite(service: Any, args: argparse.Namespace, dashboard: str | None) -> in
         )
         return 0
     url = args.dashboard_url or dashboard
-    if not url:
-        raise SystemExit("--dashboard-url is needed against a project (e.g. https://<project>.web.app/)")
     invitation_id = service.invite(
         args.org, args.admin_email, args.role, "operator", lifetime, args.admin_name, status="issued"
     )
@@ -107,6 +105,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m tools.organizatio
     args = parser.parse_args(argv)
     if not 1 <= args.expires_days <= 30:
         parser.error("--expires-days must be between 1 and 30")
+    if args.project and not args.dashboard_url and not args.email:
+        parser.error("--dashboard-url is needed with --project to print the link (e.g. https://<project>.web.app/)")
 
     service, dashboard = _connect(args.project)
     from finance_core.memberships import MembershipError

@@ -114,6 +114,12 @@ MANUAL_ENTRIES_PER_MINUTE = params.IntParam(
     default=60,
     description="Manual entries one editor may create per minute; more are rejected with the reason.",
 )
+INVITATION_EMAILS_PER_HOUR = params.IntParam(
+    "INVITATION_EMAILS_PER_HOUR",
+    default=30,
+    description="Invitation e-mails (sends and re-sends) one admin may cause per hour; more are refused "
+    "with the reason on the invitation.",
+)
 DEAD_LETTER_SUBSCRIPTIONS = params.StringParam(
     "DEAD_LETTER_SUBSCRIPTIONS",
     default="financial-events-dead-letter-hold,financial-record-changes-dead-letter-hold,"

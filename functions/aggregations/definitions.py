@@ -178,13 +178,16 @@ class DefinitionStore:
         body = snap.to_dict() if snap.exists else {}
         return ActiveDefinitions(int((body or {}).get("revision", 0)), dict((body or {}).get("active") or {}))
 
-    def metric_set(self, org_id: str, reference: OrgReference, at_least: int = 0) -> tuple[MetricSet, int]:
-        """The org's compiled metrics and their revision; read again when older than `at_least` or the TTL."""
+    def metric_set(
+        self, org_id: str, reference: OrgReference, at_least: int = 0, reread: bool = False
+    ) -> tuple[MetricSet, int]:
+        """The org's compiled metrics and their revision; read again when older than `at_least`, the TTL, or asked."""
         calendar = calendar_of(reference)
         with self._lock:
             cached = self._cache.get(org_id)
         fresh = (
-            cached is not None
+            not reread
+            and cached is not None
             and time.monotonic() - cached.loaded_at < self._ttl
             and cached.active.revision >= at_least
         )

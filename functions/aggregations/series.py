@@ -115,6 +115,11 @@ class MetricSeriesStore:
             if stored_revision > revision:
                 # Another instance already works with newer definitions: use them too.
                 metric_set, revision = self._definitions.metric_set(org_id, reference, at_least=stored_revision)
+            elif not all(snaps[r.path].exists for r in series_refs.values()):
+                # A new series has no stored revision to tell a cached set is stale (a definition saved
+                # within the cache's TTL would be missing from it until its next change): read the
+                # active set once more. New series are rare (an entity and scenario's first records).
+                metric_set, revision = self._definitions.metric_set(org_id, reference, reread=True)
             batch = self._db.batch()
             written: list[SeriesWrite] = []
             for series, series_keys in sorted(by_series.items()):

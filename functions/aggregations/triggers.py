@@ -15,6 +15,7 @@ from adapters.logs import observed
 from adapters.origin import pubsub_message
 from adapters.pubsub import publish
 from adapters.reference_store import ReferenceStore
+from adapters.request_body import discard_rest, read_limited
 from adapters.runtime import reference_store
 from adapters.settings import aggregate_shards
 from adapters.topics import CHANGES_TOPIC, FOLDED_TOPIC
@@ -155,9 +156,10 @@ def check_metric_definition(request: https_fn.Request) -> https_fn.Response:
         CheckRequest(
             method=request.method,
             authorization=request.headers.get("Authorization"),
-            body=request.stream.read(MAX_BODY_BYTES + 1),
+            body=read_limited(request.stream.read, MAX_BODY_BYTES),
         )
     )
+    discard_rest(request.stream.read)
     return https_fn.Response(
         json.dumps(reply.body), status=reply.status, headers=reply.headers, mimetype="application/json"
     )

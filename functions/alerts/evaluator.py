@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from adapters.errors import ProcessingError, TransientError, is_transient, map_exceptions
@@ -18,11 +19,11 @@ from adapters.reference_store import ReferenceStore
 from finance_core.aggregates import AggregateKey
 from finance_core.alert_inputs import PlannedEvaluation, build_context, plan_evaluations, scenarios_read
 from finance_core.alert_policy import AlertState, Transition
-from finance_core.alert_rules import definition_problem, evaluate
+from finance_core.alert_rules import RuleError, definition_problem, evaluate, parse_rule
 from finance_core.folded import AggregatesFolded
 from finance_core.metric_rows import series_id, value_at
 from finance_core.metric_series import BUILTIN_IDS
-from finance_core.periods import kpi_period
+from finance_core.periods import add_months, kpi_period
 from google.cloud import firestore
 
 from alerts.notifier import Notifier, SentNotification
@@ -224,6 +225,76 @@ class AlertEvaluator:
             documents[key] = document
         return definitions
 
+    def preview(self, org_id: str, rule_id: str, document: Mapping[str, Any]) -> dict[str, Any]:
+        """What a rule would say on the org's current data, without writing anything.
+
+        Absolute and variance rules are judged at the current period, trend, forecast and anomaly
+        rules at the last complete one, as a change there would judge them. The answer is JSON-ready:
+        `valid` and `error` (the rule as written), then `period`, `evaluable`, `firing`, `title`,
+        `description`, `current_value`, `threshold`.
+        """
+        # The admin may have changed the chart a moment ago: read the org's reference data afresh.
+        self._references.invalidate(org_id)
+        reference = self._references.get(org_id)
+        if reference is None:
+            return {"valid": False, "error": f"organization {org_id!r} does not exist"}
+        body = {k: v for k, v in document.items() if k not in ("updated_at", "updated_by", "created_at")}
+        body["rule_id"] = rule_id
+        try:
+            rule = parse_rule(body)
+        except RuleError as exc:
+            return {"valid": False, "error": str(exc)}
+        current = kpi_period(reference.current_period, reference.period_status)
+        period = current if rule.type in ("absolute", "variance") else add_months(current, -1)
+        key = AggregateKey(rule.target.entity_id, period, rule.target.scenario.value)
+        changed = {key: [account.account_id for account in reference.chart]}
+        plans = [
+            plan
+            for plan in plan_evaluations([rule], changed, chart=reference.chart, current_period=current)
+            if plan.period == period
+        ]
+        if not plans:
+            return {
+                "valid": True,
+                "period": period,
+                "evaluable": False,
+                "firing": False,
+                "title": rule.name,
+                "description": "nothing of the chart feeds this target yet: check the account or metric",
+            }
+        documents, _ = self._read(org_id, sorted(set(plans[0].keys())))
+        definitions = self._add_defined_metrics(org_id, plans, documents)
+        if rule.target.is_defined:
+            definition = definitions.get(rule.target.metric or "")
+            if not definition:
+                return {
+                    "valid": True,
+                    "period": period,
+                    "evaluable": False,
+                    "firing": False,
+                    "title": rule.name,
+                    "description": f"metric {rule.target.metric!r} has no values yet: is it defined, active, "
+                    "and are there figures for this entity and scenario?",
+                }
+            problem = definition_problem(rule, str(definition.get("unit", "money")), str(definition.get("direction")))
+            if problem:
+                return {"valid": False, "error": problem}
+        context = build_context(
+            plans[0], documents, chart=reference.chart, currency=reference.reporting_currency, definitions=definitions
+        )
+        outcome = evaluate(rule, context)
+        return {
+            "valid": True,
+            "period": outcome.period,
+            "evaluable": outcome.evaluable,
+            "firing": outcome.firing,
+            "severity": outcome.severity.value,
+            "title": outcome.title,
+            "description": outcome.description,
+            "current_value": _jsonable(outcome.current_value),
+            "threshold": _jsonable(outcome.threshold),
+        }
+
     def _read(
         self, org_id: str, keys: list[AggregateKey]
     ) -> tuple[dict[AggregateKey, dict[str, Any] | None], dict[AggregateKey, datetime]]:
@@ -240,3 +311,8 @@ class AlertEvaluator:
             else:
                 documents[key] = None
         return documents, updated
+
+
+def _jsonable(value: Any) -> Any:
+    """A measured quantity for JSON: exact decimals as text, numbers as they are."""
+    return str(value) if isinstance(value, Decimal) else value

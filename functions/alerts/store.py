@@ -35,6 +35,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from alerts.channels.delivery import DeliveryOutcome
+from alerts.channels.documents import load_channel_documents
 from alerts.history import OUTBOX, AlertHistory, state_change_row
 
 log = logging.getLogger(__name__)
@@ -172,10 +173,8 @@ class AlertStore:
         return snap.to_dict() if snap.exists else None
 
     def channel_documents(self, org_id: str, channel_ids: Iterable[str]) -> dict[str, dict[str, Any] | None]:
-        """Channel documents by id (None for a channel that does not exist)."""
-        refs = [self._ref(org_id, f"{CHANNELS}/{channel_id}") for channel_id in channel_ids]
-        with map_exceptions(f"reading notification channels of {org_id}"):
-            return {snap.id: (snap.to_dict() if snap.exists else None) for snap in self._db.get_all(refs)}
+        """Channel documents by id (None for a channel that does not exist), with their stored secrets."""
+        return load_channel_documents(self._db, org_id, channel_ids)
 
     def existing_alerts(self, org_id: str, alert_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Alert documents that exist, by id."""

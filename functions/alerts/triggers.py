@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 
 from adapters import deployment
 from adapters.clients import bigquery_client, firestore_client
+from adapters.firestore_codec import utc_now
+from adapters.identity import verify_id_token
 from adapters.logs import observed
 from adapters.origin import pubsub_message
+from adapters.request_body import discard_rest, read_limited
 from adapters.runtime import reference_store
 from adapters.settings import (
     ALERT_INLINE_WAIT_SECONDS,
@@ -21,9 +25,10 @@ from adapters.settings import (
 )
 from adapters.topics import FOLDED_TOPIC
 from finance_core.folded import decode_folded
-from firebase_functions import pubsub_fn, scheduler_fn
+from firebase_functions import https_fn, options, pubsub_fn, scheduler_fn
 
 from alerts.channels.sender import ChannelSender
+from alerts.console import MAX_BODY_BYTES, AlertConsole, ConsoleRequest
 from alerts.escalation import Escalator
 from alerts.evaluator import AlertEvaluator
 from alerts.history import AlertHistory, bigquery_insert
@@ -100,3 +105,38 @@ def escalate_alerts(event: scheduler_fn.ScheduledEvent) -> None:
     """Escalate unacknowledged critical alerts one level and notify that level's channel (each org isolated;
     the run fails when any org failed)."""
     Escalator(alert_store(), notifier()).run(fail_on_error=True)
+
+
+@functools.cache
+def console() -> AlertConsole:
+    """The instance's console endpoint (previews read like the evaluator; tests send like the notifier)."""
+    return AlertConsole(
+        firestore_client(),
+        evaluator().preview,
+        lambda: ChannelSender(alert_store().channel_documents, _secret, _smtp_defaults),
+        _smtp_defaults,
+        verify_id_token,
+        utc_now,
+    )
+
+
+# The admin console reaches it on its own origin (Hosting rewrite of /api/alerts/**).
+@https_fn.on_request(
+    cors=options.CorsOptions(cors_origins="*", cors_methods=["post"]),
+    **deployment.background("alerts", concurrency=10, timeout_sec=60, secrets=SECRETS),
+)
+@observed("alert_console")
+def alert_console(request: https_fn.Request) -> https_fn.Response:
+    """Preview an alert rule on current data, set a channel's write-only secret, send a channel a test message."""
+    reply = console().handle(
+        ConsoleRequest(
+            method=request.method,
+            path=request.path,
+            authorization=request.headers.get("Authorization"),
+            body=read_limited(request.stream.read, MAX_BODY_BYTES),
+        )
+    )
+    discard_rest(request.stream.read)
+    return https_fn.Response(
+        json.dumps(reply.body), status=reply.status, headers=reply.headers, mimetype="application/json"
+    )

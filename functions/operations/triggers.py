@@ -1,16 +1,19 @@
-"""Operations trigger: the pipeline health documents, refreshed every minute."""
+"""Operations triggers: the pipeline health documents, refreshed every minute; the close checklist of a month."""
 
 from __future__ import annotations
 
 import functools
+import json
 from collections import Counter
 
 from adapters import deployment
 from adapters.clients import firestore_client, subscriber
+from adapters.identity import verify_id_token
 from adapters.logs import observed
 from adapters.settings import DEAD_LETTER_SUBSCRIPTIONS, project_id
-from firebase_functions import scheduler_fn
+from firebase_functions import https_fn, options, scheduler_fn
 
+from operations.close import CloseStatusEndpoint, CloseStatusRequest
 from operations.dead_letters import peek_waiting
 from operations.health import HealthRefresher
 
@@ -37,3 +40,30 @@ def health_refresher() -> HealthRefresher:
 def refresh_pipeline_health(event: scheduler_fn.ScheduledEvent) -> None:
     """Backlog age, lag p50/p99, dead letters waiting, rejected rate and the last reconciliation, per org and global."""
     health_refresher().refresh()
+
+
+@functools.cache
+def close_status() -> CloseStatusEndpoint:
+    """The instance's close checklist."""
+    return CloseStatusEndpoint(firestore_client(), verify_id_token)
+
+
+# Same origin as the console (Hosting rewrite of /api/periods/close-status).
+@https_fn.on_request(
+    cors=options.CorsOptions(cors_origins="*", cors_methods=["get"]),
+    **deployment.background("realtime", concurrency=20),
+)
+@observed("period_close_status")
+def period_close_status(request: https_fn.Request) -> https_fn.Response:
+    """Where a month's close stands: loads applied, rejects resolved, reconciliation clean, pack sent."""
+    reply = close_status().handle(
+        CloseStatusRequest(
+            method=request.method,
+            org_id=request.args.get("org_id"),
+            period=request.args.get("period"),
+            authorization=request.headers.get("Authorization"),
+        )
+    )
+    return https_fn.Response(
+        json.dumps(reply.body), status=reply.status, headers=reply.headers, mimetype="application/json"
+    )

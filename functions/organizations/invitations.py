@@ -5,10 +5,11 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.errors import PermanentError, is_lost_race, map_exceptions
+from adapters.rate_limits import Limit, RateLimiter
 from alerts.channels.config import ChannelError, EmailChannel, smtp_settings
 from alerts.channels.delivery import DeliveryOutcome, deliver_with_retry
 from alerts.channels.smtp import build_message, send_email
@@ -56,8 +57,12 @@ class InvitationSender:
         smtp_defaults: Callable[[], Mapping[str, str]],
         secrets: Callable[[str], str],
         now: Callable[[], datetime],
+        limiter: RateLimiter | None = None,
+        per_hour: Callable[[], int] = lambda: 30,
         sleep: Callable[[float], None] | None = None,
     ):
+        self._limiter = limiter
+        self._per_hour = per_hour
         self._db = db
         self._organizations = organizations
         self._dashboard_url = dashboard_url
@@ -78,12 +83,23 @@ class InvitationSender:
                 DeliveryOutcome("email", errors=["no DASHBOARD_URL is set: the e-mail would have no link to open"]),
             )
             return None
+        with map_exceptions(f"reading invitation {invitation_id} of {org_id}"):
+            document = invitation_ref.get().to_dict() or {}
+        invited_by = document.get("invited_by")
+        if self._limiter is not None and invited_by:
+            # Rules cannot count: an admin's invitations (and re-sends) are limited here, so the
+            # product never becomes a way to mail strangers in bulk.
+            limit = Limit("invitation_emails", max(1, self._per_hour()), timedelta(hours=1))
+            key = f"{invitation_id}@{document.get('resend_requested_at') or 'created'}"
+            verdict = self._limiter.take(org_id, str(invited_by), limit, key)
+            if not verdict.allowed:
+                self._record(invitation_ref, DeliveryOutcome("email", errors=[verdict.reason]))
+                return None
         issued = self._organizations.issue_token(org_id, invitation_id)
         if issued is None or issued.expires_at <= self._now():
             return None
         inviter = None
         with map_exceptions(f"reading invitation {invitation_id} of {org_id}"):
-            invited_by = (invitation_ref.get().to_dict() or {}).get("invited_by")
             if invited_by:
                 member = self._organizations.org_ref(org_id).collection("members").document(str(invited_by)).get()
                 inviter = (member.to_dict() or {}).get("display_name") or (member.to_dict() or {}).get("email")

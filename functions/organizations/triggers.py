@@ -10,10 +10,13 @@ from adapters.clients import firestore_client
 from adapters.firestore_codec import utc_now
 from adapters.identity import verify_id_token
 from adapters.logs import bind, observed
-from adapters.settings import DASHBOARD_URL, SMTP_PASSWORD, channel_settings
+from adapters.rate_limits import RateLimiter
+from adapters.request_body import discard_rest, read_limited
+from adapters.settings import DASHBOARD_URL, INVITATION_EMAILS_PER_HOUR, SMTP_PASSWORD, channel_settings
 from firebase_functions import firestore_fn, https_fn, options
 
 from organizations.access import MAX_BODY_BYTES, AccessEndpoint, AccessRequest
+from organizations.imports import SheetEndpoint, SheetRequest
 from organizations.invitations import InvitationSender
 from organizations.service import OrganizationService
 
@@ -43,6 +46,8 @@ def invitation_sender() -> InvitationSender:
         channel_settings,
         lambda name: SMTP_PASSWORD.value,
         utc_now,
+        limiter=RateLimiter(firestore_client()),
+        per_hour=lambda: INVITATION_EMAILS_PER_HOUR.value,
     )
 
 
@@ -59,10 +64,10 @@ def manage_access(request: https_fn.Request) -> https_fn.Response:
             method=request.method,
             path=request.path,
             authorization=request.headers.get("Authorization"),
-            # One byte over the limit is enough for the endpoint to refuse a body that is too large.
-            body=request.stream.read(MAX_BODY_BYTES + 1),
+            body=read_limited(request.stream.read, MAX_BODY_BYTES),
         )
     )
+    discard_rest(request.stream.read)
     return https_fn.Response(
         json.dumps(reply.body), status=reply.status, headers=reply.headers, mimetype="application/json"
     )
@@ -85,3 +90,33 @@ def send_invitation(event: firestore_fn.Event[firestore_fn.Change[firestore_fn.D
         return
     bind(org_id=event.params["org_id"], invitation_id=event.params["invitation_id"])
     invitation_sender().send(event.params["org_id"], event.params["invitation_id"])
+
+
+@functools.cache
+def sheet_endpoint() -> SheetEndpoint:
+    """The instance's reader of reference-data files."""
+    return SheetEndpoint(firestore_client(), verify_id_token)
+
+
+# Same origin as the console (Hosting rewrite of /api/sheets/read); the body is the file.
+@https_fn.on_request(
+    cors=options.CorsOptions(cors_origins="*", cors_methods=["post"]),
+    **deployment.background("access", concurrency=4, memory=1024, timeout_sec=120),
+)
+@observed("read_sheet")
+def read_sheet(request: https_fn.Request) -> https_fn.Response:
+    """An admin's CSV or XLSX file of accounts, entities or FX rates as rows (organizations/imports.py)."""
+    reply = sheet_endpoint().handle(
+        SheetRequest(
+            method=request.method,
+            org_id=request.args.get("org_id"),
+            authorization=request.headers.get("Authorization"),
+            content_type=request.headers.get("Content-Type"),
+            content_length=request.content_length,
+            read_body=request.stream.read,
+        )
+    )
+    discard_rest(request.stream.read)
+    return https_fn.Response(
+        json.dumps(reply.body), status=reply.status, headers=reply.headers, mimetype="application/json"
+    )

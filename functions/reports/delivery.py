@@ -14,6 +14,7 @@ from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path, utc_now
 from alerts.channels.config import ChannelError, EmailChannel, parse_channel, smtp_settings
 from alerts.channels.delivery import DeliveryOutcome, deliver_with_retry
+from alerts.channels.documents import load_channel_documents
 from alerts.channels.smtp import send_email
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
@@ -282,8 +283,8 @@ class ScheduleRunner:
 
     def _settings(self, org_id: str, schedule: ReportSchedule):
         if schedule.channel_id:
-            snap = self._ref(org_id, f"{CHANNELS}/{schedule.channel_id}").get()
-            channel = parse_channel(schedule.channel_id, snap.to_dict() if snap.exists else None)
+            documents = load_channel_documents(self._db, org_id, [schedule.channel_id])
+            channel = parse_channel(schedule.channel_id, documents[schedule.channel_id])
             if not isinstance(channel, EmailChannel):
                 raise ChannelError(
                     f"channel {schedule.channel_id!r} is a {channel.type} channel; packs need an e-mail channel"

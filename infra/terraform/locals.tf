@@ -92,7 +92,7 @@ locals {
     realtime = {
       account_id         = "fn-realtime"
       description        = "Realtime processor and aggregations: record deltas, sharded aggregates, KPIs, change events, reconciliation."
-      functions          = ["apply_record_changes", "publish_pending_changes", "refresh_aggregate_views", "reconcile_aggregates", "refresh_pipeline_health", "on_metric_definition_written", "check_metric_definition"]
+      functions          = ["apply_record_changes", "publish_pending_changes", "refresh_aggregate_views", "reconcile_aggregates", "refresh_pipeline_health", "on_metric_definition_written", "check_metric_definition", "period_close_status"]
       firestore          = true
       event_triggers     = true
       publishes_internal = true
@@ -119,7 +119,7 @@ locals {
     alerts = {
       account_id         = "fn-alerts"
       description        = "Alerts: rule evaluation, de-dup, escalation, notification channels."
-      functions          = ["evaluate_alerts", "escalate_alerts", "flush_alert_notifications"]
+      functions          = ["evaluate_alerts", "escalate_alerts", "flush_alert_notifications", "alert_console"]
       firestore          = true
       event_triggers     = true
       publishes_internal = false
@@ -156,8 +156,8 @@ locals {
     # invitation e-mails through the SMTP secret. Verifying callers' ID tokens needs no role.
     access = {
       account_id         = "fn-access"
-      description        = "Access: invitations by e-mail, accepting them, role changes and removal of members."
-      functions          = ["manage_access", "send_invitation"]
+      description        = "Access: invitations by e-mail, accepting them, role changes and removal of members; reference-data files."
+      functions          = ["manage_access", "send_invitation", "read_sheet"]
       firestore          = true
       event_triggers     = true
       publishes_internal = false

@@ -218,3 +218,18 @@ def test_admins_change_roles_and_remove_members_but_never_the_last_admin(stack, 
     removed = access(stack, "remove", survivor.id_token, {"org_id": org_id, "uid": other.uid})
     assert removed.status_code == 200, removed.text
     assert roles_of(db, org_id) == {survivor.uid: "admin"}
+
+
+def test_an_admin_cannot_mail_strangers_in_bulk(stack, db):
+    org_id, admin = new_org_with_admin(stack, db)
+    ids = [invite(db, org_id, admin.uid, f"bulk-{i}-{uuid.uuid4().hex[:6]}@example.com", "viewer") for i in range(31)]
+    refs = [db.document(f"organizations/{org_id}/invitations/{i}") for i in ids]
+
+    def statuses() -> list[str]:
+        return [(s.to_dict() or {}).get("status") for s in db.get_all(refs)]
+
+    wait_until(lambda: all(statuses()), timeout=300, what="an answer on each of 31 invitations")
+    answered = statuses()
+    assert answered.count("sent") == 30 and answered.count("send_failed") == 1, answered
+    refused = next(s.to_dict() for s in db.get_all(refs) if s.to_dict().get("status") == "send_failed")
+    assert "at most 30 invitation emails" in refused["delivery"]["last_error"]

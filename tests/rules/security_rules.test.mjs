@@ -115,6 +115,8 @@ function fixtures() {
     [A('comment_events/ce-1')]: { changes: [], expires_at: at(7 * 24 * 60 * MIN) },
     [A('deleted_records/rec-9')]: { version: 4 },
     [A('secrets/x')]: { token: 'nope' },
+    [A('notification_channels/ch-1')]: { type: 'webhook', name: 'Ops', secret_set: true, secret_hint: 'https://hooks.slack.com/…' },
+    [A('channel_secrets/ch-1')]: { value: 'https://hooks.slack.com/services/T0/B0/secret' },
     [A('invitations/inv-1')]: { email: 'x@example.com', role: 'viewer', invited_by: U.admin, created_at: past, expires_at: at(60 * MIN), status: 'sent' },
     ['invitation_tokens/any']: { org_id: ORG_A, invitation_id: 'inv-1', expires_at: at(60 * MIN) },
     [A('alerts/alert-read')]: { rule_id: 'r1', severity: 'warning', title: 't', status: 'active', count: 1, last_seen: past },
@@ -185,6 +187,8 @@ const schedule = (over = {}) => (uid) => ({
 });
 
 const X = 'x'; // filler for long strings
+const channel = (over = {}) => (uid) => ({ type: 'webhook', name: 'Ops', enabled: true, timeout_seconds: 5, updated_by: uid, updated_at: serverTimestamp(), ...over });
+const storedChannel = () => ({ type: 'webhook', name: 'Ops', secret_set: true, secret_hint: 'https://hooks.slack.com/…', updated_by: 'someone', updated_at: Timestamp.now() });
 const DAY = 24 * 60 * MIN;
 
 const invitation = (over = {}) => (uid) => ({
@@ -529,6 +533,24 @@ const CASES = [
   { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ dimensions: { region: X.repeat(5000) } }), name: 'manual entry with a 5,000-character dimension value' },
   { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ dimensions: { region: 7 } }), name: 'manual entry with a dimension value that is a number' },
   { who: 'editor', expect: 'deny', op: 'create', path: A('manual_entries/*'), data: entry({ dimensions: { 'Not A Name': 'emea' } }), name: 'manual entry with a dimension name that is not one' },
+  // --- notification channels: admins write how to send; secrets only through the backend
+  { who: 'admin', expect: 'allow', op: 'create', path: A('notification_channels/ops-hook'), data: channel(), name: 'add a webhook channel (its URL is set through the backend)' },
+  { who: 'admin', expect: 'allow', op: 'create', path: A('notification_channels/cfo-mail'), data: channel({ type: 'email', recipients: ['cfo@example.com', 'ctl@example.com'], smtp_host: 'smtp.example.com', smtp_port: 587, smtp_user: 'alerts', security: 'starttls' }), name: 'add an e-mail channel' },
+  { who: 'admin', expect: 'allow', op: 'get', path: A('notification_channels/ch-1'), name: 'read a channel (with its masked secret hint)' },
+  { who: 'admin', expect: 'allow', op: 'update', path: A('notification_channels/ch-2'), seed: { [A('notification_channels/ch-2')]: storedChannel() }, data: (uid) => ({ name: 'Renamed', updated_by: uid, updated_at: serverTimestamp() }), name: 'rename a channel that has a secret' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('notification_channels/bad-1'), data: channel({ url: 'https://hooks.slack.com/services/T0/B0/secret' }), name: 'write a webhook URL in the readable channel document' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('notification_channels/bad-2'), data: channel({ secret_set: true, secret_hint: 'forged' }), name: 'claim a secret is set' },
+  { who: 'admin', expect: 'deny', op: 'update', path: A('notification_channels/ch-3'), seed: { [A('notification_channels/ch-3')]: storedChannel() }, data: (uid) => ({ last_test: { delivered: true }, updated_by: uid, updated_at: serverTimestamp() }), name: 'forge the outcome of a test' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('notification_channels/bad-3'), data: channel({ type: 'sms' }), name: 'channel of an unknown type' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('notification_channels/bad-4'), data: channel({ name: X.repeat(201) }), name: 'channel with a 201-character name' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('notification_channels/bad-5'), data: channel({ type: 'email', recipients: ['not an address'] }), name: 'e-mail channel to something that is not an address' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('notification_channels/bad-6'), data: channel({ type: 'email', recipients: ['a@example.com'], password_secret: 'OTHER_SECRET' }), name: 'channel naming a secret param that is not a notification secret' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('notification_channels/bad-7'), data: channel({ timeout_seconds: 300 }), name: 'channel with a 300 s timeout' },
+  { who: 'admin', expect: 'deny', op: 'create', path: A('notification_channels/bad-8'), data: channel({ updated_by: U.admin2 }), name: 'channel stamped with another admin' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('notification_channels/ed-1'), data: channel(), name: 'add a channel' },
+  { who: 'viewer', expect: 'deny', op: 'get', path: A('notification_channels/ch-1'), name: 'read a channel' },
+  { who: 'admin', expect: 'deny', op: 'get', path: A('channel_secrets/ch-1'), name: 'read a channel secret' },
+  { who: 'admin', expect: 'deny', op: 'set', path: A('channel_secrets/ch-1'), data: () => ({ value: 'https://evil.example.com/' }), name: 'write a channel secret directly' },
   { who: 'admin', expect: 'deny', op: 'create', path: A('report_schedules/s12'), data: schedule({ recipients: ['cfo@example.com', 'not an address'] }), name: 'schedule with a recipient that is not an address' },
 ];
 
@@ -609,6 +631,7 @@ test('the matrix covers every collection, every kind of caller and both outcomes
     'record_changes', 'applied_changes', 'deleted_records', 'comment_events',
     'reports', 'report_requests', 'report_schedules', 'report_deliveries',
     'metric_definitions', 'metric_series', 'metrics_status', 'dimension_aggregates', 'invitations',
+    'notification_channels', 'channel_secrets',
     '(root) invitation_tokens',
   ];
   assert.deepEqual(required.filter((c) => !covered.has(c)), [], 'collections without a case');

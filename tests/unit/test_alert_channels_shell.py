@@ -233,3 +233,24 @@ def test_an_smtp_password_goes_only_over_tls_and_only_to_allowed_servers():
     assert (allowed.host, allowed.security, allowed.password) == ("eu.mail.acme.test", "starttls", "s3cret")
     with pytest.raises(ChannelError, match="no default in production"):
         smtp_settings(parse_channel("c", {"type": "email", "recipients": ["a@b.c"]}), {"SMTP_PORT": "587"}, SECRETS.get)
+
+
+def test_a_secret_set_in_the_console_is_used_and_the_console_fields_are_not_settings():
+    from alerts.channels.documents import mask
+
+    answers = {"secret_set": True, "secret_hint": "https://hooks.slack.com/…", "last_test": {"delivered": True}}
+    hook = parse_channel(
+        "ops", {"type": "webhook", **answers, "stored_secret": "https://hooks.slack.com/services/T/B/x"}
+    )
+    assert webhook_url(hook, lambda name: "unset-local") == "https://hooks.slack.com/services/T/B/x"
+    assert "services/T/B/x" not in repr(hook)  # never in a log line
+    with pytest.raises(ChannelError, match="not an http"):
+        webhook_url(parse_channel("ops", {"type": "webhook", "stored_secret": "ftp://x"}), lambda name: "")
+    mail = parse_channel(
+        "m",
+        {"type": "email", "recipients": ["a@example.com"], "smtp_port": 587, "smtp_user": "u", "stored_secret": "pw"},
+    )
+    settings = smtp_settings(mail, {"SMTP_HOST": "smtp.example.com"}, lambda name: "unset-local")
+    assert settings.password == "pw" and settings.security == "starttls"
+    assert mask("https://hooks.slack.com/services/T/B/secret") == "https://hooks.slack.com/…"
+    assert mask("hunter2") == "••••••• (7 characters)"

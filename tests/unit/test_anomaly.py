@@ -303,6 +303,13 @@ def test_streaming_memory_is_bounded_and_the_verdicts_match_detect_anomalies():
     # The state after 12 days is the state after 3: a few seasonal profiles and histograms.
     assert sizes[1] <= sizes[0] * 1.05, sizes
     assert verdicts == detect_anomalies(values, mode=STREAMING, season_length=288)
+    # A detector restored from a checkpoint of its pickled state (bounded, above) goes on exactly
+    # as the one that never stopped: nothing before the checkpoint needs replaying.
+    checkpoint = StreamingDetector(288)
+    for value in values[:1_000]:
+        checkpoint.update(value)
+    restored = pickle.loads(pickle.dumps(checkpoint))
+    assert [restored.update(value) for value in values[1_000:]] == verdicts[1_000:]
 
 
 # --- properties ---------------------------------------------------------------------------------

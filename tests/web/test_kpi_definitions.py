@@ -56,7 +56,9 @@ def test_defined_kpi_cards_and_the_admins_list_of_definitions(context, base_url,
     assert page.get_by_test_id("defined-kpi-value-revenue_per_cogs").text_content() == "n/a"
     assert page.get_by_test_id("defined-kpi-value-broken_metric").count() == 0
 
-    # The admin sees every definition with its status; the broken one says where and why.
+    # In the admin console, every definition with its status; the broken one says where and why.
+    page.get_by_role("navigation", name="Sections").get_by_role("link", name="Admin").click()
+    page.get_by_role("navigation", name="Admin screens").get_by_role("link", name="KPI definitions").click()
     row = page.locator("[data-definition='broken_metric']")
     row.wait_for(timeout=UI_TIMEOUT_MS)
     page.wait_for_function("el => el.dataset.status === 'invalid'", arg=row.element_handle(), timeout=UI_TIMEOUT_MS)
@@ -70,9 +72,18 @@ def test_defined_kpi_cards_and_the_admins_list_of_definitions(context, base_url,
     page.get_by_role("button", name="Edit Broken").click()
     form = page.get_by_test_id("definition-form")
     assert form.get_by_label("Expression").input_value() == "revenue /"
+    # Checked as it is typed, before it is saved: the backend's answer shows under the form.
+    form.get_by_label("Expression").fill("revenue / revnue")
+    check = page.get_by_test_id("definition-check")
+    page.wait_for_function("el => el.dataset.status === 'invalid'", arg=check.element_handle(), timeout=UI_TIMEOUT_MS)
+    assert "unknown metric 'revnue' (did you mean 'revenue'?)" in check.text_content()
+    form.get_by_label("Expression").fill('revenue / 4 + tagged("no_such_tag")')
+    page.wait_for_function("el => el.dataset.status === 'active'", arg=check.element_handle(), timeout=UI_TIMEOUT_MS)
+    assert 'no account of the chart is tagged "no_such_tag"' in check.text_content()
     form.get_by_label("Expression").fill("revenue / 4")
     form.get_by_role("button", name="Save definition").click()
     page.wait_for_function("el => el.dataset.status === 'active'", arg=row.element_handle(), timeout=UI_TIMEOUT_MS)
+    page.get_by_role("navigation", name="Sections").get_by_role("link", name="Dashboard").click()
     wait_for_text(
         page.get_by_test_id("defined-kpi-value-broken_metric"),
         usd(round(consolidated(db, org_id, "revenue", KPI_PERIOD) / 4)),

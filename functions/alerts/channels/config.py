@@ -18,12 +18,33 @@ class ChannelError(ValueError):
     """A channel that cannot be used (broken document, missing secret); the message says why."""
 
 
+# Fields of a channel document that describe it for people (the console's answers), not how to send.
+NOT_SETTINGS = frozenset(
+    {
+        "updated_at",
+        "updated_by",
+        "created_at",
+        "secret_set",
+        "secret_hint",
+        "secret_updated_at",
+        "secret_updated_by",
+        "last_test",
+    }
+)
+
+
 class _Channel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str | None = Field(default=None, max_length=200, description="Readable name.")
     enabled: bool = True
     timeout_seconds: float = Field(default=5.0, gt=0, le=30, description="Per attempt.")
+    stored_secret: str | None = Field(
+        default=None,
+        repr=False,
+        description="The channel's own secret (webhook URL or SMTP password) set through the console; "
+        "read from channel_secrets by the loader, never stored on the channel document.",
+    )
 
 
 class WebhookChannel(_Channel):
@@ -61,7 +82,7 @@ def parse_channel(channel_id: str, document: Mapping[str, Any] | None) -> Webhoo
     """Validate a channel document; ChannelError with readable reasons (or when it does not exist)."""
     if document is None:
         raise ChannelError(f"channel {channel_id!r} does not exist (organizations/{{org}}/notification_channels)")
-    body = {k: v for k, v in document.items() if k not in {"updated_at", "updated_by", "created_at"}}
+    body = {k: v for k, v in document.items() if k not in NOT_SETTINGS}
     try:
         return _ADAPTER.validate_python(body)
     except ValidationError as exc:
@@ -98,15 +119,19 @@ def resolve_secret(name: str, secrets: Callable[[str], str]) -> str:
 
 
 def webhook_url(channel: WebhookChannel, secrets: Callable[[str], str]) -> str:
-    """The URL to POST to: the document's own, else the named secret."""
+    """The URL to POST to: the document's own, else the one set through the console, else the named secret."""
     if channel.url:
         return channel.url
+    if channel.stored_secret:
+        if not channel.stored_secret.startswith(("http://", "https://")):
+            raise ChannelError("the webhook URL set for this channel is not an http(s) URL: set it again")
+        return channel.stored_secret
     if channel.url_secret:
         url = resolve_secret(channel.url_secret, secrets)
         if not url.startswith(("http://", "https://")):
             raise ChannelError(f"secret {channel.url_secret} is not an http(s) URL")
         return url
-    raise ChannelError("a webhook channel needs url or url_secret")
+    raise ChannelError("a webhook channel needs url or url_secret, or a URL set in the admin console")
 
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -156,7 +181,10 @@ def smtp_settings(channel: EmailChannel, defaults: Mapping[str, str], secrets: C
             f"SMTP host {channel.smtp_host!r} is not allowed: it must be SMTP_HOST or in the SMTP_ALLOWED_HOSTS setting"
         )
     security = channel.security or ("tls" if port == 465 else "starttls" if port == 587 else "none")
-    password = resolve_secret(channel.password_secret, secrets) if channel.password_secret else ""
+    if channel.stored_secret:
+        password = channel.stored_secret
+    else:
+        password = resolve_secret(channel.password_secret, secrets) if channel.password_secret else ""
     if password and security == "none":
         raise ChannelError("the SMTP password is only sent over TLS: use port 465 or 587, or security tls/starttls")
     return SmtpSettings(

@@ -64,7 +64,7 @@ export function TrendChart({ points, forecast, currency, title, receivedAt }: {
 
   useEffect(() => {
     if (!host.current) return undefined;
-    const width = Math.max(320, host.current.clientWidth || 640);
+    const width = Math.max(240, host.current.clientWidth || 640);
     plot.current = new uPlot({
       width, height: 260,
       legend: { live: false },
@@ -97,7 +97,7 @@ export function TrendChart({ points, forecast, currency, title, receivedAt }: {
         }],
       },
     }, data, host.current);
-    const resize = () => host.current && plot.current?.setSize({ width: Math.max(320, host.current.clientWidth), height: 260 });
+    const resize = () => host.current && plot.current?.setSize({ width: Math.max(240, host.current.clientWidth), height: 260 });
     window.addEventListener('resize', resize);
     return () => { window.removeEventListener('resize', resize); plot.current?.destroy(); plot.current = null; };
     // eslint-disable-next-line react-hooks/exhaustive-deps

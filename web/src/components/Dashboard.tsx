@@ -7,7 +7,7 @@ import type { Account, Entity, KpisDoc, Member, PeriodDoc } from '../lib/types';
 import { Alerts } from './Alerts';
 import { CommentsProvider } from './Comments';
 import { DataQuality } from './DataQuality';
-import { DefinedKpis, MetricDefinitions } from './DefinedKpis';
+import { DefinedKpis } from './DefinedKpis';
 import { ManualEntryForm, UploadForm } from './EditorTools';
 import { KpiCards } from './KpiCards';
 import { PnlSection, TopVariances } from './PnlSection';
@@ -59,7 +59,6 @@ export function Dashboard({ kpisLive }: { kpisLive: Live<KpisDoc & { id: string 
         <div className="side-column">
           <Alerts members={memberNames} />
           <DataQuality />
-          {role === 'admin' && <MetricDefinitions />}
         </div>
       </div>
       {canEdit(role) && entities.length > 0 && accounts.length > 0 && (

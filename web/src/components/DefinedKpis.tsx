@@ -1,7 +1,8 @@
 import { doc, setDoc } from 'firebase/firestore';
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 
 import { dataOf, useQuery, type Live } from '../hooks/live';
+import { callApi, failure } from '../lib/api';
 import { changeTone, formatMetric, formatMetricChange, type MetricDescription, type MetricUnit } from '../lib/metrics';
 import { periodLabel } from '../lib/periods';
 import { orgPath, useSession } from '../lib/session';
@@ -56,14 +57,40 @@ interface Draft { id: string; label: string; expression: string; unit: MetricUni
 
 const EMPTY: Draft = { id: '', label: '', expression: '', unit: 'money', direction: 'higher_is_better' };
 
+interface CheckAnswer { status: string; error: { path: string; message: string } | null; warnings: string[] }
+
+/** What saving the draft would answer, asked of the backend while the admin types (debounced). */
+function useDraftCheck(draft: Draft): CheckAnswer | { failed: string } | null {
+  const { orgId, user } = useSession();
+  const [answer, setAnswer] = useState<CheckAnswer | { failed: string } | null>(null);
+  const key = JSON.stringify(draft);
+  useEffect(() => {
+    const id = draft.id.trim();
+    if (!METRIC_ID.test(id) || !draft.expression.trim()) { setAnswer(null); return undefined; }
+    let current = true;
+    const timer = setTimeout(() => {
+      void callApi<CheckAnswer>(user, '/api/metric-definitions/check', {
+        org_id: orgId, metric_id: id, label: draft.label.trim() || id, expression: draft.expression.trim(),
+        unit: draft.unit, direction: draft.direction, enabled: true,
+      }).then((reply) => {
+        if (current) setAnswer(reply.ok ? reply.body as CheckAnswer : { failed: failure(reply) });
+      });
+    }, 400);
+    return () => { current = false; clearTimeout(timer); };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key, orgId]);
+  return answer;
+}
+
 /** Admins define or edit a metric: the definition's fields only (the rules refuse anything else); the backend
- * answers on the document, and the list below shows the answer live. */
+ * checks it as it is typed and answers on the document once saved, and the list below shows the answer live. */
 function DefinitionForm({ draft, setDraft, existing }: {
   draft: Draft; setDraft: (d: Draft) => void; existing: Set<string>;
 }) {
   const { services, orgId } = useSession();
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const check = useDraftCheck(draft);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -115,6 +142,14 @@ function DefinitionForm({ draft, setDraft, existing }: {
       </label>
       <button type="submit" disabled={busy}>{existing.has(draft.id.trim()) ? 'Save definition' : 'Add definition'}</button>
       {error && <p className="state error wide" role="alert">{error}</p>}
+      <div className="wide draft-check" data-testid="definition-check" aria-live="polite"
+           data-status={check === null ? 'idle' : 'failed' in check ? 'failed' : check.status}>
+        {check && 'failed' in check && <p className="state error">Could not check: {check.failed}</p>}
+        {check && !('failed' in check) && (check.error
+          ? <p className="state error"><code>{check.error.path}</code>: {check.error.message}</p>
+          : <p className="state ok">Valid{check.status === 'active' ? ': it will be computed for every entity and month' : ''}.</p>)}
+        {check && !('failed' in check) && check.warnings.map((w) => <p key={w} className="note">{w}</p>)}
+      </div>
     </form>
   );
 }

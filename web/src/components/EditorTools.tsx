@@ -119,7 +119,7 @@ export function ManualEntryForm({ entities, accounts, periods, defaultPeriod }: 
   );
 }
 
-interface UploadReport {
+export interface UploadReport {
   rows: number; blank_rows: number; counts: Record<string, number>;
   errors: { row: number; record_id: string | null; outcome: string; code: string; reason: string }[];
   stale: { row: number; record_id: string; reason: string }[];
@@ -167,21 +167,28 @@ export function UploadForm() {
         <button type="submit" disabled={busy}>{busy ? 'Uploading…' : 'Upload'}</button>
       </form>
       {error && <p className="state error" role="alert">{error}</p>}
-      {report && (
-        <div data-testid="upload-report" role="status">
-          <p>{report.rows} rows: {Object.entries(report.counts).map(([k, v]) => `${v} ${k}`).join(', ')}</p>
-          {report.errors.length > 0 && (
-            <table className="rejections">
-              <thead><tr><th scope="col">Row</th><th scope="col">Record</th><th scope="col">Code</th><th scope="col">Reason</th></tr></thead>
-              <tbody>
-                {report.errors.map((e) => (
-                  <tr key={e.row} data-row={e.row}><td>{e.row}</td><td>{e.record_id}</td><td><code>{e.code}</code></td><td>{e.reason}</td></tr>
-                ))}
-              </tbody>
-            </table>
-          )}
+      {report && <UploadReportView report={report} />}
+    </section>
+  );
+}
+
+/** The per-row answer of /api/upload: counts by outcome and every rejected row with its reason. */
+export function UploadReportView({ report }: { report: UploadReport }) {
+  return (
+    <div data-testid="upload-report" role="status">
+      <p>{report.rows} rows: {Object.entries(report.counts).map(([k, v]) => `${v} ${k}`).join(', ')}</p>
+      {report.errors.length > 0 && (
+        <div className="table-scroll">
+          <table className="rejections">
+            <thead><tr><th scope="col">Row</th><th scope="col">Record</th><th scope="col">Code</th><th scope="col">Reason</th></tr></thead>
+            <tbody>
+              {report.errors.map((e) => (
+                <tr key={e.row} data-row={e.row}><td>{e.row}</td><td>{e.record_id}</td><td><code>{e.code}</code></td><td>{e.reason}</td></tr>
+              ))}
+            </tbody>
+          </table>
         </div>
       )}
-    </section>
+    </div>
   );
 }

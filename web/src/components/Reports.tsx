@@ -60,11 +60,10 @@ function DownloadButton({ file }: { file: ReportFile }) {
   }
   return (
     <li data-file={file.name}>
-      <button type="button" className="secondary" onClick={() => void download()} disabled={busy}
-              aria-label={`Download ${file.title ?? file.name}`}>
-        {busy ? 'Downloading…' : `Download ${file.format.toUpperCase()}`}
+      <button type="button" className="secondary" onClick={() => void download()} disabled={busy}>
+        {busy ? 'Downloading…' : `Download ${file.title ?? file.name}`}
       </button>{' '}
-      <span className="sub">{file.title ?? file.name} {size(file.bytes)}</span>
+      <span className="sub">{file.format.toUpperCase()} {size(file.bytes)}</span>
       {error && <p className="state error" role="alert">{error}</p>}
     </li>
   );

@@ -20,3 +20,8 @@ export function LiveView<T>({ live, empty, children, what }: {
       return <>{children(live.data)}</>;
   }
 }
+
+/** What a panel shows while its listener waits for the first snapshot (never "none yet" before it knows). */
+export function Loading({ what }: { what: string }) {
+  return <p className="state loading" role="status">Loading {what}…</p>;
+}

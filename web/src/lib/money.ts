@@ -106,3 +106,12 @@ export function parseAmount(input: string, currency: string): { amount: string }
   const sign = text.startsWith('-') && /[1-9]/.test(whole + fraction) ? '-' : '';
   return { amount: `${sign}${normalisedWhole}${fraction ? `.${fraction}` : ''}` };
 }
+
+/** The contract's decimal text of an amount ('1250.00', as parseAmount gives it) in integer minor units. */
+export function decimalToMinor(amount: string, currency: string): number {
+  const digits = currencyDigits(currency);
+  const negative = amount.startsWith('-');
+  const [major, fraction = ''] = amount.replace('-', '').split('.');
+  const minor = BigInt(major) * 10n ** BigInt(digits) + BigInt((fraction + '0'.repeat(digits)).slice(0, digits) || '0');
+  return Number(negative ? -minor : minor);
+}

@@ -9,7 +9,7 @@ import { dataOf, useQuery } from '../../hooks/live';
 import { callApi, failure } from '../../lib/api';
 import { orgPath, useSession } from '../../lib/session';
 import type { InvitationDoc, Member, Role } from '../../lib/types';
-import { LiveView } from '../States';
+import { LiveView, Loading } from '../States';
 
 const ROLES: Role[] = ['viewer', 'editor', 'admin'];
 const LIFETIMES = [1, 7, 14, 28];
@@ -167,7 +167,7 @@ export function MembersScreen() {
         <header className="panel-header"><h2 id="invitations-title">Invite someone</h2></header>
         <InviteForm />
         <h3>Invitations</h3>
-        {open.length === 0 ? <p className="state empty">No invitations yet.</p> : (
+        {invitations.status === 'loading' ? <Loading what="the invitations" /> : open.length === 0 ? <p className="state empty">No invitations yet.</p> : (
           <div className="table-scroll">
             <table data-testid="invitations">
               <thead><tr><th scope="col">To</th><th scope="col">Role</th><th scope="col">State</th><th scope="col">Actions</th></tr></thead>
