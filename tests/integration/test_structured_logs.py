@@ -21,6 +21,7 @@ PIPELINE = (
     "sink_changes_to_bigquery",
     "evaluate_alerts",
     "refresh_trends",
+    "sink_metric_values_to_bigquery",
 )
 
 
