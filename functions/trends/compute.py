@@ -10,6 +10,7 @@ from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path
 from adapters.reference_store import ReferenceStore
 from finance_core.identifiers import CONSOLIDATED_ENTITY
+from finance_core.periods import kpi_period
 from finance_core.trend_series import trend_documents
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
@@ -62,7 +63,11 @@ class TrendComputer:
         if reference is None:
             return 0
         totals, counts = self.totals(org_id, sorted(reference.period_status))
-        documents = trend_documents(totals, counts, reference.chart, reference.reporting_currency, self._horizon)
+        # Fitted on complete periods: the period in progress is its `so_far` point (finance_core.progress).
+        in_progress = kpi_period(reference.current_period, reference.period_status)
+        documents = trend_documents(
+            totals, counts, reference.chart, reference.reporting_currency, self._horizon, in_progress=in_progress
+        )
         collection = self._db.collection(f"{org_path(org_id)}/trends")
         with map_exceptions(f"reading the trends of {org_id}"):
             stored = {s.id: s.to_dict() for s in collection.stream()}

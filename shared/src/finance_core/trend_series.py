@@ -9,6 +9,7 @@ from finance_core.accounts import ChartOfAccounts
 from finance_core.identifiers import KEY_SEPARATOR
 from finance_core.metrics import MetricGraph, totals_by_type
 from finance_core.periods import period_range
+from finance_core.progress import complete_periods
 from finance_core.trends import analyze_trend, trend_document
 
 # Metric trends live beside account trends as trends/metric__{name}: account ids never contain
@@ -46,14 +47,18 @@ def consolidated_series(
     record_counts: Mapping[str, int],
     chart: ChartOfAccounts,
     graph: MetricGraph | None = None,
+    in_progress: str | None = None,
 ) -> tuple[dict[str, Series], dict[str, Series]]:
     """(account series, money-metric series) from consolidated actual totals per period.
 
     `account_totals` maps a period to its leaf account totals (minor units, reporting currency);
     summary accounts get the roll-up of their children. Accounts no longer in the chart are left
-    out, as in the aggregates' roll-ups and metrics.
+    out, as in the aggregates' roll-ups and metrics. With `in_progress` (the period in progress)
+    the series end before it: a trend is fitted on complete periods only (finance_core.progress).
     """
     graph = graph or MetricGraph()
+    if in_progress is not None:
+        record_counts = {p: n for p, n in record_counts.items() if p in complete_periods([p], in_progress)}
     end = last_actual_period(record_counts)
     if end is None:
         return {}, {}
@@ -92,10 +97,21 @@ def trend_documents(
     currency: str,
     horizon: int = 3,
     graph: MetricGraph | None = None,
+    in_progress: str | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Bodies of `trends/{account_id}` and `trends/metric__{metric}` for the consolidated actuals."""
+    """Bodies of `trends/{account_id}` and `trends/metric__{metric}` for the consolidated actuals.
+
+    Fitted on the periods before `in_progress` (the period in progress) when it is given; its
+    partial value is kept apart as `so_far` ({period, value_minor}), drawn beside the trend.
+    """
     graph = graph or MetricGraph()
-    accounts, metrics = consolidated_series(account_totals, record_counts, chart, graph)
+    accounts, metrics = consolidated_series(account_totals, record_counts, chart, graph, in_progress)
+    partial_accounts: dict[str, Series] = {}
+    partial_metrics: dict[str, Series] = {}
+    if in_progress is not None and record_counts.get(in_progress):
+        partial_accounts, partial_metrics = consolidated_series(
+            {in_progress: account_totals.get(in_progress) or {}}, {in_progress: 1}, chart, graph
+        )
     documents: dict[str, dict[str, Any]] = {}
     for account_id, series in sorted(accounts.items()):
         account = chart.get(account_id)
@@ -109,6 +125,7 @@ def trend_documents(
             "scenario": "actual",
             "currency": currency,
             **_body(series, horizon),
+            "so_far": _so_far(partial_accounts.get(account_id)),
         }
     for metric, series in sorted(metrics.items()):
         documents[metric_doc_id(metric)] = {
@@ -119,5 +136,14 @@ def trend_documents(
             "scenario": "actual",
             "currency": currency,
             **_body(series, horizon),
+            "so_far": _so_far(partial_metrics.get(metric)),
         }
     return documents
+
+
+def _so_far(partial: Series | None) -> dict[str, Any] | None:
+    """The period in progress's value, beside the trend (never fitted on)."""
+    if not partial:
+        return None
+    period, value = partial[-1]
+    return {"period": period, "value_minor": value}
