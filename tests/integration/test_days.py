@@ -52,6 +52,11 @@ def dated_stream(org_id: str, seed: int = 24) -> list[dict[str, Any]]:
         event(org_id, "undated", 2, amount="60.00"),
         dated(event(org_id, "deleted", 1, amount="70.00"), "2026-10-09"),
         event(org_id, "deleted", 2, delete=True),
+        # A new amount on the same day: the day's record count does not move (an empty map of
+        # day counts must not reach the shard); a zero amount: no account moves, a record does.
+        dated(event(org_id, "same-day", 1, amount="100.00"), "2026-10-07"),
+        dated(event(org_id, "same-day", 2, amount="150.00"), "2026-10-07"),
+        dated(event(org_id, "zero", 1, amount="0.00"), "2026-10-07"),
     ]
     for number in range(50):
         versions = rng.randint(1, 3)
@@ -73,7 +78,10 @@ def dated_stream(org_id: str, seed: int = 24) -> list[dict[str, Any]]:
             events.append(dated(body, day))
     events += [dict(e) for e in rng.sample(events, len(events) // 6)]  # redeliveries
     rng.shuffle(events)
-    return events
+    # The same-day correction first in the batched half, in order: applied as a change, not a creation.
+    ordered = [e for e in events if e["record_id"] == "same-day"]
+    ordered.sort(key=lambda e: e["version"])
+    return ordered + [e for e in events if e["record_id"] != "same-day"]
 
 
 def ground_truth(events: list[dict[str, Any]]) -> Daily:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
 from typing import Any
 
 from finance_core.accounts import ChartOfAccounts
+from finance_core.cash import cash_accounts, cash_balance, daily_cash_flow, forecast_cash
 from finance_core.identifiers import KEY_SEPARATOR
 from finance_core.metrics import MetricGraph, totals_by_type
 from finance_core.periods import period_range
@@ -15,6 +17,10 @@ from finance_core.trends import analyze_trend, trend_document
 # Metric trends live beside account trends as trends/metric__{name}: account ids never contain
 # '__' (identifier rule), so a metric document can never shadow an account's.
 METRIC_DOC_PREFIX = f"metric{KEY_SEPARATOR}"
+# The cash flow and its 13-week forecast (finance_core.cash), beside the trends for the same reason.
+CASH_DOC_ID = f"cash{KEY_SEPARATOR}forecast"
+# Days of daily net cash flow the cash document carries for the dashboard's chart.
+CASH_DAYS_SHOWN = 120
 
 Series = list[tuple[str, int]]
 
@@ -147,3 +153,30 @@ def _so_far(partial: Series | None) -> dict[str, Any] | None:
         return None
     period, value = partial[-1]
     return {"period": period, "value_minor": value}
+
+
+def cash_document(
+    actuals: Sequence[Mapping[str, Any]], chart: ChartOfAccounts, currency: str, in_progress: str, today: date
+) -> dict[str, Any] | None:
+    """Body of `trends/cash__forecast`: daily net cash flow, weekly history and the 13-week forecast.
+
+    None when the chart tags no account `cash`. Recomputed with the trends, from the consolidated
+    actual aggregates (their `days`); the forecast is fitted on complete weeks only.
+    """
+    accounts = cash_accounts(chart)
+    if not accounts:
+        return None
+    daily = daily_cash_flow(actuals, accounts)
+    balance = cash_balance(actuals, accounts, in_progress)
+    forecast = forecast_cash(daily, balance, today)
+    shown = [(day, flow) for day, flow in daily.items() if day > today - timedelta(days=CASH_DAYS_SHOWN)]
+    return {
+        "kind": "cash",
+        "entity_id": "_all",
+        "scenario": "actual",
+        "currency": currency,
+        "accounts": sorted(accounts),
+        "balance_minor": balance,
+        "daily": [{"date": day.isoformat(), "flow_minor": flow} for day, flow in shown],
+        **forecast.as_document(),
+    }
