@@ -7,6 +7,7 @@ import type { Account, Entity, KpisDoc, Member, PeriodDoc } from '../lib/types';
 import { Alerts } from './Alerts';
 import { CommentsProvider } from './Comments';
 import { DataQuality } from './DataQuality';
+import { CashSection, RevenueSection } from './DaysSection';
 import { DefinedKpis } from './DefinedKpis';
 import { ManualEntryForm, UploadForm } from './EditorTools';
 import { KpiCards } from './KpiCards';
@@ -53,6 +54,8 @@ export function Dashboard({ kpisLive }: { kpisLive: Live<KpisDoc & { id: string 
       <div className="columns">
         <div className="main-column">
           <TrendSection />
+          <RevenueSection />
+          <CashSection />
           <PnlSection entityId={entityId} period={period} inProgress={inProgress} entityName={entityName} />
           <TopVariances entityId={entityId} period={period} inProgress={inProgress} />
         </div>
