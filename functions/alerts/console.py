@@ -5,7 +5,7 @@ POST /api/alerts/secret   {"org_id", "channel_id", "secret"}        -> {"channel
 POST /api/alerts/test     {"org_id", "channel_id"}                  -> {"channel_id", "delivered", "attempts", "error"}
 
 Admins of the org only (`Authorization: Bearer <ID token>`); errors are JSON {error, message}. A
-secret is write-only: it is kept where no client reads it (alerts/channels/documents.py) and only a
+secret is write-only: it is kept where no client reads it (adapters/notification_channels/documents.py) and only a
 masked hint comes back, here and on the channel document.
 """
 
@@ -21,13 +21,12 @@ from typing import Any
 from adapters.errors import TransientError, map_exceptions
 from adapters.firestore_codec import org_path
 from adapters.identity import Refusal, bearer_caller
+from adapters.notification_channels.config import ChannelError, check_webhook_url
+from adapters.notification_channels.documents import CHANNELS, store_secret
+from adapters.notification_channels.sender import ChannelSender
 from finance_core.alert_notices import Notice, NoticeAlert
 from finance_core.identifiers import identifier_problem
 from google.cloud import firestore
-
-from alerts.channels.config import ChannelError, check_webhook_url
-from alerts.channels.documents import CHANNELS, store_secret
-from alerts.channels.sender import ChannelSender
 
 log = logging.getLogger(__name__)
 

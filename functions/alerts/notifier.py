@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.firestore_codec import utc_now
+from adapters.notification_channels.sender import ChannelSender
 from adapters.sweeps import OrgSweep
 from finance_core.alert_notices import (
     Notice,
@@ -20,7 +21,6 @@ from finance_core.alert_notices import (
 )
 from finance_core.alert_policy import AlertState, NotificationPolicy, group_key
 
-from alerts.channels.sender import ChannelSender
 from alerts.store import AlertStore, FlushClaim, readable_state
 
 log = logging.getLogger(__name__)

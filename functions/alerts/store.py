@@ -12,6 +12,8 @@ from typing import Any
 
 from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path
+from adapters.notification_channels.delivery import DeliveryOutcome
+from adapters.notification_channels.documents import load_channel_documents
 from adapters.preconditions import commit_or_lose_race, conditional_put
 from adapters.retry import CONTENDED_WRITE, compare_and_set
 from finance_core.alert_policy import (
@@ -34,8 +36,6 @@ from finance_core.alert_rules import AlertRule, Escalation, RuleEvaluation
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from alerts.channels.delivery import DeliveryOutcome
-from alerts.channels.documents import load_channel_documents
 from alerts.history import OUTBOX, AlertHistory, state_change_row
 
 log = logging.getLogger(__name__)

@@ -11,6 +11,7 @@ from adapters.clients import bigquery_client, firestore_client
 from adapters.firestore_codec import utc_now
 from adapters.identity import verify_id_token
 from adapters.logs import observed
+from adapters.notification_channels.sender import ChannelSender
 from adapters.origin import pubsub_message
 from adapters.request_body import discard_rest, read_limited
 from adapters.runtime import reference_store
@@ -27,7 +28,6 @@ from adapters.topics import FOLDED_TOPIC
 from finance_core.folded import decode_folded
 from firebase_functions import https_fn, options, pubsub_fn, scheduler_fn
 
-from alerts.channels.sender import ChannelSender
 from alerts.console import MAX_BODY_BYTES, AlertConsole, ConsoleRequest
 from alerts.escalation import Escalator
 from alerts.evaluator import AlertEvaluator

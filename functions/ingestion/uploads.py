@@ -12,11 +12,7 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from finance_core.dimensions import name_problem
-from finance_core.money import MoneyError, minor_unit_exponent
-from finance_core.untrusted import quoted
-
-from ingestion.upload_limits import (
+from adapters.upload_limits import (
     MAX_CELL_CHARS,
     MAX_CELLS_PER_ROW,
     MAX_COLUMNS,
@@ -24,7 +20,10 @@ from ingestion.upload_limits import (
     MAX_SHEET_ROWS,
     MAX_UPLOAD_BYTES,
 )
-from ingestion.workbooks import WorkbookRefused, check_workbook
+from adapters.workbooks import WorkbookRefused, check_workbook
+from finance_core.dimensions import name_problem
+from finance_core.money import MoneyError, minor_unit_exponent
+from finance_core.untrusted import quoted
 
 CSV_TYPE = "text/csv"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.errors import PermanentError, is_lost_race, map_exceptions
+from adapters.notification_channels.config import ChannelError, EmailChannel, smtp_settings
+from adapters.notification_channels.delivery import DeliveryOutcome, deliver_with_retry
+from adapters.notification_channels.smtp import build_message, send_email
 from adapters.rate_limits import Limit, RateLimiter
-from alerts.channels.config import ChannelError, EmailChannel, smtp_settings
-from alerts.channels.delivery import DeliveryOutcome, deliver_with_retry
-from alerts.channels.smtp import build_message, send_email
 from finance_core.memberships import invitation_link
 from google.cloud import firestore
 

@@ -2,7 +2,7 @@
 
 The console validates the rows and writes them under the security rules; this only turns a file
 into rows a browser can read, with the same limits as ledger uploads: size, rows, columns, and a
-workbook checked part by part before openpyxl reads it (ingestion.workbooks: zip bombs, XML
+workbook checked part by part before openpyxl reads it (adapters.workbooks: zip bombs, XML
 entities, a million-row sheet are refused at once), then streamed row by row.
 """
 
@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ingestion.workbooks import WorkbookRefused, check_workbook
+from adapters.workbooks import WorkbookRefused, check_workbook
 
 CSV_TYPE = "text/csv"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

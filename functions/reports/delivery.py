@@ -12,10 +12,10 @@ from typing import Any
 
 from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path, utc_now
-from alerts.channels.config import ChannelError, EmailChannel, parse_channel, smtp_settings
-from alerts.channels.delivery import DeliveryOutcome, deliver_with_retry
-from alerts.channels.documents import load_channel_documents
-from alerts.channels.smtp import send_email
+from adapters.notification_channels.config import ChannelError, EmailChannel, parse_channel, smtp_settings
+from adapters.notification_channels.delivery import DeliveryOutcome, deliver_with_retry
+from adapters.notification_channels.documents import load_channel_documents
+from adapters.notification_channels.smtp import send_email
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 

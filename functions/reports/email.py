@@ -6,8 +6,8 @@ import html
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from alerts.channels.config import SmtpSettings
-from alerts.channels.smtp import build_message
+from adapters.notification_channels.config import SmtpSettings
+from adapters.notification_channels.smtp import build_message
 from finance_core.export_text import one_line
 
 from reports import formatting

@@ -7,9 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from adapters.notification_channels.sender import ChannelSender
 from adapters.reference_store import ReferenceStore
 from aggregations.store import AggregateStore
-from alerts.channels.sender import ChannelSender
 from alerts.evaluator import AlertEvaluator
 from alerts.history import OUTBOX, AlertHistory
 from alerts.notifier import Notifier

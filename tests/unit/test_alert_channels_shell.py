@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from alerts.channels.config import ChannelError, parse_channel, smtp_settings, webhook_url
-from alerts.channels.delivery import DeliveryError, deliver_with_retry
-from alerts.channels.sender import ChannelSender
+from adapters.notification_channels.config import ChannelError, parse_channel, smtp_settings, webhook_url
+from adapters.notification_channels.delivery import DeliveryError, deliver_with_retry
+from adapters.notification_channels.sender import ChannelSender
 from finance_core.alert_notices import Notice, NoticeAlert
 
 from tests.alert_receivers import SmtpReceiver, WebhookReceiver, free_port
@@ -198,7 +198,7 @@ def test_a_secret_bearing_webhook_path_never_reaches_what_members_read():
 
 
 def test_a_webhook_host_must_be_allow_listed_and_use_https():
-    from alerts.channels.config import check_webhook_url
+    from adapters.notification_channels.config import check_webhook_url
 
     allowed = {"WEBHOOK_ALLOWED_HOSTS": "hooks.slack.com,.example"}
     assert check_webhook_url("https://eu.hooks.example/T/B/x", allowed) == "https://eu.hooks.example/T/B/x"
@@ -236,7 +236,7 @@ def test_an_smtp_password_goes_only_over_tls_and_only_to_allowed_servers():
 
 
 def test_a_secret_set_in_the_console_is_used_and_the_console_fields_are_not_settings():
-    from alerts.channels.documents import mask
+    from adapters.notification_channels.documents import mask
 
     answers = {"secret_set": True, "secret_hint": "https://hooks.slack.com/…", "last_test": {"delivered": True}}
     hook = parse_channel(

@@ -118,7 +118,7 @@ def test_the_csv_tables_have_no_formula_like_cell_and_amounts_still_parse(hostil
 
 
 def test_the_pdf_shows_the_names_neutralised_and_the_email_header_stays_one_line(hostile_pack):
-    from alerts.channels.config import EmailChannel, smtp_settings
+    from adapters.notification_channels.config import EmailChannel, smtp_settings
     from reports.email import pack_email
     from reports.pdf import render_pdf
 

@@ -9,11 +9,7 @@ from collections.abc import Mapping
 
 import openpyxl
 import pytest
-from finance_core.events import EventRejected, parse_event
-from finance_core.untrusted import MAX_REASON_CHARS
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from ingestion.upload_limits import (
+from adapters.upload_limits import (
     MAX_CELL_CHARS,
     MAX_CELLS_PER_ROW,
     MAX_EXPANDED_BYTES,
@@ -22,6 +18,10 @@ from ingestion.upload_limits import (
     MAX_SHARED_STRINGS,
     MAX_SHEET_ROWS,
 )
+from finance_core.events import EventRejected, parse_event
+from finance_core.untrusted import MAX_REASON_CHARS
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from ingestion.uploads import CSV_TYPE, XLSX_TYPE, RowProblem, UploadRejected, UploadTable, read_upload, row_events
 
 HEADER = ["record_id", "entity_id", "account_id", "period", "scenario", "amount", "currency", "memo"]

@@ -60,7 +60,7 @@ def test_an_unreadable_file_is_refused_as_a_whole_with_the_reason(body, content_
 
 
 def test_a_hostile_workbook_is_refused_before_openpyxl_reads_it():
-    # The same checks as ledger uploads (ingestion.workbooks): here an XML entity in the sheet.
+    # The same checks as ledger uploads (adapters.workbooks): here an XML entity in the sheet.
     import zipfile
 
     original = zipfile.ZipFile(io.BytesIO(xlsx([["account_id", "name"], ["4000", "Revenue"]])))

@@ -213,7 +213,7 @@ def test_schedules_are_validated_with_readable_reasons():
 
 
 def test_the_email_has_a_summary_the_chart_inline_and_the_pdf_attached(pack):
-    from alerts.channels.config import EmailChannel, smtp_settings
+    from adapters.notification_channels.config import EmailChannel, smtp_settings
     from reports.email import pack_email
 
     settings = smtp_settings(

@@ -2,7 +2,7 @@
 
 They bound the worker's memory whatever the file: a CSV is at most MAX_UPLOAD_BYTES of text, and
 a workbook, however well it compresses, is refused the moment it crosses one of the XLSX limits
-(functions/ingestion/workbooks.py). Measured peak memory: bench/bench_upload_limits.py.
+(functions/adapters/workbooks.py). Measured peak memory: bench/bench_upload_limits.py.
 """
 
 from __future__ import annotations

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from google.cloud import firestore
+
 from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path
-from google.cloud import firestore
 
 CHANNELS = "notification_channels"
 CHANNEL_SECRETS = "channel_secrets"

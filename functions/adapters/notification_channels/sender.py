@@ -8,7 +8,7 @@ from typing import Any
 
 from finance_core.alert_notices import Notice, email_content, slack_payload
 
-from alerts.channels.config import (
+from adapters.notification_channels.config import (
     ChannelError,
     EmailChannel,
     check_webhook_url,
@@ -16,9 +16,9 @@ from alerts.channels.config import (
     smtp_settings,
     webhook_url,
 )
-from alerts.channels.delivery import DeliveryOutcome, deliver_with_retry
-from alerts.channels.smtp import build_message, send_email
-from alerts.channels.webhook import post_json
+from adapters.notification_channels.delivery import DeliveryOutcome, deliver_with_retry
+from adapters.notification_channels.smtp import build_message, send_email
+from adapters.notification_channels.webhook import post_json
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from alerts.channels.delivery import DeliveryError, redact
+from adapters.notification_channels.delivery import DeliveryError, redact
 
 
 def post_json(url: str, payload: Mapping[str, Any], timeout: float) -> None:

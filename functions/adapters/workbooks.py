@@ -29,7 +29,7 @@ from xml.parsers import expat
 
 from finance_core.untrusted import quoted
 
-from ingestion.upload_limits import (
+from adapters.upload_limits import (
     MAX_CELL_CHARS,
     MAX_CELLS_PER_ROW,
     MAX_COLUMNS,

@@ -7,8 +7,8 @@ import ssl
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from alerts.channels.config import SmtpSettings
-from alerts.channels.delivery import DeliveryError, redact
+from adapters.notification_channels.config import SmtpSettings
+from adapters.notification_channels.delivery import DeliveryError, redact
 
 
 def build_message(settings: SmtpSettings, subject: str, text: str, html: str) -> EmailMessage:
