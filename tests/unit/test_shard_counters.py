@@ -7,9 +7,7 @@ from google.cloud import firestore
 
 
 def test_empty_maps_are_left_out_and_counters_become_increments():
-    body = increment_body(
-        {"accounts": {}, "record_count": 1, "days": {"05": {}, "06": {"4100": 5}}, "day_counts": {}}
-    )
+    body = increment_body({"accounts": {}, "record_count": 1, "days": {"05": {}, "06": {"4100": 5}}, "day_counts": {}})
     assert set(body) == {"record_count", "days", "seq"}, "an empty map in a merge would wipe the stored one"
     assert set(body["days"]) == {"06"}
     assert isinstance(body["days"]["06"]["4100"], firestore.Increment)
