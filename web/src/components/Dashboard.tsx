@@ -9,6 +9,7 @@ import { CommentsProvider } from './Comments';
 import { DataQuality } from './DataQuality';
 import { CashSection, RevenueSection } from './DaysSection';
 import { DefinedKpis } from './DefinedKpis';
+import { DrillDown, type DrillTarget } from './DrillDown';
 import { ManualEntryForm, UploadForm } from './EditorTools';
 import { KpiCards } from './KpiCards';
 import { PnlSection, TopVariances } from './PnlSection';
@@ -31,6 +32,7 @@ export function Dashboard({ kpisLive }: { kpisLive: Live<KpisDoc & { id: string 
   const memberNames = useMemo(() => new Map(members.map((m) => [m.id, m.display_name ?? m.email ?? m.id])), [members]);
   const entityName = entityId === '_all' ? 'Consolidated' : entities.find((e) => e.id === entityId)?.name ?? entityId;
   const openPeriods = periodDocs.filter((p) => p.status !== 'closed').map((p) => p.id).sort();
+  const [drill, setDrill] = useState<DrillTarget | null>(null);
 
   return (
     <CommentsProvider members={memberNames}>
@@ -56,8 +58,12 @@ export function Dashboard({ kpisLive }: { kpisLive: Live<KpisDoc & { id: string 
           <TrendSection />
           <RevenueSection />
           <CashSection />
-          <PnlSection entityId={entityId} period={period} inProgress={inProgress} entityName={entityName} />
-          <TopVariances entityId={entityId} period={period} inProgress={inProgress} />
+          {drill
+            ? <DrillDown target={drill} entities={entities} onClose={() => setDrill(null)} />
+            : <>
+                <PnlSection entityId={entityId} period={period} inProgress={inProgress} entityName={entityName} onDrill={setDrill} />
+                <TopVariances entityId={entityId} period={period} inProgress={inProgress} onDrill={setDrill} />
+              </>}
         </div>
         <div className="side-column">
           <Alerts members={memberNames} />

@@ -2,12 +2,30 @@ import type { ReactNode } from 'react';
 
 import { useDocument, useQuery, type Live } from '../hooks/live';
 import { formatMoney, formatPercent } from '../lib/money';
-import { periodLabel, periodState } from '../lib/periods';
+import { periodLabel, periodProgress, periodState, toDate } from '../lib/periods';
 import { orgPath, useSession } from '../lib/session';
 import type { Account, AggregateDoc, VarianceDoc } from '../lib/types';
 import { higherIsFavourable, metricHigherIsFavourable, verdict, type Verdict } from '../lib/variance';
 import { CommentButton } from './Comments';
+import type { DrillTarget } from './DrillDown';
 import { LiveView } from './States';
+
+// The account types each P&L metric is made of: its drill-down lists the records of their leaf accounts.
+const METRIC_TYPES: Record<string, string[]> = {
+  revenue: ['revenue'], cogs: ['cogs'], gross_profit: ['revenue', 'cogs'], gross_margin_pct: ['revenue', 'cogs'],
+  opex: ['opex'], ebitda: ['revenue', 'cogs', 'opex'], ebitda_margin_pct: ['revenue', 'cogs', 'opex'],
+  net_income: ['revenue', 'cogs', 'opex', 'other_income', 'other_expense', 'tax'],
+  net_margin_pct: ['revenue', 'cogs', 'opex', 'other_income', 'other_expense', 'tax'],
+};
+
+/** Leaf accounts of the given types (the accounts records are posted to). */
+export function leafAccounts(chart: (Account & { id: string })[], types: string[]): string[] {
+  return chart.filter((a) => types.includes(a.type) && !chart.some((o) => o.parent_id === a.id)).map((a) => a.id).sort();
+}
+
+export function metricDrillTarget(metric: string, chart: (Account & { id: string })[], entityId: string, period: string): DrillTarget {
+  return { label: METRIC_NAMES[metric] ?? metric, entityId, period, scenario: 'actual', accountIds: leafAccounts(chart, METRIC_TYPES[metric] ?? []) };
+}
 
 const PNL_METRICS = ['revenue', 'cogs', 'gross_profit', 'gross_margin_pct', 'opex', 'ebitda', 'net_income', 'net_margin_pct'];
 const METRIC_NAMES: Record<string, string> = {
@@ -33,8 +51,8 @@ function VerdictCells({ v, currency, points }: { v: Verdict; currency: string; p
 }
 
 /** P&L of one entity (or the consolidated group) and month: actual, budget and variance. */
-export function PnlSection({ entityId, period, inProgress, entityName }: {
-  entityId: string; period: string; inProgress: string; entityName: string;
+export function PnlSection({ entityId, period, inProgress, entityName, onDrill }: {
+  entityId: string; period: string; inProgress: string; entityName: string; onDrill?: (target: DrillTarget) => void;
 }) {
   const { services, orgId, org } = useSession();
   const currency = org.reporting_currency;
@@ -43,6 +61,10 @@ export function PnlSection({ entityId, period, inProgress, entityName }: {
   const budget = useDocument<AggregateDoc>(services.db, orgPath(orgId, 'aggregates', `${entityId}__${period}__budget`));
   const accounts = useQuery<Account>(services.db, orgPath(orgId, 'accounts'), [], 'all');
   const state = periodState(period, inProgress);
+  // The month in progress (docs/kpis.md): a flow's variance is against the budget to date.
+  const progress = periodProgress(period, inProgress);
+  const judged = state === 'in-progress' ? 'closed-books' : state;
+  const planToDate = (plan: number | null) => (state === 'in-progress' ? toDate(plan, progress) : plan);
   const a = actual.status === 'ready' ? actual.data : undefined;
   const b = budget.status === 'ready' ? budget.data : undefined;
   const chart = accounts.status === 'ready' ? accounts.data : [];
@@ -56,7 +78,11 @@ export function PnlSection({ entityId, period, inProgress, entityName }: {
     <section aria-labelledby="pnl-title" className="panel">
       <header className="panel-header">
         <h2 id="pnl-title">P&amp;L · {entityName} · {periodLabel(period)}
-          {state === 'in-progress' && <span className="badge in-progress">month in progress</span>}
+          {state === 'in-progress' && (
+            <span className="badge in-progress" data-testid="pnl-progress">
+              so far: day {progress.elapsedDays} of {progress.days}, variances against the budget to date
+            </span>
+          )}
         </h2>
         {a && <CommentButton target={actualPath} count={a.comment_count} label={`the ${entityName} actuals of ${periodLabel(period)}`} />}
       </header>
@@ -73,10 +99,16 @@ export function PnlSection({ entityId, period, inProgress, entityName }: {
                 const points = metric.endsWith('_pct');
                 const value = a?.metrics?.[metric] ?? null;
                 const plan = b?.metrics?.[metric] ?? null;
-                const v = verdict(value, plan, metricHigherIsFavourable(metric), points ? 'closed-books' : state, { undefinedWhenMissing: points });
+                const v = verdict(value, points ? plan : planToDate(plan), metricHigherIsFavourable(metric), points ? 'closed-books' : judged, { undefinedWhenMissing: points });
                 return (
                   <tr key={metric} className="metric-line" data-line={metric}>
-                    <th scope="row">{METRIC_NAMES[metric]}</th>
+                    <th scope="row">{METRIC_NAMES[metric]}
+                      {onDrill && !points && (
+                        <button type="button" className="link drill" data-testid={`drill-${metric}`}
+                                onClick={() => onDrill(metricDrillTarget(metric, chart, entityId, period))}
+                                aria-label={`Records of ${METRIC_NAMES[metric]}`}>records</button>
+                      )}
+                    </th>
                     <td className="num" data-testid={`pnl-actual-${metric}`}>{points ? formatPercent(value, { signed: false }) : formatMoney(value, currency)}</td>
                     <td className="num">{points ? formatPercent(plan, { signed: false }) : formatMoney(plan, currency)}</td>
                     <VerdictCells v={v} currency={currency} points={points} />
@@ -88,10 +120,17 @@ export function PnlSection({ entityId, period, inProgress, entityName }: {
                 .map((acc) => {
                   const value = a?.accounts?.[acc.id] ?? 0;
                   const plan = b?.accounts?.[acc.id] ?? null;
-                  const v = verdict(value, plan, higherIsFavourable(acc.type), state);
+                  const v = verdict(value, planToDate(plan), higherIsFavourable(acc.type), judged);
                   return (
                     <tr key={acc.id} className="account-line">
-                      <th scope="row">{acc.id} {acc.name}</th>
+                      <th scope="row">{acc.id} {acc.name}
+                        {onDrill && (
+                          <button type="button" className="link drill" data-testid={`drill-account-${acc.id}`}
+                                  onClick={() => onDrill({ label: `${acc.id} ${acc.name}`, entityId, period, scenario: 'actual',
+                                                           accountIds: leafAccounts(chart, [acc.type]).filter((l) => l === acc.id || isUnder(chart, l, acc.id)) })}
+                                  aria-label={`Records of ${acc.id} ${acc.name}`}>records</button>
+                        )}
+                      </th>
                       <td className="num">{formatMoney(value, currency)}</td>
                       <td className="num">{formatMoney(plan, currency)}</td>
                       <VerdictCells v={v} currency={currency} points={false} />
@@ -106,8 +145,17 @@ export function PnlSection({ entityId, period, inProgress, entityName }: {
   );
 }
 
+function isUnder(chart: (Account & { id: string })[], accountId: string, ancestor: string): boolean {
+  for (let parent = chart.find((a) => a.id === accountId)?.parent_id; parent; parent = chart.find((a) => a.id === parent)?.parent_id) {
+    if (parent === ancestor) return true;
+  }
+  return false;
+}
+
 /** Top variances of the month from variance/{entity}__{period} (the backend's ranking and flags). */
-export function TopVariances({ entityId, period, inProgress }: { entityId: string; period: string; inProgress: string }) {
+export function TopVariances({ entityId, period, inProgress, onDrill }: {
+  entityId: string; period: string; inProgress: string; onDrill?: (target: DrillTarget) => void;
+}) {
   const { services, orgId, org } = useSession();
   const live = useDocument<VarianceDoc>(services.db, orgPath(orgId, 'variance', `${entityId}__${period}`));
   const state = periodState(period, inProgress);
@@ -115,7 +163,7 @@ export function TopVariances({ entityId, period, inProgress }: { entityId: strin
     <section aria-labelledby="variances-title" className="panel">
       <header className="panel-header"><h2 id="variances-title">Top budget variances · {periodLabel(period)}</h2></header>
       {state !== 'closed-books' && (
-        <p className="note">The month is in progress: lines show the share of their budget booked so far, not a miss.</p>
+        <p className="note">The month is in progress: lines show the share of their month's budget booked so far, not a miss.</p>
       )}
       <LiveView live={live} what="the variances" empty="No variances for this month yet.">
         {(doc) => (
@@ -126,7 +174,13 @@ export function TopVariances({ entityId, period, inProgress }: { entityId: strin
               const kind = progress ? 'neutral' : line.favourable ? 'favourable' : 'unfavourable';
               return (
                 <li key={line.account_id} className={kind}>
-                  <span className="line-name">{line.account_id} {line.account_name}</span>
+                  <span className="line-name">{line.account_id} {line.account_name}
+                    {onDrill && (
+                      <button type="button" className="link drill" data-testid={`drill-variance-${line.account_id}`}
+                              onClick={() => onDrill({ label: `${line.account_id} ${line.account_name}`, entityId, period, scenario: 'actual', accountIds: [line.account_id] })}
+                              aria-label={`Records of ${line.account_id}`}>records</button>
+                    )}
+                  </span>
                   <span className="num">
                     {progress
                       ? (share === null ? 'no budget' : `${share.toFixed(0)}% of ${formatMoney(line.comparison_minor, org.reporting_currency)}`)
