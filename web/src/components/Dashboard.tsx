@@ -12,7 +12,8 @@ import { DefinedKpis } from './DefinedKpis';
 import { DrillDown, type DrillTarget } from './DrillDown';
 import { ManualEntryForm, UploadForm } from './EditorTools';
 import { KpiCards } from './KpiCards';
-import { PnlSection, TopVariances } from './PnlSection';
+import { TopVariances } from './PnlSection';
+import { PnlStatement } from './PnlStatement';
 import { Presence } from './Presence';
 import { TrendSection } from './TrendSection';
 
@@ -61,7 +62,7 @@ export function Dashboard({ kpisLive }: { kpisLive: Live<KpisDoc & { id: string 
           {drill
             ? <DrillDown target={drill} entities={entities} onClose={() => setDrill(null)} />
             : <>
-                <PnlSection entityId={entityId} period={period} inProgress={inProgress} entityName={entityName} onDrill={setDrill} />
+                <PnlStatement entityId={entityId} period={period} inProgress={inProgress} entityName={entityName} onDrill={setDrill} />
                 <TopVariances entityId={entityId} period={period} inProgress={inProgress} onDrill={setDrill} />
               </>}
         </div>
