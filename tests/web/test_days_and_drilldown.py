@@ -11,10 +11,12 @@ from datetime import date, timedelta
 
 import pytest
 
+from tests.bigquery_checks import rows
 from tests.support import event, publish, wait_for_events, wait_until
 from tests.web.browser import screenshot, sign_in
 from tests.web.orgs import KPI_PERIOD, NO_FX_PERIOD, add_member
 from tests.web.test_journey import sideways_overflow
+from tools.stack.provision import bigquery_client
 from tools.stack.seed import demo_reference, write_reference
 
 UI_TIMEOUT_MS = 60_000
@@ -68,7 +70,18 @@ def days_org(stack, db):
     wait_for_events(db, org_id, len(events) + 1, timeout=300)
     viewer = add_member(stack, db, org_id, "viewer", "Dana Days")
     cash = db.document(f"organizations/{org_id}/trends/cash__forecast")
-    wait_until(lambda: (cash.get().to_dict() or {}).get("weeks"), timeout=300, what="the cash forecast")
+    balance = 50_000_00 - sum(1000_00 + 100_00 * week for week in range(8))
+    wait_until(
+        lambda: (cash.get().to_dict() or {}).get("balance_minor") == balance,
+        timeout=300,
+        what="the cash forecast of every movement",
+    )
+    # The history of rev-01 comes from BigQuery: wait until the sink has streamed its second version.
+    client = bigquery_client(stack.config)
+    sql = "SELECT version FROM `{ds}.financial_facts` WHERE org_id = @org AND record_id = 'rev-01'"
+    wait_until(
+        lambda: {r["version"] for r in rows(client, sql, org_id)} == {1, 2}, timeout=300, what="rev-01 in BigQuery"
+    )
     return org_id, viewer
 
 
@@ -121,8 +134,9 @@ def test_revenue_grains_cash_forecast_drill_down_history_and_export(browser, bas
                            timeout=UI_TIMEOUT_MS)  # fmt: skip
     page.get_by_test_id("drilldown-entity").select_option("_all")
     page.get_by_test_id("drilldown-day").fill(f"{KPI_PERIOD}-03")
+    # The revenue records booked that day, of both entities (rev-west among them).
     expected_day = sum(1 for r in records if r.get("date") == f"{KPI_PERIOD}-03" and r["account_id"] == "4100")
-    expected_day += 1  # rev-west
+    assert expected_day >= 2
     page.wait_for_function(
         "n => document.querySelector('[data-testid=drilldown-records]')?.dataset.count === String(n)",
         arg=expected_day,
