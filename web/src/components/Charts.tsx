@@ -125,7 +125,7 @@ export function TrendChart({ points, forecast, currency, title, receivedAt }: {
       <div ref={host} role="img" aria-label={`${title}: actual, budget and forecast by month`} data-testid="trend-chart"
            data-points={points.filter((p) => p.actual !== null && !p.partial).length}
            data-months={periods.length} data-so-far={points.find((p) => p.partial)?.period ?? ''}
-           data-last-actual={lastActual?.actual ?? ''} />
+           data-last-actual={[...points].reverse().find((p) => p.actual !== null)?.actual ?? ''} />
     </figure>
   );
 }

@@ -9,7 +9,7 @@ import { useState } from 'react';
 import { useQuery } from '../hooks/live';
 import { callApi, failure } from '../lib/api';
 import { formatMoney } from '../lib/money';
-import { periodLabel } from '../lib/periods';
+import { daysInPeriod, periodLabel } from '../lib/periods';
 import { orgPath, useSession } from '../lib/session';
 import type { Entity } from '../lib/types';
 import { LiveView } from './States';
@@ -116,7 +116,8 @@ export function DrillDown({ target, entities, onClose }: { target: DrillTarget; 
                  data-testid="drilldown-dimension" />
         </label>
         <label>Booking day
-          <input type="date" value={day} min={`${target.period}-01`} max={`${target.period}-31`}
+          <input type="date" value={day} min={`${target.period}-01`}
+                 max={`${target.period}-${String(daysInPeriod(target.period)).padStart(2, '0')}`}
                  onChange={(e) => { setDay(e.target.value); resetPaging(); }} data-testid="drilldown-day" />
         </label>
       </div>

@@ -6,6 +6,7 @@ import { useState, type FormEvent } from 'react';
 
 import { useQuery } from '../hooks/live';
 import { parseAmount } from '../lib/money';
+import { daysInPeriod } from '../lib/periods';
 import { orgPath, useSession } from '../lib/session';
 import type { Account, Entity, ManualEntryDoc } from '../lib/types';
 import { LiveView } from './States';
@@ -89,9 +90,9 @@ export function ManualEntryForm({ entities, accounts, periods, defaultPeriod }: 
         <label>Amount ({currency})
           <input value={amount} onChange={(e) => setAmount(e.target.value)} inputMode="decimal" required placeholder="-1250.00" />
         </label>
-        <label>Booking date (optional, inside the period)
+        <label>Booking day (optional, within the month)
           <input type="date" value={bookedOn} onChange={(e) => setBookedOn(e.target.value)}
-            min={`${period}-01`} max={`${period}-31`} data-testid="entry-date" />
+            min={`${period}-01`} max={`${period}-${String(daysInPeriod(period)).padStart(2, '0')}`} data-testid="entry-date" />
         </label>
         <label>Record id (optional, to correct a line)
           <input value={recordId} onChange={(e) => setRecordId(e.target.value)} pattern="[A-Za-z0-9][A-Za-z0-9._\-]{0,127}" />
