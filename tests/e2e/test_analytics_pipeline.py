@@ -333,7 +333,14 @@ def test_replay_is_idempotent_and_repairs_lost_rows_lost_deletes_and_strays(demo
         ],
     )
     wait_until(lambda: victim not in latest_state(client, org), 300, what="the delete to be streamed")
-    client.query(f"DELETE FROM `{table}` WHERE org_id = @org AND op = 'delete'", job_config=config).result()
+
+    def lose_the_delete() -> bool:
+        # Delivery is at least once: a redelivered change (a worker connection reset mid-call) can
+        # stream the delete row again after it was removed; remove it until the loss holds.
+        client.query(f"DELETE FROM `{table}` WHERE org_id = @org AND op = 'delete'", job_config=config).result()
+        return victim in latest_state(client, org)
+
+    wait_until(lose_the_delete, 120, interval=2.0, what="the delete's row to stay lost")
     stray = FinancialFact(**rows(client, "SELECT * FROM `{ds}.financial_facts` WHERE org_id = @org LIMIT 1", org)[0])
     client.insert_rows_json(
         table,
