@@ -7,7 +7,7 @@ from typing import Any
 
 from finance_core.accounts import ChartOfAccounts
 from finance_core.identifiers import KEY_SEPARATOR
-from finance_core.metrics import MetricGraph, totals_by_type
+from finance_core.metrics import MetricGraph, standard_graph, totals_by_type
 from finance_core.periods import period_range
 from finance_core.trends import analyze_trend, trend_document
 
@@ -53,7 +53,7 @@ def consolidated_series(
     summary accounts get the roll-up of their children. Accounts no longer in the chart are left
     out, as in the aggregates' roll-ups and metrics.
     """
-    graph = graph or MetricGraph()
+    graph = graph or standard_graph()
     end = last_actual_period(record_counts)
     if end is None:
         return {}, {}
@@ -94,7 +94,7 @@ def trend_documents(
     graph: MetricGraph | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Bodies of `trends/{account_id}` and `trends/metric__{metric}` for the consolidated actuals."""
-    graph = graph or MetricGraph()
+    graph = graph or standard_graph()
     accounts, metrics = consolidated_series(account_totals, record_counts, chart, graph)
     documents: dict[str, dict[str, Any]] = {}
     for account_id, series in sorted(accounts.items()):

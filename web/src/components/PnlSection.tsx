@@ -4,16 +4,12 @@ import { useDocument, useQuery, type Live } from '../hooks/live';
 import { formatMoney, formatPercent } from '../lib/money';
 import { periodLabel, periodState } from '../lib/periods';
 import { orgPath, useSession } from '../lib/session';
-import type { Account, AggregateDoc, VarianceDoc } from '../lib/types';
-import { higherIsFavourable, metricHigherIsFavourable, verdict, type Verdict } from '../lib/variance';
+import { METRIC_LABELS, type Account, type AggregateDoc, type VarianceDoc } from '../lib/types';
+import { higherIsFavourable, isPercentMetric, metricHigherIsFavourable, verdict, type Verdict } from '../lib/variance';
 import { CommentButton } from './Comments';
 import { LiveView } from './States';
 
 const PNL_METRICS = ['revenue', 'cogs', 'gross_profit', 'gross_margin_pct', 'opex', 'ebitda', 'net_income', 'net_margin_pct'];
-const METRIC_NAMES: Record<string, string> = {
-  revenue: 'Revenue', cogs: 'Cost of goods sold', gross_profit: 'Gross profit', gross_margin_pct: 'Gross margin',
-  opex: 'Operating expenses', ebitda: 'EBITDA', net_income: 'Net income', net_margin_pct: 'Net margin',
-};
 
 function VerdictCells({ v, currency, points }: { v: Verdict; currency: string; points: boolean }): ReactNode {
   if (v.kind === 'no-plan') return <><td className="num">–</td><td className="num">–</td></>;
@@ -70,13 +66,13 @@ export function PnlSection({ entityId, period, inProgress, entityName }: {
             </thead>
             <tbody>
               {PNL_METRICS.map((metric) => {
-                const points = metric.endsWith('_pct');
+                const points = isPercentMetric(metric);
                 const value = a?.metrics?.[metric] ?? null;
                 const plan = b?.metrics?.[metric] ?? null;
                 const v = verdict(value, plan, metricHigherIsFavourable(metric), points ? 'closed-books' : state, { undefinedWhenMissing: points });
                 return (
                   <tr key={metric} className="metric-line" data-line={metric}>
-                    <th scope="row">{METRIC_NAMES[metric]}</th>
+                    <th scope="row">{METRIC_LABELS[metric]}</th>
                     <td className="num" data-testid={`pnl-actual-${metric}`}>{points ? formatPercent(value, { signed: false }) : formatMoney(value, currency)}</td>
                     <td className="num">{points ? formatPercent(plan, { signed: false }) : formatMoney(plan, currency)}</td>
                     <VerdictCells v={v} currency={currency} points={points} />
