@@ -37,6 +37,8 @@ def kpi_period(reference: OrgReference, today: date | None = None) -> str:
 
 
 _version = aggregate_version
+# What the KPI and variance documents read of a metric series (value_at, definitions, version).
+SERIES_FIELDS_READ = ["metrics", "definitions", "periods", "version"]
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,8 @@ class DerivedDocuments:
             )
         series_docs = {}
         if self._series is not None and (variance_targets or refresh_kpis):
-            series_docs = self._series_documents(org_id, variance_targets)
+            known = {(w.after.get("entity_id"), w.after.get("scenario")): w.after for w in series_written}
+            series_docs = self._series_documents(org_id, variance_targets, known)
         if any(_defined_ids(document) for document in series_docs.values()):
             # A change of an earlier month moves later months of a defined metric (a closing balance, a
             # year to date): the current period's variance of the changed entity follows it too.
@@ -128,17 +131,32 @@ class DerivedDocuments:
         return write_many_if_newer(self._db, [self._kpis_document(org_id, reference, period, docs, consolidated)])
 
     def _series_documents(
-        self, org_id: str, variance_targets: Iterable[tuple[str, str]] = ()
+        self,
+        org_id: str,
+        variance_targets: Iterable[tuple[str, str]] = (),
+        known: Mapping[tuple[Any, Any], Mapping[str, Any]] | None = None,
     ) -> dict[tuple[str, str], dict[str, Any] | None]:
         """The metric series the KPI document (consolidated actual and budget) and the variance documents of
-        these (entity, period) targets (every comparison scenario) read, in one round trip."""
+        these (entity, period) targets (every comparison scenario) read, in one round trip.
+
+        `known` are series just written (their bodies as written): they are not read again, and the
+        others are read without the hidden cells and balances, which the KPI and variance documents
+        do not use."""
         assert self._series is not None
         wanted = {(CONSOLIDATED_ENTITY, "actual"), (CONSOLIDATED_ENTITY, "budget")}
         wanted |= {(entity_id, s) for entity_id, _ in variance_targets for s in ("actual", "budget", "forecast")}
-        refs = {key: self._series.ref(org_id, *key) for key in sorted(wanted)}
-        with map_exceptions(f"reading the metric series of {org_id}"):
-            snaps = {snap.reference.path: snap for snap in self._db.get_all(list(refs.values()))}
-        return {key: (snaps[ref.path].to_dict() if snaps[ref.path].exists else None) for key, ref in refs.items()}
+        found: dict[tuple[str, str], dict[str, Any] | None] = {
+            key: dict(known[key]) for key in wanted if known and key in known
+        }
+        refs = {key: self._series.ref(org_id, *key) for key in sorted(wanted - set(found))}
+        if refs:
+            with map_exceptions(f"reading the metric series of {org_id}"):
+                snaps = {
+                    snap.reference.path: snap
+                    for snap in self._db.get_all(list(refs.values()), field_paths=SERIES_FIELDS_READ)
+                }
+            found |= {key: (snaps[ref.path].to_dict() if snaps[ref.path].exists else None) for key, ref in refs.items()}
+        return found
 
     @staticmethod
     def _kpi_keys(period: str) -> list[AggregateKey]:

@@ -21,7 +21,7 @@ from typing import Any
 
 from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path
-from adapters.preconditions import commit_or_lose_race, conditional_put
+from adapters.preconditions import commit_or_lose_race, conditional_put, conditional_update
 from adapters.retry import CONTENDED_WRITE, compare_and_set
 from finance_core.aggregates import SHARD_SEQ_FIELD, AggregateKey, aggregate_version
 from finance_core.metric_rows import series_id, stored_value
@@ -104,14 +104,9 @@ class MetricSeriesStore:
                 snaps = {
                     snap.reference.path: snap for snap in self._db.get_all([*series_refs.values(), *key_refs.values()])
                 }
-            stored_revision = max(
-                (
-                    int((snaps[r.path].to_dict() or {}).get("revision", 0))
-                    for r in series_refs.values()
-                    if snaps[r.path].exists
-                ),
-                default=0,
-            )
+            # Decoded once: a series document is the largest thing the refresh reads.
+            stored = {r.path: snaps[r.path].to_dict() for r in series_refs.values() if snaps[r.path].exists}
+            stored_revision = max((int((body or {}).get("revision", 0)) for body in stored.values()), default=0)
             if stored_revision > revision:
                 # Another instance already works with newer definitions: use them too.
                 metric_set, revision = self._definitions.metric_set(org_id, reference, at_least=stored_revision)
@@ -124,7 +119,7 @@ class MetricSeriesStore:
             written: list[SeriesWrite] = []
             for series, series_keys in sorted(by_series.items()):
                 snap = snaps[series_refs[series].path]
-                current = snap.to_dict() if snap.exists else None
+                current = stored.get(series_refs[series].path)
                 aggregates = {
                     k: (snaps[key_refs[k].path].to_dict() if snaps[key_refs[k].path].exists else None)
                     for k in series_keys
@@ -132,7 +127,9 @@ class MetricSeriesStore:
                 body = self._updated(org_id, reference, metric_set, revision, series, current, aggregates)
                 if body is None:
                     continue
-                conditional_put(self._db, batch, series_refs[series], snap, body)
+                # Only what moved is sent: the definitions, the periods and the rows a change did not
+                # reach stay as they are.
+                conditional_update(self._db, batch, series_refs[series], snap, body, current)
                 written.append(SeriesWrite(series_id(*series), current, body))
             if written:
                 if also is not None:

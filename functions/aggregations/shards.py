@@ -137,8 +137,12 @@ def write_many_if_newer(db: firestore.Client, documents: Sequence[DerivedDocumen
         paths = ", ".join(doc.ref.path for doc in group[:3]) + (" ..." if len(group) > 3 else "")
 
         def attempt(group: Sequence[DerivedDocument] = group, paths: str = paths) -> list[str]:
+            # Only the versions decide: the rest of a stored document is not read (nor decoded).
             with map_exceptions(f"reading {paths}"):
-                snapshots = {snap.reference.path: snap for snap in db.get_all([doc.ref for doc in group])}
+                snapshots = {
+                    snap.reference.path: snap
+                    for snap in db.get_all([doc.ref for doc in group], field_paths=["source_versions"])
+                }
             batch = db.batch()
             planned = []
             for doc in group:

@@ -17,7 +17,7 @@ from finance_core.accounts import AccountType, ChartOfAccounts, higher_is_favour
 from finance_core.export_text import display_name
 from finance_core.identifiers import CONSOLIDATED_ENTITY
 from finance_core.kpis import headline_kpis
-from finance_core.metrics import STANDARD_METRICS, MetricGraph, totals_by_type
+from finance_core.metrics import STANDARD_BY_ID, linear_terms, standard_graph, totals_by_type
 from finance_core.periods import add_months, kpi_period, period_range
 from finance_core.progress import PeriodProgress, known_at, period_progress
 from finance_core.trends import analyze_trend
@@ -27,7 +27,6 @@ KPI_PERIODS = 6
 TREND_PERIODS = 13
 TREND_METRICS = ("revenue", "gross_profit", "ebitda", "net_income")
 TOP_VARIANCES = 10
-_DEFINITIONS = {d.name: d for d in STANDARD_METRICS}
 
 # The statement's order: a section lists the accounts of one type and ends with its total (the
 # sum metric of that type); derived metrics follow the sections they combine.
@@ -237,7 +236,7 @@ def _metrics_of(doc: Mapping[str, Any] | None, chart: ChartOfAccounts) -> dict[s
         return {}
     stored = {k: _exact(v) for k, v in (doc.get("metrics") or {}).items()}
     leaves = {a: int(v) for a, v in (doc.get("accounts") or {}).items() if a in chart}
-    computed = MetricGraph().evaluate(totals_by_type(leaves, {a: chart.type_of(a) for a in leaves}))
+    computed = standard_graph().evaluate(totals_by_type(leaves, {a: chart.type_of(a) for a in leaves}))
     return {**computed, **{k: v for k, v in stored.items() if k in computed or v is not None}}
 
 
@@ -334,7 +333,7 @@ def build_statement(inputs: PackInputs, entity_id: str, title: str) -> Statement
         )
 
     for kind, name in LAYOUT:
-        definition = _DEFINITIONS[name]
+        definition = STANDARD_BY_ID[name]
         if kind == "section":
             account_type = SECTION_TYPES[name]
             section = _section_accounts(chart, account_type)
@@ -369,7 +368,7 @@ def build_statement(inputs: PackInputs, entity_id: str, title: str) -> Statement
                 terms=tuple((leaf, 1) for leaf in leaves),
             )
         elif kind == "derived":
-            terms = tuple((f"metric:{source}", weight) for source, weight in definition.terms.items())
+            terms = tuple((f"metric:{source}", weight) for source, weight in (linear_terms(definition) or {}).items())
             if not all(any(line.key == key for line in lines) for key, _ in terms):
                 continue
             add(
@@ -437,8 +436,8 @@ def build_kpis(inputs: PackInputs) -> tuple[KpiRow, ...]:
         rows.append(
             KpiRow(
                 kpi.metric,
-                _DEFINITIONS[kpi.metric].label,
-                "percent" if kpi.metric.endswith("_pct") else "minor",
+                STANDARD_BY_ID[kpi.metric].label,
+                "percent" if STANDARD_BY_ID[kpi.metric].is_percentage else "minor",
                 kpi.value,
                 kpi.previous,
                 kpi.change,

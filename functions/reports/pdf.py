@@ -1,5 +1,5 @@
-"""The pack as a PDF (ReportLab platypus): summary with KPIs and trend charts, one page per statement,
-top variances, alerts and anomalies, and the data-quality footnote."""
+"""The pack as a PDF (ReportLab platypus): the tables of reports/tables.py on paper: summary with KPIs and
+trend charts, one page per statement, top variances, alerts and anomalies, and the data-quality footnote."""
 
 from __future__ import annotations
 
@@ -9,10 +9,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from finance_core.identifiers import CONSOLIDATED_ENTITY
-
 from reports import formatting
-from reports.pack import AlertRow, Line, Pack, Statement
+from reports.pack import AlertRow, Pack, Statement
+from reports.tables import (
+    Column,
+    Kind,
+    Table,
+    alert_table,
+    data_quality_table,
+    entity_label,
+    kpi_table,
+    statement_table,
+    variance_table,
+)
 
 FONT = "PackSans"
 FONT_BOLD = "PackSans-Bold"
@@ -20,7 +29,8 @@ NAVY = "#1F4E79"
 PALE = "#DDEBF7"
 GOOD = "#006100"
 BAD = "#9C0006"
-MAX_LABEL = 48
+PAGE_WIDTH_CM = 27.0
+TEXT_KINDS = ("text", "entity")
 
 
 @functools.cache
@@ -37,51 +47,54 @@ def _register_fonts() -> None:
     pdfmetrics.registerFont(TTFont(FONT_BOLD, str(fonts / "DejaVuSans-Bold.ttf")))
 
 
-def _clip(text: str, limit: int = MAX_LABEL) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _clip(text: str, limit: int | None) -> str:
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else formatting.EMPTY
 
 
-def statement_cells(pack: Pack, statement: Statement, line: Line) -> list[str]:
-    """The printed cells of one line (after Account and Line), in the statement's column order."""
-    cells = []
-    for column in statement.columns:
-        value = line.values.get(column)
-        if line.unit == "percent":
-            if column == "variance":
-                cells.append(formatting.points(value))
-            elif column == "variance_pct":
-                cells.append("")
-            else:
-                cells.append(formatting.percent(value))
-        elif column == "variance_pct":
-            cells.append(formatting.percent(value))
-        else:
-            cells.append(formatting.amount(value, pack.currency))
-        if column == "variance_pct":
-            cells.append(formatting.favourability(line.favourable))
-    return cells
+def pdf_cell(kind: Kind, value: Any, currency: str, clip: int | None = None) -> str:
+    """A cell on paper: amounts with separators and negatives in parentheses, '12.3%', '+1.5 pts', F/U."""
+    if kind == "blank":
+        return ""
+    if kind == "money":
+        return formatting.amount(value, currency)
+    if kind == "percent":
+        return formatting.percent(value)
+    if kind == "points":
+        return formatting.points(value)
+    if kind == "flag":
+        return formatting.favourability(value)
+    if kind == "time":
+        return _when(value)
+    if value is None:
+        return ""
+    if kind == "entity":
+        return entity_label(str(value))
+    return _clip(str(value), clip)
 
 
-def statement_header(statement: Statement) -> list[str]:
-    """Column titles of a statement table."""
-    titles = {
-        "actual": "Actual",
-        "budget": "Budget",
-        "variance": "Variance",
-        "variance_pct": "Var %",
-        "prior_period": f"Prior {statement.prior_period}",
-        "prior_year": f"Prior year {statement.prior_year}",
-    }
-    header = ["Account", "Line"]
-    for column in statement.columns:
-        header.append(titles[column])
-        if column == "variance_pct":
-            header.append("F/U")
-    return header
+def _cells(row: Any, columns: list[Column[Any]], currency: str) -> list[str]:
+    return [pdf_cell(column.kind_of(row), column.value(row), currency, column.clip) for column in columns]
+
+
+def _widths(columns: list[Column[Any]]) -> list[float]:
+    """The declared widths, shared out over the page in the same proportions (cm)."""
+    from reportlab.lib.units import cm
+
+    total = sum(column.width for column in columns)
+    return [PAGE_WIDTH_CM * cm * column.width / total for column in columns]
+
+
+def _numeric_from(columns: list[Column[Any]]) -> int:
+    """Index of the first column of the right-aligned block, after the last column of text.
+
+    A column whose kind depends on the row (a KPI's value: money or percent) is a figure.
+    """
+    texts = [i for i, column in enumerate(columns) if not callable(column.kind) and column.kind in TEXT_KINDS]
+    return texts[-1] + 1 if texts else 0
 
 
 class _Builder:
@@ -121,11 +134,20 @@ class _Builder:
         table.setStyle(TableStyle(style))
         return table
 
+    def declared(self, table: Table[Any], extra: Sequence[tuple] = ()) -> Any:
+        """A declared table: its titles, its cells on paper, its widths."""
+        columns = table.columns_in("sheet")
+        rows = [[column.title for column in columns]]
+        rows += [_cells(row, columns, self.pack.currency) for row in table.rows]
+        return self.table(rows, _widths(columns), _numeric_from(columns), extra)
+
     def statement(self, statement: Statement) -> list[Any]:
-        from reportlab.lib.units import cm
         from reportlab.platypus import Paragraph
 
-        header = statement_header(statement)
+        table = statement_table(statement)
+        columns = table.columns_in("sheet")
+        header = [column.title for column in columns]
+        flag_col = next(i for i, column in enumerate(columns) if column.kind == "flag")
         rows = [header]
         extra: list[tuple] = []
         for line in statement.lines:
@@ -137,7 +159,7 @@ class _Builder:
                     ("FONT", (0, r), (-1, r), FONT_BOLD, 7.6),
                 ]
                 continue
-            rows.append([line.account_id or "", _clip(line.label)] + statement_cells(self.pack, statement, line))
+            rows.append(_cells(line, columns, self.pack.currency))
             extra.append(("LEFTPADDING", (1, r), (1, r), 4 + 9 * line.level))
             if line.kind in ("total", "derived"):
                 extra += [
@@ -145,100 +167,29 @@ class _Builder:
                     ("LINEABOVE", (2, r), (-1, r), 0.4, self.colors.HexColor("#888888")),
                 ]
             if line.favourable is not None:
-                flag_col = header.index("F/U")
                 extra.append(
                     ("TEXTCOLOR", (flag_col, r), (flag_col, r), self.colors.HexColor(GOOD if line.favourable else BAD))
                 )
-        widths = [1.6 * cm, 6.4 * cm] + [(27.0 - 8.0) * cm / (len(header) - 2)] * (len(header) - 2)
-        flag = header.index("F/U")
-        widths[flag] = 0.9 * cm
-        spare = (27.0 * cm - sum(widths)) / (len(header) - 3)
-        widths = [w + spare if i >= 2 and i != flag else w for i, w in enumerate(widths)]
         return [
             Paragraph(_escape(f"{statement.title} - {self.pack.period}"), self.h2),
-            self.table(rows, widths, 2, extra),
+            self.table(rows, _widths(columns), 2, extra),
         ]
 
-    def kpis(self) -> Any:
-        from reportlab.lib.units import cm
-
-        pack = self.pack
-        rows = [["KPI", "Value", "Previous", "Change", "Change %", "Budget", "vs budget"]]
-        for k in pack.kpis:
-            if k.unit == "percent":
-                shown = [
-                    formatting.percent(k.value),
-                    formatting.percent(k.previous),
-                    formatting.points(k.change),
-                    "",
-                    formatting.percent(k.budget),
-                    "",
-                ]
-            else:
-                shown = [
-                    formatting.amount(k.value, pack.currency),
-                    formatting.amount(k.previous, pack.currency),
-                    formatting.amount(k.change, pack.currency),
-                    formatting.percent(k.change_pct),
-                    formatting.amount(k.budget, pack.currency),
-                    formatting.percent(k.vs_budget_pct),
-                ]
-            rows.append([k.label, *shown])
-        return self.table(rows, [5.2 * cm] + [3.6 * cm] * 6, 1)
-
     def variances(self) -> Any:
-        from reportlab.lib.units import cm
-
-        pack = self.pack
-        rows = [["Entity", "Account", "Name", "Actual", "Budget", "Variance", "Var %", "F/U"]]
-        extra = []
-        for v in pack.top_variances:
-            entity = "Consolidated" if v.entity_id == CONSOLIDATED_ENTITY else v.entity_id
-            rows.append(
-                [
-                    entity,
-                    v.account_id,
-                    _clip(v.account_name, 40),
-                    formatting.amount(v.actual, pack.currency),
-                    formatting.amount(v.budget, pack.currency),
-                    formatting.amount(v.variance, pack.currency),
-                    formatting.percent(v.variance_pct),
-                    formatting.favourability(v.favourable),
-                ]
-            )
-            extra.append(
-                (
-                    "TEXTCOLOR",
-                    (7, len(rows) - 1),
-                    (7, len(rows) - 1),
-                    self.colors.HexColor(GOOD if v.favourable else BAD),
-                )
-            )
-        return self.table(
-            rows, [3.0 * cm, 1.8 * cm, 6.6 * cm, 3.6 * cm, 3.6 * cm, 3.6 * cm, 2.4 * cm, 1.2 * cm], 3, extra
-        )
+        table = variance_table(self.pack)
+        flag_col = next(i for i, column in enumerate(table.columns_in("sheet")) if column.kind == "flag")
+        extra = [
+            ("TEXTCOLOR", (flag_col, r), (flag_col, r), self.colors.HexColor(GOOD if v.favourable else BAD))
+            for r, v in enumerate(table.rows, start=1)
+        ]
+        return self.declared(table, extra)
 
     def alerts(self, alerts: tuple[AlertRow, ...]) -> Any:
-        from reportlab.lib.units import cm
         from reportlab.platypus import Paragraph
 
         if not alerts:
             return Paragraph("None for this period.", self.body)
-        rows = [["Severity", "Status", "Entity", "Title", "Count", "First seen", "Last seen"]]
-        for a in alerts:
-            entity = "Consolidated" if a.entity_id == CONSOLIDATED_ENTITY else a.entity_id
-            rows.append(
-                [
-                    a.severity,
-                    a.status,
-                    entity,
-                    _clip(a.title, 70),
-                    str(a.count),
-                    _when(a.first_seen),
-                    _when(a.last_seen),
-                ]
-            )
-        return self.table(rows, [1.9 * cm, 2.4 * cm, 2.6 * cm, 12.2 * cm, 1.3 * cm, 3.3 * cm, 3.3 * cm], 4)
+        return self.declared(alert_table(self.pack, alerts))
 
     def story(self) -> list[Any]:
         from reportlab.lib.units import cm
@@ -256,7 +207,7 @@ class _Builder:
             ),
             Spacer(1, 0.3 * cm),
             Paragraph("Headline KPIs (consolidated)", self.h2),
-            self.kpis(),
+            self.declared(kpi_table(pack)),
             Spacer(1, 0.3 * cm),
         ]
         if self.chart_png:
@@ -280,8 +231,7 @@ class _Builder:
             Spacer(1, 0.4 * cm),
             Paragraph("Data quality", self.h2),
         ]
-        rows = [["Item", "Value"], *[[label, _clip(value, 120)] for label, value in pack.data_quality]]
-        story.append(self.table(rows, [6 * cm, 21 * cm], 99))
+        story.append(self.declared(data_quality_table(pack)))
         if pack.notes:
             story += [Spacer(1, 0.3 * cm), Paragraph("Notes", self.h2)]
             story += [Paragraph(_escape(note), self.small) for note in pack.notes]

@@ -1,5 +1,6 @@
-"""The pack as an Excel workbook (XlsxWriter): one sheet per statement, frozen headers, number formats,
-totals as formulas that carry their computed values (so any reader sees the number without recalculating)."""
+"""The pack as an Excel workbook (XlsxWriter): the tables of reports/tables.py, one sheet per statement,
+frozen headers, a number format per kind of cell, totals as formulas that carry their computed values
+(so any reader sees the number without recalculating)."""
 
 from __future__ import annotations
 
@@ -13,17 +14,20 @@ from finance_core.identifiers import CONSOLIDATED_ENTITY
 
 from reports import formatting
 from reports.pack import Line, Pack, Statement
+from reports.tables import (
+    Column,
+    Kind,
+    Table,
+    alert_table,
+    data_quality_table,
+    kpi_table,
+    statement_table,
+    trend_table,
+    variance_table,
+)
 
 HEADER_ROW = 3
 FIRST_LINE_ROW = HEADER_ROW + 1
-COLUMN_TITLES = {
-    "actual": "Actual",
-    "budget": "Budget",
-    "variance": "Variance",
-    "variance_pct": "Var %",
-    "prior_period": "Prior period",
-    "prior_year": "Prior year",
-}
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 MAX_FORMULA_CHARS = 8000
 
@@ -37,16 +41,6 @@ def sheet_name(title: str, taken: set[str]) -> str:
         name, n = base[: 31 - len(suffix)] + suffix, n + 1
     taken.add(name.lower())
     return name
-
-
-def statement_columns(statement: Statement) -> list[str]:
-    """Data columns of a statement sheet, in order (after Account and Line), with the F/U flag."""
-    columns: list[str] = []
-    for column in statement.columns:
-        columns.append(column)
-        if column == "variance_pct":
-            columns.append("favourable")
-    return columns
 
 
 def _text(sheet: Any, row: int, col: int, text: str, style: Any) -> None:
@@ -102,10 +96,11 @@ def _fraction(percent: int | Decimal | None) -> float | None:
     return None if percent is None else float(Decimal(percent) / 100)
 
 
-def _write_statement(workbook: Any, sheet: Any, fmt: _Formats, pack: Pack, statement: Statement) -> None:
+def _write_statement(sheet: Any, fmt: _Formats, pack: Pack, statement: Statement) -> None:
     currency = pack.currency
-    columns = statement_columns(statement)
-    col_of = {name: 2 + i for i, name in enumerate(columns)}
+    table = statement_table(statement)
+    columns = table.columns_in("sheet")
+    col_of = {column.key: i for i, column in enumerate(columns)}
     _text(sheet, 0, 0, f"{statement.title} - {pack.org_name} - {pack.period} ({currency})", fmt.title)
     _text(
         sheet,
@@ -115,25 +110,7 @@ def _write_statement(workbook: Any, sheet: Any, fmt: _Formats, pack: Pack, state
         f"prior year {statement.prior_year}; amounts in {currency}",
         fmt.subtitle,
     )
-    _text_row(
-        sheet,
-        HEADER_ROW,
-        ["Account", "Line"]
-        + [
-            "F/U"
-            if c == "favourable"
-            else COLUMN_TITLES[c]
-            + (
-                f" {statement.prior_period}"
-                if c == "prior_period"
-                else f" {statement.prior_year}"
-                if c == "prior_year"
-                else ""
-            )
-            for c in columns
-        ],
-        fmt.header,
-    )
+    _text_row(sheet, HEADER_ROW, [column.title for column in columns], fmt.header)
     row_of = {line.key: FIRST_LINE_ROW + i for i, line in enumerate(statement.lines)}
     for line in statement.lines:
         row = row_of[line.key]
@@ -142,26 +119,24 @@ def _write_statement(workbook: Any, sheet: Any, fmt: _Formats, pack: Pack, state
             _text(sheet, row, 0, "", fmt.section)
             _text(sheet, row, 1, line.label, fmt.section)
             continue
-        _text(sheet, row, 0, line.account_id or "", fmt.text)
-        _text(
-            sheet, row, 1, line.label, fmt.bold if strong or line.kind == "ratio" else fmt.indents[min(line.level, 5)]
-        )
-        for column in columns:
-            col = col_of[column]
-            if column == "favourable":
-                flag = formatting.favourability(line.favourable)
-                if flag:
-                    _text(sheet, row, col, flag, fmt.good if line.favourable else fmt.bad)
+        for col, column in enumerate(columns):
+            if column.key == "label":
+                style = fmt.bold if strong or line.kind == "ratio" else fmt.indents[min(line.level, 5)]
+                _text(sheet, row, col, line.label, style)
                 continue
-            _write_value(sheet, fmt, statement, line, column, row, col, col_of, row_of, currency, strong)
+            kind = column.kind_of(line)
+            if kind == "money":
+                _write_amount(sheet, fmt, statement, line, column.key, row, col, col_of, row_of, currency, strong)
+            else:
+                # A margin's line is bold like a total.
+                _write_cell(sheet, fmt, kind, column.value(line), row, col, pack, strong or line.kind == "ratio")
     sheet.freeze_panes(FIRST_LINE_ROW, 2)
-    sheet.set_column(0, 0, 10)
-    sheet.set_column(1, 1, 36)
-    sheet.set_column(2, 1 + len(columns), 15)
+    for col, column in enumerate(columns):
+        sheet.set_column(col, col, column.width)
     sheet.set_row(HEADER_ROW, 30)
 
 
-def _write_value(
+def _write_amount(
     sheet: Any,
     fmt: _Formats,
     statement: Statement,
@@ -174,23 +149,16 @@ def _write_value(
     currency: str,
     strong: bool,
 ) -> None:
+    """A statement amount: the variance and the totals as formulas carrying their value, the rest as numbers."""
     value = line.values.get(column)
     if value is None:
-        return
-    if line.unit == "percent":
-        if column == "variance":
-            sheet.write_number(row, col, float(value), fmt.points)
-        elif column != "variance_pct":
-            sheet.write_number(row, col, _fraction(value), fmt.percent_bold)
-        return
-    if column == "variance_pct":
-        sheet.write_number(row, col, _fraction(value), fmt.percent)
         return
     cached = formatting.excel_value(int(value), currency)
     style = fmt.amount_bold if strong else fmt.amount
     # A month in progress is judged against its budget to date (finance_core.progress): its variance
     # is a number, not the formula actual - budget of the whole month's plan.
-    if column == "variance" and int(value) == int(line.values["actual"]) - int(line.values["budget"]):
+    actual, budget = line.values.get("actual"), line.values.get("budget")
+    if column == "variance" and actual is not None and budget is not None and value == actual - budget:
         formula = f"={_cell(row, col_of['actual'])}-{_cell(row, col_of['budget'])}"
         sheet.write_formula(row, col, formula, style, cached)
         return
@@ -202,6 +170,28 @@ def _write_value(
         sheet.write_number(row, col, cached, style)
     else:
         sheet.write_formula(row, col, total, style, cached)
+
+
+def _write_cell(
+    sheet: Any, fmt: _Formats, kind: Kind, value: Any, row: int, col: int, pack: Pack, strong: bool
+) -> None:
+    """One cell of a declared column, in the format of its kind."""
+    if value is None or kind == "blank":
+        return
+    if kind == "money":
+        sheet.write_number(row, col, _money(value, pack), fmt.amount_bold if strong else fmt.amount)
+    elif kind == "percent":
+        sheet.write_number(row, col, _fraction(value), fmt.percent_bold if strong else fmt.percent)
+    elif kind == "points":
+        sheet.write_number(row, col, float(value), fmt.points)
+    elif kind == "flag":
+        _text(sheet, row, col, formatting.favourability(value), fmt.good if value else fmt.bad)
+    elif kind == "count":
+        sheet.write_number(row, col, value, fmt.text)
+    elif kind == "time":
+        sheet.write_datetime(row, col, value.replace(tzinfo=None), fmt.date)
+    else:
+        _text(sheet, row, col, str(value), fmt.bold if strong else fmt.text)
 
 
 def _sum_formula(statement: Statement, line: Line, column: str, col: int, row_of: dict[str, int]) -> str | None:
@@ -220,41 +210,25 @@ def _sum_formula(statement: Statement, line: Line, column: str, col: int, row_of
     return formula if len(formula) <= MAX_FORMULA_CHARS else None
 
 
-def _write_table(
-    sheet: Any,
-    fmt: _Formats,
-    title: str,
-    subtitle: str,
-    headers: list[str],
-    rows: list[list[tuple[Any, Any]]],
-    widths: list[int],
-) -> None:
+def _write_table(sheet: Any, fmt: _Formats, title: str, subtitle: str, table: Table[Any], pack: Pack) -> int:
+    """A declared table under a title; returns the row after its last line."""
+    columns: list[Column[Any]] = table.columns_in("sheet")
     _text(sheet, 0, 0, title, fmt.title)
     _text(sheet, 1, 0, subtitle, fmt.subtitle)
-    _text_row(sheet, HEADER_ROW, headers, fmt.header)
-    for r, cells in enumerate(rows, start=FIRST_LINE_ROW):
-        for c, (value, style) in enumerate(cells):
-            if value is None:
-                continue
-            if isinstance(value, float | int) and not isinstance(value, bool):
-                sheet.write_number(r, c, value, style)
-            elif hasattr(value, "tzinfo"):
-                sheet.write_datetime(r, c, value.replace(tzinfo=None), style)
-            else:
-                _text(sheet, r, c, str(value), style)
+    _text_row(sheet, HEADER_ROW, [column.title for column in columns], fmt.header)
+    for r, row in enumerate(table.rows, start=FIRST_LINE_ROW):
+        for c, column in enumerate(columns):
+            # A column naming the row (a KPI, an item) is bold, as the rows' headings.
+            heading = c == 0 and column.key in ("label", "item")
+            _write_cell(sheet, fmt, column.kind_of(row), column.value(row), r, c, pack, strong=heading)
     sheet.freeze_panes(FIRST_LINE_ROW, 0)
-    for c, width in enumerate(widths):
-        sheet.set_column(c, c, width)
+    for c, column in enumerate(columns):
+        sheet.set_column(c, c, column.width)
+    return FIRST_LINE_ROW + len(table.rows)
 
 
 def _money(minor: int | None, pack: Pack) -> float | None:
     return None if minor is None else formatting.excel_value(int(minor), pack.currency)
-
-
-def _kpi_value(value: Any, unit: str, pack: Pack) -> float | None:
-    if value is None:
-        return None
-    return _fraction(value) if unit == "percent" else _money(int(value), pack)
 
 
 def render_xlsx(pack: Pack) -> bytes:
@@ -280,118 +254,22 @@ def render_xlsx(pack: Pack) -> bytes:
     subtitle = f"{pack.org_name} - {pack.period} ({pack.period_status}) - amounts in {pack.currency}"
 
     summary = workbook.add_worksheet(sheet_name("Summary", taken))
-    kpi_rows = []
-    for kpi in pack.kpis:
-        style = fmt.percent if kpi.unit == "percent" else fmt.amount
-        change_style = fmt.points if kpi.unit == "percent" else fmt.amount
-        kpi_rows.append(
-            [
-                (kpi.label, fmt.bold),
-                (_kpi_value(kpi.value, kpi.unit, pack), style),
-                (_kpi_value(kpi.previous, kpi.unit, pack), style),
-                (
-                    float(kpi.change)
-                    if kpi.unit == "percent" and kpi.change is not None
-                    else _kpi_value(kpi.change, kpi.unit, pack),
-                    change_style,
-                ),
-                (_fraction(kpi.change_pct), fmt.percent),
-                (_kpi_value(kpi.budget, kpi.unit, pack), style),
-                (_fraction(kpi.vs_budget_pct), fmt.percent),
-            ]
-        )
-    _write_table(
-        summary,
-        fmt,
-        f"Headline KPIs - {pack.org_name}",
-        subtitle,
-        ["KPI", "Value", "Previous period", "Change", "Change %", "Budget", "vs budget %"],
-        kpi_rows,
-        [28, 16, 16, 16, 12, 16, 12],
-    )
-    notes_row = FIRST_LINE_ROW + len(kpi_rows) + 2
+    end = _write_table(summary, fmt, f"Headline KPIs - {pack.org_name}", subtitle, kpi_table(pack), pack)
+    notes_row = end + 2
     _text(summary, notes_row, 0, "Notes", fmt.bold)
     for i, note in enumerate(pack.notes, start=1):
         _text(summary, notes_row + i, 0, note, fmt.text)
 
     for statement in pack.statements:
         title = "P&L Consolidated" if statement.entity_id == CONSOLIDATED_ENTITY else f"P&L {statement.entity_id}"
-        _write_statement(workbook, workbook.add_worksheet(sheet_name(title, taken)), fmt, pack, statement)
+        _write_statement(workbook.add_worksheet(sheet_name(title, taken)), fmt, pack, statement)
 
-    _write_table(
-        workbook.add_worksheet(sheet_name("Top variances", taken)),
-        fmt,
-        "Top variances vs budget",
-        subtitle,
-        ["Entity", "Account", "Name", "Actual", "Budget", "Variance", "Var %", "F/U"],
-        [
-            [
-                (v.entity_id, fmt.text),
-                (v.account_id, fmt.text),
-                (v.account_name, fmt.text),
-                (_money(v.actual, pack), fmt.amount),
-                (_money(v.budget, pack), fmt.amount),
-                (_money(v.variance, pack), fmt.amount),
-                (_fraction(v.variance_pct), fmt.percent),
-                (formatting.favourability(v.favourable), fmt.good if v.favourable else fmt.bad),
-            ]
-            for v in pack.top_variances
-        ],
-        [12, 10, 32, 16, 16, 16, 10, 6],
-    )
-
-    _write_table(
-        workbook.add_worksheet(sheet_name("Trends", taken)),
-        fmt,
-        "Trends and forecast (consolidated)",
-        subtitle,
-        ["Metric", "Period", "Kind", "Actual", "Budget", "Forecast", "Lower", "Upper"],
-        [
-            [
-                (t.metric, fmt.text),
-                (t.period, fmt.text),
-                (t.kind, fmt.text),
-                (_money(t.actual, pack), fmt.amount),
-                (_money(t.budget, pack), fmt.amount),
-                (_money(t.forecast, pack), fmt.amount),
-                (_money(t.lower, pack), fmt.amount),
-                (_money(t.upper, pack), fmt.amount),
-            ]
-            for t in pack.trends
-        ],
-        [14, 10, 10, 16, 16, 16, 16, 16],
-    )
-
-    _write_table(
-        workbook.add_worksheet(sheet_name("Alerts", taken)),
-        fmt,
-        f"Alerts and anomalies of {pack.period}",
-        subtitle,
-        ["Severity", "Status", "Type", "Entity", "Title", "Count", "First seen", "Last seen"],
-        [
-            [
-                (a.severity, fmt.text),
-                (a.status, fmt.text),
-                (a.rule_type, fmt.text),
-                (a.entity_id, fmt.text),
-                (a.title, fmt.text),
-                (a.count, fmt.text),
-                (a.first_seen, fmt.date),
-                (a.last_seen, fmt.date),
-            ]
-            for a in pack.alerts
-        ],
-        [10, 13, 10, 12, 60, 7, 17, 17],
-    )
-
-    _write_table(
-        workbook.add_worksheet(sheet_name("Data quality", taken)),
-        fmt,
-        "Data quality",
-        subtitle,
-        ["Item", "Value"],
-        [[(label, fmt.bold), (value, fmt.text)] for label, value in pack.data_quality],
-        [30, 90],
-    )
+    for name, title, table in (
+        ("Top variances", "Top variances vs budget", variance_table(pack)),
+        ("Trends", "Trends and forecast (consolidated)", trend_table(pack)),
+        ("Alerts", f"Alerts and anomalies of {pack.period}", alert_table(pack)),
+        ("Data quality", "Data quality", data_quality_table(pack)),
+    ):
+        _write_table(workbook.add_worksheet(sheet_name(name, taken)), fmt, title, subtitle, table, pack)
     workbook.close()
     return buffer.getvalue()

@@ -440,7 +440,8 @@ def test_a_burst_of_changes_yields_few_trend_computations_and_the_final_trends_r
         what="the aggregates to reflect every record",
     )
     request = db.document(f"organizations/{org_id}/trend_requests/consolidated")
-    # Let the debounce window pass, then run the sweep's step for this org (the trailing edge). The
+    # Run the sweep's step for this org (the trailing edge) until it has computed after the last
+    # request: inside the debounce window it leaves the request pending, after it it computes. The
     # local emulator has no scheduler, and the deployed sweep visits every org of the shared
     # emulator, so its per-org step runs here with the functions' own code and clients.
     wait_until(
@@ -448,10 +449,13 @@ def test_a_burst_of_changes_yields_few_trend_computations_and_the_final_trends_r
         120,
         what="no trend computation running",
     )
-    time.sleep(6)
-    trend_requests().sweep_org(org_id)
-    state = request.get().to_dict()
-    assert state["computed_at"] > state["requested_at"], "a computation started after the last request"
+
+    def swept() -> dict | None:
+        trend_requests().sweep_org(org_id)
+        state = request.get().to_dict() or {}
+        return state if state.get("computed_at") and state["computed_at"] > state["requested_at"] else None
+
+    state = wait_until(swept, 120, interval=1.0, what="a computation started after the last request")
     computations, requests = state["computations"], state["requests"]
     actual_changes = changes - len(periods)  # budget changes do not request trends
     assert computations <= max(8, actual_changes // 4), (computations, requests, actual_changes)

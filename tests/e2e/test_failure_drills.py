@@ -43,7 +43,7 @@ KILLED_FUNCTIONS = (
     "refresh_aggregate_views",
     "sink_changes_to_bigquery",
 )
-OUTBOX_DELAY_SECONDS = 21  # realtime_processor.outbox.SWEEP_AFTER, plus a second
+OUTBOX_SWEEP_INTERVAL = 5  # seconds between runs of the sweep (it takes documents older than SWEEP_AFTER, 20 s)
 
 
 def workers(stack, function: str) -> list[int]:
@@ -86,12 +86,19 @@ def recover_and_compare(stack, db, scenario, reference) -> dict[str, int]:
     wait_for_events(db, scenario.org_id, scenario.org_deliveries, timeout=300)
     print(f"[drill] every delivery accounted for after {time.monotonic() - began:.1f} s")
     changes = db.collection(f"organizations/{scenario.org_id}/record_changes")
-    unfinished = [s for s in changes.stream() if s.get("state") in ("pending", "applied")]
-    if unfinished:
-        # The recovering mechanism of a lost trigger: the sweep, once the documents are old enough.
-        time.sleep(OUTBOX_DELAY_SECONDS)
-        response = run_scheduled(stack, "publish_pending_changes")
-        assert response.status_code == 200, response.text
+
+    def unfinished() -> list:
+        return [s for s in changes.stream() if s.get("state") in ("pending", "applied")]
+
+    if unfinished():
+        # The recovering mechanism of a lost trigger: the sweep, which takes the documents once they
+        # are old enough (SWEEP_AFTER). Run it until none is left unfinished.
+        def swept() -> bool:
+            response = run_scheduled(stack, "publish_pending_changes")
+            assert response.status_code == 200, response.text
+            return not unfinished()
+
+        wait_until(swept, 120, interval=OUTBOX_SWEEP_INTERVAL, what="the outbox sweep to finish every change")
     expected = scenario.expected_totals(reference["fx_rates"])
 
     def aggregates_exact():
@@ -152,7 +159,8 @@ def test_a_reload_of_the_functions_emulator_mid_stream_recovers(stack, db):
     main = ROOT / "functions" / "main.py"
     before = {pid for function in KILLED_FUNCTIONS for pid in workers(stack, function)}
     publisher = stream(stack, scenario.deliveries, seconds=6)
-    time.sleep(2)
+    # Mid-stream: once part of the deliveries has gone through.
+    wait_for_events(db, org, len(scenario.deliveries) // 10, timeout=120)
     # The emulator watches the source: a touched main.py stops every worker and registers the triggers again.
     os.utime(main)
     publisher.join()

@@ -54,8 +54,10 @@ def set_policy(db, org_id: str, body: dict[str, Any]) -> None:
     db.document(f"organizations/{org_id}/alert_settings/notification_policy").set(body)
 
 
-def alerts_of(db, org_id: str) -> list[dict[str, Any]]:
-    return [s.to_dict() for s in db.collection(f"organizations/{org_id}/alerts").stream()]
+def alerts_of(db, org_id: str, *, markers: bool = False) -> list[dict[str, Any]]:
+    """The org's alerts (the marker's only when asked)."""
+    docs = [s.to_dict() for s in db.collection(f"organizations/{org_id}/alerts").stream()]
+    return [d for d in docs if markers or d.get("rule_id") != MARKER_RULE]
 
 
 # The serial Firestore trigger and the emulator's 4 worker slots are shared by every test of the
@@ -79,9 +81,27 @@ def expense(
     return event(org_id, record_id, version, entity=entity, account=account, period=period, amount=amount)
 
 
-def settle(seconds: float = 3.0) -> None:
-    """Give late notifications a chance to show up before asserting that none did."""
-    time.sleep(seconds)
+# Before asserting that something did not happen (a second notification, a second count), a test
+# waits for something that did: a marker line published after the action, on an account no other
+# rule watches, has been evaluated (its rule, without channels, raised its alert). A change
+# published before the marker has then been through the pipeline too.
+MARKER_RULE = "processed-marker"
+MARKER_ENTITY, MARKER_ACCOUNT = "us-west", "6400"
+
+
+def marker_rule() -> dict[str, Any]:
+    """The marker's rule: any posting on its account fires it; no channel, so it never notifies."""
+    return rule(MARKER_RULE, "0.00", severity="info", channels=(), entity=MARKER_ENTITY, account=MARKER_ACCOUNT)
+
+
+def processed_after(stack, db, org_id: str) -> None:
+    """Publish a marker line and wait until it has been evaluated: what was published before has been too."""
+    publish(stack, [expense(org_id, "processed-marker", "1.00", entity=MARKER_ENTITY, account=MARKER_ACCOUNT)])
+    wait_until(
+        lambda: any(a["rule_id"] == MARKER_RULE for a in alerts_of(db, org_id, markers=True)),
+        PIPELINE_WAIT,
+        what="the marker published after the action to be evaluated",
+    )
 
 
 def change_messages(db, org_id: str) -> dict[str, bytes]:
@@ -93,7 +113,10 @@ def change_messages(db, org_id: str) -> dict[str, bytes]:
 
 def bigquery_rows(stack, org_id: str, view: str = "alerts") -> list[dict[str, Any]]:
     client = bigquery_client(stack.config)
-    query = f"SELECT * FROM `{stack.config.project_id}.finance.{view}` WHERE org_id = @org ORDER BY changed_at"
+    query = (
+        f"SELECT * FROM `{stack.config.project_id}.finance.{view}` WHERE org_id = @org "
+        f"AND rule_id != '{MARKER_RULE}' ORDER BY changed_at"
+    )
     from google.cloud import bigquery
 
     config = bigquery.QueryJobConfig(query_parameters=[bigquery.ScalarQueryParameter("org", "STRING", org_id)])
@@ -117,7 +140,7 @@ def fire_scheduled(stack, name: str) -> None:
 
 def test_a_breach_raises_one_alert_that_counts_while_it_persists_and_resolves_when_cleared(stack, db, org_id):
     broken = {"rule_id": "broken", "name": "Broken", "type": "absolute", "severity": "loud", "target": {}}
-    seed_org(db, org_id, rules=[broken, rule("salaries-high")])
+    seed_org(db, org_id, rules=[broken, rule("salaries-high"), marker_rule()])
     with WebhookReceiver() as hook:
         add_channel(db, org_id, "hook", {"type": "webhook", "url": f"{hook.url}/ops"})
         # Each step waits for the alert to show the previous change: an evaluation reads the
@@ -142,7 +165,7 @@ def test_a_breach_raises_one_alert_that_counts_while_it_persists_and_resolves_wh
         publish(stack, [expense(org_id, "s-1", "700.00", version=2)])  # back to 800.00: cleared
         [alert] = wait_alerts(db, org_id, lambda docs: docs[0]["status"] == "resolved", "resolution")
         assert alert["count"] == 2 and alert["resolved_at"] is not None
-        settle()
+        processed_after(stack, db, org_id)
         assert len(hook.delivered("/ops")) == 1, "one notification for the whole episode"
         payload = hook.delivered("/ops")[0].body
         assert payload["alert_ids"] == [alert["fingerprint"]] and payload["text"].startswith("[CRITICAL]")
@@ -160,7 +183,7 @@ def test_a_breach_raises_one_alert_that_counts_while_it_persists_and_resolves_wh
 
 
 def test_a_redelivered_change_neither_counts_twice_nor_notifies_again(stack, db, org_id):
-    seed_org(db, org_id, rules=[rule("salaries-high")])
+    seed_org(db, org_id, rules=[rule("salaries-high"), marker_rule()])
     with WebhookReceiver() as hook:
         add_channel(db, org_id, "hook", {"type": "webhook", "url": f"{hook.url}/ops"})
         publish(stack, [expense(org_id, "s-1", "1500.00")])
@@ -171,7 +194,7 @@ def test_a_redelivered_change_neither_counts_twice_nor_notifies_again(stack, db,
         topic = publisher.topic_path(stack.config.project_id, "financial-record-changes")
         for _ in range(2):
             publisher.publish(topic, data, org_id=org_id).result(timeout=30)
-        settle(6)
+        processed_after(stack, db, org_id)
         [alert] = alerts_of(db, org_id)
         assert alert["count"] == 1 and alert["applied_change_ids"] == [json.loads(data)["change_id"]]
         assert len(hook.all("/ops")) == 1
@@ -179,7 +202,7 @@ def test_a_redelivered_change_neither_counts_twice_nor_notifies_again(stack, db,
 
 
 def test_a_condition_that_flaps_within_the_cooldown_notifies_once(stack, db, org_id):
-    seed_org(db, org_id, rules=[rule("salaries-high", cooldown_seconds=3600)])
+    seed_org(db, org_id, rules=[rule("salaries-high", cooldown_seconds=3600), marker_rule()])
     with WebhookReceiver() as hook:
         add_channel(db, org_id, "hook", {"type": "webhook", "url": f"{hook.url}/ops"})
         publish(stack, [expense(org_id, "s-1", "1500.00")])
@@ -191,7 +214,7 @@ def test_a_condition_that_flaps_within_the_cooldown_notifies_once(stack, db, org
         [alert] = wait_alerts(
             db, org_id, lambda docs: docs[0]["status"] == "active" and docs[0]["count"] == 2, "the alert firing again"
         )
-        settle()
+        processed_after(stack, db, org_id)
         assert len(hook.all("/ops")) == 1, "no second notification within the cooldown"
     assert alert["fired_at"] > alert["first_seen"]
 
@@ -200,7 +223,7 @@ def test_a_condition_that_flaps_within_the_cooldown_notifies_once(stack, db, org
 
 
 def test_alerts_raised_together_share_one_notification_after_the_group_wait(stack, db, org_id):
-    seed_org(db, org_id, all_periods_open=True, rules=[rule("salaries-high", severity="warning")])
+    seed_org(db, org_id, all_periods_open=True, rules=[rule("salaries-high", severity="warning"), marker_rule()])
     set_policy(db, org_id, {"group_wait_seconds": 5, "group_interval_seconds": 600})
     with WebhookReceiver() as hook:
         add_channel(db, org_id, "hook", {"type": "webhook", "url": f"{hook.url}/ops"})
@@ -208,7 +231,7 @@ def test_alerts_raised_together_share_one_notification_after_the_group_wait(stac
         publish(stack, [expense(org_id, f"s-{p}", "2000.00", period=p) for p in ("2026-08", "2026-09", "2026-10")])
         docs = wait_alerts(db, org_id, lambda docs: len(docs) == 3, "three alerts")
         wait_until(lambda: hook.delivered("/ops"), PIPELINE_WAIT, what="the group notification")
-        settle(4)
+        processed_after(stack, db, org_id)
         [notification] = hook.all("/ops")
         assert sorted(notification.body["alert_ids"]) == sorted(d["fingerprint"] for d in docs)
         assert notification.body["text"] == f"[WARNING] 3 alerts firing in {org_id}"
@@ -255,14 +278,14 @@ def test_an_email_channel_gets_a_text_and_an_html_part(stack, db, org_id):
 
 
 def test_the_org_cap_holds_back_a_group_and_the_scheduled_sweep_sends_it_when_due(stack, db, org_id):
-    seed_org(db, org_id, rules=[rule("salaries-high"), rule("marketing-high", account="6200")])
+    seed_org(db, org_id, rules=[rule("salaries-high"), rule("marketing-high", account="6200"), marker_rule()])
     set_policy(db, org_id, {"max_notifications_per_hour": 1})
     with WebhookReceiver() as hook:
         add_channel(db, org_id, "hook", {"type": "webhook", "url": f"{hook.url}/ops"})
         publish(stack, [expense(org_id, "s-1", "1500.00"), expense(org_id, "m-1", "1500.00", account="6200")])
         wait_alerts(db, org_id, lambda docs: len(docs) == 2, "two alerts")
         wait_until(lambda: hook.delivered("/ops"), PIPELINE_WAIT, what="the first group's notification")
-        settle()
+        processed_after(stack, db, org_id)
         assert len(hook.all("/ops")) == 1, "the cap of 1 per hour holds the second group back"
         groups = [s.to_dict() for s in db.collection(f"organizations/{org_id}/alert_groups").stream()]
         held = [g for g in groups if g["pending"]]
@@ -287,6 +310,7 @@ def test_unacknowledged_critical_alerts_escalate_and_an_acknowledgement_stops_it
         rules=[
             rule("salaries-high", escalation=escalation),
             rule("marketing-high", account="6200", escalation=escalation),
+            marker_rule(),
         ],
     )
     with WebhookReceiver() as hook:
@@ -304,7 +328,7 @@ def test_unacknowledged_critical_alerts_escalate_and_an_acknowledgement_stops_it
         time.sleep(1.5)
         fire_scheduled(stack, "escalate_alerts")
         wait_until(lambda: hook.delivered("/pager"), PIPELINE_WAIT, what="the escalation")
-        settle(2)
+        processed_after(stack, db, org_id)
         [page] = hook.all("/pager")
         assert page.body["kind"] == "escalation"
         assert page.body["alert_ids"] == [by_rule["marketing-high"]["fingerprint"]]

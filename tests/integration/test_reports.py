@@ -41,7 +41,7 @@ ENTITIES = ("us-east", "us-west")
 ACCOUNTS = ("4100", "4200", "5100", "6100", "7100", "8200", "9100")
 LOADS = ((PERIOD, "actual"), (PERIOD, "budget"), (PRIOR, "actual"), (PRIOR_YEAR, "actual"))
 PIPELINE_TIMEOUT = 300
-LABELS = {d.label: d.name for d in STANDARD_METRICS}
+LABELS = {d.label: d.metric_id for d in STANDARD_METRICS}
 AMOUNT = re.compile(r"^\(?[0-9][0-9,]*\.[0-9]{2}\)?$")
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -98,3 +100,21 @@ def test_the_predeploy_copy_of_the_core_carries_the_contract_and_its_data(tmp_pa
     assert not list(target.rglob("__pycache__"))
     (codebase,) = json.loads(FIREBASE_JSON.read_text())["functions"]
     assert any("--clean" in step for step in codebase["postdeploy"]) and "wheels" in codebase["ignore"]
+
+
+def test_deploying_the_functions_applies_the_trigger_policies_in_the_same_command(tmp_path):
+    """firebase deploy resets the triggers' dead letters and retries; its postdeploy hook sets them again.
+
+    The hook runs with firebase-tools' environment (PROJECT_DIR, GCLOUD_PROJECT); here the same
+    command line runs without --run, so it prints the commands it would run for that project.
+    """
+    (codebase,) = json.loads(FIREBASE_JSON.read_text())["functions"]
+    [hook] = [step for step in codebase["postdeploy"] if "apply_trigger_policies.py" in step]
+    assert codebase["postdeploy"][-1] == hook, "the policies come last, once the deployed triggers exist"
+    assert hook.endswith(" --run") and '--project "$GCLOUD_PROJECT"' in hook
+    env = {**os.environ, "PROJECT_DIR": str(ROOT), "GCLOUD_PROJECT": "finance-prod"}
+    printed = subprocess.run(
+        ["bash", "-c", hook.removesuffix(" --run")], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert "gcloud pubsub subscriptions update" in printed and "--project=finance-prod" in printed
+    assert "RETRY_POLICY_RETRY" in printed and "locations/us-central1/functions/" in printed

@@ -8,6 +8,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+from finance_core.aggregates import aggregate_version
 from rich.console import Console
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -181,10 +182,14 @@ DRAIN_SECONDS = 90
 
 
 def _drained(state: DashboardState, expected_total: int) -> bool:
-    """Every event sent is counted in data quality, and every applied one is visible on the listener."""
+    """Every event sent is counted in data quality, every applied one is visible on the listener, and the KPI
+    document is computed from the aggregate shown (so the last frame shows what the web dashboard shows)."""
     total = int((state.health or {}).get("total", 0))
     lag = state.lag_summary()
-    return total >= expected_total + state.stats.sent and lag.measured >= lag.applied
+    with state.lock:
+        shown = aggregate_version(state.actual)
+        in_kpis = int((state.kpis.get("source_versions") or {}).get(f"_all__{state.period}__actual", 0))
+    return total >= expected_total + state.stats.sent and lag.measured >= lag.applied and in_kpis >= shown
 
 
 def _org_period_in_progress(db, org_id: str, period: str) -> bool:

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { addMonths, periodInProgress, periodLabel, periodRange, periodState } from '../src/lib/periods';
-import { higherIsFavourable, isFavourable, metricHigherIsFavourable, verdict } from '../src/lib/variance';
+import { higherIsFavourable, isFavourable, isPercentMetric, metricHigherIsFavourable, verdict } from '../src/lib/variance';
 
 describe('favourability', () => {
   it('follows the account type, as the backend does', () => {
@@ -12,6 +12,15 @@ describe('favourability', () => {
     expect(isFavourable(0, higherIsFavourable('tax'))).toBe(true);
     expect(metricHigherIsFavourable('opex')).toBe(false);
     expect(metricHigherIsFavourable('ebitda')).toBe(true);
+  });
+
+  it("reads each standard metric's direction and unit from the core's definitions", () => {
+    expect(metricHigherIsFavourable('tax')).toBe(false);
+    expect(metricHigherIsFavourable('other_expense')).toBe(false);
+    expect(metricHigherIsFavourable('other_income')).toBe(true);
+    expect(metricHigherIsFavourable('runway_months')).toBe(true);
+    expect(isPercentMetric('gross_margin_pct')).toBe(true);
+    expect(isPercentMetric('gross_profit')).toBe(false);
   });
 
   it('judges a closed month against its budget', () => {

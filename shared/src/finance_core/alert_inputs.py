@@ -11,7 +11,7 @@ from finance_core.accounts import ChartOfAccounts
 from finance_core.aggregates import AggregateKey
 from finance_core.alert_rules import AlertRule, AlertTarget, MetricValue, RuleContext
 from finance_core.anomaly import DEFAULT_MAX_SEASONS
-from finance_core.metrics import PERCENT_QUANTUM, MetricGraph
+from finance_core.metrics import PERCENT_QUANTUM, MetricGraph, standard_graph
 from finance_core.periods import add_months
 
 # A forecast fits trend and season on two years: enough to see a season, short enough to follow
@@ -112,7 +112,7 @@ def plan_evaluations(
     series as of the last complete period, so a change anywhere in their window re-evaluates
     them there.
     """
-    graph = graph or MetricGraph()
+    graph = graph or standard_graph()
     planned: dict[tuple[str, str], PlannedEvaluation] = {}
     last_complete = add_months(current_period, -1)
     for rule in rules:

@@ -25,7 +25,7 @@ from finance_core.anomaly import (
 from finance_core.events import Scenario
 from finance_core.identifiers import CONSOLIDATED_ENTITY, identifier_problem
 from finance_core.metric_series import BUILTIN_IDS, QUANTUM, Unit
-from finance_core.metrics import PERCENT_QUANTUM, STANDARD_METRICS
+from finance_core.metrics import PERCENT_QUANTUM, STANDARD_BY_ID
 from finance_core.money import format_minor
 from finance_core.periods import months_between, parse_period
 from finance_core.trends import DEFAULT_HORIZON, TrendPattern, analyze_trend, linear_fit
@@ -37,8 +37,6 @@ METRIC_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 
 MetricValue = int | Decimal
 Measured = int | Decimal | float | None
-
-_METRICS = {definition.name: definition for definition in STANDARD_METRICS}
 
 
 class Severity(StrEnum):
@@ -94,12 +92,19 @@ class AlertTarget(BaseModel):
     @property
     def is_defined(self) -> bool:
         """True for a metric the org defines (metric_definitions), whose unit only its definition knows."""
-        return self.metric is not None and self.metric not in BUILTIN_IDS and self.metric not in _METRICS
+        return self.metric is not None and self.metric not in BUILTIN_IDS
 
     @property
     def is_percentage(self) -> bool:
-        """True for *_pct metrics (margins), whose values and thresholds are percentages, not money."""
-        return self.metric is not None and self.metric.endswith("_pct")
+        """True for a percentage metric (the margins), whose values and thresholds are percentages, not money.
+
+        A standard metric says so by its unit; an org's own metric whose unit is not known here is
+        taken as one when its id ends in _pct.
+        """
+        if self.metric is None:
+            return False
+        standard = STANDARD_BY_ID.get(self.metric)
+        return standard.is_percentage if standard is not None else self.metric.endswith("_pct")
 
 
 ChannelId = Annotated[str, Field(min_length=1, max_length=128)]
@@ -431,7 +436,7 @@ def _label(target: AlertTarget, context: RuleContext) -> str:
     if context.target_label:
         return context.target_label
     if target.metric is not None:
-        definition = _METRICS.get(target.metric)
+        definition = STANDARD_BY_ID.get(target.metric)
         return definition.label if definition else target.metric
     return f"Account {target.account_id}"
 
@@ -470,7 +475,7 @@ def _higher_is_better(target: AlertTarget, context: RuleContext) -> bool | None:
     if context.higher_is_better is not None:
         return context.higher_is_better
     if target.metric is not None:
-        definition = _METRICS.get(target.metric)
+        definition = STANDARD_BY_ID.get(target.metric)
         return metric_higher_is_favourable(definition) if definition else True
     return None if context.account_type is None else higher_is_favourable(context.account_type)
 

@@ -119,6 +119,11 @@ class MetricSpec:
             return int(value) if isinstance(value, int) else int(value.to_integral_value(ROUND_HALF_EVEN))
         return Decimal(value).quantize(QUANTUM[self.unit], ROUND_HALF_EVEN)
 
+    @property
+    def is_percentage(self) -> bool:
+        """True for a percentage: an exact Decimal at 4 decimals, whose differences are points."""
+        return self.unit is Unit.PERCENT
+
     def document(self) -> dict[str, object]:
         """The fields describing the metric to readers (dashboards, reports, kpis/current)."""
         return {
@@ -141,8 +146,11 @@ def _builtin(
     return MetricSpec(metric_id, label, parse_expression(text), unit, direction, builtin=True)
 
 
-# The P&L metrics every aggregate document carries (finance_core.metrics), as definitions: user
-# metrics read them by name, and they cannot be redefined.
+# The standard P&L metrics: the one definition of each (label, expression, unit, favourability).
+# Every aggregate document carries them (finance_core.metrics evaluates them at one period), reports,
+# alerts, trends and variance read their labels and directions here, and the web dashboard reads a
+# copy generated from them (web/src/lib/standardMetrics.ts, `./dev generate`). An org's own metrics
+# read them by name and cannot redefine them.
 BUILTIN_METRICS: tuple[MetricSpec, ...] = (
     _builtin("revenue", "Revenue", 'type("revenue")'),
     _builtin("cogs", "Cost of goods sold", 'type("cogs")', direction=Direction.LOWER_IS_BETTER),
@@ -261,6 +269,24 @@ class Calendar:
         return len(self.periods)
 
 
+def _quantizer(unit: Unit) -> Callable[[Value], Value]:
+    """MetricSpec.quantize for one unit, chosen once (it runs for every cell computed)."""
+    if unit in (Unit.MONEY, Unit.COUNT):
+
+        def whole(value: Value) -> Value:
+            if value is None or type(value) is int:
+                return value
+            return int(value) if isinstance(value, int) else int(value.to_integral_value(ROUND_HALF_EVEN))
+
+        return whole
+    quantum = QUANTUM[unit]
+
+    def at_quantum(value: Value) -> Value:
+        return None if value is None else Decimal(value).quantize(quantum, ROUND_HALF_EVEN)
+
+    return at_quantum
+
+
 def _add(a: Value, b: Value) -> Value:
     return None if a is None or b is None else a + b
 
@@ -351,7 +377,7 @@ class MetricSet:
         position = self._new_cell(spec.metric_id, metric=spec)
         reads: set[int] = set()
         evaluate = self._closure(spec.expression, reads)
-        quantize = spec.quantize
+        quantize = _quantizer(spec.unit)
 
         def compute(values: list[list[Value]], i: int) -> Value:
             try:
@@ -486,17 +512,18 @@ class MetricSet:
     def _full(self, accounts_by_period: Mapping[str, Mapping[str, int]]) -> list[list[Value]]:
         values = self.empty()
         periods = self.calendar.periods
+        size = len(periods)
+        computes = self._computes
         for position in self._order:
-            cell = self.cells[position]
             row = values[position]
-            if cell.is_base:
+            compute = computes[position]
+            if compute is None:
+                weights = self.cells[position].weights
                 for i, period in enumerate(periods):
                     totals = accounts_by_period.get(period) or {}
-                    row[i] = sum(weight * int(totals.get(a, 0)) for a, weight in cell.weights)
+                    row[i] = sum(weight * int(totals.get(a, 0)) for a, weight in weights)
             else:
-                compute = cell.compute
-                assert compute is not None
-                for i in range(len(periods)):
+                for i in range(size):
                     row[i] = compute(values, i)
         return values
 
@@ -585,6 +612,11 @@ class MetricSet:
         return computed
 
     # reading ----------------------------------------------------------------------------------
+
+    @property
+    def evaluation_order(self) -> list[int]:
+        """Positions of the cells, each after every cell it reads (a cell's own earlier periods aside)."""
+        return list(self._order)
 
     def metric_values(self, values: list[list[Value]], metric_id: str) -> list[Value]:
         """A metric's values, period by period."""

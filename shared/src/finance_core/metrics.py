@@ -1,109 +1,76 @@
-"""Calculation graph of derived metrics, defined as data, recomputed only where inputs changed."""
+"""The standard P&L metrics of one aggregate document: the expression engine's built-in definitions at one period.
+
+Every metric, standard or an org's own, is a definition of the expression language
+(`finance_core.metric_series`): the standard ones are `BUILTIN_METRICS` there, with their label,
+expression, unit and favourability. This module adds no definition and no arithmetic of its own: it
+compiles those definitions with the same engine (`MetricSet`) over a chart with one account per
+account type, and runs the compiled cells on one period, because the fold of an aggregate knows its
+totals per type. A change of some types recomputes only the metrics they reach. Over a series of
+periods, with an org's own definitions, the same definitions compile against the org's chart.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal
-from graphlib import CycleError, TopologicalSorter
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal, localcontext
 
-from finance_core.accounts import AccountType
+from finance_core.accounts import Account, AccountType, ChartOfAccounts
+from finance_core.metric_language import Binary, Neg, Node, Ref
+from finance_core.metric_series import (
+    BUILTIN_METRICS,
+    EXACT,
+    QUANTUM,
+    Calendar,
+    MetricSet,
+    MetricSpec,
+    Unit,
+)
 
-PERCENT_QUANTUM = Decimal("0.0001")
+PERCENT_QUANTUM = QUANTUM[Unit.PERCENT]
 
 MetricValue = int | Decimal | None
 
+# The standard metrics, in the order they are defined (labels, units and directions for readers).
+STANDARD_METRICS: tuple[MetricSpec, ...] = BUILTIN_METRICS
+STANDARD_BY_ID: Mapping[str, MetricSpec] = {spec.metric_id: spec for spec in STANDARD_METRICS}
 
-@dataclass(frozen=True)
-class MetricDefinition:
-    """One metric. Exactly one of the three shapes is used.
+# One account per type: `type("revenue")` selects the account "revenue", whose total is the type's.
+_TYPE_CHART = ChartOfAccounts(Account(t.value, t.value, t) for t in AccountType)
+# The single period of an aggregate document (any month: the standard metrics use no period function).
+_PERIOD = "2000-01"
 
-    - `account_types`: sum (in minor units) of the accounts of these types;
-    - `terms`: integer linear combination of other metrics, e.g. {"revenue": 1, "cogs": -1};
-    - `ratio`: (numerator, denominator) metrics, as a percentage with 4 decimals; None when the
-      denominator is zero, since a margin on no revenue is undefined, not infinite.
-    """
-
-    name: str
-    label: str
-    account_types: frozenset[AccountType] = frozenset()
-    terms: Mapping[str, int] = field(default_factory=dict)
-    ratio: tuple[str, str] | None = None
-
-    @property
-    def inputs(self) -> frozenset[str]:
-        """Metric names this metric reads."""
-        if self.ratio:
-            return frozenset(self.ratio)
-        return frozenset(self.terms)
-
-    @property
-    def is_percentage(self) -> bool:
-        """True for ratios (not money)."""
-        return self.ratio is not None
-
-
-def _sum(name: str, label: str, *types: AccountType) -> MetricDefinition:
-    return MetricDefinition(name, label, account_types=frozenset(types))
-
-
-STANDARD_METRICS: tuple[MetricDefinition, ...] = (
-    _sum("revenue", "Revenue", AccountType.REVENUE),
-    _sum("cogs", "Cost of goods sold", AccountType.COGS),
-    _sum("opex", "Operating expenses", AccountType.OPEX),
-    _sum("other_income", "Other income", AccountType.OTHER_INCOME),
-    _sum("other_expense", "Other expense (interest, D&A)", AccountType.OTHER_EXPENSE),
-    _sum("tax", "Income tax", AccountType.TAX),
-    MetricDefinition("gross_profit", "Gross profit", terms={"revenue": 1, "cogs": -1}),
-    MetricDefinition("gross_margin_pct", "Gross margin %", ratio=("gross_profit", "revenue")),
-    MetricDefinition("ebitda", "EBITDA", terms={"gross_profit": 1, "opex": -1}),
-    MetricDefinition("ebitda_margin_pct", "EBITDA margin %", ratio=("ebitda", "revenue")),
-    MetricDefinition(
-        "net_income", "Net income", terms={"ebitda": 1, "other_income": 1, "other_expense": -1, "tax": -1}
-    ),
-    MetricDefinition("net_margin_pct", "Net margin %", ratio=("net_income", "revenue")),
-)
-
-
-class MetricGraphError(ValueError):
-    """The metric definitions reference unknown metrics or depend on themselves."""
+# A step of an evaluation: the cell's position, and either the account types it sums or how to compute it.
+_Step = tuple[int, tuple[tuple[str, int], ...], Callable[[list[list[MetricValue]], int], MetricValue] | None]
 
 
 class MetricGraph:
-    """Evaluates metric definitions in dependency order; can recompute only what a change touches."""
+    """The standard metrics compiled once; evaluates them from per-type totals, fully or where a change reaches."""
 
-    def __init__(self, definitions: Iterable[MetricDefinition] = STANDARD_METRICS):
-        self.definitions = {d.name: d for d in definitions}
-        sorter: TopologicalSorter[str] = TopologicalSorter()
-        for definition in self.definitions.values():
-            unknown = definition.inputs - self.definitions.keys()
-            if unknown:
-                raise MetricGraphError(f"metric {definition.name!r} uses unknown metrics {sorted(unknown)}")
-            sorter.add(definition.name, *definition.inputs)
-        try:
-            self.order: tuple[str, ...] = tuple(sorter.static_order())
-        except CycleError as exc:
-            raise MetricGraphError(f"metric definitions form a cycle: {' -> '.join(exc.args[1])}") from None
-        self._dependents: dict[str, set[str]] = {name: set() for name in self.definitions}
-        for definition in self.definitions.values():
-            for source in definition.inputs:
-                self._dependents[source].add(definition.name)
-
-    def base_metrics_for(self, account_type: AccountType) -> set[str]:
-        """Names of the sum metrics fed by accounts of this type."""
-        return {d.name for d in self.definitions.values() if account_type in d.account_types}
+    def __init__(self) -> None:
+        metric_set = MetricSet((), _TYPE_CHART, Calendar((_PERIOD,)), balances=False)
+        cells = metric_set.cells
+        self.definitions: dict[str, MetricSpec] = dict(STANDARD_BY_ID)
+        self.order: tuple[str, ...] = tuple(m for m in metric_set.metric_ids if m in self.definitions)
+        self._size = len(cells)
+        self._positions = [(name, metric_set.index[name]) for name in self.order]
+        self._steps: list[_Step] = [(p, cells[p].weights, cells[p].compute) for p in metric_set.evaluation_order]
+        # What each account type reaches: the selections summing it and every cell downstream of them.
+        self._reach: dict[str, frozenset[int]] = {}
+        for account_type in AccountType:
+            start = [p for p in metric_set.base_cells if any(a == account_type.value for a, _ in cells[p].weights)]
+            reached, frontier = set(start), list(start)
+            while frontier:
+                for dependent, _ in cells[frontier.pop()].dependents:
+                    if dependent not in reached:
+                        reached.add(dependent)
+                        frontier.append(dependent)
+            self._reach[account_type.value] = frozenset(reached)
 
     def affected_by(self, account_types: Iterable[AccountType]) -> list[str]:
         """Metrics to recompute when accounts of these types change, in evaluation order."""
-        dirty: set[str] = set()
-        frontier = [m for t in set(account_types) for m in self.base_metrics_for(t)]
-        while frontier:
-            name = frontier.pop()
-            if name in dirty:
-                continue
-            dirty.add(name)
-            frontier.extend(self._dependents[name])
-        return [name for name in self.order if name in dirty]
+        reached = self._reached(account_types)
+        return [name for name, position in self._positions if position in reached]
 
     def evaluate(
         self,
@@ -114,38 +81,59 @@ class MetricGraph:
         """Metric values from per-type totals (minor units).
 
         With `previous` and `changed_types`, only the metrics downstream of the changed types are
-        recomputed and the others are carried over; the result equals a full evaluation.
+        recomputed and the others are carried over; the result equals a full evaluation. A
+        `previous` lacking a metric gets a full evaluation.
         """
-        if previous is None or changed_types is None:
-            names = list(self.order)
-            values: dict[str, MetricValue] = {}
-        else:
-            names = self.affected_by(changed_types)
-            values = {k: v for k, v in previous.items() if k in self.definitions}
-            missing = [n for n in self.order if n not in values and n not in names]
-            names = [n for n in self.order if n in set(names) | set(missing)]
-        for name in names:
-            values[name] = self._compute(self.definitions[name], totals_by_type, values)
-        return values
+        accounts = {str(t): v for t, v in totals_by_type.items()}
+        values: list[list[MetricValue]] = [[None] for _ in range(self._size)]
+        steps = self._steps
+        if previous is not None and changed_types is not None and all(n in previous for n in self.order):
+            for name, position in self._positions:
+                values[position][0] = previous[name]
+            # Every selection is summed (a few additions); of the rest, only what the change reaches.
+            reached = self._reached(changed_types)
+            steps = [step for step in steps if step[2] is None or step[0] in reached]
+        with localcontext(EXACT):
+            for position, weights, compute in steps:
+                if compute is None:
+                    values[position][0] = sum(weight * accounts.get(a, 0) for a, weight in weights)
+                else:
+                    values[position][0] = compute(values, 0)
+        return {name: values[position][0] for name, position in self._positions}
 
-    @staticmethod
-    def _compute(
-        definition: MetricDefinition, totals_by_type: Mapping[AccountType, int], values: Mapping[str, MetricValue]
-    ) -> MetricValue:
-        if definition.account_types:
-            return sum(totals_by_type.get(t, 0) for t in definition.account_types)
-        if definition.ratio:
-            numerator, denominator = (values.get(n) for n in definition.ratio)
-            if numerator is None or denominator in (None, 0):
-                return None
-            return (Decimal(numerator) * 100 / Decimal(denominator)).quantize(PERCENT_QUANTUM, ROUND_HALF_EVEN)
-        total = 0
-        for source, weight in definition.terms.items():
-            value = values.get(source)
-            if value is None:
-                return None
-            total += weight * int(value)
-        return total
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - one graph per process (standard_graph), never collected
+    def _reached_by(self, account_types: frozenset[str]) -> frozenset[int]:
+        return frozenset().union(*(self._reach.get(t, frozenset()) for t in account_types))
+
+    def _reached(self, account_types: Iterable[AccountType]) -> frozenset[int]:
+        return self._reached_by(frozenset(str(t) for t in account_types))
+
+
+@functools.cache
+def standard_graph() -> MetricGraph:
+    """The process's compiled standard metrics (compiling them is done once)."""
+    return MetricGraph()
+
+
+def linear_terms(spec: MetricSpec) -> dict[str, int] | None:
+    """The metrics a definition adds up and their signs (`revenue - cogs` -> {revenue: 1, cogs: -1}).
+
+    None when the expression is anything else than a signed sum of other metrics (a ratio, a
+    selection of accounts): a report shows the terms of a derived line and checks they add up.
+    """
+    terms: dict[str, int] = {}
+
+    def walk(node: Node, sign: int) -> bool:
+        if isinstance(node, Ref):
+            terms[node.name] = terms.get(node.name, 0) + sign
+            return True
+        if isinstance(node, Neg):
+            return walk(node.operand, -sign)
+        if isinstance(node, Binary) and node.op in "+-":
+            return walk(node.left, sign) and walk(node.right, sign if node.op == "+" else -sign)
+        return False
+
+    return {name: sign for name, sign in terms.items() if sign} if walk(spec.expression, 1) else None
 
 
 def totals_by_type(account_totals: Mapping[str, int], type_of: Mapping[str, AccountType]) -> dict[AccountType, int]:

@@ -30,6 +30,7 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
+from finance_core.metric_series import BUILTIN_METRICS
 from finance_core.periods import parse_period
 
 PERCENT = Decimal("0.0001")
@@ -151,20 +152,24 @@ _ACROSS_PERIODS = ("closing(", "opening(", "avg(", "sum(", "growth_", "days(")
 _TO_DATE = ("ytd(", "qtd(")
 _FLOW_UNITS = ("money", "count")
 _RATIO_UNITS = ("percent", "ratio")
+_BUILTIN_UNITS = {spec.metric_id: spec.unit.value for spec in BUILTIN_METRICS}
 
 
 def comparable(metric_id: str, unit: str | None = None, expression: str | None = None) -> Comparable:
     """How `metric_id` compares while its period is in progress, from its unit and expression.
 
-    Built-in P&L metrics need neither: money ones are flows, *_pct ones ratios.
+    Built-in metrics need neither: their unit is the standard definition's (money ones are flows,
+    percentages ratios); a metric of no known unit is a flow.
     """
+    if unit is None:
+        unit = _BUILTIN_UNITS.get(metric_id)
     text = (expression or "").replace(" ", "")
     if any(token in text for token in _ACROSS_PERIODS):
         return Comparable.LAST_COMPLETE
     if any(token in text for token in _TO_DATE):
         return Comparable.AS_IS
     if unit is None:
-        return Comparable.AS_IS if metric_id.endswith("_pct") else Comparable.FLOW
+        return Comparable.FLOW
     if unit in _FLOW_UNITS:
         # A money metric built on a ratio of flows (12 * mrr is a flow; revenue / customers is not).
         return Comparable.FLOW if "/" not in text else Comparable.LAST_COMPLETE

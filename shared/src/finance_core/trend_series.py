@@ -9,7 +9,7 @@ from typing import Any
 from finance_core.accounts import ChartOfAccounts
 from finance_core.cash import cash_accounts, cash_balance, daily_cash_flow, forecast_cash
 from finance_core.identifiers import KEY_SEPARATOR
-from finance_core.metrics import MetricGraph, totals_by_type
+from finance_core.metrics import MetricGraph, standard_graph, totals_by_type
 from finance_core.periods import period_range
 from finance_core.progress import complete_periods
 from finance_core.trends import analyze_trend, trend_document
@@ -62,7 +62,7 @@ def consolidated_series(
     out, as in the aggregates' roll-ups and metrics. With `in_progress` (the period in progress)
     the series end before it: a trend is fitted on complete periods only (finance_core.progress).
     """
-    graph = graph or MetricGraph()
+    graph = graph or standard_graph()
     if in_progress is not None:
         record_counts = {p: n for p, n in record_counts.items() if p in complete_periods([p], in_progress)}
     end = last_actual_period(record_counts)
@@ -110,7 +110,7 @@ def trend_documents(
     Fitted on the periods before `in_progress` (the period in progress) when it is given; its
     partial value is kept apart as `so_far` ({period, value_minor}), drawn beside the trend.
     """
-    graph = graph or MetricGraph()
+    graph = graph or standard_graph()
     accounts, metrics = consolidated_series(account_totals, record_counts, chart, graph, in_progress)
     partial_accounts: dict[str, Series] = {}
     partial_metrics: dict[str, Series] = {}

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal
 
-from finance_core.accounts import EXPENSE_NATURE, AccountType, ChartOfAccounts, higher_is_favourable
-from finance_core.metrics import PERCENT_QUANTUM, MetricDefinition, MetricGraph, MetricValue
+from finance_core.accounts import AccountType, ChartOfAccounts, higher_is_favourable
+from finance_core.metric_series import Direction, MetricSpec
+from finance_core.metrics import PERCENT_QUANTUM, MetricGraph, MetricValue, standard_graph
 
 DEFAULT_TOP_N = 10
 
@@ -144,15 +145,13 @@ def top_variances(lines: Iterable[AccountVariance], n: int = DEFAULT_TOP_N) -> l
     return sorted(lines, key=_ranking_key)[:n]
 
 
-def metric_higher_is_favourable(definition: MetricDefinition) -> bool:
-    """True when more of the metric is good news.
+def metric_higher_is_favourable(definition: MetricSpec) -> bool:
+    """True when more of the metric is good news: its definition's direction (a neutral one counts as higher).
 
-    Sums of cost accounts (cogs, opex, tax ...) are favourable when lower; profits, revenue and
-    margins when higher.
+    The standard costs (cogs, opex, other expense, tax) are lower-is-better; profits, revenue and
+    margins higher-is-better (finance_core.metric_series.BUILTIN_METRICS).
     """
-    if definition.account_types and definition.account_types <= EXPENSE_NATURE:
-        return False
-    return True
+    return definition.direction is not Direction.LOWER_IS_BETTER
 
 
 def metric_variances(
@@ -167,7 +166,7 @@ def metric_variances(
     A metric that is None on either side (a margin on zero revenue) is skipped: there is no
     meaningful difference to show.
     """
-    graph = graph or MetricGraph()
+    graph = graph or standard_graph()
     lines = []
     for name in graph.order:
         definition = graph.definitions[name]

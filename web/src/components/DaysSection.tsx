@@ -6,7 +6,7 @@ import { dailyByType, dayRange, isoDay, isoWeek, weekStart, weeklyTotals, yearTo
 import { formatMoney, minorToChart } from '../lib/money';
 import { periodInProgress, periodLabel, periodRange } from '../lib/periods';
 import { orgPath, useSession } from '../lib/session';
-import type { AggregateDoc } from '../lib/types';
+import { METRIC_LABELS, type AggregateDoc } from '../lib/types';
 import { SeriesChart } from './SeriesChart';
 import { LiveView } from './States';
 
@@ -84,7 +84,7 @@ export function RevenueSection() {
           return (
             <>
               <SeriesChart labels={labels} currency={currency} title={`Revenue, ${grain}`} testId="revenue-chart" tick={tick}
-                           series={[{ label: 'Revenue', values, stroke: '#1d4ed8', points: grain !== 'daily' }]} />
+                           series={[{ label: METRIC_LABELS.revenue, values, stroke: '#1d4ed8', points: grain !== 'daily' }]} />
               <p className="trend-facts" data-testid="revenue-facts" data-grain={grain} data-steps={labels.length}>
                 {grain === 'ytd' && labels.length
                   ? <>Year to date at {periodLabel(labels[labels.length - 1])}: <strong data-testid="revenue-ytd">{formatMoney(ytdNow, currency)}</strong>. </>

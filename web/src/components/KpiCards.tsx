@@ -3,7 +3,7 @@ import { formatMoney, formatPercent } from '../lib/money';
 import { periodLabel, periodProgress, periodState, toDate } from '../lib/periods';
 import { orgPath, useSession } from '../lib/session';
 import { METRIC_LABELS, type Kpi, type KpisDoc } from '../lib/types';
-import { metricHigherIsFavourable, verdict } from '../lib/variance';
+import { isPercentMetric, metricHigherIsFavourable, verdict } from '../lib/variance';
 import { Sparkline } from './Charts';
 import { CommentButton } from './Comments';
 import { LiveView } from './States';
@@ -13,7 +13,7 @@ export const HEADLINE = ['revenue', 'gross_profit', 'gross_margin_pct', 'opex', 
 function KpiCard({ metric, kpi, currency, period, inProgress }: {
   metric: string; kpi: Kpi | undefined; currency: string; period: string; inProgress: string;
 }) {
-  const isPct = metric.endsWith('_pct');
+  const isPct = isPercentMetric(metric);
   const label = METRIC_LABELS[metric] ?? metric;
   const value = kpi?.value ?? null;
   const shown = isPct ? formatPercent(value, { signed: false }) : formatMoney(value, currency);

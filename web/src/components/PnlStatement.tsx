@@ -10,21 +10,22 @@ import { dataOf, useQuery } from '../hooks/live';
 import { formatMoney, formatPercent } from '../lib/money';
 import { addMonths, periodLabel, periodProgress, periodRange, periodState, toDate } from '../lib/periods';
 import { orgPath, useSession } from '../lib/session';
-import type { Account, AggregateDoc } from '../lib/types';
+import { METRIC_LABELS, type Account, type AggregateDoc } from '../lib/types';
 import { higherIsFavourable } from '../lib/variance';
 import type { DrillTarget } from './DrillDown';
 import { leafAccounts } from './PnlSection';
 import { LiveView } from './States';
 
-const SECTIONS: { type: string; label: string }[] = [
-  { type: 'revenue', label: 'Revenue' }, { type: 'cogs', label: 'Cost of goods sold' }, { type: 'opex', label: 'Operating expenses' },
-  { type: 'other_income', label: 'Other income' }, { type: 'other_expense', label: 'Other expenses' }, { type: 'tax', label: 'Tax' },
-];
-// Derived lines after the section they close: signs of each section's total.
-const DERIVED: { after: string; metric: string; label: string; terms: Record<string, number> }[] = [
-  { after: 'cogs', metric: 'gross_profit', label: 'Gross profit', terms: { revenue: 1, cogs: -1 } },
-  { after: 'opex', metric: 'ebitda', label: 'EBITDA', terms: { revenue: 1, cogs: -1, opex: -1 } },
-  { after: 'tax', metric: 'net_income', label: 'Net income',
+// The sections in statement order, each the total of one account type; labels from the standard
+// metrics' one source (a type's total is the metric of the same id).
+const SECTIONS = ['revenue', 'cogs', 'opex', 'other_income', 'other_expense', 'tax'].map((type) => ({ type, label: METRIC_LABELS[type] }));
+// Derived lines after the section they close: signs of each section's total (the standard
+// definitions: gross_profit = revenue - cogs, ebitda = gross_profit - opex,
+// net_income = ebitda + other_income - other_expense - tax), each with its margin metric.
+const DERIVED: { after: string; metric: string; margin: string; terms: Record<string, number> }[] = [
+  { after: 'cogs', metric: 'gross_profit', margin: 'gross_margin_pct', terms: { revenue: 1, cogs: -1 } },
+  { after: 'opex', metric: 'ebitda', margin: 'ebitda_margin_pct', terms: { revenue: 1, cogs: -1, opex: -1 } },
+  { after: 'tax', metric: 'net_income', margin: 'net_margin_pct',
     terms: { revenue: 1, cogs: -1, opex: -1, other_income: 1, other_expense: -1, tax: -1 } },
 ];
 const COLUMNS = ['actual', 'budget', 'variance', 'prior_period', 'prior_year', 'ytd', 'ytd_budget'] as const;
@@ -143,14 +144,14 @@ export function PnlStatement({ entityId, period, inProgress, entityName, onDrill
       const name = chart.find((a) => a.id === account)?.name ?? account;
       line(`account:${account}`, `${account} ${name}`, lineValues((col) => col.get(account) ?? 0), 'account', higher, [account]);
     }
-    totals[section.type] = line(`total:${section.type}`, `Total ${section.label.toLowerCase()}`,
+    totals[section.type] = line(`total:${section.type}`, `Total ${section.label.charAt(0).toLowerCase()}${section.label.slice(1)}`,
       lineValues((col) => sectionTotal(col, section.type)), 'total', higher, leaves(section.type),
       section.type === 'revenue' || section.type === 'cogs' || section.type === 'opex' ? section.type : undefined);
     for (const derived of DERIVED.filter((d) => d.after === section.type)) {
       const types = Object.keys(derived.terms);
       const values = lineValues((col) => types.reduce((sum, t) => sum + derived.terms[t] * sectionTotal(col, t), 0));
-      line(derived.metric, derived.label, values, 'derived', true, types.flatMap((t) => leaves(t)), derived.metric);
-      if (totals.revenue) margin(`${derived.metric}_margin`, `${derived.label} margin`, values, totals.revenue);
+      line(derived.metric, METRIC_LABELS[derived.metric], values, 'derived', true, types.flatMap((t) => leaves(t)), derived.metric);
+      if (totals.revenue) margin(derived.margin, METRIC_LABELS[derived.margin], values, totals.revenue);
     }
   }
 

@@ -5,11 +5,11 @@ import { dataOf, useDocument, useQuery } from '../hooks/live';
 import { formatMoney, formatPercent } from '../lib/money';
 import { periodInProgress, periodLabel } from '../lib/periods';
 import { orgPath, useSession } from '../lib/session';
-import type { AggregateDoc, TrendDoc } from '../lib/types';
+import { METRIC_LABELS, type AggregateDoc, type TrendDoc } from '../lib/types';
 import { TrendChart, type TrendPoint } from './Charts';
 import { LiveView } from './States';
 
-const METRICS = [{ id: 'revenue', label: 'Revenue' }, { id: 'ebitda', label: 'EBITDA' }];
+const METRICS = ['revenue', 'ebitda'].map((id) => ({ id, label: METRIC_LABELS[id] }));
 
 /** Consolidated actual and budget by month (query aggregates_series), with the trend's forecast. */
 export function TrendSection() {

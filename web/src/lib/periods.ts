@@ -1,5 +1,7 @@
 // Fiscal months are 'YYYY-MM' strings; they sort as text.
 
+import { STANDARD_METRICS } from './standardMetrics';
+
 export function addMonths(period: string, months: number): string {
   const [year, month] = period.split('-').map(Number);
   const index = year * 12 + (month - 1) + months;
@@ -86,7 +88,10 @@ export function comparable(metric: string, unit?: string | null, expression?: st
   const text = (expression ?? '').replaceAll(' ', '');
   if (ACROSS_PERIODS.some((token) => text.includes(token))) return 'last_complete';
   if (TO_DATE.some((token) => text.includes(token))) return 'as_is';
-  if (!unit) return metric.endsWith('_pct') ? 'as_is' : 'flow';
+  // A standard metric's unit is its definition's; a metric of no known unit is a flow.
+  const known = unit || STANDARD_METRICS[metric]?.unit;
+  if (!known) return 'flow';
+  unit = known;
   if (unit === 'money' || unit === 'count') return text.includes('/') ? 'last_complete' : 'flow';
   if (unit === 'percent' || unit === 'ratio') return 'as_is';
   return 'last_complete';

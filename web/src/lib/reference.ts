@@ -1,11 +1,9 @@
 // Reference data as admins write it (accounts, entities, FX rates): the checks of firestore.rules and of
 // the backend's chart, run in the browser first so each imported row is answered with what to fix.
 
-import type { AccountType } from './variance';
+import { ACCOUNT_TYPES as CORE_ACCOUNT_TYPES, type AccountType } from './standardMetrics';
 
-export const ACCOUNT_TYPES: AccountType[] = [
-  'revenue', 'cogs', 'opex', 'other_income', 'other_expense', 'tax', 'asset', 'liability', 'equity',
-];
+export const ACCOUNT_TYPES: AccountType[] = [...CORE_ACCOUNT_TYPES];
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const TAG = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const CURRENCY = /^[A-Z]{3}$/;

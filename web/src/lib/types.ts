@@ -2,7 +2,7 @@
 import type { Timestamp } from 'firebase/firestore';
 
 import type { MetricDescription, MetricUnit } from './metrics';
-import type { AccountType } from './variance';
+import { STANDARD_METRICS, type AccountType } from './standardMetrics';
 
 export type Role = 'viewer' | 'editor' | 'admin';
 
@@ -20,16 +20,10 @@ export interface Entity { name: string; currency: string; parent_id?: string | n
 export interface Account { name: string; type: AccountType; parent_id?: string | null }
 export interface PeriodDoc { status: 'open' | 'closed' }
 
-export const METRIC_LABELS: Record<string, string> = {
-  revenue: 'Revenue',
-  gross_profit: 'Gross profit',
-  gross_margin_pct: 'Gross margin',
-  opex: 'Operating expenses',
-  ebitda: 'EBITDA',
-  net_income: 'Net income',
-  net_margin_pct: 'Net margin',
-  cogs: 'Cost of goods sold',
-};
+/** Labels of the standard metrics, from the core's definitions (standardMetrics.ts, generated). */
+export const METRIC_LABELS: Record<string, string> = Object.fromEntries(
+  Object.entries(STANDARD_METRICS).map(([metric, description]) => [metric, description.label]),
+);
 
 export interface Kpi {
   value: number | null;

@@ -1,28 +1,15 @@
-// Favourability: whether a difference from plan is good news, by account type (the same rule as
-// the backend's finance_core.accounts.higher_is_favourable; variance documents carry the flag,
-// lines computed here from aggregates use this).
+// Favourability: whether a difference from plan is good news, by account type and by metric, as
+// the backend decides it (finance_core.accounts.higher_is_favourable, the metrics' directions):
+// read from standardMetrics.ts, which `./dev generate` writes from the core. Variance documents
+// carry the flag; lines computed here from aggregates use these.
 
 import type { PeriodState } from './periods';
+import { ACCOUNT_TYPE_HIGHER_IS_BETTER, STANDARD_METRICS, type AccountType } from './standardMetrics';
 
-export type AccountType =
-  | 'revenue' | 'cogs' | 'opex' | 'other_income' | 'other_expense' | 'tax' | 'asset' | 'liability' | 'equity';
-
-const HIGHER_IS_BETTER: Record<AccountType, boolean> = {
-  revenue: true,
-  other_income: true,
-  asset: true,
-  equity: true,
-  cogs: false,
-  opex: false,
-  other_expense: false,
-  tax: false,
-  liability: false,
-};
-
-const EXPENSE_METRICS = new Set(['cogs', 'opex']);
+export type { AccountType } from './standardMetrics';
 
 export function higherIsFavourable(type: AccountType): boolean {
-  return HIGHER_IS_BETTER[type];
+  return ACCOUNT_TYPE_HIGHER_IS_BETTER[type];
 }
 
 /** On plan counts as favourable, as in the backend. */
@@ -31,8 +18,14 @@ export function isFavourable(varianceMinor: number, higherIsBetter: boolean): bo
   return varianceMinor > 0 === higherIsBetter;
 }
 
+/** A standard metric's direction (costs are lower-is-better); any other metric counts as higher-is-better. */
 export function metricHigherIsFavourable(metric: string): boolean {
-  return !EXPENSE_METRICS.has(metric);
+  return STANDARD_METRICS[metric]?.direction !== 'lower_is_better';
+}
+
+/** True for a standard metric that is a percentage (the margins), shown in % and compared in points. */
+export function isPercentMetric(metric: string): boolean {
+  return STANDARD_METRICS[metric]?.unit === 'percent';
 }
 
 /** (actual - plan) / |plan| in percent; null on a zero plan. Display only. */

@@ -9,6 +9,7 @@ import { callApi, failure } from '../../lib/api';
 import { decimalToMinor, parseAmount } from '../../lib/money';
 import { idProblem } from '../../lib/reference';
 import { orgPath, useSession } from '../../lib/session';
+import { STANDARD_METRICS } from '../../lib/standardMetrics';
 import { Loading } from '../States';
 import type { Account, Entity, MetricDefinitionDoc } from '../../lib/types';
 
@@ -18,7 +19,7 @@ const TYPES: [RuleType, string][] = [
   ['trend', 'trend: several months the same way'], ['anomaly', 'anomaly: unusual for its own history'],
   ['forecast', 'forecast: the trend will cross a threshold'],
 ];
-const BUILTIN = ['revenue', 'cogs', 'gross_profit', 'gross_margin_pct', 'opex', 'ebitda', 'ebitda_margin_pct', 'net_income', 'net_margin_pct'];
+const BUILTIN = Object.keys(STANDARD_METRICS);
 
 interface Draft {
   id: string; name: string; type: RuleType; severity: string; entity: string; subjectKind: 'metric' | 'account'; subject: string;
@@ -95,7 +96,7 @@ export function AlertRulesScreen() {
   const [preview, setPreview] = useState<Preview | null>(null);
   const [message, setMessage] = useState<{ error: boolean; text: string } | null>(null);
   const units = useMemo(() => new Map(definitions.map((d) => [d.id, d.unit ?? 'money'])), [definitions]);
-  const unitOf = (metric: string) => (metric.endsWith('_pct') ? 'percent' : units.get(metric) ?? 'money');
+  const unitOf = (metric: string) => STANDARD_METRICS[metric]?.unit ?? units.get(metric) ?? 'money';
   const built = ruleDocument(draft, org.reporting_currency, unitOf);
   const key = JSON.stringify('doc' in built ? built.doc : built);
 

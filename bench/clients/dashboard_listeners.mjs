@@ -1,0 +1,178 @@
+// Many live dashboards in one Node process, each a Firebase JS SDK app of its own (its own sign-in,
+// its own Firestore instance) listening to what the web dashboard's overview listens to for a
+// viewer of an org: the documents and queries of web/src/App.tsx and components/ (Dashboard,
+// KpiCards, PnlSection, Alerts, TrendSection, DataQuality, Presence, DefinedKpis), for the
+// consolidated view of one month.
+//
+// Run by bench/bench_dashboards.py (several processes at once); reads commands on stdin:
+//   "measure"  start counting the documents each dashboard reads (steady state, after the first snapshots)
+//   "stop"     write the figures to OUT and exit
+// Prints "READY <dashboards> <ms>" once every dashboard has its first snapshot of every listener.
+//
+// Per dashboard it keeps every snapshot of the consolidated aggregate of the month, as (arrival
+// time, the fold's shards_read_at): with the change documents' applied_at, the benchmark knows
+// when each event became visible to each dashboard (tools/visibility.py). Reads are counted as
+// Firestore bills a listener: one per document of a first result (one for an empty query), then
+// one per document added, changed or dropped from a result.
+//
+// Env: FIRESTORE_EMULATOR_HOST, FIREBASE_AUTH_EMULATOR_HOST, GCLOUD_PROJECT, DASHBOARD_ORG,
+// DASHBOARD_PERIOD, DASHBOARD_EMAIL, DASHBOARD_PASSWORD, DASHBOARD_UID, DASHBOARDS, OUT.
+
+import { writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+import { initializeApp } from 'firebase/app';
+import { connectAuthEmulator, getAuth, signInWithEmailAndPassword } from 'firebase/auth';
+import {
+  Timestamp, collection, collectionGroup, connectFirestoreEmulator, doc, getFirestore, limit, onSnapshot, orderBy,
+  query, setLogLevel, where,
+} from 'firebase/firestore';
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set (see the header of bench/clients/dashboard_listeners.mjs)`);
+  return value;
+}
+
+const PROJECT = required('GCLOUD_PROJECT');
+const [FIRESTORE_HOST, FIRESTORE_PORT] = required('FIRESTORE_EMULATOR_HOST').split(':');
+const AUTH = required('FIREBASE_AUTH_EMULATOR_HOST');
+const ORG = required('DASHBOARD_ORG');
+const PERIOD = required('DASHBOARD_PERIOD');
+const EMAIL = required('DASHBOARD_EMAIL');
+const PASSWORD = required('DASHBOARD_PASSWORD');
+const UID = required('DASHBOARD_UID');
+const COUNT = Number(required('DASHBOARDS'));
+const OUT = required('OUT');
+const SIGN_INS_AT_ONCE = 10;
+
+setLogLevel('silent');
+
+// What the overview of the web dashboard listens to for a viewer, consolidated, month PERIOD.
+function targets(db, openedAt) {
+  const org = `organizations/${ORG}`;
+  const all = (name) => query(collection(db, `${org}/${name}`));
+  const series = (scenario) => query(collection(db, `${org}/aggregates`), where('entity_id', '==', '_all'),
+    where('scenario', '==', scenario), orderBy('period'));
+  const alerts = (status, n) => query(collection(db, `${org}/alerts`), where('status', '==', status),
+    orderBy('last_seen', 'desc'), limit(n));
+  return {
+    org: doc(db, org),
+    kpis: doc(db, `${org}/kpis/current`),
+    my_memberships: query(collectionGroup(db, 'members'), where('uid', '==', UID)),
+    member: doc(db, `${org}/members/${UID}`),
+    entities: all('entities'),
+    accounts: all('accounts'),
+    periods: all('periods'),
+    members: all('members'),
+    actual: doc(db, `${org}/aggregates/_all__${PERIOD}__actual`),
+    budget: doc(db, `${org}/aggregates/_all__${PERIOD}__budget`),
+    variance: doc(db, `${org}/variance/_all__${PERIOD}`),
+    alerts_active: alerts('active', 50),
+    alerts_acknowledged: alerts('acknowledged', 10),
+    alerts_resolved: alerts('resolved', 10),
+    actual_series: series('actual'),
+    budget_series: series('budget'),
+    trend: doc(db, `${org}/trends/metric__revenue`),
+    data_quality: all('data_quality/current/shards'),
+    ingestion_errors: query(collection(db, `${org}/ingestion_errors`), orderBy('received_at', 'desc'), limit(20)),
+    presence: query(collection(db, `${org}/presence`), where('dashboard_id', '==', 'overview'),
+      where('expires_at', '>', openedAt)),
+    metric_definitions: all('metric_definitions'),
+  };
+}
+
+let measuring = false;
+let measureStartedAt = null;
+const dashboards = [];
+
+async function openDashboard(index, openedAt) {
+  const app = initializeApp({ projectId: PROJECT, apiKey: 'demo-key', appId: `dashboard-${index}` }, `d${index}`);
+  const auth = getAuth(app);
+  connectAuthEmulator(auth, `http://${AUTH}`, { disableWarnings: true });
+  await signInWithEmailAndPassword(auth, EMAIL, PASSWORD);
+  const db = getFirestore(app);
+  connectFirestoreEmulator(db, FIRESTORE_HOST, Number(FIRESTORE_PORT));
+  const state = { aggregate: [], readsInitial: 0, readsSteady: 0, readsByTarget: {}, errors: [], pending: 0 };
+  const listening = Object.entries(targets(db, openedAt)).map(([name, target]) => new Promise((resolve) => {
+    let first = true;
+    const isQuery = target.type !== 'document';
+    const count = (reads) => {
+      if (first) {
+        state.readsInitial += reads;
+      } else if (measuring) {
+        state.readsSteady += reads;
+        state.readsByTarget[name] = (state.readsByTarget[name] || 0) + reads;
+      }
+    };
+    onSnapshot(target, (snapshot) => {
+      const arrived = Date.now();
+      if (isQuery) {
+        count(first ? Math.max(1, snapshot.size) : snapshot.docChanges().length);
+      } else {
+        count(1);
+        if (name === 'actual' && snapshot.exists()) {
+          const readAt = snapshot.get('shards_read_at');
+          if (readAt instanceof Timestamp) state.aggregate.push([arrived, readAt.toMillis()]);
+        }
+      }
+      if (first) {
+        first = false;
+        resolve();
+      }
+    }, (error) => {
+      state.errors.push(`${name}: ${error.code || error.message}`);
+      if (first) {
+        first = false;
+        resolve();
+      }
+    });
+  }));
+  await Promise.all(listening);
+  dashboards[index] = state;
+}
+
+async function main() {
+  const started = Date.now();
+  const openedAt = Timestamp.now();
+  let next = 0;
+  const failures = [];
+  const worker = async () => {
+    while (next < COUNT) {
+      const index = next++;
+      try {
+        await openDashboard(index, openedAt);
+      } catch (error) {
+        failures.push(`dashboard ${index}: ${error.code || error.message}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: SIGN_INS_AT_ONCE }, worker));
+  console.log(`READY ${dashboards.filter(Boolean).length} ${Date.now() - started}`);
+  const commands = createInterface({ input: process.stdin });
+  for await (const line of commands) {
+    const command = line.trim();
+    if (command === 'measure') {
+      measuring = true;
+      measureStartedAt = Date.now();
+    } else if (command === 'stop') {
+      const stoppedAt = Date.now();
+      const memory = process.memoryUsage();
+      const cpu = process.cpuUsage();
+      writeFileSync(OUT, JSON.stringify({
+        dashboards: dashboards.filter(Boolean),
+        failures,
+        ready_ms: null,
+        measured_ms: measureStartedAt === null ? 0 : stoppedAt - measureStartedAt,
+        rss_bytes: memory.rss,
+        cpu_seconds: (cpu.user + cpu.system) / 1e6,
+      }));
+      process.exit(0);
+    }
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
