@@ -20,6 +20,20 @@ class LagRecorder:
     def __init__(self, db: firestore.Client):
         self._db = db
 
+    @staticmethod
+    def fields(change_id: str, published_at: str | None) -> dict[str, object]:
+        """The lag fields of a change folded now (empty when its publish time is unknown); logs the sample."""
+        if not published_at:
+            return {}
+        try:
+            published = datetime.fromisoformat(published_at)
+        except ValueError:
+            return {}
+        now = utc_now()
+        lag_ms = round(max(0.0, (now - published).total_seconds() * 1000), 1)
+        log.info("change folded", extra={"json_fields": {"change_id": change_id, "lag_ms": lag_ms}})
+        return {"folded_at": now, "lag_ms": lag_ms}
+
     def record(self, org_id: str, change_id: str, published_at: str | None) -> float | None:
         """Store the lag of a folded change message on its change document; returns it in ms (None if unknown).
 

@@ -86,7 +86,7 @@ def view_refresher() -> ViewRefresher:
     """The instance's view refresher."""
     db = firestore_client()
     return ViewRefresher(
-        reference_store(), AggregateStore(db, aggregate_shards()), derived_documents(), db, announcer()
+        reference_store(), AggregateStore(db, aggregate_shards()), derived_documents(), db, announcer(), lag_recorder()
     )
 
 
@@ -97,7 +97,6 @@ def refresh_aggregate_views(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublish
     data, origin = pubsub_message(event)
     change = decode_change_message(data)
     view_refresher().fold_change(change, origin.attributes)
-    lag_recorder().record(change.org_id, change.change_id, origin.attributes.get("published_at"))
 
 
 @functools.cache

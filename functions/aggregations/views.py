@@ -17,6 +17,7 @@ from google.cloud import firestore
 
 from aggregations.announce import FoldAnnouncer
 from aggregations.derived import DerivedDocuments
+from aggregations.lag import LagRecorder
 from aggregations.store import AggregateStore
 
 RECORD_CHANGES = "record_changes"
@@ -39,12 +40,14 @@ class ViewRefresher:
         derived: DerivedDocuments,
         db: firestore.Client | None = None,
         announcer: FoldAnnouncer | None = None,
+        lag: LagRecorder | None = None,
     ):
         self._references = references
         self._aggregates = aggregates
         self._derived = derived
         self._db = db
         self._announcer = announcer or FoldAnnouncer(None)
+        self._lag = lag
 
     def fold_change(self, change: ChangeMessage, origin: Mapping[str, str] | None = None) -> AggregatesFolded | None:
         """Fold one change message into every readable document, then announce it (finance_core.folded).
@@ -61,11 +64,17 @@ class ViewRefresher:
         if reference is None or not (keys or dimension_keys):
             return None
         note_ref = self._db.document(f"{org_path(org_id)}/{RECORD_CHANGES}/{change.change_id}") if self._db else None
+        published_at = (origin or {}).get("published_at")
+        noted: list[bool] = []
 
         def note(batch: firestore.WriteBatch, written: list[str]) -> None:
+            # Rides the series commit: which series it wrote, and the publish-to-folded lag the
+            # pipeline health reads (no write of its own).
             if note_ref is not None:
                 body = {"series_written": firestore.ArrayUnion(written), "expires_at": utc_now() + NOTE_TTL}
+                body |= LagRecorder.fields(change.change_id, published_at)
                 batch.set(note_ref, body, merge=True)
+                noted.append(True)
 
         folded: dict[AggregateKey, dict] = {}
         series = []
@@ -78,6 +87,8 @@ class ViewRefresher:
             self._aggregates.fold_dimensions(
                 org_id, dimension_keys, reference.chart, reference.reporting_currency, change.last_event_id
             )
+        if not noted and self._lag is not None:
+            self._lag.record(org_id, change.change_id, published_at)
         written = {write.series_id for write in series}
         touched_series = {series_id(key.entity_id, key.scenario) for key in keys}
         resend: set[str] = set()

@@ -1,9 +1,14 @@
-"""Stops Python function workers the Functions emulator abandoned (they would pile up and exhaust memory).
+"""Looks after the Functions emulator's Python workers: stops abandoned ones, lowers the priority of side paths.
 
 firebase-tools starts each Python worker as `sh -c ". venv/bin/activate && functions-framework"`
 and, when it reloads code or retires a worker, kills only that shell: the Python process lives on,
 adopted by init (or a subreaper), holding ~80 MB and a port. This loop finds such orphans of the stack's own
 process group and stops them. It runs as one more service of the local stack.
+
+It also gives the workers of the side paths (the BigQuery sinks, the trends) a lower CPU priority:
+in production every function scales on its own, while here all of them share two cores, and a
+burst of BigQuery inserts must not slow the path from an event to the dashboard. They still get
+every idle cycle; they only yield when the live path needs the CPU.
 """
 
 from __future__ import annotations
@@ -75,6 +80,41 @@ def abandoned_workers(process_group: int) -> list[int]:
     return found
 
 
+# Functions off the path from an event to a dashboard or an alert (their workers run at SIDE_PATH_NICE).
+SIDE_PATH_FUNCTIONS = frozenset({"sink_changes_to_bigquery", "sink_metric_values_to_bigquery", "refresh_trends"})
+SIDE_PATH_NICE = 10
+
+
+def _function_target(pid: int) -> str | None:
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    for item in environ:
+        if item.startswith(b"FUNCTION_TARGET="):
+            return item.split(b"=", 1)[1].decode(errors="replace")
+    return None
+
+
+def lower_side_paths(process_group: int) -> int:
+    """Lower the priority of the side-path workers of the group that still run at a higher one; returns how many."""
+    lowered = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        stat = _stat(pid)
+        if stat is None or stat[1] != process_group or _function_target(pid) not in SIDE_PATH_FUNCTIONS:
+            continue
+        try:
+            if os.getpriority(os.PRIO_PROCESS, pid) < SIDE_PATH_NICE:
+                os.setpriority(os.PRIO_PROCESS, pid, SIDE_PATH_NICE)
+                lowered += 1
+        except OSError:
+            continue  # it ended meanwhile
+    return lowered
+
+
 def reap(process_group: int) -> int:
     """Stop every abandoned worker (and its forked server processes); returns how many."""
     victims = abandoned_workers(process_group)
@@ -95,7 +135,7 @@ def reap(process_group: int) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--process-group", type=int, required=True)
-    parser.add_argument("--interval", type=float, default=3.0)
+    parser.add_argument("--interval", type=float, default=1.0)
     args = parser.parse_args()
     while True:
         try:
@@ -105,6 +145,7 @@ def main() -> None:
         stopped = reap(args.process_group)
         if stopped:
             print(f"stopped {stopped} abandoned function worker(s)", flush=True)
+        lower_side_paths(args.process_group)
         time.sleep(args.interval)
 
 
