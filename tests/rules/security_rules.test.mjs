@@ -16,6 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { assertFails, assertSucceeds, initializeTestEnvironment } from '@firebase/rules-unit-testing';
 import {
   Timestamp,
+  writeBatch,
+  limit,
   collection,
   collectionGroup,
   deleteDoc,
@@ -137,6 +139,12 @@ function fixtures() {
     [A('report_schedules/s1')]: { trigger: 'month_end', enabled: true, recipients: ['cfo@example.com'], updated_by: U.admin, updated_at: past },
     [A('report_deliveries/s1__2026-10')]: { schedule_id: 's1', period: '2026-10', status: 'delivered' },
     [B('reports/rep-b')]: { report_id: 'rep-b', period: '2026-10', status: 'succeeded', files: [], created_at: past },
+    [A('views/personal-of-editor')]: storedView(U.editor, 'personal'),
+    [A('views/personal-of-viewer')]: storedView(U.viewer, 'personal'),
+    [A('views/shared-by-editor')]: storedView(U.editor, 'shared'),
+    [A('views/shared-by-editor/widgets/kpi')]: storedWidget,
+    [A('views/personal-of-editor/widgets/kpi')]: storedWidget,
+    [B('views/shared-in-b')]: storedView(U.bAdmin, 'shared'),
   };
 }
 
@@ -184,6 +192,33 @@ const reportRequest = (over = {}, drop = []) => (uid) => {
 const schedule = (over = {}) => (uid) => ({
   name: 'CFO pack', trigger: 'month_end', enabled: true, days_after_month_end: 3, channel_id: 'email-cfo',
   recipients: ['cfo@example.com'], updated_by: uid, updated_at: serverTimestamp(), ...over,
+});
+
+// A widget with every field a widget may have, each at its bound.
+const fullWidget = (over = {}) => () => ({
+  type: 'gauge', title: 'T'.repeat(100), metrics: ['revenue', 'gross_profit', 'opex', 'ebitda', 'net_income', 'm'.repeat(64)],
+  entity_id: 'e'.repeat(128), range: '2025-01..2026-12', compare: 'none', target: '-123456789012345678.123456',
+  dimension: 'cost_centre', value: 'v'.repeat(128), width: 3, ...over,
+});
+const widget = (over = {}) => () => ({ type: 'kpi', metrics: ['revenue'], range: 'this_month', compare: 'budget', ...over });
+const view = (over = {}, drop = []) => (uid) => {
+  const d = {
+    name: 'Revenue watch', description: 'What sales looks at', visibility: 'personal', owner: uid, entity_id: '_all',
+    layout: ['kpi', 'trend', 'heat'], schema: 1, created_at: serverTimestamp(), updated_at: serverTimestamp(), updated_by: uid, ...over,
+  };
+  for (const k of drop) delete d[k];
+  return d;
+};
+function storedView(owner, visibility) {
+  const past = at(-60 * MIN);
+  return { name: `${visibility} of ${owner}`, visibility, owner, layout: ['kpi'], schema: 1, created_at: past, updated_at: past, updated_by: owner };
+}
+const storedWidget = { type: 'kpi', metrics: ['revenue'], range: 'this_month' };
+const viewEdit = (over = {}) => (uid) => ({ name: 'Renamed', updated_by: uid, updated_at: serverTimestamp(), ...over });
+// A view and its widgets in one batch, as the builder saves a new view.
+const newView = (id, over = {}, widgetOver = {}) => ({
+  op: 'batch', path: A(`views/${id}`),
+  writes: [[A(`views/${id}`), view(over)], [A(`views/${id}/widgets/kpi`), widget(widgetOver)]],
 });
 
 const X = 'x'; // filler for long strings
@@ -552,6 +587,96 @@ const CASES = [
   { who: 'admin', expect: 'deny', op: 'get', path: A('channel_secrets/ch-1'), name: 'read a channel secret' },
   { who: 'admin', expect: 'deny', op: 'set', path: A('channel_secrets/ch-1'), data: () => ({ value: 'https://evil.example.com/' }), name: 'write a channel secret directly' },
   { who: 'admin', expect: 'deny', op: 'create', path: A('report_schedules/s12'), data: schedule({ recipients: ['cfo@example.com', 'not an address'] }), name: 'schedule with a recipient that is not an address' },
+
+  // --- views: personal to their owner, shared with every member by an editor or admin
+  { who: 'viewer', expect: 'allow', ...newView('nv-1'), name: 'create a personal view with a widget' },
+  { who: 'editor', expect: 'allow', ...newView('nv-2', { visibility: 'shared' }), name: 'create a shared view with a widget' },
+  { who: 'admin', expect: 'allow', op: 'create', path: A('views/*'), data: view({ visibility: 'shared' }, ['description', 'entity_id']), name: 'create a shared view without optional fields' },
+  { who: 'editor', expect: 'allow', op: 'create', path: A('views/*'), data: view({ layout: Array.from({ length: 24 }, (_, i) => `w-${i}-${'x'.repeat(26)}`) }), name: 'create a view laying out 24 widgets with the longest ids' },
+  { who: 'editor', expect: 'allow', op: 'create', path: A('views/*'), data: view({ layout: [] }), name: 'create an empty view' },
+  { who: 'viewer', expect: 'deny', ...newView('nv-3', { visibility: 'shared' }), name: 'share a new view' },
+  { who: 'viewer', expect: 'deny', op: 'create', path: A('views/*'), data: view({ owner: U.editor }), name: 'create a view owned by someone else' },
+  { who: 'viewer', expect: 'deny', op: 'create', path: A('views/*'), data: view({ created_at: at(0) }), name: 'create a view with a client created_at' },
+  { who: 'viewer', expect: 'deny', op: 'create', path: A('views/*'), data: view({ updated_by: U.editor }), name: 'create a view stamped by someone else' },
+  { who: 'anonymous', expect: 'deny', op: 'create', path: A('views/*'), data: view(), name: 'create a view despite a member doc' },
+  { who: 'outsider', expect: 'deny', op: 'create', path: A('views/*'), data: view(), name: 'create a view in a foreign org' },
+  { who: 'bAdmin', expect: 'deny', op: 'create', path: A('views/*'), data: view({ visibility: 'shared' }), name: 'cross-org: share a view in org A' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('views/bad__id'), data: view(), name: "view id containing '__'" },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('views/*'), data: view({ layout: Array.from({ length: 25 }, (_, i) => `w-${i}`) }), name: 'create a view laying out 25 widgets' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('views/*'), data: view({ layout: ['kpi', 'x'.repeat(33)] }), name: 'layout naming a widget id of 33 characters' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('views/*'), data: view({ layout: 'kpi,trend' }), name: 'layout that is not a list' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('views/*'), data: view({ name: X.repeat(101) }), name: 'view name of 101 characters' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('views/*'), data: view({ name: '  ' }), name: 'blank view name' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('views/*'), data: view({ description: X.repeat(501) }), name: 'view description of 501 characters' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('views/*'), data: view({ visibility: 'public' }), name: 'view visible to the public' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('views/*'), data: view({ schema: 2 }), name: 'view of an unknown schema' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('views/*'), data: view({ colour: 'red' }), name: 'view with an unknown field' },
+  { who: 'editor', expect: 'deny', op: 'create', path: A('views/*'), data: view({ entity_id: 'a__b' }), name: "view entity containing '__'" },
+  { who: 'editor', expect: 'allow', op: 'get', path: A('views/personal-of-editor'), name: 'read its personal view' },
+  { who: 'viewer', expect: 'allow', op: 'get', path: A('views/shared-by-editor'), name: 'read a shared view' },
+  { who: 'viewer', expect: 'deny', op: 'get', path: A('views/personal-of-editor'), name: "read someone else's personal view" },
+  { who: 'admin', expect: 'deny', op: 'get', path: A('views/personal-of-viewer'), name: "read a viewer's personal view" },
+  { who: 'viewer', expect: 'allow', op: 'list', path: A('views'), where: [['visibility', '==', 'shared']], name: 'list the shared views' },
+  { who: 'viewer', expect: 'allow', op: 'list', path: A('views'), where: [['owner', '==', U.viewer]], name: 'list its own views' },
+  { who: 'viewer', expect: 'deny', op: 'list', path: A('views'), name: 'list every view' },
+  { who: 'viewer', expect: 'deny', op: 'list', path: A('views'), where: [['owner', '==', U.editor]], name: "list someone else's views" },
+  { who: 'bAdmin', expect: 'deny', op: 'get', path: A('views/shared-by-editor'), name: 'cross-org: read a shared view of org A' },
+  { who: 'bAdmin', expect: 'deny', op: 'list', path: A('views'), where: [['visibility', '==', 'shared']], name: 'cross-org: list the shared views of org A' },
+  { who: 'viewer', expect: 'deny', op: 'get', path: B('views/shared-in-b'), name: 'cross-org: read a shared view of org B' },
+  { who: 'outsider', expect: 'deny', op: 'get', path: A('views/shared-by-editor'), name: 'read a shared view of a foreign org' },
+  { who: 'unauthenticated', expect: 'deny', op: 'get', path: A('views/shared-by-editor'), name: 'read a shared view' },
+  { who: 'viewer', expect: 'allow', op: 'update', path: A('views/vv-1'), seed: { [A('views/vv-1')]: storedView(U.viewer, 'personal') }, data: viewEdit(), name: 'edit its personal view' },
+  { who: 'viewer', expect: 'deny', op: 'update', path: A('views/vv-2'), seed: { [A('views/vv-2')]: storedView(U.viewer, 'personal') }, data: viewEdit({ visibility: 'shared' }), name: 'share its personal view' },
+  { who: 'editor', expect: 'allow', op: 'update', path: A('views/ve-1'), seed: { [A('views/ve-1')]: storedView(U.editor, 'personal') }, data: viewEdit({ visibility: 'shared' }), name: 'share its personal view' },
+  { who: 'editor', expect: 'deny', op: 'update', path: A('views/ve-2'), seed: { [A('views/ve-2')]: storedView(U.viewer, 'personal') }, data: viewEdit(), name: "edit someone else's personal view" },
+  { who: 'admin', expect: 'deny', op: 'update', path: A('views/ve-3'), seed: { [A('views/ve-3')]: storedView(U.viewer, 'personal') }, data: viewEdit(), name: "edit a viewer's personal view" },
+  { who: 'admin', expect: 'allow', op: 'update', path: A('views/vs-1'), seed: { [A('views/vs-1')]: storedView(U.editor, 'shared') }, data: viewEdit(), name: "edit an editor's shared view" },
+  { who: 'editor', expect: 'allow', op: 'update', path: A('views/vs-2'), seed: { [A('views/vs-2')]: storedView(U.admin, 'shared') }, data: viewEdit({ layout: ['trend', 'kpi'] }), name: "rearrange an admin's shared view" },
+  { who: 'viewer', expect: 'deny', op: 'update', path: A('views/vs-3'), seed: { [A('views/vs-3')]: storedView(U.editor, 'shared') }, data: viewEdit(), name: 'edit a shared view' },
+  { who: 'editor', expect: 'deny', op: 'update', path: A('views/vs-4'), seed: { [A('views/vs-4')]: storedView(U.admin, 'shared') }, data: viewEdit({ visibility: 'personal' }), name: "make an admin's shared view personal" },
+  { who: 'admin', expect: 'allow', op: 'update', path: A('views/vs-5'), seed: { [A('views/vs-5')]: storedView(U.editor, 'shared') }, data: viewEdit({ visibility: 'personal' }), name: "make an editor's shared view personal again" },
+  { who: 'editor', expect: 'deny', op: 'update', path: A('views/vs-6'), seed: { [A('views/vs-6')]: storedView(U.editor, 'shared') }, data: viewEdit({ owner: U.admin }), name: 'give its view to someone else' },
+  { who: 'editor', expect: 'deny', op: 'update', path: A('views/vs-7'), seed: { [A('views/vs-7')]: storedView(U.editor, 'shared') }, data: viewEdit({ created_at: at(0) }), name: 'change when a view was created' },
+  { who: 'bAdmin', expect: 'deny', op: 'update', path: A('views/vs-9'), seed: { [A('views/vs-9')]: storedView(U.editor, 'shared') }, data: viewEdit(), name: 'cross-org: edit a shared view of org A' },
+  { who: 'viewer', expect: 'allow', op: 'delete', path: A('views/vd-1'), seed: { [A('views/vd-1')]: storedView(U.viewer, 'personal') }, name: 'delete its personal view' },
+  { who: 'editor', expect: 'allow', op: 'delete', path: A('views/vd-2'), seed: { [A('views/vd-2')]: storedView(U.editor, 'shared') }, name: 'delete its shared view' },
+  { who: 'admin', expect: 'allow', op: 'delete', path: A('views/vd-3'), seed: { [A('views/vd-3')]: storedView(U.editor, 'shared') }, name: "delete an editor's shared view" },
+  { who: 'editor', expect: 'deny', op: 'delete', path: A('views/vd-4'), seed: { [A('views/vd-4')]: storedView(U.admin, 'shared') }, name: "delete an admin's shared view" },
+  { who: 'admin', expect: 'deny', op: 'delete', path: A('views/vd-5'), seed: { [A('views/vd-5')]: storedView(U.viewer, 'personal') }, name: "delete a viewer's personal view" },
+
+  // --- widgets: read with their view, written by whoever may change it, every field bounded
+  { who: 'editor', expect: 'allow', op: 'set', path: A('views/personal-of-editor/widgets/full'), data: fullWidget(), name: 'a widget with every field at its bound' },
+  { who: 'editor', expect: 'allow', op: 'set', path: A('views/personal-of-editor/widgets/pnl'), data: () => ({ type: 'pnl', range: 'this_month' }), name: 'a widget with the required fields only' },
+  { who: 'viewer', expect: 'allow', op: 'set', path: A('views/personal-of-viewer/widgets/kpi'), data: widget(), name: 'a widget of its personal view' },
+  { who: 'admin', expect: 'allow', op: 'set', path: A('views/shared-by-editor/widgets/trend'), data: widget({ type: 'timeseries', range: 'last_13_months', width: 2 }), name: 'a widget of a shared view' },
+  { who: 'viewer', expect: 'deny', op: 'set', path: A('views/shared-by-editor/widgets/kpi'), data: widget(), name: 'a widget of a shared view' },
+  { who: 'admin', expect: 'deny', op: 'set', path: A('views/personal-of-viewer/widgets/kpi'), data: widget(), name: "a widget of a viewer's personal view" },
+  { who: 'bAdmin', expect: 'deny', op: 'set', path: A('views/shared-by-editor/widgets/kpi'), data: widget(), name: 'cross-org: a widget of a shared view of org A' },
+  { who: 'editor', expect: 'deny', op: 'set', path: A('views/no-such-view/widgets/kpi'), data: widget(), name: 'a widget of a view that does not exist' },
+  { who: 'editor', expect: 'deny', op: 'set', path: A('views/personal-of-editor/widgets/Bad Id'), data: widget(), name: 'a widget id that is not an id' },
+  { who: 'editor', expect: 'deny', op: 'set', path: A('views/personal-of-editor/widgets/w1'), data: widget({ type: 'pie' }), name: 'a widget of an unknown type' },
+  { who: 'editor', expect: 'deny', op: 'set', path: A('views/personal-of-editor/widgets/w2'), data: widget({ script: 'alert(1)' }), name: 'a widget with an unknown field' },
+  { who: 'editor', expect: 'deny', op: 'set', path: A('views/personal-of-editor/widgets/w3'), data: fullWidget({ title: X.repeat(101) }), name: 'a widget title of 101 characters' },
+  { who: 'editor', expect: 'deny', op: 'set', path: A('views/personal-of-editor/widgets/w4'), data: widget({ metrics: ['a', 'b', 'c', 'd', 'e', 'f', 'g'] }), name: 'a widget of 7 metrics' },
+  { who: 'editor', expect: 'deny', op: 'set', path: A('views/personal-of-editor/widgets/w5'), data: widget({ metrics: ['revenue', X.repeat(65)] }), name: 'a metric id of 65 characters' },
+  { who: 'editor', expect: 'deny', op: 'set', path: A('views/personal-of-editor/widgets/w6'), data: widget({ metrics: [7] }), name: 'a metric id that is a number' },
+  { who: 'editor', expect: 'deny', op: 'set', path: A('views/personal-of-editor/widgets/w7'), data: widget({ range: 'last_100_months' }), name: 'a range of 100 months' },
+  { who: 'editor', expect: 'deny', op: 'set', path: A('views/personal-of-editor/widgets/w8'), data: widget({ range: 'forever' }), name: 'a range that is not a range' },
+  { who: 'editor', expect: 'deny', op: 'set', path: A('views/personal-of-editor/widgets/w9'), data: widget({ target: '1e9' }), name: 'a target in exponent notation' },
+  { who: 'editor', expect: 'deny', op: 'set', path: A('views/personal-of-editor/widgets/w10'), data: widget({ width: 4 }), name: 'a widget 4 columns wide' },
+  { who: 'editor', expect: 'deny', op: 'set', path: A('views/personal-of-editor/widgets/w11'), data: widget({ value: 'a__b' }), name: "a dimension value containing '__'" },
+  { who: 'editor', expect: 'deny', op: 'set', path: A('views/personal-of-editor/widgets/w12'), data: widget({ dimension: 'Not A Name' }), name: 'a dimension that is not a dimension name' },
+  { who: 'editor', expect: 'deny', op: 'set', path: A('views/personal-of-editor/widgets/w13'), data: fullWidget({ entity_id: X.repeat(129) }), name: 'an entity of 129 characters' },
+  { who: 'editor', expect: 'deny', op: 'set', path: A('views/personal-of-editor/widgets/w14'), data: fullWidget({ value: X.repeat(129) }), name: 'a dimension value of 129 characters' },
+  { who: 'editor', expect: 'deny', op: 'set', path: A('views/personal-of-editor/widgets/w15'), data: widget({ compare: 'last_decade' }), name: 'an unknown comparison' },
+  { who: 'viewer', expect: 'allow', op: 'get', path: A('views/shared-by-editor/widgets/kpi'), name: 'read a widget of a shared view' },
+  { who: 'viewer', expect: 'allow', op: 'list', path: A('views/shared-by-editor/widgets'), limit: 24, name: 'list the widgets of a shared view' },
+  { who: 'viewer', expect: 'deny', op: 'list', path: A('views/shared-by-editor/widgets'), name: 'list the widgets of a shared view without a limit' },
+  { who: 'viewer', expect: 'deny', op: 'get', path: A('views/personal-of-editor/widgets/kpi'), name: "read a widget of someone else's personal view" },
+  { who: 'bAdmin', expect: 'deny', op: 'list', path: A('views/shared-by-editor/widgets'), limit: 24, name: 'cross-org: list the widgets of a shared view of org A' },
+  { who: 'viewer', expect: 'deny', op: 'delete', path: A('views/shared-by-editor/widgets/kpi'), name: 'remove a widget of a shared view' },
+  { who: 'editor', expect: 'allow', op: 'delete', path: A('views/wd-1/widgets/kpi'), seed: { [A('views/wd-1')]: storedView(U.admin, 'shared'), [A('views/wd-1/widgets/kpi')]: storedWidget }, name: 'remove a widget of a shared view' },
+  { who: 'viewer', expect: 'allow', op: 'batch', path: A('views/wd-2'), seed: { [A('views/wd-2')]: storedView(U.viewer, 'personal'), [A('views/wd-2/widgets/kpi')]: storedWidget }, writes: [[A('views/wd-2'), null], [A('views/wd-2/widgets/kpi'), null]], name: 'delete its personal view with its widgets' },
 ];
 
 // ------------------------------------------------------------------ runner
@@ -589,7 +714,16 @@ function operation(db, c, index) {
   };
   switch (c.op) {
     case 'get': return getDoc(doc(db, path));
-    case 'list': return getDocs(query(collection(db, path), ...filters));
+    case 'list': return getDocs(query(collection(db, path), ...filters, ...(c.limit ? [limit(c.limit)] : [])));
+    case 'batch': {
+      // Several writes committed together (a null document deletes).
+      const batch = writeBatch(db);
+      for (const [p, d] of c.writes) {
+        if (d === null) batch.delete(doc(db, p));
+        else batch.set(doc(db, p), d(uidOf(c.who)));
+      }
+      return batch.commit();
+    }
     case 'group': return getDocs(query(collectionGroup(db, path), ...filters));
     case 'create':
     case 'set': return setDoc(doc(db, path), data());
@@ -631,7 +765,7 @@ test('the matrix covers every collection, every kind of caller and both outcomes
     'record_changes', 'applied_changes', 'deleted_records', 'comment_events',
     'reports', 'report_requests', 'report_schedules', 'report_deliveries',
     'metric_definitions', 'metric_series', 'metrics_status', 'dimension_aggregates', 'invitations',
-    'notification_channels', 'channel_secrets',
+    'notification_channels', 'channel_secrets', 'views', 'views/widgets',
     '(root) invitation_tokens',
   ];
   assert.deepEqual(required.filter((c) => !covered.has(c)), [], 'collections without a case');
