@@ -17,8 +17,11 @@ T = TypeVar("T")
 def seed_org(
     db, org_id: str, all_periods_open: bool = False, rules: Iterable[Mapping[str, Any]] = ()
 ) -> dict[str, Any]:
-    """Write the demo org's reference data (chart, entities, rates, periods) under a test org id."""
-    reference = demo_reference()
+    """Write the demo org's reference data (chart, entities, rates, periods) under a test org id.
+
+    Without its members: the demo sign-ins belong to the demo org only, so the orgs of tests and
+    benchmarks never show in the demo viewer's list (a test that needs a member signs one up)."""
+    reference = dict(demo_reference(), members=[])
     if all_periods_open:
         reference = dict(reference, periods={p: {"status": "open"} for p in reference["periods"]})
     write_reference(db, org_id, reference, rules)

@@ -90,7 +90,8 @@ def recover_and_compare(stack, db, scenario, reference) -> dict[str, int]:
     def unfinished() -> list:
         return [s for s in changes.stream() if s.get("state") in ("pending", "applied")]
 
-    if unfinished():
+    before_sweep = len(unfinished())
+    if before_sweep:
         # The recovering mechanism of a lost trigger: the sweep, which takes the documents once they
         # are old enough (SWEEP_AFTER). Run it until none is left unfinished.
         def swept() -> bool:
@@ -126,7 +127,7 @@ def recover_and_compare(stack, db, scenario, reference) -> dict[str, int]:
     )
     print(f"[drill] BigQuery exact after {time.monotonic() - began:.1f} s")
     assert not [s.id for s in changes.stream() if s.get("state") in ("pending", "applied")]
-    return {"unfinished_before_sweep": len(unfinished)}
+    return {"unfinished_before_sweep": before_sweep}
 
 
 def test_killed_workers_mid_stream_recover_by_redelivery_and_the_outbox_sweep(stack, db):

@@ -36,7 +36,8 @@ SPACING_SECONDS = 1.0
 def _demo_like_org(db, org_id: str) -> str:
     """The demo org's reference data, KPI definitions and alert rules under a test org id; its current period."""
     reference = demo_reference()
-    opening = dict(reference, periods={p: {"status": "open"} for p in reference["periods"]})
+    # Without the demo sign-ins: they belong to the demo org only.
+    opening = dict(reference, members=[], periods={p: {"status": "open"} for p in reference["periods"]})
     write_reference(db, org_id, opening, demo_alert_rules())
     write_demo_metrics(db, org_id)
     # The definitions are validated by their trigger: wait until they are the org's active set.
