@@ -8,8 +8,10 @@ import csv
 import io
 import uuid
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
+from finance_core.periods import add_months
 
 from tests.bigquery_checks import rows
 from tests.firestore_events import run_scheduled
@@ -44,6 +46,10 @@ def days_org(stack, db):
         for n in range(REVENUE_DAYS)
     ]  # fmt: skip
     events.append(event(org_id, "rev-undated", 1, period=KPI_PERIOD, amount="50.00"))
+    # Records of other lines, on the same day and in the month before: never in the revenue drill.
+    events.append(dated(event(org_id, "cogs-03", 1, period=KPI_PERIOD, account="5100", amount="-40.00"),
+                        f"{KPI_PERIOD}-03"))  # fmt: skip
+    events.append(event(org_id, "rev-previous", 1, period=add_months(KPI_PERIOD, -1), amount="80.00"))
     events.append(dated(event(org_id, "rev-west", 1, period=KPI_PERIOD, entity="us-west", amount="70.00"),
                         f"{KPI_PERIOD}-03"))  # fmt: skip
     # Cash: a dated movement on account 1000 (tagged cash) every week of the two months before.
@@ -123,17 +129,35 @@ def test_revenue_grains_cash_forecast_drill_down_history_and_export(browser, bas
     assert "a week" in (page.get_by_test_id("cash-burn").text_content() or "")
     assert "weeks" in (page.get_by_test_id("cash-runway").text_content() or "")
 
-    # Drill from the revenue line to its records: 32 records, 25 on the first page.
+    # The P&L of the month on screen, exported: its revenue total is the records' (a CSV from the backend).
     page.get_by_test_id("period-picker").select_option(KPI_PERIOD)
+    page.get_by_test_id("pnl-table").wait_for(timeout=UI_TIMEOUT_MS)
+    in_month = [r for r in records if r["period"] == KPI_PERIOD and r["scenario"] == "actual"]
+    month_revenue = sum(r["reporting_amount_minor"] for r in in_month if r["account_id"] in ("4100", "4200"))
+    with page.expect_download(timeout=UI_TIMEOUT_MS) as download:
+        page.get_by_test_id("pnl-export-csv").click()
+    statement = list(csv.reader(io.StringIO(download.value.path().read_bytes().decode("utf-8-sig"))))
+    header = statement[0]
+    assert header[:3] == ["Line", "Actual", "Budget"], header
+    total = next(row for row in statement if row[0] == "Total revenue")
+    assert Decimal(total[1]) * 100 == month_revenue, (total, month_revenue)
+
+    # Drill from the revenue line to its records: exactly the revenue records of the month, of every
+    # entity (32), 25 on the first page; not the cost line of the same day, not the month before.
     page.get_by_test_id("drill-revenue").click()
     table = page.get_by_test_id("drilldown-records")
     page.wait_for_function("() => document.querySelector('[data-testid=drilldown-records]')?.dataset.count === '25'",
                            timeout=UI_TIMEOUT_MS)  # fmt: skip
+    listed = set(table.locator("tr[data-record-id]").evaluate_all("rows => rows.map(r => r.dataset.recordId)"))
     screenshot(page, "days-02-drilldown")
     page.get_by_test_id("drilldown-next").click()
     page.wait_for_function("() => document.querySelector('[data-testid=drilldown-records]')?.dataset.count === '7'",
                            timeout=UI_TIMEOUT_MS)  # fmt: skip
     assert page.get_by_test_id("drilldown-page").text_content() == "Page 2"
+    second = set(table.locator("tr[data-record-id]").evaluate_all("rows => rows.map(r => r.dataset.recordId)"))
+    expected_ids = {r["record_id"] for r in in_month if r["account_id"] in ("4100", "4200")}
+    assert len(expected_ids) == 32 and not listed & second
+    assert listed | second == expected_ids, sorted((listed | second) ^ expected_ids)
     # Filters: one entity, one booking day.
     page.get_by_test_id("drilldown-entity").select_option("us-west")
     page.wait_for_function("() => document.querySelector('[data-testid=drilldown-records]')?.dataset.count === '1'",
