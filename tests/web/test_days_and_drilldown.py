@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,7 +19,7 @@ from tests.firestore_events import run_scheduled
 from tests.support import event, publish, wait_for_events, wait_until
 from tests.web.browser import screenshot, sign_in
 from tests.web.orgs import KPI_PERIOD, NO_FX_PERIOD, add_member
-from tests.web.test_journey import sideways_overflow
+from tests.web.test_journey import console, sideways_overflow
 from tools.stack.provision import bigquery_client
 from tools.stack.seed import demo_reference, write_reference
 
@@ -213,4 +214,42 @@ def test_the_drill_down_fits_a_phone(browser, base_url, days_org):
                            timeout=UI_TIMEOUT_MS)  # fmt: skip
     assert sideways_overflow(page) == []
     screenshot(page, "days-03-drilldown-phone")
+    context.close()
+
+
+def test_an_admin_writes_a_daily_anomaly_rule_previewed_on_yesterday(browser, base_url, stack, days_org, db):
+    org_id, _ = days_org
+    admin = add_member(stack, db, org_id, "admin", "Ada Admin")
+    context = browser.new_context(locale="en-US", timezone_id="UTC", viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    sign_in(page, base_url, admin.credentials, org_id)
+    console(page, base_url, org_id, "alerts")
+    rule = page.get_by_test_id("rule-form")
+    rule.get_by_label("Rule id").fill("daily-sales")
+    rule.get_by_label("Name").fill("Unusual daily sales in US East")
+    rule.get_by_label("Type").select_option("anomaly")
+    rule.get_by_label("Entity").select_option("us-east")
+    rule.get_by_label("Watch").select_option("account")
+    rule.get_by_role("combobox", name=re.compile(r"^Account")).select_option("4100")
+    rule.get_by_label("Series").select_option("day")
+    assert rule.get_by_label("Baseline months").count() == 0, "a daily rule has no baseline window"
+    # The preview judges the last complete day, as the backend's evaluation would.
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    preview = page.get_by_test_id("rule-preview")
+    preview.get_by_text(f"{yesterday}: ").wait_for(timeout=UI_TIMEOUT_MS)
+    assert preview.get_attribute("data-state") in ("quiet", "firing", "unjudged"), preview.text_content()
+    # A percentage has no daily value: the backend says why.
+    rule.get_by_label("Watch").select_option("metric")
+    rule.get_by_role("combobox", name=re.compile(r"^Metric")).select_option("gross_margin_pct")
+    page.locator("[data-testid='rule-preview'][data-state='invalid']").wait_for(timeout=UI_TIMEOUT_MS)
+    assert "daily anomaly rule watches an account" in (preview.text_content() or "")
+    rule.get_by_label("Watch").select_option("account")
+    rule.get_by_role("combobox", name=re.compile(r"^Account")).select_option("4100")
+    rule.get_by_role("button", name="Save rule").click()
+    page.locator("[data-testid='alert-rules'] tr[data-rule='daily-sales']").wait_for(timeout=UI_TIMEOUT_MS)
+    # The row shows the local write at once; the server has it a moment later.
+    ref = db.document(f"organizations/{org_id}/alert_rules/daily-sales")
+    stored = wait_until(lambda: ref.get().to_dict(), timeout=60, what="the saved rule")
+    assert stored["grain"] == "day" and "window" not in stored
+    assert stored["target"] == {"entity_id": "us-east", "scenario": "actual", "account_id": "4100"}
     context.close()
