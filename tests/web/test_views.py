@@ -63,15 +63,32 @@ def views_org(stack, db):
 
 
 def _add_widget(page, kind: str, **fields) -> None:
+    """Fill "Add a widget": its type, then each field by its control (metric, metrics, range, compare, target...)."""
     form = page.get_by_role("form", name="Add a widget")
-    form.get_by_label("Type").select_option(kind)
-    for label, value in fields.items():
-        form.get_by_label(label.replace("_", " "), exact=False).first.select_option(value)
+    form.get_by_test_id("widget-type").select_option(kind)
+    for field, value in fields.items():
+        form.get_by_test_id(f"widget-{field}").select_option(value)
     before = page.locator("[data-widget]").count()
-    form.get_by_role("button", name="Add the widget").click()
-    page.wait_for_function(
-        "n => document.querySelectorAll('[data-widget]').length === n", arg=before + 1, timeout=UI_TIMEOUT_MS
-    )
+    form.get_by_role("button", name="Add the widget").click(timeout=UI_TIMEOUT_MS)  # enabled once the last one is saved
+    try:
+        page.wait_for_function(
+            "n => document.querySelectorAll('[data-widget]').length === n", arg=before + 1, timeout=UI_TIMEOUT_MS
+        )
+    except Exception:
+        screenshot(page, f"views-add-{kind}-failed")
+        raise AssertionError(f"the {kind} widget was not added: {form.text_content()}") from None
+
+
+def _drag(page, source, target) -> None:
+    """Drag as a hand does: press on the source, move over the target in steps, release."""
+    source.scroll_into_view_if_needed()
+    box = source.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    target.scroll_into_view_if_needed()
+    goal = target.bounding_box()
+    page.mouse.move(goal["x"] + goal["width"] / 2, goal["y"] + goal["height"] / 2, steps=8)
+    page.mouse.up()
 
 
 def _order(page) -> list[str]:
@@ -107,14 +124,14 @@ def test_an_editor_builds_arranges_and_shares_a_view_that_a_viewer_sees_live(bro
         assert page.get_by_test_id("view-visibility").text_content() == "personal"
         page.get_by_role("button", name="Edit").click()
 
-        _add_widget(page, "kpi", Metric="revenue", Months="this_month", Compare_with="budget")
-        _add_widget(page, "gauge", Metric="revenue", Months="this_month", Target="budget")
-        _add_widget(page, "timeseries", Metrics="revenue", Months="last_6_months", Compare_with="previous_year")
-        _add_widget(page, "table", Metrics=["revenue", "opex"], Months="last_3_months")
-        _add_widget(page, "pnl", Months="this_month")
-        _add_widget(page, "variance", Months="this_month")
-        _add_widget(page, "heatmap", Metric="revenue", Months="last_3_months", Dimension="department")
-        _add_widget(page, "kpi", Metric="opex", Months="ytd")
+        _add_widget(page, "kpi", metric="revenue", range="this_month", compare="budget")
+        _add_widget(page, "gauge", metric="revenue", range="this_month", target="budget")
+        _add_widget(page, "timeseries", metrics="revenue", range="last_6_months", compare="previous_year")
+        _add_widget(page, "table", metrics=["revenue", "opex"], range="last_3_months")
+        _add_widget(page, "pnl", range="this_month")
+        _add_widget(page, "variance", range="this_month")
+        _add_widget(page, "heatmap", metric="revenue", range="last_3_months", dimension="department")
+        _add_widget(page, "kpi", metric="opex", range="ytd")
         assert _order(page) == ["kpi", "gauge", "timeseries", "table", "pnl", "variance", "heatmap", "kpi"]
 
         # Remove the second KPI card; configure the first one's title.
@@ -122,7 +139,9 @@ def test_an_editor_builds_arranges_and_shares_a_view_that_a_viewer_sees_live(bro
         page.wait_for_function("() => document.querySelectorAll('[data-widget]').length === 7", timeout=UI_TIMEOUT_MS)
         first = page.locator("[data-widget='kpi-1']")
         first.get_by_role("button", name="Configure").click()
-        first.get_by_role("form", name="Configure the widget").get_by_label("Title").fill("Revenue this month")
+        first.get_by_role("form", name="Configure the widget").get_by_placeholder("(automatic)").fill(
+            "Revenue this month"
+        )
         first.get_by_role("button", name="Save the widget").click()
         first.get_by_role("heading", name="Revenue this month").wait_for(timeout=UI_TIMEOUT_MS)
 
@@ -132,7 +151,10 @@ def test_an_editor_builds_arranges_and_shares_a_view_that_a_viewer_sees_live(bro
         wait_until(lambda: _layout(db, org_id, view_id)[5] == "heatmap-1", timeout=60, what="the heat map moved up")
         heat.get_by_role("button", name="arrow keys or drag").press("ArrowUp")
         wait_until(lambda: _layout(db, org_id, view_id)[4] == "heatmap-1", timeout=60, what="the heat map moved by key")
-        heat.get_by_role("button", name="arrow keys or drag").drag_to(page.locator("[data-widget='kpi-1']"))
+        page.wait_for_function(
+            "() => document.querySelectorAll('[data-widget]')[4].dataset.widget === 'heatmap-1'", timeout=UI_TIMEOUT_MS
+        )
+        _drag(page, heat.get_by_role("button", name="arrow keys or drag"), page.locator("[data-widget='kpi-1'] h3"))
         wait_until(
             lambda: _layout(db, org_id, view_id)[0] == "heatmap-1", timeout=60, what="the heat map dragged first"
         )

@@ -371,6 +371,7 @@ function HeatmapWidget({ widget, ctx }: { widget: Widget; ctx: WidgetContext }) 
   const description = ctx.describe(metric);
   const range = resolveRange(widget.range, ctx.anchor, ctx.fiscalYearStartMonth);
   const declared = ctx.dimensions[widget.dimension ?? '']?.values;
+  const dimensionLabel = ctx.dimensions[widget.dimension ?? '']?.label ?? widget.dimension;
   const live = useHeatmap(widget, range, declared);
   const periods = periodsOf(range);
   return (
@@ -391,8 +392,8 @@ function HeatmapWidget({ widget, ctx }: { widget: Widget; ctx: WidgetContext }) 
         return (
           <div className="table-scroll">
             <table className="heatmap" data-testid="widget-heatmap">
-              <caption className="visually-hidden">{description.label} by {widget.dimension} and month</caption>
-              <thead><tr><th scope="col">{widget.dimension}</th>{periods.map((p) => <th key={p} scope="col" className="num">{periodLabel(p)}</th>)}</tr></thead>
+              <caption className="visually-hidden">{description.label} by {dimensionLabel} and month</caption>
+              <thead><tr><th scope="col">{dimensionLabel}</th>{periods.map((p) => <th key={p} scope="col" className="num">{periodLabel(p)}</th>)}</tr></thead>
               <tbody>
                 {values.map((value) => (
                   <tr key={value}>

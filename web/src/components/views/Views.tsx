@@ -4,7 +4,7 @@
 // who has the view open sees it change.
 
 import { doc, limit, serverTimestamp, where, writeBatch, type Firestore } from 'firebase/firestore';
-import { useMemo, useRef, useState, type DragEvent, type KeyboardEvent } from 'react';
+import { useMemo, useState, type DragEvent, type KeyboardEvent } from 'react';
 
 import { dataOf, useDocument, useQuery } from '../../hooks/live';
 import type { MetricDescription } from '../../lib/metrics';
@@ -248,20 +248,23 @@ function WidgetTile({ widget, index, count, ctx, editing, describe, definitions,
   const drop = (e: DragEvent) => {
     e.preventDefault();
     setOver(false);
-    const from = Number(e.dataTransfer.getData('text/x-widget-index'));
-    if (!Number.isNaN(from)) move(from, index);
+    const text = e.dataTransfer.getData('text/x-widget-index');
+    if (/^[0-9]+$/.test(text)) move(Number(text), index);
   };
   return (
     <li className={`panel widget width-${Math.min(3, Math.max(1, widget.width ?? widgetSpec(widget.type).default_width))}${over ? ' drop-target' : ''}`}
         data-widget={widget.id} data-type={widget.type}
-        onDragOver={editing ? (e) => { e.preventDefault(); setOver(true); } : undefined}
+        // The whole tile is dragged (a drag may start on the handle or anywhere on the tile).
+        draggable={(editing && !configuring) || undefined}
+        onDragStart={editing ? (e) => { e.dataTransfer.setData('text/x-widget-index', String(index)); e.dataTransfer.effectAllowed = 'move'; } : undefined}
+        onDragOver={editing ? (e) => { e.preventDefault(); e.dataTransfer.dropEffect = 'move'; setOver(true); } : undefined}
         onDragLeave={editing ? () => setOver(false) : undefined} onDrop={editing ? drop : undefined}>
       <header className="panel-header">
         <h3>{title}</h3>
         {editing && (
           <div className="widget-tools" role="group" aria-label={`Arrange ${title}`}>
-            <button type="button" className="drag-handle" draggable aria-label={`Move ${title} (position ${index + 1} of ${count}): arrow keys or drag`}
-                    onKeyDown={onKey} onDragStart={(e) => { e.dataTransfer.setData('text/x-widget-index', String(index)); e.dataTransfer.effectAllowed = 'move'; }}>
+            <button type="button" className="drag-handle" aria-label={`Move ${title} (position ${index + 1} of ${count}): arrow keys or drag`}
+                    onKeyDown={onKey}>
               ⠿
             </button>
             <button type="button" onClick={() => move(index, index - 1)} disabled={index === 0} aria-label={`Move ${title} earlier`}>◀</button>
@@ -298,7 +301,8 @@ function WidgetForm({ describe, definitions, dimensions, initial, onSave, full =
   const [width, setWidth] = useState(initial?.width ?? 0);
   const [title, setTitle] = useState(initial?.title ?? '');
   const [error, setError] = useState<string | null>(null);
-  const saving = useRef(false);
+  // One save at a time: the button says so until the server has the batch.
+  const [saving, setSaving] = useState(false);
   const spec = widgetSpec(kind);
   const filtered = Boolean(dimension);
   // Per dimension value only the built-in metrics exist (docs/views.md).
@@ -323,9 +327,9 @@ function WidgetForm({ describe, definitions, dimensions, initial, onSave, full =
       ...(dimension && spec.dimension_filter ? { dimension, ...(spec.needs_dimension ? {} : { value }) } : {}),
       width: width || spec.default_width,
     };
-    if (saving.current) return;
-    saving.current = true;
-    try { await onSave(w); setError(null); } catch (e) { setError((e as Error).message); } finally { saving.current = false; }
+    if (saving) return;
+    setSaving(true);
+    try { await onSave(w); setError(null); } catch (e) { setError((e as Error).message); } finally { setSaving(false); }
   }
 
   const metricPicker = spec.max_metrics === 0 ? null : spec.max_metrics === 1 ? (
@@ -355,6 +359,8 @@ function WidgetForm({ describe, definitions, dimensions, initial, onSave, full =
             if (widgetSpec(next).single_month && !['this_month', 'last_month'].includes(range)) setRange('this_month');
             if (next === 'heatmap' && range === 'last_24_months') setRange('last_6_months');
             if (next === 'heatmap' && !dimension) setDimension(Object.keys(dimensions)[0] ?? '');
+            // A heat map's dimension is not a filter: other widgets start unfiltered after one.
+            if (kind === 'heatmap' && next !== 'heatmap') { setDimension(''); setValue(''); }
           }}>
             {WIDGET_KINDS.map((k) => <option key={k} value={k}>{widgetSpec(k).label}</option>)}
           </select>
@@ -414,7 +420,9 @@ function WidgetForm({ describe, definitions, dimensions, initial, onSave, full =
         <label>Title <input value={title} maxLength={LIMITS.max_title_length} onChange={(e) => setTitle(e.target.value)} placeholder="(automatic)" /></label>
       </div>
       {error && <p className="state error" role="alert">{error}</p>}
-      <button type="submit" disabled={full}>{initial ? 'Save the widget' : full ? `A view holds ${LIMITS.max_widgets} widgets` : 'Add the widget'}</button>
+      <button type="submit" disabled={full || saving}>
+        {saving ? 'Saving…' : initial ? 'Save the widget' : full ? `A view holds ${LIMITS.max_widgets} widgets` : 'Add the widget'}
+      </button>
     </form>
   );
 }
