@@ -42,6 +42,12 @@ FIREBASE_SERVICES = ("auth", "functions", "firestore", "hosting")
 # queue one function behind another's work: the dispatcher bounds each Pub/Sub-triggered function
 # to FINANCE_DISPATCH_PER_FUNCTION messages in flight. Each Python worker is a process (~80 MB).
 DEFAULT_FUNCTIONS_PARALLEL = "16"
+# Seconds the Functions emulator waits for a new Python worker to listen (firebase-tools'
+# FUNCTIONS_DISCOVERY_TIMEOUT, 30 by default). A worker imports every function's module; on two
+# busy cores several starting at once (a burst, the scheduled sweeps of a minute) take longer, and
+# a worker that misses the wait fails its invocation without an answer: a Firestore trigger is
+# then lost until the outbox sweep, and the caller of a Pub/Sub or scheduled run waits.
+WORKER_START_TIMEOUT_SECONDS = "180"
 
 
 def expected_functions() -> set[str]:
@@ -402,6 +408,9 @@ class LocalStack:
                 "FIRESTORE_EMULATOR_BINARY_PATH": str(FIRESTORE_LAUNCHER),
                 "FUNCTIONS_EMULATOR_PARALLEL": os.environ.get(
                     "FUNCTIONS_EMULATOR_PARALLEL", DEFAULT_FUNCTIONS_PARALLEL
+                ),
+                "FUNCTIONS_DISCOVERY_TIMEOUT": os.environ.get(
+                    "FUNCTIONS_DISCOVERY_TIMEOUT", WORKER_START_TIMEOUT_SECONDS
                 ),
                 "FIREBASE_CLI_DISABLE_UPDATE_CHECK": "true",
                 "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
