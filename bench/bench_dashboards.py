@@ -99,7 +99,39 @@ class ProcessGroup:
         return sum(max(0, ticks - self._start.get(pid, 0)) for pid, ticks in now.items()) / TICKS
 
 
-def _start_dashboards(config, org_id: str, period: str, count: int, processes: int, out_dir: Path):
+def _available_memory() -> int:
+    """MemAvailable of the machine, in bytes."""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+class MemoryGuard(threading.Thread):
+    """Stops the dashboards if the machine runs short of memory: the machine is shared, never exhaust it."""
+
+    def __init__(self, children, floor_bytes: int):
+        super().__init__(daemon=True)
+        self._children = children
+        self._floor = floor_bytes
+        self.tripped: int | None = None
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(1.0):
+            available = _available_memory()
+            if available < self._floor:
+                self.tripped = available
+                for child, _ in self._children:
+                    if child.poll() is None:
+                        child.kill()
+                return
+
+    def stop(self) -> None:
+        self._done.set()
+
+
+def _start_dashboards(config, org_id: str, period: str, count: int, processes: int, out_dir: Path, listeners: str):
     viewer = next(user for user in DEMO_USERS if user.role == "viewer")
     env = {
         **os.environ,
@@ -110,6 +142,7 @@ def _start_dashboards(config, org_id: str, period: str, count: int, processes: i
         "DASHBOARD_EMAIL": viewer.email,
         "DASHBOARD_PASSWORD": viewer.password,
         "DASHBOARD_UID": viewer.uid,
+        "DASHBOARD_LISTENERS": listeners,
     }
     children = []
     for index in range(processes):
@@ -178,6 +211,18 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=120.0, help="seconds of streaming")
     parser.add_argument("--org", default="northwind")
     parser.add_argument("--seed", type=int, default=7, help="random seed of the demo feed")
+    parser.add_argument(
+        "--memory-floor",
+        type=float,
+        default=1.5,
+        help="GiB of available memory below which the dashboards are stopped (the machine is shared)",
+    )
+    parser.add_argument(
+        "--listeners",
+        choices=("all", "live"),
+        default="all",
+        help="every listener of the overview, or only those whose documents the stream changes (less memory)",
+    )
     args = parser.parse_args()
 
     stack = LocalStack.running("./dev up --seed")
@@ -198,8 +243,10 @@ def main() -> int:
     stack_group = ProcessGroup(lambda: [service.pid for service in stack.services])
     out_dir = Path(tempfile.mkdtemp(prefix="dashboards-"))
     opening = time.monotonic()
-    children = _start_dashboards(config, args.org, period, args.dashboards, args.processes, out_dir)
+    children = _start_dashboards(config, args.org, period, args.dashboards, args.processes, out_dir, args.listeners)
     node_group = ProcessGroup(lambda: [child.pid for child, _ in children])
+    guard = MemoryGuard(children, int(args.memory_floor * 2**30))
+    guard.start()
     try:
         ready, slowest = _wait_ready(children, timeout=900)
         print(
@@ -236,6 +283,8 @@ def main() -> int:
         streaming = threading.Thread(target=stream, args=(config, feed, args.rate, args.duration, stats), daemon=True)
         streaming.start()
         while streaming.is_alive():
+            if guard.tripped is not None:
+                raise SystemExit("memory")
             stack_group.sample()
             node_group.sample()
             streaming.join(timeout=5)
@@ -246,6 +295,8 @@ def main() -> int:
             summary = visibility.summary()
             if summary.applied and summary.measured >= summary.applied:
                 break
+            if guard.tripped is not None:
+                raise SystemExit("memory")
             stack_group.sample()
             node_group.sample()
             time.sleep(1)
@@ -258,7 +309,15 @@ def main() -> int:
             child.wait(timeout=120)
         for watch in watches:
             watch.unsubscribe()
+    except SystemExit:
+        if guard.tripped is not None:
+            raise SystemExit(
+                f"stopped: the machine had {guard.tripped / 2**30:.1f} GiB of memory left "
+                f"(floor {args.memory_floor} GiB); run fewer dashboards or --listeners live"
+            ) from None
+        raise
     finally:
+        guard.stop()
         for child, _ in children:
             if child.poll() is None:
                 child.terminate()
@@ -299,6 +358,20 @@ def main() -> int:
         "streaming = "
         + ", ".join(f"{per_hour * price / 100_000:.4f} USD ({where})" for where, price in USD_PER_100K_READS.items())
     )
+    # Per event published: the design's cost, whatever rate the stack kept up with (meaningful when
+    # every event was shown: no pair unseen), then scaled to the demo's rate and ten times it.
+    per_event = sum(steady) / max(1, len(steady)) / max(1, stats.sent)
+    print(
+        f"  documents read per dashboard and event {per_event:.2f} (every event folded on its own): "
+        + "; ".join(
+            f"at {rate} events/s {per_event * rate * 3600:,.0f} per dashboard-hour = "
+            + ", ".join(
+                f"{per_event * rate * 3600 * price / 100_000:.4f} USD ({where})"
+                for where, price in USD_PER_100K_READS.items()
+            )
+            for rate in (6, 60)
+        )
+    )
     for target, reads in sorted(by_target.items(), key=lambda item: -item[1])[:8]:
         print(
             f"    {target:<22} {reads / max(1, len(dashboards)) / measured_s * 3600:>10,.0f} reads per dashboard-hour"
@@ -313,7 +386,8 @@ def main() -> int:
     )
     if failures or errors:
         print(
-            f"  dashboards that failed to open        {len(failures)}; "
+            f"  dashboards that failed to open        {len(failures)} "
+            f"{sorted({f.split(': ', 1)[-1] for f in failures})[:3]}; "
             f"listener errors {len(errors)}: {sorted(set(errors))[:5]}"
         )
     print(f"  machine                               {load.describe()}; cores: {os.cpu_count()}")

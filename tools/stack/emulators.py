@@ -42,12 +42,6 @@ FIREBASE_SERVICES = ("auth", "functions", "firestore", "hosting")
 # queue one function behind another's work: the dispatcher bounds each Pub/Sub-triggered function
 # to FINANCE_DISPATCH_PER_FUNCTION messages in flight. Each Python worker is a process (~80 MB).
 DEFAULT_FUNCTIONS_PARALLEL = "16"
-# Seconds the Functions emulator waits for a new Python worker to listen (firebase-tools'
-# FUNCTIONS_DISCOVERY_TIMEOUT, 30 by default). A worker imports every function's module; on two
-# busy cores several starting at once (a burst, the scheduled sweeps of a minute) take longer, and
-# a worker that misses the wait fails its invocation without an answer: a Firestore trigger is
-# then lost until the outbox sweep, and the caller of a Pub/Sub or scheduled run waits.
-WORKER_START_TIMEOUT_SECONDS = "180"
 
 
 def expected_functions() -> set[str]:
@@ -409,9 +403,11 @@ class LocalStack:
                 "FUNCTIONS_EMULATOR_PARALLEL": os.environ.get(
                     "FUNCTIONS_EMULATOR_PARALLEL", DEFAULT_FUNCTIONS_PARALLEL
                 ),
-                "FUNCTIONS_DISCOVERY_TIMEOUT": os.environ.get(
-                    "FUNCTIONS_DISCOVERY_TIMEOUT", WORKER_START_TIMEOUT_SECONDS
-                ),
+                # How long a new Python worker may take to answer before firebase-tools gives up on it
+                # (default 30 s). A side-path worker starts at a lower CPU priority: on two shared,
+                # loaded cores it took longer, and the request it was started for then hung until
+                # the dispatcher's delivery timeout (600 s), stalling the sinks and the trends.
+                "FUNCTIONS_DISCOVERY_TIMEOUT": os.environ.get("FUNCTIONS_DISCOVERY_TIMEOUT", "180"),
                 "FIREBASE_CLI_DISABLE_UPDATE_CHECK": "true",
                 "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
                 "CI": env.get("CI", "true"),

@@ -170,6 +170,27 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
 BUILTIN_IDS = frozenset(spec.metric_id for spec in BUILTIN_METRICS)
 
 
+def percent_of_parts(spec: MetricSpec) -> tuple[str, str] | None:
+    """(numerator, denominator) of a percentage defined as `100 * a / b` over two metrics, else None.
+
+    Over several months such a margin is the ratio of its summed parts, never a sum or an average of
+    the monthly margins: readers of a range (finance_core.views) find its parts here.
+    """
+    node = spec.expression
+    if spec.unit is not Unit.PERCENT or not isinstance(node, Binary) or node.op != "/":
+        return None
+    scaled, denominator = node.left, node.right
+    if (
+        isinstance(scaled, Binary)
+        and scaled.op == "*"
+        and scaled.left == Number(Decimal(100))
+        and isinstance(scaled.right, Ref)
+        and isinstance(denominator, Ref)
+    ):
+        return scaled.right.name, denominator.name
+    return None
+
+
 def parse_definition(metric_id: str, document: Mapping[str, object]) -> MetricSpec:
     """A `metric_definitions/{metric_id}` document as a spec; DefinitionError naming the field at fault."""
     if not isinstance(metric_id, str) or not METRIC_ID_PATTERN.match(metric_id):

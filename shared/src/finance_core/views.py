@@ -26,7 +26,14 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from finance_core.identifiers import CONSOLIDATED_ENTITY, identifier_problem
-from finance_core.metric_series import BUILTIN_IDS, METRIC_ID_PATTERN
+from finance_core.metric_series import (
+    BUILTIN_IDS,
+    BUILTIN_METRICS,
+    METRIC_ID_PATTERN,
+    QUANTUM,
+    Unit,
+    percent_of_parts,
+)
 from finance_core.periods import add_months, fiscal_year_start, months_between, parse_period, period_range
 from finance_core.untrusted import quoted
 
@@ -114,13 +121,12 @@ WIDGET_TYPES: dict[str, WidgetType] = {
     )
 }
 
-# The built-in margins over a range: the ratio of their summed parts (finance_core.metric_series).
+# The built-in margins over a range: the ratio of their summed parts, read from their definitions
+# (`100 * gross_profit / revenue` -> gross_profit over revenue), never restated here.
 RATIO_OF_SUMS: dict[str, tuple[str, str]] = {
-    "gross_margin_pct": ("gross_profit", "revenue"),
-    "ebitda_margin_pct": ("ebitda", "revenue"),
-    "net_margin_pct": ("net_income", "revenue"),
+    spec.metric_id: parts for spec in BUILTIN_METRICS if (parts := percent_of_parts(spec)) is not None
 }
-PERCENT_QUANTUM = Decimal("0.0001")
+PERCENT_QUANTUM = QUANTUM[Unit.PERCENT]
 
 
 class ViewError(ValueError):
