@@ -81,13 +81,12 @@ def _add_widget(page, kind: str, **fields) -> None:
 
 def _drag(page, source, target) -> None:
     """Drag as a hand does: press on the source, move over the target in steps, release."""
-    source.scroll_into_view_if_needed()
     box = source.bounding_box()
+    goal = target.bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.down()
-    target.scroll_into_view_if_needed()
-    goal = target.bounding_box()
-    page.mouse.move(goal["x"] + goal["width"] / 2, goal["y"] + goal["height"] / 2, steps=8)
+    page.mouse.move(box["x"] + box["width"] / 2 + 12, box["y"] + box["height"] / 2 + 12, steps=3)
+    page.mouse.move(goal["x"] + goal["width"] / 2, goal["y"] + goal["height"] / 2, steps=10)
     page.mouse.up()
 
 
@@ -101,7 +100,8 @@ def _layout(db, org_id: str, view_id: str) -> list[str]:
 
 def test_an_editor_builds_arranges_and_shares_a_view_that_a_viewer_sees_live(browser, base_url, views_org, db, stack):
     org_id, editor, viewer = views_org
-    editing = browser.new_context(locale="en-US", timezone_id="UTC", viewport={"width": 1400, "height": 1000})
+    # Tall enough for the whole view: a drag never has to scroll.
+    editing = browser.new_context(locale="en-US", timezone_id="UTC", viewport={"width": 1400, "height": 2200})
     watching = browser.new_context(locale="en-US", timezone_id="UTC", viewport={"width": 1400, "height": 1000})
     try:
         page = editing.new_page()

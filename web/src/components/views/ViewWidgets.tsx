@@ -4,11 +4,9 @@
 // same numbers.
 
 import { limit, orderBy, where } from 'firebase/firestore';
-import { useEffect, useLayoutEffect, useRef } from 'react';
-import uPlot from 'uplot';
 
 import { dataOf, useDocument, useQuery, type Live } from '../../hooks/live';
-import { formatMetric, formatMetricChange, type MetricDescription, type MetricUnit } from '../../lib/metrics';
+import { formatMetric, formatMetricChange, type MetricDescription } from '../../lib/metrics';
 import { currencyDigits, formatCompact, formatMoney, minorToChart } from '../../lib/money';
 import { periodLabel } from '../../lib/periods';
 import { orgPath, useSession } from '../../lib/session';
@@ -18,6 +16,7 @@ import {
   changeOf, comparisonRange, comparisonScenario, LIMITS, periodsOf, rangeLabel, rangeValue, resolveRange, seriesByPeriod,
   shareOfTarget, targetValue, widgetSpec, type ByPeriod, type PeriodRange, type Widget,
 } from '../../lib/views';
+import { SeriesChart } from '../SeriesChart';
 import { LiveView } from '../States';
 
 export type Describe = (metric: string) => MetricDescription;
@@ -153,34 +152,7 @@ function GaugeWidget({ widget, ctx }: { widget: Widget; ctx: WidgetContext }) {
   );
 }
 
-function LineChart({ periods, lines, label, currency, unit }: {
-  periods: string[]; lines: { label: string; values: (number | null)[] }[]; label: string; currency: string; unit: MetricUnit;
-}) {
-  const host = useRef<HTMLDivElement>(null);
-  const plot = useRef<uPlot | null>(null);
-  const toChart = (v: number | null) => (unit === 'money' ? minorToChart(v, currency) : v);
-  const data: uPlot.AlignedData = [periods.map((_, i) => i), ...lines.map((l) => l.values.map(toChart))];
-  const colours = ['#1d4ed8', '#6b7280', '#9333ea', '#047857', '#b45309', '#be185d', '#0891b2', '#4b5563'];
-  const shape = lines.map((l) => l.label).join('|');
-  useEffect(() => {
-    if (!host.current) return undefined;
-    plot.current = new uPlot({
-      width: Math.max(220, host.current.clientWidth || 480), height: 200, legend: { live: false },
-      scales: { x: { time: false } },
-      series: [{}, ...lines.map((l, i) => ({ label: l.label, stroke: colours[i % colours.length], width: 2, dash: l.label.includes('(') ? [6, 4] : undefined }))],
-      axes: [
-        { values: (_u, ticks) => ticks.map((t) => (periods[t] ? periodLabel(periods[t]) : '')) },
-        { size: 64, values: (_u, ticks) => ticks.map((t) => (unit === 'money' ? formatCompact(Math.round(t * 10 ** currencyDigits(currency)), currency) : String(t))) },
-      ],
-    }, data, host.current);
-    const resize = () => host.current && plot.current?.setSize({ width: Math.max(220, host.current.clientWidth), height: 200 });
-    window.addEventListener('resize', resize);
-    return () => { window.removeEventListener('resize', resize); plot.current?.destroy(); plot.current = null; };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [shape, currency]);
-  useLayoutEffect(() => { plot.current?.setData(data); });
-  return <div ref={host} className="view-chart" role="img" aria-label={label} />;
-}
+const COLOURS = ['#1d4ed8', '#047857', '#9333ea', '#b45309'];
 
 function TimeseriesWidget({ widget, ctx }: { widget: Widget; ctx: WidgetContext }) {
   const { org } = useSession();
@@ -209,8 +181,14 @@ function TimeseriesWidget({ widget, ctx }: { widget: Widget; ctx: WidgetContext 
         const unit = ctx.describe(metrics[0] ?? 'revenue').unit;
         return (
           <>
-            <LineChart periods={periods} lines={lines} currency={org.reporting_currency} unit={unit}
-                       label={`${lines.map((l) => l.label).join(', ')} by month, ${rangeLabel(widget.range)}`} />
+            <SeriesChart labels={periods} currency={org.reporting_currency} tick={periodLabel} testId="widget-chart"
+                         title={`${lines.map((l) => l.label).join(', ')} by month, ${rangeLabel(widget.range)}`}
+                         axis={unit === 'money' ? undefined : (v) => formatMetric(v, unit, 1, org.reporting_currency)}
+                         series={lines.map((l, i) => ({
+                           label: l.label, stroke: COLOURS[Math.floor(i / (other ? 2 : 1)) % COLOURS.length],
+                           dash: other && i % 2 === 1 ? [6, 4] : undefined, points: true,
+                           values: l.values.map((v) => (unit === 'money' ? minorToChart(v, org.reporting_currency) : v)),
+                         }))} />
             <details>
               <summary>Figures</summary>
               <div className="table-scroll">
