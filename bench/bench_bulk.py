@@ -4,6 +4,7 @@ Run with a stack up (`./dev up`):
     .venv/bin/python bench/bench_bulk.py [--lines 100000] [--batch-lines 1000]
     .venv/bin/python bench/bench_bulk.py --singles --lines 10000      # a burst of single events
     .venv/bin/python bench/bench_bulk.py --lines 20000 --dimensions 3  # every line carries 3 dimensions
+    .venv/bin/python bench/bench_bulk.py --lines 100000 --dated        # every line carries a booking date
 
 A fresh org with 5 entities (2 currencies), 12 open periods, 3 scenarios and 60 leaf accounts
 gets a shuffled feed (versions, moves, deletes, 10% duplicated deliveries, 1% invalid), published
@@ -18,7 +19,9 @@ from the Functions emulator's own log (`Finished "<function>" in <ms>` lines). P
 ratios; asserts nothing. With --dimensions N the org declares N dimensions of --dimension-values
 values each and every upsert carries all of them (a value drawn from its event id, so a record's
 versions move between values); the clock then also waits until the dimension aggregates account
-for every live record.
+for every live record. With --dated every upsert carries a booking date inside its period (a day
+drawn from its event id, so a record's versions move between days); the clock then also waits
+until the daily totals account for every live record.
 """
 
 from __future__ import annotations
@@ -161,6 +164,32 @@ def with_dimensions(raw: bytes, count: int, values: int) -> bytes:
     return json.dumps(body).encode()
 
 
+def with_date(raw: bytes) -> bytes:
+    """The delivery with a booking date inside its period, the day drawn from its event id (copies agree)."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return raw
+    if not isinstance(body, dict) or not isinstance(body.get("record"), dict):
+        return raw
+    period = body["record"].get("period")
+    if not isinstance(period, str) or len(period) != 7:
+        return raw
+    digest = hashlib.blake2b(str(body.get("event_id")).encode(), digest_size=8).digest()
+    body["record"]["date"] = f"{period}-{digest[0] % 28 + 1:02d}"
+    return json.dumps(body).encode()
+
+
+def dated_records(db, org_id: str) -> int:
+    """Live records the days of the consolidated aggregates account for."""
+    query = db.collection(f"organizations/{org_id}/aggregates").where("entity_id", "==", "_all")
+    return sum(
+        int(day.get("record_count") or 0)
+        for snap in query.stream()
+        for day in ((snap.to_dict() or {}).get("days") or {}).values()
+    )
+
+
 def dimension_records(db, org_id: str, dimension: str) -> int:
     """Live records the consolidated aggregates of one dimension account for."""
     query = (
@@ -178,6 +207,7 @@ def main() -> int:
     parser.add_argument("--singles", action="store_true", help="publish single events instead of batches (a burst)")
     parser.add_argument("--dimensions", type=int, default=0, help="declared dimensions every line carries (0-5)")
     parser.add_argument("--dimension-values", type=int, default=4, help="values of each dimension")
+    parser.add_argument("--dated", action="store_true", help="every upsert carries a booking date (record.date)")
     parser.add_argument("--timeout", type=float, default=3600)
     args = parser.parse_args()
     stack = LocalStack.running()
@@ -206,6 +236,8 @@ def main() -> int:
         if dimensions
         else list(scenario.deliveries)
     )
+    if args.dated:
+        deliveries_sent = [with_date(raw) for raw in deliveries_sent]
     live_records = sum(v["record_count"] for k, v in expected.items() if k[0] != "_all")
     print(
         f"bulk load on the local stack: org {org_id}, {len(scenario.deliveries)} deliveries "
@@ -214,6 +246,7 @@ def main() -> int:
         f"{len(ENTITIES)} entities x {len(PERIODS)} periods x {len(SCENARIOS)} scenarios x "
         f"{len(SHAPE.leaf_accounts)} accounts, "
         f"{len(dimensions)} dimensions x {args.dimension_values if dimensions else 0} values on every line"
+        + (", a booking date on every line" if args.dated else "")
     )
     write_rate = emulator_batched_write_rate(db)
     print(f"  emulator batched writes (commits of 400)   {write_rate:,.0f} documents/s")
@@ -280,6 +313,13 @@ def main() -> int:
         f"  every aggregate exact in Firestore after {firestore_seconds:.1f} s: {rate:,.0f} lines/s "
         f"(ratio to the emulator's batched writes: {rate / write_rate:.3f})"
     )
+    while args.dated and dated_records(db, org_id) != live_records:
+        if time.monotonic() - started > args.timeout:
+            print("the daily totals never accounted for every record", file=sys.stderr)
+            return 1
+        time.sleep(1.0)
+    if args.dated:
+        print(f"  every day folded after {time.monotonic() - started:.1f} s ({live_records:,} dated records)")
     while dimensions and any(dimension_records(db, org_id, d) != live_records for d in dimensions):
         if time.monotonic() - started > args.timeout:
             print("the dimension aggregates never accounted for every record", file=sys.stderr)

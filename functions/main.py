@@ -19,6 +19,7 @@ from collaboration.triggers import (  # noqa: E402
     reconcile_comment_counts,
     sweep_comment_counts,
 )
+from drilldown.triggers import export_table, record_history  # noqa: E402
 from ingestion.triggers import (  # noqa: E402
     ingest_financial_event,
     ingest_financial_event_batch,
@@ -47,6 +48,9 @@ __all__ = [
     "reconcile_aggregates",
     "on_metric_definition_written",
     "check_metric_definition",
+    # drill-down (record history, exports)
+    "record_history",
+    "export_table",
     # analytics sink (BigQuery)
     "sink_changes_to_bigquery",
     "sink_metric_values_to_bigquery",

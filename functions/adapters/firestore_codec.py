@@ -40,6 +40,8 @@ def record_document(state: RecordState, reporting_currency: str) -> dict[str, An
         # Always written (null when none): a new version without dimensions must clear the old
         # ones, since a changed record is updated in place.
         "dimensions": dict(state.dimensions) if state.dimensions else None,
+        # Always written too (null when none), for the same reason; 'YYYY-MM-DD' sorts as it reads.
+        "date": state.date,
     }
 
 
@@ -85,6 +87,7 @@ def record_from_document(org_id: str, record_id: str, doc: Mapping[str, Any] | N
         source=doc.get("source"),
         memo=doc.get("memo"),
         dimensions={str(k): str(v) for k, v in doc["dimensions"].items()} if doc.get("dimensions") else None,
+        date=str(doc["date"]) if doc.get("date") else None,
     )
 
 

@@ -28,13 +28,20 @@ def shard_ref(view_ref: firestore.DocumentReference, index: int) -> firestore.Do
 
 
 def increment_body(counters: Mapping[str, Any]) -> dict[str, Any]:
-    """Turn nested int counters into Increment transforms, plus the shard's sequence bump."""
+    """Turn nested int counters into Increment transforms, plus the shard's sequence bump.
+
+    Empty maps are left out: in a merge, an empty map is a value, and it would replace the shard's
+    whole map (a change of one day's amount with no change of its record count would wipe every
+    day's count, a new zero-amount record every account total).
+    """
 
     def convert(value: Any) -> Any:
-        if isinstance(value, Mapping):
-            return {k: convert(v) for k, v in value.items()}
-        return firestore.Increment(int(value))
+        """Increments of a counter or a map of counters; None for a map with nothing in it."""
+        if not isinstance(value, Mapping):
+            return firestore.Increment(int(value))
+        converted = {k: c for k, c in ((k, convert(v)) for k, v in value.items()) if c is not None}
+        return converted or None
 
-    body = {k: convert(v) for k, v in counters.items()}
+    body = {k: c for k, c in ((k, convert(v)) for k, v in counters.items()) if c is not None}
     body["seq"] = firestore.Increment(1)
     return body

@@ -70,6 +70,8 @@ def _correction_id(key: AggregateKey | DimensionKey, expected: AggregateDelta, c
             sorted(current.accounts.items()),
             current.record_count,
         ]
+        # Daily totals only when either side has some, so the ids of undated corrections stay as they were.
+        + ([_day_items(expected), _day_items(current)] if _has_days(expected) or _has_days(current) else [])
     )
     return "reconcile-" + hashlib.sha256(payload.encode()).hexdigest()[:32]
 
@@ -79,7 +81,51 @@ def _difference(expected: AggregateDelta, current: AggregateDelta) -> AggregateD
         a: expected.accounts.get(a, 0) - current.accounts.get(a, 0)
         for a in set(expected.accounts) | set(current.accounts)
     }
-    return AggregateDelta(accounts, expected.record_count - current.record_count).pruned()
+    difference = AggregateDelta(accounts, expected.record_count - current.record_count)
+    for totals, sign in ((expected, 1), (current, -1)):
+        for day, day_accounts in totals.days.items():
+            for account_id, minor in day_accounts.items():
+                difference.add_day(day, account_id, sign * minor, 0)
+        for day, count in totals.day_counts.items():
+            difference.day_counts[day] = difference.day_counts.get(day, 0) + sign * count
+    return difference.pruned()
+
+
+def _has_days(totals: AggregateDelta) -> bool:
+    return bool(totals.days or totals.day_counts)
+
+
+def _day_items(totals: AggregateDelta) -> list[Any]:
+    return [
+        sorted((day, sorted(accounts.items())) for day, accounts in totals.days.items()),
+        sorted(totals.day_counts.items()),
+    ]
+
+
+def _same(expected: AggregateDelta, current: AggregateDelta) -> bool:
+    """True when the totals agree, day by day too."""
+    expected, current = expected.pruned(), current.pruned()
+    return (
+        current.accounts == expected.accounts
+        and current.record_count == expected.record_count
+        and current.days == expected.days
+        and current.day_counts == expected.day_counts
+    )
+
+
+def _same_days(shown: AggregateDelta, expected: AggregateDelta) -> bool:
+    expected = expected.pruned()
+    return shown.days == expected.days and shown.day_counts == expected.day_counts
+
+
+def _view_days(view: dict[str, Any]) -> AggregateDelta:
+    """The daily totals a readable aggregate shows."""
+    shown = AggregateDelta()
+    for day, body in dict(view.get("days") or {}).items():
+        for account_id, minor in dict(body.get("accounts") or {}).items():
+            shown.add_day(str(day), str(account_id), int(minor), 0)
+        shown.day_counts[str(day)] = int(body.get("record_count") or 0)
+    return shown.pruned()
 
 
 class Reconciler:
@@ -204,7 +250,7 @@ class Reconciler:
         report.keys_checked += 1
         repaired = False
         current = self._aggregates.shard_totals(org_id, key)
-        if current.accounts != expected.accounts or current.record_count != expected.record_count:
+        if not _same(expected, current):
             correction = _difference(expected, current)
             correction_id = _correction_id(key, expected, current)
             if isinstance(key, DimensionKey):
@@ -217,6 +263,7 @@ class Reconciler:
             view is not None
             and {k: int(v) for k, v in (view.get("accounts") or {}).items()} == expected.accounts
             and int(view.get("record_count", 0)) == expected.record_count
+            and (isinstance(key, DimensionKey) or _same_days(_view_days(view), expected))
         )
         if not view_ok and expected.record_count == 0 and not expected.accounts and view is None:
             return repaired

@@ -11,6 +11,7 @@ from adapters.firestore_codec import metric_values, org_path, utc_now
 from adapters.shard_counters import increment_body, shard_index, shard_ref
 from finance_core.accounts import ChartOfAccounts
 from finance_core.aggregates import AggregateDelta, AggregateKey, build_view, fold_shards
+from finance_core.days import day_fields
 from finance_core.dimensions import DimensionKey
 from finance_core.metrics import MetricGraph
 from google.cloud import firestore
@@ -124,7 +125,7 @@ class AggregateStore:
         targets = [(self.view_ref(org_id, key), delta) for key, delta in deltas.items()]
         targets += [(self.dimension_ref(org_id, key), delta) for key, delta in (dimension_deltas or {}).items()]
         for ref, delta in targets:
-            body = increment_body({"accounts": delta.accounts, "record_count": delta.record_count})
+            body = increment_body(delta.counters())
             batch.set(shard_ref(ref, shard), body, merge=True)
 
     @staticmethod
@@ -217,6 +218,8 @@ class AggregateStore:
                 "metrics": metric_values(view.metrics),
                 "totals_by_type": view.totals_by_type,
                 "record_count": view.record_count,
+                # The dated part of the month, by day (finance_core.days): folded with it, never apart.
+                **day_fields(totals, chart),
                 # The last event of the change that triggered this fold: lets dashboards measure lag.
                 "last_event_id": last_event_id,
             }
@@ -229,8 +232,7 @@ class AggregateStore:
         refs = [shard_ref(ref, i) for i in range(self._shards)]
         with map_exceptions(f"reading shards of {key.doc_id}"):
             docs = {s.reference.id: s.to_dict() or {} for s in self._db.get_all(refs) if s.exists}
-        totals = fold_shards(docs)
-        return AggregateDelta(dict(totals.accounts), totals.record_count)
+        return fold_shards(docs).delta()
 
 
 def _identity(key: AggregateKey | DimensionKey) -> dict[str, str]:

@@ -37,7 +37,7 @@ def manual_entry_event(org_id: str, entry_id: str, entry: Mapping[str, Any]) -> 
     created = entry.get("created_at")
     occurred = created.isoformat() if isinstance(created, datetime) else utc_now().isoformat()
     record = {k: entry.get(k) for k in ("entity_id", "account_id", "period", "scenario", "amount", "currency")}
-    for optional in ("memo", "source", "dimensions"):
+    for optional in ("memo", "source", "dimensions", "date"):
         if entry.get(optional) is not None:
             record[optional] = entry[optional]
     record.setdefault("source", "manual")

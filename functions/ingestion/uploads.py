@@ -28,7 +28,7 @@ from finance_core.untrusted import quoted
 CSV_TYPE = "text/csv"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REQUIRED_COLUMNS = ("record_id", "entity_id", "account_id", "period", "scenario", "amount", "currency")
-OPTIONAL_COLUMNS = ("memo", "source", "version", "type")
+OPTIONAL_COLUMNS = ("memo", "source", "version", "type", "date")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 # A column `dimension.<name>` carries the record's value of a dimension the org declares
 # (docs/kpis.md, Dimensions); a blank cell means the row does not carry it.
@@ -345,7 +345,7 @@ def row_event(row: UploadRow, sha256: str, org_id: str, received_at: str) -> Row
             "amount": amount,
             "currency": currency,
         }
-        for optional in ("memo", "source"):
+        for optional in ("memo", "source", "date"):
             value = text(optional)
             if value is not None:
                 record[optional] = value
@@ -391,6 +391,12 @@ def cell_text(column: str, cell: Cell | None) -> tuple[str | None, str | None]:
         if day.day == 1 and (not isinstance(value, datetime) or value.time() == time(0)):
             return f"{day.year:04d}-{day.month:02d}", None
         return None, f"period is the date {day.isoformat()}; write the fiscal month as text, e.g. '2026-10'"
+    if isinstance(value, (datetime, date)) and column == "date":
+        # A booking date typed into a spreadsheet is a date cell: that day, if it has no time of day.
+        day = value.date() if isinstance(value, datetime) else value
+        if not isinstance(value, datetime) or value.time() == time(0):
+            return day.isoformat(), None
+        return None, f"date is the date and time {value}; write the booking day alone, e.g. '2026-10-05'"
     if isinstance(value, (datetime, date, time)):
         return None, f"{column} is a date/time cell ({value}); expected text"
     return None, f"{column} has an unsupported cell value {quoted(value)}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -18,7 +18,9 @@ from finance_core.export_text import display_name
 from finance_core.identifiers import CONSOLIDATED_ENTITY
 from finance_core.kpis import headline_kpis
 from finance_core.metrics import STANDARD_BY_ID, linear_terms, standard_graph, totals_by_type
-from finance_core.periods import add_months, period_range
+from finance_core.periods import add_months, kpi_period, period_range
+from finance_core.progress import PeriodProgress, known_at, period_progress
+from finance_core.trends import analyze_trend
 from finance_core.variance import is_favourable, metric_higher_is_favourable, percent_change
 
 KPI_PERIODS = 6
@@ -88,6 +90,15 @@ class PackInputs:
     analytics_health: Mapping[str, Any] | None = None
     reconciliation: Mapping[str, Any] | None = None
     generated_at: datetime | None = None
+    current_period: str | None = None
+    """The org's current period, if set (finance_core.periods.kpi_period: the period in progress)."""
+
+    @property
+    def progress(self) -> PeriodProgress:
+        """How far the pack's period is under the month-in-progress rule (finance_core.progress)."""
+        today = (self.generated_at or datetime.now(UTC)).date()
+        in_progress = kpi_period(self.current_period, self.period_status, today)
+        return period_progress(self.period, in_progress, today)
 
 
 @dataclass(frozen=True)
@@ -150,6 +161,8 @@ class TrendRow:
     forecast: int | None = None
     lower: int | None = None
     upper: int | None = None
+    partial: bool = False
+    """An actual of the period in progress: drawn as "so far", never fitted on."""
 
 
 @dataclass(frozen=True)
@@ -284,6 +297,7 @@ def build_statement(inputs: PackInputs, entity_id: str, title: str) -> Statement
     present = {column: doc is not None for column, doc in docs.items()}
     chart = inputs.chart
     lines: list[Line] = []
+    progress = inputs.progress
 
     def values(get: Any) -> dict[str, int | Decimal | None]:
         return {column: (get(column) if present[column] else None) for column in sources}
@@ -300,7 +314,10 @@ def build_statement(inputs: PackInputs, entity_id: str, title: str) -> Statement
         terms: tuple[tuple[str, int], ...] = (),
         points: bool = False,
     ) -> None:
-        variance, variance_pct, favourable = _variance_fields(vals["actual"], vals["budget"], higher, points)
+        # The month in progress (finance_core.progress): a flow is judged against its budget to date;
+        # the budget column keeps the whole month's plan, so the statement still adds up.
+        plan = vals["budget"] if points or vals["budget"] is None else progress.to_date(int(vals["budget"]))
+        variance, variance_pct, favourable = _variance_fields(vals["actual"], plan, higher, points)
         lines.append(
             Line(
                 key,
@@ -409,6 +426,11 @@ def build_kpis(inputs: PackInputs) -> tuple[KpiRow, ...]:
         for p in periods
     ]
     budget = _metrics_of(inputs.aggregates.get((CONSOLIDATED_ENTITY, inputs.period, "budget")), inputs.chart) or None
+    progress = inputs.progress
+    if progress.is_partial:
+        # Flows of the month in progress against the budget and the previous month to date.
+        budget = _to_date(budget, progress)
+        series[-2] = (series[-2][0], _to_date(series[-2][1], progress))
     rows = []
     for kpi in headline_kpis(series, budget):
         rows.append(
@@ -427,12 +449,29 @@ def build_kpis(inputs: PackInputs) -> tuple[KpiRow, ...]:
     return tuple(rows)
 
 
+def _to_date(
+    metrics: Mapping[str, int | Decimal | None] | None, progress: PeriodProgress
+) -> dict[str, int | Decimal | None] | None:
+    """Money metrics pro-rated to the days elapsed (percentages are ratios: compared as they are)."""
+    if metrics is None:
+        return None
+    return {m: v if m.endswith("_pct") or v is None else progress.to_date(int(v)) for m, v in metrics.items()}
+
+
 def build_trends(inputs: PackInputs) -> tuple[tuple[TrendRow, ...], dict[str, Any]]:
-    """Actual and budget of the last 13 months per trend metric, then the stored trend forecast."""
+    """Actual and budget of the last 13 months per trend metric, then the forecast as it stood at the period.
+
+    The month in progress is an actual "so far" (`partial`), never fitted on. The stored trend
+    forecast is used when it was fitted on complete months up to the pack's period exactly; a pack
+    of an earlier period (or one whose stored trend is older) fits its own forecast on the complete
+    months it shows, so no later data reaches it (finance_core.progress, rules 4 and 5).
+    """
     rows: list[TrendRow] = []
     computed_at: dict[str, Any] = {}
+    progress = inputs.progress
     periods = period_range(add_months(inputs.period, -(TREND_PERIODS - 1)), inputs.period)
     for metric in TREND_METRICS:
+        history: list[tuple[str, int]] = []
         for period in periods:
             actual = inputs.aggregates.get((CONSOLIDATED_ENTITY, period, "actual"))
             budget = inputs.aggregates.get((CONSOLIDATED_ENTITY, period, "budget"))
@@ -440,24 +479,56 @@ def build_trends(inputs: PackInputs) -> tuple[tuple[TrendRow, ...], dict[str, An
                 continue
             a = _metrics_of(actual, inputs.chart).get(metric)
             b = _metrics_of(budget, inputs.chart).get(metric)
-            rows.append(
-                TrendRow(metric, period, "actual", None if a is None else int(a), None if b is None else int(b))
-            )
-        trend = inputs.trends.get(metric) or {}
-        for point in trend.get("forecast") or ():
+            partial = period == inputs.period and progress.is_partial
             rows.append(
                 TrendRow(
                     metric,
-                    str(point["period"]),
-                    "forecast",
-                    forecast=int(point["value_minor"]),
-                    lower=_int(point.get("lower_minor")),
-                    upper=_int(point.get("upper_minor")),
+                    period,
+                    "actual",
+                    None if a is None else int(a),
+                    None if b is None else int(b),
+                    partial=partial,
                 )
             )
-        if trend:
+            if a is not None and not partial:
+                history.append((period, int(a)))
+        fitted_through = inputs.period if not progress.is_partial else add_months(inputs.period, -1)
+        trend = inputs.trends.get(metric) or {}
+        stored = [p for p in trend.get("series") or () if isinstance(p, Mapping)]
+        if trend and stored and str(stored[-1].get("period")) == fitted_through:
+            forecast = [
+                (str(p["period"]), int(p["value_minor"]), _int(p.get("lower_minor")), _int(p.get("upper_minor")))
+                for p in trend.get("forecast") or ()
+            ]
             computed_at[metric] = trend.get("computed_at")
+        else:
+            forecast = _forecast_known_at(history, fitted_through)
+            if forecast:
+                computed_at[metric] = f"fitted on the months up to {fitted_through} for this pack"
+        for period, value, lower, upper in forecast:
+            if period in periods:
+                continue  # a month the pack shows as actual: the forecast starts after it
+            rows.append(TrendRow(metric, period, "forecast", forecast=value, lower=lower, upper=upper))
     return tuple(rows), computed_at
+
+
+def _forecast_known_at(
+    history: Sequence[tuple[str, int]], fitted_through: str
+) -> list[tuple[str, int, int | None, int | None]]:
+    """A 3-month forecast fitted on the consecutive complete months up to `fitted_through`, nothing later."""
+    known = [(p, v) for p, v in history if p in known_at([p for p, _ in history], fitted_through)]
+    run: list[tuple[str, int]] = []
+    for period, value in reversed(known):
+        if run and add_months(period, 1) != run[0][0]:
+            break
+        run.insert(0, (period, value))
+    if not run or run[-1][0] != fitted_through:
+        return []
+    trend = analyze_trend(run, horizon=3)
+    return [
+        (point.period, int(point.value_minor), _int(point.lower_minor), _int(point.upper_minor))
+        for point in trend.forecast
+    ]
 
 
 def _int(value: Any) -> int | None:
@@ -600,6 +671,13 @@ def build_pack(inputs: PackInputs) -> Pack:
     status = display_name(inputs.period_status.get(inputs.period, "open"), limit=40)
     if status != "closed":
         notes.append(f"Period {inputs.period} is open: figures may still change.")
+    progress = inputs.progress
+    if progress.is_partial:
+        notes.append(
+            f"{inputs.period} is the month in progress (day {progress.elapsed_days} of {progress.days}): its figures "
+            "are so far; variances and the KPIs compare them with the budget and the previous month pro-rated to "
+            "date, and the trend forecast is fitted on the complete months before it."
+        )
     return Pack(
         org_id=inputs.org_id,
         org_name=display_name(inputs.org_name),

@@ -101,4 +101,5 @@ class PackSource:
             analytics_health=found["analytics"].get("analytics"),
             reconciliation=found["reconciliation"].get("reconciliation"),
             generated_at=now,
+            current_period=data.get("current_period"),
         )

@@ -155,9 +155,15 @@ def _write_amount(
         return
     cached = formatting.excel_value(int(value), currency)
     style = fmt.amount_bold if strong else fmt.amount
-    if column == "variance":
+    # A month in progress is judged against its budget to date (finance_core.progress): its variance
+    # is a number, not the formula actual - budget of the whole month's plan.
+    actual, budget = line.values.get("actual"), line.values.get("budget")
+    if column == "variance" and actual is not None and budget is not None and value == actual - budget:
         formula = f"={_cell(row, col_of['actual'])}-{_cell(row, col_of['budget'])}"
         sheet.write_formula(row, col, formula, style, cached)
+        return
+    if column == "variance":
+        sheet.write_number(row, col, cached, style)
         return
     total = _sum_formula(statement, line, column, col, row_of)
     if total is None:

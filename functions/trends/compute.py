@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import date
 from typing import Any
 
 from adapters.errors import map_exceptions
-from adapters.firestore_codec import org_path
+from adapters.firestore_codec import org_path, utc_now
 from adapters.reference_store import ReferenceStore
 from finance_core.identifiers import CONSOLIDATED_ENTITY
-from finance_core.trend_series import trend_documents
+from finance_core.periods import kpi_period
+from finance_core.trend_series import CASH_DOC_ID, cash_document, trend_documents
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -31,29 +33,40 @@ class TrendComputer:
     triggered it, so it reads them (one query) and never folds shards itself.
     """
 
-    def __init__(self, db: firestore.Client, references: ReferenceStore, horizon: int = 3):
+    def __init__(
+        self,
+        db: firestore.Client,
+        references: ReferenceStore,
+        horizon: int = 3,
+        today: Callable[[], date] = lambda: utc_now().date(),
+    ):
         self._db = db
         self._references = references
         self._horizon = horizon
+        self._today = today
 
-    def totals(self, org_id: str, periods: list[str]) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
-        """Consolidated actual account totals and live record counts per period, from the readable aggregates."""
+    def actuals(self, org_id: str) -> list[dict[str, Any]]:
+        """The consolidated actual aggregates of every period (period, accounts, record count, days), one query."""
         query = (
             self._db.collection(f"{org_path(org_id)}/aggregates")
             .where(filter=FieldFilter("entity_id", "==", CONSOLIDATED_ENTITY))
             .where(filter=FieldFilter("scenario", "==", "actual"))
-            .select(["period", "accounts", "record_count"])
+            .select(["period", "accounts", "record_count", "days"])
         )
+        with map_exceptions(f"reading the consolidated actuals of {org_id}"):
+            return [snapshot.to_dict() or {} for snapshot in query.stream()]
+
+    @staticmethod
+    def totals(documents: list[dict[str, Any]], periods: list[str]) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+        """Consolidated actual account totals and live record counts per period."""
         wanted = set(periods)
         totals: dict[str, dict[str, int]] = {period: {} for period in periods}
         counts: dict[str, int] = dict.fromkeys(periods, 0)
-        with map_exceptions(f"reading the consolidated actuals of {org_id}"):
-            for snapshot in query.stream():
-                body = snapshot.to_dict() or {}
-                period = str(body.get("period"))
-                if period in wanted:
-                    totals[period] = {str(k): int(v) for k, v in (body.get("accounts") or {}).items()}
-                    counts[period] = int(body.get("record_count") or 0)
+        for body in documents:
+            period = str(body.get("period"))
+            if period in wanted:
+                totals[period] = {str(k): int(v) for k, v in (body.get("accounts") or {}).items()}
+                counts[period] = int(body.get("record_count") or 0)
         return totals, counts
 
     def compute(self, org_id: str) -> int:
@@ -61,8 +74,16 @@ class TrendComputer:
         reference = self._references.get(org_id)
         if reference is None:
             return 0
-        totals, counts = self.totals(org_id, sorted(reference.period_status))
-        documents = trend_documents(totals, counts, reference.chart, reference.reporting_currency, self._horizon)
+        actuals = self.actuals(org_id)
+        totals, counts = self.totals(actuals, sorted(reference.period_status))
+        # Fitted on complete periods: the period in progress is its `so_far` point (finance_core.progress).
+        in_progress = kpi_period(reference.current_period, reference.period_status)
+        documents = trend_documents(
+            totals, counts, reference.chart, reference.reporting_currency, self._horizon, in_progress=in_progress
+        )
+        cash = cash_document(actuals, reference.chart, reference.reporting_currency, in_progress, self._today())
+        if cash is not None:
+            documents[CASH_DOC_ID] = cash
         collection = self._db.collection(f"{org_path(org_id)}/trends")
         with map_exceptions(f"reading the trends of {org_id}"):
             stored = {s.id: s.to_dict() for s in collection.stream()}
@@ -74,7 +95,7 @@ class TrendComputer:
         writes += [
             (doc_id, None)
             for doc_id, doc in stored.items()
-            if doc_id not in documents and (doc or {}).get("kind") in ("account", "metric")
+            if doc_id not in documents and (doc or {}).get("kind") in ("account", "metric", "cash")
         ]
         for start in range(0, len(writes), _BATCH_WRITES):
             batch = self._db.batch()

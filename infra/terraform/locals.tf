@@ -103,10 +103,12 @@ locals {
     # dataEditor on the dataset only; jobUser for load/query jobs (project-level by nature:
     # BigQuery jobs are not dataset resources). Firestore: the chart of accounts (account types)
     # and, when the dead-letter topic is unreachable, the fallback dead letters and their counter.
+    # The drill-down endpoints run here too: a record's history is a query job on the facts table,
+    # and both read the caller's membership in Firestore.
     analytics_sink = {
       account_id         = "fn-analytics-sink"
-      description        = "Analytics sink: streams applied changes into the BigQuery dataset of resources.json."
-      functions          = ["sink_changes_to_bigquery", "sink_metric_values_to_bigquery"]
+      description        = "Analytics sink: streams applied changes into the BigQuery dataset of resources.json; drill-down reads."
+      functions          = ["sink_changes_to_bigquery", "sink_metric_values_to_bigquery", "record_history", "export_table"]
       firestore          = true
       event_triggers     = true
       publishes_internal = false

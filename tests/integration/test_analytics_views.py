@@ -13,10 +13,12 @@ import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 import pytest
 from finance_core.accounts import ChartOfAccounts
 from finance_core.analytics_rows import AlertStateChange, FinancialFact
+from finance_core.days import iso_week
 from finance_core.facts import fact_row, latest_records
 from finance_core.metrics import MetricGraph
 from finance_core.records import RecordState
@@ -56,7 +58,15 @@ def scratch(stack):
 
 
 def _state(
-    org: str, record_id: str, version: int, entity: str, account: str, period: str, scenario: str, cents: int
+    org: str,
+    record_id: str,
+    version: int,
+    entity: str,
+    account: str,
+    period: str,
+    scenario: str,
+    cents: int,
+    day: str | None = None,
 ) -> RecordState:
     amount = Decimal(cents).scaleb(-2)
     return RecordState(
@@ -74,6 +84,7 @@ def _state(
         reporting_amount_minor=cents,
         occurred_at="2026-10-05T12:00:00Z",
         source="test",
+        date=day,
     )
 
 
@@ -106,12 +117,23 @@ def _history(org: str, rng: random.Random) -> list[FinancialFact]:
                     record += 1
                     rid = f"r{record}"
                     amount_cents = rng.choice(round_cents) if scenario == "budget" else rng.randint(-50_000, 90_000_000)
-                    final = _state(org, rid, 1, entity, account, period, scenario, amount_cents)
+                    day = f"{period}-{rng.randint(1, 28):02d}" if rng.random() < 0.6 else None
+                    final = _state(org, rid, 1, entity, account, period, scenario, amount_cents, day)
                     rows.append(_row(final))
                     fate = rng.random()
                     if fate < 0.15:  # a newer version; the older row stays in the table
+                        # A newer version may move the record to another day, or drop its date.
+                        moved_day = rng.choice([day, None, f"{period}-{rng.randint(1, 28):02d}"])
                         final = _state(
-                            org, rid, 2, entity, account, period, scenario, amount_cents + rng.randint(1, 99_999)
+                            org,
+                            rid,
+                            2,
+                            entity,
+                            account,
+                            period,
+                            scenario,
+                            amount_cents + rng.randint(1, 99_999),
+                            moved_day,
                         )
                         rows.append(_row(final, at=T0 + timedelta(seconds=1)))
                     elif fate < 0.22:  # deleted (the tombstone's version)
@@ -173,12 +195,13 @@ def test_latest_is_every_current_record_exactly_once(scratch, facts):
     assert set(keys) == set(expected)
     for r in got:
         want = expected[(r["org_id"], r["record_id"])]
-        assert (r["version"], r["event_id"], r["entity_id"], r["period"], r["reporting_amount"]) == (
+        assert (r["version"], r["event_id"], r["entity_id"], r["period"], r["reporting_amount"], r["booking_date"]) == (
             want.version,
             want.event_id,
             want.entity_id,
             want.period,
             want.reporting_amount,
+            want.booking_date,
         )
     assert ("org-a", "moved") in expected and expected[("org-a", "moved")].entity_id == "us-west"
 
@@ -207,6 +230,42 @@ def test_pnl_monthly_equals_the_core_metrics(scratch, facts):
     assert set(got) == set(totals)
     for key, accounts in totals.items():
         assert_pnl_row_equals_core(got[key], key, accounts, counts[key], CHART, graph)
+
+
+def _daily_by(org: str, facts: list[FinancialFact], week: bool = False):
+    """(entity incl. '_all', day or ISO week, scenario) -> {account type: cents}, records, of an org's dated records."""
+    totals: dict[tuple[str, Any, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    counts: dict[tuple[str, Any, str], int] = defaultdict(int)
+    for (row_org, _), row in latest_records(facts).items():
+        if row_org != org or row.booking_date is None:
+            continue
+        when = iso_week(row.booking_date) if week else row.booking_date
+        for entity in (row.entity_id, "_all"):
+            totals[(entity, when, row.scenario)][row.account_type] += cents(row.reporting_amount)
+            counts[(entity, when, row.scenario)] += 1
+    return totals, counts
+
+
+@pytest.mark.parametrize("grain", ["pnl_daily", "pnl_weekly"])
+def test_daily_and_weekly_pnl_equal_the_core_sums_of_the_dated_records(scratch, facts, grain):
+    client, dataset = scratch
+    weekly = grain == "pnl_weekly"
+    totals, counts = _daily_by("org-a", facts, week=weekly)
+    assert len(totals) > 50, "the history has dated records"
+    rows = query(client, f"SELECT * FROM `{dataset}.{grain}` WHERE org_id = 'org-a'")
+    got = {(r["entity_id"], r["iso_week"] if weekly else r["booking_date"], r["scenario"]): r for r in rows}
+    assert len(got) == len(rows) and set(got) == set(totals)
+    for key, by_type in totals.items():
+        row = got[key]
+        assert row["record_count"] == counts[key]
+        for account_type in ("revenue", "cogs", "opex", "tax"):
+            assert cents(row[account_type]) == by_type.get(account_type, 0), (key, account_type)
+        income = by_type.get("revenue", 0) - by_type.get("cogs", 0) - by_type.get("opex", 0)
+        income += by_type.get("other_income", 0) - by_type.get("other_expense", 0) - by_type.get("tax", 0)
+        assert cents(row["net_income"]) == income
+        if weekly:
+            monday = date.fromisoformat(str(row["week_start"]))
+            assert monday.weekday() == 0 and iso_week(monday) == row["iso_week"]
 
 
 def test_budget_variance_equals_the_core_variance_with_half_even_percentages(scratch, facts):

@@ -50,7 +50,7 @@ def test_schema_order_modes_and_descriptions_follow_the_model():
     schema = bigquery_schema(FinancialFact)
     assert [c["name"] for c in schema] == list(FinancialFact.model_fields)
     nullable = {c["name"] for c in schema if c["mode"] == "NULLABLE"}
-    assert nullable == {"reporting_currency", "source"}
+    assert nullable == {"reporting_currency", "source", "booking_date"}
     assert all(c["description"] for c in schema), "every column is described for analysts"
     assert set(schema[0]) == {"name", "type", "mode", "description"}
 

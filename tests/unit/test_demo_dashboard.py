@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from rich.console import Console
 
@@ -11,7 +11,7 @@ from tools.demo.stream import DemoFeed, FeedStats
 
 
 def _state(in_progress: bool) -> DashboardState:
-    state = DashboardState(FeedStats(sent=42), "2026-11", in_progress=in_progress)
+    state = DashboardState(FeedStats(sent=42), "2026-11", in_progress=in_progress, today=date(2026, 11, 12))
     state.kpis = {
         "kpis": {
             "revenue": {
@@ -82,10 +82,11 @@ def test_render_shows_the_numbers_of_the_documents():
         assert expected in text, expected
 
 
-def test_the_month_in_progress_shows_the_share_of_budget_booked_so_far_never_a_verdict():
+def test_the_month_in_progress_is_judged_against_its_budget_to_date_never_a_verdict_on_the_month():
     text = _text(_state(in_progress=True))
-    # 900.0k booked against a 600.0k budget line, 1,234.6k of 1,200.0k revenue: shares, not misses.
-    for expected in ("month in progress", "150% of budget", "103% of budget", "budget so far"):
+    # Day 12 of 30: 40% of each budget is due. 1,234.6k of revenue against 40% of 1,200.0k is
+    # +157.2% to date; the 9.0k marketing line has booked 150% of its 6.0k month, +275.0% to date.
+    for expected in ("month in progress: day 12 of 30", "+157.2% to date", "150% of budget", "+275.0% to date"):
         assert expected in text, expected
     for verdict in ("▼ bad", "▲ good", "Var %"):
         assert verdict not in text, verdict

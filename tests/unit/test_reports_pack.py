@@ -6,12 +6,13 @@ from __future__ import annotations
 import io
 import re
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
 from finance_core.accounts import higher_is_favourable
-from finance_core.variance import account_variances
+from finance_core.variance import account_variances, percent_change
 from reports import formatting
+from reports.charts import trend_chart_png
 from reports.pack import ReportProblem, build_pack, check_totals
 from reports.schedules import ScheduleError, delivery_id, due_period, parse_schedule
 
@@ -226,3 +227,42 @@ def test_the_email_has_a_summary_the_chart_inline_and_the_pdf_attached(pack):
     images = [p for p in message.walk() if p.get_content_type() == "image/png"]
     assert len(images) == 1 and images[0]["Content-ID"] == f"<{cid}>"
     assert formatting.amount(pack.kpis[0].value, "USD") in message.get_body(("plain",)).get_content()
+
+
+# --- the month in progress (finance_core.progress) --------------------------------------------------
+
+
+def test_a_pack_of_the_month_in_progress_compares_flows_with_the_budget_to_date_and_says_so():
+    inputs = demo_inputs("2026-10", current_period="2026-10", generated_at=datetime(2026, 10, 12, 9, 0, tzinfo=UTC))
+    assert inputs.progress.is_partial and (inputs.progress.elapsed_days, inputs.progress.days) == (12, 31)
+    pack = build_pack(inputs)
+    revenue = pack.statements[0].line("metric:revenue")
+    budget = revenue.values["budget"]
+    to_date = int((Decimal(budget) * 12 / 31).quantize(Decimal(1), ROUND_HALF_EVEN))
+    assert revenue.values["variance"] == revenue.values["actual"] - to_date, "judged against 12/31 of the budget"
+    assert budget == inputs.aggregates[("_all", "2026-10", "budget")]["metrics"]["revenue"], "the month's plan stays"
+    kpi = next(k for k in pack.kpis if k.metric == "revenue")
+    assert kpi.vs_budget_pct == percent_change(revenue.values["actual"], to_date)
+    assert any("month in progress (day 12 of 31)" in note for note in pack.notes)
+    partial = [r for r in pack.trends if r.kind == "actual" and r.partial]
+    assert {r.period for r in partial} == {"2026-10"}
+    # Fitted on the complete months (up to 2026-09): the forecast starts after the month in progress.
+    assert {r.period for r in pack.trends if r.kind == "forecast"} == {"2026-11", "2026-12"}
+
+
+def test_a_pack_of_a_past_month_shows_the_forecast_as_it_stood_then_never_one_fitted_on_later_data():
+    later = {
+        "revenue": {
+            "series": [{"period": "2026-11", "value_minor": 1}],
+            "forecast": [{"period": "2026-12", "value_minor": 314_000_000, "lower_minor": 1, "upper_minor": 2}],
+            "computed_at": "2026-11-29T10:00:00Z",
+        }
+    }
+    pack = build_pack(demo_inputs("2026-08", trends=later))
+    forecast = [r for r in pack.trends if r.metric == "revenue" and r.kind == "forecast"]
+    assert [r.period for r in forecast] == ["2026-09", "2026-10", "2026-11"], "right after August, at its months"
+    assert all(r.forecast != 314_000_000 for r in forecast)
+    assert "up to 2026-08" in str(pack.trend_computed_at["revenue"])
+    # The chart puts each month at its place on a time axis: a missing month is a gap, not a step.
+    png = trend_chart_png(pack)
+    assert png.startswith(b"\x89PNG")

@@ -185,6 +185,11 @@ def test_text_cells():
     assert "date/time" in cell_text("entity_id", Cell(datetime(2026, 10, 1)))[1]
     assert "type it as text" in cell_text("account_id", Cell(41.5))[1]
     assert cell_text("memo", Cell("   ")) == (None, None)
+    # A booking date: a date cell of a workbook is that day; one with a time of day is refused.
+    assert cell_text("date", Cell(datetime(2026, 10, 15))) == ("2026-10-15", None)
+    assert cell_text("date", Cell(date(2026, 10, 5))) == ("2026-10-05", None)
+    assert cell_text("date", Cell("2026-10-05")) == ("2026-10-05", None)
+    assert "booking day alone" in cell_text("date", Cell(datetime(2026, 10, 15, 9, 30)))[1]
 
 
 def test_version_cells():

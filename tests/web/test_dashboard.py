@@ -51,8 +51,8 @@ def test_viewer_sees_the_aggregate_has_no_edit_controls_and_is_refused_another_o
     assert revenue > 50000, revenue  # USD 500 and EUR 200 converted at the org's rate
     wait_for_text(card(page, "revenue"), usd(revenue))
     assert page.get_by_test_id("pnl-actual-revenue").text_content() == usd(revenue)
-    # The month is in progress: no verdict against the full-month budget.
-    assert "of budget so far" in page.get_by_test_id("kpi-budget-revenue").text_content()
+    # The month is in progress: judged against the budget pro-rated to the days elapsed, never the whole month's.
+    assert "vs budget to date (day " in page.get_by_test_id("kpi-budget-revenue").text_content()
     page.get_by_test_id("trend-chart").wait_for()
     screenshot(page, "02-viewer-dashboard")
     for forbidden in ("manual-entry-form", "upload-report"):

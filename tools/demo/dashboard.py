@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from finance_core.aggregates import AggregateKey
 from finance_core.health import data_quality_view
 from finance_core.identifiers import CONSOLIDATED_ENTITY
+from finance_core.periods import add_months
+from finance_core.progress import PeriodProgress, compare_flow, period_progress
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from rich.console import Group
@@ -49,10 +51,22 @@ def percent(value: Any, points: bool = False) -> str:
 
 
 def share_of_budget(actual: Any, plan: Any) -> str:
-    """'34% of budget': what a month in progress has booked of its plan (the web dashboard's wording)."""
+    """'34% of budget': what a month in progress has booked of its whole plan."""
     if actual is None or plan is None or float(plan) == 0:
         return "–"
     return f"{float(actual) * 100 / float(plan):.0f}% of budget"
+
+
+# Account types for which more than planned is good news (finance_core.variance: the rest are costs).
+GOOD_WHEN_HIGHER = {"revenue", "other_income", "asset", "equity"}
+
+
+def vs_budget_to_date(actual: Any, plan: Any, progress: PeriodProgress, higher_is_better: bool = True) -> str:
+    """'-2.5% to date': a flow of the month in progress against its budget pro-rated by days (finance_core.progress)."""
+    if actual is None or plan is None:
+        return "–"
+    compared = compare_flow(int(actual), int(plan), progress, higher_is_better)
+    return "–" if compared.variance_pct is None else f"{percent(compared.variance_pct)} to date"
 
 
 def sparkline(values: list[Any]) -> str:
@@ -68,15 +82,18 @@ def sparkline(values: list[Any]) -> str:
 class DashboardState:
     """Latest documents seen by the listeners, and the publish-to-visible lag of every applied event.
 
-    `in_progress`: the period shown is the month whose books are still being written, so its actuals
-    are shown as a share of the budget booked so far, as the web dashboard does, never as a miss.
+    `in_progress`: the period shown is the month whose books are still being written, so its flows
+    are judged against their budget pro-rated by the days elapsed ("so far"), the rule of
+    finance_core.progress that the web dashboard and the reports follow, never as a miss of the month.
     """
 
-    def __init__(self, stats: FeedStats, period: str, in_progress: bool = True):
+    def __init__(self, stats: FeedStats, period: str, in_progress: bool = True, today: date | None = None):
         self.lock = threading.Lock()
         self.stats = stats
         self.period = period
         self.in_progress = in_progress
+        current = period if in_progress else add_months(period, 1)
+        self.progress = period_progress(period, current, today or date.today())
         self.kpis: dict[str, Any] = {}
         self.actual: dict[str, Any] = {}
         self.budget: dict[str, Any] = {}
@@ -169,6 +186,7 @@ def render(state: DashboardState, org_name: str, period: str, elapsed: float, ph
     lag = state.lag_summary()
     stats = state.stats
     in_progress = state.in_progress
+    progress = state.progress
     header = Text.assemble(
         (f" {org_name} ", "bold white on blue"),
         f"  period {period}  ·  {phase}  ·  {elapsed:5.0f}s\n",
@@ -182,7 +200,8 @@ def render(state: DashboardState, org_name: str, period: str, elapsed: float, ph
     )
 
     kpi_table = Table(title="Headline KPIs (consolidated)", expand=True, title_style="bold")
-    for column in ("KPI", "Value", "vs prev", "budget so far" if in_progress else "vs budget", "Trend"):
+    budget_column = f"vs budget (day {progress.elapsed_days}/{progress.days})" if in_progress else "vs budget"
+    for column in ("KPI", "Value", "vs prev", budget_column, "Trend"):
         kpi_table.add_column(column, justify="right" if column not in {"KPI", "Trend"} else "left")
     for name, label in PNL_LINES:
         kpi = kpis.get(name)
@@ -196,14 +215,16 @@ def render(state: DashboardState, org_name: str, period: str, elapsed: float, ph
             ""
             if is_pct
             else (
-                share_of_budget(kpi.get("value"), kpi.get("budget"))
+                vs_budget_to_date(kpi.get("value"), kpi.get("budget"), progress, name not in {"opex", "cogs"})
                 if in_progress
                 else percent(kpi.get("vs_budget_pct"))
             ),
             sparkline([p.get("value") for p in kpi.get("series", [])]),
         )
 
-    title = f"Consolidated P&L {period} (USD)" + (", month in progress" if in_progress else "")
+    title = f"Consolidated P&L {period} (USD)" + (
+        f", month in progress: day {progress.elapsed_days} of {progress.days}" if in_progress else ""
+    )
     pnl = Table(title=title, expand=True, title_style="bold")
     for column in ("Line", "Actual", "Budget", "So far" if in_progress else "Variance"):
         pnl.add_column(column, justify="left" if column == "Line" else "right")
@@ -221,13 +242,13 @@ def render(state: DashboardState, org_name: str, period: str, elapsed: float, ph
                 label,
                 money(value),
                 money(plan),
-                share_of_budget(value, plan)
+                vs_budget_to_date(value, plan, progress, name not in {"opex", "cogs"})
                 if in_progress
                 else ("–" if value is None or plan is None else money(int(value) - int(plan))),
             )
 
-    # A month in progress is not judged against its whole budget (the web dashboard's rule): its
-    # lines show the share of their budget booked so far.
+    # A month in progress is not judged against its whole budget (finance_core.progress): its lines
+    # show the share of the month's budget booked and the variance against the budget to date.
     variance = Table(
         title="Budget booked so far (month in progress)" if in_progress else "Top budget variances",
         expand=True,
@@ -245,7 +266,10 @@ def render(state: DashboardState, org_name: str, period: str, elapsed: float, ph
             f"{line['account_id']} {line['account_name']}",
             money(line["actual_minor"]),
             money(line["comparison_minor"]),
-            share_of_budget(line["actual_minor"], line["comparison_minor"])
+            f"{share_of_budget(line['actual_minor'], line['comparison_minor'])}, "
+            + vs_budget_to_date(
+                line["actual_minor"], line["comparison_minor"], progress, line.get("account_type") in GOOD_WHEN_HIGHER
+            )
             if in_progress
             else percent(line.get("variance_pct")),
             verdict,

@@ -403,6 +403,11 @@ class LocalStack:
                 "FUNCTIONS_EMULATOR_PARALLEL": os.environ.get(
                     "FUNCTIONS_EMULATOR_PARALLEL", DEFAULT_FUNCTIONS_PARALLEL
                 ),
+                # How long a new Python worker may take to answer before firebase-tools gives up on it
+                # (default 30 s). A side-path worker starts at a lower CPU priority: on two shared,
+                # loaded cores it took longer, and the request it was started for then hung until
+                # the dispatcher's delivery timeout (600 s), stalling the sinks and the trends.
+                "FUNCTIONS_DISCOVERY_TIMEOUT": os.environ.get("FUNCTIONS_DISCOVERY_TIMEOUT", "180"),
                 "FIREBASE_CLI_DISABLE_UPDATE_CHECK": "true",
                 "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
                 "CI": env.get("CI", "true"),

@@ -44,24 +44,59 @@ class AggregateKey:
 
 @dataclass
 class AggregateDelta:
-    """Change of one aggregate: per-account minor units and the number of live records."""
+    """Change of one aggregate: per-account minor units and the number of live records.
+
+    `days` and `day_counts` split the part of it that dated records make by day of the month
+    ('05' -> account -> minor units, '05' -> records): the daily totals ride in the monthly
+    aggregate's own shards and documents, so they are applied, folded and versioned with it.
+    """
 
     accounts: dict[str, int] = field(default_factory=dict)
     record_count: int = 0
+    days: dict[str, dict[str, int]] = field(default_factory=dict)
+    day_counts: dict[str, int] = field(default_factory=dict)
 
-    def add(self, account_id: str, minor: int, records: int) -> None:
-        """Accumulate one record's (signed) contribution."""
+    def add(self, account_id: str, minor: int, records: int, day: str | None = None) -> None:
+        """Accumulate one record's (signed) contribution, on its day too when it has one."""
         self.accounts[account_id] = self.accounts.get(account_id, 0) + minor
         self.record_count += records
+        if day is not None:
+            self.add_day(day, account_id, minor, records)
+
+    def add_day(self, day: str, account_id: str, minor: int, records: int) -> None:
+        """Accumulate a contribution to one day's totals only."""
+        accounts = self.days.setdefault(day, {})
+        accounts[account_id] = accounts.get(account_id, 0) + minor
+        self.day_counts[day] = self.day_counts.get(day, 0) + records
 
     def pruned(self) -> AggregateDelta:
-        """The same delta without zero account entries."""
-        return AggregateDelta({k: v for k, v in self.accounts.items() if v != 0}, self.record_count)
+        """The same delta without zero account entries (nor days that net to nothing)."""
+        days = {day: {k: v for k, v in accounts.items() if v != 0} for day, accounts in self.days.items()}
+        counts = {day: n for day, n in self.day_counts.items() if n != 0}
+        return AggregateDelta(
+            {k: v for k, v in self.accounts.items() if v != 0},
+            self.record_count,
+            {day: accounts for day, accounts in days.items() if accounts},
+            counts,
+        )
 
     @property
     def is_zero(self) -> bool:
-        """True if applying it changes nothing."""
-        return self.record_count == 0 and all(v == 0 for v in self.accounts.values())
+        """True if applying it changes nothing (a move between two days of one month is not nothing)."""
+        return (
+            self.record_count == 0
+            and all(v == 0 for v in self.accounts.values())
+            and all(v == 0 for accounts in self.days.values() for v in accounts.values())
+            and all(n == 0 for n in self.day_counts.values())
+        )
+
+    def counters(self) -> dict[str, Any]:
+        """The nested counters a shard document adds up (days only when there are some)."""
+        body: dict[str, Any] = {"accounts": self.accounts, "record_count": self.record_count}
+        if self.days or self.day_counts:
+            body["days"] = self.days
+            body["day_counts"] = self.day_counts
+        return body
 
 
 def record_keys(state: RecordState) -> tuple[AggregateKey, AggregateKey]:
@@ -83,8 +118,11 @@ def record_delta(before: RecordState | None, after: RecordState | None) -> dict[
         if state.reporting_amount_minor is None or state.account_id is None:
             raise ValueError(f"record {state.record_id} has no reporting amount or account")
         for key in record_keys(state):
-            deltas.setdefault(key, AggregateDelta()).add(state.account_id, sign * state.reporting_amount_minor, sign)
-    return {key: delta.pruned() for key, delta in deltas.items() if not delta.pruned().is_zero}
+            deltas.setdefault(key, AggregateDelta()).add(
+                state.account_id, sign * state.reporting_amount_minor, sign, state.day
+            )
+    pruned = {key: delta.pruned() for key, delta in deltas.items()}
+    return {key: delta for key, delta in pruned.items() if not delta.is_zero}
 
 
 KeyT = TypeVar("KeyT", bound=object)
@@ -103,6 +141,11 @@ def sum_deltas(deltas: Iterable[Mapping[KeyT, AggregateDelta]]) -> dict[KeyT, Ag
             for account_id, minor in delta.accounts.items():
                 target.add(account_id, minor, 0)
             target.record_count += delta.record_count
+            for day, accounts in delta.days.items():
+                for account_id, minor in accounts.items():
+                    target.add_day(day, account_id, minor, 0)
+            for day, count in delta.day_counts.items():
+                target.day_counts[day] = target.day_counts.get(day, 0) + count
     pruned = {key: delta.pruned() for key, delta in total.items()}
     return {key: delta for key, delta in pruned.items() if not delta.is_zero}
 
@@ -140,19 +183,31 @@ class FoldedTotals:
     accounts: dict[str, int]
     record_count: int
     seq: dict[str, int]
+    # Day of the month -> account -> minor units, and day -> records (dated records only).
+    days: dict[str, dict[str, int]] = field(default_factory=dict)
+    day_counts: dict[str, int] = field(default_factory=dict)
+
+    def delta(self) -> AggregateDelta:
+        """The totals as a delta from nothing (what reconciliation compares with the records)."""
+        return AggregateDelta(dict(self.accounts), self.record_count, self.days, self.day_counts)
 
 
 def fold_shards(shards: Mapping[str, Mapping[str, Any]]) -> FoldedTotals:
-    """Sum shard documents `{shard_id: {accounts: {...}, record_count, seq}}`."""
-    accounts: dict[str, int] = {}
-    record_count = 0
+    """Sum shard documents `{shard_id: {accounts: {...}, record_count, seq, days?, day_counts?}}`."""
+    total = AggregateDelta()
     seq: dict[str, int] = {}
     for shard_id, shard in shards.items():
         for account_id, minor in dict(shard.get("accounts") or {}).items():
-            accounts[account_id] = accounts.get(account_id, 0) + int(minor)
-        record_count += int(shard.get("record_count") or 0)
+            total.add(account_id, int(minor), 0)
+        total.record_count += int(shard.get("record_count") or 0)
+        for day, accounts in dict(shard.get("days") or {}).items():
+            for account_id, minor in dict(accounts or {}).items():
+                total.add_day(str(day), str(account_id), int(minor), 0)
+        for day, count in dict(shard.get("day_counts") or {}).items():
+            total.day_counts[str(day)] = total.day_counts.get(str(day), 0) + int(count)
         seq[shard_id] = int(shard.get("seq") or 0)
-    return FoldedTotals({k: v for k, v in accounts.items() if v != 0}, record_count, seq)
+    kept = total.pruned()
+    return FoldedTotals(kept.accounts, total.record_count, seq, kept.days, kept.day_counts)
 
 
 @dataclass(frozen=True)

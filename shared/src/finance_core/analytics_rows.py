@@ -46,6 +46,9 @@ class FinancialFact(BaseModel):
     account_id: str = Field(description="Account of the record.")
     account_type: str = Field(description="Type of the account (revenue, cogs, opex, ...).")
     period: date = Field(description="First day of the fiscal month.")
+    booking_date: date | None = Field(
+        default=None, description="Booking date of the record (record.date), inside the period; NULL when it has none."
+    )
     scenario: str = Field(description="actual, budget or forecast.")
     amount: Decimal = Field(description="Amount in the record's currency.")
     currency: str = Field(description="ISO 4217 currency of amount.")

@@ -194,8 +194,7 @@ def encode_change_message(message: ChangeMessage) -> bytes:
                 "entity_id": key.entity_id,
                 "period": key.period,
                 "scenario": key.scenario,
-                "accounts": delta.accounts,
-                "record_count": delta.record_count,
+                **delta.counters(),
             }
             for key, delta in sorted(message.deltas.items())
         ],
@@ -214,7 +213,10 @@ def decode_change_message(data: bytes | str) -> ChangeMessage:
         body = json.loads(data)
         deltas = {
             AggregateKey(d["entity_id"], d["period"], d["scenario"]): AggregateDelta(
-                {str(k): int(v) for k, v in d["accounts"].items()}, int(d["record_count"])
+                {str(k): int(v) for k, v in d["accounts"].items()},
+                int(d["record_count"]),
+                {str(day): {str(k): int(v) for k, v in a.items()} for day, a in (d.get("days") or {}).items()},
+                {str(day): int(n) for day, n in (d.get("day_counts") or {}).items()},
             )
             for d in body.get("delta", [])
         }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
@@ -25,6 +25,8 @@ from finance_core.untrusted import bounded_reason, clipped, json_depth_problem, 
 CONTRACT_VERSION = 1
 MAX_MESSAGE_BYTES = 64 * 1024
 PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+# A booking date, 'YYYY-MM-DD' (a real calendar day, inside the record's period: checked apart).
+DATE_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 # RFC 3339 date-time: a full date, 'T', a time with optional fraction, and a mandatory offset.
 RFC3339_PATTERN = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
@@ -64,6 +66,14 @@ Identifier = Annotated[
 DimensionName = Annotated[str, Field(pattern=DIMENSION_NAME_PATTERN, max_length=64)]
 
 
+def _is_calendar_day(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _check_identifier(value: Any, info_field: str) -> Any:
     problem = identifier_problem(value, info_field)
     if problem:
@@ -80,6 +90,13 @@ class RecordFields(BaseModel):
     account_id: Identifier = Field(description="Account of the org's chart of accounts, e.g. '4000'.")
     period: str = Field(pattern=PERIOD_PATTERN, description="Fiscal month, 'YYYY-MM'.")
     scenario: Scenario = Field(description="actual | budget | forecast.")
+    date: str | None = Field(
+        default=None,
+        pattern=DATE_PATTERN,
+        description="Optional booking date, 'YYYY-MM-DD', inside the period: the record then counts for that "
+        "day too (daily and weekly figures). Without it the record counts for the month only.",
+        examples=["2026-10-05"],
+    )
     amount: str = Field(
         pattern=DECIMAL_STRING.pattern,
         description="Decimal string, e.g. '12345.67'. JSON numbers are rejected: floats lose cents.",
@@ -127,6 +144,24 @@ class RecordFields(BaseModel):
         if isinstance(value, str) and not re.match(PERIOD_PATTERN, value):
             raise ValueError(f"period {quoted(value)} must be a fiscal month written 'YYYY-MM', e.g. '2026-10'")
         return value
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date(cls, value: Any) -> Any:
+        if value is None:
+            return value
+        if not isinstance(value, str) or not re.match(DATE_PATTERN, value) or not _is_calendar_day(value):
+            raise ValueError(f"date {quoted(value)} must be a calendar day written 'YYYY-MM-DD', e.g. '2026-10-05'")
+        return value
+
+    @model_validator(mode="after")
+    def _date_in_period(self) -> RecordFields:
+        if self.date is not None and self.date[:7] != self.period:
+            raise ValueError(
+                f"date {self.date} is not inside period {self.period}: a booking date falls in its record's "
+                f"fiscal month (e.g. {self.period}-01)"
+            )
+        return self
 
     @field_validator("amount", mode="before")
     @classmethod

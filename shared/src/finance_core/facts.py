@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Literal
 
 from finance_core.analytics_rows import FactDimension, FinancialFact
@@ -61,6 +61,7 @@ def fact_row(
         account_id=str(state.account_id),
         account_type=account_type,
         period=first_day(str(state.period)),
+        booking_date=date.fromisoformat(state.date) if state.date else None,
         scenario=str(state.scenario),
         amount=state.amount,  # type: ignore[arg-type]
         currency=str(state.currency),

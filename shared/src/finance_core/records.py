@@ -32,6 +32,13 @@ class RecordState:
     memo: str | None = None
     # Declared dimension -> value (finance_core.dimensions); None when the record carries none.
     dimensions: Mapping[str, str] | None = None
+    # Booking date 'YYYY-MM-DD' inside the period, or None: the record then counts for the month only.
+    date: str | None = None
+
+    @property
+    def day(self) -> str | None:
+        """Day of the month of the booking date ('05'), the key of the daily totals; None without a date."""
+        return self.date[8:10] if self.date else None
 
     @property
     def is_live(self) -> bool:

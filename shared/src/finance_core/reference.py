@@ -152,4 +152,5 @@ def record_state(event: FinancialEvent, reference: OrgReference) -> RecordState:
         source=record.source,
         memo=record.memo,
         dimensions=dict(sorted(record.dimensions.items())) if record.dimensions else None,
+        date=record.date,
     )

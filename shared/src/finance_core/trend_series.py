@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
 from typing import Any
 
 from finance_core.accounts import ChartOfAccounts
+from finance_core.cash import cash_accounts, cash_balance, daily_cash_flow, forecast_cash
 from finance_core.identifiers import KEY_SEPARATOR
 from finance_core.metrics import MetricGraph, standard_graph, totals_by_type
 from finance_core.periods import period_range
+from finance_core.progress import complete_periods
 from finance_core.trends import analyze_trend, trend_document
 
 # Metric trends live beside account trends as trends/metric__{name}: account ids never contain
 # '__' (identifier rule), so a metric document can never shadow an account's.
 METRIC_DOC_PREFIX = f"metric{KEY_SEPARATOR}"
+# The cash flow and its 13-week forecast (finance_core.cash), beside the trends for the same reason.
+CASH_DOC_ID = f"cash{KEY_SEPARATOR}forecast"
+# Days of daily net cash flow the cash document carries for the dashboard's chart.
+CASH_DAYS_SHOWN = 120
 
 Series = list[tuple[str, int]]
 
@@ -46,14 +53,18 @@ def consolidated_series(
     record_counts: Mapping[str, int],
     chart: ChartOfAccounts,
     graph: MetricGraph | None = None,
+    in_progress: str | None = None,
 ) -> tuple[dict[str, Series], dict[str, Series]]:
     """(account series, money-metric series) from consolidated actual totals per period.
 
     `account_totals` maps a period to its leaf account totals (minor units, reporting currency);
     summary accounts get the roll-up of their children. Accounts no longer in the chart are left
-    out, as in the aggregates' roll-ups and metrics.
+    out, as in the aggregates' roll-ups and metrics. With `in_progress` (the period in progress)
+    the series end before it: a trend is fitted on complete periods only (finance_core.progress).
     """
     graph = graph or standard_graph()
+    if in_progress is not None:
+        record_counts = {p: n for p, n in record_counts.items() if p in complete_periods([p], in_progress)}
     end = last_actual_period(record_counts)
     if end is None:
         return {}, {}
@@ -92,10 +103,21 @@ def trend_documents(
     currency: str,
     horizon: int = 3,
     graph: MetricGraph | None = None,
+    in_progress: str | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Bodies of `trends/{account_id}` and `trends/metric__{metric}` for the consolidated actuals."""
+    """Bodies of `trends/{account_id}` and `trends/metric__{metric}` for the consolidated actuals.
+
+    Fitted on the periods before `in_progress` (the period in progress) when it is given; its
+    partial value is kept apart as `so_far` ({period, value_minor}), drawn beside the trend.
+    """
     graph = graph or standard_graph()
-    accounts, metrics = consolidated_series(account_totals, record_counts, chart, graph)
+    accounts, metrics = consolidated_series(account_totals, record_counts, chart, graph, in_progress)
+    partial_accounts: dict[str, Series] = {}
+    partial_metrics: dict[str, Series] = {}
+    if in_progress is not None and record_counts.get(in_progress):
+        partial_accounts, partial_metrics = consolidated_series(
+            {in_progress: account_totals.get(in_progress) or {}}, {in_progress: 1}, chart, graph
+        )
     documents: dict[str, dict[str, Any]] = {}
     for account_id, series in sorted(accounts.items()):
         account = chart.get(account_id)
@@ -109,6 +131,7 @@ def trend_documents(
             "scenario": "actual",
             "currency": currency,
             **_body(series, horizon),
+            "so_far": _so_far(partial_accounts.get(account_id)),
         }
     for metric, series in sorted(metrics.items()):
         documents[metric_doc_id(metric)] = {
@@ -119,5 +142,41 @@ def trend_documents(
             "scenario": "actual",
             "currency": currency,
             **_body(series, horizon),
+            "so_far": _so_far(partial_metrics.get(metric)),
         }
     return documents
+
+
+def _so_far(partial: Series | None) -> dict[str, Any] | None:
+    """The period in progress's value, beside the trend (never fitted on)."""
+    if not partial:
+        return None
+    period, value = partial[-1]
+    return {"period": period, "value_minor": value}
+
+
+def cash_document(
+    actuals: Sequence[Mapping[str, Any]], chart: ChartOfAccounts, currency: str, in_progress: str, today: date
+) -> dict[str, Any] | None:
+    """Body of `trends/cash__forecast`: daily net cash flow, weekly history and the 13-week forecast.
+
+    None when the chart tags no account `cash`. Recomputed with the trends, from the consolidated
+    actual aggregates (their `days`); the forecast is fitted on complete weeks only.
+    """
+    accounts = cash_accounts(chart)
+    if not accounts:
+        return None
+    daily = daily_cash_flow(actuals, accounts)
+    balance = cash_balance(actuals, accounts, in_progress)
+    forecast = forecast_cash(daily, balance, today)
+    shown = [(day, flow) for day, flow in daily.items() if day > today - timedelta(days=CASH_DAYS_SHOWN)]
+    return {
+        "kind": "cash",
+        "entity_id": "_all",
+        "scenario": "actual",
+        "currency": currency,
+        "accounts": sorted(accounts),
+        "balance_minor": balance,
+        "daily": [{"date": day.isoformat(), "flow_minor": flow} for day, flow in shown],
+        **forecast.as_document(),
+    }

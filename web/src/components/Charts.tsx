@@ -6,7 +6,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
 import { formatCompactMajor, minorToChart } from '../lib/money';
-import { periodLabel } from '../lib/periods';
+import { periodLabel, periodRange } from '../lib/periods';
 
 /** A small line of a KPI's recent months; gaps where a month has no data. */
 export function Sparkline({ values, label }: { values: (number | null)[]; label: string }) {
@@ -29,7 +29,8 @@ export function Sparkline({ values, label }: { values: (number | null)[]; label:
   return <div ref={host} className="sparkline" role="img" aria-label={label} />;
 }
 
-export interface TrendPoint { period: string; actual: number | null; budget: number | null }
+/** `partial`: the month in progress, drawn as a "so far" point beside the actual line (docs/kpis.md). */
+export interface TrendPoint { period: string; actual: number | null; budget: number | null; partial?: boolean }
 export interface ForecastPoint { period: string; value: number; lower: number; upper: number }
 
 /**
@@ -43,23 +44,27 @@ export function TrendChart({ points, forecast, currency, title, receivedAt }: {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const pending = useRef<number | null>(null);
-  // x is the month's index: one tick per month whatever the span (a time axis labels days).
+  // x is time in months: every month from the first to the last shown has its place, so a month
+  // without figures is a gap in the lines, never a step between its neighbours.
   const labels = useRef<string[]>([]);
 
-  const periods = [...points.map((p) => p.period), ...forecast.filter((f) => !points.some((p) => p.period === f.period)).map((f) => f.period)];
+  const known = [...points.map((p) => p.period), ...forecast.map((f) => f.period)].sort();
+  const periods = known.length ? periodRange(known[0], known[known.length - 1]) : [];
   const byForecast = new Map(forecast.map((f) => [f.period, f]));
   const byPoint = new Map(points.map((p) => [p.period, p]));
-  const lastActual = [...points].reverse().find((p) => p.actual !== null);
+  const complete = (p: string) => (byPoint.get(p)?.partial ? undefined : byPoint.get(p));
+  const lastActual = [...points].reverse().find((p) => p.actual !== null && !p.partial);
   const value = (minor: number | null | undefined) => minorToChart(minor ?? null, currency);
   labels.current = periods;
   const data: uPlot.AlignedData = [
     periods.map((_, i) => i),
-    periods.map((p) => value(byPoint.get(p)?.actual)),
+    periods.map((p) => value(complete(p)?.actual)),
     periods.map((p) => value(byPoint.get(p)?.budget)),
-    // The forecast line starts at the last actual so the two read as one story.
+    // The forecast line starts at the last complete actual so the two read as one story.
     periods.map((p) => (p === lastActual?.period ? value(lastActual.actual) : value(byForecast.get(p)?.value))),
     periods.map((p) => value(byForecast.get(p)?.lower)),
     periods.map((p) => value(byForecast.get(p)?.upper)),
+    periods.map((p) => (byPoint.get(p)?.partial ? value(byPoint.get(p)?.actual) : null)),
   ];
 
   useEffect(() => {
@@ -76,6 +81,7 @@ export function TrendChart({ points, forecast, currency, title, receivedAt }: {
         { label: 'Forecast', stroke: '#9333ea', width: 2, dash: [2, 3] },
         { label: 'Forecast low', stroke: 'rgba(147,51,234,0.35)', width: 1 },
         { label: 'Forecast high', stroke: 'rgba(147,51,234,0.35)', width: 1 },
+        { label: 'So far (month in progress)', stroke: '#1d4ed8', width: 0, points: { show: true, size: 8, fill: '#ffffff' } },
       ],
       bands: [{ series: [5, 4], fill: 'rgba(147,51,234,0.12)' }],
       axes: [
@@ -117,8 +123,9 @@ export function TrendChart({ points, forecast, currency, title, receivedAt }: {
   return (
     <figure className="trend-chart">
       <div ref={host} role="img" aria-label={`${title}: actual, budget and forecast by month`} data-testid="trend-chart"
-           data-points={points.filter((p) => p.actual !== null).length}
-           data-last-actual={lastActual?.actual ?? ''} />
+           data-points={points.filter((p) => p.actual !== null && !p.partial).length}
+           data-months={periods.length} data-so-far={points.find((p) => p.partial)?.period ?? ''}
+           data-last-actual={[...points].reverse().find((p) => p.actual !== null)?.actual ?? ''} />
     </figure>
   );
 }

@@ -7,10 +7,13 @@ import type { Account, Entity, KpisDoc, Member, PeriodDoc } from '../lib/types';
 import { Alerts } from './Alerts';
 import { CommentsProvider } from './Comments';
 import { DataQuality } from './DataQuality';
+import { CashSection, RevenueSection } from './DaysSection';
 import { DefinedKpis } from './DefinedKpis';
+import { DrillDown, type DrillTarget } from './DrillDown';
 import { ManualEntryForm, UploadForm } from './EditorTools';
 import { KpiCards } from './KpiCards';
-import { PnlSection, TopVariances } from './PnlSection';
+import { TopVariances } from './PnlSection';
+import { PnlStatement } from './PnlStatement';
 import { Presence } from './Presence';
 import { TrendSection } from './TrendSection';
 
@@ -30,6 +33,7 @@ export function Dashboard({ kpisLive }: { kpisLive: Live<KpisDoc & { id: string 
   const memberNames = useMemo(() => new Map(members.map((m) => [m.id, m.display_name ?? m.email ?? m.id])), [members]);
   const entityName = entityId === '_all' ? 'Consolidated' : entities.find((e) => e.id === entityId)?.name ?? entityId;
   const openPeriods = periodDocs.filter((p) => p.status !== 'closed').map((p) => p.id).sort();
+  const [drill, setDrill] = useState<DrillTarget | null>(null);
 
   return (
     <CommentsProvider members={memberNames}>
@@ -53,8 +57,14 @@ export function Dashboard({ kpisLive }: { kpisLive: Live<KpisDoc & { id: string 
       <div className="columns">
         <div className="main-column">
           <TrendSection />
-          <PnlSection entityId={entityId} period={period} inProgress={inProgress} entityName={entityName} />
-          <TopVariances entityId={entityId} period={period} inProgress={inProgress} />
+          <RevenueSection />
+          <CashSection />
+          {drill
+            ? <DrillDown target={drill} entities={entities} onClose={() => setDrill(null)} />
+            : <>
+                <PnlStatement entityId={entityId} period={period} inProgress={inProgress} entityName={entityName} onDrill={setDrill} />
+                <TopVariances entityId={entityId} period={period} inProgress={inProgress} onDrill={setDrill} />
+              </>}
         </div>
         <div className="side-column">
           <Alerts members={memberNames} />

@@ -4,7 +4,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { dataOf, useQuery, type Live } from '../hooks/live';
 import { callApi, failure } from '../lib/api';
 import { changeTone, formatMetric, formatMetricChange, type MetricDescription, type MetricUnit } from '../lib/metrics';
-import { periodLabel } from '../lib/periods';
+import { addMonths, comparable, periodInProgress, periodLabel, periodProgress, periodState, toDate } from '../lib/periods';
 import { orgPath, useSession } from '../lib/session';
 import type { KpisDoc, MetricDefinitionDoc } from '../lib/types';
 import { Sparkline } from './Charts';
@@ -14,6 +14,8 @@ const FALLBACK: MetricDescription = { label: '', unit: 'money', direction: 'high
 /** Cards of the org's own KPIs (metric_definitions), from the same kpis/current document as the headline cards. */
 export function DefinedKpis({ live }: { live: Live<KpisDoc & { id: string }> }) {
   const doc = dataOf(live);
+  const { org } = useSession();
+  const inProgress = periodInProgress(org.current_period);
   const defined = Object.entries(doc?.kpis ?? {}).filter(([, kpi]) => kpi.defined)
     .map(([metric, kpi]) => ({ metric, kpi, about: { ...FALLBACK, label: metric, ...(doc?.definitions?.[metric] ?? {}) } }))
     .sort((a, b) => a.about.label.localeCompare(b.about.label));
@@ -25,16 +27,35 @@ export function DefinedKpis({ live }: { live: Live<KpisDoc & { id: string }> }) 
       </header>
       <ul className="kpi-grid" data-testid="defined-kpi-cards">
         {defined.map(({ metric, kpi, about }) => {
-          const change = formatMetricChange(kpi.change, about.unit, about.decimals, doc.currency);
-          const tone = changeTone(kpi.change, about.direction);
+          // The month in progress (docs/kpis.md): a flow against the previous month pro-rated by
+          // days; a metric mixing the partial month with balances or windows (runway, cash
+          // position, growth) shows the last complete month instead.
+          const partial = periodState(doc.period, inProgress) === 'in-progress';
+          const kind = comparable(metric, about.unit, about.expression);
+          const progress = periodProgress(doc.period, inProgress);
+          const lastComplete = partial && kind === 'last_complete';
+          const shownValue = lastComplete ? kpi.previous : kpi.value;
+          const previousToDate = toDate(kpi.previous, progress);
+          const delta = partial && kind === 'flow'
+            ? (kpi.value === null || previousToDate === null ? null : kpi.value - previousToDate)
+            : kpi.change;
+          const change = lastComplete ? null : formatMetricChange(delta, about.unit, about.decimals, doc.currency);
+          const tone = lastComplete ? 'neutral' : changeTone(delta, about.direction);
+          const changeText = lastComplete
+            ? `as of ${periodLabel(addMonths(doc.period, -1))}: ${periodLabel(doc.period)} in progress`
+            : change === null ? 'no previous month'
+              : partial && kind === 'flow'
+                ? `${change} vs previous month's first ${progress.elapsedDays} days (pro-rated), so far`
+                : `${change} vs previous month`;
           return (
             <li key={metric} className="kpi-card" data-kpi={metric} data-unit={about.unit}>
               <h3 title={about.expression}>{about.label}</h3>
               <p className="kpi-value" data-testid={`defined-kpi-value-${metric}`}>
-                {formatMetric(kpi.value, about.unit, about.decimals, doc.currency)}
+                {formatMetric(shownValue, about.unit, about.decimals, doc.currency)}
               </p>
-              <p className={`kpi-change ${tone}`} data-testid={`defined-kpi-change-${metric}`} data-tone={tone}>
-                {change === null ? 'no previous month' : `${change} vs previous month`}
+              <p className={`kpi-change ${tone}`} data-testid={`defined-kpi-change-${metric}`} data-tone={tone}
+                 data-compared={partial ? kind : 'month'}>
+                {changeText}
                 {tone !== 'neutral' && <span className="visually-hidden"> ({tone})</span>}
               </p>
               <Sparkline values={kpi.series.map((p) => p.value)}

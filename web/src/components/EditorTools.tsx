@@ -6,6 +6,7 @@ import { useState, type FormEvent } from 'react';
 
 import { useQuery } from '../hooks/live';
 import { parseAmount } from '../lib/money';
+import { daysInPeriod } from '../lib/periods';
 import { orgPath, useSession } from '../lib/session';
 import type { Account, Entity, ManualEntryDoc } from '../lib/types';
 import { LiveView } from './States';
@@ -25,6 +26,7 @@ export function ManualEntryForm({ entities, accounts, periods, defaultPeriod }: 
   const [scenario, setScenario] = useState('actual');
   const [amount, setAmount] = useState('');
   const [memo, setMemo] = useState('');
+  const [bookedOn, setBookedOn] = useState('');
   const [recordId, setRecordId] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -44,10 +46,12 @@ export function ManualEntryForm({ entities, accounts, periods, defaultPeriod }: 
       await addDoc(collection(services.db, orgPath(orgId, 'manual_entries')), {
         record_id: recordId.trim() || id, entity_id: entityId, account_id: accountId, period, scenario,
         amount: parsed.amount, currency, ...(memo.trim() ? { memo: memo.trim().slice(0, 500) } : {}),
+        ...(bookedOn ? { date: bookedOn } : {}),
         source: 'web-dashboard', created_by: user.uid, created_at: serverTimestamp(),
       });
       setAmount('');
       setMemo('');
+      setBookedOn('');
       setRecordId('');
     } catch (err) {
       const code = (err as { code?: string }).code;
@@ -85,6 +89,10 @@ export function ManualEntryForm({ entities, accounts, periods, defaultPeriod }: 
         </label>
         <label>Amount ({currency})
           <input value={amount} onChange={(e) => setAmount(e.target.value)} inputMode="decimal" required placeholder="-1250.00" />
+        </label>
+        <label>Booking day (optional, within the month)
+          <input type="date" value={bookedOn} onChange={(e) => setBookedOn(e.target.value)}
+            min={`${period}-01`} max={`${period}-${String(daysInPeriod(period)).padStart(2, '0')}`} data-testid="entry-date" />
         </label>
         <label>Record id (optional, to correct a line)
           <input value={recordId} onChange={(e) => setRecordId(e.target.value)} pattern="[A-Za-z0-9][A-Za-z0-9._\-]{0,127}" />

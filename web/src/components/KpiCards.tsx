@@ -1,6 +1,6 @@
 import type { Live } from '../hooks/live';
 import { formatMoney, formatPercent } from '../lib/money';
-import { periodLabel, periodState } from '../lib/periods';
+import { periodLabel, periodProgress, periodState, toDate } from '../lib/periods';
 import { orgPath, useSession } from '../lib/session';
 import { METRIC_LABELS, type Kpi, type KpisDoc } from '../lib/types';
 import { isPercentMetric, metricHigherIsFavourable, verdict } from '../lib/variance';
@@ -19,24 +19,32 @@ function KpiCard({ metric, kpi, currency, period, inProgress }: {
   const shown = isPct ? formatPercent(value, { signed: false }) : formatMoney(value, currency);
   const higher = metricHigherIsFavourable(metric);
   const state = isPct ? 'closed-books' : periodState(period, inProgress);
-  const vsBudget = verdict(value, kpi?.budget ?? null, higher, state, { undefinedWhenMissing: isPct });
+  // The month in progress (docs/kpis.md): a flow is judged against its budget and the previous
+  // month pro-rated by the days elapsed, "so far"; a margin is compared as it is.
+  const progress = periodProgress(period, inProgress);
+  const partial = state === 'in-progress';
+  const plan = partial ? toDate(kpi?.budget ?? null, progress) : (kpi?.budget ?? null);
+  const vsBudget = verdict(value, plan, higher, partial ? 'closed-books' : state, { undefinedWhenMissing: isPct });
   let budgetText = isPct && value === null ? 'no actuals yet' : 'no budget';
   let budgetClass = 'neutral';
   if (vsBudget.kind === 'in-progress') {
-    budgetText = vsBudget.share === null ? 'month in progress' : `${vsBudget.share.toFixed(0)}% of budget so far`;
+    budgetText = 'month not started';
   } else if (vsBudget.kind !== 'no-plan') {
-    budgetText = `${isPct ? formatPercent(vsBudget.variance, { points: true }) : formatPercent(vsBudget.pct)} vs budget`;
+    const against = partial ? ` vs budget to date (day ${progress.elapsedDays} of ${progress.days})` : ' vs budget';
+    budgetText = `${isPct ? formatPercent(vsBudget.variance, { points: true }) : formatPercent(vsBudget.pct)}${against}`;
     budgetClass = vsBudget.kind;
   }
-  const previousText = state === 'in-progress'
-    ? `previous month ${formatMoney(kpi?.previous ?? null, currency)}`
+  const previousToDate = toDate(kpi?.previous ?? null, progress);
+  const previousPct = value !== null && previousToDate ? ((value - previousToDate) * 100) / Math.abs(previousToDate) : null;
+  const previousText = partial
+    ? `${formatPercent(previousPct)} vs previous month's first ${progress.elapsedDays} days (pro-rated)`
     : isPct ? `${formatPercent(kpi?.change ?? null, { points: true })} vs previous month`
       : `${formatPercent(kpi?.change_pct ?? null)} vs previous month`;
   return (
     <li className="kpi-card" data-kpi={metric}>
       <h3>{label}</h3>
       <p className="kpi-value" data-testid={`kpi-value-${metric}`} data-filled={value !== null}>{shown}</p>
-      {state === 'in-progress' && <p className="badge in-progress">{periodLabel(period)} in progress</p>}
+      {partial && <p className="badge in-progress">{periodLabel(period)} so far</p>}
       <p className="kpi-change">{previousText}</p>
       <p className={`kpi-budget ${budgetClass}`} data-testid={`kpi-budget-${metric}`}>{budgetText}</p>
       <Sparkline values={(kpi?.series ?? []).map((p) => p.value)}

@@ -3,6 +3,7 @@ import { useState } from 'react';
 
 import { dataOf, useDocument, useQuery } from '../hooks/live';
 import { formatMoney, formatPercent } from '../lib/money';
+import { periodInProgress, periodLabel } from '../lib/periods';
 import { orgPath, useSession } from '../lib/session';
 import { METRIC_LABELS, type AggregateDoc, type TrendDoc } from '../lib/types';
 import { TrendChart, type TrendPoint } from './Charts';
@@ -21,11 +22,14 @@ export function TrendSection() {
     [where('entity_id', '==', '_all'), where('scenario', '==', 'budget'), orderBy('period')], 'budget');
   const trend = useDocument<TrendDoc>(services.db, orgPath(orgId, 'trends', `metric__${metric}`));
   const label = METRICS.find((m) => m.id === metric)?.label ?? metric;
+  // The month in progress is a "so far" point; the trend and forecast are fitted on complete months.
+  const inProgress = periodInProgress(org.current_period);
 
   const budgets = new Map((dataOf(budget) ?? []).map((a) => [a.period, a.metrics?.[metric] ?? null]));
   const points: TrendPoint[] = (dataOf(actual) ?? [])
     .filter((a) => a.record_count > 0)
-    .map((a) => ({ period: a.period, actual: a.metrics?.[metric] ?? null, budget: budgets.get(a.period) ?? null }));
+    .map((a) => ({ period: a.period, actual: a.metrics?.[metric] ?? null, budget: budgets.get(a.period) ?? null,
+                   partial: a.period === inProgress }));
   const trendDoc = dataOf(trend);
   const forecast = (trendDoc?.forecast ?? []).map((f) => ({ period: f.period, value: f.value_minor, lower: f.lower_minor, upper: f.upper_minor }));
   const receivedAt = Math.max(actual.status === 'ready' ? actual.receivedAt : 0, trend.status === 'ready' ? trend.receivedAt : 0) || null;
@@ -50,6 +54,8 @@ export function TrendSection() {
                         receivedAt={receivedAt} />
             {trendDoc && (
               <p className="trend-facts">
+                Fitted on complete months (to {periodLabel(trendDoc.series[trendDoc.series.length - 1]?.period ?? inProgress)}
+                {points.some((p) => p.partial) ? `; ${periodLabel(inProgress)} is so far` : ''}).{' '}
                 Pattern <strong>{trendDoc.pattern.replace('_', ' ')}</strong>
                 {trendDoc.growth_rate_pct !== null && <>, growth {formatPercent(trendDoc.growth_rate_pct)} a month</>}
                 {forecast.length > 0 && (

@@ -1,0 +1,216 @@
+"""Days, cash and drill-down in the browser: revenue by day, week, month and year to date; the cash flow and
+its 13-week forecast; from a P&L line to its records (paged, filtered), to a record's history, back, and the
+records on screen exported as CSV with every text cell neutralised; the phone layout does not scroll sideways."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from finance_core.periods import add_months
+
+from tests.bigquery_checks import rows
+from tests.firestore_events import run_scheduled
+from tests.support import event, publish, wait_for_events, wait_until
+from tests.web.browser import screenshot, sign_in
+from tests.web.orgs import KPI_PERIOD, NO_FX_PERIOD, add_member
+from tests.web.test_journey import sideways_overflow
+from tools.stack.provision import bigquery_client
+from tools.stack.seed import demo_reference, write_reference
+
+UI_TIMEOUT_MS = 60_000
+REVENUE_DAYS = 30  # dated revenue lines of the KPI month on account 4100: more than a page of 25
+
+
+def dated(body: dict, day: str, memo: str | None = None) -> dict:
+    body["record"]["date"] = day
+    if memo is not None:
+        body["record"]["memo"] = memo
+    return body
+
+
+@pytest.fixture(scope="module")
+def days_org(stack, db):
+    org_id = f"days-{uuid.uuid4().hex[:10]}"
+    reference = demo_reference()
+    reference = dict(reference, fx_rates={p: r for p, r in reference["fx_rates"].items() if p != NO_FX_PERIOD})
+    write_reference(db, org_id, reference)
+    first = date.fromisoformat(f"{KPI_PERIOD}-01")
+    events = [
+        dated(event(org_id, f"rev-{n:02d}", 1, period=KPI_PERIOD, amount=f"{100 + n}.00"),
+              (first + timedelta(days=n % 20)).isoformat(), "=HYPERLINK(\"http://evil.example\")" if n == 0 else None)
+        for n in range(REVENUE_DAYS)
+    ]  # fmt: skip
+    events.append(event(org_id, "rev-undated", 1, period=KPI_PERIOD, amount="50.00"))
+    # Records of other lines, on the same day and in the month before: never in the revenue drill.
+    events.append(dated(event(org_id, "cogs-03", 1, period=KPI_PERIOD, account="5100", amount="-40.00"),
+                        f"{KPI_PERIOD}-03"))  # fmt: skip
+    events.append(event(org_id, "rev-previous", 1, period=add_months(KPI_PERIOD, -1), amount="80.00"))
+    events.append(dated(event(org_id, "rev-west", 1, period=KPI_PERIOD, entity="us-west", amount="70.00"),
+                        f"{KPI_PERIOD}-03"))  # fmt: skip
+    # Cash: a dated movement on account 1000 (tagged cash) every week of the two months before.
+    start = first - timedelta(days=56)
+    for week in range(8):
+        day = start + timedelta(weeks=week)
+        events.append(
+            dated(
+                event(
+                    org_id,
+                    f"cash-{week}",
+                    1,
+                    period=day.isoformat()[:7],
+                    account="1000",
+                    amount=f"-{1000 + 100 * week}.00",
+                ),
+                day.isoformat(),
+            )  # fmt: skip
+        )
+    events.append(event(org_id, "cash-opening", 1, period=start.isoformat()[:7], account="1000", amount="50000.00"))
+    publish(stack, events)
+    wait_for_events(db, org_id, len(events), timeout=300)
+    # A second version of one record: its history has two versions.
+    publish(stack, [dated(event(org_id, "rev-01", 2, period=KPI_PERIOD, amount="999.00"), f"{KPI_PERIOD}-09")])
+    wait_for_events(db, org_id, len(events) + 1, timeout=300)
+    viewer = add_member(stack, db, org_id, "viewer", "Dana Days")
+    cash = db.document(f"organizations/{org_id}/trends/cash__forecast")
+    balance = 50_000_00 - sum(1000_00 + 100_00 * week for week in range(8))
+
+    def cash_final():
+        return (cash.get().to_dict() or {}).get("balance_minor") == balance
+
+    try:
+        wait_until(cash_final, timeout=30, what="the debounced cash forecast")
+    except AssertionError:
+        # The last change may have come inside the debounce window: the minute sweep computes it.
+        run_scheduled(stack, "sweep_trend_requests")
+        wait_until(cash_final, timeout=240, what="the cash forecast of every movement, after the sweep")
+    # The history of rev-01 comes from BigQuery: wait until the sink has streamed its second version.
+    client = bigquery_client(stack.config)
+    sql = "SELECT version FROM `{ds}.financial_facts` WHERE org_id = @org AND record_id = 'rev-01'"
+    wait_until(
+        lambda: {r["version"] for r in rows(client, sql, org_id)} == {1, 2}, timeout=300, what="rev-01 in BigQuery"
+    )
+    return org_id, viewer
+
+
+def test_revenue_grains_cash_forecast_drill_down_history_and_export(browser, base_url, days_org, db):
+    org_id, viewer = days_org
+    context = browser.new_context(locale="en-US", timezone_id="UTC", viewport={"width": 1400, "height": 1000},
+                                  accept_downloads=True)  # fmt: skip
+    page = context.new_page()
+    sign_in(page, base_url, viewer.credentials, org_id)
+
+    # Revenue by day, week, month and year to date.
+    facts = page.get_by_test_id("revenue-facts")
+    facts.wait_for(timeout=UI_TIMEOUT_MS)
+    page.wait_for_function("() => document.querySelector('[data-testid=revenue-facts]')?.dataset.grain === 'daily'")
+    assert facts.get_attribute("data-steps") == "60"
+    # 13 ISO weeks; the months from the first with figures (the cash movements) to the KPI month.
+    for grain, steps in (("Weekly", 13), ("Monthly", 3), ("YTD", 3)):
+        page.get_by_test_id("revenue-grain").get_by_label(grain).check()
+        page.wait_for_function(
+            "g => document.querySelector('[data-testid=revenue-facts]').dataset.grain === g", arg=grain.lower()
+        )
+        assert int(facts.get_attribute("data-steps") or 0) == steps, grain
+    records = [d.to_dict() for d in db.collection(f"organizations/{org_id}/financial_records").stream()]
+    revenue = sum(r["reporting_amount_minor"] for r in records if r["account_id"] in ("4100", "4200"))
+    ytd_text = page.get_by_test_id("revenue-ytd").text_content() or ""
+    assert f"{revenue / 100:,.2f}" in ytd_text, (revenue, ytd_text)
+    page.get_by_test_id("revenue-grain").get_by_label("Weekly").check()
+    screenshot(page, "days-01-revenue-weekly")
+
+    # Cash: daily flow, 13 weeks of forecast, burn and runway.
+    page.get_by_test_id("cash-forecast-chart").wait_for(timeout=UI_TIMEOUT_MS)
+    assert page.get_by_test_id("cash-forecast-chart").get_attribute("data-steps") == "13"
+    assert "a week" in (page.get_by_test_id("cash-burn").text_content() or "")
+    assert "weeks" in (page.get_by_test_id("cash-runway").text_content() or "")
+
+    # The P&L of the month on screen, exported: its revenue total is the records' (a CSV from the backend).
+    page.get_by_test_id("period-picker").select_option(KPI_PERIOD)
+    page.get_by_test_id("pnl-table").wait_for(timeout=UI_TIMEOUT_MS)
+    in_month = [r for r in records if r["period"] == KPI_PERIOD and r["scenario"] == "actual"]
+    month_revenue = sum(r["reporting_amount_minor"] for r in in_month if r["account_id"] in ("4100", "4200"))
+    with page.expect_download(timeout=UI_TIMEOUT_MS) as download:
+        page.get_by_test_id("pnl-export-csv").click()
+    statement = list(csv.reader(io.StringIO(download.value.path().read_bytes().decode("utf-8-sig"))))
+    header = statement[0]
+    assert header[:3] == ["Line", "Actual", "Budget"], header
+    total = next(row for row in statement if row[0] == "Total revenue")
+    assert Decimal(total[1]) * 100 == month_revenue, (total, month_revenue)
+
+    # Drill from the revenue line to its records: exactly the revenue records of the month, of every
+    # entity (32), 25 on the first page; not the cost line of the same day, not the month before.
+    page.get_by_test_id("drill-revenue").click()
+    table = page.get_by_test_id("drilldown-records")
+    page.wait_for_function("() => document.querySelector('[data-testid=drilldown-records]')?.dataset.count === '25'",
+                           timeout=UI_TIMEOUT_MS)  # fmt: skip
+    listed = set(table.locator("tr[data-record-id]").evaluate_all("rows => rows.map(r => r.dataset.recordId)"))
+    screenshot(page, "days-02-drilldown")
+    page.get_by_test_id("drilldown-next").click()
+    page.wait_for_function("() => document.querySelector('[data-testid=drilldown-records]')?.dataset.count === '7'",
+                           timeout=UI_TIMEOUT_MS)  # fmt: skip
+    assert page.get_by_test_id("drilldown-page").text_content() == "Page 2"
+    second = set(table.locator("tr[data-record-id]").evaluate_all("rows => rows.map(r => r.dataset.recordId)"))
+    expected_ids = {r["record_id"] for r in in_month if r["account_id"] in ("4100", "4200")}
+    assert len(expected_ids) == 32 and not listed & second
+    assert listed | second == expected_ids, sorted((listed | second) ^ expected_ids)
+    # Filters: one entity, one booking day.
+    page.get_by_test_id("drilldown-entity").select_option("us-west")
+    page.wait_for_function("() => document.querySelector('[data-testid=drilldown-records]')?.dataset.count === '1'",
+                           timeout=UI_TIMEOUT_MS)  # fmt: skip
+    page.get_by_test_id("drilldown-entity").select_option("_all")
+    page.get_by_test_id("drilldown-day").fill(f"{KPI_PERIOD}-03")
+    # The revenue records booked that day, of both entities (rev-west among them).
+    expected_day = sum(1 for r in records if r.get("date") == f"{KPI_PERIOD}-03" and r["account_id"] == "4100")
+    assert expected_day >= 2
+    page.wait_for_function(
+        "n => document.querySelector('[data-testid=drilldown-records]')?.dataset.count === String(n)",
+        arg=expected_day,
+        timeout=UI_TIMEOUT_MS,
+    )
+    page.get_by_test_id("drilldown-day").fill("")
+    page.wait_for_function("() => document.querySelector('[data-testid=drilldown-records]')?.dataset.count === '25'",
+                           timeout=UI_TIMEOUT_MS)  # fmt: skip
+
+    # From a record to its history (the BigQuery changelog): two versions of rev-01.
+    page.get_by_label("History of record rev-01").click()
+    history = page.get_by_test_id("record-history")
+    history.locator("li[data-version='2']").wait_for(timeout=UI_TIMEOUT_MS)
+    assert history.locator("li").count() == 2
+
+    # Export what is on screen: the formula in a memo arrives as text.
+    with page.expect_download(timeout=UI_TIMEOUT_MS) as download:
+        page.get_by_test_id("drilldown-export-csv").click()
+    content = download.value.path().read_bytes().decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(content)))
+    assert rows[0][:5] == ["Record", "Date", "Entity", "Account", "Amount (USD)"]
+    assert len(rows) == 26
+    memo = next(row[7] for row in rows[1:] if row[0] == "rev-00")
+    assert memo.startswith("'=HYPERLINK"), memo
+
+    # And back to the P&L.
+    page.get_by_test_id("drilldown-back").click()
+    page.get_by_test_id("pnl-table").wait_for(timeout=UI_TIMEOUT_MS)
+    assert table.count() == 0
+    context.close()
+
+
+def test_the_drill_down_fits_a_phone(browser, base_url, days_org):
+    org_id, viewer = days_org
+    context = browser.new_context(locale="en-US", timezone_id="UTC", viewport={"width": 390, "height": 844},
+                                  is_mobile=True, has_touch=True)  # fmt: skip
+    page = context.new_page()
+    sign_in(page, base_url, viewer.credentials, org_id)
+    page.get_by_test_id("revenue-facts").wait_for(timeout=UI_TIMEOUT_MS)
+    page.get_by_test_id("cash-forecast-chart").wait_for(timeout=UI_TIMEOUT_MS)
+    page.get_by_test_id("period-picker").select_option(KPI_PERIOD)
+    page.get_by_test_id("drill-revenue").click()
+    page.wait_for_function("() => document.querySelector('[data-testid=drilldown-records]')?.dataset.count === '25'",
+                           timeout=UI_TIMEOUT_MS)  # fmt: skip
+    assert sideways_overflow(page) == []
+    screenshot(page, "days-03-drilldown-phone")
+    context.close()
