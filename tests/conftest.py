@@ -34,6 +34,10 @@ def stack() -> Iterator:
         provision(running.config, progress=lambda _: None)
         yield running
         return
+    # The tests fire the scheduled functions themselves when they assert on a sweep, so that a sweep
+    # never runs between an action and its assertion; tests/e2e/test_local_schedules.py runs the
+    # scheduler of `./dev up` against this stack.
+    os.environ.setdefault("FINANCE_LOCAL_SCHEDULES", "0")
     started = LocalStack()
     try:
         started.start(progress=lambda line: print(f"[stack] {line}", flush=True))

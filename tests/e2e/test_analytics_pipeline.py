@@ -317,7 +317,6 @@ def test_replay_is_idempotent_and_repairs_lost_rows_lost_deletes_and_strays(demo
             bigquery.ArrayQueryParameter("ids", "STRING", lost),
         ]
     )
-    client.query(f"DELETE FROM `{table}` WHERE org_id = @org AND record_id IN UNNEST(@ids)", job_config=config).result()
     victim = sorted(before)[30]
     publish(
         stack,
@@ -334,13 +333,17 @@ def test_replay_is_idempotent_and_repairs_lost_rows_lost_deletes_and_strays(demo
     )
     wait_until(lambda: victim not in latest_state(client, org), 300, what="the delete to be streamed")
 
-    def lose_the_delete() -> bool:
+    def lose_the_rows() -> bool:
         # Delivery is at least once: a redelivered change (a worker connection reset mid-call) can
-        # stream the delete row again after it was removed; remove it until the loss holds.
+        # stream a row again after it was removed; remove them until the loss holds.
+        client.query(
+            f"DELETE FROM `{table}` WHERE org_id = @org AND record_id IN UNNEST(@ids)", job_config=config
+        ).result()
         client.query(f"DELETE FROM `{table}` WHERE org_id = @org AND op = 'delete'", job_config=config).result()
-        return victim in latest_state(client, org)
+        state = latest_state(client, org)
+        return victim in state and not set(lost) & set(state)
 
-    wait_until(lose_the_delete, 120, interval=2.0, what="the delete's row to stay lost")
+    wait_until(lose_the_rows, 120, interval=2.0, what="the lost rows and the delete's row to stay lost")
     stray = FinancialFact(**rows(client, "SELECT * FROM `{ds}.financial_facts` WHERE org_id = @org LIMIT 1", org)[0])
     client.insert_rows_json(
         table,

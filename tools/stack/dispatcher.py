@@ -41,6 +41,7 @@ from google.cloud.pubsub_v1.subscriber.scheduler import ThreadScheduler
 
 from tools.stack.config import DISPATCHER_READY_FILE, StackConfig
 from tools.stack.provision import resources, subscription_request, trigger_subscription
+from tools.stack.schedules import LocalScheduler
 
 log = logging.getLogger("dispatcher")
 
@@ -56,6 +57,9 @@ HOT_PATH_FUNCTIONS = frozenset({"ingest_financial_event"})
 # The Functions emulator answers when the function returns; the longest timeout of a trigger.
 DELIVERY_TIMEOUT_SECONDS = 600
 READY_FILE = DISPATCHER_READY_FILE
+# "0" leaves the scheduled functions to be fired by hand (the tests' own stack fires them when they
+# assert on a sweep); otherwise this process also runs them on their schedules (tools/stack/schedules.py).
+SCHEDULES_ENV = "FINANCE_LOCAL_SCHEDULES"
 # How long the dispatcher waits for the Pub/Sub emulator it is started beside.
 STARTUP_SECONDS = 120
 
@@ -290,7 +294,13 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
     dispatcher.start()
+    scheduler = None
+    if os.environ.get(SCHEDULES_ENV, "1") != "0":
+        scheduler = LocalScheduler(config.address("functions"), config.project_id)
+        scheduler.start()
     stopped.wait()
+    if scheduler is not None:
+        scheduler.stop()
     dispatcher.stop()
 
 
