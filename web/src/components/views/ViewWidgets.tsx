@@ -175,6 +175,11 @@ function GaugeWidget({ widget, ctx }: { widget: Widget; ctx: WidgetContext }) {
 
 const COLOURS = ['#1d4ed8', '#047857', '#9333ea', '#b45309'];
 
+/** "Nov '25": seven of them fit a phone's width under a chart. */
+function shortMonth(period: string): string {
+  return periodLabel(period).replace(/ [0-9]{2}([0-9]{2})$/, " '$1");
+}
+
 function TimeseriesWidget({ widget, ctx }: { widget: Widget; ctx: WidgetContext }) {
   const { org } = useSession();
   const metrics = widget.metrics ?? [];
@@ -202,7 +207,7 @@ function TimeseriesWidget({ widget, ctx }: { widget: Widget; ctx: WidgetContext 
         const unit = ctx.describe(metrics[0] ?? 'revenue').unit;
         return (
           <>
-            <SeriesChart labels={periods} currency={org.reporting_currency} tick={periodLabel} testId="widget-chart"
+            <SeriesChart labels={periods} currency={org.reporting_currency} tick={shortMonth} testId="widget-chart"
                          title={`${lines.map((l) => l.label).join(', ')} by month, ${rangeLabel(widget.range)}`}
                          axis={unit === 'money' ? undefined : (v) => formatMetric(v, unit, 1, org.reporting_currency)}
                          series={lines.map((l, i) => ({
