@@ -1,6 +1,7 @@
 """Views people build, in Chromium: an editor builds a view with every widget type, arranges it with the
 buttons, the keyboard and drag and drop, configures and removes widgets and shares it; a viewer sees it live,
-and a heat map's cells and a department scorecard equal the documents (docs/views.md)."""
+and a heat map's cells and a department scorecard equal the documents; a duplicated starter stays private,
+fits a phone and is deleted (docs/views.md)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from tests.support import event, publish, wait_for_events, wait_until
 from tests.web.browser import axe_violations, screenshot, sign_in
 from tests.web.orgs import KPI_PERIOD, PREVIOUS, add_member
 from tests.web.test_dashboard import UI_TIMEOUT_MS, consolidated, usd, wait_for_text
+from tests.web.test_journey import sideways_overflow
 from tools.stack.seed import demo_reference, write_reference
 
 pytestmark = pytest.mark.emulators
@@ -232,3 +234,39 @@ def test_a_department_scorecard_shows_that_department_against_the_documents(cont
     # A ready-made view is duplicated to be changed, never edited in place.
     assert page.get_by_role("button", name="Edit").count() == 0
     assert page.get_by_role("button", name="Duplicate").count() == 1
+
+
+def test_a_duplicated_starter_is_personal_private_deleted_and_fits_a_phone(browser, base_url, views_org):
+    org_id, editor, viewer = views_org
+    phone = browser.new_context(
+        locale="en-US", timezone_id="UTC", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    other = browser.new_context(locale="en-US", timezone_id="UTC")
+    try:
+        page = phone.new_page()
+        sign_in(page, base_url, editor.credentials, org_id)
+        page.goto(f"{base_url}#/org/{org_id}/views/starter-overview")
+        page.get_by_role("heading", name="Executive overview").wait_for(timeout=UI_TIMEOUT_MS)
+        page.get_by_role("button", name="Duplicate").click()
+        page.get_by_role("heading", name="Executive overview (copy)").wait_for(timeout=UI_TIMEOUT_MS)
+        copy_id = page.locator("[data-view]").get_attribute("data-view")
+        assert copy_id.startswith("view-") and page.get_by_test_id("view-visibility").text_content() == "personal"
+        page.wait_for_function("() => document.querySelectorAll('[data-widget]').length === 7", timeout=UI_TIMEOUT_MS)
+        page.locator("[data-widget] [data-testid='widget-value']").first.wait_for(timeout=UI_TIMEOUT_MS)
+        # One column on a phone: nothing reaches past the screen (wide tables scroll in their panel).
+        assert sideways_overflow(page) == []
+        screenshot(page, "views-phone")
+
+        # Another member cannot open it, even with its link.
+        them = other.new_page()
+        sign_in(them, base_url, viewer.credentials, org_id)
+        them.goto(f"{base_url}#/org/{org_id}/views/{copy_id}")
+        them.get_by_test_id("view-unavailable").wait_for(timeout=UI_TIMEOUT_MS)
+
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="Delete").click()
+        page.get_by_role("heading", name="Views", exact=True).wait_for(timeout=UI_TIMEOUT_MS)
+        assert page.get_by_role("link", name="Executive overview (copy)").count() == 0
+    finally:
+        phone.close()
+        other.close()

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 
 import {
-  changeOf, comparisonRange, heatmapView, rangeProblem, rangeValue, readyMadeViews, resolveRange, scorecardView,
+  changeOf, comparedToDate, comparisonRange, comparisonToDate, heatmapView, rangeProblem, rangeValue, readyMadeViews, resolveRange, scorecardView,
   shareOfTarget, targetValue, type ByPeriod,
 } from '../src/lib/views';
 
@@ -61,5 +61,23 @@ describe('views: the same answers as the core', () => {
       'starter-overview', 'starter-budget', 'starter-profitability',
       'heatmap.department', 'scorecard.department.sales', 'scorecard.department.ops', 'heatmap.project',
     ]);
+  });
+
+  it('counts a flow\'s comparison of the month in progress to date, and only that month', () => {
+    const range = { first: '2026-10', last: '2026-11' };
+    const progress = { period: '2026-11', state: 'in-progress' as const, elapsedDays: 12, days: 30 };
+    // Budget: the same months; November's 3,000.00 to day 12 of 30 is 1,200.00.
+    expect(comparisonToDate({ '2026-10': 300000, '2026-11': 300000 }, range, range, progress))
+      .toEqual({ '2026-10': 300000, '2026-11': 120000 });
+    // Previous period: August and September; September lines up with November, so it is pro-rated.
+    const previous = comparisonRange(range, 'previous_period')!;
+    expect(comparisonToDate({ '2026-08': 100, '2026-09': 31 }, range, previous, { ...progress, elapsedDays: 15 }))
+      .toEqual({ '2026-08': 100, '2026-09': 16 }); // 31 x 15 / 30 = 15.5, half to even -> 16
+    // A closed month, or a range without the month in progress, is left alone.
+    expect(comparisonToDate({ '2026-11': 300000 }, range, range, { ...progress, state: 'closed-books' })).toEqual({ '2026-11': 300000 });
+    expect(comparisonToDate({ '2026-08': 5 }, { first: '2026-08', last: '2026-08' }, { first: '2026-08', last: '2026-08' }, progress))
+      .toEqual({ '2026-08': 5 });
+    expect(comparedToDate('revenue', 'money')).toBe(true);
+    expect(comparedToDate('gross_margin_pct', 'percent')).toBe(false);
   });
 });

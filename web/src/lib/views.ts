@@ -5,7 +5,7 @@
 // and a ratio or a change in percent is rounded once, half to even, at 4 decimals.
 import type { Timestamp } from 'firebase/firestore';
 
-import { addMonths } from './periods';
+import { addMonths, comparable, toDate, type PeriodProgress } from './periods';
 import { VIEW_CATALOG } from './viewCatalog';
 
 export type WidgetKind = keyof typeof VIEW_CATALOG.widget_types;
@@ -194,6 +194,27 @@ export function targetValue(text: string, unit: string, currencyDigits: number):
   if (fraction.length > currencyDigits) throw new Error(`target ${text} has more decimals than the currency's ${currencyDigits}`);
   const minor = BigInt(whole) * 10n ** BigInt(currencyDigits) + BigInt(fraction.padEnd(currencyDigits, '0') || '0');
   return Number(text.startsWith('-') ? -minor : minor);
+}
+
+/**
+ * The month in progress (docs/kpis.md): a flow's comparison counts its month that lines up with
+ * the month in progress to date, pro-rated to the days elapsed (its budget, or the same days of
+ * the month before or a year before), as the dashboard's cards and P&L do. Margins and other
+ * ratios compare as they are. `values` are the comparison's; `range` and `other` the months of
+ * the widget and of its comparison.
+ */
+export function comparisonToDate(values: ByPeriod, range: PeriodRange, other: PeriodRange, progress: PeriodProgress): ByPeriod {
+  if (progress.state !== 'in-progress') return values;
+  const at = periodsOf(range).indexOf(progress.period);
+  const month = at < 0 ? undefined : periodsOf(other)[at];
+  const value = month === undefined ? undefined : values[month];
+  if (month === undefined || value === null || value === undefined) return values;
+  return { ...values, [month]: toDate(value, progress) };
+}
+
+/** Whether a metric's comparison is pro-rated in the month in progress (a flow: money or a count). */
+export function comparedToDate(metric: string, unit: string, expression?: string): boolean {
+  return comparable(metric, unit, expression) === 'flow';
 }
 
 /** One metric of a metric_series document as period -> value. */

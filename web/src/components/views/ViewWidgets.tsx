@@ -8,12 +8,12 @@ import { limit, orderBy, where } from 'firebase/firestore';
 import { dataOf, useDocument, useQuery, type Live } from '../../hooks/live';
 import { formatMetric, formatMetricChange, type MetricDescription } from '../../lib/metrics';
 import { currencyDigits, formatCompact, formatMoney, minorToChart } from '../../lib/money';
-import { periodLabel } from '../../lib/periods';
+import { periodLabel, periodProgress, periodState, toDate as budgetToDate } from '../../lib/periods';
 import { orgPath, useSession } from '../../lib/session';
 import { STANDARD_METRICS } from '../../lib/standardMetrics';
 import type { AggregateDoc, VarianceDoc } from '../../lib/types';
 import {
-  changeOf, comparisonRange, comparisonScenario, LIMITS, periodsOf, rangeLabel, rangeValue, resolveRange, seriesByPeriod,
+  changeOf, comparedToDate, comparisonRange, comparisonScenario, comparisonToDate, LIMITS, periodsOf, rangeLabel, rangeValue, resolveRange, seriesByPeriod,
   shareOfTarget, targetValue, widgetSpec, type ByPeriod, type PeriodRange, type Widget,
 } from '../../lib/views';
 import { SeriesChart } from '../SeriesChart';
@@ -66,6 +66,23 @@ function covering(...ranges: (PeriodRange | null)[]): PeriodRange | null {
   return { first: present.map((r) => r.first).sort()[0], last: present.map((r) => r.last).sort().reverse()[0] };
 }
 
+/**
+ * A comparison's values as the month in progress is judged (docs/kpis.md): a flow's month that
+ * lines up with it counts to date. Null when nothing is pro-rated (no such month in the range).
+ */
+function toDateOf(values: Values, metric: string, range: PeriodRange, other: PeriodRange, ctx: WidgetContext): Values | null {
+  const progress = periodProgress(ctx.anchor, ctx.anchor);
+  const description = ctx.describe(metric);
+  if (progress.state !== 'in-progress' || progress.elapsedDays >= progress.days || !periodsOf(range).includes(ctx.anchor)) return null;
+  if (!comparedToDate(metric, description.unit, description.expression)) return null;
+  return (m) => comparisonToDate(values(m), range, other, progress);
+}
+
+function soFar(ctx: WidgetContext): string {
+  const progress = periodProgress(ctx.anchor, ctx.anchor);
+  return ` to date (day ${progress.elapsedDays} of ${progress.days})`;
+}
+
 function figure(values: Values, metric: string, unit: string, range: PeriodRange): number | null {
   const parts = Object.fromEntries(['gross_profit', 'ebitda', 'net_income', 'revenue'].map((m) => [m, values(m)]));
   return rangeValue(metric, unit, values(metric), periodsOf(range), parts);
@@ -99,10 +116,12 @@ function KpiWidget({ widget, ctx }: { widget: Widget; ctx: WidgetContext }) {
     <LiveView live={actual} what="the figures" empty="No figures yet.">
       {(values) => {
         const value = figure(values, metric, description.unit, range);
-        const compared = other && comparisonLive.status === 'ready' ? figure(comparisonLive.data, metric, description.unit, other) : null;
+        const toDate = other && comparisonLive.status === 'ready' ? toDateOf(comparisonLive.data, metric, range, other, ctx) : null;
+        const compared = other && comparisonLive.status === 'ready'
+          ? figure(toDate ?? comparisonLive.data, metric, description.unit, other) : null;
         const [difference, pct] = changeOf(value, compared, description.unit);
         const changeText = difference === null ? 'no comparison'
-          : `${formatMetricChange(difference, description.unit, description.decimals, org.reporting_currency)}${pct === null ? '' : ` (${pct > 0 ? '+' : ''}${pct.toFixed(1)}%)`} ${compareWords[compare] ?? ''}`;
+          : `${formatMetricChange(difference, description.unit, description.decimals, org.reporting_currency)}${pct === null ? '' : ` (${pct > 0 ? '+' : ''}${pct.toFixed(1)}%)`} ${compareWords[compare] ?? ''}${toDate ? soFar(ctx) : ''}`;
         const kind = tone(difference, description.direction);
         return (
           <div className="view-kpi">
@@ -133,17 +152,19 @@ function GaugeWidget({ widget, ctx }: { widget: Widget; ctx: WidgetContext }) {
       {(values) => {
         const value = figure(values, metric, description.unit, range);
         let goal: number | null = null;
-        if (planned) goal = plan.status === 'ready' ? figure(plan.data, metric, description.unit, range) : null;
+        const toDate = planned && plan.status === 'ready' ? toDateOf(plan.data, metric, range, range, ctx) : null;
+        if (planned) goal = plan.status === 'ready' ? figure(toDate ?? plan.data, metric, description.unit, range) : null;
         else goal = targetValue(target, description.unit, currencyDigits(org.reporting_currency));
         const share = shareOfTarget(value, goal, description.unit);
-        const label = `${description.label}: ${share === null ? 'no target' : `${share.toFixed(1)}% of ${planned ? target : 'target'}`}`;
+        const of = `${planned ? target : 'target'}${toDate ? soFar(ctx) : ''}`;
+        const label = `${description.label}: ${share === null ? 'no target' : `${share.toFixed(1)}% of ${of}`}`;
         return (
           <div className="view-gauge">
             <meter min={0} max={150} low={90} high={100} optimum={description.direction === 'lower_is_better' ? 0 : 150}
                    value={Math.max(0, Math.min(150, share ?? 0))} aria-label={label} />
             <p className="kpi-value" data-testid="widget-value" data-value={value ?? ''}>{show(value, description, org.reporting_currency)}</p>
             <p className="kpi-change" data-testid="widget-share" data-value={share ?? ''}>
-              {share === null ? 'no target' : `${share.toFixed(1)}% of ${planned ? target : 'target'} ${show(goal, description, org.reporting_currency)}`}
+              {share === null ? 'no target' : `${share.toFixed(1)}% of ${of} ${show(goal, description, org.reporting_currency)}`}
             </p>
           </div>
         );
@@ -153,6 +174,11 @@ function GaugeWidget({ widget, ctx }: { widget: Widget; ctx: WidgetContext }) {
 }
 
 const COLOURS = ['#1d4ed8', '#047857', '#9333ea', '#b45309'];
+
+/** "Nov '25": seven of them fit a phone's width under a chart. */
+function shortMonth(period: string): string {
+  return periodLabel(period).replace(/ [0-9]{2}([0-9]{2})$/, " '$1");
+}
 
 function TimeseriesWidget({ widget, ctx }: { widget: Widget; ctx: WidgetContext }) {
   const { org } = useSession();
@@ -181,7 +207,7 @@ function TimeseriesWidget({ widget, ctx }: { widget: Widget; ctx: WidgetContext 
         const unit = ctx.describe(metrics[0] ?? 'revenue').unit;
         return (
           <>
-            <SeriesChart labels={periods} currency={org.reporting_currency} tick={periodLabel} testId="widget-chart"
+            <SeriesChart labels={periods} currency={org.reporting_currency} tick={shortMonth} testId="widget-chart"
                          title={`${lines.map((l) => l.label).join(', ')} by month, ${rangeLabel(widget.range)}`}
                          axis={unit === 'money' ? undefined : (v) => formatMetric(v, unit, 1, org.reporting_currency)}
                          series={lines.map((l, i) => ({
@@ -260,10 +286,14 @@ function PnlWidget({ widget, ctx }: { widget: Widget; ctx: WidgetContext }) {
   const b = dataOf(budget);
   const merged: Live<true> = actual.status === 'loading' || budget.status === 'loading' ? { status: 'loading' }
     : a || b ? { status: 'ready', data: true, receivedAt: 0 } : { status: 'missing', receivedAt: 0 };
+  // The month in progress: a flow's budget counts to date, as on the dashboard's P&L (docs/kpis.md).
+  const progress = periodProgress(period, ctx.anchor);
+  const partial = progress.state === 'in-progress' && progress.elapsedDays < progress.days;
   return (
     <LiveView live={merged} what="the P&L" empty={`Nothing booked or planned in ${periodLabel(period)}.`}>
       {() => (
         <div className="table-scroll">
+          {partial && <p className="badge in-progress">so far: budget to date (day {progress.elapsedDays} of {progress.days})</p>}
           <table className="pnl" data-testid="widget-table">
             <caption className="visually-hidden">P&amp;L of {periodLabel(period)}: actual, budget, variance</caption>
             <thead><tr><th scope="col">{periodLabel(period)}</th><th scope="col" className="num">Actual</th>
@@ -272,7 +302,8 @@ function PnlWidget({ widget, ctx }: { widget: Widget; ctx: WidgetContext }) {
               {PNL_LINES.map((m) => {
                 const d = ctx.describe(m);
                 const value = a?.metrics?.[m] ?? null;
-                const plan = b?.metrics?.[m] ?? null;
+                const whole = b?.metrics?.[m] ?? null;
+                const plan = partial && comparedToDate(m, d.unit) ? budgetToDate(whole, progress) : whole;
                 const [difference] = changeOf(value, plan, d.unit);
                 const kind = tone(difference, d.direction);
                 return (
@@ -304,12 +335,19 @@ function VarianceWidget({ widget, ctx }: { widget: Widget; ctx: WidgetContext })
       {(doc) => (
         <ol className="variances" data-testid="widget-variances">
           {(doc.vs_budget?.top ?? doc.top ?? []).map((line) => {
-            const kind = line.favourable ? 'favourable' : 'unfavourable';
+            // A month in progress is not judged: the share of each budget booked so far (as the dashboard's list).
+            const progress = periodState(period, ctx.anchor) !== 'closed-books';
+            const share = line.comparison_minor === 0 ? null : (line.actual_minor * 100) / line.comparison_minor;
+            const kind = progress ? 'neutral' : line.favourable ? 'favourable' : 'unfavourable';
             return (
               <li key={line.account_id} className={kind} data-value={line.variance_minor}>
                 <span className="line-name">{line.account_id} {line.account_name}</span>{' '}
-                <span className="num">{formatMoney(line.variance_minor, org.reporting_currency, { signed: true })}
-                  <span className="visually-hidden"> ({kind})</span></span>
+                <span className="num">
+                  {progress
+                    ? (share === null ? 'no budget' : `${share.toFixed(0)}% of ${formatMoney(line.comparison_minor, org.reporting_currency)}`)
+                    : formatMoney(line.variance_minor, org.reporting_currency, { signed: true })}
+                  {!progress && <span className="visually-hidden"> ({kind})</span>}
+                </span>
               </li>
             );
           })}
