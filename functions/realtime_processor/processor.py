@@ -131,9 +131,10 @@ class RecordChangeProcessor:
         """Apply and publish change documents ingestion has just committed, in the ingesting invocation.
 
         This is the live path: the deltas reach the shards and the change message goes out without
-        waiting for the record-changes trigger, which then finds the document done (and stays, with
-        the outbox sweep, the safety net when this invocation dies half-way). A failure here never
-        fails the ingestion: the lines are stored, and the trigger or the sweep applies them.
+        waiting for the record-changes trigger, which then finds the document done. A failure here
+        never fails the ingestion: the lines are stored, and the outbox sweep applies them (within
+        about a minute; the trigger leaves a document this young to this invocation, and takes it
+        only when it comes late).
         """
         results = []
         for change_id in change_ids:
@@ -147,7 +148,7 @@ class RecordChangeProcessor:
                     self.process(change_id, org_id, document.body, changed_at, document.update_time, take_backlog=False)
                 )
             except ProcessingError as exc:
-                log.warning("change %s of %s left to the record-changes trigger: %s", change_id, org_id, exc)
+                log.warning("change %s of %s left to the outbox sweep: %s", change_id, org_id, exc)
         return results
 
     def process(

@@ -7,8 +7,11 @@ as Eventarc does in production when it retries (tests/firestore_events.py).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from finance_core.aggregates import fold_shards
+from realtime_processor.processor import COALESCE_AFTER
 
 from tests.firestore_events import CREATED, DocumentState, FirestoreEvent, deliver
 from tests.support import aggregate, event, publish, seed_org, wait_for_events, wait_until
@@ -70,8 +73,12 @@ def test_a_redelivered_change_document_counts_once_and_a_new_one_counts_again(st
     # 2. The same changes in a new change document are another application and count again:
     #    the document, not its content, is what is applied once. (The totals now double-count
     #    the record: that is the point of the test.)
+    # Written by no ingesting invocation, so created as one whose writer is gone (older than
+    # COALESCE_AFTER): the trigger leaves a younger pending document to the invocation that stored
+    # it, which applies it itself, and this one has none (the outbox sweep would take it later).
     copy = {k: v for k, v in (original.to_dict() or {}).items() if k not in {"applied_at", "keys", "merged"}}
-    changes.document(f"copy-{original.id}").create({**copy, "state": "pending"})
+    written_long_ago = datetime.now(UTC) - 2 * COALESCE_AFTER
+    changes.document(f"copy-{original.id}").create({**copy, "state": "pending", "created_at": written_long_ago})
     agg = readable(db, org_id, KEY, 20000)
     assert agg["record_count"] == 2
     assert shard_totals(db, org_id, CONSOLIDATED) == (20000, 2)

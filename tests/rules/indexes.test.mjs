@@ -274,16 +274,32 @@ function matches(data, f, ctx) {
     ?? (f.op === 'in' && resolve(f.value, ctx).some((v) => compare(data[f.field], v) === 0));
 }
 
-// Documents of the query: two or three that match (distinct sort values) and one that fails
-// the first filter.
+// Inclusive bounds of a field's range filters on plain values ('2026-06' <= period <= '2026-11').
+function inclusiveBounds(q, field) {
+  const bounds = {};
+  for (const f of q.filters.filter((x) => x.field === field && RANGE_OPS.has(x.op))) {
+    if (f.op === '>=') bounds.low = f.value;
+    else if (f.op === '<=') bounds.high = f.value;
+    else throw new Error(`${q.id}: a range on plain values must be inclusive (>=, <=): extend documentsFor()`);
+  }
+  return bounds;
+}
+
+// Documents of the query: two or three that match (distinct sort values), one that fails
+// the first filter, and for a range on plain values one below it. Every value of an `in` is used.
 function documentsFor(q, ctx) {
   const docs = [];
   for (let i = 0; i < 3; i++) {
     const d = {};
     for (const f of q.filters) {
-      if (EQUALITY_OPS.has(f.op)) d[f.field] = f.op === 'in' ? resolve(f.value, ctx)[0] : resolve(f.value, ctx);
-      else if (f.value === '$now') d[f.field] = Timestamp.fromMillis(ctx.now + (f.op.startsWith('>') ? 1 : -1) * (i + 1) * 60_000);
-      else throw new Error(`${q.id}: range filters need '$now' values`);
+      if (EQUALITY_OPS.has(f.op)) {
+        const values = f.op === 'in' ? resolve(f.value, ctx) : null;
+        d[f.field] = values ? values[i % values.length] : resolve(f.value, ctx);
+      } else if (f.value === '$now') d[f.field] = Timestamp.fromMillis(ctx.now + (f.op.startsWith('>') ? 1 : -1) * (i + 1) * 60_000);
+      else {
+        const { low, high } = inclusiveBounds(q, f.field);
+        d[f.field] = [low ?? high, high ?? low, low ?? high][i];
+      }
     }
     for (const o of q.orderBy) if (!(o.field in d)) d[o.field] = sampleValue(o.field, i);
     docs.push(d);
@@ -295,6 +311,8 @@ function documentsFor(q, ctx) {
     else bad[f.field] = Timestamp.fromMillis(ctx.now + (f.op.startsWith('>') ? -1 : 1) * 60_000);
     docs.push(bad);
   }
+  const ranged = q.filters.find((f) => RANGE_OPS.has(f.op) && f.value !== '$now' && f.op === '>=');
+  if (ranged) docs.push({ ...docs[0], [ranged.field]: '' }); // sorts before any lower bound
   return docs;
 }
 

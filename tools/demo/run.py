@@ -14,6 +14,7 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tools.demo.accounting import Accountant
 from tools.demo.dashboard import DashboardState, LiveListeners, render
 from tools.demo.stream import DemoFeed, FeedStats, stream
 from tools.machine_load import LoadMeter, LoadReport
@@ -113,22 +114,31 @@ def _summary(
     health_after: dict,
     state: DashboardState,
     load: LoadReport | None,
+    missing: list[str],
 ) -> bool:
-    """Print and store the closing summary; True when every event sent is accounted for."""
+    """Print and store the closing summary; True when every event sent is accounted for.
+
+    Accounted for is read per event (tools/demo/accounting.py); the outcome rows are the
+    data-quality counters, which count deliveries, so a redelivered message adds a duplicate.
+    """
     before, after = health_before.get("counts", {}), health_after.get("counts", {})
     table = Table(title="Demo stream summary")
     table.add_column("Measure")
     table.add_column("Value", justify="right")
     delta = {k: after.get(k, 0) - before.get(k, 0) for k in ("applied", "duplicate", "stale", "rejected")}
-    accounted = sum(delta.values())
-    table.add_row("events sent", str(stats.sent))
+    distinct = len(stats.sent_events)
+    accounted = distinct - len(missing)
+    redelivered = sum(delta.values()) - stats.sent
+    table.add_row("events sent", f"{stats.sent} ({distinct} distinct)")
     table.add_row("  new ledger lines / corrections", f"{stats.new_lines} / {stats.corrections}")
     table.add_row("  duplicates / late versions / invalid sent", f"{stats.duplicates} / {stats.late} / {stats.invalid}")
     table.add_row("applied", str(delta["applied"]))
     table.add_row("duplicates ignored", str(delta["duplicate"]))
+    if redelivered > 0:
+        table.add_row("  of which redelivered by Pub/Sub (at least once)", str(redelivered))
     table.add_row("stale versions ignored", str(delta["stale"]))
     table.add_row("rejected (stored with reason)", str(delta["rejected"]))
-    table.add_row("accounted for", f"{accounted} of {stats.sent}")
+    table.add_row("accounted for (stored, ignored or rejected)", f"{accounted} of {distinct} distinct events")
     lag = state.lag_summary()
     table.add_row("publish → consolidated aggregate on the dashboard", lag.describe())
     if load is not None:
@@ -136,9 +146,9 @@ def _summary(
     console.print(table)
     if load is not None and not load.judgeable:
         console.print(f"[bold yellow]The lag above cannot be judged:[/] {load.describe()}.")
-    if accounted < stats.sent:
+    if missing:
         console.print(
-            f"[bold red]{stats.sent - accounted} event(s) not accounted for[/] after the drain: see "
+            f"[bold red]{len(missing)} event(s) not accounted for[/] after the drain (first: {missing[0]}): see "
             ".stack/logs/firebase.log, and ./dev status for the pipeline's health."
         )
     SUMMARY_FILE.parent.mkdir(parents=True, exist_ok=True)
@@ -151,6 +161,9 @@ def _summary(
                 "duplicates_sent": stats.duplicates,
                 "late_sent": stats.late,
                 "invalid_sent": stats.invalid,
+                "distinct_events": distinct,
+                "accounted": accounted,
+                "redelivered": max(0, redelivered),
                 **delta,
                 "lag_p50_ms": lag.p50,
                 "lag_p99_ms": lag.p99,
@@ -174,22 +187,21 @@ def _summary(
             default=str,
         )
     )
-    return accounted >= stats.sent
+    return not missing
 
 
 # After the stream, how long the demo waits for every event to be counted and visible.
 DRAIN_SECONDS = 90
 
 
-def _drained(state: DashboardState, expected_total: int) -> bool:
-    """Every event sent is counted in data quality, every applied one is visible on the listener, and the KPI
+def _drained(state: DashboardState, accountant: Accountant) -> bool:
+    """Every event sent is accounted for, every applied one is visible on the listener, and the KPI
     document is computed from the aggregate shown (so the last frame shows what the web dashboard shows)."""
-    total = int((state.health or {}).get("total", 0))
     lag = state.lag_summary()
     with state.lock:
         shown = aggregate_version(state.actual)
         in_kpis = int((state.kpis.get("source_versions") or {}).get(f"_all__{state.period}__actual", 0))
-    return total >= expected_total + state.stats.sent and lag.measured >= lag.applied and in_kpis >= shown
+    return lag.measured >= lag.applied and in_kpis >= shown and not accountant.check()
 
 
 def _org_period_in_progress(db, org_id: str, period: str) -> bool:
@@ -235,7 +247,7 @@ def run_demo(args: argparse.Namespace) -> int:
         target=stream, args=(stack.config, feed, args.rate, args.duration, stats, stop.is_set), daemon=True
     )
     started = time.monotonic()
-    expected_total = int(health_before.get("total", 0))
+    accountant = Accountant(db, org_id, stats.sent_events)
     console.print(web_dashboard_panel(stack.config, org_id, reused or args.keep_running))
     meter = LoadMeter(lambda: [service.pid for service in stack.services]).start()
     load: LoadReport | None = None
@@ -248,7 +260,7 @@ def run_demo(args: argparse.Namespace) -> int:
                 console.log(f"sent {stats.sent}, lag {state.lag_summary().describe()}")
             load = meter.report()
             drain_until = time.monotonic() + DRAIN_SECONDS
-            while time.monotonic() < drain_until and not _drained(state, expected_total):
+            while time.monotonic() < drain_until and not _drained(state, accountant):
                 time.sleep(0.5)
         else:
             title = reference["org"]["name"]
@@ -258,7 +270,7 @@ def run_demo(args: argparse.Namespace) -> int:
                     time.sleep(0.25)
                 load = meter.report()
                 drain_until = time.monotonic() + DRAIN_SECONDS
-                while time.monotonic() < drain_until and not _drained(state, expected_total):
+                while time.monotonic() < drain_until and not _drained(state, accountant):
                     live.update(render(state, title, period, time.monotonic() - started, "draining"))
                     time.sleep(0.25)
                 # The last frame shows the documents as the web dashboard's listeners see them now.
@@ -270,7 +282,7 @@ def run_demo(args: argparse.Namespace) -> int:
     finally:
         listeners.close()
         health_after = data_quality_counters(db, org_id)
-        complete = _summary(console, stats, health_before, health_after, state, load)
+        complete = _summary(console, stats, health_before, health_after, state, load, accountant.check(force=True))
         if reused or args.keep_running:
             console.print(web_dashboard_panel(stack.config, org_id, True))
         if not reused and not args.keep_running:

@@ -35,6 +35,15 @@ ENTITIES = {"us-east": "USD", "us-west": "USD", "eu-central": "EUR"}
 SOURCES = ["netsuite", "sap-s4", "workday", "salesforce-billing"]
 
 
+@dataclass(frozen=True)
+class SentEvent:
+    """What became of one event id is read back from what the pipeline stored (tools/demo/accounting.py)."""
+
+    record_id: str
+    version: int
+    invalid: bool
+
+
 @dataclass
 class FeedStats:
     """What the feed sent, by kind, and when each event id was published (for lag measurement)."""
@@ -46,6 +55,8 @@ class FeedStats:
     late: int = 0
     invalid: int = 0
     published_at: dict[str, float] = field(default_factory=dict)
+    sent_events: dict[str, SentEvent] = field(default_factory=dict)
+    """Every distinct event sent, by event id (a duplicate is the same event sent again)."""
 
 
 class DemoFeed:
@@ -163,7 +174,11 @@ def stream(
     next_at = started
     while time.monotonic() - started < duration and not should_stop():
         kind, data = feed.next_message()
-        event_id = json.loads(data).get("event_id")
+        event = json.loads(data)
+        event_id = event.get("event_id")
+        stats.sent_events.setdefault(
+            event_id, SentEvent(str(event.get("record_id")), int(event.get("version") or 0), kind == "invalid")
+        )
         future = publisher.publish(topic, data, org_id=feed.org_id)
         stats.published_at.setdefault(event_id, time.time())
         future.result(timeout=30)

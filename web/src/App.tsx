@@ -8,6 +8,7 @@ import { AcceptInvitation } from './components/Invitation';
 import { OrgNav } from './components/OrgNav';
 import { Reports } from './components/Reports';
 import { SignIn } from './components/SignIn';
+import { ViewsPage } from './components/views/Views';
 import { dataOf, useDocument, useQuery, type Live } from './hooks/live';
 import type { Services } from './lib/firebase';
 import { orgHref, useRoute } from './lib/route';
@@ -57,6 +58,7 @@ function OrgView({ services, user, orgId, section, memberLive }: {
         <OrgNav orgId={orgId} section={section} role={member.role} />
         {section === 'dashboard' && <Dashboard kpisLive={kpisLive} />}
         {section === 'reports' && <Reports />}
+        {section.split('/')[0] === 'views' && <ViewsPage viewId={section.split('/')[1] || null} />}
         {section.startsWith('admin') && (member.role === 'admin'
           ? <AdminConsole screen={section.slice('admin/'.length) || 'members'} />
           : <p className="state denied" role="alert" data-testid="admin-refused">The admin console is for admins of {orgId}.</p>)}

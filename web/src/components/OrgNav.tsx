@@ -1,10 +1,10 @@
-// The org's sections: the live dashboard, reports, and for admins the console.
+// The org's sections: the live dashboard, the views people build, reports, and for admins the console.
 
 import { orgHref } from '../lib/route';
 import type { Role } from '../lib/types';
 
 export function OrgNav({ orgId, section, role }: { orgId: string; section: string; role: Role }) {
-  const links: [string, string][] = [['dashboard', 'Dashboard'], ['reports', 'Reports']];
+  const links: [string, string][] = [['dashboard', 'Dashboard'], ['views', 'Views'], ['reports', 'Reports']];
   if (role === 'admin') links.push(['admin', 'Admin']);
   const current = section.split('/')[0];
   return (

@@ -8,14 +8,16 @@ import { formatCompactMajor } from '../lib/money';
 
 export interface ChartSeries { label: string; values: (number | null)[]; stroke: string; dash?: number[]; points?: boolean }
 
-export function SeriesChart({ labels, series, band, currency, title, testId, tick }: {
+export function SeriesChart({ labels, series, band, currency, title, testId, tick, axis }: {
   labels: string[]; series: ChartSeries[]; band?: [number, number]; currency: string; title: string; testId: string;
   tick?: (label: string) => string;
+  /** The value axis' labels; amounts in major units of `currency` by default. */
+  axis?: (value: number) => string;
 }) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const current = useRef({ labels, tick });
-  current.current = { labels, tick };
+  const current = useRef({ labels, tick, axis });
+  current.current = { labels, tick, axis };
   const data: uPlot.AlignedData = [labels.map((_, i) => i), ...series.map((s) => s.values)];
   const shape = series.map((s) => s.label).join('|');
 
@@ -44,7 +46,7 @@ export function SeriesChart({ labels, series, band, currency, title, testId, tic
             return current.current.tick ? current.current.tick(label) : label;
           }),
         },
-        { size: 64, values: (_u, ticks) => ticks.map((t) => formatCompactMajor(t, currency)) },
+        { size: 64, values: (_u, ticks) => ticks.map((t) => (current.current.axis ? current.current.axis(t) : formatCompactMajor(t, currency))) },
       ],
     }, data, host.current);
     const resize = () => host.current && plot.current?.setSize({ width: Math.max(240, host.current.clientWidth), height: 220 });

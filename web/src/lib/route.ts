@@ -2,6 +2,7 @@
 // invitation token (#/invitation/{token}) never reaches a server log.
 //   #/                         your organisations
 //   #/org/{org}                the dashboard          #/org/{org}/reports    reports of the org
+//   #/org/{org}/views          views people build     #/org/{org}/views/{id} one view (mine, shared or ready-made)
 //   #/org/{org}/admin/{screen} the admin console      #/invitation/{token}   accept an invitation
 
 import { useEffect, useState } from 'react';

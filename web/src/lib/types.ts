@@ -15,7 +15,11 @@ export interface InvitationDoc {
   delivery?: { attempts?: number; delivered_at?: Timestamp | null; last_error?: string | null };
   accepted_by?: string; accepted_at?: Timestamp;
 }
-export interface Org { name: string; reporting_currency: string; fiscal_year_start_month: number; current_period?: string }
+export interface Org {
+  name: string; reporting_currency: string; fiscal_year_start_month: number; current_period?: string;
+  /** Declared record dimensions (docs/kpis.md#dimensions): name -> label and optional closed list of values. */
+  dimensions?: Record<string, { label?: string; values?: string[] }>;
+}
 export interface Entity { name: string; currency: string; parent_id?: string | null }
 export interface Account { name: string; type: AccountType; parent_id?: string | null }
 export interface PeriodDoc { status: 'open' | 'closed' }
