@@ -15,7 +15,7 @@ from finance_core.aggregates import AggregateKey, aggregate_version
 from finance_core.identifiers import CONSOLIDATED_ENTITY, KEY_SEPARATOR
 from finance_core.kpis import HEADLINE_METRICS, headline_kpis
 from finance_core.metric_rows import series_id, value_at
-from finance_core.metric_series import BUILTIN_IDS, Unit
+from finance_core.metric_series import BUILTIN_IDS, BUILTIN_METRICS, Unit
 from finance_core.periods import add_months
 from finance_core.reference import OrgReference
 from finance_core.variance import (
@@ -272,7 +272,7 @@ def _defined_kpis(series_docs: Mapping[str, dict[str, Any] | None], periods: lis
     plan = {m: value_at(budget, m, periods[-1]) for m in names}
     units = {m: (actual.get("definitions") or {}).get(m, {}).get("unit") for m in names}
     in_points = {m for m, unit in units.items() if unit == Unit.PERCENT.value} | {
-        m for m in names if m.endswith("_pct")
+        spec.metric_id for spec in BUILTIN_METRICS if spec.is_percentage and spec.metric_id in names
     }
     found = {}
     for kpi in headline_kpis(series, plan, names, in_points=in_points):

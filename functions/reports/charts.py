@@ -10,12 +10,11 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from finance_core.metrics import STANDARD_BY_ID
 from finance_core.money import from_minor
 from finance_core.periods import add_months, months_between
 
 from reports.pack import TREND_METRICS, Pack
-
-LABELS = {"revenue": "Revenue", "gross_profit": "Gross profit", "ebitda": "EBITDA", "net_income": "Net income"}
 
 
 def _major(minor: int | None, currency: str) -> float | None:
@@ -85,7 +84,7 @@ def trend_chart_png(pack: Pack, dpi: int = 110) -> bytes:
                 ax.fill_between(fx, lows, highs, color="#c55a11", alpha=0.15, linewidth=0)
         if pack.period in x:
             ax.axvline(x[pack.period], color="#1f4e79", alpha=0.25, linewidth=6)
-        ax.set_title(f"{LABELS[metric]} ({currency})", fontsize=10, loc="left")
+        ax.set_title(f"{STANDARD_BY_ID[metric].label} ({currency})", fontsize=10, loc="left")
         step = max(1, span // 6)
         ax.set_xticks(range(0, span, step), [months[i] for i in range(0, span, step)], fontsize=7)
         ax.set_xlim(-0.5, span - 0.5)

@@ -221,6 +221,11 @@ class Pack:
 # --------------------------------------------------------------------------------- building
 
 
+def _is_percentage(metric: str) -> bool:
+    spec = STANDARD_BY_ID.get(metric)
+    return spec is not None and spec.is_percentage
+
+
 def _exact(value: Any) -> int | Decimal | None:
     """A stored metric back to an exact value (percentages are floats in Firestore)."""
     if value is None or isinstance(value, bool):
@@ -455,7 +460,7 @@ def _to_date(
     """Money metrics pro-rated to the days elapsed (percentages are ratios: compared as they are)."""
     if metrics is None:
         return None
-    return {m: v if m.endswith("_pct") or v is None else progress.to_date(int(v)) for m, v in metrics.items()}
+    return {m: v if _is_percentage(m) or v is None else progress.to_date(int(v)) for m, v in metrics.items()}
 
 
 def build_trends(inputs: PackInputs) -> tuple[tuple[TrendRow, ...], dict[str, Any]]:

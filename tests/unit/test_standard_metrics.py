@@ -126,3 +126,22 @@ def test_no_other_copy_of_a_label_or_direction_in_the_web_sources():
     costs = re.compile(r"EXPENSE_METRICS|HIGHER_IS_BETTER\s*[:=]\s*\{|endsWith\(['\"]_pct['\"]\)")
     found = [str(p.relative_to(ROOT)) for p in sources if costs.search(p.read_text())]
     assert not found, f"favourability or units decided outside the generated copy: {found}"
+
+
+def test_no_other_copy_of_a_label_in_the_backend_reports_or_the_terminal_demo():
+    """The report charts and the terminal demo had their own labels; they read the definitions now."""
+    labels = {spec.label for spec in BUILTIN_METRICS}
+    # String literals: the formatter writes them in double quotes (prose in docstrings quotes singly).
+    quoted = re.compile(r'"(?:' + "|".join(re.escape(label) for label in sorted(labels)) + r')"')
+    definitions = ROOT / "shared" / "src" / "finance_core" / "metric_series.py"
+    folders = (ROOT / "functions", ROOT / "shared" / "src", ROOT / "tools" / "demo")
+    sources = [p for folder in folders for p in folder.rglob("*.py") if "venv" not in p.parts and p != definitions]
+    assert len(sources) > 50
+    found = [f"{p.relative_to(ROOT)}: {m.group(0)}" for p in sources for m in quoted.finditer(p.read_text())]
+    assert not found, f"labels of standard metrics typed outside their definitions: {found}"
+    cost_lists = re.compile(r"""not in \{["']opex["'], ["']cogs["']\}|endswith\(["']_pct["']\)""")
+    # An alert rule names an org's defined metric without its definition: for those alone it still
+    # reads a percentage from the name (a standard metric's unit comes from its definition there too).
+    name_fallback = ROOT / "shared" / "src" / "finance_core" / "alert_rules.py"
+    found = [str(p.relative_to(ROOT)) for p in sources if p != name_fallback and cost_lists.search(p.read_text())]
+    assert not found, f"favourability or units decided by metric names: {found}"

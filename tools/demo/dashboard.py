@@ -9,6 +9,8 @@ from typing import Any
 from finance_core.aggregates import AggregateKey
 from finance_core.health import data_quality_view
 from finance_core.identifiers import CONSOLIDATED_ENTITY
+from finance_core.metric_series import Direction, MetricSpec
+from finance_core.metrics import STANDARD_BY_ID
 from finance_core.periods import add_months
 from finance_core.progress import PeriodProgress, compare_flow, period_progress
 from google.cloud import firestore
@@ -23,17 +25,25 @@ from tools.demo.stream import FeedStats
 from tools.visibility import LagSummary, VisibilityLog
 
 SPARK = "▁▂▃▄▅▆▇█"
+# The consolidated P&L lines shown, in order: labels, units and directions are their definitions'.
 PNL_LINES = [
-    ("revenue", "Revenue"),
-    ("cogs", "Cost of goods sold"),
-    ("gross_profit", "Gross profit"),
-    ("gross_margin_pct", "Gross margin %"),
-    ("opex", "Operating expenses"),
-    ("ebitda", "EBITDA"),
-    ("ebitda_margin_pct", "EBITDA margin %"),
-    ("net_income", "Net income"),
-    ("net_margin_pct", "Net margin %"),
+    STANDARD_BY_ID[metric]
+    for metric in (
+        "revenue",
+        "cogs",
+        "gross_profit",
+        "gross_margin_pct",
+        "opex",
+        "ebitda",
+        "ebitda_margin_pct",
+        "net_income",
+        "net_margin_pct",
+    )
 ]
+
+
+def _higher_is_better(line: MetricSpec) -> bool:
+    return line.direction is not Direction.LOWER_IS_BETTER
 
 
 def money(minor: Any, exponent: int = 2) -> str:
@@ -203,19 +213,19 @@ def render(state: DashboardState, org_name: str, period: str, elapsed: float, ph
     budget_column = f"vs budget (day {progress.elapsed_days}/{progress.days})" if in_progress else "vs budget"
     for column in ("KPI", "Value", "vs prev", budget_column, "Trend"):
         kpi_table.add_column(column, justify="right" if column not in {"KPI", "Trend"} else "left")
-    for name, label in PNL_LINES:
-        kpi = kpis.get(name)
+    for line in PNL_LINES:
+        kpi = kpis.get(line.metric_id)
         if not kpi:
             continue
-        is_pct = name.endswith("_pct")
+        is_pct = line.is_percentage
         kpi_table.add_row(
-            label,
+            line.label,
             f"{kpi['value']:.1f}%" if is_pct and kpi.get("value") is not None else money(kpi.get("value")),
             percent(kpi.get("change"), points=True) if is_pct else percent(kpi.get("change_pct")),
             ""
             if is_pct
             else (
-                vs_budget_to_date(kpi.get("value"), kpi.get("budget"), progress, name not in {"opex", "cogs"})
+                vs_budget_to_date(kpi.get("value"), kpi.get("budget"), progress, _higher_is_better(line))
                 if in_progress
                 else percent(kpi.get("vs_budget_pct"))
             ),
@@ -228,21 +238,21 @@ def render(state: DashboardState, org_name: str, period: str, elapsed: float, ph
     pnl = Table(title=title, expand=True, title_style="bold")
     for column in ("Line", "Actual", "Budget", "So far" if in_progress else "Variance"):
         pnl.add_column(column, justify="left" if column == "Line" else "right")
-    for name, label in PNL_LINES:
-        value, plan = actual.get(name), budget.get(name)
-        if name.endswith("_pct"):
+    for line in PNL_LINES:
+        value, plan = actual.get(line.metric_id), budget.get(line.metric_id)
+        if line.is_percentage:
             pnl.add_row(
-                label,
+                line.label,
                 "–" if value is None else f"{value:.1f}%",
                 "–" if plan is None else f"{plan:.1f}%",
                 "–" if value is None or plan is None else percent(value - plan, points=True),
             )
         else:
             pnl.add_row(
-                label,
+                line.label,
                 money(value),
                 money(plan),
-                vs_budget_to_date(value, plan, progress, name not in {"opex", "cogs"})
+                vs_budget_to_date(value, plan, progress, _higher_is_better(line))
                 if in_progress
                 else ("–" if value is None or plan is None else money(int(value) - int(plan))),
             )

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 
 import {
-  changeOf, comparedToDate, comparisonRange, comparisonToDate, heatmapView, rangeProblem, rangeValue, readyMadeViews, resolveRange, scorecardView,
+  changeOf, comparedToDate, moveInLayout, comparisonRange, comparisonToDate, heatmapView, rangeProblem, rangeValue, readyMadeViews, resolveRange, scorecardView,
   shareOfTarget, targetValue, type ByPeriod,
 } from '../src/lib/views';
 
@@ -79,5 +79,15 @@ describe('views: the same answers as the core', () => {
       .toEqual({ '2026-08': 5 });
     expect(comparedToDate('revenue', 'money')).toBe(true);
     expect(comparedToDate('gross_margin_pct', 'percent')).toBe(false);
+  });
+
+  it('moves a widget within the layout as stored, keeping what another editor changed meanwhile', () => {
+    expect(moveInLayout(['a', 'b', 'c', 'd'], 'd', 'a', false)).toEqual(['d', 'a', 'b', 'c']);
+    expect(moveInLayout(['a', 'b', 'c'], 'a', 'b', true)).toEqual(['b', 'a', 'c']);
+    // Someone added 'x' after this page last saw the layout: it stays.
+    expect(moveInLayout(['a', 'b', 'x', 'c'], 'c', 'a', false)).toEqual(['c', 'a', 'b', 'x']);
+    // Someone removed the widget or its neighbour meanwhile: nothing moves.
+    expect(moveInLayout(['a', 'b'], 'gone', 'a', false)).toEqual(['a', 'b']);
+    expect(moveInLayout(['a', 'b'], 'a', 'gone', true)).toEqual(['a', 'b']);
   });
 });

@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from finance_core.metrics import PERCENT_QUANTUM, MetricValue
+from finance_core.metrics import PERCENT_QUANTUM, STANDARD_BY_ID, MetricValue
 
 HEADLINE_METRICS = ("revenue", "gross_profit", "gross_margin_pct", "opex", "ebitda", "net_income", "net_margin_pct")
 
@@ -45,6 +45,11 @@ def _exact(value: int | float | Decimal) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
+def _is_percentage(metric: str) -> bool:
+    spec = STANDARD_BY_ID.get(metric)
+    return spec is not None and spec.is_percentage
+
+
 def headline_kpis(
     series: Sequence[tuple[str, Mapping[str, MetricValue] | None]],
     budget: Mapping[str, MetricValue] | None,
@@ -55,7 +60,8 @@ def headline_kpis(
 
     Percentage metrics change in points (a margin going 40.0 -> 42.5 changes by 2.5), money
     metrics in minor units and in percent of the previous absolute value. Percentage metrics are
-    those named *_pct, or those of `in_points` when given (defined metrics whose unit is percent).
+    the standard ones whose definition's unit is percent, or those of `in_points` when given
+    (defined metrics whose unit is percent).
     """
     if not series:
         return []
@@ -63,7 +69,7 @@ def headline_kpis(
     previous = (series[-2][1] or {}) if len(series) > 1 else {}
     result = []
     for name in metrics:
-        points = name in in_points if in_points is not None else name.endswith("_pct")
+        points = name in in_points if in_points is not None else _is_percentage(name)
         value = current.get(name)
         before = previous.get(name)
         planned = (budget or {}).get(name)

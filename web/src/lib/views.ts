@@ -275,6 +275,17 @@ export function readyMadeViews(dimensions: Record<string, DimensionDeclaration> 
   return out;
 }
 
+/**
+ * The layout with widget `id` moved just before (or `after`) widget `target`, applied to the layout
+ * as stored now: another editor's widget added or removed meanwhile is kept, not overwritten.
+ */
+export function moveInLayout(layout: string[], id: string, target: string, after: boolean): string[] {
+  if (!layout.includes(id) || !layout.includes(target) || id === target) return layout;
+  const rest = layout.filter((x) => x !== id);
+  const at = rest.indexOf(target) + (after ? 1 : 0);
+  return [...rest.slice(0, at), id, ...rest.slice(at)];
+}
+
 /** A fresh widget id, unique within a view. */
 export function newWidgetId(kind: string, taken: string[]): string {
   for (let i = 1; ; i += 1) {

@@ -3,7 +3,9 @@
 // widgets. Every change is written at once (a view and its widgets in one batch), so everyone
 // who has the view open sees it change.
 
-import { doc, limit, serverTimestamp, where, writeBatch, type Firestore } from 'firebase/firestore';
+import {
+  arrayRemove, arrayUnion, doc, limit, runTransaction, serverTimestamp, where, writeBatch, type FieldValue, type Firestore,
+} from 'firebase/firestore';
 import { useMemo, useState, type DragEvent, type KeyboardEvent } from 'react';
 
 import { dataOf, useDocument, useQuery } from '../../hooks/live';
@@ -15,7 +17,7 @@ import { STANDARD_METRICS } from '../../lib/standardMetrics';
 import type { Entity, KpisDoc } from '../../lib/types';
 import { VIEW_CATALOG } from '../../lib/viewCatalog';
 import {
-  LIMITS, newWidgetId, readyMadeViews, WIDGET_KINDS, widgetSpec, type DimensionDeclaration, type ViewDoc,
+  LIMITS, moveInLayout, newWidgetId, readyMadeViews, WIDGET_KINDS, widgetSpec, type DimensionDeclaration, type ViewDoc,
   type Widget, type WidgetDoc, type WidgetKind,
 } from '../../lib/views';
 import { describer, widgetTitle, WidgetBody, type Describe, type WidgetContext } from './ViewWidgets';
@@ -143,10 +145,12 @@ function ViewScreen({ viewId }: { viewId: string }) {
   const mayDelete = !readyMade && view !== undefined
     && (view.owner === user.uid ? view.visibility === 'personal' || canEdit(role) : view.visibility === 'shared' && role === 'admin');
 
-  async function write(nextWidgets: Widget[], changed: Widget[] = [], removed: string[] = [], extra: Partial<ViewDoc> = {}) {
+  // Adding and removing change the stored layout in place (arrayUnion / arrayRemove) and a move
+  // reads it in a transaction, so two editors of a shared view never drop each other's widgets.
+  async function write(layout: FieldValue | null, changed: Widget[] = [], removed: string[] = [], extra: Partial<ViewDoc> = {}) {
     const batch = writeBatch(services.db);
     batch.update(doc(services.db, orgPath(orgId, 'views', viewId)), {
-      layout: nextWidgets.map((w) => w.id), ...extra, updated_at: serverTimestamp(), updated_by: user.uid,
+      ...(layout ? { layout } : {}), ...extra, updated_at: serverTimestamp(), updated_by: user.uid,
     });
     for (const w of changed) batch.set(doc(services.db, orgPath(orgId, 'views', viewId, 'widgets', w.id)), widgetBody(w));
     for (const id of removed) batch.delete(doc(services.db, orgPath(orgId, 'views', viewId, 'widgets', id)));
@@ -155,6 +159,19 @@ function ViewScreen({ viewId }: { viewId: string }) {
     } catch (e) {
       setMessage(`Not saved: ${(e as Error).message}`);
       throw e;
+    }
+  }
+
+  async function moveTo(id: string, target: string, after: boolean) {
+    const ref = doc(services.db, orgPath(orgId, 'views', viewId));
+    try {
+      await runTransaction(services.db, async (tx) => {
+        const stored = (await tx.get(ref)).data() as ViewDoc | undefined;
+        if (!stored) return;
+        tx.update(ref, { layout: moveInLayout(stored.layout, id, target, after), updated_at: serverTimestamp(), updated_by: user.uid });
+      });
+    } catch (e) {
+      setMessage(`Not saved: ${(e as Error).message}`);
     }
   }
 
@@ -175,11 +192,9 @@ function ViewScreen({ viewId }: { viewId: string }) {
 
   const move = (from: number, to: number) => {
     if (to < 0 || to >= widgets.length || from === to) return;
-    const next = [...widgets];
-    const [moved] = next.splice(from, 1);
-    next.splice(to, 0, moved);
-    setMessage(`Moved ${widgetTitle(moved, describe)} to position ${to + 1} of ${next.length}.`);
-    void write(next);
+    const moved = widgets[from];
+    setMessage(`Moved ${widgetTitle(moved, describe)} to position ${to + 1} of ${widgets.length}.`);
+    void moveTo(moved.id, widgets[to].id, to > from);
   };
 
   return (
@@ -197,7 +212,7 @@ function ViewScreen({ viewId }: { viewId: string }) {
           <a href={orgHref(orgId, 'views')}>All views</a>
           {mayEdit && <button type="button" onClick={() => setEditing(!editing)} aria-pressed={editing}>{editing ? 'Done' : 'Edit'}</button>}
           {mayShare && view && (
-            <button type="button" onClick={() => void write(widgets, [], [], { visibility: view.visibility === 'shared' ? 'personal' : 'shared' })}>
+            <button type="button" onClick={() => void write(null, [], [], { visibility: view.visibility === 'shared' ? 'personal' : 'shared' })}>
               {view.visibility === 'shared' ? 'Make personal' : 'Share with the organisation'}
             </button>
           )}
@@ -211,7 +226,7 @@ function ViewScreen({ viewId }: { viewId: string }) {
         <WidgetForm key="new" describe={describe} definitions={definitions} dimensions={dimensions}
                     onSave={(w) => {
                       const added = { ...w, id: newWidgetId(w.type, widgets.map((x) => x.id)) };
-                      return write([...widgets, added], [added]);
+                      return write(arrayUnion(added.id), [added]);
                     }}
                     full={widgets.length >= LIMITS.max_widgets} />
       )}
@@ -224,8 +239,8 @@ function ViewScreen({ viewId }: { viewId: string }) {
             {widgets.map((w, i) => (
               <WidgetTile key={w.id} widget={w} index={i} count={widgets.length} ctx={ctx} editing={editing && mayEdit}
                           describe={describe} definitions={definitions} dimensions={dimensions} move={move}
-                          save={(changed) => write(widgets.map((x) => (x.id === w.id ? { ...changed, id: w.id } : x)), [{ ...changed, id: w.id }])}
-                          remove={() => write(widgets.filter((x) => x.id !== w.id), [], [w.id])} />
+                          save={(changed) => write(null, [{ ...changed, id: w.id }])}
+                          remove={() => write(arrayRemove(w.id), [], [w.id])} />
             ))}
           </ol>
         )}
