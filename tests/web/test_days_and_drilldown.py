@@ -197,6 +197,15 @@ def test_revenue_grains_cash_forecast_drill_down_history_and_export(browser, bas
     page.get_by_test_id("drilldown-back").click()
     page.get_by_test_id("pnl-table").wait_for(timeout=UI_TIMEOUT_MS)
     assert table.count() == 0
+
+    # From the revenue KPI card (the consolidated month): the same records.
+    page.get_by_test_id("kpi-drill-revenue").click()
+    page.wait_for_function("() => document.querySelector('[data-testid=drilldown-records]')?.dataset.count === '25'",
+                           timeout=UI_TIMEOUT_MS)  # fmt: skip
+    from_kpi = set(table.locator("tr[data-record-id]").evaluate_all("rows => rows.map(r => r.dataset.recordId)"))
+    assert from_kpi == listed
+    page.get_by_test_id("drilldown-back").click()
+    page.get_by_test_id("pnl-table").wait_for(timeout=UI_TIMEOUT_MS)
     context.close()
 
 
