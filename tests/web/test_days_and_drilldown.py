@@ -1,6 +1,8 @@
 """Days, cash and drill-down in the browser: revenue by day, week, month and year to date; the cash flow and
-its 13-week forecast; from a P&L line to its records (paged, filtered), to a record's history, back, and the
-records on screen exported as CSV with every text cell neutralised; the phone layout does not scroll sideways."""
+its 13-week forecast; the P&L exported; from a P&L line or a KPI to exactly its records (paged, filtered), to a
+record's history, back, and the records on screen exported as CSV with every text cell neutralised; the phone
+layout does not scroll sideways; an admin writes a daily anomaly rule; the month in progress reads the same in
+the browser, the monthly pack and the KPI document."""
 
 from __future__ import annotations
 
@@ -13,6 +15,10 @@ from decimal import Decimal
 
 import pytest
 from finance_core.periods import add_months
+from finance_core.progress import compare_flow, period_progress
+from finance_core.variance import percent_change
+from reports.pack import build_statement
+from reports.source import PackSource
 
 from tests.bigquery_checks import rows
 from tests.firestore_events import run_scheduled
@@ -261,4 +267,52 @@ def test_an_admin_writes_a_daily_anomaly_rule_previewed_on_yesterday(browser, ba
     stored = wait_until(lambda: ref.get().to_dict(), timeout=60, what="the saved rule")
     assert stored["grain"] == "day" and "window" not in stored
     assert stored["target"] == {"entity_id": "us-east", "scenario": "actual", "account_id": "4100"}
+    context.close()
+
+
+def test_the_month_in_progress_reads_the_same_in_the_browser_the_pack_and_the_kpi_document(
+    browser, base_url, stack, db
+):
+    """One rule (docs/kpis.md, "The month in progress"): revenue of today's month against its budget to date."""
+    now = datetime.now(UTC)
+    month = now.date().isoformat()[:7]
+    org_id = f"progress-{uuid.uuid4().hex[:10]}"
+    months = [add_months(month, -offset) for offset in range(3, -1, -1)]
+    reference = dict(
+        demo_reference(), members=[], current_period=month, periods={m: {"status": "open"} for m in months}
+    )
+    write_reference(db, org_id, reference)
+    actual, budget = 123_456, 900_000
+    publish(stack, [
+        event(org_id, "sales-now", 1, period=month, amount="1234.56"),
+        event(org_id, "plan-now", 1, period=month, scenario="budget", amount="9000.00"),
+    ])  # fmt: skip
+    wait_for_events(db, org_id, 2, timeout=300)
+    kpis = db.document(f"organizations/{org_id}/kpis/current")
+
+    def settled():
+        revenue = ((kpis.get().to_dict() or {}).get("kpis") or {}).get("revenue") or {}
+        return revenue.get("budget") == budget and revenue.get("value") is not None and revenue
+
+    revenue = wait_until(settled, timeout=300, what="the KPI document with the budget")
+    progress = period_progress(month, month, now.date())
+    truth = compare_flow(revenue["value"], budget, progress, higher_is_better=True)
+    assert revenue["value"] == actual and truth.variance_pct is not None and truth.compared_plan is not None
+
+    # The pack of the month: the revenue line's variance is against the budget to date.
+    statement = build_statement(PackSource(db).read(org_id, month, now), "_all", "P&L")
+    line = statement.line("metric:revenue")
+    assert line.values["budget"] == budget and line.values["variance"] == truth.variance, line.values
+    assert line.values["variance_pct"] == truth.variance_pct == percent_change(actual, truth.compared_plan)
+
+    # The browser: the same percentage, to date, with the same day of the month.
+    viewer = add_member(stack, db, org_id, "viewer", "Pat Progress")
+    context = browser.new_context(locale="en-US", timezone_id="UTC")
+    page = context.new_page()
+    sign_in(page, base_url, viewer.credentials, org_id)
+    shown = page.get_by_test_id("kpi-budget-revenue")
+    shown.get_by_text("vs budget to date").wait_for(timeout=UI_TIMEOUT_MS)
+    rounded = truth.variance_pct.quantize(Decimal("0.1"))
+    expected = "0.0%" if rounded == 0 else f"{rounded:+}%"
+    assert shown.text_content() == f"{expected} vs budget to date (day {progress.elapsed_days} of {progress.days})"
     context.close()
