@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -18,8 +17,18 @@ from finance_core.aggregates import AggregateDelta, AggregateKey
 from finance_core.folded import AggregatesFolded
 
 from tests.alert_receivers import WebhookReceiver
-from tests.integration.test_alerts import add_channel, alerts_of, expense, rule, wait_alerts
-from tests.support import publish, seed_org, wait_for_events
+from tests.integration.test_alerts import (
+    MARKER_ACCOUNT,
+    MARKER_ENTITY,
+    MARKER_RULE,
+    add_channel,
+    alerts_of,
+    expense,
+    marker_rule,
+    rule,
+    wait_alerts,
+)
+from tests.support import publish, seed_org, wait_for_events, wait_until
 
 pytestmark = pytest.mark.emulators
 
@@ -135,19 +144,18 @@ def test_an_alert_whose_invocation_died_before_its_group_is_notified_by_a_redeli
         assert len(hook.delivered("/ops")) == 2
 
 
-def _settled_alert(db, org_id: str, quiet_seconds: float = 4.0) -> dict[str, Any]:
-    """The org's only alert once nothing has changed it for `quiet_seconds` (every change evaluated)."""
-    last, since = None, time.monotonic()
-    deadline = since + 300
-    while time.monotonic() < deadline:
-        [alert] = alerts_of(db, org_id)
-        stamp = (alert["count"], alert["status"], alert["updated_at"])
-        if stamp != last:
-            last, since = stamp, time.monotonic()
-        elif time.monotonic() - since >= quiet_seconds:
-            return alert
-        time.sleep(0.25)
-    raise AssertionError(f"the alert of {org_id} kept changing")
+def _marker_evaluated(stack, db, org_id: str, version: int) -> None:
+    """Publish version `version` of the marker line and wait until its rule counted it: what was
+    published before has been evaluated too (the positive signal before asserting what did not change)."""
+    publish(
+        stack,
+        [expense(org_id, MARKER_RULE, f"{version}.00", version=version, entity=MARKER_ENTITY, account=MARKER_ACCOUNT)],
+    )
+    wait_until(
+        lambda: any(a["rule_id"] == MARKER_RULE and a["count"] >= version for a in alerts_of(db, org_id, markers=True)),
+        300,
+        what=f"version {version} of the marker line to be evaluated",
+    )
 
 
 def test_a_revenue_decline_over_three_months_fires_a_trend_alert_that_resolves_on_recovery(stack, db, org_id):
@@ -161,22 +169,25 @@ def test_a_revenue_decline_over_three_months_fires_a_trend_alert_that_resolves_o
         "periods": 3,
         "channels": [],
     }
-    seed_org(db, org_id, all_periods_open=True, rules=[trend])
+    seed_org(db, org_id, all_periods_open=True, rules=[trend, marker_rule()])
     amounts = {"2026-07": "4000.00", "2026-08": "3000.00", "2026-09": "2000.00", "2026-10": "1000.00"}
     publish(
         stack, [expense(org_id, f"r-{p}", a, period=p, entity="us-west", account="4100") for p, a in amounts.items()]
     )
     wait_for_events(db, org_id, len(amounts), timeout=300)
     wait_alerts(db, org_id, lambda docs: docs[0]["status"] == "active", "the trend alert")
-    alert = _settled_alert(db, org_id)
+    _marker_evaluated(stack, db, org_id, 1)
+    [alert] = alerts_of(db, org_id)
     assert alert["period"] == "2026-10" and alert["rule_type"] == "trend" and alert["status"] == "active"
-    assert (
-        "declined 3 periods in a row, from 4,000.00 USD in 2026-07 to 1,000.00 USD in 2026-10" in alert["description"]
-    )
-    # A booking in the month in progress does not count: the trend is judged on complete months.
+    declined = "declined 3 periods in a row, from 4,000.00 USD in 2026-07 to 1,000.00 USD in 2026-10"
+    assert declined in alert["description"]
+    # A booking in the month in progress does not count: the trend is judged on complete months
+    # (counted, it would extend the decline to 10.00 USD in 2026-11).
     publish(stack, [expense(org_id, "r-nov", "10.00", period="2026-11", entity="us-west", account="4100")])
     wait_for_events(db, org_id, len(amounts) + 1, timeout=300)
-    assert _settled_alert(db, org_id)["count"] == alert["count"]
+    _marker_evaluated(stack, db, org_id, 2)
+    [alert] = alerts_of(db, org_id)
+    assert alert["period"] == "2026-10" and alert["status"] == "active" and declined in alert["description"]
     publish(
         stack, [expense(org_id, "r-2026-10", "2500.00", version=2, period="2026-10", entity="us-west", account="4100")]
     )

@@ -73,6 +73,11 @@ class Trigger:
     spec: dict[str, Any]
 
     @property
+    def ack_deadline_seconds(self) -> int:
+        """Its subscription's ack deadline (infra/resources.json), the time a delivery may take."""
+        return int(self.spec.get("ack_deadline_seconds", 60))
+
+    @property
     def subscription(self) -> str:
         """Its subscription's name."""
         return trigger_subscription(self.function)
@@ -255,7 +260,15 @@ class Dispatcher:
                 self._subscriber.subscribe(
                     path,
                     callback,
-                    flow_control=pubsub_v1.types.FlowControl(max_messages=self.in_flight(trigger)),
+                    flow_control=pubsub_v1.types.FlowControl(
+                        max_messages=self.in_flight(trigger),
+                        # Each lease (and each extension of it) lasts the subscription's own ack
+                        # deadline. Left to the client, a lease starts at 10 s and is extended by
+                        # a thread that, on two saturated cores, came late: the emulator then
+                        # redelivered messages still being handled (hundreds in a 2,000-event
+                        # scenario, each counted again as a duplicate).
+                        min_duration_per_lease_extension=trigger.ack_deadline_seconds,
+                    ),
                     scheduler=ThreadScheduler(
                         ThreadPoolExecutor(self.in_flight(trigger), thread_name_prefix=f"deliver-{trigger.function}")
                     ),
