@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,11 +19,13 @@ from adapters.reference_store import ReferenceStore
 from finance_core.aggregates import AggregateKey
 from finance_core.alert_inputs import PlannedEvaluation, build_context, plan_evaluations, scenarios_read
 from finance_core.alert_policy import AlertState, Transition
-from finance_core.alert_rules import RuleError, definition_problem, evaluate, parse_rule
+from finance_core.alert_rules import AnomalyRule, RuleError, definition_problem, evaluate, parse_rule
+from finance_core.daily_anomaly import DailyPlan, daily_evaluations, is_daily, plan_daily_evaluations
 from finance_core.folded import AggregatesFolded
 from finance_core.metric_rows import series_id, value_at
 from finance_core.metric_series import BUILTIN_IDS
 from finance_core.periods import add_months, kpi_period
+from finance_core.reference import OrgReference
 from google.cloud import firestore
 
 from alerts.notifier import Notifier, SentNotification
@@ -115,17 +117,21 @@ class AlertEvaluator:
         if not rules:
             return report
         current = kpi_period(reference.current_period, reference.period_status)
-        plans = plan_evaluations(rules, touched, chart=reference.chart, current_period=current)
+        now = self._clock()
+        monthly = [rule for rule in rules if not is_daily(rule)]
+        plans = plan_evaluations(monthly, touched, chart=reference.chart, current_period=current)
         plans = _with_current_period(plans, current)
-        if not plans:
+        # Daily anomaly rules judge the complete days (finance_core.daily_anomaly): the day in
+        # progress is the clock's.
+        daily = plan_daily_evaluations(rules, touched, chart=reference.chart, today=now.date())
+        if not plans and not daily:
             return report
-        needed = sorted({key for plan in plans for key in plan.keys()})
+        needed = sorted({key for plan in plans for key in plan.keys()} | {key for p in daily for key in p.keys()})
         # Aggregations folded the change before announcing it: one read of every document the
         # evaluations need is enough.
         documents, updated = self._read(org_id, needed)
         definitions = self._add_defined_metrics(org_id, plans, documents)
         plans = _fitting_definitions(org_id, plans, definitions)
-        now = self._clock()
         evaluations = []
         for plan in plans:
             context = build_context(
@@ -134,6 +140,13 @@ class AlertEvaluator:
             evaluation = evaluate(plan.rule, context)
             times = [updated[key] for key in plan.keys() if key in updated]
             evaluations.append((plan.rule, evaluation, max(times) if times else now))
+        for day_plan in daily:
+            times = [updated[key] for key in day_plan.keys() if key in updated]
+            judged = daily_evaluations(
+                day_plan, documents, chart=reference.chart, currency=reference.reporting_currency, today=now.date()
+            )
+            for evaluation in judged:
+                evaluations.append((day_plan.rule, evaluation, max(times) if times else now))
         report.evaluated = len(evaluations)
         existing = self._store.existing_alerts(org_id, [e.fingerprint for _, e, _ in evaluations])
         to_notify: list[AlertState] = []
@@ -244,6 +257,8 @@ class AlertEvaluator:
             rule = parse_rule(body)
         except RuleError as exc:
             return {"valid": False, "error": str(exc)}
+        if is_daily(rule):
+            return self._preview_daily(org_id, rule, reference)
         current = kpi_period(reference.current_period, reference.period_status)
         period = current if rule.type in ("absolute", "variance") else add_months(current, -1)
         key = AggregateKey(rule.target.entity_id, period, rule.target.scenario.value)
@@ -283,6 +298,37 @@ class AlertEvaluator:
             plans[0], documents, chart=reference.chart, currency=reference.reporting_currency, definitions=definitions
         )
         outcome = evaluate(rule, context)
+        return {
+            "valid": True,
+            "period": outcome.period,
+            "evaluable": outcome.evaluable,
+            "firing": outcome.firing,
+            "severity": outcome.severity.value,
+            "title": outcome.title,
+            "description": outcome.description,
+            "current_value": _jsonable(outcome.current_value),
+            "threshold": _jsonable(outcome.threshold),
+        }
+
+    def _preview_daily(self, org_id: str, rule: AnomalyRule, reference: OrgReference) -> dict[str, Any]:
+        """A daily rule's verdict on the last complete day, as a change of its month would judge it."""
+        today = self._clock().date()
+        yesterday = today - timedelta(days=1)
+        plan = DailyPlan(rule, yesterday.isoformat()[:7])
+        documents, _ = self._read(org_id, sorted(set(plan.keys())))
+        judged = daily_evaluations(
+            plan, documents, chart=reference.chart, currency=reference.reporting_currency, today=today
+        )
+        if not judged or judged[-1].period != yesterday.isoformat():
+            return {
+                "valid": True,
+                "period": yesterday.isoformat(),
+                "evaluable": False,
+                "firing": False,
+                "title": rule.name,
+                "description": "no dated records of this target in the last months: daily rules read booking dates",
+            }
+        outcome = judged[-1]
         return {
             "valid": True,
             "period": outcome.period,

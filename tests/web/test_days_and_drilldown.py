@@ -1,24 +1,31 @@
 """Days, cash and drill-down in the browser: revenue by day, week, month and year to date; the cash flow and
-its 13-week forecast; from a P&L line to its records (paged, filtered), to a record's history, back, and the
-records on screen exported as CSV with every text cell neutralised; the phone layout does not scroll sideways."""
+its 13-week forecast; the P&L exported; from a P&L line or a KPI to exactly its records (paged, filtered), to a
+record's history, back, and the records on screen exported as CSV with every text cell neutralised; the phone
+layout does not scroll sideways; an admin writes a daily anomaly rule; the month in progress reads the same in
+the browser, the monthly pack and the KPI document."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from finance_core.periods import add_months
+from finance_core.progress import compare_flow, period_progress
+from finance_core.variance import percent_change
+from reports.pack import build_statement
+from reports.source import PackSource
 
 from tests.bigquery_checks import rows
 from tests.firestore_events import run_scheduled
 from tests.support import event, publish, wait_for_events, wait_until
 from tests.web.browser import screenshot, sign_in
 from tests.web.orgs import KPI_PERIOD, NO_FX_PERIOD, add_member
-from tests.web.test_journey import sideways_overflow
+from tests.web.test_journey import console, sideways_overflow
 from tools.stack.provision import bigquery_client
 from tools.stack.seed import demo_reference, write_reference
 
@@ -196,6 +203,15 @@ def test_revenue_grains_cash_forecast_drill_down_history_and_export(browser, bas
     page.get_by_test_id("drilldown-back").click()
     page.get_by_test_id("pnl-table").wait_for(timeout=UI_TIMEOUT_MS)
     assert table.count() == 0
+
+    # From the revenue KPI card (the consolidated month): the same records.
+    page.get_by_test_id("kpi-drill-revenue").click()
+    page.wait_for_function("() => document.querySelector('[data-testid=drilldown-records]')?.dataset.count === '25'",
+                           timeout=UI_TIMEOUT_MS)  # fmt: skip
+    from_kpi = set(table.locator("tr[data-record-id]").evaluate_all("rows => rows.map(r => r.dataset.recordId)"))
+    assert from_kpi == listed
+    page.get_by_test_id("drilldown-back").click()
+    page.get_by_test_id("pnl-table").wait_for(timeout=UI_TIMEOUT_MS)
     context.close()
 
 
@@ -213,4 +229,90 @@ def test_the_drill_down_fits_a_phone(browser, base_url, days_org):
                            timeout=UI_TIMEOUT_MS)  # fmt: skip
     assert sideways_overflow(page) == []
     screenshot(page, "days-03-drilldown-phone")
+    context.close()
+
+
+def test_an_admin_writes_a_daily_anomaly_rule_previewed_on_yesterday(browser, base_url, stack, days_org, db):
+    org_id, _ = days_org
+    admin = add_member(stack, db, org_id, "admin", "Ada Admin")
+    context = browser.new_context(locale="en-US", timezone_id="UTC", viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    sign_in(page, base_url, admin.credentials, org_id)
+    console(page, base_url, org_id, "alerts")
+    rule = page.get_by_test_id("rule-form")
+    rule.get_by_label("Rule id").fill("daily-sales")
+    rule.get_by_label("Name").fill("Unusual daily sales in US East")
+    rule.get_by_label("Type").select_option("anomaly")
+    rule.get_by_label("Entity").select_option("us-east")
+    rule.get_by_label("Watch").select_option("account")
+    rule.get_by_role("combobox", name=re.compile(r"^Account")).select_option("4100")
+    rule.get_by_label("Series").select_option("day")
+    assert rule.get_by_label("Baseline months").count() == 0, "a daily rule has no baseline window"
+    # The preview judges the last complete day, as the backend's evaluation would.
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    preview = page.get_by_test_id("rule-preview")
+    preview.get_by_text(f"{yesterday}: ").wait_for(timeout=UI_TIMEOUT_MS)
+    assert preview.get_attribute("data-state") in ("quiet", "firing", "unjudged"), preview.text_content()
+    # A percentage has no daily value: the backend says why.
+    rule.get_by_label("Watch").select_option("metric")
+    rule.get_by_role("combobox", name=re.compile(r"^Metric")).select_option("gross_margin_pct")
+    page.locator("[data-testid='rule-preview'][data-state='invalid']").wait_for(timeout=UI_TIMEOUT_MS)
+    assert "daily anomaly rule watches an account" in (preview.text_content() or "")
+    rule.get_by_label("Watch").select_option("account")
+    rule.get_by_role("combobox", name=re.compile(r"^Account")).select_option("4100")
+    rule.get_by_role("button", name="Save rule").click()
+    page.locator("[data-testid='alert-rules'] tr[data-rule='daily-sales']").wait_for(timeout=UI_TIMEOUT_MS)
+    # The row shows the local write at once; the server has it a moment later.
+    ref = db.document(f"organizations/{org_id}/alert_rules/daily-sales")
+    stored = wait_until(lambda: ref.get().to_dict(), timeout=60, what="the saved rule")
+    assert stored["grain"] == "day" and "window" not in stored
+    assert stored["target"] == {"entity_id": "us-east", "scenario": "actual", "account_id": "4100"}
+    context.close()
+
+
+def test_the_month_in_progress_reads_the_same_in_the_browser_the_pack_and_the_kpi_document(
+    browser, base_url, stack, db
+):
+    """One rule (docs/kpis.md, "The month in progress"): revenue of today's month against its budget to date."""
+    now = datetime.now(UTC)
+    month = now.date().isoformat()[:7]
+    org_id = f"progress-{uuid.uuid4().hex[:10]}"
+    months = [add_months(month, -offset) for offset in range(3, -1, -1)]
+    reference = dict(
+        demo_reference(), members=[], current_period=month, periods={m: {"status": "open"} for m in months}
+    )
+    write_reference(db, org_id, reference)
+    actual, budget = 123_456, 900_000
+    publish(stack, [
+        event(org_id, "sales-now", 1, period=month, amount="1234.56"),
+        event(org_id, "plan-now", 1, period=month, scenario="budget", amount="9000.00"),
+    ])  # fmt: skip
+    wait_for_events(db, org_id, 2, timeout=300)
+    kpis = db.document(f"organizations/{org_id}/kpis/current")
+
+    def settled():
+        revenue = ((kpis.get().to_dict() or {}).get("kpis") or {}).get("revenue") or {}
+        return revenue.get("budget") == budget and revenue.get("value") is not None and revenue
+
+    revenue = wait_until(settled, timeout=300, what="the KPI document with the budget")
+    progress = period_progress(month, month, now.date())
+    truth = compare_flow(revenue["value"], budget, progress, higher_is_better=True)
+    assert revenue["value"] == actual and truth.variance_pct is not None and truth.compared_plan is not None
+
+    # The pack of the month: the revenue line's variance is against the budget to date.
+    statement = build_statement(PackSource(db).read(org_id, month, now), "_all", "P&L")
+    line = statement.line("metric:revenue")
+    assert line.values["budget"] == budget and line.values["variance"] == truth.variance, line.values
+    assert line.values["variance_pct"] == truth.variance_pct == percent_change(actual, truth.compared_plan)
+
+    # The browser: the same percentage, to date, with the same day of the month.
+    viewer = add_member(stack, db, org_id, "viewer", "Pat Progress")
+    context = browser.new_context(locale="en-US", timezone_id="UTC")
+    page = context.new_page()
+    sign_in(page, base_url, viewer.credentials, org_id)
+    shown = page.get_by_test_id("kpi-budget-revenue")
+    shown.get_by_text("vs budget to date").wait_for(timeout=UI_TIMEOUT_MS)
+    rounded = truth.variance_pct.quantize(Decimal("0.1"))
+    expected = "0.0%" if rounded == 0 else f"{rounded:+}%"
+    assert shown.text_content() == f"{expected} vs budget to date (day {progress.elapsed_days} of {progress.days})"
     context.close()

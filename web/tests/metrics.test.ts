@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { changeTone, formatMetric, formatMetricChange } from '../src/lib/metrics';
+import { changeTone, formatMetric, formatMetricChange, metricAccountTypes } from '../src/lib/metrics';
+import { STANDARD_METRICS } from '../src/lib/standardMetrics';
 
 describe('defined metric formatting', () => {
   it('formats each unit, and undefined as n/a', () => {
@@ -26,5 +27,16 @@ describe('defined metric formatting', () => {
     expect(changeTone(-5, 'lower_is_better')).toBe('favourable');
     expect(changeTone(5, 'neutral')).toBe('neutral');
     expect(changeTone(null, 'higher_is_better')).toBe('neutral');
+  });
+});
+
+describe('the records behind a KPI', () => {
+  it('are those of the account types its definition reads, through the metrics it is built on', () => {
+    expect(metricAccountTypes('revenue', STANDARD_METRICS)).toEqual(['revenue']);
+    expect(metricAccountTypes('gross_margin_pct', STANDARD_METRICS)).toEqual(['cogs', 'revenue']);
+    expect(metricAccountTypes('ebitda', STANDARD_METRICS)).toEqual(['cogs', 'opex', 'revenue']);
+    expect(metricAccountTypes('net_margin_pct', STANDARD_METRICS))
+      .toEqual(['cogs', 'opex', 'other_expense', 'other_income', 'revenue', 'tax']);
+    expect(metricAccountTypes('not_a_metric', STANDARD_METRICS)).toEqual([]);
   });
 });

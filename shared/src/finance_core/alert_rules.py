@@ -19,6 +19,8 @@ from finance_core.anomaly import (
     DEFAULT_THRESHOLD,
     DEFAULT_WINDOW,
     MIN_HISTORY,
+    STREAMING_THRESHOLD,
+    AnomalyPoint,
     EpisodeState,
     score_latest,
 )
@@ -248,15 +250,26 @@ class TrendRule(_RuleBase):
         return self
 
 
+# A daily series has a weekly season (weekdays and weekends differ).
+DAYS_PER_WEEK = 7
+
+
 class AnomalyRule(_RuleBase):
     """Fires when the current period is an anomaly of the target's own history (finance_core.anomaly).
 
     `threshold` is a likelihood: 0.999 fires on a period rarer than one in a thousand under the
     target's own predictive distribution, which means the same on every account. A change of
     level fires once, in the period it happens; later periods are judged against the new level.
+
+    With `grain` 'day' the rule watches the target's daily values (records with a booking date)
+    through the streaming detector (finance_core.daily_anomaly): its threshold is then the
+    detector's per-season likelihood (default STREAMING_THRESHOLD), its season a week.
     """
 
     type: Literal["anomaly"] = "anomaly"
+    grain: Literal["month", "day"] = Field(
+        default="month", description="'month': the monthly figures; 'day': the daily values of dated records."
+    )
     threshold: float = Field(
         default=DEFAULT_THRESHOLD,
         gt=0,
@@ -266,6 +279,25 @@ class AnomalyRule(_RuleBase):
     window: int = Field(default=DEFAULT_WINDOW, ge=2, le=120, description="Periods of the robust baseline.")
     season_length: int = Field(default=DEFAULT_SEASON_LENGTH, ge=2, le=52, description="Periods per season.")
     direction: Literal["any", "spike", "drop"] = "any"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _daily_defaults(cls, data: Any) -> Any:
+        # The daily detector is calibrated per season (a week of days): its own default threshold.
+        if isinstance(data, Mapping) and data.get("grain") == "day":
+            data = dict(data)
+            data.setdefault("threshold", STREAMING_THRESHOLD)
+            data.setdefault("season_length", DAYS_PER_WEEK)
+        return data
+
+    @model_validator(mode="after")
+    def _daily_money(self) -> AnomalyRule:
+        if self.grain == "day" and (self.target.is_defined or self.target.is_percentage):
+            raise ValueError(
+                "a daily anomaly rule watches an account or a built-in money metric (a day's value is the sum "
+                f"of its dated records), not {self.target.metric!r}"
+            )
+        return self
 
     @field_validator("threshold", mode="before")
     @classmethod
@@ -638,8 +670,8 @@ def _likelihood_text(likelihood: float) -> str:
 
 def _evaluate_anomaly(rule: AnomalyRule, context: RuleContext) -> _Outcome:
     target, label = rule.target, _label(rule.target, context)
-    title = f"Unusual {label} ({_where(target)}) in {context.period}"
     if context.current_value is None:
+        title = f"Unusual {label} ({_where(target)}) in {context.period}"
         return _not_evaluable(title, f"No {label} figure for {context.period}.", rule.threshold)
     point = score_latest(
         [value for _, value in context.series()],
@@ -647,11 +679,23 @@ def _evaluate_anomaly(rule: AnomalyRule, context: RuleContext) -> _Outcome:
         window=rule.window,
         season_length=rule.season_length,
     )
+    needs = f"{label} needs at least {min(rule.window, MIN_HISTORY)} earlier periods before anomalies can be judged."
+    return _anomaly_outcome(rule, context, point, context.period, needs)
+
+
+def _anomaly_outcome(
+    rule: AnomalyRule, context: RuleContext, point: AnomalyPoint | None, when: str, needs: str
+) -> _Outcome:
+    """The verdict on `when` (a month, or a day of a daily rule) from the detector's point on it."""
+    target, label = rule.target, _label(rule.target, context)
+    at = f"on {when}" if rule.grain == "day" else f"in {when}"
+    title = f"Unusual {label} ({_where(target)}) {at}"
+    if context.current_value is None:
+        return _not_evaluable(title, f"No {label} figure for {when}.", rule.threshold)
     if point is None or point.likelihood is None or point.expected is None or point.deviation is None:
-        reason = (
-            f"{label} needs at least {min(rule.window, MIN_HISTORY)} earlier periods before anomalies can be judged."
-        )
-        return _not_evaluable(title, reason, rule.threshold)
+        return _not_evaluable(title, needs, rule.threshold)
+    step = "day" if rule.grain == "day" else "period"
+    steps = f"{step}s"
     above = point.value > point.expected
     wanted = {"any": True, "spike": above, "drop": not above}[rule.direction]
     firing = point.is_anomaly and wanted
@@ -659,15 +703,15 @@ def _evaluate_anomaly(rule: AnomalyRule, context: RuleContext) -> _Outcome:
     expected_text = _amount_text(point.expected, target, context)
     side = "above" if above else "below"
     baseline = f"{point.method.value} baseline"
-    where = f"{label} for {_where(target)} in {context.period} is {value_text}"
+    where = f"{label} for {_where(target)} {at} is {value_text}"
     if point.state is EpisodeState.ABSORBED:
         story = (
-            f"{where}, in line with the change of level of the periods before it (expected "
+            f"{where}, in line with the change of level of the {steps} before it (expected "
             f"{expected_text}): the change is confirmed and the new level is the baseline from now on"
         )
     elif point.state is EpisodeState.CONTINUATION:
         story = (
-            f"{where}, in line with the change of level of the period before it (expected "
+            f"{where}, in line with the change of level of the {step} before it (expected "
             f"{expected_text}): the same event, not a new anomaly"
         )
     else:
@@ -684,6 +728,7 @@ def _evaluate_anomaly(rule: AnomalyRule, context: RuleContext) -> _Outcome:
         "baseline": point.method.value,
         "episode": point.state.value,
         "season_length": rule.season_length,
+        "grain": rule.grain,
     }
     return _Outcome(firing, True, title, description, point.likelihood, rule.threshold, details)
 
@@ -756,13 +801,27 @@ def evaluate(rule: AlertRule, context: RuleContext) -> RuleEvaluation:
     A disabled rule never fires (and is evaluable, so an alert it left active resolves).
     """
     outcome: _Outcome = _EVALUATORS[rule.type](rule, context)  # type: ignore[operator]
+    return _evaluation(rule, context.period, outcome)
+
+
+def evaluate_day(rule: AnomalyRule, day: str, context: RuleContext, point: AnomalyPoint | None) -> RuleEvaluation:
+    """The verdict of a daily anomaly rule on `day` ('YYYY-MM-DD'), from the streaming detector's point on it.
+
+    `context` carries the day's value (current_value), the currency and the target's label; its
+    period is the day's month. The alert is scoped to the day: each unusual day is its own fact.
+    """
+    needs = f"{_label(rule.target, context)} needs more days of dated records before anomalies can be judged."
+    return _evaluation(rule, day, _anomaly_outcome(rule, context, point, day, needs))
+
+
+def _evaluation(rule: AlertRule, period: str, outcome: _Outcome) -> RuleEvaluation:
     firing = outcome.firing and rule.enabled
     description = outcome.description if rule.enabled else f"Rule '{rule.name}' is disabled."
     return RuleEvaluation(
         rule_id=rule.rule_id,
         rule_type=rule.type,
-        fingerprint=rule_fingerprint(rule, context.period),
-        period=context.period,
+        fingerprint=rule_fingerprint(rule, period),
+        period=period,
         target=rule.target,
         firing=firing,
         evaluable=outcome.evaluable or not rule.enabled,

@@ -100,6 +100,7 @@ def _baseline(
     season_length: int | None,
     max_seasons: int,
     keep: AnomalyMethod | None = None,
+    held: frozenset[int] = frozenset(),
 ) -> tuple[AnomalyMethod, float, list[float], float, float] | None:
     """(method, deviation of `value`, reference deviations, robust level, degrees of freedom) from the history.
 
@@ -124,9 +125,12 @@ def _baseline(
     the degrees of freedom of its scale.
 
     `keep` names the baseline of a pending change episode: its points are compared with each
-    other, so they must all be read against the same baseline.
+    other, so they must all be read against the same baseline. `held` are the indices of that
+    episode's points that were anomalies: out of the robust reference until the episode is
+    resolved (the first month of a step would otherwise widen the very scale that judges the month
+    after it, which then looks like a return to normal, and the step raises a second anomaly).
     """
-    reference = clean[max(0, index - window) : index]
+    reference = [clean[k] for k in range(max(0, index - window), index) if k not in held]
     if 2 * sum(r == 0.0 for r in reference) > len(reference):
         if value == 0.0:
             return AnomalyMethod.SPARSE, 0.0, [0.0], 0.0, degrees_of_freedom(len(reference))
@@ -221,8 +225,9 @@ def exact_scores(
             # step stays surprising against the season too and keeps its run.
             tracker.pending, tracker.fired, tracker.stretch = [], [], []
             pending, keep = [], None
+        anomalous_held = frozenset(j for j, fired in zip(pending, tracker.fired, strict=False) if fired)
         found = (
-            _baseline(value, index, clean, seasonal_view, window, season_length, max_seasons, keep)
+            _baseline(value, index, clean, seasonal_view, window, season_length, max_seasons, keep, anomalous_held)
             if index >= required
             else None
         )

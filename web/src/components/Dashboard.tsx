@@ -1,9 +1,11 @@
 import { useMemo, useState } from 'react';
 
 import { dataOf, useQuery, type Live } from '../hooks/live';
+import { metricAccountTypes } from '../lib/metrics';
 import { periodInProgress } from '../lib/periods';
 import { canEdit, orgPath, useSession } from '../lib/session';
-import type { Account, Entity, KpisDoc, Member, PeriodDoc } from '../lib/types';
+import { STANDARD_METRICS } from '../lib/standardMetrics';
+import { METRIC_LABELS, type Account, type Entity, type KpisDoc, type Member, type PeriodDoc } from '../lib/types';
 import { Alerts } from './Alerts';
 import { CommentsProvider } from './Comments';
 import { DataQuality } from './DataQuality';
@@ -12,7 +14,7 @@ import { DefinedKpis } from './DefinedKpis';
 import { DrillDown, type DrillTarget } from './DrillDown';
 import { ManualEntryForm, UploadForm } from './EditorTools';
 import { KpiCards } from './KpiCards';
-import { TopVariances } from './PnlSection';
+import { leafAccounts, TopVariances } from './PnlSection';
 import { PnlStatement } from './PnlStatement';
 import { Presence } from './Presence';
 import { TrendSection } from './TrendSection';
@@ -52,7 +54,11 @@ export function Dashboard({ kpisLive }: { kpisLive: Live<KpisDoc & { id: string 
         </label>
         <Presence />
       </div>
-      <KpiCards inProgress={inProgress} live={kpisLive} />
+      <KpiCards inProgress={inProgress} live={kpisLive} onDrill={(metric, kpiPeriod) => setDrill({
+        // The headline KPIs are the consolidated actuals: their records are those of every entity.
+        label: METRIC_LABELS[metric] ?? metric, entityId: '_all', period: kpiPeriod, scenario: 'actual',
+        accountIds: leafAccounts(accounts, metricAccountTypes(metric, STANDARD_METRICS)),
+      })} />
       <DefinedKpis live={kpisLive} />
       <div className="columns">
         <div className="main-column">

@@ -4,7 +4,7 @@
 // CSV or XLSX through the backend's export (finance_core.export_text neutralises every text cell).
 
 import { documentId, limit, orderBy, startAfter, where, type QueryConstraint, type Timestamp } from 'firebase/firestore';
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 
 import { useQuery } from '../hooks/live';
 import { callApi, failure } from '../lib/api';
@@ -63,6 +63,9 @@ export function DrillDown({ target, entities, onClose }: { target: DrillTarget; 
   const records = useQuery<RecordDoc>(services.db, orgPath(orgId, 'financial_records'), constraints, key);
   const currency = org.reporting_currency;
   const resetPaging = () => { setCursors([]); setHistory(null); };
+  // Opened from a KPI card far above: bring the records into view.
+  const section = useRef<HTMLElement>(null);
+  useEffect(() => { section.current?.scrollIntoView?.({ block: 'start' }); }, [target]);
 
   async function exportPage(format: 'csv' | 'xlsx', rows: RecordDoc[]) {
     setExportError(null);
@@ -96,7 +99,7 @@ export function DrillDown({ target, entities, onClose }: { target: DrillTarget; 
   }
 
   return (
-    <section aria-labelledby="drill-title" className="panel drilldown" data-testid="drilldown">
+    <section aria-labelledby="drill-title" className="panel drilldown" data-testid="drilldown" ref={section}>
       <header className="panel-header">
         <h2 id="drill-title">Records of {target.label} · {periodLabel(target.period)} · {target.scenario}</h2>
         <button type="button" onClick={onClose} data-testid="drilldown-back">Back to the P&amp;L</button>

@@ -10,8 +10,9 @@ import { LiveView } from './States';
 
 export const HEADLINE = ['revenue', 'gross_profit', 'gross_margin_pct', 'opex', 'ebitda', 'net_income', 'net_margin_pct'];
 
-function KpiCard({ metric, kpi, currency, period, inProgress }: {
+function KpiCard({ metric, kpi, currency, period, inProgress, onDrill }: {
   metric: string; kpi: Kpi | undefined; currency: string; period: string; inProgress: string;
+  onDrill?: (metric: string, period: string) => void;
 }) {
   const isPct = isPercentMetric(metric);
   const label = METRIC_LABELS[metric] ?? metric;
@@ -42,7 +43,12 @@ function KpiCard({ metric, kpi, currency, period, inProgress }: {
       : `${formatPercent(kpi?.change_pct ?? null)} vs previous month`;
   return (
     <li className="kpi-card" data-kpi={metric}>
-      <h3>{label}</h3>
+      <h3>{label}
+        {onDrill && (
+          <button type="button" className="link drill" data-testid={`kpi-drill-${metric}`}
+                  aria-label={`Records of ${label}, ${periodLabel(period)}`} onClick={() => onDrill(metric, period)}>records</button>
+        )}
+      </h3>
       <p className="kpi-value" data-testid={`kpi-value-${metric}`} data-filled={value !== null}>{shown}</p>
       {partial && <p className="badge in-progress">{periodLabel(period)} so far</p>}
       <p className="kpi-change">{previousText}</p>
@@ -54,7 +60,9 @@ function KpiCard({ metric, kpi, currency, period, inProgress }: {
 }
 
 /** `live`: kpis/current, listened to by the org's page as soon as it opens. */
-export function KpiCards({ inProgress, live }: { inProgress: string; live: Live<KpisDoc & { id: string }> }) {
+export function KpiCards({ inProgress, live, onDrill }: {
+  inProgress: string; live: Live<KpisDoc & { id: string }>; onDrill?: (metric: string, period: string) => void;
+}) {
   const { orgId } = useSession();
   if (live.status === 'ready' && !performance.getEntriesByName('kpis-received').length) {
     performance.mark('kpis-received', { startTime: live.receivedAt });
@@ -75,7 +83,7 @@ export function KpiCards({ inProgress, live }: { inProgress: string; live: Live<
           <ul className="kpi-grid" data-testid="kpi-cards">
             {HEADLINE.map((metric) => (
               <KpiCard key={metric} metric={metric} kpi={doc.kpis?.[metric]} currency={doc.currency} period={doc.period}
-                       inProgress={inProgress} />
+                       inProgress={inProgress} onDrill={onDrill} />
             ))}
           </ul>
         )}

@@ -49,3 +49,22 @@ export function changeTone(change: number | null | undefined, direction: MetricD
   if (change === null || change === undefined || change === 0 || direction === 'neutral') return 'neutral';
   return (change > 0) === (direction === 'higher_is_better') ? 'favourable' : 'unfavourable';
 }
+
+/**
+ * The account types a standard metric is computed from, read from its definition (standardMetrics.ts):
+ * `type("revenue")` names one, another metric's id brings its own. The records behind a KPI are the
+ * records of these types' accounts (a margin's are its numerator's and revenue's). Empty for a
+ * metric that is not a standard one.
+ */
+export function metricAccountTypes(metric: string, definitions: Record<string, MetricDescription>): string[] {
+  const found = new Set<string>();
+  const visit = (id: string, seen: Set<string>) => {
+    const expression = definitions[id]?.expression;
+    if (!expression || seen.has(id)) return;
+    seen.add(id);
+    for (const [, type] of expression.matchAll(/type\("([a-z_]+)"\)/g)) found.add(type);
+    for (const [token] of expression.replace(/type\("[a-z_]+"\)/g, '').matchAll(/[a-z_][a-z0-9_]*/g)) visit(token, seen);
+  };
+  visit(metric, new Set());
+  return [...found].sort();
+}

@@ -24,12 +24,13 @@ const BUILTIN = Object.keys(STANDARD_METRICS);
 interface Draft {
   id: string; name: string; type: RuleType; severity: string; entity: string; subjectKind: 'metric' | 'account'; subject: string;
   scenario: string; direction: string; threshold: string; comparison: string; mode: string; periods: string; window: string;
+  grain: 'month' | 'day';
   horizon: string; channels: string[]; cooldown: string; enabled: boolean;
 }
 
 const EMPTY: Draft = {
   id: '', name: '', type: 'absolute', severity: 'warning', entity: '_all', subjectKind: 'metric', subject: 'revenue', scenario: 'actual',
-  direction: 'below', threshold: '', comparison: 'budget', mode: 'consecutive', periods: '3', window: '12', horizon: '3',
+  direction: 'below', threshold: '', comparison: 'budget', mode: 'consecutive', periods: '3', window: '12', horizon: '3', grain: 'month',
   channels: [], cooldown: '3600', enabled: true,
 };
 
@@ -71,7 +72,9 @@ export function ruleDocument(d: Draft, currency: string, unitOf: (metric: string
       body.direction = d.direction; body.mode = d.mode; body.periods = Number(d.periods);
       break;
     case 'anomaly':
-      body.direction = d.direction; body.window = Number(d.window);
+      body.direction = d.direction; body.grain = d.grain;
+      // A daily rule replays its days through the streaming detector: no baseline window.
+      if (d.grain === 'month') body.window = Number(d.window);
       if (threshold) problem = decimal('threshold');
       break;
   }
@@ -93,19 +96,21 @@ export function AlertRulesScreen() {
   const definitions = dataOf(useQuery<MetricDefinitionDoc>(services.db, orgPath(orgId, 'metric_definitions'), [], 'all')) ?? [];
   const channels = dataOf(useQuery<{ name?: string }>(services.db, orgPath(orgId, 'notification_channels'), [], 'all')) ?? [];
   const [draft, setDraft] = useState<Draft>(EMPTY);
-  const [preview, setPreview] = useState<Preview | null>(null);
+  const [checked, setPreview] = useState<(Preview & { key: string }) | null>(null);
   const [message, setMessage] = useState<{ error: boolean; text: string } | null>(null);
   const units = useMemo(() => new Map(definitions.map((d) => [d.id, d.unit ?? 'money'])), [definitions]);
   const unitOf = (metric: string) => STANDARD_METRICS[metric]?.unit ?? units.get(metric) ?? 'money';
   const built = ruleDocument(draft, org.reporting_currency, unitOf);
   const key = JSON.stringify('doc' in built ? built.doc : built);
+  // The preview of what is written now: one of an earlier draft neither shows nor blocks saving.
+  const preview = checked?.key === key ? checked : null;
 
   useEffect(() => {
     if (!('doc' in built)) { setPreview(null); return undefined; }
     let current = true;
     const timer = setTimeout(() => {
       void callApi<Preview>(user, '/api/alerts/preview', { org_id: orgId, rule_id: draft.id.trim() || 'preview', rule: built.doc }).then((reply) => {
-        if (current) setPreview(reply.ok ? reply.body as Preview : { valid: false, error: failure(reply) });
+        if (current) setPreview({ ...(reply.ok ? reply.body as Preview : { valid: false, error: failure(reply) }), key });
       });
     }, 350);
     return () => { current = false; clearTimeout(timer); };
@@ -198,7 +203,7 @@ export function AlertRulesScreen() {
             </select>
           </label>
           {(draft.type === 'absolute' || draft.type === 'forecast' || draft.type === 'variance' || draft.type === 'anomaly') && (
-            <label>{draft.type === 'variance' ? 'Variance over (%)' : draft.type === 'anomaly' ? 'Likelihood (default 0.999)'
+            <label>{draft.type === 'variance' ? 'Variance over (%)' : draft.type === 'anomaly' ? `Likelihood (default ${draft.grain === 'day' ? '0.84 per week' : '0.999'})`
               : `Threshold (${draft.subjectKind === 'account' || unitOf(draft.subject) === 'money' ? org.reporting_currency : unitOf(draft.subject)})`}
               <input value={draft.threshold} onChange={(e) => set({ threshold: e.target.value })} inputMode="decimal" />
             </label>
@@ -218,7 +223,14 @@ export function AlertRulesScreen() {
             </label>
             <label>Months <input value={draft.periods} onChange={(e) => set({ periods: e.target.value })} inputMode="numeric" /></label>
           </>}
-          {draft.type === 'anomaly' && <label>Baseline months <input value={draft.window} onChange={(e) => set({ window: e.target.value })} inputMode="numeric" /></label>}
+          {draft.type === 'anomaly' && (
+            <label>Series
+              <select value={draft.grain} onChange={(e) => set({ grain: e.target.value as Draft['grain'] })} data-testid="rule-grain">
+                <option value="month">monthly figures</option><option value="day">daily, from booking dates</option>
+              </select>
+            </label>
+          )}
+          {draft.type === 'anomaly' && draft.grain === 'month' && <label>Baseline months <input value={draft.window} onChange={(e) => set({ window: e.target.value })} inputMode="numeric" /></label>}
           {draft.type === 'forecast' && <label>Within (months, 1-3) <input value={draft.horizon} onChange={(e) => set({ horizon: e.target.value })} inputMode="numeric" /></label>}
           <fieldset className="wide">
             <legend>Notify</legend>
