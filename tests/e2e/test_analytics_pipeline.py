@@ -465,7 +465,11 @@ def test_a_burst_of_changes_yields_few_trend_computations_and_the_final_trends_r
     assert requests <= actual_changes
 
     expected = _expected_trends(db, org_id, reference)
-    stored = {s.id: s.to_dict() for s in db.collection(f"organizations/{org_id}/trends").stream()}
+    # The cash forecast (kind "cash") rides the same computation; its figures are checked by the
+    # core's unit tests and the days browser test (tests/web/test_days_and_drilldown.py).
+    stored = {
+        s.id: s.to_dict() for s in db.collection(f"organizations/{org_id}/trends").stream() if s.get("kind") != "cash"
+    }
     assert set(stored) == set(expected)
     for doc_id, body in expected.items():
         assert {k: stored[doc_id].get(k) for k in body} == body, doc_id
