@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.support import event, publish, wait_until
 from tests.web.browser import axe_violations, screenshot, sign_in
@@ -36,9 +37,12 @@ def card(page, metric: str):
 
 
 def wait_for_text(locator, text: str) -> None:
-    locator.page.wait_for_function(
-        "([el, text]) => el.textContent === text", arg=[locator.element_handle(), text], timeout=UI_TIMEOUT_MS
-    )
+    try:
+        locator.page.wait_for_function(
+            "([el, text]) => el.textContent === text", arg=[locator.element_handle(), text], timeout=UI_TIMEOUT_MS
+        )
+    except PlaywrightTimeoutError:
+        raise AssertionError(f"{locator} still shows {locator.text_content()!r}, not {text!r}") from None
 
 
 def test_viewer_sees_the_aggregate_has_no_edit_controls_and_is_refused_another_org(context, base_url, web_org, db):
