@@ -24,6 +24,7 @@ web/src/lib/periods.ts, checked against the same cases: tests/unit/test_progress
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -152,6 +153,8 @@ _ACROSS_PERIODS = ("closing(", "opening(", "avg(", "sum(", "growth_", "days(")
 _TO_DATE = ("ytd(", "qtd(")
 _FLOW_UNITS = ("money", "count")
 _RATIO_UNITS = ("percent", "ratio")
+# A division whose divisor is not a plain number ("/customers", "/(a+b)"; "/4" and "/1.5" are scalings).
+_DIVIDED_BY_NON_NUMBER = re.compile(r"/(?!\d+(?:\.\d+)?(?![\w.(]))")
 _BUILTIN_UNITS = {spec.metric_id: spec.unit.value for spec in BUILTIN_METRICS}
 
 
@@ -171,8 +174,9 @@ def comparable(metric_id: str, unit: str | None = None, expression: str | None =
     if unit is None:
         return Comparable.FLOW
     if unit in _FLOW_UNITS:
-        # A money metric built on a ratio of flows (12 * mrr is a flow; revenue / customers is not).
-        return Comparable.FLOW if "/" not in text else Comparable.LAST_COMPLETE
+        # A money metric built on a ratio of flows is not a flow (revenue / customers); a flow
+        # scaled by a number is (12 * mrr, revenue / 4).
+        return Comparable.FLOW if not _DIVIDED_BY_NON_NUMBER.search(text) else Comparable.LAST_COMPLETE
     if unit in _RATIO_UNITS:
         return Comparable.AS_IS
     return Comparable.LAST_COMPLETE

@@ -82,6 +82,8 @@ export type Comparable = 'flow' | 'as_is' | 'last_complete';
 
 const ACROSS_PERIODS = ['closing(', 'opening(', 'avg(', 'sum(', 'growth_', 'days('];
 const TO_DATE = ['ytd(', 'qtd('];
+// A division whose divisor is not a plain number ("/customers", "/(a+b)"; "/4" and "/1.5" are scalings).
+const DIVIDED_BY_NON_NUMBER = /\/(?!\d+(?:\.\d+)?(?![\w.(]))/;
 
 /** How a metric of the month in progress compares (finance_core.progress.comparable). */
 export function comparable(metric: string, unit?: string | null, expression?: string | null): Comparable {
@@ -92,7 +94,8 @@ export function comparable(metric: string, unit?: string | null, expression?: st
   const known = unit || STANDARD_METRICS[metric]?.unit;
   if (!known) return 'flow';
   unit = known;
-  if (unit === 'money' || unit === 'count') return text.includes('/') ? 'last_complete' : 'flow';
+  // A ratio of flows is not a flow (revenue / customers); a flow scaled by a number is (revenue / 4).
+  if (unit === 'money' || unit === 'count') return DIVIDED_BY_NON_NUMBER.test(text) ? 'last_complete' : 'flow';
   if (unit === 'percent' || unit === 'ratio') return 'as_is';
   return 'last_complete';
 }
