@@ -19,7 +19,9 @@ export interface ChannelDoc {
 
 const EMAIL = /^[^@\s,]{1,64}@[^@\s,]{1,190}$/;
 
-function ChannelRow({ channel }: { channel: ChannelDoc & { id: string } }) {
+// `saving`: the channel's own write is not acknowledged yet. Its row shows at once (the SDK's local
+// write), but the backend reads the stored channel: setting its secret or testing it waits for the save.
+function ChannelRow({ channel, saving }: { channel: ChannelDoc & { id: string }; saving: boolean }) {
   const { services, orgId, user } = useSession();
   const [secret, setSecret] = useState('');
   const [message, setMessage] = useState<{ error: boolean; text: string } | null>(null);
@@ -52,11 +54,12 @@ function ChannelRow({ channel }: { channel: ChannelDoc & { id: string } }) {
           <label className="visually-hidden" htmlFor={`secret-input-${channel.id}`}>{secretLabel} of {channel.id}</label>
           <input id={`secret-input-${channel.id}`} type="password" autoComplete="off" value={secret} onChange={(e) => setSecret(e.target.value)}
                  placeholder={channel.type === 'webhook' ? 'https://hooks.slack.com/services/…' : 'password'} required />
-          <button type="submit" className="secondary" disabled={busy}>{channel.secret_set ? 'Replace' : 'Set'}</button>
+          <button type="submit" className="secondary" disabled={busy || saving}>{channel.secret_set ? 'Replace' : 'Set'}</button>
         </form>
       </td>
       <td>
-        <button type="button" onClick={() => void sendTest()} disabled={busy}>Send test</button>{' '}
+        <button type="button" onClick={() => void sendTest()} disabled={busy || saving}>Send test</button>{' '}
+        {saving && <span className="sub" role="status">saving…</span>}{' '}
         <button type="button" className="link" aria-label={`Delete channel ${channel.id}`}
                 onClick={() => { if (window.confirm(`Delete channel ${channel.id}? Rules that name it notify nobody there.`)) void deleteDoc(doc(services.db, orgPath(orgId, 'notification_channels', channel.id))); }}>Delete</button>
         {channel.last_test && <p className="sub">last test {channel.last_test.delivered ? 'delivered' : `failed: ${channel.last_test.error ?? ''}`}</p>}
@@ -78,6 +81,7 @@ export function ChannelsScreen() {
   const [smtpPort, setSmtpPort] = useState('');
   const [smtpUser, setSmtpUser] = useState('');
   const [message, setMessage] = useState<{ error: boolean; text: string } | null>(null);
+  const [saving, setSaving] = useState<string | null>(null);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -93,6 +97,7 @@ export function ChannelsScreen() {
       if (smtpPort.trim()) body.smtp_port = Number(smtpPort);
       if (smtpUser.trim()) body.smtp_user = smtpUser.trim();
     }
+    setSaving(id.trim());
     try {
       // merge: the backend's answers (secret_set, last_test) stay as they are.
       await setDoc(doc(services.db, orgPath(orgId, 'notification_channels', id.trim())), body, { merge: true });
@@ -100,6 +105,8 @@ export function ChannelsScreen() {
       setId(''); setName(''); setRecipients('');
     } catch (err) {
       setMessage({ error: true, text: `Not saved: ${(err as { code?: string }).code ?? String(err)}` });
+    } finally {
+      setSaving(null);
     }
   }
 
@@ -112,7 +119,7 @@ export function ChannelsScreen() {
           <div className="table-scroll">
             <table data-testid="channels">
               <thead><tr><th scope="col">Channel</th><th scope="col">Secret</th><th scope="col">Actions</th></tr></thead>
-              <tbody>{channels.map((c) => <ChannelRow key={c.id} channel={c} />)}</tbody>
+              <tbody>{channels.map((c) => <ChannelRow key={c.id} channel={c} saving={saving === c.id} />)}</tbody>
             </table>
           </div>
         )}
