@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -90,7 +91,7 @@ def test_one_alert_for_the_unusual_day_and_none_again_when_its_change_is_redeliv
     processed_after(stack, db, org_id, 1)
     assert not [a for a in alerts_of(db, org_id) if a["status"] == "active"], "a steady pattern raises nothing"
 
-    correction = line(spike, 2, f"{5 * float(day_amount(spike)):.2f}")
+    correction = line(spike, 2, str(5 * Decimal(day_amount(spike))))
     publish(stack, [correction])
 
     def only_the_spike(docs: list[dict[str, Any]]) -> bool:
