@@ -19,7 +19,14 @@ from adapters.reference_store import ReferenceStore
 from finance_core.aggregates import AggregateKey
 from finance_core.alert_inputs import PlannedEvaluation, build_context, plan_evaluations, scenarios_read
 from finance_core.alert_policy import AlertState, Transition
-from finance_core.alert_rules import AnomalyRule, RuleError, definition_problem, evaluate, parse_rule
+from finance_core.alert_rules import (
+    AnomalyRule,
+    RuleError,
+    RuleEvaluation,
+    definition_problem,
+    evaluate,
+    parse_rule,
+)
 from finance_core.daily_anomaly import DailyPlan, daily_evaluations, is_daily, plan_daily_evaluations
 from finance_core.folded import AggregatesFolded
 from finance_core.metric_rows import series_id, value_at
@@ -298,17 +305,7 @@ class AlertEvaluator:
             plans[0], documents, chart=reference.chart, currency=reference.reporting_currency, definitions=definitions
         )
         outcome = evaluate(rule, context)
-        return {
-            "valid": True,
-            "period": outcome.period,
-            "evaluable": outcome.evaluable,
-            "firing": outcome.firing,
-            "severity": outcome.severity.value,
-            "title": outcome.title,
-            "description": outcome.description,
-            "current_value": _jsonable(outcome.current_value),
-            "threshold": _jsonable(outcome.threshold),
-        }
+        return _preview_answer(outcome)
 
     def _preview_daily(self, org_id: str, rule: AnomalyRule, reference: OrgReference) -> dict[str, Any]:
         """A daily rule's verdict on the last complete day, as a change of its month would judge it."""
@@ -329,17 +326,7 @@ class AlertEvaluator:
                 "description": "no dated records of this target in the last months: daily rules read booking dates",
             }
         outcome = judged[-1]
-        return {
-            "valid": True,
-            "period": outcome.period,
-            "evaluable": outcome.evaluable,
-            "firing": outcome.firing,
-            "severity": outcome.severity.value,
-            "title": outcome.title,
-            "description": outcome.description,
-            "current_value": _jsonable(outcome.current_value),
-            "threshold": _jsonable(outcome.threshold),
-        }
+        return _preview_answer(outcome)
 
     def _read(
         self, org_id: str, keys: list[AggregateKey]
@@ -357,6 +344,21 @@ class AlertEvaluator:
             else:
                 documents[key] = None
         return documents, updated
+
+
+def _preview_answer(outcome: RuleEvaluation) -> dict[str, Any]:
+    """What the rule preview answers for one evaluation (monthly or daily)."""
+    return {
+        "valid": True,
+        "period": outcome.period,
+        "evaluable": outcome.evaluable,
+        "firing": outcome.firing,
+        "severity": outcome.severity.value,
+        "title": outcome.title,
+        "description": outcome.description,
+        "current_value": _jsonable(outcome.current_value),
+        "threshold": _jsonable(outcome.threshold),
+    }
 
 
 def _jsonable(value: Any) -> Any:
