@@ -76,3 +76,11 @@ def test_a_function_runs_once_per_tick_and_never_twice_at_once():
     assert scheduler.due(datetime(2026, 12, 7, 4, 0, 1, tzinfo=UTC)) == []
     scheduler._running.discard("sweep")
     assert scheduler.due(datetime(2026, 12, 7, 4, 1, 1, tzinfo=UTC)) == [sweep]
+
+
+def test_the_newest_trigger_key_is_read_from_the_emulators_404_answer():
+    from tools.stack.trigger_keys import latest_trigger_key
+
+    answer = "No trigger found. Valid triggers: us-central1-sweep-0, us-central1-sweep_all-3, us-central1-sweep-2"
+    assert latest_trigger_key("us-central1-sweep", answer) == "us-central1-sweep-2"
+    assert latest_trigger_key("us-central1-other", answer) is None

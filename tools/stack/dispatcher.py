@@ -23,7 +23,6 @@ import base64
 import json
 import logging
 import os
-import re
 import signal
 import threading
 import time
@@ -42,6 +41,7 @@ from google.cloud.pubsub_v1.subscriber.scheduler import ThreadScheduler
 from tools.stack.config import DISPATCHER_READY_FILE, StackConfig
 from tools.stack.provision import resources, subscription_request, trigger_subscription
 from tools.stack.schedules import LocalScheduler
+from tools.stack.trigger_keys import latest_trigger_key
 
 log = logging.getLogger("dispatcher")
 
@@ -151,10 +151,10 @@ class Dispatcher:
 
     def _learn_key(self, trigger: Trigger, answer: str) -> bool:
         """After a 404 (the code was reloaded), take the trigger's current key from the emulator's answer."""
-        keys = re.findall(rf"\b{re.escape(REGION)}-{re.escape(trigger.function)}-\d+\b", answer)
-        if not keys or keys[-1] == self._keys.get(trigger.function):
+        key = latest_trigger_key(f"{REGION}-{trigger.function}", answer)
+        if key is None or key == self._keys.get(trigger.function):
             return False
-        self._keys[trigger.function] = keys[-1]
+        self._keys[trigger.function] = key
         return True
 
     def wait_for_functions(self, timeout: float = STARTUP_SECONDS * 3) -> None:

@@ -29,6 +29,8 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
+from tools.stack.trigger_keys import latest_trigger_key
+
 log = logging.getLogger("schedules")
 
 _EVERY = re.compile(r"^every (\d+) (minute|minutes|hour|hours)$")
@@ -164,13 +166,9 @@ class LocalScheduler:
             return 0, ""
 
     def _learn_key(self, function: ScheduledFunction, answer: str) -> bool:
-        """After a 404, the function's current key from the emulator's answer: it adds a generation that
-        grows each time it reloads the code (`us-central1-sweep-0`, then `-1`, ...)."""
-        generations = [int(g) for g in re.findall(rf"\b{re.escape(function.trigger_id)}-(\d+)\b", answer)]
-        if not generations:
-            return False
-        key = f"{function.trigger_id}-{max(generations)}"
-        if key == self._keys.get(function.name, f"{function.trigger_id}-0"):
+        """After a 404 (the code was reloaded), take the function's current key from the emulator's answer."""
+        key = latest_trigger_key(function.trigger_id, answer)
+        if key is None or key == self._keys.get(function.name, f"{function.trigger_id}-0"):
             return False
         self._keys[function.name] = key
         return True
