@@ -9,6 +9,7 @@ own redelivery (Pub/Sub retry policy, Firestore trigger retry, the sweeps) takes
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -86,6 +87,28 @@ def call_with_retry(
     return retrying(call)
 
 
+class WriteHeld(Exception):
+    """An optimistic writer must not write yet: the document it would rewrite was written too recently.
+
+    Raised by an `attempt` of `compare_and_set`, which waits `seconds` (plus a little jitter, so
+    writers held by the same write do not all read again at once) and runs it again from fresh reads:
+    by then another writer may have written everything this one would have (the attempt then writes
+    nothing), or the interval has passed.
+    """
+
+    def __init__(self, seconds: float, what: str = ""):
+        super().__init__(f"{what or 'write'} held for {seconds:.3f} s")
+        self.seconds = seconds
+
+
+# Spreads the writers one write held: the first to read again writes, the others find it done.
+HOLD_JITTER_SECONDS = 0.03
+# A writer is held at most this many times in a row (each hold ends when the interval since the
+# document's last write has passed, so a writer held this often is starved by others who keep
+# writing its data too; the platform's redelivery takes over).
+MAX_HOLDS = 40
+
+
 def compare_and_set(
     attempt: Callable[[], T],
     policy: Backoff = CONTENDED_WRITE,
@@ -97,15 +120,20 @@ def compare_and_set(
 
     `attempt` raises LostRace (or lets a failed precondition through) when another writer changed
     what it read. Contention that outlasts the policy becomes a TransientError, so the delivery is
-    retried later by the platform.
+    retried later by the platform. An attempt that raises WriteHeld is run again after the hold,
+    without counting against the policy (a hold is a planned wait, not contention).
     """
 
     def lost(exc: BaseException) -> bool:
         return is_lost_race(exc) or isinstance(exc, TransientError)
 
-    try:
-        return call_with_retry(attempt, policy, retry_on=lost, what=what, sleep=sleep)
-    except Exception as exc:
-        if lost(exc):
-            raise TransientError(f"{what}: still contended after {policy.attempts} attempts ({exc})") from exc
-        raise
+    for _ in range(MAX_HOLDS):
+        try:
+            return call_with_retry(attempt, policy, retry_on=lost, what=what, sleep=sleep)
+        except WriteHeld as held:
+            sleep(held.seconds + random.uniform(0.0, HOLD_JITTER_SECONDS))
+        except Exception as exc:
+            if lost(exc):
+                raise TransientError(f"{what}: still contended after {policy.attempts} attempts ({exc})") from exc
+            raise
+    raise TransientError(f"{what}: held {MAX_HOLDS} times in a row by other writers of the same documents")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 from firebase_functions import params
 
@@ -27,6 +28,12 @@ ANALYTICS_SINK_ATTEMPTS = params.IntParam(
     "ANALYTICS_SINK_ATTEMPTS",
     default=4,
     description="Attempts (with backoff) to stream a change into BigQuery before it is parked in the dead letters.",
+)
+HOT_DOCUMENT_INTERVAL_MS = params.IntParam(
+    "HOT_DOCUMENT_INTERVAL_MS",
+    default=500,
+    description="Least milliseconds between two writes of a document dashboards listen to (readable aggregates, "
+    "metric series, KPI and variance documents); every listener pays one read per write. 0: no pacing.",
 )
 TRENDS_DEBOUNCE_SECONDS = params.IntParam(
     "TRENDS_DEBOUNCE_SECONDS",
@@ -74,6 +81,11 @@ def project_id() -> str:
         if value:
             return value
     raise RuntimeError("no project id: set GOOGLE_CLOUD_PROJECT (e.g. demo-finance-live for the emulators)")
+
+
+def hot_document_interval() -> timedelta:
+    """Least time between two writes of one document dashboards listen to (docs/performance.md)."""
+    return timedelta(milliseconds=max(0, HOT_DOCUMENT_INTERVAL_MS.value))
 
 
 def aggregate_shards() -> int:

@@ -12,12 +12,14 @@ from adapters.firestore_codec import metric_values, org_path
 from adapters.settings import KPI_SERIES_LENGTH
 from finance_core import periods
 from finance_core.aggregates import AggregateKey, aggregate_version
+from finance_core.cash import NO_RUNWAY, forecast_kpis
 from finance_core.identifiers import CONSOLIDATED_ENTITY, KEY_SEPARATOR
 from finance_core.kpis import HEADLINE_METRICS, headline_kpis
 from finance_core.metric_rows import series_id, value_at
 from finance_core.metric_series import BUILTIN_IDS, BUILTIN_METRICS, Unit
 from finance_core.periods import add_months
 from finance_core.reference import OrgReference
+from finance_core.trend_series import CASH_DOC_ID
 from finance_core.variance import (
     MetricVariance,
     account_variances,
@@ -190,6 +192,14 @@ class DerivedDocuments:
             series = [(key.period, (docs[key] or {}).get("metrics")) for key in actual_keys]
             kpis = headline_kpis(series, (docs[budget_key] or {}).get("metrics"))
             defined = _defined_kpis(series_docs, [key.period for key in actual_keys])
+            # Burn and runway are the cash forecast's (finance_core.cash.CashRunway), read here inside the
+            # conditional write: the trend computer updates them in this document whenever the forecast
+            # moves, and such an update makes this write read again (docs/kpis.md, "Burn and runway").
+            cash = self._cash_runway(org_id)
+            defined |= {
+                metric_id: {**entry, "value": _plain(entry["value"])}
+                for metric_id, entry in forecast_kpis(cash, defined).items()
+            }
             return {
                 "period": period,
                 "previous_period": add_months(period, -1),
@@ -208,10 +218,19 @@ class DerivedDocuments:
                 }
                 | defined,
                 "definitions": _kpi_definitions(series_docs),
+                "cash": cash,
                 "record_count": int((docs[actual_keys[-1]] or {}).get("record_count", 0)),
             }
 
         return DerivedDocument(self._db.document(f"{org_path(org_id)}/kpis/current"), versions, compute)
+
+    def _cash_runway(self, org_id: str) -> dict[str, Any]:
+        """Burn and runway as the stored cash forecast has them (no forecast: the chart tags no cash account)."""
+        ref = self._db.document(f"{org_path(org_id)}/trends/{CASH_DOC_ID}")
+        with map_exceptions(f"reading the cash forecast of {org_id}"):
+            snapshot = ref.get(field_paths=["runway"])
+        runway = (snapshot.to_dict() or {}).get("runway") if snapshot.exists else None
+        return dict(runway) if runway else NO_RUNWAY.as_document()
 
     def _variance_document(
         self,

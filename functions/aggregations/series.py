@@ -31,6 +31,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from aggregations.definitions import DefinitionStore
+from aggregations.shards import hold_if_written_recently
 
 log = logging.getLogger(__name__)
 
@@ -117,16 +118,18 @@ class MetricSeriesStore:
                 metric_set, revision = self._definitions.metric_set(org_id, reference, reread=True)
             batch = self._db.batch()
             written: list[SeriesWrite] = []
+            updates = []
             for series, series_keys in sorted(by_series.items()):
-                snap = snaps[series_refs[series].path]
                 current = stored.get(series_refs[series].path)
                 aggregates = {
                     k: (snaps[key_refs[k].path].to_dict() if snaps[key_refs[k].path].exists else None)
                     for k in series_keys
                 }
                 body = self._updated(org_id, reference, metric_set, revision, series, current, aggregates)
-                if body is None:
-                    continue
+                if body is not None:
+                    updates.append((series, snaps[series_refs[series].path], current, body))
+            hold_if_written_recently((snap for _, snap, _, _ in updates), f"writing metric series of {org_id}")
+            for series, snap, current, body in updates:
                 # Only what moved is sent: the definitions, the periods and the rows a change did not
                 # reach stay as they are.
                 conditional_update(self._db, batch, series_refs[series], snap, body, current)

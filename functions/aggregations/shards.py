@@ -9,15 +9,17 @@ least the stored one) with an update-time precondition, so concurrent folds neve
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from adapters.errors import map_exceptions
 from adapters.preconditions import commit_or_lose_race, conditional_put
-from adapters.retry import CONTENDED_WRITE, compare_and_set
+from adapters.retry import CONTENDED_WRITE, WriteHeld, compare_and_set
+from adapters.settings import hot_document_interval
 from adapters.shard_counters import shard_ref
 from finance_core.aggregates import SHARD_SEQ_FIELD, dominates
+from finance_core.debounce import hold_seconds
 from google.cloud import firestore
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,26 @@ READ_AT_FIELD = "shards_read_at"
 Build = Callable[[dict[str, dict[str, Any]], dict[str, Any] | None], dict[str, Any]]
 # Documents one commit writes at most (production Firestore accepts 500 writes per commit).
 MAX_WRITES_PER_COMMIT = 400
+
+
+def hold_if_written_recently(snapshots: Iterable[firestore.DocumentSnapshot], what: str) -> None:
+    """Raise WriteHeld when any of these documents, about to be rewritten, was written less than the
+    hot-document interval ago (adapters.settings.hot_document_interval).
+
+    Every document a dashboard listens to costs each listener one read per write, so its writers
+    pace themselves: the first change after a quiet interval is written at once (a lone event is not
+    delayed), later ones wait for the interval's end and the write then takes everything folded so
+    far. The held writer itself writes the trailing edge (compare_and_set runs it again after the
+    hold), so no change waits for a later event; if another writer got there first, nothing is left
+    to write. Compares the database's own times (update and read time of the same snapshot).
+    """
+    interval = hot_document_interval()
+    seconds = max(
+        (hold_seconds(snap.update_time if snap.exists else None, snap.read_time, interval) for snap in snapshots),
+        default=0.0,
+    )
+    if seconds > 0:
+        raise WriteHeld(seconds, what)
 
 
 @dataclass(frozen=True)
@@ -79,6 +101,7 @@ def _fold_group(db: firestore.Client, views: Sequence[ShardedView], force: bool)
             snapshots = {snap.reference.path: snap for snap in db.get_all(refs)}
         batch = db.batch()
         planned: dict[str, dict[str, Any]] = {}
+        stale = []
         for view in views:
             snap = snapshots[view.ref.path]
             shard_docs = {}
@@ -90,6 +113,9 @@ def _fold_group(db: firestore.Client, views: Sequence[ShardedView], force: bool)
             previous = snap.to_dict() if snap.exists else None
             if not force and previous is not None and dominates(previous.get(SEQ_FIELD, {}), seq):
                 continue
+            stale.append((view, snap, shard_docs, seq, previous))
+        hold_if_written_recently((snap for _, snap, *_ in stale), f"folding {paths}")
+        for view, snap, shard_docs, seq, previous in stale:
             body = view.build(shard_docs, previous)
             body[SEQ_FIELD] = seq
             body["updated_at"] = firestore.SERVER_TIMESTAMP
@@ -145,11 +171,15 @@ def write_many_if_newer(db: firestore.Client, documents: Sequence[DerivedDocumen
                 }
             batch = db.batch()
             planned = []
+            stale = []
             for doc in group:
                 current = snapshots[doc.ref.path]
                 stored = (current.to_dict() or {}).get("source_versions", {}) if current.exists else {}
                 if current.exists and stored and dominates(stored, doc.source_versions):
                     continue
+                stale.append((doc, current))
+            hold_if_written_recently((current for _, current in stale), f"writing {paths}")
+            for doc, current in stale:
                 body = doc.compute()
                 body["source_versions"] = dict(doc.source_versions)
                 body["updated_at"] = firestore.SERVER_TIMESTAMP

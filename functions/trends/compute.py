@@ -8,8 +8,9 @@ from datetime import date
 from typing import Any
 
 from adapters.errors import map_exceptions
-from adapters.firestore_codec import org_path, utc_now
+from adapters.firestore_codec import metric_values, org_path, utc_now
 from adapters.reference_store import ReferenceStore
+from finance_core.cash import FORECAST_KPIS, NO_RUNWAY, forecast_kpis
 from finance_core.identifiers import CONSOLIDATED_ENTITY
 from finance_core.periods import kpi_period
 from finance_core.trend_series import CASH_DOC_ID, cash_document, trend_documents
@@ -97,8 +98,13 @@ class TrendComputer:
             for doc_id, doc in stored.items()
             if doc_id not in documents and (doc or {}).get("kind") in ("account", "metric", "cash")
         ]
-        for start in range(0, len(writes), _BATCH_WRITES):
+        runway = (cash or {}).get("runway") or NO_RUNWAY.as_document()
+        kpis_update = self._kpis_update(org_id, runway)
+        for start in range(0, max(len(writes), 1 if kpis_update else 0), _BATCH_WRITES):
             batch = self._db.batch()
+            if start == 0 and kpis_update:
+                # In the forecast's own commit: kpis/current never shows another burn or runway than it.
+                batch.update(self._db.document(f"{org_path(org_id)}/kpis/current"), kpis_update)
             for doc_id, body in writes[start : start + _BATCH_WRITES]:
                 if body is None:
                     batch.delete(collection.document(doc_id))
@@ -110,3 +116,26 @@ class TrendComputer:
             with map_exceptions(f"writing the trends of {org_id}"):
                 batch.commit()
         return len(writes)
+
+    def _kpis_update(self, org_id: str, runway: Mapping[str, Any]) -> dict[str, Any]:
+        """The fields of kpis/current to update so its burn and runway are the forecast's (none when they are).
+
+        kpis/current is written by the aggregation path from the stored forecast; this keeps it true when
+        the forecast moves afterwards (the forecast is computed after the aggregates it reads are folded).
+        A KPI document not written yet is left to that path.
+        """
+        ref = self._db.document(f"{org_path(org_id)}/kpis/current")
+        with map_exceptions(f"reading the KPI document of {org_id}"):
+            snapshot = ref.get(field_paths=["cash", *(f"kpis.{metric_id}" for metric_id in FORECAST_KPIS)])
+        if not snapshot.exists:
+            return {}
+        stored = snapshot.to_dict() or {}
+        entries = forecast_kpis(runway, (stored.get("kpis") or {}).keys())
+        update: dict[str, Any] = {}
+        if stored.get("cash") != dict(runway):
+            update["cash"] = dict(runway)
+        for metric_id, entry in entries.items():
+            entry = {**entry, "value": metric_values({"v": entry["value"]})["v"]}
+            if (stored.get("kpis") or {}).get(metric_id) != entry:
+                update[f"kpis.{metric_id}"] = entry
+        return update

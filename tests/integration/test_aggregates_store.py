@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
 from adapters.reference_store import ReferenceStore
+from adapters.settings import hot_document_interval
 from aggregations.derived import DerivedDocuments
 from aggregations.reconcile import Reconciler
 from aggregations.store import AggregateStore
 from finance_core.aggregates import AggregateDelta, AggregateKey
+from finance_core.metric_rows import series_id, value_at
 
 from tests.support import aggregate, event, publish, seed_org, wait_for_events, wait_until
 from tools.stack.seed import applied_change_count
@@ -81,6 +84,67 @@ def test_hot_key_through_the_pipeline_every_change_applied_once(stack, db, org_i
     ), "every record change was applied exactly once"
     consolidated = aggregate(db, org_id, KEY.consolidated().doc_id)
     assert consolidated["accounts"] == {"4100": 1001 * count}
+
+
+def test_a_listened_document_is_rewritten_at_most_once_per_interval_and_ends_exact(stack, db, org_id):
+    # Ten events a second into one hot key: the consolidated aggregate and its metric series (what
+    # the overview listens to) are written once per hot-document interval at most, and the last
+    # write (the trailing edge, written by a held fold itself) still holds every event.
+    seed_org(db, org_id)
+    org = f"organizations/{org_id}"
+    refs = {
+        "aggregate": db.document(f"{org}/aggregates/{KEY.consolidated().doc_id}"),
+        "metric series": db.document(f"{org}/metric_series/{series_id('_all', 'actual')}"),
+    }
+    writes: dict[str, set] = {name: set() for name in refs}
+
+    def watcher(name: str):
+        return lambda snapshots, changes, read_time: writes[name].update(s.update_time for s in snapshots if s.exists)
+
+    # A first event folded end to end: every function of the path has a warm worker before the stream.
+    publish(stack, [event(org_id, "paced-0", 1, account="4100", amount="10.01")])
+    wait_until(
+        lambda: (aggregate(db, org_id, KEY.consolidated().doc_id) or {}).get("record_count") == 1,
+        timeout=180,
+        what="the first event in the consolidated aggregate",
+    )
+    watches = [ref.on_snapshot(watcher(name)) for name, ref in refs.items()]
+    count = 30
+    try:
+        for i in range(1, count):
+            publish(stack, [event(org_id, f"paced-{i}", 1, account="4100", amount="10.01")])
+            time.sleep(0.1)  # the stimulus: about ten events a second
+        wait_until(
+            lambda: (aggregate(db, org_id, KEY.consolidated().doc_id) or {}).get("record_count") == count,
+            timeout=180,
+            what="every paced event in the consolidated aggregate",
+        )
+        series = wait_until(
+            lambda: (
+                (doc := refs["metric series"].get()).exists
+                and value_at(doc.to_dict(), "revenue", KEY.period) == 1001 * count
+                and doc
+            ),
+            timeout=60,
+            what="the metric series at the aggregate's last version",
+        )
+        last_write = {"aggregate": refs["aggregate"].get().update_time, "metric series": series.update_time}
+        wait_until(
+            lambda: all(last_write[name] in writes[name] for name in refs),
+            timeout=30,
+            what="the listeners' last writes",
+        )
+    finally:
+        for watch in watches:
+            watch.unsubscribe()
+    assert aggregate(db, org_id, KEY.consolidated().doc_id)["accounts"] == {"4100": 1001 * count}
+    interval = hot_document_interval()
+    for name, times in writes.items():
+        ordered = sorted(times)
+        gaps = [later - earlier for earlier, later in zip(ordered, ordered[1:], strict=False)]
+        assert gaps, f"the {name} was written once only"
+        assert min(gaps) >= interval, f"the {name} was rewritten {min(gaps)} after its previous write"
+        assert len(ordered) < count, f"the {name} was written once per event ({len(ordered)} writes)"
 
 
 def test_reconciliation_finds_and_repairs_corrupted_aggregates(stack, db, org_id):

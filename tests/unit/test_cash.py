@@ -6,8 +6,20 @@ import statistics
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from finance_core.accounts import Account, AccountType, ChartOfAccounts
-from finance_core.cash import cash_accounts, cash_balance, complete_weeks, daily_cash_flow, forecast_cash
+from finance_core.cash import (
+    BURNING,
+    NO_HISTORY,
+    NOT_BURNING,
+    cash_accounts,
+    cash_balance,
+    cash_runway,
+    complete_weeks,
+    daily_cash_flow,
+    forecast_cash,
+    forecast_kpis,
+)
 
 CHART = ChartOfAccounts(
     [
@@ -70,3 +82,53 @@ def test_the_forecast_projects_the_mean_weekly_flow_with_a_widening_interval_and
 def test_a_short_history_has_no_interval_and_growing_cash_no_runway():
     forecast = forecast_cash({date(2026, 10, 27): 500}, 100, date(2026, 11, 5))
     assert forecast.weeks[0].lower_minor is None and forecast.burn_weekly_minor == 0 and forecast.runway_weeks is None
+
+
+def test_burn_is_the_forecasts_average_weekly_outflow_and_runway_the_cash_over_its_monthly_burn():
+    as_of = date(2026, 11, 5)
+    monday = date(2026, 11, 2) - timedelta(weeks=4)
+    # -1,000.00, -1,100.00, -900.00, -1,000.01 a week: mean -1,000.0025 a week.
+    weekly = [-1000_00, -1100_00, -900_00, -1000_01]
+    daily = {monday + timedelta(weeks=i): flow for i, flow in enumerate(weekly)}
+    runway = forecast_cash(daily, 12_345_67, as_of).runway
+    assert runway.status == BURNING
+    # The forecast's 13 weeks each project the mean: their average outflow is the burn.
+    weekly_burn = Decimal(sum(weekly)) / -4
+    assert runway.burn_weekly_minor == 1000_00  # 1,000.0025 at the minor unit, half to even
+    assert runway.burn_monthly_minor == int((weekly_burn * 13 / 3).to_integral_value()) == 4333_34
+    # 12,345.67 / 4,333.344... = 2.8489...: rounded down to a tenth, never up.
+    assert runway.runway_months == Decimal("2.8") and runway.runway_weeks == 12
+    document = runway.as_document()
+    assert document["runway_months"] == "2.8" and document["burn_monthly_minor"] == 4333_34
+    assert forecast_cash(daily, 12_345_67, as_of).as_document()["runway"] == document
+
+
+@pytest.mark.parametrize("weekly", [[500, 0, -500, 0], [0, 0, 0, 0], [1, 2, 3, 4]])
+def test_a_forecast_that_holds_or_grows_the_cash_is_not_burning_and_has_no_runway_in_months(weekly):
+    monday = date(2026, 11, 2) - timedelta(weeks=4)
+    daily = {monday + timedelta(weeks=i): flow for i, flow in enumerate(weekly)}
+    runway = forecast_cash(daily, 100_00, date(2026, 11, 5)).runway
+    assert runway.status == NOT_BURNING
+    assert runway.burn_weekly_minor == runway.burn_monthly_minor == 0
+    assert runway.runway_months is None and runway.runway_weeks is None
+    entries = forecast_kpis(runway.as_document(), ["net_burn", "runway_months", "arr"])
+    assert set(entries) == {"net_burn", "runway_months"}
+    assert entries["runway_months"]["value"] is None and entries["runway_months"]["status"] == NOT_BURNING
+    assert entries["net_burn"]["value"] == 0
+
+
+def test_no_complete_week_is_no_burn_and_no_runway_and_no_cash_left_is_a_runway_of_zero():
+    no_history = forecast_cash({date(2026, 11, 4): -500}, 100, date(2026, 11, 5)).runway
+    assert no_history.status == NO_HISTORY and no_history.burn_monthly_minor is None
+    assert no_history.runway_months is None
+    overdrawn = cash_runway(Decimal(-300), -50, date(2026, 11, 5))
+    assert overdrawn.status == BURNING and overdrawn.runway_months == 0 and overdrawn.runway_weeks == 0
+    assert overdrawn.burn_monthly_minor == 1300  # 300 a week x 13 / 3
+
+
+def test_the_kpi_entries_carry_the_runway_exactly():
+    runway = cash_runway(Decimal("-3000.5"), 1_000_000, date(2026, 11, 5))
+    entries = forecast_kpis(runway.as_document(), ["runway_months", "net_burn"])
+    assert entries["runway_months"]["value"] == runway.runway_months == Decimal("76.9")  # 76.91...
+    assert entries["net_burn"]["value"] == runway.burn_monthly_minor == 13002  # 13,002.1666...
+    assert all(e["basis"] == "cash_forecast" and e["previous"] is None for e in entries.values())

@@ -104,3 +104,23 @@ def test_the_feed_mixes_new_lines_corrections_duplicates_late_and_invalid_messag
     for kind in ("new", "correction", "duplicate", "late", "invalid"):
         assert kind in kinds, kind
     assert 20 <= kinds.count("duplicate") <= 60
+
+
+def test_burn_and_runway_are_the_cash_forecasts_and_a_company_not_burning_shows_no_months():
+    state = _state(in_progress=False)
+    state.kpis["cash"] = {
+        "status": "burning",
+        "as_of": "2026-11-20",
+        "burn_monthly_minor": 4333_34,
+        "runway_months": "2.8",
+    }
+    text = _text(state)
+    assert "Net burn" in text and "4.3k a month" in text and "2.8 months" in text and "as of 2026-11-20" in text
+    state.kpis["cash"] = {
+        "status": "not_burning",
+        "as_of": "2026-11-20",
+        "burn_monthly_minor": 0,
+        "runway_months": None,
+    }
+    text = _text(state)
+    assert "not burning" in text and "months" not in text.split("Runway")[1].split("\n")[0]

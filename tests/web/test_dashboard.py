@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.support import event, publish, wait_until
+from tests.support import data_quality, event, publish, wait_until
 from tests.web.browser import axe_violations, screenshot, sign_in
 from tests.web.orgs import KPI_PERIOD, NO_FX_PERIOD, add_member
 
 pytestmark = pytest.mark.emulators
 
 UI_TIMEOUT_MS = 120_000  # the shared stack can lag behind when every suite publishes at once
+DATA_QUALITY_POLL_S = 10  # web/src/components/DataQuality.tsx: DATA_QUALITY_POLL_MS
 
 
 def usd(minor: int) -> str:
@@ -30,6 +31,12 @@ def usd(minor: int) -> str:
 def consolidated(db, org_id: str, metric: str, period: str = KPI_PERIOD) -> int:
     doc = db.document(f"organizations/{org_id}/aggregates/_all__{period}__actual").get().to_dict() or {}
     return int(doc.get("metrics", {}).get(metric, 0))
+
+
+def shown_count(locator) -> int:
+    """A whole number as the dashboard shows it (en-US grouping), once it is shown."""
+    locator.wait_for(timeout=UI_TIMEOUT_MS)
+    return int((locator.text_content() or "").replace(",", ""))
 
 
 def card(page, metric: str):
@@ -87,6 +94,9 @@ def test_a_published_event_changes_the_card_and_the_chart_without_a_reload(conte
     chart = page.get_by_test_id("trend-chart")
     chart.wait_for()
     page.evaluate("window.__sameDocument = true")
+    # The data-quality counters are read every DATA_QUALITY_POLL_S, the list of rejections only on demand.
+    rejected_before = shown_count(page.get_by_test_id("dq-rejected"))
+    assert page.get_by_test_id("ingestion-errors").count() == 0, "the rejections are listened to before being asked for"
     record = f"w-live-{uuid.uuid4().hex[:6]}"
     bad = f"w-bad-{uuid.uuid4().hex[:6]}"
     publish(
@@ -102,8 +112,25 @@ def test_a_published_event_changes_the_card_and_the_chart_without_a_reload(conte
         arg=[chart.element_handle(), before + 12345],
         timeout=UI_TIMEOUT_MS,
     )
-    # The rejected event shows with its reason, for the integrator to fix.
+    # Once the backend counted the rejection, the next read of the counters (at most one interval later) shows it.
+    counted = wait_until(
+        lambda: (
+            (n := int(data_quality(db, web_org.org_id).get("counts", {}).get("rejected", 0))) > rejected_before and n
+        ),
+        UI_TIMEOUT_MS / 1000,
+        what="the rejected event to be counted",
+    )
+    page.wait_for_function(
+        "([el, n]) => Number(el.textContent.replace(/,/g, '')) >= n",
+        arg=[page.get_by_test_id("dq-rejected").element_handle(), counted],
+        timeout=(DATA_QUALITY_POLL_S + 5) * 1000,
+    )
+    # The rejected event shows with its reason, for the integrator to fix, once the list is opened.
+    toggle = page.get_by_role("button", name="Show recent rejections")
+    assert toggle.get_attribute("aria-expanded") == "false"
+    toggle.click()
     page.get_by_test_id("ingestion-errors").get_by_text("9999").first.wait_for(timeout=UI_TIMEOUT_MS)
+    assert page.get_by_role("button", name="Hide recent rejections").get_attribute("aria-expanded") == "true"
     assert page.evaluate("window.__sameDocument") is True, "the page was reloaded"
     assert consolidated(db, web_org.org_id, "revenue") == before + 12345
 
@@ -244,6 +271,8 @@ def test_no_serious_accessibility_violations(context, base_url, web_org):
     page.get_by_test_id("manual-entry-form").wait_for()
     page.get_by_test_id("kpi-cards").wait_for()
     page.get_by_test_id("trend-chart").wait_for()
+    page.get_by_role("button", name="Show recent rejections").click()
+    page.get_by_role("heading", name="Recent rejected inputs").wait_for()
     violations = axe_violations(page)
     assert violations == [], "\n".join(
         f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes'][:3]]}" for v in violations

@@ -135,6 +135,34 @@ def test_revenue_grains_cash_forecast_drill_down_history_and_export(browser, bas
     assert page.get_by_test_id("cash-forecast-chart").get_attribute("data-steps") == "13"
     assert "a week" in (page.get_by_test_id("cash-burn").text_content() or "")
     assert "weeks" in (page.get_by_test_id("cash-runway").text_content() or "")
+    # Burn and runway: the headline cards show kpis/current's, which are the cash forecast's (one definition).
+    forecast_ref = db.document(f"organizations/{org_id}/trends/cash__forecast")
+    kpis_ref = db.document(f"organizations/{org_id}/kpis/current")
+    runway = wait_until(
+        lambda: (
+            (kpis_ref.get().to_dict() or {}).get("cash") == (forecast_ref.get().to_dict() or {}).get("runway")
+            and (kpis_ref.get().to_dict() or {}).get("cash")
+        ),
+        timeout=120,
+        what="kpis/current's burn and runway equal to the cash forecast's",
+    )
+    # docs/kpis.md: monthly burn = the weeks' mean outflow x 13 / 3; runway = cash / it, rounded down to a tenth.
+    forecast = forecast_ref.get().to_dict() or {}
+    weekly = [Decimal(w["flow_minor"]) for w in forecast["history"]]
+    monthly = -(sum(weekly) / len(weekly)) * 13 / 3
+    assert runway["status"] == "burning" and runway["burn_monthly_minor"] == int(monthly.to_integral_value())
+    assert runway["runway_months"] == str(
+        (Decimal(forecast["balance_minor"]) / monthly).quantize(Decimal("0.1"), "ROUND_FLOOR")
+    )
+    page.wait_for_function(
+        "t => document.querySelector('[data-testid=kpi-value-runway_months]')?.textContent === t",
+        arg=f"{runway['runway_months']} months",
+    )
+    assert (
+        page.get_by_test_id("kpi-value-net_burn").text_content()
+        == f"${runway['burn_monthly_minor'] / 100:,.2f} a month"
+    )
+    assert f"({runway['runway_months']} months)" in (page.get_by_test_id("cash-runway").text_content() or "")
 
     # The P&L of the month on screen, exported: its revenue total is the records' (a CSV from the backend).
     page.get_by_test_id("period-picker").select_option(KPI_PERIOD)

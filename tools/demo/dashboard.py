@@ -184,10 +184,21 @@ class LiveListeners:
             watch.unsubscribe()
 
 
+def runway_cells(cash: dict[str, Any]) -> tuple[str, str]:
+    """Net burn and runway as kpis/current carries them from the cash forecast (finance_core.cash.CashRunway)."""
+    status = cash.get("status")
+    if status == "burning":
+        return f"{money(cash.get('burn_monthly_minor'))} a month", f"{cash.get('runway_months')} months"
+    if status == "not_burning":
+        return "not burning", "not burning"
+    return "–", "–"
+
+
 def render(state: DashboardState, org_name: str, period: str, elapsed: float, phase: str) -> Layout:
     """One frame of the dashboard."""
     with state.lock:
         kpis = dict(state.kpis.get("kpis", {}))
+        cash = dict(state.kpis.get("cash") or {})
         actual = dict(state.actual.get("metrics", {}))
         budget = dict(state.budget.get("metrics", {}))
         top = list(state.variance.get("top", []))[:6]
@@ -231,6 +242,10 @@ def render(state: DashboardState, org_name: str, period: str, elapsed: float, ph
             ),
             sparkline([p.get("value") for p in kpi.get("series", [])]),
         )
+
+    burn, runway = runway_cells(cash)
+    kpi_table.add_row("Net burn", burn, "", "", Text("13-week cash forecast", style="dim"))
+    kpi_table.add_row("Runway", runway, "", "", Text(f"as of {cash.get('as_of') or '–'}", style="dim"))
 
     title = f"Consolidated P&L {period} (USD)" + (
         f", month in progress: day {progress.elapsed_days} of {progress.days}" if in_progress else ""

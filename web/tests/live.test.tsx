@@ -6,12 +6,20 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 type Next = (snap: unknown) => void;
 type Fail = (error: { code: string; message: string }) => void;
 const listeners: { target: unknown; next: Next; fail: Fail; stopped: boolean }[] = [];
+const reads: { target: unknown; answer: (docs: { id: string; data: Record<string, unknown> }[]) => void; fail: Fail }[] = [];
 
 vi.mock('firebase/firestore', () => ({
   doc: (_db: unknown, path: string) => ({ path }),
   collection: (_db: unknown, path: string) => ({ path }),
   collectionGroup: (_db: unknown, id: string) => ({ group: id }),
   query: (base: unknown, ...constraints: unknown[]) => ({ base, constraints }),
+  getDocs: (target: unknown) => new Promise((resolve, reject) => {
+    reads.push({
+      target,
+      answer: (docs) => resolve({ docs: docs.map((d) => ({ id: d.id, ref: { path: `x/${d.id}` }, data: () => d.data })) }),
+      fail: reject,
+    });
+  }),
   onSnapshot: (target: unknown, next: Next, fail: Fail) => {
     const entry = { target, next, fail, stopped: false };
     listeners.push(entry);
@@ -19,10 +27,10 @@ vi.mock('firebase/firestore', () => ({
   },
 }));
 
-const { useDocument, useQuery } = await import('../src/hooks/live');
+const { useDocument, usePolledCollection, useQuery } = await import('../src/hooks/live');
 const db = {} as never;
 
-beforeEach(() => { listeners.length = 0; });
+beforeEach(() => { listeners.length = 0; reads.length = 0; });
 afterEach(cleanup);
 
 function docSnap(id: string, data: Record<string, unknown> | null) {
@@ -67,5 +75,73 @@ describe('useQuery', () => {
     rerender({ key: 'u2' });
     expect(listeners).toHaveLength(2);
     expect(listeners[0].stopped).toBe(true);
+  });
+});
+
+describe('usePolledCollection', () => {
+  let visibility: DocumentVisibilityState = 'visible';
+  beforeEach(() => {
+    vi.useFakeTimers();
+    visibility = 'visible';
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => visibility });
+  });
+  afterEach(() => { vi.useRealTimers(); });
+  const setVisibility = (state: DocumentVisibilityState) => {
+    visibility = state;
+    document.dispatchEvent(new Event('visibilitychange'));
+  };
+  const answer = async (index: number, docs: { id: string; data: Record<string, unknown> }[]) => {
+    await act(async () => { reads[index].answer(docs); });
+  };
+
+  it('reads at once, then once per interval while visible, never while hidden', async () => {
+    const { result } = renderHook(() => usePolledCollection(db, 'organizations/o/data_quality/current/shards', 10_000));
+    expect(reads).toHaveLength(1);
+    expect((reads[0].target as { path: string }).path).toBe('organizations/o/data_quality/current/shards');
+    await answer(0, [{ id: '000', data: { counts: { applied: 1 } } }]);
+    expect(result.current.live).toMatchObject({ status: 'ready', data: [{ id: '000', counts: { applied: 1 } }] });
+    expect(result.current.readAt).not.toBeNull();
+    await act(async () => { vi.advanceTimersByTime(9_999); });
+    expect(reads).toHaveLength(1);
+    await act(async () => { vi.advanceTimersByTime(1); });
+    expect(reads).toHaveLength(2);
+    await answer(1, [{ id: '000', data: { counts: { applied: 2 } } }]);
+    expect(result.current.live).toMatchObject({ status: 'ready', data: [{ counts: { applied: 2 } }] });
+    act(() => setVisibility('hidden'));
+    await act(async () => { vi.advanceTimersByTime(60_000); });
+    expect(reads).toHaveLength(2);
+    // Shown again after more than an interval: read at once.
+    act(() => setVisibility('visible'));
+    await act(async () => { vi.advanceTimersByTime(0); });
+    expect(reads).toHaveLength(3);
+  });
+
+  it('reads again at once on refresh, and waits a whole interval after it', async () => {
+    const { result } = renderHook(() => usePolledCollection(db, 'c', 10_000));
+    await answer(0, []);
+    await act(async () => { vi.advanceTimersByTime(4_000); });
+    act(() => result.current.refresh());
+    expect(reads).toHaveLength(2);
+    act(() => result.current.refresh());
+    expect(reads).toHaveLength(2); // one read at a time
+    await answer(1, []);
+    await act(async () => { vi.advanceTimersByTime(9_999); });
+    expect(reads).toHaveLength(2);
+    await act(async () => { vi.advanceTimersByTime(1); });
+    expect(reads).toHaveLength(3);
+  });
+
+  it('stops reading when access is removed, and when unmounted', async () => {
+    const { result, unmount } = renderHook(() => usePolledCollection(db, 'c', 10_000));
+    await act(async () => { reads[0].fail({ code: 'permission-denied', message: 'no' }); });
+    expect(result.current.live).toEqual({ status: 'denied' });
+    await act(async () => { vi.advanceTimersByTime(60_000); });
+    expect(reads).toHaveLength(1);
+    unmount();
+    const second = renderHook(() => usePolledCollection(db, 'd', 10_000));
+    await answer(1, []);
+    second.unmount();
+    await act(async () => { vi.advanceTimersByTime(60_000); });
+    expect(reads).toHaveLength(2);
   });
 });

@@ -13,8 +13,12 @@ The forecast (docs/kpis.md, "Cash"):
   drift for the balance: the balance after h weeks is the opening balance plus h times the mean;
 - the interval is the ~95% band of that walk: +- 1.96 x s x sqrt(h), s the sample standard
   deviation of the weekly flows (at least `MIN_HISTORY_WEEKS` weeks, else no interval);
-- burn is the mean weekly net outflow (the opposite of a negative mean flow; 0 when cash grows), and
-  runway the weeks until the forecast balance reaches zero (None when it never does).
+- burn and runway (`CashRunway`, the one definition every screen, document and report reads):
+  burn is the average weekly net outflow the forecast projects over its 13 weeks, quoted per month
+  as that 13-week outflow / 3 (13 weeks are a quarter); runway is the cash on hand over the monthly
+  burn, in months rounded down to a tenth. A forecast that is net positive (cash grows or holds) is
+  "not burning": burn 0 and no runway, never a number of months. No complete week of dated cash
+  movements: no forecast, neither burn nor runway.
 Everything is exact: integer minor units, Decimal arithmetic, half to even at the minor unit.
 """
 
@@ -69,6 +73,72 @@ def cash_balance(documents: Iterable[Mapping[str, Any]], accounts: Mapping[str, 
     return total
 
 
+BURNING = "burning"
+NOT_BURNING = "not_burning"
+NO_HISTORY = "no_history"
+NO_CASH_ACCOUNTS = "no_cash_accounts"
+WEEKS_PER_QUARTER = 13
+MONTHS_PER_QUARTER = 3
+RUNWAY_QUANTUM = Decimal("0.1")
+RUNWAY_DEFINITION = (
+    "burn: the average weekly net cash outflow of the 13-week cash forecast, per month = 13-week outflow / 3; "
+    "runway: cash on hand / monthly burn, in months rounded down to a tenth; "
+    "none when the forecast is net positive (not burning)"
+)
+
+
+@dataclass(frozen=True)
+class CashRunway:
+    """Burn and runway of the 13-week cash forecast: the one definition of both (docs/kpis.md, "Burn and runway").
+
+    `status` is `burning`, `not_burning` (the forecast holds or grows the cash: burn 0, no runway),
+    `no_history` (no complete week of dated cash movements yet) or `no_cash_accounts` (the chart
+    tags no account `cash`); runway is given only when burning.
+    """
+
+    status: str
+    as_of: date | None
+    cash_minor: int | None
+    burn_weekly_minor: int | None
+    burn_monthly_minor: int | None
+    runway_weeks: int | None
+    runway_months: Decimal | None
+
+    def as_document(self) -> dict[str, Any]:
+        """Stored as is in `trends/cash__forecast.runway` and `kpis/current.cash` (runway months as text: exact)."""
+        return {
+            "status": self.status,
+            "as_of": None if self.as_of is None else self.as_of.isoformat(),
+            "cash_minor": self.cash_minor,
+            "burn_weekly_minor": self.burn_weekly_minor,
+            "burn_monthly_minor": self.burn_monthly_minor,
+            "runway_weeks": self.runway_weeks,
+            "runway_months": None if self.runway_months is None else str(self.runway_months),
+            "definition": RUNWAY_DEFINITION,
+        }
+
+
+NO_RUNWAY = CashRunway(NO_CASH_ACCOUNTS, None, None, None, None, None, None)
+
+
+def cash_runway(mean_weekly_flow: Decimal | None, cash_minor: int, as_of: date) -> CashRunway:
+    """Burn and runway from the forecast's weekly net flow (exact) and the cash on hand.
+
+    The forecast projects the same flow for each of its 13 weeks, so its average weekly outflow is
+    the opposite of that flow. Cash at or below zero while burning is a runway of 0.
+    """
+    if mean_weekly_flow is None:
+        return CashRunway(NO_HISTORY, as_of, cash_minor, None, None, None, None)
+    if mean_weekly_flow >= 0:
+        return CashRunway(NOT_BURNING, as_of, cash_minor, 0, 0, None, None)
+    weekly = -mean_weekly_flow
+    monthly = weekly * WEEKS_PER_QUARTER / MONTHS_PER_QUARTER
+    cash = Decimal(max(cash_minor, 0))
+    weeks = int((cash / weekly).to_integral_value(rounding=ROUND_FLOOR))
+    months = (cash / monthly).quantize(RUNWAY_QUANTUM, rounding=ROUND_FLOOR)
+    return CashRunway(BURNING, as_of, cash_minor, _minor(weekly), _minor(monthly), weeks, months)
+
+
 @dataclass(frozen=True)
 class WeekForecast:
     """One forecast week: its ISO week, Monday, expected net flow, and the balance with its interval."""
@@ -91,8 +161,15 @@ class CashForecast:
     mean_weekly_flow_minor: int | None
     stdev_weekly_flow_minor: int | None
     weeks: tuple[WeekForecast, ...]
-    burn_weekly_minor: int | None
-    runway_weeks: int | None
+    runway: CashRunway
+
+    @property
+    def burn_weekly_minor(self) -> int | None:
+        return self.runway.burn_weekly_minor
+
+    @property
+    def runway_weeks(self) -> int | None:
+        return self.runway.runway_weeks
 
     def as_document(self) -> dict[str, Any]:
         """The forecast as stored (cash/forecast) and shown."""
@@ -116,6 +193,7 @@ class CashForecast:
             ],
             "burn_weekly_minor": self.burn_weekly_minor,
             "runway_weeks": self.runway_weeks,
+            "runway": self.runway.as_document(),
         }
 
 
@@ -159,7 +237,6 @@ def forecast_cash(
     # The week in progress is partial: the forecast covers the weeks after it.
     start = week_start(as_of) + timedelta(weeks=1)
     forecast: list[WeekForecast] = []
-    runway = None
     for ahead in range(1, weeks + 1):
         monday = start + timedelta(weeks=ahead - 1)
         expected = Decimal(opening_balance_minor) + (mean or 0) * ahead
@@ -174,9 +251,6 @@ def forecast_cash(
                 None if band is None else _minor(expected + band),
             )
         )
-    burn = None if mean is None else _minor(max(Decimal(0), -mean))
-    if mean is not None and mean < 0 and opening_balance_minor > 0:
-        runway = int((Decimal(opening_balance_minor) / -mean).to_integral_value(rounding=ROUND_FLOOR))
     return CashForecast(
         as_of,
         opening_balance_minor,
@@ -184,6 +258,42 @@ def forecast_cash(
         None if mean is None else _minor(mean),
         None if stdev is None else _minor(stdev),
         tuple(forecast),
-        burn,
-        runway,
+        cash_runway(mean, opening_balance_minor, as_of),
     )
+
+
+# The library's burn and runway metrics (finance_core.metric_library): their current value everywhere
+# is the forecast's, so a screen, a report and the KPI document never show two runways.
+FORECAST_KPIS = ("net_burn", "runway_months")
+
+
+def forecast_kpis(runway: Mapping[str, Any], metric_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """KPI entries (the fields of `kpis/current.kpis`) of the forecast's burn and runway, for those of
+    `FORECAST_KPIS` among `metric_ids`.
+
+    `runway` is `CashRunway.as_document()`. They have no previous month, budget or monthly series: the
+    forecast is live, not a month's figure. The runway's value is its months as exact text turned into
+    a Decimal; None when not burning (the status says why).
+    """
+    months = runway.get("runway_months")
+    values: dict[str, Any] = {
+        "net_burn": runway.get("burn_monthly_minor"),
+        "runway_months": None if months is None else Decimal(str(months)),
+    }
+    return {
+        metric_id: {
+            "value": values[metric_id],
+            "previous": None,
+            "change": None,
+            "change_pct": None,
+            "budget": None,
+            "vs_budget_pct": None,
+            "series": [],
+            "defined": True,
+            "basis": "cash_forecast",
+            "status": runway.get("status", NO_CASH_ACCOUNTS),
+            "as_of": runway.get("as_of"),
+        }
+        for metric_id in metric_ids
+        if metric_id in FORECAST_KPIS
+    }

@@ -69,3 +69,15 @@ def wait_before_computing(state: DebounceState, now: datetime, window: timedelta
     if state.computed_at is None:
         return 0.0
     return max(0.0, (state.computed_at + window - now).total_seconds())
+
+
+def hold_seconds(last_written_at: datetime | None, read_at: datetime | None, interval: timedelta) -> float:
+    """Seconds a document read at `read_at` must still wait before it is rewritten (0: write now).
+
+    A document dashboards listen to costs every listener one read per write, so its writers keep
+    `interval` between two writes (docs/performance.md, "1,000 live dashboards"). Both times are the
+    database's own (a snapshot's update and read times): no clock of a function is compared.
+    """
+    if last_written_at is None or read_at is None or interval <= timedelta(0):
+        return 0.0
+    return max(0.0, (last_written_at + interval - read_at).total_seconds())

@@ -6,7 +6,8 @@ import { dailyByType, dayRange, isoDay, isoWeek, weekStart, weeklyTotals, yearTo
 import { formatMoney, minorToChart } from '../lib/money';
 import { periodInProgress, periodLabel, periodRange } from '../lib/periods';
 import { orgPath, useSession } from '../lib/session';
-import { METRIC_LABELS, type AggregateDoc } from '../lib/types';
+import { runwayTexts } from '../lib/runway';
+import { METRIC_LABELS, type AggregateDoc, type CashRunway } from '../lib/types';
 import { SeriesChart } from './SeriesChart';
 import { LiveView } from './States';
 
@@ -106,6 +107,7 @@ interface CashDoc {
   history: { week: string; flow_minor: number }[];
   weeks: { week: string; week_start: string; flow_minor: number; balance_minor: number; lower_minor: number | null; upper_minor: number | null }[];
   burn_weekly_minor: number | null; runway_weeks: number | null; mean_weekly_flow_minor: number | null;
+  runway?: CashRunway;
 }
 
 /** Daily net cash flow of the cash-tagged accounts and the 13-week cash forecast (trends/cash__forecast). */
@@ -136,8 +138,8 @@ export function CashSection() {
                            ]} />
               <p className="trend-facts" data-testid="cash-facts">
                 Cash {formatMoney(doc.balance_minor, currency)}; burn{' '}
-                <strong data-testid="cash-burn">{doc.burn_weekly_minor === null ? 'n/a' : `${formatMoney(doc.burn_weekly_minor, currency)} a week`}</strong>;
-                runway <strong data-testid="cash-runway">{doc.runway_weeks === null ? 'not burning' : `${doc.runway_weeks} weeks`}</strong>
+                <strong data-testid="cash-burn">{doc.runway?.status === 'burning' ? `${formatMoney(doc.burn_weekly_minor, currency)} a week (${runwayTexts(doc.runway, currency).burn})` : runwayTexts(doc.runway, currency).burn}</strong>;
+                runway <strong data-testid="cash-runway">{doc.runway?.status === 'burning' ? `${doc.runway_weeks} weeks (${runwayTexts(doc.runway, currency).runway})` : runwayTexts(doc.runway, currency).runway}</strong>
                 {' '}(fitted on {doc.history.length} complete weeks to {doc.as_of}). Method: {doc.method}.
               </p>
             </>

@@ -5,6 +5,7 @@ import { dataOf, useQuery, type Live } from '../hooks/live';
 import { callApi, failure } from '../lib/api';
 import { changeTone, formatMetric, formatMetricChange, type MetricDescription, type MetricUnit } from '../lib/metrics';
 import { addMonths, comparable, periodInProgress, periodLabel, periodProgress, periodState, toDate } from '../lib/periods';
+import { runwayTexts } from '../lib/runway';
 import { orgPath, useSession } from '../lib/session';
 import type { KpisDoc, MetricDefinitionDoc } from '../lib/types';
 import { Sparkline } from './Charts';
@@ -30,6 +31,22 @@ export function DefinedKpis({ live }: { live: Live<KpisDoc & { id: string }> }) 
           // The month in progress (docs/kpis.md): a flow against the previous month pro-rated by
           // days; a metric mixing the partial month with balances or windows (runway, cash
           // position, growth) shows the last complete month instead.
+          if (kpi.basis === 'cash_forecast') {
+            // Burn and runway are the cash forecast's (docs/kpis.md), the same as the headline cards.
+            const texts = runwayTexts(doc.cash, doc.currency);
+            const burning = doc.cash?.status === 'burning';
+            return (
+              <li key={metric} className="kpi-card" data-kpi={metric} data-unit={about.unit} data-basis="cash_forecast">
+                <h3 title={doc.cash?.definition}>{about.label}</h3>
+                <p className="kpi-value" data-testid={`defined-kpi-value-${metric}`}>
+                  {burning ? formatMetric(kpi.value, about.unit, metric === 'runway_months' ? 1 : about.decimals, doc.currency)
+                    : metric === 'runway_months' ? texts.runway : texts.burn}
+                </p>
+                <p className="kpi-change neutral" data-testid={`defined-kpi-change-${metric}`} data-tone="neutral"
+                   data-compared="cash_forecast">{texts.note}</p>
+              </li>
+            );
+          }
           const partial = periodState(doc.period, inProgress) === 'in-progress';
           const kind = comparable(metric, about.unit, about.expression);
           const progress = periodProgress(doc.period, inProgress);

@@ -2,7 +2,8 @@ import type { Live } from '../hooks/live';
 import { formatMoney, formatPercent } from '../lib/money';
 import { periodLabel, periodProgress, periodState, toDate } from '../lib/periods';
 import { orgPath, useSession } from '../lib/session';
-import { METRIC_LABELS, type Kpi, type KpisDoc } from '../lib/types';
+import { runwayTexts } from '../lib/runway';
+import { METRIC_LABELS, type CashRunway, type Kpi, type KpisDoc } from '../lib/types';
 import { isPercentMetric, metricHigherIsFavourable, verdict } from '../lib/variance';
 import { Sparkline } from './Charts';
 import { CommentButton } from './Comments';
@@ -59,6 +60,23 @@ function KpiCard({ metric, kpi, currency, period, inProgress, onDrill }: {
   );
 }
 
+/** Net burn and runway: the 13-week cash forecast's, as kpis/current carries them (docs/kpis.md, "Burn and runway"). */
+function CashRunwayCards({ cash, currency }: { cash: CashRunway | undefined; currency: string }) {
+  const texts = runwayTexts(cash, currency);
+  const status = cash?.status ?? 'no_cash_accounts';
+  return (
+    <>
+      {([['net_burn', 'Net burn', texts.burn], ['runway_months', 'Runway', texts.runway]] as const).map(([id, label, shown]) => (
+        <li key={id} className="kpi-card" data-kpi={id} data-status={status}>
+          <h3>{label}</h3>
+          <p className="kpi-value" data-testid={`kpi-value-${id}`} data-filled={status === 'burning' || status === 'not_burning'}>{shown}</p>
+          <p className="kpi-change" data-testid={`kpi-basis-${id}`}>{texts.note}</p>
+        </li>
+      ))}
+    </>
+  );
+}
+
 /** `live`: kpis/current, listened to by the org's page as soon as it opens. */
 export function KpiCards({ inProgress, live, onDrill }: {
   inProgress: string; live: Live<KpisDoc & { id: string }>; onDrill?: (metric: string, period: string) => void;
@@ -85,6 +103,7 @@ export function KpiCards({ inProgress, live, onDrill }: {
               <KpiCard key={metric} metric={metric} kpi={doc.kpis?.[metric]} currency={doc.currency} period={doc.period}
                        inProgress={inProgress} onDrill={onDrill} />
             ))}
+            <CashRunwayCards cash={doc.cash} currency={doc.currency} />
           </ul>
         )}
       </LiveView>

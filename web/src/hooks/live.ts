@@ -1,11 +1,11 @@
-// Live Firestore listeners as React state. Every view reads through these two hooks, so loading,
+// Live Firestore listeners as React state. Every view reads through these hooks, so loading,
 // empty, error and "access removed" look the same everywhere.
 
 import {
-  doc, onSnapshot, query as buildQuery, collection, collectionGroup, type DocumentData, type Firestore, type FirestoreError,
-  type QueryConstraint,
+  doc, getDocs, onSnapshot, query as buildQuery, collection, collectionGroup, type DocumentData, type Firestore,
+  type FirestoreError, type QueryConstraint,
 } from 'firebase/firestore';
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 
 export type Live<T> =
   | { status: 'loading' }
@@ -60,6 +60,82 @@ export function useQuery<T = DocumentData>(db: Firestore, path: string | null, c
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [db, path, key, group]);
   return path ? state : { status: 'loading' };
+}
+
+/** A collection read now and then, with the time of its last answer and a way to read it again at once. */
+export interface Polled<T> {
+  live: Live<T>;
+  /** Date.now() of the last answer (null before the first). */
+  readAt: number | null;
+  /** Read again now (a person's click): the next timed read comes `intervalMs` after it. */
+  refresh: () => void;
+}
+
+/**
+ * The documents of the collection at `path`, read with getDocs at most every `intervalMs` while the
+ * page is visible: at once on mount, then `intervalMs` after each read, paused while the page is
+ * hidden and resumed when it shows again (at once if a read is due). For figures that move with
+ * every event: a listener pays one read per change, a poll one read per document per interval
+ * (docs/dashboard-clients.md, "What a dashboard costs in reads").
+ */
+export function usePolledCollection<T = DocumentData>(db: Firestore, path: string | null,
+                                                      intervalMs: number): Polled<(T & { id: string; path: string })[]> {
+  const [state, setState] = useState<Live<(T & { id: string; path: string })[]>>({ status: 'loading' });
+  const [readAt, setReadAt] = useState<number | null>(null);
+  const readNow = useRef<() => void>(() => undefined);
+  useEffect(() => {
+    if (!path) return undefined;
+    setState({ status: 'loading' });
+    setReadAt(null);
+    let stopped = false;
+    let reading = false;
+    let last = -Infinity;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const hidden = () => typeof document !== 'undefined' && document.visibilityState === 'hidden';
+    const schedule = () => {
+      clearTimeout(timer);
+      if (stopped || reading || hidden()) return;
+      timer = setTimeout(read, Math.max(0, last + intervalMs - Date.now()));
+    };
+    const read = () => {
+      clearTimeout(timer);
+      if (stopped || reading) return;
+      reading = true;
+      last = Date.now();
+      getDocs(collection(db, path)).then(
+        (snap) => {
+          if (stopped) return;
+          setState({
+            status: 'ready',
+            data: snap.docs.map((d) => ({ id: d.id, path: d.ref.path, ...(d.data({ serverTimestamps: 'estimate' }) as T) })),
+            receivedAt: performance.now(),
+          });
+          setReadAt(Date.now());
+        },
+        (error: FirestoreError) => {
+          if (stopped) return;
+          setState(describeError(error));
+          // Access removed: further reads would be refused too.
+          if (error.code === 'permission-denied') stopped = true;
+        },
+      ).finally(() => {
+        reading = false;
+        schedule();
+      });
+    };
+    const onVisibility = () => (hidden() ? clearTimeout(timer) : schedule());
+    readNow.current = read;
+    read();
+    document.addEventListener('visibilitychange', onVisibility);
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+      document.removeEventListener('visibilitychange', onVisibility);
+      readNow.current = () => undefined;
+    };
+  }, [db, path, intervalMs]);
+  const refresh = useCallback(() => readNow.current(), []);
+  return { live: path ? state : { status: 'loading' }, readAt, refresh };
 }
 
 export function dataOf<T>(live: Live<T>): T | undefined {

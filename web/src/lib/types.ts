@@ -39,12 +39,31 @@ export interface Kpi {
   series: { period: string; value: number | null }[];
   /** True for the org's own metric definitions (metric_definitions), absent on the built-in ones. */
   defined?: boolean;
+  /** 'cash_forecast' on burn and runway (net_burn, runway_months): the live 13-week forecast's, not a month's. */
+  basis?: 'cash_forecast';
+  status?: CashRunway['status'];
+  as_of?: string | null;
+}
+
+/** Burn and runway of the 13-week cash forecast, as the backend computed them (finance_core.cash.CashRunway):
+ * `kpis/current.cash` and `trends/cash__forecast.runway`. Shown as they are: no formula of its own here. */
+export interface CashRunway {
+  status: 'burning' | 'not_burning' | 'no_history' | 'no_cash_accounts';
+  as_of: string | null;
+  cash_minor: number | null;
+  burn_weekly_minor: number | null;
+  burn_monthly_minor: number | null;
+  runway_weeks: number | null;
+  /** Exact text with one decimal ("4.8"), null unless burning. */
+  runway_months: string | null;
+  definition: string;
 }
 
 export interface KpisDoc {
   period: string; previous_period: string; currency: string; kpis: Record<string, Kpi>; comment_count?: number;
   /** How to show each metric beyond the headline ones: label, unit, direction, decimals, expression. */
   definitions?: Record<string, MetricDescription>;
+  cash?: CashRunway;
 }
 
 /** organizations/{org}/metric_definitions/{id}: written by admins, answered by the backend (status, error). */
