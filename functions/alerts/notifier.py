@@ -184,8 +184,9 @@ class Notifier:
 
     def sweep(self, org_id: str | None = None, fail_on_error: bool = False) -> list[SentNotification]:
         """Scheduled work, of every org (or one): alerts left out of their group, groups that are due,
-        stuck deliveries, the history outbox. One org's failure is logged and never stops the others;
-        with `fail_on_error` the run raises SweepFailed at the end when any org failed."""
+        held repeat firings that are due, stuck deliveries, the history outbox. One org's failure is
+        logged and never stops the others; with `fail_on_error` the run raises SweepFailed at the end
+        when any org failed."""
         report = OrgSweep("alert_notifications", skip_failed_orgs=False)
         now = self._clock()
         sent: list[SentNotification] = []
@@ -206,6 +207,18 @@ class Notifier:
         for org, key, labels in self._store.due_groups(self._clock(), org_id):
             policy = settings_of(org).for_severity(labels.get("severity", "warning"))
             sent += self._isolated(report, org, f"flushing group {key}", self._flush, org, key, policy)
+        # The trailing write of repeat firings held beside their alerts (alert_policy.REPEAT_WRITE_INTERVAL):
+        # a rule that stopped being evaluated still shows its exact count within a sweep.
+        for org, alert_id in self._store.due_repeats(now, org_id):
+            self._isolated(
+                report,
+                org,
+                f"writing the held repeats of alert {alert_id}",
+                self._store.write_held_repeats,
+                org,
+                alert_id,
+                now,
+            )
         for org, notification in self._store.stuck_notifications(self._clock(), org_id):
             sent += self._isolated(report, org, "re-sending a notification", self._resend, org, notification)
         for org in self._store.orgs_with_unsent_history(self._clock(), org_id):

@@ -22,6 +22,7 @@ from finance_core.alert_policy import (
     EscalationDecision,
     FlushDecision,
     GroupState,
+    HeldRepeats,
     NotificationPolicy,
     OrgBudget,
     Transition,
@@ -29,8 +30,13 @@ from finance_core.alert_policy import (
     alert_state_from_document,
     apply_evaluation,
     enqueue,
+    held_document,
+    held_from_document,
+    hold,
+    holds_repeat,
     plan_escalation,
     plan_flush,
+    with_held,
 )
 from finance_core.alert_rules import AlertRule, Escalation, RuleEvaluation
 from google.cloud import firestore
@@ -42,6 +48,9 @@ log = logging.getLogger(__name__)
 
 RULES = "alert_rules"
 ALERTS = "alerts"
+# Repeat firings held beside each alert (finance_core.alert_policy.HeldRepeats): a collection of
+# its own, so the dashboards' queries on `alerts` never see (nor pay for) their writes.
+REPEATS = "alert_repeats"
 GROUPS = "alert_groups"
 NOTIFICATIONS = "alert_notifications"
 CHANNELS = "notification_channels"
@@ -123,6 +132,10 @@ class EscalationClaim:
     rows: Sequence[dict[str, Any]] = ()
 
 
+# What a held repeat keeps of its evaluation besides the state, for the write that takes it.
+_EVALUATED_FIELDS = ("current_value", "threshold", "details", "target", "channels", "escalation")
+
+
 def _group_state(group_key: str, document: Mapping[str, Any] | None) -> GroupState:
     document = document or {}
     return GroupState(
@@ -149,6 +162,10 @@ class AlertStore:
     def alert_ref(self, org_id: str, alert_id: str) -> firestore.DocumentReference:
         """organizations/{org}/alerts/{alert_id}."""
         return self._ref(org_id, f"{ALERTS}/{alert_id}")
+
+    def repeats_ref(self, org_id: str, alert_id: str) -> firestore.DocumentReference:
+        """organizations/{org}/alert_repeats/{alert_id}: the repeat firings not yet on the alert document."""
+        return self._ref(org_id, f"{REPEATS}/{alert_id}")
 
     def group_ref(self, org_id: str, group_key: str) -> firestore.DocumentReference:
         """organizations/{org}/alert_groups/{group_key}."""
@@ -226,6 +243,11 @@ class AlertStore:
             if doc.get("claimed_at") is not None and now - doc["claimed_at"] >= STUCK_AFTER
         ]
 
+    def due_repeats(self, now: datetime, org_id: str | None = None) -> list[tuple[str, str]]:
+        """(org id, alert id) of every alert whose held repeat firings are due on its document."""
+        query = self._scoped(REPEATS, org_id).where(filter=FieldFilter("due_at", "<=", now))
+        return [(org, snap.id) for org, snap in self._found(query, "listing held alert repeats")]
+
     def orgs_with_unsent_history(self, now: datetime, org_id: str | None = None, limit: int = 500) -> set[str]:
         """Orgs whose alert history outbox holds rows BigQuery does not have yet."""
         query = self._scoped(OUTBOX, org_id).where(filter=FieldFilter("created_at", "<=", now)).limit(limit)
@@ -245,21 +267,28 @@ class AlertStore:
     ) -> AppliedEvaluation:
         """Apply one evaluation to its alert, idempotent on change_id, with an optimistic compare-and-set.
 
-        Read the alert, decide (alert_policy.apply_evaluation), then write it and its history row
-        in one batch that only commits if the alert is unchanged since the read (update-time
-        precondition; create-if-absent for a new alert); a lost race reads again. A hot alert
+        Read the alert and its held repeats, decide (alert_policy.apply_evaluation on the alert as if
+        every held repeat were written), then write in one batch that only commits if what was read
+        is unchanged (update-time precondition; create-if-absent): a repeat firing within
+        REPEAT_WRITE_INTERVAL of the alert's last count move goes to `alert_repeats/{id}` only; any
+        other transition writes the alert document with every held repeat folded in and resets the
+        held document. Every write of either stages the history row and touches the held document,
+        so two evaluations racing on one alert always collide there and one reads again. A hot alert
         (a forecast re-evaluated by every change of a bulk load) makes Firestore's lock-based
         transactions time out under parallel writers; this stays live, as the aggregates' fold does.
         """
         ref = self.alert_ref(org_id, evaluation.fingerprint)
+        repeats_ref = self.repeats_ref(org_id, evaluation.fingerprint)
 
         def attempt() -> AppliedEvaluation:
             with map_exceptions(f"reading alert {evaluation.fingerprint}"):
-                snap = ref.get()
+                found = {s.reference.path: s for s in self._db.get_all([ref, repeats_ref])}
+            snap, repeats_snap = found[ref.path], found[repeats_ref.path]
             document = snap.to_dict() if snap.exists else None
-            state = readable_state(document)
+            written = readable_state(document)
+            held = held_from_document(repeats_snap.to_dict() if repeats_snap.exists else None)
             decision = apply_evaluation(
-                state,
+                with_held(written, held),
                 evaluation,
                 change_id=change_id,
                 now=now,
@@ -271,22 +300,17 @@ class AlertStore:
                 still_open = decision.state is not None and decision.state.is_open
                 return AppliedEvaluation(decision, None, pending and still_open)
             new = decision.state
-            body = alert_document(new)
-            body.update(
-                {
-                    "alert_id": new.fingerprint,
-                    "org_id": org_id,
-                    "target": rule.target.model_dump(mode="json", exclude_none=True),
-                    "current_value": stored_number(evaluation.current_value),
-                    "threshold": stored_number(evaluation.threshold),
-                    "details": dict(evaluation.details) if evaluation.details else None,
-                    "channels": list(rule.channels),
-                    # A copy of the rule's escalation lets the escalation sweep skip alerts that never
-                    # escalate without reading their rules (it re-reads the rule before escalating).
-                    "escalation": rule.escalation.model_dump(mode="json") if rule.escalation else None,
-                    "updated_at": now,
-                }
+            row = state_change_row(
+                org_id, new, decision.transition.value, change_id, now, evaluation.current_value, evaluation.threshold
             )
+            batch = self._db.batch()
+            if written is not None and holds_repeat(written, decision, now):
+                body = {**held_document(hold(written, new)), **self._evaluated_fields(org_id, rule, evaluation, now)}
+                conditional_put(self._db, batch, repeats_ref, repeats_snap, body)
+                self.history.stage(batch, org_id, row)
+                commit_or_lose_race(batch, f"holding a repeat of alert {evaluation.fingerprint}")
+                return AppliedEvaluation(decision, row, False)
+            body = {**alert_document(new), **self._evaluated_fields(org_id, rule, evaluation, now)}
             if decision.notify and rule.channels:
                 # Cleared by the flush that puts the alert into its group; until then the alert
                 # is re-enqueued by a redelivery or the scheduled sweep, so the decision survives a crash.
@@ -294,11 +318,10 @@ class AlertStore:
             if new.acknowledged_at is None:
                 # A fired-again alert is a new episode: whoever acknowledged the last one did not see it.
                 body.update({"acknowledged_by": None, "acknowledgement_logged_at": None})
-            row = state_change_row(
-                org_id, new, decision.transition.value, change_id, now, evaluation.current_value, evaluation.threshold
-            )
-            batch = self._db.batch()
             conditional_put(self._db, batch, ref, snap, body)
+            conditional_put(
+                self._db, batch, repeats_ref, repeats_snap, held_document(HeldRepeats(base_count=new.count))
+            )
             self.history.stage(batch, org_id, row)
             commit_or_lose_race(batch, f"writing alert {evaluation.fingerprint}")
             return AppliedEvaluation(decision, row, decision.notify and bool(rule.channels))
@@ -306,6 +329,65 @@ class AlertStore:
         return compare_and_set(
             attempt, CONTENDED_WRITE, what=f"applying an evaluation to alert {evaluation.fingerprint}"
         )
+
+    @staticmethod
+    def _evaluated_fields(org_id: str, rule: AlertRule, evaluation: RuleEvaluation, now: datetime) -> dict[str, Any]:
+        """The alert document's fields of the latest evaluation beside its state (held with a repeat)."""
+        return {
+            "alert_id": evaluation.fingerprint,
+            "org_id": org_id,
+            "target": rule.target.model_dump(mode="json", exclude_none=True),
+            "current_value": stored_number(evaluation.current_value),
+            "threshold": stored_number(evaluation.threshold),
+            "details": dict(evaluation.details) if evaluation.details else None,
+            "channels": list(rule.channels),
+            # A copy of the rule's escalation lets the escalation sweep skip alerts that never
+            # escalate without reading their rules (it re-reads the rule before escalating).
+            "escalation": rule.escalation.model_dump(mode="json") if rule.escalation else None,
+            "updated_at": now,
+        }
+
+    def write_held_repeats(self, org_id: str, alert_id: str, now: datetime) -> bool:
+        """The trailing write: move an alert's held repeats onto its document once due (False: nothing to do).
+
+        Idempotent: the held document is reset in the same batch, and a lost race reads again.
+        """
+        ref = self.alert_ref(org_id, alert_id)
+        repeats_ref = self.repeats_ref(org_id, alert_id)
+
+        def attempt() -> bool:
+            with map_exceptions(f"reading alert {alert_id}"):
+                found = {s.reference.path: s for s in self._db.get_all([ref, repeats_ref])}
+            snap, repeats_snap = found[ref.path], found[repeats_ref.path]
+            if not repeats_snap.exists:
+                return False
+            repeats_document = repeats_snap.to_dict() or {}
+            held = held_from_document(repeats_document)
+            written = readable_state(snap.to_dict() if snap.exists else None)
+            batch = self._db.batch()
+            if written is None or held is None or not held.applies_to(written):
+                # Nothing they add to any more (the alert resolved or was rewritten): stop listing them.
+                base = written.count if written is not None else 0
+                batch.update(
+                    repeats_ref,
+                    held_document(HeldRepeats(base_count=base)),
+                    option=self._db.write_option(last_update_time=repeats_snap.update_time),
+                )
+                commit_or_lose_race(batch, f"clearing the held repeats of alert {alert_id}")
+                return False
+            if held.due_at is not None and held.due_at > now:
+                return False
+            caught_up = with_held(written, held) or written
+            body = {**alert_document(caught_up), "updated_at": now}
+            body.update({k: repeats_document[k] for k in _EVALUATED_FIELDS if k in repeats_document})
+            conditional_put(self._db, batch, ref, snap, body)
+            conditional_put(
+                self._db, batch, repeats_ref, repeats_snap, held_document(HeldRepeats(base_count=caught_up.count))
+            )
+            commit_or_lose_race(batch, f"writing the held repeats of alert {alert_id}")
+            return True
+
+        return compare_and_set(attempt, CONTENDED_WRITE, what=f"writing the held repeats of alert {alert_id}")
 
     def log_acknowledgement(self, org_id: str, alert_id: str, now: datetime) -> dict[str, Any] | None:
         """Stage the history row of a client's acknowledgement once; returns the row (None if done already)."""

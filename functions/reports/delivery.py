@@ -19,7 +19,7 @@ from adapters.notification_channels.smtp import send_email
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from reports.email import pack_email
+from reports.email import pack_email, view_email
 from reports.schedules import ReportSchedule, ScheduleError, delivery_id, due_period, parse_schedule
 from reports.service import ReportService
 
@@ -240,6 +240,7 @@ class ScheduleRunner:
             "trigger": trigger,
             "report_id": key,
             "channel_id": schedule.channel_id or DIRECT_CHANNEL,
+            **({"view_id": schedule.view_id} if schedule.view_id else {}),
             **(extra or {}),
         }
         if not self.claim(org_id, key, body):
@@ -251,16 +252,22 @@ class ScheduleRunner:
             return self._record(
                 ref, org_id, key, "failed", str(exc), [DeliveryOutcome(body["channel_id"], errors=[str(exc)])]
             )
+        requester = f"schedule:{schedule_id}"
         outcome = self._service.run(
             org_id,
             key,
             period,
-            {"source": trigger, "schedule_id": schedule_id, "requested_by": f"schedule:{schedule_id}"},
+            {"source": trigger, "schedule_id": schedule_id, "requested_by": requester},
+            view_id=schedule.view_id,
+            requested_by=requester,
         )
         if outcome.status == "skipped":
             # The report exists from an earlier round of this delivery: build the message from it again.
             self._service.ref(org_id, key).update({"status": "queued", "lease_until": None})
-            outcome = self._service.run(org_id, key, period)
+            outcome = self._service.run(org_id, key, period, view_id=schedule.view_id, requested_by=requester)
+        if outcome.status == "succeeded" and outcome.view is not None and outcome.pdf is not None:
+            message = view_email(settings, outcome.view, outcome.pdf, self._dashboard_url())
+            return self._send(ref, org_id, key, body["channel_id"], settings, message)
         if outcome.status != "succeeded" or outcome.pack is None or outcome.pdf is None:
             error = outcome.error or {}
             status = (
@@ -269,7 +276,19 @@ class ScheduleRunner:
             return self._record(ref, org_id, key, status, error.get("message", "the report was not produced"), [])
         # The download links need the reader's ID token: the e-mail points at the dashboard instead.
         message = pack_email(settings, outcome.pack, outcome.pdf, outcome.chart_png, self._dashboard_url())
-        sent = deliver_with_retry(body["channel_id"], lambda: send_email(settings, message), **self._retry)
+        return self._send(ref, org_id, key, body["channel_id"], settings, message)
+
+    def _send(
+        self,
+        ref: firestore.DocumentReference,
+        org_id: str,
+        key: str,
+        channel_id: str,
+        settings: Any,
+        message: Any,
+    ) -> DeliveryResult:
+        """Send one message with the bounded retries and record the outcome."""
+        sent = deliver_with_retry(channel_id, lambda: send_email(settings, message), **self._retry)
         status = "delivered" if sent.delivered else "failed"
         return self._record(
             ref,

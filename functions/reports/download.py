@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,8 @@ from reports.service import REPORTS, ReportFiles
 log = logging.getLogger(__name__)
 
 MEMBER_ROLES = ("viewer", "editor", "admin")
+# Report ids: a request's (an identifier) or a schedule's delivery id ({schedule}__{period}[__close-{id}]).
+REPORT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}(__[A-Za-z0-9._-]{1,140}){0,2}$")
 VerifyToken = Callable[[str], Mapping[str, Any]]
 
 
@@ -73,6 +76,8 @@ class DownloadEndpoint:
         uid = caller
         for name, value in (("org_id", request.org_id), ("report_id", request.report_id)):
             problem = identifier_problem((value or "").strip(), name)
+            if name == "report_id" and REPORT_ID.match((value or "").strip()):
+                problem = None  # a scheduled report's id is its delivery's, which joins its parts with '__'
             if problem:
                 return _error(400, "invalid_request", f"{problem} (query parameters org_id, report_id and file)")
         org_id, report_id, file = request.org_id.strip(), request.report_id.strip(), (request.file or "").strip()  # type: ignore[union-attr]
@@ -90,6 +95,9 @@ class DownloadEndpoint:
         if not report.exists:
             return _error(404, "not_found", f"report {report_id!r} does not exist in {org_id!r}")
         document = report.to_dict() or {}
+        if (document.get("view") or {}).get("visibility") == "personal" and document.get("requested_by") != uid:
+            # A personal view's report is its owner's, as the view is: the same answer as no report.
+            return _error(404, "not_found", f"report {report_id!r} does not exist in {org_id!r}")
         if document.get("status") != "succeeded":
             error = (document.get("error") or {}).get("message")
             detail = f": {error}" if error else "; watch its document and download when status is 'succeeded'"

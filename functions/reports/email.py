@@ -12,6 +12,7 @@ from finance_core.export_text import one_line
 
 from reports import formatting
 from reports.pack import Pack
+from reports.view_pack import ViewReport
 
 
 def _kpi_text(pack: Pack) -> list[tuple[str, str, str]]:
@@ -74,4 +75,40 @@ def pack_email(
     message.add_attachment(
         pdf, maintype="application", subtype="pdf", filename=f"monthly-pack-{pack.org_id}-{pack.period}.pdf"
     )
+    return message
+
+
+def view_email(settings: SmtpSettings, report: ViewReport, pdf: bytes, report_url: str | None = None) -> EmailMessage:
+    """multipart/mixed: (text | HTML listing the view's widgets) + the view's PDF."""
+    subject = one_line(f"{report.org_name}: {report.view_name} {report.period}")
+    titles = [section.title for section in report.sections]
+    link = f" The workbook and CSV tables are in the dashboard: {report_url}" if report_url else ""
+    text = "\n".join(
+        [
+            f"{report.view_name} of {report.org_name} for {report.period} ({report.period_status}), "
+            f"amounts in {report.currency}.",
+            "",
+            *[f"- {title}" for title in titles],
+            *report.notes,
+            "",
+            f"The view's report is attached (PDF).{link}",
+        ]
+    )
+    items = "".join(f"<li>{html.escape(title)}</li>" for title in titles)
+    notes = "".join(f"<p style='color:#555'>{html.escape(note)}</p>" for note in report.notes)
+    body = (
+        "<html><body style='font-family:Arial,sans-serif;font-size:14px'>"
+        f"<h2 style='color:#1F4E79'>{html.escape(report.view_name)}: {report.period}</h2>"
+        f"<p>{html.escape(report.org_name)}, period {report.period} ({html.escape(report.period_status)}), "
+        f"amounts in {report.currency}.</p><ul>{items}</ul>{notes}"
+        "<p>The view's report is attached (PDF)."
+        + (
+            f" The workbook and CSV tables are in the <a href='{html.escape(report_url)}'>dashboard</a>."
+            if report_url
+            else ""
+        )
+        + "</p></body></html>"
+    )
+    message = build_message(settings, subject, text, body)
+    message.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"{report.stem}.pdf")
     return message

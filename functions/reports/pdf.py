@@ -70,6 +70,10 @@ def pdf_cell(kind: Kind, value: Any, currency: str, clip: int | None = None) -> 
     if kind == "time":
         return _when(value)
     if value is None:
+        return formatting.EMPTY if kind == "number" else ""
+    if kind == "number":
+        return str(value)
+    if value is None:
         return ""
     if kind == "entity":
         return entity_label(str(value))
@@ -97,14 +101,15 @@ def _numeric_from(columns: list[Column[Any]]) -> int:
     return texts[-1] + 1 if texts else 0
 
 
-class _Builder:
-    def __init__(self, pack: Pack, chart_png: bytes | None):
+class Paper:
+    """Styles and declared tables on paper, in one currency: the pack's and a view report's PDF share them."""
+
+    def __init__(self, currency: str):
         from reportlab.lib import colors
         from reportlab.lib.styles import ParagraphStyle
 
         _register_fonts()
-        self.pack = pack
-        self.chart_png = chart_png
+        self.currency = currency
         self.colors = colors
         self.h1 = ParagraphStyle("h1", fontName=FONT_BOLD, fontSize=17, leading=21, textColor=colors.HexColor(NAVY))
         self.h2 = ParagraphStyle(
@@ -138,8 +143,15 @@ class _Builder:
         """A declared table: its titles, its cells on paper, its widths."""
         columns = table.columns_in("sheet")
         rows = [[column.title for column in columns]]
-        rows += [_cells(row, columns, self.pack.currency) for row in table.rows]
+        rows += [_cells(row, columns, self.currency) for row in table.rows]
         return self.table(rows, _widths(columns), _numeric_from(columns), extra)
+
+
+class _Builder(Paper):
+    def __init__(self, pack: Pack, chart_png: bytes | None):
+        super().__init__(pack.currency)
+        self.pack = pack
+        self.chart_png = chart_png
 
     def statement(self, statement: Statement) -> list[Any]:
         from reportlab.platypus import Paragraph
@@ -171,7 +183,7 @@ class _Builder:
                     ("TEXTCOLOR", (flag_col, r), (flag_col, r), self.colors.HexColor(GOOD if line.favourable else BAD))
                 )
         return [
-            Paragraph(_escape(f"{statement.title} - {self.pack.period}"), self.h2),
+            Paragraph(escape(f"{statement.title} - {self.pack.period}"), self.h2),
             self.table(rows, _widths(columns), 2, extra),
         ]
 
@@ -198,9 +210,9 @@ class _Builder:
         pack = self.pack
         generated = pack.generated_at.strftime("%Y-%m-%d %H:%M UTC") if pack.generated_at else ""
         story: list[Any] = [
-            Paragraph(_escape(f"Monthly finance pack - {pack.org_name}"), self.h1),
+            Paragraph(escape(f"Monthly finance pack - {pack.org_name}"), self.h1),
             Paragraph(
-                _escape(
+                escape(
                     f"Period {pack.period} ({pack.period_status}) - amounts in {pack.currency} - generated {generated}"
                 ),
                 self.small,
@@ -234,11 +246,11 @@ class _Builder:
         story.append(self.declared(data_quality_table(pack)))
         if pack.notes:
             story += [Spacer(1, 0.3 * cm), Paragraph("Notes", self.h2)]
-            story += [Paragraph(_escape(note), self.small) for note in pack.notes]
+            story += [Paragraph(escape(note), self.small) for note in pack.notes]
         return story
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
+from finance_core.identifiers import identifier_problem
 from finance_core.periods import add_months, first_day, period_of
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -35,11 +36,16 @@ class ReportSchedule(BaseModel):
     days_after_month_end: int = Field(default=3, ge=0, le=28)
     channel_id: str | None = Field(default=None, description="An e-mail channel of notification_channels.")
     recipients: tuple[Annotated[str, Field(pattern=EMAIL)], ...] = Field(default=(), max_length=50)
+    view_id: str | None = Field(
+        default=None, description="A shared or ready-made view: its report is sent instead of the monthly pack."
+    )
 
     @model_validator(mode="after")
     def _someone(self) -> ReportSchedule:
         if not self.recipients and not self.channel_id:
             raise ValueError("a schedule needs recipients or an e-mail channel_id")
+        if self.view_id is not None and (problem := identifier_problem(self.view_id, "view_id")):
+            raise ValueError(problem)
         return self
 
 

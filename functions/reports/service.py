@@ -17,6 +17,8 @@ from google.cloud import firestore
 
 from reports.pack import Pack, ReportProblem, build_pack
 from reports.source import PackSource
+from reports.view_pack import ViewReport
+from reports.view_source import ViewSource
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,8 @@ class ReportOutcome:
     pdf: bytes | None = None
     chart_png: bytes | None = None
     files: list[dict[str, Any]] = field(default_factory=list)
+    view: ViewReport | None = None
+    """The view's report, when the report is of a view (then `pack` is None)."""
 
 
 def object_prefix(org_id: str, report_id: str) -> str:
@@ -83,6 +87,7 @@ class ReportService:
     ):
         self._db = db
         self._source = PackSource(db)
+        self._views = ViewSource(db)
         self._files = files
         self._download_url = download_url
         self._clock = clock
@@ -99,7 +104,7 @@ class ReportService:
         """organizations/{org}/reports/{report_id}."""
         return self._db.document(f"{org_path(org_id)}/{REPORTS}/{report_id}")
 
-    def claim(self, org_id: str, report_id: str, period: str, meta: dict[str, Any]) -> bool:
+    def claim(self, org_id: str, report_id: str, period: str, meta: dict[str, Any], view_id: str | None = None) -> bool:
         """Start the report once: False when it is finished or another live invocation runs it."""
         ref = self.ref(org_id, report_id)
         now = self._clock()
@@ -120,7 +125,8 @@ class ReportService:
                 "report_id": report_id,
                 "org_id": org_id,
                 "period": period,
-                "kind": "monthly_pack",
+                "kind": "view" if view_id else "monthly_pack",
+                **({"view_id": view_id} if view_id else {}),
                 "status": "running",
                 "attempts": attempts,
                 "started_at": now,
@@ -153,12 +159,24 @@ class ReportService:
                 {"progress": {"step": step, "percent": percent}, "updated_at": self._clock()}
             )
 
-    def run(self, org_id: str, report_id: str, period: str, meta: dict[str, Any] | None = None) -> ReportOutcome:
-        """Produce the report if nobody has; ReportProblem and crashes end as a failed report with the reason."""
-        if not self.claim(org_id, report_id, period, dict(meta or {})):
+    def run(
+        self,
+        org_id: str,
+        report_id: str,
+        period: str,
+        meta: dict[str, Any] | None = None,
+        view_id: str | None = None,
+        requested_by: str | None = None,
+    ) -> ReportOutcome:
+        """Produce the report (the pack, or the view's report) if nobody has; ReportProblem and crashes end as a
+        failed report with the reason. `requested_by` decides whether a personal view may be read."""
+        if not self.claim(org_id, report_id, period, dict(meta or {}), view_id):
             return ReportOutcome(report_id, "skipped")
         started = time.perf_counter()
         try:
+            if view_id:
+                who = requested_by or str((meta or {}).get("requested_by") or "")
+                return self._produce_view(org_id, report_id, period, view_id, who, started)
             return self._produce(org_id, report_id, period, started)
         except ReportProblem as problem:
             log.info("report %s of %s not produced: %s", report_id, org_id, problem.message)
@@ -189,6 +207,81 @@ class ReportService:
             )
         return ReportOutcome(report_id, "failed", error)
 
+    def _store(self, org_id: str, report_id: str, rendered: list[tuple[str, str, str, bytes]]) -> list[dict[str, Any]]:
+        """Upload the files under the report's prefix; their entries for the report document."""
+        prefix = object_prefix(org_id, report_id)
+        files = []
+        for name, title, content_type, data in rendered:
+            self._files.upload(prefix + name, data, content_type)
+            query = urllib.parse.urlencode({"org_id": org_id, "report_id": report_id, "file": name})
+            files.append(
+                {
+                    "name": name,
+                    "title": title,
+                    "format": name.rsplit(".", 1)[1],
+                    "content_type": content_type,
+                    "bytes": len(data),
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "path": prefix + name,
+                    "download_url": f"{self._download_url()}?{query}",
+                }
+            )
+        return files
+
+    def _produce_view(
+        self, org_id: str, report_id: str, period: str, view_id: str, requested_by: str, started: float
+    ) -> ReportOutcome:
+        """A view's report: its widgets' figures as the dashboard shows them, in the pack's PDF and workbook."""
+        from reports.tables import csv_rows, render_csv
+        from reports.view_pack import build_view_report
+        from reports.view_render import render_view_pdf, render_view_xlsx, section_chart_png
+
+        inputs = self._views.read(org_id, view_id, period, requested_by, self._clock())
+        report = build_view_report(inputs, self._views.period_status(org_id, period))
+        visibility = inputs.view.visibility
+        # The report document is listed to every member: a personal view's name stays its owner's.
+        self.ref(org_id, report_id).update(
+            {
+                "view": {
+                    "id": view_id,
+                    "visibility": visibility,
+                    "name": report.view_name if visibility == "shared" else None,
+                }
+            }
+        )
+        self._progress(org_id, report_id, "drawing the charts", 35)
+        charts = {
+            s.widget_id: png for s in report.sections if (png := section_chart_png(s, report.currency)) is not None
+        }
+        self._progress(org_id, report_id, "laying out the PDF", 55)
+        rendered: list[tuple[str, str, str, bytes]] = [
+            (f"{report.stem}.pdf", "PDF", PDF[1], render_view_pdf(report, charts))
+        ]
+        self._progress(org_id, report_id, "writing the workbook", 75)
+        rendered.append((f"{report.stem}.xlsx", "Excel workbook", XLSX[1], render_view_xlsx(report)))
+        for section in report.sections:
+            rows = csv_rows(section.table, report.currency)
+            rendered.append((f"{section.table.table_id}.csv", f"{section.title} (CSV)", CSV[1], render_csv(rows)))
+        self._progress(org_id, report_id, "storing the files", 85)
+        files = self._store(org_id, report_id, rendered)
+        elapsed_ms = int((time.perf_counter() - started) * 1000)
+        with map_exceptions(f"completing report {report_id}"):
+            self.ref(org_id, report_id).update(
+                {
+                    "status": "succeeded",
+                    "files": files,
+                    "summary": {"currency": report.currency, "widgets": len(report.sections)},
+                    "lease_until": None,
+                    "period_status": report.period_status,
+                    "notes": list(report.notes),
+                    "completed_at": self._clock(),
+                    "duration_ms": elapsed_ms,
+                    "progress": {"step": "done", "percent": 100},
+                }
+            )
+        log.info("view report %s of %s (%s) produced in %d ms", report_id, org_id, view_id, elapsed_ms)
+        return ReportOutcome(report_id, "succeeded", None, None, rendered[0][3], None, files, report)
+
     def _produce(self, org_id: str, report_id: str, period: str, started: float) -> ReportOutcome:
         from reports.charts import trend_chart_png
         from reports.pdf import render_pdf
@@ -207,23 +300,7 @@ class ReportService:
         for table_id, (title, rows) in table_builders(pack).items():
             rendered.append((f"{table_id}.csv", f"{title} (CSV)", CSV[1], render_csv(rows())))
         self._progress(org_id, report_id, "storing the files", 85)
-        prefix = object_prefix(org_id, report_id)
-        files = []
-        for name, title, content_type, data in rendered:
-            self._files.upload(prefix + name, data, content_type)
-            query = urllib.parse.urlencode({"org_id": org_id, "report_id": report_id, "file": name})
-            files.append(
-                {
-                    "name": name,
-                    "title": title,
-                    "format": name.rsplit(".", 1)[1],
-                    "content_type": content_type,
-                    "bytes": len(data),
-                    "sha256": hashlib.sha256(data).hexdigest(),
-                    "path": prefix + name,
-                    "download_url": f"{self._download_url()}?{query}",
-                }
-            )
+        files = self._store(org_id, report_id, rendered)
         summary = _summary(pack)
         elapsed_ms = int((time.perf_counter() - started) * 1000)
         with map_exceptions(f"completing report {report_id}"):

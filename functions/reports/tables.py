@@ -26,7 +26,8 @@ from reports import formatting
 from reports.pack import AlertRow, KpiRow, Line, Pack, Statement, TrendRow, VarianceRow
 
 Row = TypeVar("Row")
-Kind = Literal["text", "entity", "money", "percent", "points", "flag", "count", "time", "blank"]
+Kind = Literal["text", "entity", "money", "percent", "points", "flag", "count", "number", "time", "blank"]
+"""`number`: a decimal shown as it is (a ratio, days or months of an org's own metric)."""
 Medium = Literal["csv", "sheet"]
 """`csv`: the CSV files; `sheet`: what people read, the PDF and the workbook."""
 EVERYWHERE: frozenset[Medium] = frozenset({"csv", "sheet"})
@@ -228,7 +229,7 @@ def csv_cell(kind: Kind, value: Any, currency: str) -> Any:
         return ""
     if kind == "money":
         return formatting.plain_amount(value, currency)
-    if kind in ("percent", "points"):
+    if kind in ("percent", "points", "number"):
         return str(value)
     if kind == "flag":
         return str(bool(value)).lower()

@@ -21,6 +21,7 @@ from adapters.settings import (
     reports_download_url,
 )
 from adapters.sweeps import OrgSweep
+from finance_core.identifiers import identifier_problem
 from firebase_functions import firestore_fn, https_fn, options, scheduler_fn
 from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -81,13 +82,15 @@ def handle_request(org_id: str, request_id: str, request: dict) -> None:
         "requested_at": request.get("requested_at"),
     }
     service = report_service()
-    if not PERIOD.match(period):
+    view_id = request.get("view_id")
+    problem = None if PERIOD.match(period) else f"period {period!r} is not a fiscal month YYYY-MM"
+    if problem is None and view_id is not None:
+        problem = identifier_problem(view_id, "view_id")
+    if problem is not None:
         if service.claim(org_id, request_id, period, meta):
-            service.run_failed(
-                org_id, request_id, "invalid_request", f"period {period!r} is not a fiscal month YYYY-MM"
-            )
+            service.run_failed(org_id, request_id, "invalid_request", problem)
         return
-    service.run(org_id, request_id, period, meta)
+    service.run(org_id, request_id, period, meta, view_id=view_id, requested_by=str(request.get("requested_by") or ""))
 
 
 @functools.cache
@@ -171,7 +174,13 @@ def resume_stuck_reports() -> int:
         if document.get("source") != "request" or lease is None or lease > now:
             continue
         try:
-            service.run(snap.reference.path.split("/")[1], snap.id, str(document.get("period")))
+            service.run(
+                snap.reference.path.split("/")[1],
+                snap.id,
+                str(document.get("period")),
+                view_id=document.get("view_id"),
+                requested_by=str(document.get("requested_by") or ""),
+            )
             resumed += 1
         except Exception:  # noqa: BLE001 - logged; the next sweep tries again (at most MAX_ATTEMPTS)
             log.exception("resuming report %s failed", snap.reference.path)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import re
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from finance_core.export_text import spreadsheet_safe
 from finance_core.identifiers import CONSOLIDATED_ENTITY
@@ -25,6 +25,14 @@ from reports.tables import (
     trend_table,
     variance_table,
 )
+
+
+class Priced(Protocol):
+    """What a table's cells need of the report they belong to (a pack, or a view's report)."""
+
+    @property
+    def currency(self) -> str: ...
+
 
 HEADER_ROW = 3
 FIRST_LINE_ROW = HEADER_ROW + 1
@@ -173,7 +181,7 @@ def _write_amount(
 
 
 def _write_cell(
-    sheet: Any, fmt: _Formats, kind: Kind, value: Any, row: int, col: int, pack: Pack, strong: bool
+    sheet: Any, fmt: _Formats, kind: Kind, value: Any, row: int, col: int, pack: Priced, strong: bool
 ) -> None:
     """One cell of a declared column, in the format of its kind."""
     if value is None or kind == "blank":
@@ -188,6 +196,8 @@ def _write_cell(
         _text(sheet, row, col, formatting.favourability(value), fmt.good if value else fmt.bad)
     elif kind == "count":
         sheet.write_number(row, col, value, fmt.text)
+    elif kind == "number":
+        sheet.write_number(row, col, float(value), fmt.text)
     elif kind == "time":
         sheet.write_datetime(row, col, value.replace(tzinfo=None), fmt.date)
     else:
@@ -210,7 +220,7 @@ def _sum_formula(statement: Statement, line: Line, column: str, col: int, row_of
     return formula if len(formula) <= MAX_FORMULA_CHARS else None
 
 
-def _write_table(sheet: Any, fmt: _Formats, title: str, subtitle: str, table: Table[Any], pack: Pack) -> int:
+def _write_table(sheet: Any, fmt: _Formats, title: str, subtitle: str, table: Table[Any], pack: Priced) -> int:
     """A declared table under a title; returns the row after its last line."""
     columns: list[Column[Any]] = table.columns_in("sheet")
     _text(sheet, 0, 0, title, fmt.title)
@@ -227,7 +237,7 @@ def _write_table(sheet: Any, fmt: _Formats, title: str, subtitle: str, table: Ta
     return FIRST_LINE_ROW + len(table.rows)
 
 
-def _money(minor: int | None, pack: Pack) -> float | None:
+def _money(minor: int | None, pack: Priced) -> float | None:
     return None if minor is None else formatting.excel_value(int(minor), pack.currency)
 
 

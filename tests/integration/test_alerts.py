@@ -10,6 +10,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from finance_core.alert_policy import (
+    REPEAT_WRITE_INTERVAL,
+    AlertState,
+    alert_state_from_document,
+    held_from_document,
+    with_held,
+)
 from google.cloud import pubsub_v1
 
 from tests.alert_receivers import SmtpReceiver, WebhookReceiver
@@ -58,6 +65,22 @@ def alerts_of(db, org_id: str, *, markers: bool = False) -> list[dict[str, Any]]
     """The org's alerts (the marker's only when asked)."""
     docs = [s.to_dict() for s in db.collection(f"organizations/{org_id}/alerts").stream()]
     return [d for d in docs if markers or d.get("rule_id") != MARKER_RULE]
+
+
+def held_repeats(db, org_id: str, alert: dict[str, Any]) -> dict[str, Any]:
+    """The repeat firings held beside an alert (alert_repeats/{id}; empty before its first write)."""
+    return db.document(f"organizations/{org_id}/alert_repeats/{alert['fingerprint']}").get().to_dict() or {}
+
+
+def exact_state(db, org_id: str, alert: dict[str, Any]) -> AlertState:
+    """The alert with the repeat firings held beside it: its exact count and latest last_seen."""
+    written = alert_state_from_document(alert)
+    return with_held(written, held_from_document(held_repeats(db, org_id, alert))) or written
+
+
+def exact_count(db, org_id: str, alert: dict[str, Any]) -> int:
+    """Evaluations that found the alert's condition: its document's count plus the repeats held beside it."""
+    return exact_state(db, org_id, alert).count
 
 
 # The serial Firestore trigger and the emulator's 4 worker slots are shared by every test of the
@@ -159,8 +182,10 @@ def test_a_breach_raises_one_alert_that_counts_while_it_persists_and_resolves_wh
         wait_until(lambda: hook.delivered("/ops"), PIPELINE_WAIT, what="the notification")
 
         publish(stack, [expense(org_id, "s-2", "100.00")])  # still above: the same alert counts
-        [alert] = wait_alerts(db, org_id, lambda docs: docs[0]["count"] == 2, "count 2")
-        assert alert["last_seen"] > alert["first_seen"] and alert["current_value"] == 120000
+        # A repeat within REPEAT_WRITE_INTERVAL of the firing is held beside the alert, not written on it.
+        wait_until(lambda: exact_count(db, org_id, alert) == 2, PIPELINE_WAIT, what="count 2")
+        held = held_repeats(db, org_id, alert)
+        assert held["last_seen"] > alert["first_seen"] and held["current_value"] == 120000
 
         publish(stack, [expense(org_id, "s-1", "700.00", version=2)])  # back to 800.00: cleared
         [alert] = wait_alerts(db, org_id, lambda docs: docs[0]["status"] == "resolved", "resolution")
@@ -180,6 +205,35 @@ def test_a_breach_raises_one_alert_that_counts_while_it_persists_and_resolves_wh
     [latest] = bigquery_rows(stack, org_id, "alerts_latest")
     assert latest["status"] == "resolved" and latest["alert_id"] == alert["fingerprint"]
     assert not list(db.collection(f"organizations/{org_id}/alert_changes_outbox").stream())
+
+
+def test_an_alert_firing_again_within_a_minute_is_written_once_and_its_count_stays_exact(stack, db, org_id):
+    seed_org(db, org_id, rules=[rule("salaries-high", severity="warning", channels=())])
+    publish(stack, [expense(org_id, "s-0", "1100.00")])
+    [alert] = wait_alerts(db, org_id, lambda docs: docs[0]["count"] == 1, "the alert")
+    ref = db.document(f"organizations/{org_id}/alerts/{alert['fingerprint']}")
+    versions: list[dict[str, Any]] = []
+    watch = ref.on_snapshot(lambda snaps, changes, read_at: versions.extend(s.to_dict() for s in snaps if s.exists))
+    try:
+        for n in range(1, 4):  # three more breaching lines, each evaluated before the next is published
+            publish(stack, [expense(org_id, f"s-{n}", "10.00")])
+            wait_until(lambda n=n: exact_count(db, org_id, alert) == n + 1, PIPELINE_WAIT, what=f"repeat {n}")
+        last_repeat = exact_state(db, org_id, ref.get().to_dict()).last_seen
+        publish(stack, [expense(org_id, "s-0", "100.00", version=2)])  # 130.00 in all: cleared
+        resolved = wait_alerts(db, org_id, lambda docs: docs[0]["status"] == "resolved", "resolution")[0]
+        wait_until(lambda: versions and versions[-1]["status"] == "resolved", 60, what="the listener to see it")
+    finally:
+        watch.unsubscribe()
+    # The resolution is written at once, with every repeat held so far: the count is exact.
+    assert resolved["count"] == 4 and resolved["last_seen"] == last_repeat
+    assert held_repeats(db, org_id, resolved)["repeats"] == 0
+    # Between the firing and the resolution, the document's count moved at most once per interval
+    # (the machine may be slow enough for the repeats to span more than one): here, not at all.
+    moves = [v for v in versions if v["status"] == "active"]
+    for before, after in zip(moves, moves[1:], strict=False):
+        assert after["last_seen"] - before["last_seen"] >= REPEAT_WRITE_INTERVAL, (before, after)
+    if last_repeat - alert["last_seen"] < REPEAT_WRITE_INTERVAL:
+        assert [(v["count"], v["status"]) for v in versions] == [(1, "active"), (4, "resolved")]
 
 
 def test_a_redelivered_change_neither_counts_twice_nor_notifies_again(stack, db, org_id):

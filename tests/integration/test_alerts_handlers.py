@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,6 +23,7 @@ from tests.integration.test_alerts import (
     MARKER_RULE,
     add_channel,
     alerts_of,
+    exact_count,
     expense,
     marker_rule,
     rule,
@@ -152,7 +153,10 @@ def _marker_evaluated(stack, db, org_id: str, version: int) -> None:
         [expense(org_id, MARKER_RULE, f"{version}.00", version=version, entity=MARKER_ENTITY, account=MARKER_ACCOUNT)],
     )
     wait_until(
-        lambda: any(a["rule_id"] == MARKER_RULE and a["count"] >= version for a in alerts_of(db, org_id, markers=True)),
+        lambda: any(
+            a["rule_id"] == MARKER_RULE and exact_count(db, org_id, a) >= version
+            for a in alerts_of(db, org_id, markers=True)
+        ),
         300,
         what=f"version {version} of the marker line to be evaluated",
     )
@@ -231,5 +235,52 @@ def test_parallel_evaluations_of_one_hot_alert_all_count_and_none_fails(stack, d
     [alert] = alerts_of(db, org_id)
     # Equal data times may arrive out of order: an evaluation older than the alert's is ignored.
     applied = [t for t in transitions if t != "unchanged"]
-    assert transitions.count("fired") == 1 and alert["count"] == len(applied)
+    assert transitions.count("fired") == 1 and exact_count(db, org_id, alert) == len(applied)
+    # Within a minute of the firing, the repeats are held beside the alert: its document was written once.
+    assert alert["count"] == 1
     assert len(_outbox(db, org_id)) == len(applied), "one history row per applied evaluation"
+
+
+def test_repeats_held_beside_an_alert_reach_it_by_the_next_write_or_the_sweep(stack, db, org_id):
+    """No evaluation after the repeats: the sweep writes them once due, exactly once."""
+    from finance_core.alert_policy import REPEAT_WRITE_INTERVAL
+    from finance_core.alert_rules import RuleContext, evaluate, parse_rule
+
+    seed_org(db, org_id, rules=[])
+    cash = parse_rule(
+        {
+            "rule_id": "cash-low",
+            "name": "Cash below 50,000",
+            "type": "absolute",
+            "target": {"account_id": "1000", "entity_id": "_all"},
+            "direction": "below",
+            "threshold_minor": 5_000_000,
+        }
+    )
+    _, _, store = _engine(db, FlakyBigQuery(down=False))
+    start = datetime.now(UTC)
+
+    def apply(change_id: str, seconds: float, value: int) -> str:
+        evaluation = evaluate(cash, RuleContext(period="2026-10", current_value=value))
+        at = start + timedelta(seconds=seconds)
+        return store.apply(org_id, cash, evaluation, change_id=change_id, now=at, observed_at=at).decision.transition
+
+    assert apply("c1", 0, 4_000_000) == "fired"
+    assert [apply(f"c{n}", n, 4_000_000 - n) for n in range(2, 6)] == ["updated"] * 4
+    assert apply("c5", 6, 1) == "unchanged", "a redelivered held repeat counts once"
+    [alert] = alerts_of(db, org_id)
+    assert alert["count"] == 1 and exact_count(db, org_id, alert) == 5
+    assert store.due_repeats(start + timedelta(seconds=59), org_id) == []
+    due = start + REPEAT_WRITE_INTERVAL
+    assert store.due_repeats(due, org_id) == [(org_id, alert["fingerprint"])]
+    # The scheduled sweep (its clock a minute on) takes them onto the alert document.
+    Notifier(store, ChannelSender(store.channel_documents, lambda name: "", dict), clock=lambda: due).sweep(org_id)
+    [alert] = alerts_of(db, org_id)
+    assert (alert["count"], alert["last_seen"], alert["current_value"]) == (5, start + timedelta(seconds=5), 3_999_995)
+    assert "39,999.95" in alert["description"]
+    assert exact_count(db, org_id, alert) == 5 and store.due_repeats(due, org_id) == []
+    assert store.write_held_repeats(org_id, alert["fingerprint"], due) is False, "nothing left to write"
+    # A repeat more than a minute after the document's last move is written at once.
+    assert apply("c6", 66, 4_000_000) == "updated"
+    [alert] = alerts_of(db, org_id)
+    assert alert["count"] == 6 and alert["last_seen"] == start + timedelta(seconds=66)

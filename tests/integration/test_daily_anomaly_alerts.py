@@ -23,6 +23,7 @@ from tests.integration.test_alerts import (
     PIPELINE_WAIT,
     alerts_of,
     change_messages,
+    exact_count,
     expense,
     marker_rule,
     wait_alerts,
@@ -62,7 +63,8 @@ def processed_after(stack, db, org_id: str, number: int) -> None:
     """A new marker line (the `number`th) evaluated: what was published before it has been too."""
 
     def marker_count() -> int:
-        return next((a["count"] for a in alerts_of(db, org_id, markers=True) if a["rule_id"] == MARKER_RULE), 0)
+        alerts = alerts_of(db, org_id, markers=True)
+        return next((exact_count(db, org_id, a) for a in alerts if a["rule_id"] == MARKER_RULE), 0)
 
     before = marker_count()
     line = expense(org_id, f"marker-{number}", "1.00", entity=MARKER_ENTITY, account=MARKER_ACCOUNT)

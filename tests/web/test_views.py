@@ -270,3 +270,59 @@ def test_a_duplicated_starter_is_personal_private_deleted_and_fits_a_phone(brows
     finally:
         phone.close()
         other.close()
+
+
+def test_a_viewer_exports_a_scorecard_whose_workbook_holds_the_widgets_figures(context, base_url, views_org):
+    """Export PDF / XLSX on a view: ask, watch the status, download; the workbook's figures are the widgets'."""
+    import io
+    import subprocess
+
+    from openpyxl import load_workbook
+    from reports import formatting
+
+    org_id, _editor, viewer = views_org
+    page = context.new_page()
+    sign_in(page, base_url, viewer.credentials, org_id)
+    page.goto(f"{base_url}#/org/{org_id}/views/scorecard.department.sales")
+    page.get_by_role("heading", name="Scorecard: Department sales").wait_for(timeout=UI_TIMEOUT_MS)
+    revenue = page.locator("[data-widget='revenue'] [data-testid='widget-value']")
+    revenue.wait_for(timeout=UI_TIMEOUT_MS)
+    page.wait_for_function(
+        "() => document.querySelector(\"[data-widget='revenue'] [data-testid='widget-value']\").dataset.value !== ''",
+        timeout=UI_TIMEOUT_MS,
+    )
+    shown = {
+        "revenue": int(revenue.get_attribute("data-value")),
+        "budget": page.locator("[data-widget='revenue'] [data-testid='widget-comparison']").get_attribute("data-value"),
+        "pnl": int(page.locator("[data-widget='pnl'] tr[data-line='revenue'] td").first.get_attribute("data-value")),
+    }
+    export = page.get_by_test_id("view-export")
+    export.get_by_role("button", name="Export PDF / XLSX").click()
+    page.locator("[data-testid='view-export'][data-status='succeeded']").wait_for(timeout=UI_TIMEOUT_MS * 2)
+    files = page.get_by_test_id("view-export-files")
+    with page.expect_download(timeout=UI_TIMEOUT_MS) as download:
+        files.get_by_role("button", name="Download Excel workbook").click()
+    workbook_file = download.value
+    assert workbook_file.suggested_filename == f"view-scorecard.department.sales-{org_id}-{KPI_PERIOD}.xlsx"
+    with open(workbook_file.path(), "rb") as handle:
+        workbook = load_workbook(io.BytesIO(handle.read()))
+    sheets = {ws.title.split(". ", 1)[0]: ws for ws in workbook.worksheets}
+    card = sheets["1"]  # the first widget: the revenue card
+    header = [c.value for c in card[4]]
+    row = [c.value for c in card[5]]
+    assert formatting.minor_from_excel(row[header.index("Value")], "USD") == shown["revenue"]
+    budget = row[header.index("Budget")]
+    assert (budget is None and shown["budget"] in ("", None)) or (
+        formatting.minor_from_excel(budget, "USD") == int(shown["budget"])
+    )
+    pnl = next(ws for ws in workbook.worksheets if ws.title.startswith("8. "))
+    pnl_header = [c.value for c in pnl[4]]
+    assert formatting.minor_from_excel(pnl[5][pnl_header.index("Actual")].value, "USD") == shown["pnl"]
+
+    with page.expect_download(timeout=UI_TIMEOUT_MS) as download:
+        files.get_by_role("button", name="Download PDF").click()
+    pdf = download.value
+    assert pdf.suggested_filename.endswith(".pdf")
+    text = subprocess.run(["pdftotext", "-layout", pdf.path(), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Scorecard: Department sales" in text and usd(shown["revenue"]).lstrip("$") in text
+    screenshot(page, "views-export")

@@ -18,6 +18,13 @@ MAX_REMEMBERED_CHANGES = 20
 GROUP_KEY_LENGTH = 32
 GROUPABLE_FIELDS = frozenset({"rule_id", "rule_type", "severity", "entity_id", "period"})
 CAP_WINDOW = timedelta(hours=1)
+# An open alert that fires again moves its count and last_seen at most this often: every listener
+# of the org's alerts pays a document read per write, and a rule that holds is evaluated again by
+# every fold (docs/performance.md, "On paper: read cost per dashboard-hour"). The repeats in
+# between are held beside the alert (HeldRepeats) and folded into its next write, so count stays
+# exact; a new firing, a change of severity, a resolution, an acknowledgement and an escalation
+# are written at once.
+REPEAT_WRITE_INTERVAL = timedelta(minutes=1)
 
 
 class AlertStatus(StrEnum):
@@ -65,7 +72,8 @@ class AlertState:
     title: str
     description: str
     count: int
-    """Evaluations that found the condition (one per applied change while it holds)."""
+    """Evaluations that found the condition (one per applied change while it holds); on the stored
+    document, without the repeats held beside it (HeldRepeats, with_held)."""
     first_seen: datetime
     last_seen: datetime
     fired_at: datetime
@@ -209,6 +217,115 @@ def apply_evaluation(
     if _cooled_down(state, now, cooldown_seconds):
         return AlertDecision(Transition.REFIRED, refired, True, "the condition holds again")
     return AlertDecision(Transition.REFIRED, refired, False, f"fired again within the {cooldown_seconds} s cooldown")
+
+
+@dataclass(frozen=True)
+class HeldRepeats:
+    """Repeat firings of an open alert applied since its document last moved (`alert_repeats/{fingerprint}`).
+
+    `base_count` is the alert document's count they add to: repeats held against another count
+    (the document was rewritten since) no longer apply. The wording and change ids are those of
+    the latest repeat, which the next write of the alert document takes.
+    """
+
+    repeats: int = 0
+    base_count: int = 0
+    last_seen: datetime | None = None
+    title: str = ""
+    description: str = ""
+    period: str = ""
+    applied_change_ids: tuple[str, ...] = ()
+    last_observed_at: datetime | None = None
+    due_at: datetime | None = None
+    """When the held repeats are written even if no evaluation comes (the trailing write)."""
+
+    def applies_to(self, written: AlertState | None) -> bool:
+        """True when these repeats add to `written` (the alert document as stored)."""
+        return written is not None and written.is_open and self.repeats > 0 and self.base_count == written.count
+
+
+def with_held(written: AlertState | None, held: HeldRepeats | None) -> AlertState | None:
+    """The alert as if every held repeat had been written: what evaluations and the next write start from."""
+    if written is None or held is None or not held.applies_to(written) or held.last_seen is None:
+        return written
+    return replace(
+        written,
+        count=written.count + held.repeats,
+        last_seen=held.last_seen,
+        title=held.title,
+        description=held.description,
+        period=held.period,
+        applied_change_ids=held.applied_change_ids,
+        last_observed_at=held.last_observed_at,
+    )
+
+
+def holds_repeat(
+    written: AlertState | None,
+    decision: AlertDecision,
+    now: datetime,
+    interval: timedelta = REPEAT_WRITE_INTERVAL,
+) -> bool:
+    """True when `decision` is a repeat firing to hold rather than write: the alert is open with the same
+    severity, and its document's count moved less than `interval` before `now`."""
+    _aware(now, "now")
+    return (
+        written is not None
+        and decision.transition is Transition.UPDATED
+        and decision.state is not None
+        and decision.state.severity is written.severity
+        and now - written.last_seen < interval
+    )
+
+
+def hold(written: AlertState, repeated: AlertState, interval: timedelta = REPEAT_WRITE_INTERVAL) -> HeldRepeats:
+    """The held repeats after `repeated` (the alert with every repeat so far) over `written` (the document)."""
+    return HeldRepeats(
+        repeats=repeated.count - written.count,
+        base_count=written.count,
+        last_seen=repeated.last_seen,
+        title=repeated.title,
+        description=repeated.description,
+        period=repeated.period,
+        applied_change_ids=repeated.applied_change_ids,
+        last_observed_at=repeated.last_observed_at,
+        due_at=written.last_seen + interval,
+    )
+
+
+def held_document(held: HeldRepeats) -> dict[str, Any]:
+    """Firestore body of `alert_repeats/{fingerprint}` (due_at None: nothing waits, the sweep skips it)."""
+    return {
+        "repeats": held.repeats,
+        "base_count": held.base_count,
+        "last_seen": held.last_seen,
+        "title": held.title,
+        "description": held.description,
+        "period": held.period,
+        "applied_change_ids": list(held.applied_change_ids),
+        "last_observed_at": held.last_observed_at,
+        "due_at": held.due_at if held.repeats > 0 else None,
+    }
+
+
+def held_from_document(document: Mapping[str, Any] | None) -> HeldRepeats | None:
+    """Inverse of held_document; None for no document or an unreadable one (its repeats are not applied)."""
+    if not document:
+        return None
+    try:
+        return HeldRepeats(
+            repeats=int(document["repeats"]),
+            base_count=int(document["base_count"]),
+            last_seen=document.get("last_seen"),
+            title=str(document.get("title", "")),
+            description=str(document.get("description", "")),
+            period=str(document.get("period", "")),
+            applied_change_ids=tuple(document.get("applied_change_ids") or ()),
+            last_observed_at=document.get("last_observed_at"),
+            due_at=document.get("due_at"),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def acknowledge(state: AlertState, now: datetime) -> AlertState:

@@ -16,6 +16,7 @@ export interface ReportDoc {
   period: string; status: 'queued' | 'running' | 'succeeded' | 'failed'; source?: string; requested_by?: string;
   progress?: { step: string; percent: number }; error?: { code: string; message: string } | null;
   files?: ReportFile[]; created_at?: Timestamp; completed_at?: Timestamp; period_status?: string;
+  kind?: 'monthly_pack' | 'view'; view_id?: string; view?: { id: string; visibility: string; name: string | null };
 }
 export interface DeliveryDoc {
   schedule_id: string; period: string; trigger?: string; status: string; message?: string | null; recipients?: string[];
@@ -31,7 +32,7 @@ function size(bytes?: number): string {
   return bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(0)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
-function DownloadButton({ file }: { file: ReportFile }) {
+export function DownloadButton({ file }: { file: ReportFile }) {
   const { user } = useSession();
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -73,7 +74,7 @@ function ReportItem({ report }: { report: ReportDoc & { id: string } }) {
   const percent = report.progress?.percent ?? 0;
   return (
     <li className="report" data-report={report.id} data-status={report.status} data-period={report.period}>
-      <p><strong>{report.period}</strong> <span className="sub">{report.source === 'request' || !report.source ? 'requested' : report.source.replace('_', ' ')} {stamp(report.created_at)}</span></p>
+      <p><strong>{report.period}</strong>{report.kind === 'view' && <> view {report.view?.name ?? report.view_id}</>} <span className="sub">{report.source === 'request' || !report.source ? 'requested' : report.source.replace('_', ' ')} {stamp(report.created_at)}</span></p>
       {(report.status === 'running' || report.status === 'queued') && (
         <p role="status">
           <progress max={100} value={percent} aria-label={`Progress of the ${report.period} pack`} /> {report.progress?.step ?? 'waiting'} ({percent}%)

@@ -20,6 +20,7 @@ import {
   LIMITS, moveInLayout, newWidgetId, readyMadeViews, WIDGET_KINDS, widgetSpec, type DimensionDeclaration, type ViewDoc,
   type Widget, type WidgetDoc, type WidgetKind,
 } from '../../lib/views';
+import { ViewExport } from './ViewExport';
 import { describer, widgetTitle, WidgetBody, type Describe, type WidgetContext } from './ViewWidgets';
 
 type Dimensions = Record<string, DimensionDeclaration>;
@@ -219,6 +220,7 @@ function ViewScreen({ viewId }: { viewId: string }) {
           <button type="button" onClick={() => void duplicate()}>Duplicate</button>
           {mayDelete && <button type="button" className="danger" onClick={() => void remove()}>Delete</button>}
         </div>
+        <ViewExport viewId={viewId} period={ctx.anchor} />
       </header>
       <p className="visually-hidden" role="status" aria-live="polite">{message}</p>
       {message?.startsWith('Not saved') && <p className="state error" role="alert">{message}</p>}
