@@ -269,7 +269,7 @@ class MetricSeriesStore:
             "currency": reference.reporting_currency,
             "periods": list(metric_set.calendar.periods),
             "metrics": metrics,
-            "definitions": {s.metric_id: s.document() for s in metric_set.specs.values()},
+            "definitions": {metric_id: metric_set.describe(metric_id) for metric_id in metric_set.specs},
             "balances": {account: [_public(v) for v in row] for account, row in metric_set.balances(values).items()},
             "cells": hidden,
             "fingerprint": metric_set.fingerprint,

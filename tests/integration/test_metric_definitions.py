@@ -107,6 +107,8 @@ def test_defined_kpis_follow_the_ledger_and_broken_definitions_change_nothing(st
         "direction": "higher_is_better",
         "decimals": 2,
         "expression": DEFINITIONS["current_ratio"]["expression"],
+        # The leaf accounts its selections resolve to: its records are theirs (the drill-down).
+        "accounts": ["1000", "1200", "2100"],
     }
     assert "broken" not in found and found["revenue"]["value"] == revenue["2026-11"]  # the headline set is intact
 

@@ -266,3 +266,23 @@ def test_copying_the_state_keeps_updates_independent():
     before = copy.deepcopy(values)
     metric_set.update(values, "2025-06", {**inputs["2025-06"], "1000": 0})
     assert values != before
+
+
+def test_the_accounts_of_a_metric_are_its_selections_resolved_and_those_of_the_metrics_it_reads():
+    metric_set = _metrics(
+        {
+            "mrr": {"label": "MRR", "expression": 'tagged("recurring")'},
+            "arr": {"label": "ARR", "expression": "12 * mrr"},
+            "cash_cover": {"label": "Cover", "expression": 'closing(tagged("cash")) / avg(opex, 3)', "unit": "ratio"},
+            "product_share": {"label": "Share", "expression": 'account("4100") / account("4000")', "unit": "ratio"},
+            "constant": {"label": "Seven", "expression": "7", "unit": "count"},
+        }
+    )
+    assert metric_set.accounts_of("arr") == ["4200"]
+    assert metric_set.accounts_of("cash_cover") == ["1000", "6100"]
+    # A parent account stands for its leaves; the built-in gross profit reads revenue and COGS.
+    assert metric_set.accounts_of("product_share") == ["4100", "4200"]
+    assert metric_set.accounts_of("gross_profit") == ["4100", "4200", "5100"]
+    assert metric_set.accounts_of("constant") == []
+    assert metric_set.describe("arr")["accounts"] == ["4200"]
+    assert metric_set.describe("arr")["expression"] == "12 * mrr"

@@ -656,6 +656,30 @@ class MetricSet:
         """Keys of the cells that are not metrics."""
         return [cell.key for cell in self.cells if cell.metric is None]
 
+    def accounts_of(self, metric_id: str) -> list[str]:
+        """The leaf accounts a metric reads: its `account`/`type`/`tagged` selections resolved against the
+        chart (the same resolution as its values), and those of every metric it reads, sorted.
+
+        The records behind a metric are the records of these accounts (the drill-down from a KPI).
+        """
+        found: set[str] = set()
+        seen: set[str] = set()
+        pending = [metric_id]
+        while pending:
+            current = pending.pop()
+            if current in seen or current not in self.specs:
+                continue
+            seen.add(current)
+            expression = self.specs[current].expression
+            for selection in selections(expression):
+                found.update(account_id for account_id, _ in self._weights(selection))
+            pending.extend(sorted(references(expression)))
+        return sorted(found)
+
+    def describe(self, metric_id: str) -> dict[str, object]:
+        """What readers get of a metric (MetricSpec.document) and the accounts whose records make it up."""
+        return self.specs[metric_id].document() | {"accounts": self.accounts_of(metric_id)}
+
 
 def _sign_in(chart: ChartOfAccounts, leaf: str, account_id: str) -> int:
     """Sign with which a leaf counts in an account's total: 1 for itself, the roll-up signs along the path to

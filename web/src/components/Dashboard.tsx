@@ -59,7 +59,7 @@ export function Dashboard({ kpisLive }: { kpisLive: Live<KpisDoc & { id: string 
         label: METRIC_LABELS[metric] ?? metric, entityId: '_all', period: kpiPeriod, scenario: 'actual',
         accountIds: leafAccounts(accounts, metricAccountTypes(metric, STANDARD_METRICS)),
       })} />
-      <DefinedKpis live={kpisLive} />
+      <DefinedKpis live={kpisLive} onDrill={setDrill} />
       <div className="columns">
         <div className="main-column">
           <TrendSection />

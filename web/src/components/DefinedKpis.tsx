@@ -9,11 +9,24 @@ import { runwayTexts } from '../lib/runway';
 import { orgPath, useSession } from '../lib/session';
 import type { KpisDoc, MetricDefinitionDoc } from '../lib/types';
 import { Sparkline } from './Charts';
+import type { DrillTarget } from './DrillDown';
+
+function DrillButton({ metric, label, period, accounts, onDrill }: {
+  metric: string; label: string; period: string; accounts: string[] | undefined; onDrill?: (target: DrillTarget) => void;
+}) {
+  if (!onDrill || !accounts?.length) return null;
+  return (
+    <button type="button" className="link drill" data-testid={`defined-kpi-drill-${metric}`}
+            aria-label={`Records of ${label}, ${periodLabel(period)}`}
+            onClick={() => onDrill({ label, entityId: '_all', period, scenario: 'actual', accountIds: accounts })}>records</button>
+  );
+}
 
 const FALLBACK: MetricDescription = { label: '', unit: 'money', direction: 'higher_is_better', decimals: 2, expression: '' };
 
-/** Cards of the org's own KPIs (metric_definitions), from the same kpis/current document as the headline cards. */
-export function DefinedKpis({ live }: { live: Live<KpisDoc & { id: string }> }) {
+/** Cards of the org's own KPIs (metric_definitions), from the same kpis/current document as the headline cards.
+ * `onDrill`: the records of the accounts a metric reads (the backend resolves its expression to them), in the month shown. */
+export function DefinedKpis({ live, onDrill }: { live: Live<KpisDoc & { id: string }>; onDrill?: (target: DrillTarget) => void }) {
   const doc = dataOf(live);
   const { org } = useSession();
   const inProgress = periodInProgress(org.current_period);
@@ -37,7 +50,9 @@ export function DefinedKpis({ live }: { live: Live<KpisDoc & { id: string }> }) 
             const burning = doc.cash?.status === 'burning';
             return (
               <li key={metric} className="kpi-card" data-kpi={metric} data-unit={about.unit} data-basis="cash_forecast">
-                <h3 title={doc.cash?.definition}>{about.label}</h3>
+                <h3 title={doc.cash?.definition}>{about.label}
+                  <DrillButton metric={metric} label={about.label} period={doc.period} accounts={about.accounts} onDrill={onDrill} />
+                </h3>
                 <p className="kpi-value" data-testid={`defined-kpi-value-${metric}`}>
                   {burning ? formatMetric(kpi.value, about.unit, metric === 'runway_months' ? 1 : about.decimals, doc.currency)
                     : metric === 'runway_months' ? texts.runway : texts.burn}
@@ -66,7 +81,10 @@ export function DefinedKpis({ live }: { live: Live<KpisDoc & { id: string }> }) 
                 : `${change} vs previous month`;
           return (
             <li key={metric} className="kpi-card" data-kpi={metric} data-unit={about.unit}>
-              <h3 title={about.expression}>{about.label}</h3>
+              <h3 title={about.expression}>{about.label}
+                <DrillButton metric={metric} label={about.label} period={lastComplete ? addMonths(doc.period, -1) : doc.period}
+                             accounts={about.accounts} onDrill={onDrill} />
+              </h3>
               <p className="kpi-value" data-testid={`defined-kpi-value-${metric}`}>
                 {formatMetric(shownValue, about.unit, about.decimals, doc.currency)}
               </p>

@@ -6,7 +6,7 @@
 import { documentId, limit, orderBy, startAfter, where, type QueryConstraint, type Timestamp } from 'firebase/firestore';
 import { useEffect, useRef, useState } from 'react';
 
-import { useQuery } from '../hooks/live';
+import { useMergedQuery } from '../hooks/live';
 import { callApi, failure } from '../lib/api';
 import { formatMoney } from '../lib/money';
 import { daysInPeriod, periodLabel } from '../lib/periods';
@@ -15,8 +15,25 @@ import type { Entity } from '../lib/types';
 import { LiveView } from './States';
 
 export const PAGE_SIZE = 25;
-// Firestore's `in` takes at most 30 values: a line of more leaf accounts is drilled account by account.
-const MAX_ACCOUNTS = 30;
+// Firestore's `in` takes at most 30 values: a line of more leaf accounts is read as several queries of
+// at most 30 accounts each, merged in document-id order (accountChunks, mergePage).
+export const MAX_IN_VALUES = 30;
+
+/** The accounts in groups of at most MAX_IN_VALUES (one query each); none: one query without an account filter. */
+export function accountChunks(accountIds: string[]): string[][] {
+  const chunks: string[][] = [];
+  for (let start = 0; start < accountIds.length; start += MAX_IN_VALUES) chunks.push(accountIds.slice(start, start + MAX_IN_VALUES));
+  return chunks.length ? chunks : [[]];
+}
+
+/**
+ * One page (and one more record, telling whether there is a next page) from the answers of the chunk queries.
+ * Each query returns its own first `size` records after the cursor, in document-id order, and the chunks hold
+ * different accounts, so the first `size` of their union are the first `size` of the line: paging stays exact.
+ */
+export function mergePage<T extends { id: string }>(lists: T[][], size: number): T[] {
+  return lists.flat().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, size);
+}
 
 export interface DrillTarget { label: string; entityId: string; period: string; scenario: string; accountIds: string[] }
 
@@ -45,11 +62,12 @@ export function DrillDown({ target, entities, onClose }: { target: DrillTarget; 
   const [cursors, setCursors] = useState<string[]>([]);
   const [history, setHistory] = useState<string | null>(null);
   const [exportError, setExportError] = useState<string | null>(null);
-  const accounts = target.accountIds.slice(0, MAX_ACCOUNTS);
+  const chunks = accountChunks(target.accountIds);
   const [dimName, dimValue] = dimension.includes('=') ? dimension.split('=', 2).map((s) => s.trim()) : ['', ''];
   const dimensionOk = /^[a-z][a-z0-9_]{0,63}$/.test(dimName) && dimValue !== '';
 
-  const constraints: QueryConstraint[] = [
+  // The query records_drilldown (docs/dashboard-clients.md), once per group of at most 30 accounts.
+  const constraintSets: QueryConstraint[][] = chunks.map((accounts) => [
     where('period', '==', target.period), where('scenario', '==', target.scenario),
     ...(entityId !== '_all' ? [where('entity_id', '==', entityId)] : []),
     ...(accounts.length ? [where('account_id', 'in', accounts)] : []),
@@ -58,9 +76,10 @@ export function DrillDown({ target, entities, onClose }: { target: DrillTarget; 
     orderBy(documentId()),
     ...(cursors.length ? [startAfter(cursors[cursors.length - 1])] : []),
     limit(PAGE_SIZE + 1),
-  ];
+  ]);
   const key = JSON.stringify([target, entityId, dimensionOk ? dimension : '', day, cursors]);
-  const records = useQuery<RecordDoc>(services.db, orgPath(orgId, 'financial_records'), constraints, key);
+  const records = useMergedQuery<RecordDoc>(services.db, orgPath(orgId, 'financial_records'), constraintSets, key,
+    (lists) => mergePage(lists, PAGE_SIZE + 1));
   const currency = org.reporting_currency;
   const resetPaging = () => { setCursors([]); setHistory(null); };
   // Opened from a KPI card far above: bring the records into view.
@@ -104,9 +123,9 @@ export function DrillDown({ target, entities, onClose }: { target: DrillTarget; 
         <h2 id="drill-title">Records of {target.label} · {periodLabel(target.period)} · {target.scenario}</h2>
         <button type="button" onClick={onClose} data-testid="drilldown-back">Back to the P&amp;L</button>
       </header>
-      {target.accountIds.length > MAX_ACCOUNTS && (
-        <p className="note">This line has {target.accountIds.length} accounts: the first {MAX_ACCOUNTS} are listed; drill into an account for the others.</p>
-      )}
+      <p className="note" data-testid="drilldown-accounts" data-accounts={target.accountIds.length} data-queries={chunks.length}>
+        {target.accountIds.length === 0 ? 'every account' : target.accountIds.length === 1 ? '1 account' : `${target.accountIds.length} accounts`}
+      </p>
       <div className="toolbar" role="group" aria-label="Filter the records">
         <label>Entity
           <select value={entityId} onChange={(e) => { setEntityId(e.target.value); resetPaging(); }} data-testid="drilldown-entity">

@@ -62,6 +62,37 @@ export function useQuery<T = DocumentData>(db: Firestore, path: string | null, c
   return path ? state : { status: 'loading' };
 }
 
+/**
+ * Several live queries of the collection at `path` read as one: `merge` gets each query's documents (in the order
+ * of `constraintSets`) once every query has answered, and again whenever one of them changes. For a filter of more
+ * values than one Firestore `in` takes. `key` must change whenever the constraint sets change.
+ */
+export function useMergedQuery<T = DocumentData>(
+  db: Firestore, path: string | null, constraintSets: QueryConstraint[][], key: string,
+  merge: (lists: (T & { id: string; path: string })[][]) => (T & { id: string; path: string })[],
+): Live<(T & { id: string; path: string })[]> {
+  const [state, setState] = useState<Live<(T & { id: string; path: string })[]>>({ status: 'loading' });
+  useEffect(() => {
+    if (!path) return undefined;
+    setState({ status: 'loading' });
+    const lists: ((T & { id: string; path: string })[] | undefined)[] = constraintSets.map(() => undefined);
+    let failed = false;
+    const stops = constraintSets.map((constraints, index) => onSnapshot(
+      buildQuery(collection(db, path), ...constraints),
+      (snap) => {
+        lists[index] = snap.docs.map((d) => ({ id: d.id, path: d.ref.path, ...(d.data({ serverTimestamps: 'estimate' }) as T) }));
+        if (!failed && lists.every((list) => list !== undefined)) {
+          setState({ status: 'ready', data: merge(lists as (T & { id: string; path: string })[][]), receivedAt: performance.now() });
+        }
+      },
+      (error) => { failed = true; setState(describeError(error)); },
+    ));
+    return () => stops.forEach((stop) => stop());
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [db, path, key]);
+  return path ? state : { status: 'loading' };
+}
+
 /** A collection read now and then, with the time of its last answer and a way to read it again at once. */
 export interface Polled<T> {
   live: Live<T>;

@@ -13,6 +13,8 @@ export interface MetricDescription {
   direction: MetricDirection;
   decimals: number;
   expression: string;
+  /** The leaf accounts the expression reads, resolved by the backend (MetricSet.accounts_of): its records are theirs. */
+  accounts?: string[];
 }
 
 /** What a defined metric's value reads as: '$1,234.56', '12.3%', '1.85×', '42 days', '13.2 months', '1,200'; null -> 'n/a'. */
