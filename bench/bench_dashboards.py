@@ -13,7 +13,8 @@ consolidated view of the org's month; the dashboards are spread over several Nod
 since the SDK multiplexes every app of one process over one connection. The demo feed
 (tools/demo/stream.py: new lines, corrections, duplicates, late versions, invalid messages)
 publishes at `--rate` events/s. An event's lag on a dashboard runs from its publish to the first
-snapshot of the consolidated aggregate whose fold read the shards after the event was applied
+snapshot of the consolidated actual series (the overview's trend, revenue and P&L) in which the
+month's aggregate comes from a fold that read the shards after the event was applied
 (tools/visibility.py), for every (dashboard, event) pair. Prints the figures with the machine's load
 beside them; asserts nothing (docs/performance.md keeps the figures and the targets).
 """

@@ -1,19 +1,22 @@
 // Many live dashboards in one Node process, each a Firebase JS SDK app of its own (its own sign-in,
-// its own Firestore instance) listening to what the web dashboard's overview listens to for a
-// viewer of an org: the documents and queries of web/src/App.tsx and components/ (Dashboard,
-// KpiCards, PnlSection, Alerts, TrendSection, DataQuality, Presence, DefinedKpis), for the
-// consolidated view of one month.
+// its own Firestore instance) reading what the web dashboard's overview reads for a viewer of an
+// org: the listeners of web/src/App.tsx and components/ (Dashboard, KpiCards, DefinedKpis,
+// TrendSection, DaysSection, PnlStatement, PnlSection, Alerts, Presence) for the consolidated
+// view of one month, and the data-quality counters that DataQuality reads every
+// DATA_QUALITY_POLL_MS (getDocs of the shards while the page is visible, not a listener). The
+// list of recent rejections is only listened to when a person opens it: not here.
 //
 // Run by bench/bench_dashboards.py (several processes at once); reads commands on stdin:
 //   "measure"  start counting the documents each dashboard reads (steady state, after the first snapshots)
 //   "stop"     write the figures to OUT and exit
 // Prints "READY <dashboards> <ms>" once every dashboard has its first snapshot of every listener.
 //
-// Per dashboard it keeps every snapshot of the consolidated aggregate of the month, as (arrival
-// time, the fold's shards_read_at): with the change documents' applied_at, the benchmark knows
-// when each event became visible to each dashboard (tools/visibility.py). Reads are counted as
-// Firestore bills a listener: one per document of a first result (one for an empty query), then
-// one per document added, changed or dropped from a result.
+// Per dashboard it keeps every snapshot of the consolidated series in which the month's actual
+// aggregate changed, as (arrival time, the fold's shards_read_at): with the change documents'
+// applied_at, the benchmark knows when each event became visible to each dashboard
+// (tools/visibility.py). Reads are counted as Firestore bills them: for a listener, one per
+// document of a first result (one for an empty query), then one per document added, changed or
+// dropped from a result; for a poll, one per document returned (one for none).
 //
 // Env: FIRESTORE_EMULATOR_HOST, FIREBASE_AUTH_EMULATOR_HOST, GCLOUD_PROJECT, DASHBOARD_ORG,
 // DASHBOARD_PERIOD, DASHBOARD_EMAIL, DASHBOARD_PASSWORD, DASHBOARD_UID, DASHBOARDS, OUT, and
@@ -26,8 +29,8 @@ import { createInterface } from 'node:readline';
 import { initializeApp } from 'firebase/app';
 import { connectAuthEmulator, getAuth, signInWithEmailAndPassword } from 'firebase/auth';
 import {
-  Timestamp, collection, collectionGroup, connectFirestoreEmulator, doc, getFirestore, limit, onSnapshot, orderBy,
-  query, setLogLevel, where,
+  Timestamp, collection, collectionGroup, connectFirestoreEmulator, doc, getDocs, getFirestore, limit, onSnapshot,
+  orderBy, query, setLogLevel, where,
 } from 'firebase/firestore';
 
 function required(name) {
@@ -50,12 +53,16 @@ const SIGN_INS_AT_ONCE = 10;
 const LISTENERS = process.env.DASHBOARD_LISTENERS || 'all';
 // What a stream of ledger lines of the month changes: the rest (chart, entities, periods, members,
 // budget, definitions, presence, resolved alerts) only costs reads and memory when a dashboard opens.
-const LIVE = new Set(['kpis', 'actual', 'actual_series', 'variance', 'alerts_active', 'alerts_acknowledged',
-  'trend', 'data_quality', 'ingestion_errors']);
+const LIVE = new Set(['kpis', 'actual_series', 'variance', 'alerts_active', 'alerts_acknowledged', 'trend',
+  'cash_forecast']);
+// web/src/components/DataQuality.tsx: DATA_QUALITY_POLL_MS.
+const DATA_QUALITY_POLL_MS = 10_000;
 
 setLogLevel('silent');
 
-// What the overview of the web dashboard listens to for a viewer, consolidated, month PERIOD.
+// What the overview of the web dashboard listens to for a viewer, consolidated, month PERIOD. Queries
+// equal to one of these (the revenue chart's and the P&L statement's consolidated series, the P&L's
+// chart of accounts) share its listen target in the SDK and cost no read of their own.
 function targets(db, openedAt) {
   const org = `organizations/${ORG}`;
   const all = (name) => query(collection(db, `${org}/${name}`));
@@ -64,29 +71,51 @@ function targets(db, openedAt) {
   const alerts = (status, n) => query(collection(db, `${org}/alerts`), where('status', '==', status),
     orderBy('last_seen', 'desc'), limit(n));
   return {
-    org: doc(db, org),
-    kpis: doc(db, `${org}/kpis/current`),
-    my_memberships: query(collectionGroup(db, 'members'), where('uid', '==', UID)),
-    member: doc(db, `${org}/members/${UID}`),
-    entities: all('entities'),
-    accounts: all('accounts'),
-    periods: all('periods'),
-    members: all('members'),
-    actual: doc(db, `${org}/aggregates/_all__${PERIOD}__actual`),
-    budget: doc(db, `${org}/aggregates/_all__${PERIOD}__budget`),
-    variance: doc(db, `${org}/variance/_all__${PERIOD}`),
-    alerts_active: alerts('active', 50),
-    alerts_acknowledged: alerts('acknowledged', 10),
-    alerts_resolved: alerts('resolved', 10),
-    actual_series: series('actual'),
-    budget_series: series('budget'),
-    trend: doc(db, `${org}/trends/metric__revenue`),
-    data_quality: all('data_quality/current/shards'),
-    ingestion_errors: query(collection(db, `${org}/ingestion_errors`), orderBy('received_at', 'desc'), limit(20)),
+    org: doc(db, org), // App
+    kpis: doc(db, `${org}/kpis/current`), // App -> KpiCards, DefinedKpis
+    my_memberships: query(collectionGroup(db, 'members'), where('uid', '==', UID)), // App
+    member: doc(db, `${org}/members/${UID}`), // App
+    entities: all('entities'), // Dashboard
+    accounts: all('accounts'), // Dashboard, PnlStatement
+    periods: all('periods'), // Dashboard
+    members: all('members'), // Dashboard
     presence: query(collection(db, `${org}/presence`), where('dashboard_id', '==', 'overview'),
-      where('expires_at', '>', openedAt)),
-    metric_definitions: all('metric_definitions'),
+      where('expires_at', '>', openedAt)), // Presence
+    metric_definitions: all('metric_definitions'), // DefinedKpis
+    actual_series: series('actual'), // TrendSection, RevenueSection, PnlStatement: the month's actual is one row
+    budget_series: series('budget'), // TrendSection, PnlStatement
+    trend: doc(db, `${org}/trends/metric__revenue`), // TrendSection
+    cash_forecast: doc(db, `${org}/trends/cash__forecast`), // CashSection
+    variance: doc(db, `${org}/variance/_all__${PERIOD}`), // TopVariances
+    alerts_active: alerts('active', 50), // Alerts
+    alerts_acknowledged: alerts('acknowledged', 10), // Alerts
+    alerts_resolved: alerts('resolved', 10), // Alerts
   };
+}
+
+const MONTH_ACTUAL = `_all__${PERIOD}__actual`;
+
+// DataQuality's counters: the shards read at once, then every DATA_QUALITY_POLL_MS (a page that stays
+// visible). Resolves after the first read.
+function pollDataQuality(db, state) {
+  const org = `organizations/${ORG}`;
+  const shards = collection(db, `${org}/data_quality/current/shards`);
+  let first = true;
+  const read = () => getDocs(shards).then((snapshot) => {
+    const reads = Math.max(1, snapshot.size);
+    if (first) {
+      state.readsInitial += reads;
+      first = false;
+    } else if (measuring) {
+      state.readsSteady += reads;
+      state.readsByTarget.data_quality_poll = (state.readsByTarget.data_quality_poll || 0) + reads;
+    }
+  }, (error) => {
+    state.errors.push(`data_quality_poll: ${error.code || error.message}`);
+  }).finally(() => {
+    setTimeout(read, DATA_QUALITY_POLL_MS);
+  });
+  return read();
 }
 
 let measuring = false;
@@ -117,12 +146,15 @@ async function openDashboard(index, openedAt) {
       const arrived = Date.now();
       if (isQuery) {
         count(first ? Math.max(1, snapshot.size) : snapshot.docChanges().length);
+        if (name === 'actual_series') {
+          for (const change of snapshot.docChanges()) {
+            if (change.type === 'removed' || change.doc.id !== MONTH_ACTUAL) continue;
+            const readAt = change.doc.get('shards_read_at');
+            if (readAt instanceof Timestamp) state.aggregate.push([arrived, readAt.toMillis()]);
+          }
+        }
       } else {
         count(1);
-        if (name === 'actual' && snapshot.exists()) {
-          const readAt = snapshot.get('shards_read_at');
-          if (readAt instanceof Timestamp) state.aggregate.push([arrived, readAt.toMillis()]);
-        }
       }
       if (first) {
         first = false;
@@ -136,7 +168,7 @@ async function openDashboard(index, openedAt) {
       }
     });
   }));
-  await Promise.all(listening);
+  await Promise.all([...listening, pollDataQuality(db, state)]);
   dashboards[index] = state;
 }
 

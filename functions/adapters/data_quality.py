@@ -2,10 +2,11 @@
 
 Every ingestion commit increments one of DATA_QUALITY_SHARDS shard documents under
 `data_quality/current/shards/` (or `data_quality/global/shards/`). Nobody folds them on the
-ingestion path, so concurrent deliveries never contend for a readable document: dashboards listen
-to the shards and add them up (finance_core.health.data_quality_view), and so do the backend's
-readers here. The pipeline health refresh writes the sum to `data_quality/current` once a
-minute, a snapshot for readers that want one document.
+ingestion path, so concurrent deliveries never contend for a readable document: dashboards read
+the shards now and then (the web dashboard every 10 s; a listener would pay a read per event) and
+add them up (finance_core.health.data_quality_view), and so do the backend's readers here. The
+pipeline health refresh writes the sum to `data_quality/current` once a minute, a snapshot for
+readers that want one document.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ pipeline leaves behind, never from counters on the hot path:
 - the last reconciliation and the drift it repaired (data_quality/reconciliation).
 
 It also writes `data_quality/current` of each org: the sum of its shards as of this minute, for
-readers that want one document (dashboards add up the shards live: adapters/data_quality.py).
+readers that want one document (dashboards add up the shards: adapters/data_quality.py).
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ class HealthRefresher:
             current = data_quality_view(snap.to_dict() or {} for snap in shards if snap.exists)
             health.counts = _counts(current)
             # The one writer of data_quality/current: a once-a-minute snapshot of the shards' sum
-            # for readers that want one document (dashboards add the shards up live).
+            # for readers that want one document (dashboards add the shards up themselves).
             health.data_quality = current
             previous = snaps[f"{base}/{ORG_DOC}"]
             health.previous_counts = _counts(previous.to_dict() if previous.exists else None, default=health.counts)

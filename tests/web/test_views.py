@@ -326,3 +326,48 @@ def test_a_viewer_exports_a_scorecard_whose_workbook_holds_the_widgets_figures(c
     text = subprocess.run(["pdftotext", "-layout", pdf.path(), "-"], capture_output=True, text=True, check=True).stdout
     assert "Scorecard: Department sales" in text and usd(shown["revenue"]).lstrip("$") in text
     screenshot(page, "views-export")
+
+
+def test_a_pnl_blocks_forecast_column_is_the_trend_as_of_the_month_shown(context, base_url, views_org, db, stack):
+    """The Executive overview's P&L block: each money line's forecast is its trend's of the month, or none."""
+    from finance_core.views import forecast_as_of
+
+    from tests.firestore_events import run_scheduled
+
+    org_id, _editor, viewer = views_org
+    # Two more complete months of revenue (no department: the other tests' dimension figures stay; August
+    # reopened to take it), so the revenue trend, fitted on the 3 months before the month in progress,
+    # forecasts it.
+    db.document(f"organizations/{org_id}/periods/2026-08").set({"status": "open"}, merge=True)
+    earlier = [
+        event(org_id, f"v-rev-2026-{month}", 1, period=f"2026-{month}", amount=amount)
+        for month, amount in (("08", "800.00"), ("09", "850.00"))
+    ]
+    publish(stack, earlier)
+
+    def revenue_forecast() -> int | None:
+        run_scheduled(stack, "sweep_trend_requests")  # the debounced trends, as the minute sweep would
+        trend = db.document(f"organizations/{org_id}/trends/metric__revenue").get().to_dict()
+        return forecast_as_of(trend, KPI_PERIOD)
+
+    wait_until(
+        revenue_forecast, timeout=300, interval=2, what="a revenue trend fitted before the month, with its forecast"
+    )
+    page = context.new_page()
+    sign_in(page, base_url, viewer.credentials, org_id)
+    page.goto(f"{base_url}#/org/{org_id}/views/starter-overview")
+    page.get_by_role("heading", name="Executive overview").wait_for(timeout=UI_TIMEOUT_MS)
+    pnl = page.locator("[data-widget='pnl']")
+    pnl.get_by_role("columnheader", name="Forecast").wait_for(timeout=UI_TIMEOUT_MS)
+
+    def agrees() -> bool:
+        for metric in ("revenue", "gross_profit", "net_income"):
+            trend = db.document(f"organizations/{org_id}/trends/metric__{metric}").get().to_dict()
+            expected = forecast_as_of(trend, KPI_PERIOD)
+            cell = pnl.locator(f"tr[data-line='{metric}'] td[data-column='forecast']")
+            if cell.get_attribute("data-value") != ("" if expected is None else str(expected)):
+                return False
+        return True
+
+    wait_until(agrees, timeout=60, what="the P&L block's forecasts to equal the trends as of the month")
+    assert pnl.locator("tr[data-line='gross_margin_pct'] td[data-column='forecast']").get_attribute("data-value") == ""
