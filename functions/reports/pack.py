@@ -23,6 +23,8 @@ from finance_core.progress import PeriodProgress, known_at, period_progress
 from finance_core.trends import analyze_trend
 from finance_core.variance import is_favourable, metric_higher_is_favourable, percent_change
 
+from reports.formatting import amount
+
 KPI_PERIODS = 6
 TREND_PERIODS = 13
 TREND_METRICS = ("revenue", "gross_profit", "ebitda", "net_income")
@@ -92,6 +94,8 @@ class PackInputs:
     generated_at: datetime | None = None
     current_period: str | None = None
     """The org's current period, if set (finance_core.periods.kpi_period: the period in progress)."""
+    cash_runway: Mapping[str, Any] | None = None
+    """Burn and runway of the 13-week cash forecast (trends/cash__forecast.runway), None without a forecast."""
 
     @property
     def progress(self) -> PeriodProgress:
@@ -211,6 +215,8 @@ class Pack:
     alerts: tuple[AlertRow, ...]
     data_quality: tuple[tuple[str, str], ...]
     notes: tuple[str, ...]
+    cash: tuple[tuple[str, str], ...] = ()
+    """(item, value) lines of burn and runway (build_cash)."""
 
     @property
     def anomalies(self) -> tuple[AlertRow, ...]:
@@ -590,6 +596,49 @@ def _when(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if hasattr(value, "strftime") else str(value)
 
 
+def build_cash(inputs: PackInputs) -> tuple[tuple[str, str], ...]:
+    """(item, value) lines of net burn and runway: the 13-week cash forecast's, as kpis/current shows them
+    (finance_core.cash.CashRunway, docs/kpis.md "Burn and runway").
+
+    The forecast is live (fitted up to the week before its date): it is the pack's only for the month in
+    progress. A pack of an earlier month says so instead of showing a forecast fitted on later data.
+    """
+    today = (inputs.generated_at or datetime.now(UTC)).date()
+    in_progress = kpi_period(inputs.current_period, inputs.period_status, today)
+    if inputs.period != in_progress:
+        return (
+            (
+                "Net burn and runway",
+                f"from the live 13-week cash forecast: shown in the pack of the month in progress ({in_progress})",
+            ),
+        )
+    runway = inputs.cash_runway or {}
+    status = runway.get("status") or "no_cash_accounts"
+    if status == "no_cash_accounts":
+        return (("Net burn and runway", "no cash forecast: the chart tags no account 'cash'"),)
+    if status == "no_history":
+        return (("Net burn and runway", "no complete week of dated cash movements yet"),)
+    basis = ("Basis", f"13-week cash forecast as of {runway.get('as_of')}: {runway.get('definition')}")
+    cash = ("Cash on hand", amount(runway.get("cash_minor"), inputs.currency))
+    if status == "not_burning":
+        return (
+            ("Net burn", "not burning (the forecast holds or grows the cash)"),
+            ("Runway", "not burning"),
+            cash,
+            basis,
+        )
+    return (
+        (
+            "Net burn",
+            f"{amount(runway.get('burn_monthly_minor'), inputs.currency)} a month "
+            f"({amount(runway.get('burn_weekly_minor'), inputs.currency)} a week)",
+        ),
+        ("Runway", f"{runway.get('runway_months')} months ({runway.get('runway_weeks')} weeks)"),
+        cash,
+        basis,
+    )
+
+
 def build_data_quality(inputs: PackInputs) -> tuple[tuple[str, str], ...]:
     """(label, value) lines of the data-quality footnote: inputs accepted and rejected, sinks, reconciliation."""
     dq = inputs.data_quality or {}
@@ -698,6 +747,7 @@ def build_pack(inputs: PackInputs) -> Pack:
         alerts=build_alerts(inputs.alerts),
         data_quality=build_data_quality(inputs),
         notes=tuple(notes),
+        cash=build_cash(inputs),
     )
 
 

@@ -16,6 +16,7 @@ from reports.tables import (
     Kind,
     Table,
     alert_table,
+    cash_table,
     data_quality_table,
     entity_label,
     kpi_table,
@@ -220,6 +221,9 @@ class _Builder(Paper):
             Spacer(1, 0.3 * cm),
             Paragraph("Headline KPIs (consolidated)", self.h2),
             self.declared(kpi_table(pack)),
+            Spacer(1, 0.3 * cm),
+            Paragraph("Net burn and runway (13-week cash forecast)", self.h2),
+            self.declared(cash_table(pack)),
             Spacer(1, 0.3 * cm),
         ]
         if self.chart_png:

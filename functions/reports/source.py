@@ -13,7 +13,7 @@ from finance_core.accounts import ChartError, ChartOfAccounts
 from finance_core.health import data_quality_view
 from finance_core.identifiers import CONSOLIDATED_ENTITY, KEY_SEPARATOR
 from finance_core.money import is_currency
-from finance_core.trend_series import metric_doc_id
+from finance_core.trend_series import CASH_DOC_ID, metric_doc_id
 from finance_core.untrusted import quoted
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
@@ -57,6 +57,7 @@ class PackSource:
             )
         for metric in TREND_METRICS:
             refs[org.collection("trends").document(metric_doc_id(metric)).path] = ("trend", metric)
+        refs[org.collection("trends").document(CASH_DOC_ID).path] = ("cash", "cash")
         for index, shard in enumerate(data_quality_shards(self._db, org_id)):
             refs[shard.path] = ("data_quality", index)
         for name, path in (
@@ -71,6 +72,7 @@ class PackSource:
             "data_quality": {},
             "analytics": {},
             "reconciliation": {},
+            "cash": {},
         }
         with map_exceptions(f"reading the figures of {org_id} for {period}"):
             for snap in self._db.get_all([self._db.document(path) for path in refs]):
@@ -102,4 +104,5 @@ class PackSource:
             reconciliation=found["reconciliation"].get("reconciliation"),
             generated_at=now,
             current_period=data.get("current_period"),
+            cash_runway=found["cash"].get("cash", {}).get("runway"),
         )

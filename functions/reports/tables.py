@@ -207,12 +207,26 @@ def data_quality_table(pack: Pack) -> Table[tuple[str, str]]:
     )
 
 
+def cash_table(pack: Pack) -> Table[tuple[str, str]]:
+    """Net burn and runway of the 13-week cash forecast, as item and value (docs/kpis.md, "Burn and runway")."""
+    return Table(
+        "cash_runway",
+        "Net burn and runway",
+        (
+            Column("item", "Item", "text", lambda r: r[0], width=30),
+            Column("value", "Value", "text", lambda r: r[1], width=90, clip=200),
+        ),
+        pack.cash,
+    )
+
+
 def pack_tables(pack: Pack) -> list[Table[Any]]:
     """Every table of the pack, statements first (one CSV file each)."""
     tables: list[Table[Any]] = [statement_table(statement) for statement in pack.statements]
     return [
         *tables,
         kpi_table(pack),
+        cash_table(pack),
         variance_table(pack),
         trend_table(pack),
         alert_table(pack),

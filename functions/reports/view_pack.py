@@ -23,6 +23,7 @@ from typing import Any
 from finance_core.export_text import display_name
 from finance_core.identifiers import CONSOLIDATED_ENTITY
 from finance_core.metrics import STANDARD_BY_ID
+from finance_core.periods import add_months
 from finance_core.progress import Comparable, PeriodProgress, comparable, period_progress
 from finance_core.views import (
     COMPARISON_LABELS,
@@ -39,6 +40,7 @@ from finance_core.views import (
     change_of,
     comparison_range,
     comparison_scenario,
+    forecast_as_of,
     range_value,
     resolve_range,
     series_by_period,
@@ -46,6 +48,7 @@ from finance_core.views import (
     target_minor,
 )
 
+from reports.pack import _forecast_known_at
 from reports.tables import Column, Kind, Table
 
 # What a P&L block shows (the web's PNL_LINES), in order.
@@ -59,6 +62,8 @@ PNL_LINES = (
     "net_income",
     "net_margin_pct",
 )
+# The P&L lines that have a trend forecast (money; a margin has none).
+FORECAST_LINES = ("revenue", "cogs", "gross_profit", "opex", "ebitda", "net_income")
 # The parts a built-in margin is the ratio of over a range (the web passes the same four).
 RATIO_PARTS = ("gross_profit", "ebitda", "net_income", "revenue")
 COMPARE_WORDS = {
@@ -92,6 +97,11 @@ def aggregate_read(entity_id: str, period: str, scenario: str, dimension: str | 
 def variance_read(entity_id: str, period: str) -> Read:
     """variance/{entity}__{period}."""
     return ("variance", entity_id, period)
+
+
+def trend_read(metric_id: str) -> Read:
+    """trends/metric__{metric}: the consolidation's trend and forecast of a metric."""
+    return ("trend", metric_id)
 
 
 def heatmap_read(dimension: str, values: tuple[str, ...] | None, entity_id: str, span: PeriodRange) -> Read:
@@ -197,7 +207,11 @@ def widget_reads(widget: Widget, inputs: ViewInputs) -> list[Read]:
     period = _range(widget, inputs).last
     if widget.kind == "pnl":
         dimension, value = (widget.filter.dimension, widget.filter.value) if widget.filter else (None, None)
-        return [aggregate_read(widget.entity_id, period, s, dimension, value) for s in ("actual", "budget")]
+        reads = [aggregate_read(widget.entity_id, period, s, dimension, value) for s in ("actual", "budget")]
+        if _has_forecast(widget):
+            # The forecast column: the trend documents, and the actuals a forecast as of the month is fitted on.
+            reads += [trend_read(m) for m in FORECAST_LINES] + [series_read(CONSOLIDATED_ENTITY, "actual")]
+        return reads
     if widget.kind == "variance":
         return [variance_read(widget.entity_id, period)]
     assert widget.filter is not None  # a heat map always names its dimension (parse_view)
@@ -506,6 +520,31 @@ def _table_widget(widget: Widget, inputs: ViewInputs) -> Table[FigureRow]:
     return _table(widget, columns, rows)
 
 
+def _has_forecast(widget: Widget) -> bool:
+    """A P&L block of the consolidation (trends are consolidated) shows a forecast column."""
+    return widget.entity_id == CONSOLIDATED_ENTITY and widget.filter is None
+
+
+def _forecast(metric: str, period: str, inputs: ViewInputs) -> tuple[int | None, bool]:
+    """(forecast of `period` as of that month, whether it was fitted here because the stored trend knew later months).
+
+    The stored trend's forecast when it was fitted only on months before the period (the dashboard's
+    forecastAsOf); otherwise, like the pack, a forecast fitted on the complete months up to the month
+    before, nothing later (finance_core.progress, rule 5). The dashboard shows none in that case.
+    """
+    trend = inputs.documents.get(trend_read(metric))
+    stored = forecast_as_of(trend, period)
+    if stored is not None or not trend:
+        return stored, False
+    series = [p for p in trend.get("series") or () if isinstance(p, Mapping)]
+    if not series or str(series[-1].get("period")) < period:
+        return None, False
+    values = series_by_period(inputs.documents.get(series_read(CONSOLIDATED_ENTITY, "actual")), metric)
+    history = sorted((p, int(v)) for p, v in values.items() if p < period and isinstance(v, int | float))
+    fitted = _forecast_known_at(history, add_months(period, -1))
+    return next((value for month, value, _, _ in fitted if month == period), None), True
+
+
 def _pnl(widget: Widget, inputs: ViewInputs) -> tuple[Table[FigureRow], list[str]]:
     period = _range(widget, inputs).last
     dimension, value = (widget.filter.dimension, widget.filter.value) if widget.filter else (None, None)
@@ -513,6 +552,8 @@ def _pnl(widget: Widget, inputs: ViewInputs) -> tuple[Table[FigureRow], list[str
     budget = inputs.documents.get(aggregate_read(widget.entity_id, period, "budget", dimension, value)) or {}
     progress = period_progress(period, inputs.in_progress, inputs.today)
     partial = progress.is_partial and progress.elapsed_days < progress.days
+    forecast_column = _has_forecast(widget)
+    fitted_here = False
     rows = []
     for metric in PNL_LINES:
         info = describe(metric, inputs.definitions)
@@ -521,24 +562,23 @@ def _pnl(widget: Widget, inputs: ViewInputs) -> tuple[Table[FigureRow], list[str
         flow = comparable(metric, info.unit) is Comparable.FLOW
         plan = progress.to_date(int(whole)) if partial and flow and whole is not None else whole
         difference, _ = change_of(amount, plan, info.unit)
-        rows.append(
-            FigureRow(
-                f"metric:{metric}",
-                display_name(info.label),
-                {
-                    "actual": amount,
-                    "budget": plan,
-                    "variance": difference,
-                    "favourable": _tone(difference, info.direction),
-                },
-                {
-                    "actual": _measure(info.unit),
-                    "budget": _measure(info.unit),
-                    "variance": _change_kind(info.unit),
-                    "favourable": "flag",
-                },
-            )
-        )
+        figures: dict[str, Any] = {
+            "actual": amount,
+            "budget": plan,
+            "variance": difference,
+            "favourable": _tone(difference, info.direction),
+        }
+        kinds: dict[str, Kind] = {
+            "actual": _measure(info.unit),
+            "budget": _measure(info.unit),
+            "variance": _change_kind(info.unit),
+            "favourable": "flag",
+            "forecast": "money",
+        }
+        if forecast_column and metric in FORECAST_LINES:
+            figures["forecast"], fitted = _forecast(metric, period, inputs)
+            fitted_here = fitted_here or fitted
+        rows.append(FigureRow(f"metric:{metric}", display_name(info.label), figures, kinds))
     notes = []
     if partial:
         notes.append(
@@ -546,6 +586,11 @@ def _pnl(widget: Widget, inputs: ViewInputs) -> tuple[Table[FigureRow], list[str
         )
     if not actual and not budget:
         notes.append(f"Nothing booked or planned in {period}.")
+    if fitted_here:
+        notes.append(
+            f"Forecast of {period} fitted on the complete months up to {add_months(period, -1)} for this report "
+            "(the stored trends know later months)."
+        )
     columns = [
         ("label", period, 28),
         ("actual", "Actual", 16),
@@ -553,6 +598,8 @@ def _pnl(widget: Widget, inputs: ViewInputs) -> tuple[Table[FigureRow], list[str
         ("variance", "Variance", 16),
         ("favourable", "F/U", 6),
     ]
+    if forecast_column:
+        columns.append(("forecast", "Forecast", 16))
     return _table(widget, columns, rows), notes
 
 

@@ -14,6 +14,7 @@ from finance_core.identifiers import CONSOLIDATED_ENTITY, KEY_SEPARATOR
 from finance_core.metrics import STANDARD_BY_ID
 from finance_core.money import is_currency
 from finance_core.periods import kpi_period
+from finance_core.trend_series import metric_doc_id
 from finance_core.untrusted import quoted
 from finance_core.views import (
     MAX_HEATMAP_CELLS,
@@ -122,7 +123,8 @@ class ViewSource:
 
     def period_status(self, org_id: str, period: str) -> str:
         """open or closed (as the pack's report records it)."""
-        snap = self._db.document(f"{org_path(org_id)}/periods/{period}").get()
+        with map_exceptions(f"reading period {period} of {org_id}"):
+            snap = self._db.document(f"{org_path(org_id)}/periods/{period}").get()
         return str((snap.to_dict() or {}).get("status", "open")) if snap.exists else "open"
 
     def _stored(self, org: firestore.DocumentReference, view_id: str) -> View | None:
@@ -146,6 +148,8 @@ class ViewSource:
             kind = read[0]
             if kind == "series":
                 refs[org.collection("metric_series").document(KEY_SEPARATOR.join(read[1:3])).path] = read
+            elif kind == "trend":
+                refs[org.collection("trends").document(metric_doc_id(read[1])).path] = read
             elif kind == "variance":
                 refs[org.collection("variance").document(KEY_SEPARATOR.join(read[1:3])).path] = read
             elif kind == "aggregate":

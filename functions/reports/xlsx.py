@@ -19,6 +19,7 @@ from reports.tables import (
     Kind,
     Table,
     alert_table,
+    cash_table,
     data_quality_table,
     kpi_table,
     statement_table,
@@ -275,6 +276,7 @@ def render_xlsx(pack: Pack) -> bytes:
         _write_statement(workbook.add_worksheet(sheet_name(title, taken)), fmt, pack, statement)
 
     for name, title, table in (
+        ("Net burn and runway", "Net burn and runway (13-week cash forecast)", cash_table(pack)),
         ("Top variances", "Top variances vs budget", variance_table(pack)),
         ("Trends", "Trends and forecast (consolidated)", trend_table(pack)),
         ("Alerts", f"Alerts and anomalies of {pack.period}", alert_table(pack)),

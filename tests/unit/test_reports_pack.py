@@ -95,6 +95,7 @@ def test_workbook_has_a_sheet_per_statement_frozen_headers_and_formulas_that_giv
         "P&L us-east",
         "P&L us-west",
         "P&L eu-central",
+        "Net burn and runway",
         "Top variances",
         "Trends",
         "Alerts",
@@ -266,3 +267,29 @@ def test_a_pack_of_a_past_month_shows_the_forecast_as_it_stood_then_never_one_fi
     # The chart puts each month at its place on a time axis: a missing month is a gap, not a step.
     png = trend_chart_png(pack)
     assert png.startswith(b"\x89PNG")
+
+
+def test_the_pack_of_the_month_in_progress_shows_the_cash_forecasts_burn_and_runway():
+    from finance_core.cash import cash_runway
+    from reports.tables import render_csv, table_builders
+
+    runway = cash_runway(Decimal(-1350_00), 39_200_00, datetime(2026, 11, 29).date()).as_document()
+    statuses = dict(demo_inputs().period_status, **{"2026-10": "open"})
+    pack = build_pack(demo_inputs("2026-10", current_period="2026-10", period_status=statuses, cash_runway=runway))
+    lines = dict(pack.cash)
+    assert lines["Net burn"] == "5,850.00 a month (1,350.00 a week)"
+    assert lines["Runway"] == "6.7 months (29 weeks)"
+    assert lines["Cash on hand"] == "39,200.00" and "13-week cash forecast as of 2026-11-29" in lines["Basis"]
+    text = render_csv(table_builders(pack)["cash_runway"][1]()).decode("utf-8-sig")
+    assert "6.7 months (29 weeks)" in text
+
+    # Not burning: no runway in months; a pack of an earlier month never shows the live forecast.
+    growing = cash_runway(Decimal(10_00), 39_200_00, datetime(2026, 11, 29).date()).as_document()
+    lines = dict(
+        build_pack(demo_inputs("2026-10", current_period="2026-10", period_status=statuses, cash_runway=growing)).cash
+    )
+    assert lines["Runway"] == "not burning" and "not burning" in lines["Net burn"]
+    earlier = dict(
+        build_pack(demo_inputs("2026-09", current_period="2026-10", period_status=statuses, cash_runway=runway)).cash
+    )
+    assert list(earlier) == ["Net burn and runway"] and "month in progress (2026-10)" in earlier["Net burn and runway"]

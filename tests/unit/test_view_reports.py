@@ -23,6 +23,7 @@ from reports.view_pack import (
     dimension_months_read,
     heatmap_read,
     series_read,
+    trend_read,
     variance_read,
     view_reads,
 )
@@ -175,7 +176,13 @@ def test_a_pnl_block_pro_rates_flows_only_and_a_variance_list_is_not_judged_in_p
     }
     report = build_view_report(inputs(v, documents))
     pnl = cells(report, "pnl")
-    assert pnl["metric:revenue"] == {"actual": 70_000, "budget": 60_000, "variance": 10_000, "favourable": True}
+    assert pnl["metric:revenue"] == {
+        "actual": 70_000,
+        "budget": 60_000,
+        "variance": 10_000,
+        "favourable": True,
+        "forecast": None,  # no trend document: no forecast
+    }
     assert pnl["metric:gross_margin_pct"]["budget"] == 40  # a ratio compares as it is
     assert pnl["metric:gross_margin_pct"]["variance"] == Decimal("1.5")
     variance = cells(report, "var")["account:6100"]
@@ -287,3 +294,54 @@ def test_a_schedule_may_name_a_view_by_its_id():
     assert schedule.view_id == "starter-budget"
     with pytest.raises(ScheduleError, match="view_id"):
         parse_schedule("s", {"trigger": "month_end", "recipients": ["a@b.c"], "view_id": "a__b"})
+
+
+def _trend(fitted_through: str, forecast: dict[str, int]) -> dict:
+    months = period_range("2026-01", fitted_through)
+    return {
+        "series": [{"period": p, "value_minor": ACTUAL[p]["revenue"]} for p in months],
+        "forecast": [
+            {"period": p, "value_minor": v, "lower_minor": v - 9, "upper_minor": v + 9} for p, v in forecast.items()
+        ],
+    }
+
+
+def test_a_pnl_blocks_forecast_is_the_stored_trends_when_fitted_before_the_month():
+    v = view([{"id": "pnl", "type": "pnl", "range": "this_month"}])
+    documents = {trend_read("revenue"): _trend("2026-10", {"2026-11": 123_456, "2026-12": 130_000})}
+    assert trend_read("revenue") in view_reads(inputs(v))
+    report = build_view_report(inputs(v, documents))
+    pnl = cells(report, "pnl")
+    assert pnl["metric:revenue"]["forecast"] == 123_456
+    assert pnl["metric:ebitda"]["forecast"] is None and "forecast" not in pnl["metric:gross_margin_pct"]
+    section = report.sections[0]
+    assert [c.title for c in section.table.columns_in("sheet")][-1] == "Forecast"
+
+
+def test_a_past_months_forecast_is_fitted_on_the_months_before_it_never_on_later_ones():
+    from finance_core.trends import analyze_trend
+
+    v = view([{"id": "pnl", "type": "pnl", "range": "last_month"}])  # 2026-10, while trends know 2026-10 on
+    stored = {trend_read("revenue"): _trend("2026-10", {"2026-11": 999})}
+    report = build_view_report(inputs(v, stored))
+    forecast = cells(report, "pnl")["metric:revenue"]["forecast"]
+    run = [(p, ACTUAL[p]["revenue"]) for p in MONTHS if p < "2026-10"]
+    assert forecast == int(analyze_trend(run, horizon=3).forecast[0].value_minor) and forecast != 999
+    assert any("fitted on the complete months up to 2026-09" in n for n in report.sections[0].notes)
+    # Later months change nothing.
+    later = {p: ({**ACTUAL[p], "revenue": 1} if p >= "2026-10" else ACTUAL[p]) for p in MONTHS}
+    changed = build_view_report(inputs(v, {**stored, series_read("_all", "actual"): _series(later)}))
+    assert cells(changed, "pnl")["metric:revenue"]["forecast"] == forecast
+
+
+def test_an_entitys_or_a_dimension_values_pnl_has_no_forecast_column():
+    v = view(
+        [
+            {"id": "east", "type": "pnl", "range": "this_month", "entity_id": "us-east"},
+            {"id": "sales", "type": "pnl", "range": "this_month", "dimension": "department", "value": "sales"},
+        ]
+    )
+    report = build_view_report(inputs(v))
+    for section in report.sections:
+        assert "Forecast" not in [c.title for c in section.table.columns_in("sheet")]
+    assert not any(read[0] == "trend" for read in view_reads(inputs(v)))

@@ -18,6 +18,7 @@ from finance_core.views import (
     catalogue_document,
     change_of,
     comparison_range,
+    forecast_as_of,
     heatmap_view,
     parse_template,
     parse_view,
@@ -293,6 +294,12 @@ def test_changes_against_a_comparison(case: dict[str, Any]) -> None:
 def test_gauge_share_of_target(case: dict[str, Any]) -> None:
     share = share_of_target(case["value"], case["target"])
     assert (None if share is None else str(share)) == case["expect"]
+
+
+@pytest.mark.parametrize("case", CASES["forecasts"], ids=lambda c: c["about"])
+def test_a_trends_forecast_of_a_month_only_when_fitted_before_it(case: dict[str, Any]) -> None:
+    forecast = forecast_as_of(case["trend"], case["period"])
+    assert (None if forecast is None else str(forecast)) == case["expect"]
 
 
 def test_fixed_targets_are_exact_minor_units() -> None:

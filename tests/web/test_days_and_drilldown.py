@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from finance_core.metric_library import library, with_requirements
 from finance_core.periods import add_months
 from finance_core.progress import compare_flow, period_progress
 from finance_core.variance import percent_change
@@ -46,6 +47,10 @@ def days_org(stack, db):
     reference = demo_reference()
     reference = dict(reference, fx_rates={p: r for p, r in reference["fx_rates"].items() if p != NO_FX_PERIOD})
     write_reference(db, org_id, reference)
+    # The library's burn and runway, enabled as the admin screen does: their cards show the cash forecast's.
+    library_entries = library()
+    for metric_id in with_requirements(["net_burn", "runway_months"], library_entries):
+        db.document(f"organizations/{org_id}/metric_definitions/{metric_id}").set(dict(library_entries[metric_id]))
     first = date.fromisoformat(f"{KPI_PERIOD}-01")
     events = [
         dated(event(org_id, f"rev-{n:02d}", 1, period=KPI_PERIOD, amount=f"{100 + n}.00"),
@@ -163,6 +168,15 @@ def test_revenue_grains_cash_forecast_drill_down_history_and_export(browser, bas
         == f"${runway['burn_monthly_minor'] / 100:,.2f} a month"
     )
     assert f"({runway['runway_months']} months)" in (page.get_by_test_id("cash-runway").text_content() or "")
+    # The org's own cards of the library's net_burn and runway_months: the same figures, no month's value.
+    page.wait_for_function(
+        "t => document.querySelector('[data-testid=defined-kpi-value-runway_months]')?.textContent === t",
+        arg=f"{runway['runway_months']} months",
+    )
+    assert page.get_by_test_id("defined-kpi-value-net_burn").text_content() == (
+        f"${runway['burn_monthly_minor'] / 100:,.2f}"
+    )
+    assert page.get_by_test_id("defined-kpi-change-runway_months").get_attribute("data-compared") == "cash_forecast"
 
     # The P&L of the month on screen, exported: its revenue total is the records' (a CSV from the backend).
     page.get_by_test_id("period-picker").select_option(KPI_PERIOD)

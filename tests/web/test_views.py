@@ -5,15 +5,22 @@ fits a phone and is deleted (docs/views.md)."""
 
 from __future__ import annotations
 
+import io
+import subprocess
 import uuid
 
 import pytest
+from finance_core.views import forecast_as_of
+from google.cloud import firestore
+from openpyxl import load_workbook
+from reports import formatting
 
+from tests.firestore_events import run_scheduled
 from tests.support import event, publish, wait_for_events, wait_until
 from tests.web.browser import axe_violations, screenshot, sign_in
 from tests.web.orgs import KPI_PERIOD, PREVIOUS, add_member
 from tests.web.test_dashboard import UI_TIMEOUT_MS, consolidated, usd, wait_for_text
-from tests.web.test_journey import sideways_overflow
+from tests.web.test_journey import console, sideways_overflow
 from tools.stack.seed import demo_reference, write_reference
 
 pytestmark = pytest.mark.emulators
@@ -274,11 +281,6 @@ def test_a_duplicated_starter_is_personal_private_deleted_and_fits_a_phone(brows
 
 def test_a_viewer_exports_a_scorecard_whose_workbook_holds_the_widgets_figures(context, base_url, views_org):
     """Export PDF / XLSX on a view: ask, watch the status, download; the workbook's figures are the widgets'."""
-    import io
-    import subprocess
-
-    from openpyxl import load_workbook
-    from reports import formatting
 
     org_id, _editor, viewer = views_org
     page = context.new_page()
@@ -326,3 +328,86 @@ def test_a_viewer_exports_a_scorecard_whose_workbook_holds_the_widgets_figures(c
     text = subprocess.run(["pdftotext", "-layout", pdf.path(), "-"], capture_output=True, text=True, check=True).stdout
     assert "Scorecard: Department sales" in text and usd(shown["revenue"]).lstrip("$") in text
     screenshot(page, "views-export")
+
+
+def test_a_pnl_blocks_forecast_column_is_the_trend_as_of_the_month_shown(context, base_url, views_org, db, stack):
+    """The Executive overview's P&L block: each money line's forecast is its trend's of the month, or none."""
+
+    org_id, _editor, viewer = views_org
+    # Two more complete months of revenue (no department: the other tests' dimension figures stay; August
+    # reopened to take it), so the revenue trend, fitted on the 3 months before the month in progress,
+    # forecasts it.
+    db.document(f"organizations/{org_id}/periods/2026-08").set({"status": "open"}, merge=True)
+    earlier = [
+        event(org_id, f"v-rev-2026-{month}", 1, period=f"2026-{month}", amount=amount)
+        for month, amount in (("08", "800.00"), ("09", "850.00"))
+    ]
+    publish(stack, earlier)
+
+    def revenue_forecast() -> int | None:
+        run_scheduled(stack, "sweep_trend_requests")  # the debounced trends, as the minute sweep would
+        trend = db.document(f"organizations/{org_id}/trends/metric__revenue").get().to_dict()
+        return forecast_as_of(trend, KPI_PERIOD)
+
+    wait_until(
+        revenue_forecast, timeout=300, interval=2, what="a revenue trend fitted before the month, with its forecast"
+    )
+    page = context.new_page()
+    sign_in(page, base_url, viewer.credentials, org_id)
+    page.goto(f"{base_url}#/org/{org_id}/views/starter-overview")
+    page.get_by_role("heading", name="Executive overview").wait_for(timeout=UI_TIMEOUT_MS)
+    pnl = page.locator("[data-widget='pnl']")
+    pnl.get_by_role("columnheader", name="Forecast").wait_for(timeout=UI_TIMEOUT_MS)
+
+    def agrees() -> bool:
+        for metric in ("revenue", "gross_profit", "net_income"):
+            trend = db.document(f"organizations/{org_id}/trends/metric__{metric}").get().to_dict()
+            expected = forecast_as_of(trend, KPI_PERIOD)
+            cell = pnl.locator(f"tr[data-line='{metric}'] td[data-column='forecast']")
+            if cell.get_attribute("data-value") != ("" if expected is None else str(expected)):
+                return False
+        return True
+
+    wait_until(agrees, timeout=60, what="the P&L block's forecasts to equal the trends as of the month")
+    assert pnl.locator("tr[data-line='gross_margin_pct'] td[data-column='forecast']").get_attribute("data-value") == ""
+
+
+def test_an_admin_schedules_a_shared_views_report_in_the_console(context, base_url, views_org, db, stack):
+    """Report schedules offer the ready-made and shared views (never a personal one); the schedule names the view."""
+
+    org_id, editor, _viewer = views_org
+    admin = add_member(stack, db, org_id, "admin", "Ada Admin")
+    for view_id, visibility, name in (("board-shared", "shared", "Board numbers"), ("eds-own", "personal", "Ed's own")):
+        db.document(f"organizations/{org_id}/views/{view_id}").set(
+            {
+                "name": name,
+                "visibility": visibility,
+                "owner": editor.uid,
+                "layout": [],
+                "schema": 1,
+                "created_at": firestore.SERVER_TIMESTAMP,
+                "updated_at": firestore.SERVER_TIMESTAMP,
+                "updated_by": editor.uid,
+            }
+        )
+    page = context.new_page()
+    sign_in(page, base_url, admin.credentials, org_id)
+    console(page, base_url, org_id, "schedules")
+    form = page.get_by_test_id("schedule-form")
+    report = form.get_by_label("Report")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=schedule-form] option')]"
+        ".some(o => o.value === 'board-shared')",
+        timeout=UI_TIMEOUT_MS,
+    )
+    options = report.locator("option").evaluate_all("options => options.map(o => o.value)")
+    assert "starter-overview" in options and "scorecard.department.sales" in options and "eds-own" not in options
+    form.get_by_label("Schedule id").fill("board-monthly")
+    report.select_option("board-shared")
+    form.get_by_label("Recipients (replace the channel's)").fill("board@example.com")
+    form.get_by_role("button", name="Save schedule").click()
+    row = page.locator("[data-testid='schedules'] tr[data-schedule='board-monthly']")
+    row.wait_for(timeout=UI_TIMEOUT_MS)
+    assert row.get_by_test_id("schedule-report").text_content() == "view Board numbers"
+    stored = db.document(f"organizations/{org_id}/report_schedules/board-monthly").get().to_dict()
+    assert stored["view_id"] == "board-shared" and stored["recipients"] == ["board@example.com"]

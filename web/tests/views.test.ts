@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 
 import {
-  changeOf, comparedToDate, moveInLayout, comparisonRange, comparisonToDate, heatmapView, rangeProblem, rangeValue, readyMadeViews, resolveRange, scorecardView,
+  changeOf, comparedToDate, forecastAsOf, moveInLayout, comparisonRange, comparisonToDate, heatmapView, rangeProblem, rangeValue, readyMadeViews, resolveRange, scorecardView,
   shareOfTarget, targetValue, type ByPeriod,
 } from '../src/lib/views';
 
@@ -41,6 +41,12 @@ describe('views: the same answers as the core', () => {
       expect(pct).toBe(num(c.pct));
     }
     for (const c of CASES.shares) expect(shareOfTarget(c.value, c.target)).toBe(num(c.expect));
+  });
+
+  it("reads a trend's forecast of a month only when the trend was fitted before that month", () => {
+    for (const c of CASES.forecasts) {
+      expect(forecastAsOf(c.trend, c.period), c.about).toBe(num(c.expect));
+    }
   });
 
   it('turns a fixed money target into exact minor units', () => {

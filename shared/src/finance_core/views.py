@@ -323,6 +323,24 @@ def target_minor(text: str, unit: str, minor_digits: int) -> Number:
     return amount
 
 
+def forecast_as_of(trend: Mapping[str, Any] | None, period: str) -> int | None:
+    """A stored trend's forecast of `period` (minor units), if the trend was fitted only on months before it.
+
+    A P&L block's forecast column reads `trends/metric__{metric}` as the dashboard does; a trend fitted
+    on `period` or a later month knew figures the month shown did not (finance_core.progress, rule 5),
+    so it gives no forecast of that month (None), nor does a trend without a point for it.
+    """
+    if not trend:
+        return None
+    series = [p for p in trend.get("series") or () if isinstance(p, Mapping)]
+    if not series or str(series[-1].get("period")) >= period:
+        return None
+    for point in trend.get("forecast") or ():
+        if isinstance(point, Mapping) and point.get("period") == period and point.get("value_minor") is not None:
+            return int(point["value_minor"])
+    return None
+
+
 # --- the document ----------------------------------------------------------------------------------
 
 

@@ -226,6 +226,23 @@ export function seriesByPeriod(doc: { periods?: string[]; metrics?: Record<strin
   return out;
 }
 
+/** A trend document as a P&L block's forecast column reads it (trends/metric__{metric}). */
+export interface ForecastTrend {
+  series?: { period: string }[];
+  forecast?: { period: string; value_minor: number | null }[];
+}
+
+/**
+ * A stored trend's forecast of `period`, if the trend was fitted only on months before it: the core's
+ * forecast_as_of. A trend fitted on that month or a later one knew figures the month shown did not.
+ */
+export function forecastAsOf(trend: ForecastTrend | null | undefined, period: string): number | null {
+  const series = trend?.series ?? [];
+  if (!series.length || series[series.length - 1].period >= period) return null;
+  const point = (trend?.forecast ?? []).find((p) => p.period === period);
+  return point?.value_minor ?? null;
+}
+
 // --- ready-made views ------------------------------------------------------------------------------
 
 function fill<T>(template: T, values: Record<string, string>): T {

@@ -1,24 +1,34 @@
-// Report schedules: the monthly pack e-mailed at month end or when a period is closed (docs/reports.md).
+// Report schedules: the monthly pack, or the report of a shared or ready-made view, e-mailed at month
+// end or when a period is closed (docs/reports.md).
 
-import { deleteDoc, doc, serverTimestamp, setDoc } from 'firebase/firestore';
+import { deleteDoc, doc, limit, serverTimestamp, setDoc, where } from 'firebase/firestore';
 import { useState, type FormEvent } from 'react';
 
 import { dataOf, useQuery } from '../../hooks/live';
 import { idProblem } from '../../lib/reference';
 import { orgPath, useSession } from '../../lib/session';
+import { readyMadeViews, type ViewDoc } from '../../lib/views';
 import { Loading } from '../States';
 import type { ChannelDoc } from './Channels';
 
 interface ScheduleDoc {
   name?: string; trigger: 'month_end' | 'period_close'; enabled: boolean; days_after_month_end?: number;
-  channel_id?: string; recipients?: string[];
+  channel_id?: string; recipients?: string[]; view_id?: string;
 }
 
 const EMAIL = /^[^@\s,]{1,64}@[^@\s,]{1,190}$/;
 
 export function SchedulesScreen() {
-  const { services, orgId, user } = useSession();
+  const { services, orgId, org, user } = useSession();
   const live = useQuery<ScheduleDoc>(services.db, orgPath(orgId, 'report_schedules'), [], 'all');
+  // A schedule may send a view's report: a ready-made view or a shared one (never a member's personal view).
+  const shared = dataOf(useQuery<ViewDoc>(services.db, orgPath(orgId, 'views'), [where('visibility', '==', 'shared'), limit(100)], 'shared')) ?? [];
+  const views = [
+    ...readyMadeViews(org.dimensions).map((v) => ({ id: v.id, name: v.name })),
+    ...shared.map((v) => ({ id: v.id, name: v.name })).sort((a, b) => a.name.localeCompare(b.name)),
+  ];
+  const viewName = (viewId: string) => views.find((v) => v.id === viewId)?.name ?? viewId;
+  const [view, setView] = useState('');
   const channels = (dataOf(useQuery<ChannelDoc>(services.db, orgPath(orgId, 'notification_channels'), [], 'all')) ?? [])
     .filter((c) => c.type === 'email');
   const [id, setId] = useState('');
@@ -47,10 +57,11 @@ export function SchedulesScreen() {
         name: name.trim() || id.trim(), trigger, enabled: true,
         ...(trigger === 'month_end' ? { days_after_month_end: day } : {}),
         ...(channel ? { channel_id: channel } : {}), ...(list.length ? { recipients: list } : {}),
+        ...(view ? { view_id: view } : {}),
         updated_by: user.uid, updated_at: serverTimestamp(),
       });
       setMessage({ error: false, text: `Schedule ${id.trim()} saved.` });
-      setId(''); setName(''); setRecipients('');
+      setId(''); setName(''); setRecipients(''); setView('');
     } catch (err) {
       setMessage({ error: true, text: `Not saved: ${(err as { code?: string }).code ?? String(err)}` });
     }
@@ -61,15 +72,16 @@ export function SchedulesScreen() {
     <>
       <section className="panel" aria-labelledby="schedules-title">
         <header className="panel-header"><h2 id="schedules-title">Report schedules</h2>
-          <span className="sub">the monthly pack by e-mail; what was sent is under Reports</span></header>
+          <span className="sub">the monthly pack or a view's report by e-mail; what was sent is under Reports</span></header>
         {live.status === 'loading' ? <Loading what="the schedules" /> : schedules.length === 0 ? <p className="state empty">No schedules.</p> : (
           <div className="table-scroll">
             <table data-testid="schedules">
-              <thead><tr><th scope="col">Schedule</th><th scope="col">When</th><th scope="col">To</th><th scope="col">Actions</th></tr></thead>
+              <thead><tr><th scope="col">Schedule</th><th scope="col">Report</th><th scope="col">When</th><th scope="col">To</th><th scope="col">Actions</th></tr></thead>
               <tbody>
                 {schedules.map((s) => (
                   <tr key={s.id} data-schedule={s.id}>
                     <td><strong>{s.name ?? s.id}</strong><br /><code>{s.id}</code>{!s.enabled && <span className="sub"> disabled</span>}</td>
+                    <td data-testid="schedule-report">{s.view_id ? `view ${viewName(s.view_id)}` : 'monthly pack'}</td>
                     <td>{s.trigger === 'month_end' ? `${s.days_after_month_end ?? 3} days after each month ends` : 'when a period is closed'}</td>
                     <td>{[s.channel_id ? `channel ${s.channel_id}` : '', ...(s.recipients ?? [])].filter(Boolean).join(', ')}</td>
                     <td>
@@ -90,6 +102,12 @@ export function SchedulesScreen() {
         <form className="entry-form" onSubmit={submit} data-testid="schedule-form" aria-label="Add a report schedule">
           <label>Schedule id <input value={id} onChange={(e) => setId(e.target.value)} required placeholder="cfo-pack" /></label>
           <label>Name <input value={name} onChange={(e) => setName(e.target.value)} maxLength={200} /></label>
+          <label>Report
+            <select value={view} onChange={(e) => setView(e.target.value)}>
+              <option value="">the monthly pack</option>
+              {views.map((v) => <option key={v.id} value={v.id}>view: {v.name}</option>)}
+            </select>
+          </label>
           <label>When
             <select value={trigger} onChange={(e) => setTrigger(e.target.value as 'month_end' | 'period_close')}>
               <option value="month_end">after each month ends</option><option value="period_close">when a period is closed</option>

@@ -14,7 +14,7 @@ import { STANDARD_METRICS } from '../../lib/standardMetrics';
 import type { AggregateDoc, VarianceDoc } from '../../lib/types';
 import {
   changeOf, comparedToDate, comparisonRange, comparisonScenario, comparisonToDate, LIMITS, periodsOf, rangeLabel, rangeValue, resolveRange, seriesByPeriod,
-  shareOfTarget, targetValue, widgetSpec, type ByPeriod, type PeriodRange, type Widget,
+  shareOfTarget, targetValue, widgetSpec, forecastAsOf, type ByPeriod, type ForecastTrend, type PeriodRange, type Widget,
 } from '../../lib/views';
 import { SeriesChart } from '../SeriesChart';
 import { LiveView } from '../States';
@@ -282,6 +282,18 @@ function PnlWidget({ widget, ctx }: { widget: Widget; ctx: WidgetContext }) {
     : orgPath(orgId, 'aggregates', `${entity}__${period}__${scenario}`));
   const actual = useDocument<AggregateDoc>(services.db, path('actual'));
   const budget = useDocument<AggregateDoc>(services.db, path('budget'));
+  // The forecast column: the consolidation's trend documents (the trend section's), as of the month shown.
+  const consolidated = entity === '_all' && !filtered;
+  const trends = PNL_LINES.map((m) => ({
+    metric: m,
+    // One listener per line of a fixed list: the same hooks on every render.
+    live: useDocument<ForecastTrend>(services.db, consolidated && ctx.describe(m).unit === 'money' ? orgPath(orgId, 'trends', `metric__${m}`) : null),
+  }));
+  const forecasts = new Map(trends.map(({ metric, live }) => [metric, forecastAsOf(dataOf(live), period)]));
+  const laterTrend = trends.some(({ live }) => {
+    const series = dataOf(live)?.series ?? [];
+    return series.length > 0 && series[series.length - 1].period >= period;
+  });
   const a = dataOf(actual);
   const b = dataOf(budget);
   const merged: Live<true> = actual.status === 'loading' || budget.status === 'loading' ? { status: 'loading' }
@@ -294,10 +306,12 @@ function PnlWidget({ widget, ctx }: { widget: Widget; ctx: WidgetContext }) {
       {() => (
         <div className="table-scroll">
           {partial && <p className="badge in-progress">so far: budget to date (day {progress.elapsedDays} of {progress.days})</p>}
+          {consolidated && laterTrend && <p className="note" data-testid="pnl-forecast-note">No forecast as of {periodLabel(period)}: the trends are fitted on later months.</p>}
           <table className="pnl" data-testid="widget-table">
             <caption className="visually-hidden">P&amp;L of {periodLabel(period)}: actual, budget, variance</caption>
             <thead><tr><th scope="col">{periodLabel(period)}</th><th scope="col" className="num">Actual</th>
-              <th scope="col" className="num">Budget</th><th scope="col" className="num">Variance</th></tr></thead>
+              <th scope="col" className="num">Budget</th><th scope="col" className="num">Variance</th>
+              {consolidated && <th scope="col" className="num">Forecast</th>}</tr></thead>
             <tbody>
               {PNL_LINES.map((m) => {
                 const d = ctx.describe(m);
@@ -315,6 +329,9 @@ function PnlWidget({ widget, ctx }: { widget: Widget; ctx: WidgetContext }) {
                       {formatMetricChange(difference, d.unit, d.decimals, org.reporting_currency) ?? '–'}
                       {kind !== 'neutral' && <span className="visually-hidden"> ({kind})</span>}
                     </td>
+                    {consolidated && (
+                      <td className="num" data-column="forecast" data-value={forecasts.get(m) ?? ''}>{show(forecasts.get(m) ?? null, d, org.reporting_currency)}</td>
+                    )}
                   </tr>
                 );
               })}
