@@ -29,7 +29,8 @@ OVERVIEW = [
     ),
 ]
 ON_DEMAND = {"ingestion_errors", "comments"}
-READS = re.compile(r"(useDocument|useQuery|usePolledCollection)<[^>]*>\(")
+# A listener or poll hook, or a one-shot read of a collection (getDocs / getCountFromServer of it).
+READS = re.compile(r"(useDocument|useQuery|usePolledCollection)<[^>]*>\(|collection\(services\.db, orgPath\(")
 FIRST_SEGMENT = re.compile(r"orgPath\(orgId(?:, '([a-z_]+)')?")
 PATH_VARIABLE = re.compile(r"const path = orgPath\(orgId, '([a-z_]+)'\)")
 
