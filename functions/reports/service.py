@@ -240,15 +240,16 @@ class ReportService:
         report = build_view_report(inputs, self._views.period_status(org_id, period))
         visibility = inputs.view.visibility
         # The report document is listed to every member: a personal view's name stays its owner's.
-        self.ref(org_id, report_id).update(
-            {
-                "view": {
-                    "id": view_id,
-                    "visibility": visibility,
-                    "name": report.view_name if visibility == "shared" else None,
+        with map_exceptions(f"recording the view of report {report_id}"):
+            self.ref(org_id, report_id).update(
+                {
+                    "view": {
+                        "id": view_id,
+                        "visibility": visibility,
+                        "name": report.view_name if visibility == "shared" else None,
+                    }
                 }
-            }
-        )
+            )
         self._progress(org_id, report_id, "drawing the charts", 35)
         charts = {
             s.widget_id: png for s in report.sections if (png := section_chart_png(s, report.currency)) is not None

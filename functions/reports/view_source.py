@@ -123,7 +123,8 @@ class ViewSource:
 
     def period_status(self, org_id: str, period: str) -> str:
         """open or closed (as the pack's report records it)."""
-        snap = self._db.document(f"{org_path(org_id)}/periods/{period}").get()
+        with map_exceptions(f"reading period {period} of {org_id}"):
+            snap = self._db.document(f"{org_path(org_id)}/periods/{period}").get()
         return str((snap.to_dict() or {}).get("status", "open")) if snap.exists else "open"
 
     def _stored(self, org: firestore.DocumentReference, view_id: str) -> View | None:

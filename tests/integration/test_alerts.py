@@ -252,7 +252,13 @@ def test_a_redelivered_change_neither_counts_twice_nor_notifies_again(stack, db,
         [alert] = alerts_of(db, org_id)
         assert alert["count"] == 1 and alert["applied_change_ids"] == [json.loads(data)["change_id"]]
         assert len(hook.all("/ops")) == 1
-    assert [r["change"] for r in bigquery_rows(stack, org_id)].count("fired") == 1
+    # The alert history reaches BigQuery through its own sink: wait for the firing, then count it.
+    rows = wait_until(
+        lambda: (r := bigquery_rows(stack, org_id)) and any(row["change"] == "fired" for row in r) and r,
+        PIPELINE_WAIT,
+        what="the firing in the BigQuery alert history",
+    )
+    assert [r["change"] for r in rows].count("fired") == 1
 
 
 def test_a_condition_that_flaps_within_the_cooldown_notifies_once(stack, db, org_id):

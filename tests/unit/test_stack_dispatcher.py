@@ -44,3 +44,26 @@ def test_every_pubsub_trigger_of_resources_json_is_delivered_and_a_reloaded_key_
     assert dispatcher._learn_key(trigger, answer)
     assert dispatcher.route(trigger).endswith("/triggers/us-central1-evaluate_alerts-1")
     assert not dispatcher._learn_key(trigger, answer)
+
+
+def test_the_activity_shows_deliveries_in_flight_and_since_when_nothing_was():
+    import threading
+
+    from tools.stack.dispatcher import DeliveryActivity
+
+    dispatcher = Dispatcher.__new__(Dispatcher)
+    dispatcher._lock = threading.Lock()
+    dispatcher._in_flight, dispatcher.delivered, dispatcher.failed, dispatcher._idle_since = 0, 0, 0, 0.0
+    inside: list[DeliveryActivity] = []
+
+    def deliver(trigger, message):
+        inside.append(dispatcher.activity())
+        dispatcher.delivered += 1
+        return True
+
+    dispatcher._deliver = deliver
+    assert dispatcher.deliver(Trigger("evaluate_alerts", "t", {}), Message(b"{}"))
+    during, after = inside[0], dispatcher.activity()
+    assert during.in_flight == 1 and during.idle_since is None and during.quiet_for() == 0.0
+    assert after.in_flight == 0 and after.delivered == 1
+    assert after.quiet_for(now=after.idle_since + 4) == 4

@@ -20,6 +20,7 @@ from tools.demo.stream import DemoFeed, FeedStats, stream
 from tools.machine_load import LoadMeter, LoadReport
 from tools.stack.config import STACK_DIR, StackConfig
 from tools.stack.demo_users import DEMO_USERS, create_demo_users
+from tools.stack.dispatcher import read_activity
 from tools.stack.emulators import LocalStack, StackError
 from tools.stack.provision import provision
 from tools.stack.seed import (
@@ -84,6 +85,47 @@ def _seed_with_progress(console: Console, config: StackConfig, db, with_history:
 
 
 SUMMARY_FILE = STACK_DIR / "demo-summary.json"
+# The history's analytics have caught up when no Pub/Sub delivery was in flight for this long.
+CAUGHT_UP_QUIET_SECONDS = 3.0
+# Past this, the demo streams anyway (and its summary says the machine was busy if it was).
+CAUGHT_UP_TIMEOUT_SECONDS = 300
+
+
+def _wait_for_history_analytics(console: Console) -> float | None:
+    """Until every Pub/Sub consumer has finished the history's work (BigQuery facts, metric values,
+    trends and forecasts, alert evaluations), so the live stream is measured on its own.
+
+    The signal is positive: the dispatcher's deliveries in flight (tools.stack.dispatcher), not the
+    machine's load, which other work on a shared machine would make meaningless. Returns the
+    seconds waited, or None when the wait ended without that signal.
+    """
+    started = time.monotonic()
+    reported = started
+    with console.status("[bold]history: BigQuery, trends and alerts catching up") as status:
+        while True:
+            elapsed = time.monotonic() - started
+            activity = read_activity()
+            if activity is None:
+                console.log("the dispatcher's activity is unknown (no .stack/dispatcher-activity.json): streaming now")
+                return None
+            if activity.quiet_for() >= CAUGHT_UP_QUIET_SECONDS:
+                console.log(f"history: BigQuery, trends and alerts caught up in {elapsed:.0f} s")
+                return elapsed
+            if elapsed > CAUGHT_UP_TIMEOUT_SECONDS:
+                console.log(
+                    f"history: analytics still busy after {CAUGHT_UP_TIMEOUT_SECONDS} s "
+                    f"({activity.in_flight} deliveries in flight): streaming now"
+                )
+                return None
+            line = (
+                f"history: BigQuery, trends and alerts catching up: {activity.in_flight} deliveries in flight, "
+                f"{activity.delivered:,} done ({elapsed:.0f} s)"
+            )
+            status.update(f"[bold]{line}")
+            if time.monotonic() - reported >= 15:
+                console.log(line)
+                reported = time.monotonic()
+            time.sleep(0.5)
 
 
 def web_dashboard_panel(config: StackConfig, org_id: str, stays_up: bool) -> Table:
@@ -225,6 +267,7 @@ def run_demo(args: argparse.Namespace) -> int:
         provision(stack.config, progress=console.log)
         db = firestore_client(stack.config)
         reference = _seed_with_progress(console, stack.config, db, with_history=not args.no_history)
+        _wait_for_history_analytics(console)
     except StackError as exc:
         console.print(f"[bold red]the local stack could not start:[/] {exc}")
         if stack is not None and not reused:

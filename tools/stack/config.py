@@ -14,6 +14,8 @@ TOOLS_DIR = ROOT / ".tools"
 STATE_FILE = STACK_DIR / "state.json"
 # Written by the Pub/Sub dispatcher once it pulls every function's subscription (tools/stack/dispatcher.py).
 DISPATCHER_READY_FILE = STACK_DIR / "dispatcher.ready"
+# What the dispatcher is delivering now (tools.stack.dispatcher.DeliveryActivity), rewritten twice a second.
+DISPATCHER_ACTIVITY_FILE = STACK_DIR / "dispatcher-activity.json"
 DEFAULT_PROJECT = "demo-finance-live"
 # Services outside firebase.json and their default ports (FINANCE_<NAME>_PORT overrides them too).
 EXTRA_DEFAULT_PORTS = {"bigquery": 9050, "bigquery_grpc": 9060, "storage": 9199, "mail": 1025}

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import json
 import logging
 import os
@@ -38,7 +39,7 @@ from google.api_core import exceptions as google_exceptions
 from google.cloud import pubsub_v1
 from google.cloud.pubsub_v1.subscriber.scheduler import ThreadScheduler
 
-from tools.stack.config import DISPATCHER_READY_FILE, StackConfig
+from tools.stack.config import DISPATCHER_ACTIVITY_FILE, DISPATCHER_READY_FILE, StackConfig
 from tools.stack.provision import resources, subscription_request, trigger_subscription
 from tools.stack.schedules import LocalScheduler
 from tools.stack.trigger_keys import latest_trigger_key
@@ -57,6 +58,9 @@ HOT_PATH_FUNCTIONS = frozenset({"ingest_financial_event"})
 # The Functions emulator answers when the function returns; the longest timeout of a trigger.
 DELIVERY_TIMEOUT_SECONDS = 600
 READY_FILE = DISPATCHER_READY_FILE
+ACTIVITY_FILE = DISPATCHER_ACTIVITY_FILE
+# How often the activity file is rewritten.
+ACTIVITY_INTERVAL_SECONDS = 0.5
 # "0" leaves the scheduled functions to be fired by hand (the tests' own stack fires them when they
 # assert on a sweep); otherwise this process also runs them on their schedules (tools/stack/schedules.py).
 SCHEDULES_ENV = "FINANCE_LOCAL_SCHEDULES"
@@ -124,6 +128,40 @@ def cloud_event(config: StackConfig, trigger: Trigger, message: Any) -> dict[str
     }
 
 
+@dataclass(frozen=True)
+class DeliveryActivity:
+    """What the dispatcher delivers now: a positive signal that every Pub/Sub consumer has caught up.
+
+    Deliveries in flight include a function's own waits (a held fold, a debounced trend), and a
+    message published by a function (an aggregates-folded announcement) is delivered before that
+    function returns, so a chain of consumers shows as activity until its last link has finished.
+    """
+
+    in_flight: int
+    delivered: int
+    failed: int
+    # Unix time since when nothing has been in flight (None while something is).
+    idle_since: float | None
+    written_at: float
+
+    def quiet_for(self, now: float | None = None) -> float:
+        """Seconds without any delivery in flight (0 while one is)."""
+        if self.in_flight or self.idle_since is None:
+            return 0.0
+        return max(0.0, (now if now is not None else time.time()) - self.idle_since)
+
+
+def read_activity() -> DeliveryActivity | None:
+    """The running dispatcher's activity, or None when no dispatcher has written it (recently)."""
+    try:
+        body = json.loads(ACTIVITY_FILE.read_text())
+        activity = DeliveryActivity(**body)
+    except (OSError, ValueError, TypeError):
+        return None
+    # A file not rewritten for a while belongs to a dispatcher that is gone.
+    return activity if time.time() - activity.written_at < 10 * ACTIVITY_INTERVAL_SECONDS + 5 else None
+
+
 class Dispatcher:
     """Pulls each function's subscription and posts its messages to the function."""
 
@@ -135,7 +173,10 @@ class Dispatcher:
         self._pulls: list[Any] = []
         self.delivered = 0
         self.failed = 0
+        self._in_flight = 0
+        self._idle_since: float | None = time.time()
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         # The Functions emulator keys a loaded event trigger `{region}-{function}-{generation}`; the
         # generation grows when it reloads the code.
         self._keys: dict[str, str] = {}
@@ -210,6 +251,29 @@ class Dispatcher:
 
     def deliver(self, trigger: Trigger, message: Any) -> bool:
         """Post one message to its function; True when the function returned without an error."""
+        with self._lock:
+            self._in_flight += 1
+            self._idle_since = None
+        try:
+            return self._deliver(trigger, message)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                if not self._in_flight:
+                    self._idle_since = time.time()
+
+    def activity(self) -> DeliveryActivity:
+        """What is being delivered now."""
+        with self._lock:
+            return DeliveryActivity(self._in_flight, self.delivered, self.failed, self._idle_since, time.time())
+
+    def _write_activity(self) -> None:
+        while not self._stopping.wait(ACTIVITY_INTERVAL_SECONDS):
+            scratch = ACTIVITY_FILE.with_suffix(".tmp")
+            scratch.write_text(json.dumps(dataclasses.asdict(self.activity())))
+            scratch.replace(ACTIVITY_FILE)
+
+    def _deliver(self, trigger: Trigger, message: Any) -> bool:
         body = json.dumps(cloud_event(self._config, trigger, message)).encode()
         ok, status, answer = self._post(trigger, body)
         if status == 404 and self._learn_key(trigger, answer):
@@ -275,6 +339,7 @@ class Dispatcher:
                 )
             )
         READY_FILE.parent.mkdir(parents=True, exist_ok=True)
+        threading.Thread(target=self._write_activity, name="activity", daemon=True).start()
         READY_FILE.write_text(json.dumps({"pid": os.getpid(), "subscriptions": [t.subscription for t in triggers()]}))
         log.info(
             "delivering %d function subscriptions, %d messages in flight each (%d for ingestion)",
@@ -286,6 +351,8 @@ class Dispatcher:
     def stop(self) -> None:
         """Stop pulling (messages in flight are redelivered by the emulator later)."""
         READY_FILE.unlink(missing_ok=True)
+        self._stopping.set()
+        ACTIVITY_FILE.unlink(missing_ok=True)
         for pull in self._pulls:
             pull.cancel()
 
