@@ -174,7 +174,7 @@ def test_revenue_grains_cash_forecast_drill_down_history_and_export(browser, bas
         arg=f"{runway['runway_months']} months",
     )
     assert page.get_by_test_id("defined-kpi-value-net_burn").text_content() == (
-        f"${runway['burn_monthly_minor'] / 100:,.2f}"
+        f"${runway['burn_monthly_minor'] / 100:,.2f} a month"
     )
     assert page.get_by_test_id("defined-kpi-change-runway_months").get_attribute("data-compared") == "cash_forecast"
 
@@ -252,6 +252,10 @@ def test_revenue_grains_cash_forecast_drill_down_history_and_export(browser, bas
                            timeout=UI_TIMEOUT_MS)  # fmt: skip
     from_kpi = set(table.locator("tr[data-record-id]").evaluate_all("rows => rows.map(r => r.dataset.recordId)"))
     assert from_kpi == listed
+    # Its accounts are those the backend resolved revenue's definition to (kpis/current.definitions).
+    revenue_accounts = kpis_ref.get().to_dict()["definitions"]["revenue"]["accounts"]
+    assert revenue_accounts == ["4100", "4200", "4300"]
+    assert page.get_by_test_id("drilldown-accounts").get_attribute("data-accounts") == str(len(revenue_accounts))
     page.get_by_test_id("drilldown-back").click()
     page.get_by_test_id("pnl-table").wait_for(timeout=UI_TIMEOUT_MS)
     context.close()

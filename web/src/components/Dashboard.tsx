@@ -57,7 +57,9 @@ export function Dashboard({ kpisLive }: { kpisLive: Live<KpisDoc & { id: string 
       <KpiCards inProgress={inProgress} live={kpisLive} onDrill={(metric, kpiPeriod) => setDrill({
         // The headline KPIs are the consolidated actuals: their records are those of every entity.
         label: METRIC_LABELS[metric] ?? metric, entityId: '_all', period: kpiPeriod, scenario: 'actual',
-        accountIds: leafAccounts(accounts, metricAccountTypes(metric, STANDARD_METRICS)),
+        // The accounts the backend resolved the metric's definition to (kpis/current.definitions), as for the
+        // org's own KPIs; before a document carries them, the account types of its standard definition.
+        accountIds: kpis?.definitions?.[metric]?.accounts ?? leafAccounts(accounts, metricAccountTypes(metric, STANDARD_METRICS)),
       })} />
       <DefinedKpis live={kpisLive} onDrill={setDrill} />
       <div className="columns">

@@ -54,7 +54,8 @@ export function DefinedKpis({ live, onDrill }: { live: Live<KpisDoc & { id: stri
                   <DrillButton metric={metric} label={about.label} period={doc.period} accounts={about.accounts} onDrill={onDrill} />
                 </h3>
                 <p className="kpi-value" data-testid={`defined-kpi-value-${metric}`}>
-                  {burning ? formatMetric(kpi.value, about.unit, metric === 'runway_months' ? 1 : about.decimals, doc.currency)
+                  {burning
+                    ? `${formatMetric(kpi.value, about.unit, metric === 'runway_months' ? 1 : about.decimals, doc.currency)}${metric === 'net_burn' ? ' a month' : ''}`
                     : metric === 'runway_months' ? texts.runway : texts.burn}
                 </p>
                 <p className="kpi-change neutral" data-testid={`defined-kpi-change-${metric}`} data-tone="neutral"
