@@ -11,7 +11,13 @@ from aggregations.triggers import (  # noqa: E402
     reconcile_aggregates,
     refresh_aggregate_views,
 )
-from alerts.triggers import alert_console, escalate_alerts, evaluate_alerts, flush_alert_notifications  # noqa: E402
+from alerts.triggers import (  # noqa: E402
+    alert_console,
+    escalate_alerts,
+    evaluate_alerts,
+    evaluate_runway_alerts,
+    flush_alert_notifications,
+)
 from analytics_sink.triggers import sink_changes_to_bigquery, sink_metric_values_to_bigquery  # noqa: E402
 from collaboration.triggers import (  # noqa: E402
     expire_presence,
@@ -59,6 +65,7 @@ __all__ = [
     "sweep_trend_requests",
     # alerts
     "evaluate_alerts",
+    "evaluate_runway_alerts",
     "flush_alert_notifications",
     "escalate_alerts",
     "alert_console",

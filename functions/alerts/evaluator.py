@@ -17,9 +17,18 @@ from adapters.errors import ProcessingError, TransientError, is_transient, map_e
 from adapters.firestore_codec import org_path, utc_now
 from adapters.reference_store import ReferenceStore
 from finance_core.aggregates import AggregateKey
-from finance_core.alert_inputs import PlannedEvaluation, build_context, plan_evaluations, scenarios_read
+from finance_core.alert_inputs import (
+    PlannedEvaluation,
+    build_context,
+    forecast_context,
+    forecast_definition,
+    is_forecast_rule,
+    plan_evaluations,
+    scenarios_read,
+)
 from finance_core.alert_policy import AlertState, Transition
 from finance_core.alert_rules import (
+    AlertRule,
     AnomalyRule,
     RuleError,
     RuleEvaluation,
@@ -33,6 +42,7 @@ from finance_core.metric_rows import series_id, value_at
 from finance_core.metric_series import BUILTIN_IDS
 from finance_core.periods import add_months, kpi_period
 from finance_core.reference import OrgReference
+from finance_core.trend_series import CASH_DOC_ID
 from google.cloud import firestore
 
 from alerts.notifier import Notifier, SentNotification
@@ -90,6 +100,19 @@ def _fitting_definitions(
     return kept
 
 
+def _fitting_forecast_definitions(org_id: str, rules: list[AlertRule]) -> list[AlertRule]:
+    """The burn and runway rules whose threshold is in the metric's unit (net burn money, runway months)."""
+    kept = []
+    for rule in rules:
+        definition = forecast_definition(str(rule.target.metric))
+        problem = definition_problem(rule, str(definition["unit"]), str(definition["direction"]))
+        if problem:
+            log.warning("org %s: alert rule %s skipped, it is invalid: %s", org_id, rule.rule_id, problem)
+            continue
+        kept.append(rule)
+    return kept
+
+
 class AlertEvaluator:
     """Runs the rules touched by one change against current aggregates and applies the results.
 
@@ -125,7 +148,9 @@ class AlertEvaluator:
             return report
         current = kpi_period(reference.current_period, reference.period_status)
         now = self._clock()
-        monthly = [rule for rule in rules if not is_daily(rule)]
+        # Burn and runway rules judge the cash forecast, which the trends recompute after this change:
+        # its write evaluates them (handle_forecast), never a month's figure here.
+        monthly = [rule for rule in rules if not is_daily(rule) and not is_forecast_rule(rule)]
         plans = plan_evaluations(monthly, touched, chart=reference.chart, current_period=current)
         plans = _with_current_period(plans, current)
         # Daily anomaly rules judge the complete days (finance_core.daily_anomaly): the day in
@@ -155,6 +180,44 @@ class AlertEvaluator:
             for evaluation in judged:
                 evaluations.append((day_plan.rule, evaluation, max(times) if times else now))
         report.evaluated = len(evaluations)
+        self._apply(org_id, change_id, now, evaluations, report)
+        return report
+
+    def handle_forecast(
+        self, org_id: str, change_id: str, runway: Mapping[str, Any] | None, observed_at: datetime
+    ) -> EvaluationReport:
+        """Evaluate the org's burn and runway rules on a new cash forecast (`trends/cash__forecast.runway`).
+
+        `change_id` names this forecast write (a redelivery applies nothing twice) and `observed_at`
+        is its commit time: a forecast older than the one an alert last saw moves nothing. The
+        rules are judged at the org's current period: the forecast is live.
+        """
+        report = EvaluationReport()
+        reference = self._references.get(org_id)
+        if reference is None:
+            return report
+        rules = [rule for rule in parse_rules(org_id, self._store.rule_documents(org_id)) if is_forecast_rule(rule)]
+        if not rules:
+            return report
+        period = kpi_period(reference.current_period, reference.period_status)
+        evaluations = []
+        for rule in _fitting_forecast_definitions(org_id, rules):
+            context = forecast_context(rule, runway, period=period, currency=reference.reporting_currency)
+            evaluations.append((rule, evaluate(rule, context), observed_at))
+        report.evaluated = len(evaluations)
+        self._apply(org_id, change_id, self._clock(), evaluations, report)
+        return report
+
+    def _apply(
+        self,
+        org_id: str,
+        change_id: str,
+        now: datetime,
+        evaluations: list[tuple[AlertRule, RuleEvaluation, datetime]],
+        report: EvaluationReport,
+    ) -> None:
+        """Move the alerts of these evaluations (each once per change), notify, push history; raise a
+        TransientError at the end when an update failed for a reason a redelivery can overcome."""
         existing = self._store.existing_alerts(org_id, [e.fingerprint for _, e, _ in evaluations])
         to_notify: list[AlertState] = []
         rows = []
@@ -203,7 +266,6 @@ class AlertEvaluator:
         if transient:
             # Everything done so far is idempotent: a redelivery finishes the rest.
             raise TransientError(f"{len(transient)} alert update(s) failed: {transient[0]}")
-        return report
 
     def _add_defined_metrics(
         self,
@@ -267,6 +329,8 @@ class AlertEvaluator:
         if is_daily(rule):
             return self._preview_daily(org_id, rule, reference)
         current = kpi_period(reference.current_period, reference.period_status)
+        if is_forecast_rule(rule):
+            return self._preview_forecast(org_id, rule, current, reference.reporting_currency)
         period = current if rule.type in ("absolute", "variance") else add_months(current, -1)
         key = AggregateKey(rule.target.entity_id, period, rule.target.scenario.value)
         changed = {key: [account.account_id for account in reference.chart]}
@@ -306,6 +370,17 @@ class AlertEvaluator:
         )
         outcome = evaluate(rule, context)
         return _preview_answer(outcome)
+
+    def _preview_forecast(self, org_id: str, rule: AlertRule, period: str, currency: str) -> dict[str, Any]:
+        """A burn or runway rule's verdict on the stored cash forecast, as its next write would judge it."""
+        definition = forecast_definition(str(rule.target.metric))
+        problem = definition_problem(rule, str(definition["unit"]), str(definition["direction"]))
+        if problem:
+            return {"valid": False, "error": problem}
+        with map_exceptions(f"reading the cash forecast of {org_id} for an alert rule"):
+            snapshot = self._db.document(f"{org_path(org_id)}/trends/{CASH_DOC_ID}").get(field_paths=["runway"])
+        runway = (snapshot.to_dict() or {}).get("runway") if snapshot.exists else None
+        return _preview_answer(evaluate(rule, forecast_context(rule, runway, period=period, currency=currency)))
 
     def _preview_daily(self, org_id: str, rule: AnomalyRule, reference: OrgReference) -> dict[str, Any]:
         """A daily rule's verdict on the last complete day, as a change of its month would judge it."""

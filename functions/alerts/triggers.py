@@ -1,4 +1,5 @@
-"""Alert triggers: evaluation on every applied change, the notification sweep and escalation schedules."""
+"""Alert triggers: evaluation on every applied change and every cash forecast, the notification sweep and escalation
+schedules."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ from adapters.settings import (
 )
 from adapters.topics import FOLDED_TOPIC
 from finance_core.folded import decode_folded
-from firebase_functions import https_fn, options, pubsub_fn, scheduler_fn
+from finance_core.trend_series import CASH_DOC_ID
+from firebase_functions import firestore_fn, https_fn, options, pubsub_fn, scheduler_fn
 
 from alerts.console import MAX_BODY_BYTES, AlertConsole, ConsoleRequest
 from alerts.escalation import Escalator
@@ -88,6 +90,29 @@ def evaluate_alerts(event: pubsub_fn.CloudEvent[pubsub_fn.MessagePublishedData])
     notify."""
     data, _ = pubsub_message(event)
     evaluator().handle(decode_folded(data))
+
+
+# Burn and runway rules judge the cash forecast, which the trend computer writes after the aggregates
+# are folded: its write is the change that evaluates them. Retry is turned on after deploy
+# (apply_trigger_policies.py); a lost event is made good by the forecast's next write.
+@firestore_fn.on_document_written(
+    document=f"organizations/{{org_id}}/trends/{CASH_DOC_ID}",
+    **deployment.background("alerts", timeout_sec=120, secrets=SECRETS),
+)
+@observed("evaluate_runway_alerts")
+def evaluate_runway_alerts(
+    event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]],
+) -> None:
+    """Evaluate the org's burn and runway rules when the cash forecast's burn or runway changed."""
+    change = event.data
+    before = change.before.to_dict() if change.before is not None and change.before.exists else None
+    after = change.after.to_dict() if change.after is not None and change.after.exists else None
+    runway = (after or {}).get("runway")
+    if after is None or runway == (before or {}).get("runway"):
+        return  # a deletion (no forecast any more decides nothing) or another field (comment_count, computed_at)
+    observed_at = change.after.update_time if change.after is not None else utc_now()
+    # The event id is the same on a redelivery: each alert applies this forecast once.
+    evaluator().handle_forecast(event.params["org_id"], f"cash-forecast-{event.id}", runway, observed_at)
 
 
 @scheduler_fn.on_schedule(schedule="every 1 minutes", **deployment.scheduled("alerts", secrets=SECRETS))

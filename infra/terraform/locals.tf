@@ -121,7 +121,7 @@ locals {
     alerts = {
       account_id         = "fn-alerts"
       description        = "Alerts: rule evaluation, de-dup, escalation, notification channels."
-      functions          = ["evaluate_alerts", "escalate_alerts", "flush_alert_notifications", "alert_console"]
+      functions          = ["evaluate_alerts", "evaluate_runway_alerts", "escalate_alerts", "flush_alert_notifications", "alert_console"]
       firestore          = true
       event_triggers     = true
       publishes_internal = false

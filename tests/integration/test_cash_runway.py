@@ -1,5 +1,6 @@
 """Burn and runway on the emulators: kpis/current carries the 13-week cash forecast's, for the headline and the
-library's `net_burn` / `runway_months` alike, and a company whose cash grows shows no runway in months.
+library's `net_burn` / `runway_months` alike, and a company whose cash grows shows no runway in months; an alert
+rule on `runway_months` judges that same figure when the forecast is written.
 
 The expected figures are computed here from the events (weekly flows, cash on hand) with the definition of
 docs/kpis.md, not with the backend's code.
@@ -14,7 +15,8 @@ import pytest
 from finance_core.metric_library import library, with_requirements
 from finance_core.periods import add_months
 
-from tests.firestore_events import run_scheduled
+from tests.firestore_events import FirestoreEvent, deliver, new_state, run_scheduled, state_of
+from tests.integration.test_alerts import exact_count
 from tests.support import event, publish, wait_for_events, wait_until
 from tools.stack.seed import demo_reference, write_reference
 
@@ -120,3 +122,89 @@ def test_kpis_current_shows_the_cash_forecasts_burn_and_runway_and_none_when_cas
     forecast, kpis = _settle(stack, db, org_id, expected)
     assert kpis["kpis"]["runway_months"]["value"] is None and kpis["kpis"]["runway_months"]["status"] == "not_burning"
     assert kpis["kpis"]["net_burn"]["value"] == 0 and kpis["cash"]["runway_weeks"] is None
+
+
+BELOW = "runway-below-6"
+ABOVE = "runway-above-24"
+
+
+def _runway_rule(rule_id: str, direction: str, months: str) -> dict:
+    return {
+        "name": f"Runway {direction} {months} months",
+        "type": "absolute",
+        "direction": direction,
+        "threshold": months,
+        "severity": "critical",
+        "target": {"metric": "runway_months"},
+        "channels": [],
+    }
+
+
+def _alert(db, org_id: str, rule_id: str) -> dict | None:
+    alerts = [s.to_dict() or {} for s in db.collection(f"organizations/{org_id}/alerts").stream()]
+    return next((alert for alert in alerts if alert.get("rule_id") == rule_id), None)
+
+
+def _wait_alert(db, org_id: str, rule_id: str, status: str) -> dict:
+    return wait_until(
+        lambda: (alert := _alert(db, org_id, rule_id)) and alert.get("status") == status and alert,
+        timeout=300,
+        what=f"the alert of {rule_id} {status}",
+    )
+
+
+def test_a_runway_rule_judges_the_cash_forecast_not_burning_never_fires_it_and_a_burn_does(stack, db, org_id):
+    today = date.today()
+    _org(db, org_id, today)
+    rules = db.collection(f"organizations/{org_id}/alert_rules")
+    rules.document(BELOW).set(_runway_rule(BELOW, "below", "6"))
+    # Fires while cash is not burning (cash that never runs out lasts longer than 24 months): the sign
+    # that the forecast was judged, beside which "runway below 6" must have no alert.
+    rules.document(ABOVE).set(_runway_rule(ABOVE, "above", "24"))
+    monday = today - timedelta(days=today.weekday())
+    days = [monday - timedelta(weeks=8 - week) + timedelta(days=2) for week in range(8)]
+    opening = 30_000_00
+    events = [event(org_id, "opening", 1, account="1000", period=days[0].isoformat()[:7], amount="30000.00")]
+    events += [
+        dated(event(org_id, f"in-{n}", 1, account="1000", period=day.isoformat()[:7], amount="100.00"), day)
+        for n, day in enumerate(days)
+    ]
+    events.append(event(org_id, "sale", 1, period=today.isoformat()[:7], amount="10.00"))
+    publish(stack, events)
+    wait_for_events(db, org_id, len(events), timeout=240)
+    flows = [100_00] * 8
+    _settle(stack, db, org_id, _expected(flows, opening + sum(flows)))
+    signal = _wait_alert(db, org_id, ABOVE, "active")
+    assert "not burning" in signal["description"]
+    assert _alert(db, org_id, BELOW) is None, "a forecast that is not burning fired 'runway below 6 months'"
+
+    # Outflows in the same weeks: the forecast burns, 3.6 months of runway, and the rule fires with that figure.
+    outflows = [
+        dated(
+            event(org_id, f"out-{n}", 1, account="1000", period=day.isoformat()[:7], amount=f"-{flow / 100:.2f}"), day
+        )
+        for n, (day, flow) in enumerate(zip(days, WEEKLY_OUTFLOWS, strict=True))
+    ]
+    publish(stack, outflows)
+    wait_for_events(db, org_id, len(events) + len(outflows), timeout=240)
+    flows = [100_00 - flow for flow in WEEKLY_OUTFLOWS]
+    expected = _expected(flows, opening + sum(flows))
+    assert expected["runway_months"] == "3.6"  # 20,000.00 / (1,250.00 x 13 / 3)
+    forecast, _ = _settle(stack, db, org_id, expected)
+    fired = _wait_alert(db, org_id, BELOW, "active")
+    assert Decimal(str(fired["current_value"])) == Decimal(forecast["runway_months"])
+    assert (
+        f"now is {forecast['runway_months']} months (13-week cash forecast of {forecast['as_of']})"
+        in (fired["description"])
+    )
+    assert fired["period"] == today.isoformat()[:7]
+    _wait_alert(db, org_id, ABOVE, "resolved")
+
+    # The forecast's write delivered again (the same event id): the alert counts it once.
+    snapshot = db.document(f"organizations/{org_id}/trends/cash__forecast").get()
+    before = new_state({**(snapshot.to_dict() or {}), "runway": {"status": "no_history"}})
+    again = FirestoreEvent(snapshot.reference.path, before, state_of(snapshot))
+    counted = exact_count(db, org_id, _alert(db, org_id, BELOW))
+    for _ in range(2):
+        assert deliver(stack, "evaluate_runway_alerts", again).status_code == 200
+    assert exact_count(db, org_id, _alert(db, org_id, BELOW)) == counted + 1

@@ -1,5 +1,6 @@
 """Alert rules on defined metrics: thresholds in the metric's own unit, checked against its definition,
-compared exactly, for every rule type."""
+compared exactly, for every rule type (here an org's own months metric: burn and runway of the cash forecast
+have their own rules, test_alert_forecast_metrics.py)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ RUNWAY = {"label": "Runway", "unit": "months", "direction": "higher_is_better"}
 DSO = {"label": "DSO", "unit": "days", "direction": "lower_is_better"}
 
 
-def _rule(metric: str = "runway_months", **fields):
+def _rule(metric: str = "cash_cover_months", **fields):
     base = {"rule_id": "r1", "name": "Rule", "target": {"metric": metric}}
     return parse_rule({**base, **fields})
 
@@ -77,7 +78,7 @@ def test_built_in_metrics_and_accounts_keep_their_fixed_units():
                 "target": {"account_id": "6100"},
             }
         )
-    assert AlertTarget(metric="runway_months").is_defined and not AlertTarget(metric="ebitda").is_defined
+    assert AlertTarget(metric="cash_cover_months").is_defined and not AlertTarget(metric="ebitda").is_defined
 
 
 def test_the_threshold_is_checked_against_the_definition():
@@ -85,7 +86,7 @@ def test_the_threshold_is_checked_against_the_definition():
     assert definition_problem(months, "months", "higher_is_better") is None
     problem = definition_problem(months, "money", "higher_is_better")
     assert problem == (
-        "threshold: metric 'runway_months' is in money: give threshold_minor (threshold_minor: 100000 (1,000.00)), "
+        "threshold: metric 'cash_cover_months' is in money: give threshold_minor (threshold_minor: 100000 (1,000.00)), "
         "not threshold"
     )
     money = _rule("cash_position", type="absolute", direction="below", threshold_minor=100000)
@@ -165,9 +166,9 @@ def test_build_context_reads_a_defined_metric_in_its_unit():
     rule = _rule(type="absolute", direction="below", threshold="6")
     plan = PlannedEvaluation(rule, PERIOD, 0)
     key = AggregateKey("_all", PERIOD, "actual")
-    documents = {key: {"metrics": {"runway_months": Decimal("5.75")}}}
+    documents = {key: {"metrics": {"cash_cover_months": Decimal("5.75")}}}
     chart = demo_org().chart
-    context = build_context(plan, documents, chart=chart, currency="USD", definitions={"runway_months": RUNWAY})
+    context = build_context(plan, documents, chart=chart, currency="USD", definitions={"cash_cover_months": RUNWAY})
     assert context.current_value == Decimal("5.75") and context.unit == "months"
     assert context.target_label == "Runway" and context.higher_is_better is True
     assert evaluate(rule, context).firing

@@ -11,6 +11,8 @@ from finance_core.accounts import ChartOfAccounts
 from finance_core.aggregates import AggregateKey
 from finance_core.alert_rules import AlertRule, AlertTarget, MetricValue, RuleContext
 from finance_core.anomaly import DEFAULT_MAX_SEASONS
+from finance_core.cash import BURNING, FORECAST_KPIS, NOT_BURNING
+from finance_core.metric_library import library
 from finance_core.metrics import PERCENT_QUANTUM, MetricGraph, standard_graph
 from finance_core.periods import add_months
 
@@ -261,3 +263,52 @@ def series_contexts(
             )
         )
     return contexts
+
+
+def is_forecast_rule(rule: AlertRule) -> bool:
+    """True for a rule on burn or runway: judged on the stored 13-week cash forecast, never on a month's figure.
+
+    Such a rule is an absolute rule on the consolidated actuals (parse_rule refuses any other), and it
+    is evaluated when the forecast changes (`trends/cash__forecast`), at the org's current period:
+    the forecast is a live figure, there is no burn or runway of a past month to judge.
+    """
+    return rule.target.metric in FORECAST_KPIS
+
+
+def forecast_definition(metric: str) -> Mapping[str, Any]:
+    """Label, unit and direction of burn or runway: the library's (the forecast defines the figure, not the org)."""
+    return library()[metric]
+
+
+def forecast_value(metric: str, runway: Mapping[str, Any] | None) -> MetricValue | None:
+    """The value of `net_burn` (monthly burn, minor units) or `runway_months` (exact months) in a stored
+    `CashRunway.as_document()`; None when the forecast gives none (not burning has a burn of 0 and no runway)."""
+    runway = runway or {}
+    status = runway.get("status")
+    if metric == "net_burn":
+        burn = runway.get("burn_monthly_minor")
+        return int(burn) if status in (BURNING, NOT_BURNING) and burn is not None else None
+    months = runway.get("runway_months")
+    return Decimal(str(months)) if status == BURNING and months is not None else None
+
+
+def forecast_context(rule: AlertRule, runway: Mapping[str, Any] | None, *, period: str, currency: str) -> RuleContext:
+    """The RuleContext of a burn or runway rule from the stored forecast runway (`trends/cash__forecast.runway`).
+
+    A forecast that is not burning has no runway: the context says so (`not_burning`), and a
+    "runway below" rule does not fire on it. No forecast yet (no complete week of dated cash
+    movements, or no account tagged cash): no value, the rule cannot decide.
+    """
+    metric = str(rule.target.metric)
+    definition = forecast_definition(metric)
+    runway = runway or {}
+    return RuleContext(
+        period=period,
+        current_value=forecast_value(metric, runway),
+        currency=currency,
+        target_label=str(definition["label"]),
+        unit=str(definition["unit"]),
+        higher_is_better={"higher_is_better": True, "lower_is_better": False}.get(str(definition["direction"])),
+        forecast_as_of=runway.get("as_of"),
+        not_burning=metric == "runway_months" and runway.get("status") == NOT_BURNING,
+    )

@@ -24,6 +24,7 @@ from finance_core.anomaly import (
     EpisodeState,
     score_latest,
 )
+from finance_core.cash import FORECAST_KPIS
 from finance_core.events import Scenario
 from finance_core.identifiers import CONSOLIDATED_ENTITY, identifier_problem
 from finance_core.metric_series import BUILTIN_IDS, QUANTUM, Unit
@@ -151,6 +152,26 @@ class _RuleBase(BaseModel):
         for channel in value:
             _identifier(channel, "channel id")
         return value
+
+    @model_validator(mode="after")
+    def _forecast_metric(self) -> _RuleBase:
+        # Burn and runway are one live figure of the consolidated 13-week cash forecast
+        # (finance_core.cash.CashRunway): no month of their own, no budget, no history to judge.
+        metric = self.target.metric
+        if metric in FORECAST_KPIS:
+            kind = getattr(self, "type", "")
+            if kind != "absolute":
+                raise ValueError(
+                    f"{metric} is the live figure of the 13-week cash forecast (one value, no monthly "
+                    f"history or budget): only an 'absolute' rule (above / below a threshold) can watch it, "
+                    f"not a {kind!r} rule"
+                )
+            if self.target.entity_id != CONSOLIDATED_ENTITY or self.target.scenario is not Scenario.ACTUAL:
+                raise ValueError(
+                    f"{metric} comes from the consolidated cash forecast: its target is entity_id "
+                    f"{CONSOLIDATED_ENTITY!r}, scenario 'actual'"
+                )
+        return self
 
 
 StrictMinor = Annotated[int, Field(strict=True)]
@@ -425,6 +446,10 @@ class RuleContext:
     """Unit of a defined metric target (money, percent, ratio, days, months, count); None otherwise."""
     higher_is_better: bool | None = None
     """Favourability of a defined metric target, from its definition's direction."""
+    forecast_as_of: str | None = None
+    """Day of the 13-week cash forecast the value comes from (burn and runway: finance_core.cash); None otherwise."""
+    not_burning: bool = False
+    """The cash forecast holds or grows the cash: there is no runway figure, and no runway is short."""
 
     def __post_init__(self) -> None:
         parse_period(self.period)
@@ -542,12 +567,24 @@ def _evaluate_absolute(rule: AbsoluteRule, context: RuleContext) -> _Outcome:
     threshold_text = _amount_text(threshold, target, context)
     title = f"{label} ({_where(target)}) {rule.direction} {threshold_text}"
     value = context.current_value
+    basis = "" if context.forecast_as_of is None else f" (13-week cash forecast of {context.forecast_as_of})"
+    if context.not_burning and value is None:
+        # Cash that holds or grows never runs out: longer than any threshold, so never "below" one.
+        firing = rule.direction == "above"
+        verdict = f"{rule.direction} the threshold" if firing else "within the threshold"
+        description = (
+            f"{label} for {_where(target)}: not burning, the 13-week cash forecast"
+            f"{'' if context.forecast_as_of is None else ' of ' + context.forecast_as_of} holds or grows the cash, "
+            f"{verdict} of {threshold_text}."
+        )
+        return _Outcome(firing, True, title, description, None, threshold)
     if value is None:
-        return _not_evaluable(title, f"No {label} figure for {context.period}.", threshold)
+        return _not_evaluable(title, f"No {label} figure for {context.period}{basis}.", threshold)
     firing = value > threshold if rule.direction == "above" else value < threshold
     verdict = f"{rule.direction} the threshold" if firing else "within the threshold"
+    when = "now" if context.forecast_as_of is not None else f"in {context.period}"
     description = (
-        f"{label} for {_where(target)} in {context.period} is {_amount_text(value, target, context)}, "
+        f"{label} for {_where(target)} {when} is {_amount_text(value, target, context)}{basis}, "
         f"{verdict} of {threshold_text}."
     )
     return _Outcome(firing, True, title, description, value, threshold)
