@@ -41,10 +41,12 @@ from finance_core.views import (
     comparison_range,
     comparison_scenario,
     forecast_as_of,
+    forecast_reading,
     range_value,
     resolve_range,
     series_by_period,
     share_of_target,
+    shows_cash_forecast,
     target_minor,
 )
 
@@ -102,6 +104,11 @@ def variance_read(entity_id: str, period: str) -> Read:
 def trend_read(metric_id: str) -> Read:
     """trends/metric__{metric}: the consolidation's trend and forecast of a metric."""
     return ("trend", metric_id)
+
+
+def cash_forecast_read() -> Read:
+    """trends/cash__forecast: the 13-week cash forecast, whose `runway` is burn and runway (finance_core.cash)."""
+    return ("cash_forecast",)
 
 
 def heatmap_read(dimension: str, values: tuple[str, ...] | None, entity_id: str, span: PeriodRange) -> Read:
@@ -202,6 +209,8 @@ def _spans(widget: Widget, inputs: ViewInputs) -> list[tuple[str, PeriodRange]]:
 
 def widget_reads(widget: Widget, inputs: ViewInputs) -> list[Read]:
     """Every document and query one widget reads (as the dashboard's widget does)."""
+    if shows_cash_forecast(widget.kind, widget.metrics):
+        return [cash_forecast_read()]
     if widget.kind in ("kpi", "gauge", "timeseries", "table"):
         return [_values_read(widget, scenario, span) for scenario, span in _spans(widget, inputs)]
     period = _range(widget, inputs).last
@@ -420,6 +429,33 @@ def _kpi(widget: Widget, inputs: ViewInputs) -> tuple[Table[FigureRow], list[str
         notes.append(f"{info.label} {words} ({other.first} to {other.last}).")
     row = FigureRow(f"metric:{metric}", display_name(info.label), cells, kinds)
     return _table(widget, columns, [row]), notes
+
+
+def _cash_forecast(widget: Widget, inputs: ViewInputs) -> tuple[Table[FigureRow], list[str]]:
+    """A KPI card or gauge of burn or runway: the cash forecast's figure, as the dashboard's cards show it.
+
+    It has no month's comparison and no budget; a gauge's fixed target still gives its share."""
+    metric = widget.metrics[0]
+    info = describe(metric, inputs.definitions)
+    runway = (inputs.documents.get(cash_forecast_read()) or {}).get("runway")
+    reading = forecast_reading(metric, runway, anchor=inputs.period, in_progress=inputs.in_progress)
+    notes = [reading.note]
+    cells: dict[str, Any] = {"value": reading.value}
+    kinds: dict[str, Kind] = {"value": _measure(info.unit)}
+    columns = [("label", "Metric", 28), ("value", "Value", 16)]
+    planned = widget.target in ("budget", "forecast")
+    if widget.kind == "kpi" and widget.compare != "none":
+        notes.append(f"No comparison ({COMPARE_WORDS[widget.compare]}): the live forecast has no month's figure.")
+    if widget.kind == "gauge":
+        from finance_core.money import minor_unit_exponent
+
+        goal = None if planned else target_minor(str(widget.target), info.unit, minor_unit_exponent(inputs.currency))
+        if planned:
+            notes.append(f"No target: the live forecast has no {widget.target}.")
+        cells.update(target=goal, share=share_of_target(reading.value, goal))
+        kinds.update(target=_measure(info.unit), share="percent")
+        columns += [("target", TARGET_LABELS["value"], 16), ("share", "% of target", 12)]
+    return _table(widget, columns, [FigureRow(f"metric:{metric}", display_name(info.label), cells, kinds)]), notes
 
 
 def _gauge(widget: Widget, inputs: ViewInputs) -> tuple[Table[FigureRow], list[str]]:
@@ -689,7 +725,10 @@ def build_section(widget: Widget, inputs: ViewInputs) -> WidgetSection:
     if widget.filter is not None and widget.filter.value is not None:
         subtitle += f", {widget.filter.dimension} {widget.filter.value}"
     subtitle = display_name(subtitle, limit=300)
-    if widget.kind == "kpi":
+    if shows_cash_forecast(widget.kind, widget.metrics):
+        table, notes = _cash_forecast(widget, inputs)
+        subtitle = display_name(f"{WIDGET_TYPES[widget.kind].label}, the live 13-week cash forecast", limit=300)
+    elif widget.kind == "kpi":
         table, notes = _kpi(widget, inputs)
     elif widget.kind == "gauge":
         table, notes = _gauge(widget, inputs)

@@ -14,7 +14,7 @@ from finance_core.identifiers import CONSOLIDATED_ENTITY, KEY_SEPARATOR
 from finance_core.metrics import STANDARD_BY_ID
 from finance_core.money import is_currency
 from finance_core.periods import kpi_period
-from finance_core.trend_series import metric_doc_id
+from finance_core.trend_series import CASH_DOC_ID, metric_doc_id
 from finance_core.untrusted import quoted
 from finance_core.views import (
     MAX_HEATMAP_CELLS,
@@ -148,6 +148,8 @@ class ViewSource:
             kind = read[0]
             if kind == "series":
                 refs[org.collection("metric_series").document(KEY_SEPARATOR.join(read[1:3])).path] = read
+            elif kind == "cash_forecast":
+                refs[org.collection("trends").document(CASH_DOC_ID).path] = read
             elif kind == "trend":
                 refs[org.collection("trends").document(metric_doc_id(read[1])).path] = read
             elif kind == "variance":

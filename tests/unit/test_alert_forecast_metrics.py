@@ -8,9 +8,9 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from finance_core.alert_inputs import forecast_context, forecast_value, is_forecast_rule
+from finance_core.alert_inputs import forecast_context, is_forecast_rule
 from finance_core.alert_rules import RuleError, definition_problem, evaluate, parse_rule
-from finance_core.cash import cash_runway
+from finance_core.cash import cash_runway, runway_value
 
 PERIOD = "2026-12"
 AS_OF = date(2026, 12, 7)
@@ -31,12 +31,12 @@ def _judge(rule, runway):
 
 def test_the_values_are_the_forecasts():
     assert BURNING["runway_months"] == "6.7" and BURNING["burn_monthly_minor"] == 5850_00
-    assert forecast_value("runway_months", BURNING) == Decimal("6.7")
-    assert forecast_value("net_burn", BURNING) == 5850_00
-    assert forecast_value("runway_months", NOT_BURNING) is None
-    assert forecast_value("net_burn", NOT_BURNING) == 0
-    assert forecast_value("runway_months", NO_HISTORY) is None and forecast_value("net_burn", NO_HISTORY) is None
-    assert forecast_value("runway_months", None) is None
+    assert runway_value("runway_months", BURNING) == Decimal("6.7")
+    assert runway_value("net_burn", BURNING) == 5850_00
+    assert runway_value("runway_months", NOT_BURNING) is None
+    assert runway_value("net_burn", NOT_BURNING) == 0
+    assert runway_value("runway_months", NO_HISTORY) is None and runway_value("net_burn", NO_HISTORY) is None
+    assert runway_value("runway_months", None) is None
 
 
 @pytest.mark.parametrize(("threshold", "firing"), [("6.8", True), ("6.7", False), ("6", False)])

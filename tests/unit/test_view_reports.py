@@ -345,3 +345,37 @@ def test_an_entitys_or_a_dimension_values_pnl_has_no_forecast_column():
     for section in report.sections:
         assert "Forecast" not in [c.title for c in section.table.columns_in("sheet")]
     assert not any(read[0] == "trend" for read in view_reads(inputs(v)))
+
+
+def test_a_kpi_card_and_a_gauge_of_burn_and_runway_show_the_cash_forecasts_figure():
+    from finance_core.cash import cash_runway
+    from reports.view_pack import cash_forecast_read
+
+    v = view(
+        [
+            {"id": "runway", "type": "kpi", "range": "this_month", "metrics": ["runway_months"], "compare": "budget"},
+            {"id": "burn", "type": "gauge", "range": "ytd", "metrics": ["net_burn"], "target": "10000.00"},
+        ]
+    )
+    # The library's monthly formula says something else: the card must not show it.
+    monthly = {p: {**ACTUAL[p], "runway_months": 12.5, "net_burn": 1} for p in MONTHS}
+    runway = cash_runway(Decimal(-1350_00), 39_200_00, TODAY).as_document()  # 6.7 months, 5,850.00 a month
+    documents = {series_read("_all", "actual"): _series(monthly), cash_forecast_read(): {"runway": runway}}
+    built = inputs(v, documents, definitions={"runway_months": {"label": "Runway (months)", "unit": "months"}})
+    assert view_reads(built) == [cash_forecast_read()]
+    report = build_view_report(built)
+    assert cells(report, "runway")["metric:runway_months"] == {"value": Decimal("6.7")}
+    notes = next(s for s in report.sections if s.widget_id == "runway").notes
+    assert notes[0] == "13-week cash forecast as of 2026-11-15: burning, runway 6.7 months."
+    assert "No comparison" in notes[1]
+    gauge = cells(report, "burn")["metric:net_burn"]
+    assert gauge == {"value": 5850_00, "target": 10000_00, "share": Decimal("58.5000")}
+
+    # Not burning: no runway, a burn of 0; a report of an earlier month shows none (the forecast is live).
+    calm = cash_runway(Decimal(10_00), 39_200_00, TODAY).as_document()
+    report = build_view_report(inputs(v, {**documents, cash_forecast_read(): {"runway": calm}}))
+    assert cells(report, "runway")["metric:runway_months"]["value"] is None
+    assert "not burning" in next(s for s in report.sections if s.widget_id == "runway").notes[0]
+    assert cells(report, "burn")["metric:net_burn"]["value"] == 0
+    earlier = build_view_report(inputs(v, documents, in_progress="2026-12"))
+    assert cells(earlier, "runway")["metric:runway_months"]["value"] is None

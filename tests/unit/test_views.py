@@ -343,3 +343,18 @@ def test_parse_does_not_change_its_input() -> None:
     before = copy.deepcopy(document)
     parse(document)
     assert document == before
+
+
+def test_a_card_of_burn_or_runway_is_the_consolidated_cash_forecasts() -> None:
+    from finance_core.views import forecast_reading, shows_cash_forecast
+
+    catalog = OrgCatalog({**CATALOG.metric_units, "runway_months": "months"}, CATALOG.entities, CATALOG.dimensions)
+    document = view()
+    document["widgets"][0] = {**document["widgets"][0], "metrics": ["runway_months"], "entity_id": "us-east"}
+    problems = view_problems(parse(document), catalog)
+    assert [p.path for p in problems] == ["widgets.kpi.entity_id"]
+    assert "consolidated 13-week cash forecast's" in problems[0].message
+    assert shows_cash_forecast("kpi", ["runway_months"]) and shows_cash_forecast("gauge", ["net_burn"])
+    assert not shows_cash_forecast("timeseries", ["runway_months"]) and not shows_cash_forecast("kpi", ["revenue"])
+    reading = forecast_reading("runway_months", None, anchor="2026-12", in_progress="2026-12")
+    assert reading.value is None and "tag the chart's cash accounts" in reading.note

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 
 import {
   changeOf, comparedToDate, forecastAsOf, moveInLayout, comparisonRange, comparisonToDate, heatmapView, rangeProblem, rangeValue, readyMadeViews, resolveRange, scorecardView,
-  shareOfTarget, targetValue, type ByPeriod,
+  runwayValue, shareOfTarget, showsCashForecast, targetValue, type ByPeriod,
 } from '../src/lib/views';
 
 import CASES from '../../tests/fixtures/view_cases.json';
@@ -95,5 +95,25 @@ describe('views: the same answers as the core', () => {
     // Someone removed the widget or its neighbour meanwhile: nothing moves.
     expect(moveInLayout(['a', 'b'], 'gone', 'a', false)).toEqual(['a', 'b']);
     expect(moveInLayout(['a', 'b'], 'a', 'gone', true)).toEqual(['a', 'b']);
+  });
+});
+
+describe('burn and runway in a view', () => {
+  it('a KPI card or gauge of them reads the cash forecast, as the core does', () => {
+    expect(showsCashForecast('kpi', ['runway_months'])).toBe(true);
+    expect(showsCashForecast('gauge', ['net_burn'])).toBe(true);
+    expect(showsCashForecast('timeseries', ['runway_months'])).toBe(false);
+    expect(showsCashForecast('kpi', ['revenue'])).toBe(false);
+  });
+
+  it('reads the value the forecast gives: not burning is a burn of 0 and no runway', () => {
+    const burning = { status: 'burning', burn_monthly_minor: 585000, runway_months: '6.7' };
+    expect(runwayValue('runway_months', burning)).toBe(6.7);
+    expect(runwayValue('net_burn', burning)).toBe(585000);
+    const calm = { status: 'not_burning', burn_monthly_minor: 0, runway_months: null };
+    expect(runwayValue('runway_months', calm)).toBeNull();
+    expect(runwayValue('net_burn', calm)).toBe(0);
+    expect(runwayValue('net_burn', { status: 'no_history', burn_monthly_minor: null })).toBeNull();
+    expect(runwayValue('runway_months', undefined)).toBeNull();
   });
 });

@@ -11,7 +11,7 @@ from finance_core.accounts import ChartOfAccounts
 from finance_core.aggregates import AggregateKey
 from finance_core.alert_rules import AlertRule, AlertTarget, MetricValue, RuleContext
 from finance_core.anomaly import DEFAULT_MAX_SEASONS
-from finance_core.cash import BURNING, FORECAST_KPIS, NOT_BURNING
+from finance_core.cash import FORECAST_KPIS, NOT_BURNING, runway_value
 from finance_core.metric_library import library
 from finance_core.metrics import PERCENT_QUANTUM, MetricGraph, standard_graph
 from finance_core.periods import add_months
@@ -280,18 +280,6 @@ def forecast_definition(metric: str) -> Mapping[str, Any]:
     return library()[metric]
 
 
-def forecast_value(metric: str, runway: Mapping[str, Any] | None) -> MetricValue | None:
-    """The value of `net_burn` (monthly burn, minor units) or `runway_months` (exact months) in a stored
-    `CashRunway.as_document()`; None when the forecast gives none (not burning has a burn of 0 and no runway)."""
-    runway = runway or {}
-    status = runway.get("status")
-    if metric == "net_burn":
-        burn = runway.get("burn_monthly_minor")
-        return int(burn) if status in (BURNING, NOT_BURNING) and burn is not None else None
-    months = runway.get("runway_months")
-    return Decimal(str(months)) if status == BURNING and months is not None else None
-
-
 def forecast_context(rule: AlertRule, runway: Mapping[str, Any] | None, *, period: str, currency: str) -> RuleContext:
     """The RuleContext of a burn or runway rule from the stored forecast runway (`trends/cash__forecast.runway`).
 
@@ -304,7 +292,7 @@ def forecast_context(rule: AlertRule, runway: Mapping[str, Any] | None, *, perio
     runway = runway or {}
     return RuleContext(
         period=period,
-        current_value=forecast_value(metric, runway),
+        current_value=runway_value(metric, runway),
         currency=currency,
         target_label=str(definition["label"]),
         unit=str(definition["unit"]),

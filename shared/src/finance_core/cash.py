@@ -267,6 +267,21 @@ def forecast_cash(
 FORECAST_KPIS = ("net_burn", "runway_months")
 
 
+def runway_value(metric: str, runway: Mapping[str, Any] | None) -> int | Decimal | None:
+    """The value of `net_burn` (monthly burn, minor units) or `runway_months` (exact months) in a stored
+    `CashRunway.as_document()`, as alert rules and views read it; None when the forecast gives none.
+
+    Not burning is a burn of 0 and no runway (the status says why); no forecast yet has neither.
+    """
+    runway = runway or {}
+    status = runway.get("status")
+    if metric == "net_burn":
+        burn = runway.get("burn_monthly_minor")
+        return int(burn) if status in (BURNING, NOT_BURNING) and burn is not None else None
+    months = runway.get("runway_months")
+    return Decimal(str(months)) if status == BURNING and months is not None else None
+
+
 def forecast_kpis(runway: Mapping[str, Any], metric_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """KPI entries (the fields of `kpis/current.kpis`) of the forecast's burn and runway, for those of
     `FORECAST_KPIS` among `metric_ids`.

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+from finance_core.cash import BURNING, FORECAST_KPIS, NO_HISTORY, NOT_BURNING, runway_value
 from finance_core.identifiers import CONSOLIDATED_ENTITY, identifier_problem
 from finance_core.metric_series import (
     BUILTIN_IDS,
@@ -339,6 +340,54 @@ def forecast_as_of(trend: Mapping[str, Any] | None, period: str) -> int | None:
         if isinstance(point, Mapping) and point.get("period") == period and point.get("value_minor") is not None:
             return int(point["value_minor"])
     return None
+
+
+# Burn and runway (finance_core.cash.CashRunway) are one live figure of the 13-week cash forecast: a KPI
+# card or gauge of them shows that figure (kpis/current.cash, trends/cash__forecast.runway), as the
+# dashboard's headline cards and the alert rules do, never the library's monthly formula. Time series and
+# tables keep the monthly series (history of the formula, labelled so).
+FORECAST_WIDGET_KINDS = ("kpi", "gauge")
+
+
+def shows_cash_forecast(kind: str, metrics: Sequence[str]) -> bool:
+    """True for a KPI card or gauge of net burn or runway: it reads the cash forecast, not the metric series."""
+    return kind in FORECAST_WIDGET_KINDS and bool(metrics) and metrics[0] in FORECAST_KPIS
+
+
+@dataclass(frozen=True)
+class ForecastReading:
+    """What a KPI card or gauge of burn or runway shows: the forecast's value and a note on where it comes from."""
+
+    value: Number | None
+    note: str
+
+
+def forecast_reading(
+    metric: str, runway: Mapping[str, Any] | None, *, anchor: str, in_progress: str
+) -> ForecastReading:
+    """Burn or runway as a view anchored at `anchor` shows it, from the stored `CashRunway.as_document()`.
+
+    The forecast is live: a view of the month in progress (or later) shows today's figure; a view of an
+    earlier month shows none, since the forecast as it stood then is not kept (docs/views.md). Not
+    burning is a burn of 0 and no runway.
+    """
+    if anchor < in_progress:
+        return ForecastReading(
+            None,
+            f"Burn and runway are the live 13-week cash forecast's; a view of {anchor}, an earlier month, has none.",
+        )
+    runway = runway or {}
+    status = runway.get("status")
+    as_of = f" as of {runway['as_of']}" if runway.get("as_of") else ""
+    if status == BURNING:
+        note = f"13-week cash forecast{as_of}: burning, runway {runway.get('runway_months')} months."
+    elif status == NOT_BURNING:
+        note = f"13-week cash forecast{as_of}: not burning (cash holds or grows), no runway."
+    elif status == NO_HISTORY:
+        note = "No cash forecast yet: no complete week of dated cash movements."
+    else:
+        note = "No cash forecast: tag the chart's cash accounts 'cash'."
+    return ForecastReading(runway_value(metric, runway), note)
 
 
 # --- the document ----------------------------------------------------------------------------------
@@ -684,6 +733,14 @@ def view_problems(view: View, catalog: OrgCatalog) -> list[ViewProblem]:
                         f"metric {metric!r} is the org's own: per dimension value only the built-in metrics exist",
                     )
                 )
+        if shows_cash_forecast(widget.kind, widget.metrics) and widget.entity_id != CONSOLIDATED_ENTITY:
+            problems.append(
+                ViewProblem(
+                    f"{path}.entity_id",
+                    f"{widget.metrics[0]} is the consolidated 13-week cash forecast's: a {widget.type.label} of it "
+                    f"shows entity {CONSOLIDATED_ENTITY!r}",
+                )
+            )
         if widget.entity_id != CONSOLIDATED_ENTITY and widget.entity_id not in catalog.entities:
             problems.append(
                 ViewProblem(f"{path}.entity_id", f"entity {widget.entity_id!r} does not exist in this organisation")

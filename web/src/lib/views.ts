@@ -29,6 +29,26 @@ export type Widget = WidgetDoc & { id: string };
 
 export interface ReadyMade { id: string; name: string; description: string; widgets: Widget[] }
 
+/** Burn and runway: one live figure of the 13-week cash forecast (finance_core.cash), not a month's. */
+export const FORECAST_METRICS: readonly string[] = ['net_burn', 'runway_months'];
+
+/** A KPI card or gauge of burn or runway shows the cash forecast's figure (kpis/current.cash), as the headline
+ * cards and the alert rules do (finance_core.views.shows_cash_forecast); time series and tables keep the
+ * monthly series. */
+export function showsCashForecast(kind: string, metrics: readonly string[] | undefined): boolean {
+  return (kind === 'kpi' || kind === 'gauge') && FORECAST_METRICS.includes(metrics?.[0] ?? '');
+}
+
+/** The value of burn (monthly, minor units) or runway (months) in the stored forecast runway; null when none
+ * (finance_core.cash.runway_value): not burning is a burn of 0 and no runway. */
+export function runwayValue(metric: string, cash: { status?: string; burn_monthly_minor?: number | null; runway_months?: string | null } | undefined): number | null {
+  const status = cash?.status;
+  if (metric === 'net_burn') {
+    return (status === 'burning' || status === 'not_burning') && cash?.burn_monthly_minor != null ? cash.burn_monthly_minor : null;
+  }
+  return status === 'burning' && cash?.runway_months != null ? Number(cash.runway_months) : null;
+}
+
 export function widgetSpec(kind: WidgetKind) {
   return VIEW_CATALOG.widget_types[kind];
 }

@@ -11,10 +11,11 @@ import { currencyDigits, formatCompact, formatMoney, minorToChart } from '../../
 import { periodLabel, periodProgress, periodState, toDate as budgetToDate } from '../../lib/periods';
 import { orgPath, useSession } from '../../lib/session';
 import { STANDARD_METRICS } from '../../lib/standardMetrics';
-import type { AggregateDoc, VarianceDoc } from '../../lib/types';
+import { runwayTexts } from '../../lib/runway';
+import type { AggregateDoc, KpisDoc, VarianceDoc } from '../../lib/types';
 import {
   changeOf, comparedToDate, comparisonRange, comparisonScenario, comparisonToDate, LIMITS, periodsOf, rangeLabel, rangeValue, resolveRange, seriesByPeriod,
-  shareOfTarget, targetValue, widgetSpec, forecastAsOf, type ByPeriod, type ForecastTrend, type PeriodRange, type Widget,
+  shareOfTarget, targetValue, widgetSpec, forecastAsOf, runwayValue, showsCashForecast, type ByPeriod, type ForecastTrend, type PeriodRange, type Widget,
 } from '../../lib/views';
 import { SeriesChart } from '../SeriesChart';
 import { LiveView } from '../States';
@@ -166,6 +167,45 @@ function GaugeWidget({ widget, ctx }: { widget: Widget; ctx: WidgetContext }) {
             <p className="kpi-change" data-testid="widget-share" data-value={share ?? ''}>
               {share === null ? 'no target' : `${share.toFixed(1)}% of ${of} ${show(goal, description, org.reporting_currency)}`}
             </p>
+          </div>
+        );
+      }}
+    </LiveView>
+  );
+}
+
+/** A KPI card or gauge of burn or runway: the 13-week cash forecast's figure from kpis/current.cash (the document
+ * the dashboard's headline cards read), worded as they are; no month's comparison or budget (the forecast is
+ * live), a gauge's fixed target still gives its share. */
+function CashForecastWidget({ widget, ctx }: { widget: Widget; ctx: WidgetContext }) {
+  const { org, services, orgId } = useSession();
+  const metric = widget.metrics?.[0] ?? 'runway_months';
+  const description = ctx.describe(metric);
+  const live = useDocument<KpisDoc>(services.db, orgPath(orgId, 'kpis', 'current'));
+  return (
+    <LiveView live={live} what="the cash forecast" empty="No figures yet.">
+      {(doc) => {
+        const cash = doc.cash;
+        const value = runwayValue(metric, cash);
+        const texts = runwayTexts(cash, org.reporting_currency);
+        const shown = metric === 'runway_months' ? texts.runway : texts.burn;
+        const fixed = widget.type === 'gauge' && widget.target && widget.target !== 'budget' && widget.target !== 'forecast'
+          ? targetValue(widget.target, description.unit, currencyDigits(org.reporting_currency)) : null;
+        const share = shareOfTarget(value, fixed, description.unit);
+        return (
+          <div className={widget.type === 'gauge' ? 'view-gauge' : 'view-kpi'}>
+            {widget.type === 'gauge' && (
+              <meter min={0} max={150} low={90} high={100} optimum={description.direction === 'lower_is_better' ? 0 : 150}
+                     value={Math.max(0, Math.min(150, share ?? 0))}
+                     aria-label={`${description.label}: ${share === null ? 'no target' : `${share.toFixed(1)}% of target`}`} />
+            )}
+            <p className="kpi-value" data-testid="widget-value" data-value={value ?? ''} data-basis="cash_forecast">{shown}</p>
+            {widget.type === 'gauge' && (
+              <p className="kpi-change" data-testid="widget-share" data-value={share ?? ''}>
+                {share === null ? 'no target: the live forecast has no budget' : `${share.toFixed(1)}% of target ${show(fixed, description, org.reporting_currency)}`}
+              </p>
+            )}
+            <p className="kpi-change" data-testid="widget-note">{texts.note}</p>
           </div>
         );
       }}
@@ -458,6 +498,7 @@ function HeatmapWidget({ widget, ctx }: { widget: Widget; ctx: WidgetContext }) 
 
 /** One widget's body, by its type. */
 export function WidgetBody({ widget, ctx }: { widget: Widget; ctx: WidgetContext }) {
+  if (showsCashForecast(widget.type, widget.metrics)) return <CashForecastWidget widget={widget} ctx={ctx} />;
   switch (widget.type) {
     case 'kpi': return <KpiWidget widget={widget} ctx={ctx} />;
     case 'gauge': return <GaugeWidget widget={widget} ctx={ctx} />;
