@@ -177,6 +177,28 @@ def test_revenue_grains_cash_forecast_drill_down_history_and_export(browser, bas
         f"${runway['burn_monthly_minor'] / 100:,.2f} a month"
     )
     assert page.get_by_test_id("defined-kpi-change-runway_months").get_attribute("data-compared") == "cash_forecast"
+    # A view's KPI card and gauge of them: the same figures whatever their range (never the monthly formula).
+    view_ref = db.document(f"organizations/{org_id}/views/cash-view")
+    view_ref.set(
+        {"name": "Cash", "visibility": "shared", "owner": viewer.uid, "layout": ["runway", "burn"], "schema": 1}
+    )
+    view_ref.collection("widgets").document("runway").set(
+        {"type": "kpi", "range": "last_12_months", "metrics": ["runway_months"], "compare": "previous_year"}
+    )
+    view_ref.collection("widgets").document("burn").set(
+        {"type": "gauge", "range": "ytd", "metrics": ["net_burn"], "target": "100000.00"}
+    )
+    page.goto(f"{base_url}#/org/{org_id}/views/cash-view")
+    card = page.locator("[data-widget=runway] [data-testid=widget-value]")
+    card.wait_for(timeout=UI_TIMEOUT_MS)
+    assert card.text_content() == f"{runway['runway_months']} months"
+    assert card.get_attribute("data-basis") == "cash_forecast"
+    burn = page.locator("[data-widget=burn] [data-testid=widget-value]")
+    assert burn.text_content() == f"${runway['burn_monthly_minor'] / 100:,.2f} a month"
+    share = Decimal(runway["burn_monthly_minor"]) * 100 / 100000_00
+    shown = page.locator("[data-widget=burn] [data-testid=widget-share]").text_content() or ""
+    assert shown.startswith(f"{share:.1f}% of target"), shown
+    page.goto(f"{base_url}#/org/{org_id}")
 
     # The P&L of the month on screen, exported: its revenue total is the records' (a CSV from the backend).
     page.get_by_test_id("period-picker").select_option(KPI_PERIOD)
