@@ -102,3 +102,12 @@ def test_only_burn_and_runway_rules_are_forecast_rules():
     assert is_forecast_rule(_rule(direction="below", threshold="6"))
     assert is_forecast_rule(_rule("net_burn", direction="above", threshold_minor=1))
     assert not is_forecast_rule(_rule("cash_position", direction="below", threshold_minor=1))
+
+
+def test_one_alert_across_months_the_forecast_is_live():
+    from finance_core.alert_rules import rule_fingerprint
+
+    rule = _rule(direction="below", threshold="6")
+    assert rule_fingerprint(rule, "2026-11") == rule_fingerprint(rule, "2026-12")
+    revenue = _rule("revenue", direction="below", threshold_minor=1)
+    assert rule_fingerprint(revenue, "2026-11") != rule_fingerprint(revenue, "2026-12")

@@ -420,8 +420,12 @@ def fingerprint(rule_id: str, target: AlertTarget, period: str | None = None) ->
 
 
 def rule_fingerprint(rule: AlertRule, period: str) -> str:
-    """The fingerprint of the alert `rule` raises when evaluated at `period`."""
-    return fingerprint(rule.rule_id, rule.target, period if rule.type in PERIOD_SCOPED_TYPES else None)
+    """The fingerprint of the alert `rule` raises when evaluated at `period`.
+
+    Burn and runway are one live figure, not a month's: a short runway that persists into the next
+    month stays one alert (and resolves when the forecast stops burning), like a trend."""
+    scoped = rule.type in PERIOD_SCOPED_TYPES and rule.target.metric not in FORECAST_KPIS
+    return fingerprint(rule.rule_id, rule.target, period if scoped else None)
 
 
 @dataclass(frozen=True)
