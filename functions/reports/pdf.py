@@ -260,11 +260,23 @@ def escape(text: str) -> str:
 
 def render_pdf(pack: Pack, chart_png: bytes | None) -> bytes:
     """The PDF's bytes (A4 landscape)."""
+
+    builder = _Builder(pack, chart_png)
+    return build_landscape(
+        builder.story(),
+        title=f"Monthly finance pack {pack.period} - {pack.org_name}",
+        subject=f"{pack.org_id} {pack.period}",
+        footer=f"{pack.org_name} - monthly pack {pack.period} - {pack.currency}",
+    )
+
+
+def build_landscape(story: list[Any], *, title: str, subject: str, footer: str) -> bytes:
+    """A4 landscape PDF of a story, with the reports' margins and a footer line with the page number
+    on every page (the monthly pack and the reports of views)."""
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.units import cm
     from reportlab.platypus import SimpleDocTemplate
 
-    builder = _Builder(pack, chart_png)
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
         buffer,
@@ -273,18 +285,18 @@ def render_pdf(pack: Pack, chart_png: bytes | None) -> bytes:
         rightMargin=1.35 * cm,
         topMargin=1.2 * cm,
         bottomMargin=1.3 * cm,
-        title=f"Monthly finance pack {pack.period} - {pack.org_name}",
+        title=title,
         author="Finance Live",
-        subject=f"{pack.org_id} {pack.period}",
+        subject=subject,
     )
 
-    def footer(canvas: Any, doc: Any) -> None:
+    def draw_footer(canvas: Any, doc: Any) -> None:
         canvas.saveState()
         canvas.setFont(FONT, 7)
         canvas.setFillColorRGB(0.4, 0.4, 0.4)
-        canvas.drawString(1.35 * cm, 0.7 * cm, f"{pack.org_name} - monthly pack {pack.period} - {pack.currency}")
+        canvas.drawString(1.35 * cm, 0.7 * cm, footer)
         canvas.drawRightString(landscape(A4)[0] - 1.35 * cm, 0.7 * cm, f"page {doc.page}")
         canvas.restoreState()
 
-    document.build(builder.story(), onFirstPage=footer, onLaterPages=footer)
+    document.build(story, onFirstPage=draw_footer, onLaterPages=draw_footer)
     return buffer.getvalue()

@@ -9,7 +9,7 @@ from typing import Any
 
 from finance_core.money import from_minor
 
-from reports.pdf import FONT, Paper, escape
+from reports.pdf import Paper, build_landscape, escape
 from reports.view_pack import ViewReport, WidgetSection
 
 CHART_COLOURS = ("#1d4ed8", "#047857", "#9333ea", "#b45309")
@@ -55,9 +55,8 @@ def section_chart_png(section: WidgetSection, currency: str, dpi: int = 110) -> 
 
 def render_view_pdf(report: ViewReport, charts: dict[str, bytes]) -> bytes:
     """The PDF's bytes (A4 landscape): a title, then each widget's title, table, chart and notes."""
-    from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.units import cm
-    from reportlab.platypus import CondPageBreak, Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer
+    from reportlab.platypus import CondPageBreak, Image, KeepTogether, Paragraph, Spacer
 
     paper = Paper(report.currency)
     generated = report.generated_at.strftime("%Y-%m-%d %H:%M UTC") if report.generated_at else ""
@@ -87,52 +86,21 @@ def render_view_pdf(report: ViewReport, charts: dict[str, bytes]) -> bytes:
             block += [Spacer(1, 0.2 * cm), Image(io.BytesIO(chart), width=24 * cm, height=24 * cm * 3.6 / 10.5)]
         block += [Paragraph(escape(note), paper.small) for note in section.notes]
         story += [CondPageBreak(5 * cm), KeepTogether(block[:4]), *block[4:], Spacer(1, 0.4 * cm)]
-    buffer = io.BytesIO()
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=landscape(A4),
-        leftMargin=1.35 * cm,
-        rightMargin=1.35 * cm,
-        topMargin=1.2 * cm,
-        bottomMargin=1.3 * cm,
+    return build_landscape(
+        story,
         title=f"{report.view_name} {report.period} - {report.org_name}",
-        author="Finance Live",
         subject=f"{report.org_id} view {report.view_id} {report.period}",
+        footer=f"{report.org_name} - {report.view_name} - {report.period} - {report.currency}",
     )
-
-    def footer(canvas: Any, doc: Any) -> None:
-        canvas.saveState()
-        canvas.setFont(FONT, 7)
-        canvas.setFillColorRGB(0.4, 0.4, 0.4)
-        canvas.drawString(
-            1.35 * cm, 0.7 * cm, f"{report.org_name} - {report.view_name} - {report.period} - {report.currency}"
-        )
-        canvas.drawRightString(landscape(A4)[0] - 1.35 * cm, 0.7 * cm, f"page {doc.page}")
-        canvas.restoreState()
-
-    document.build(story, onFirstPage=footer, onLaterPages=footer)
-    return buffer.getvalue()
 
 
 def render_view_xlsx(report: ViewReport) -> bytes:
     """The workbook's bytes: a Summary sheet (the view, its notes, its widgets) and one sheet per widget."""
-    import xlsxwriter
 
-    from reports.xlsx import _Formats, _text, _write_table, sheet_name
+    from reports.xlsx import _Formats, _text, _write_table, sheet_name, text_safe_workbook
 
     buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(
-        buffer,
-        {
-            "in_memory": True,
-            "default_date_format": "yyyy-mm-dd hh:mm",
-            # Text is text (as in the pack): every text cell goes through the export rule.
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-        },
-    )
-    workbook.set_properties({"title": f"{report.view_name} {report.period}", "company": report.org_name})
+    workbook = text_safe_workbook(buffer, f"{report.view_name} {report.period}", report.org_name)
     fmt = _Formats(workbook, report.currency)
     taken: set[str] = set()
     subtitle = f"{report.org_name} - {report.period} ({report.period_status}) - amounts in {report.currency}"

@@ -242,24 +242,33 @@ def _money(minor: int | None, pack: Priced) -> float | None:
     return None if minor is None else formatting.excel_value(int(minor), pack.currency)
 
 
-def render_xlsx(pack: Pack) -> bytes:
-    """The workbook's bytes."""
+def text_safe_workbook(buffer: io.BytesIO, title: str, company: str) -> Any:
+    """An in-memory XlsxWriter workbook in which text stays text (the monthly pack and the reports of views).
+
+    XlsxWriter's write() would otherwise turn '=...' into a formula, 'http...' into a link and '12'
+    into a number. Every text cell goes through _text (finance_core.export_text) anyway.
+    """
     import xlsxwriter
 
-    buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(
         buffer,
         {
             "in_memory": True,
             "default_date_format": "yyyy-mm-dd hh:mm",
-            # Text is text: XlsxWriter's write() would otherwise turn '=...' into a formula, 'http...'
-            # into a link and '12' into a number. Every text cell goes through _text anyway.
             "strings_to_formulas": False,
             "strings_to_urls": False,
             "strings_to_numbers": False,
         },
     )
-    workbook.set_properties({"title": f"Monthly pack {pack.period} - {pack.org_name}", "company": pack.org_name})
+    workbook.set_properties({"title": title, "company": company})
+    return workbook
+
+
+def render_xlsx(pack: Pack) -> bytes:
+    """The workbook's bytes."""
+
+    buffer = io.BytesIO()
+    workbook = text_safe_workbook(buffer, f"Monthly pack {pack.period} - {pack.org_name}", pack.org_name)
     fmt = _Formats(workbook, pack.currency)
     taken: set[str] = set()
     subtitle = f"{pack.org_name} - {pack.period} ({pack.period_status}) - amounts in {pack.currency}"
