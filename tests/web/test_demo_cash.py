@@ -46,8 +46,11 @@ def test_the_demo_dashboard_shows_the_cash_forecasts_net_burn_runway_and_critica
     wait_for_text(page.get_by_test_id("kpi-value-runway_months"), f"{runway['runway_months']} months")
     for metric in ("net_burn", "runway_months"):
         assert page.get_by_test_id(f"kpi-value-{metric}").get_attribute("data-filled") == "true"
-        assert page.locator(f"[data-kpi={metric}]").get_attribute("data-status") == "burning"
+        assert page.locator(f"[data-kpi={metric}][data-status]").get_attribute("data-status") == "burning"
         assert f"as of {runway['as_of']}" in (page.get_by_test_id(f"kpi-basis-{metric}").text_content() or "")
+    # The demo's own cards of the library's net_burn and runway_months ("Our KPIs"): the same figures.
+    assert page.get_by_test_id("defined-kpi-value-net_burn").text_content() == burn_text
+    assert page.get_by_test_id("defined-kpi-value-runway_months").text_content() == f"{runway['runway_months']} months"
     # The cash panel: 13 weeks of forecast, fitted on the 26 complete weeks the document holds, the same runway.
     chart = page.get_by_test_id("cash-forecast-chart")
     chart.wait_for(timeout=UI_TIMEOUT_MS)
