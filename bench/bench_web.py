@@ -44,8 +44,9 @@ from tools.stack.emulators import LocalStack  # noqa: E402
 from tools.stack.seed import demo_reference, firestore_client, publish_events  # noqa: E402
 from tools.web import build, bundle_sizes  # noqa: E402
 
-# The seven headline metrics, then net burn and runway (the cash forecast's; "n/a" while the org has
-# no complete week of dated cash movements, as the demo history has none: a card with its answer).
+# The seven headline metrics, then net burn and runway (the cash forecast's: figures on the demo org,
+# whose bank feed is dated; "n/a" on an org with no complete week of dated cash movements, which is
+# an answer too, so the benchmark works on either).
 CARDS = 9
 FORECAST_KPIS = ("net_burn", "runway_months")
 KPI_PERIOD = demo_reference()["current_period"]
@@ -118,9 +119,10 @@ def fill_demo_month(stack, db) -> None:
     while time.monotonic() < deadline:
         current = db.document("organizations/northwind/kpis/current").get().to_dict() or {}
         kpis = current.get("kpis", {})
-        # Burn and runway have no value while the forecast has no history (kpis/current.cash says so).
-        forecast_known = (current.get("cash") or {}).get("status") in ("burning", "not_burning")
-        waited = {m: k for m, k in kpis.items() if forecast_known or m not in FORECAST_KPIS}
+        # Burn and runway are the forecast's (kpis/current.cash): values while it burns; none for the
+        # runway of a company not burning, nor for either before a complete week of dated cash movements.
+        burning = (current.get("cash") or {}).get("status") == "burning"
+        waited = {m: k for m, k in kpis.items() if burning or m not in FORECAST_KPIS}
         if waited and all(k.get("value") is not None for k in waited.values()):
             return
         time.sleep(0.5)

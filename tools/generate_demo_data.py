@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import numpy as np
-from finance_core.periods import period_range
+from finance_core.days import period_days
+from finance_core.periods import add_months, period_range
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "demo_data"
@@ -58,6 +60,19 @@ BALANCE_ACCOUNTS = [
     ("2500", "Long-term debt", "liability", ["debt"], 3000, -25, 0),
     ("3000", "Share capital and reserves", "equity", [], 3400, 0, 0),
 ]
+# The cash account is fed from the bank: each movement carries the day it cleared (its booking date),
+# one net settlement per week of the month (on the week's last weekday inside the month), so the
+# 13-week cash forecast has complete weeks to fit on. A month's movements add up to the monthly
+# movement above, to the cent; the opening balance is a position brought forward, not a flow of a
+# day, and stays undated. The bank feed also holds the month in progress (its cash has cleared; its
+# P&L is booked at month end), which pays the income tax of the three months before in one
+# instalment: the forecast fits that on and the group's runway falls under six months
+# (docs/kpis.md, "The demo's KPIs").
+CASH_ACCOUNT = "1000"
+BANK_SOURCE = "demo-bank"
+TAX_ACCOUNT = "9100"
+TAX_INSTALMENT_DAY = 16
+TAX_INSTALMENT_MONTHS = 3
 # Tags of P&L accounts: subscriptions are the recurring revenue (MRR, ARR).
 TAGS = {"4200": ["recurring"]}
 FIRST_ACTUAL = "2024-11"
@@ -145,7 +160,7 @@ def generate() -> dict[str, object]:
                 "source": "demo-erp" if scenario == "actual" else "demo-planning",
             }
         )
-    balance_rows = _balance_sheet(actual_periods)
+    balance_rows = _balance_sheet(actual_periods, rows)
     periods = {
         p: {"status": "closed" if p <= CLOSED_THROUGH else "open"}
         for p in period_range(FIRST_ACTUAL, FORECAST_PERIODS[-1])
@@ -169,9 +184,15 @@ def generate() -> dict[str, object]:
     }
 
 
-def _balance_sheet(actual_periods: list[str]) -> list[dict[str, str]]:
-    """Balance-sheet movements of the actual months: the opening balance in the first, drift and noise after."""
+def _balance_sheet(actual_periods: list[str], ledger: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Balance-sheet movements of the actual months: the opening balance in the first, drift and noise after.
+
+    The cash account's movements are the bank feed's, dated (`_bank_feed`); the other accounts'
+    are one undated movement per month.
+    """
     rng = np.random.default_rng(SEED + 1)
+    # The feed's own draws: the monthly movements above are the same draws as before dates existed.
+    bank_rng = np.random.default_rng(SEED + 2)
     rows = []
     for entity in ENTITIES:
         for account_id, _, _, _, opening, drift, noise in BALANCE_ACCOUNTS:
@@ -179,19 +200,73 @@ def _balance_sheet(actual_periods: list[str]) -> list[dict[str, str]]:
                 thousands = opening if index == 0 else drift + (rng.normal(0, noise) if noise else 0.0)
                 if thousands == 0:
                     continue
-                rows.append(
-                    {
-                        "record_id": f"{entity['entity_id']}-{account_id}-{period}-actual",
-                        "entity_id": entity["entity_id"],
-                        "account_id": account_id,
-                        "period": period,
-                        "scenario": "actual",
-                        "amount": _money(thousands * 1000 * entity["scale"]),
-                        "currency": entity["currency"],
-                        "source": "demo-erp",
-                    }
-                )
+                row = _balance_row(entity, account_id, period, _money(thousands * 1000 * entity["scale"]))
+                if account_id == CASH_ACCOUNT and index > 0:
+                    rows += _bank_feed(bank_rng, row)
+                else:
+                    rows.append(row)
+            if account_id == CASH_ACCOUNT:
+                rows += _month_in_progress_cash(bank_rng, entity, ledger, drift, noise)
     return rows
+
+
+def _balance_row(entity: dict, account_id: str, period: str, amount: str, day: date | None = None) -> dict[str, str]:
+    return {
+        "record_id": f"{entity['entity_id']}-{account_id}-{day or period}-actual",
+        "entity_id": entity["entity_id"],
+        "account_id": account_id,
+        "period": period,
+        "scenario": "actual",
+        "amount": amount,
+        "currency": entity["currency"],
+        "source": BANK_SOURCE if day else "demo-erp",
+        "date": day.isoformat() if day else "",
+    }
+
+
+def _settlement_days(period: str) -> list[tuple[date, int]]:
+    """The last weekday of each ISO week inside the month, with how many weekdays of the month that week has."""
+    weeks: dict[date, list[date]] = {}
+    for day in period_days(period):
+        if day.weekday() < 5:
+            weeks.setdefault(day - timedelta(days=day.weekday()), []).append(day)
+    return [(days[-1], len(days)) for _, days in sorted(weeks.items())]
+
+
+def _bank_feed(rng: np.random.Generator, month: dict[str, str]) -> list[dict[str, str]]:
+    """A month's cash movement as its weekly settlements: shares by weekdays with noise, exact to the cent."""
+    settlements = _settlement_days(month["period"])
+    weights = [weekdays * rng.lognormal(0, 0.35) for _, weekdays in settlements]
+    total = int(Decimal(month["amount"]) * 100)
+    cents = [int(total * weight / sum(weights)) for weight in weights]
+    cents[-1] += total - sum(cents)
+    entity = next(e for e in ENTITIES if e["entity_id"] == month["entity_id"])
+    return [
+        _balance_row(entity, month["account_id"], month["period"], f"{Decimal(amount).scaleb(-2):.2f}", day)
+        for (day, _), amount in zip(settlements, cents, strict=True)
+    ]
+
+
+def _month_in_progress_cash(
+    rng: np.random.Generator, entity: dict, ledger: list[dict[str, str]], drift: float, noise: float
+) -> list[dict[str, str]]:
+    """The bank feed of the month in progress: its weekly settlements, and the income tax instalment of the
+    three months before (their `TAX_ACCOUNT` actuals, paid on `TAX_INSTALMENT_DAY`)."""
+    thousands = drift + rng.normal(0, noise)
+    month = _balance_row(entity, CASH_ACCOUNT, CURRENT_PERIOD, _money(thousands * 1000 * entity["scale"]))
+    taxed = period_range(add_months(CURRENT_PERIOD, -TAX_INSTALMENT_MONTHS), add_months(CURRENT_PERIOD, -1))
+    tax = sum(
+        Decimal(row["amount"])
+        for row in ledger
+        if row["entity_id"] == entity["entity_id"]
+        and row["account_id"] == TAX_ACCOUNT
+        and row["scenario"] == "actual"
+        and row["period"] in taxed
+    )
+    day = date.fromisoformat(f"{CURRENT_PERIOD}-{TAX_INSTALMENT_DAY:02d}")
+    instalment = _balance_row(entity, CASH_ACCOUNT, CURRENT_PERIOD, f"{-tax:.2f}", day)
+    instalment["record_id"] = f"{entity['entity_id']}-{CASH_ACCOUNT}-{day}-tax-actual"
+    return [*_bank_feed(rng, month), instalment]
 
 
 def write(data: dict[str, object], out: Path = OUT) -> list[Path]:

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
 import pytest
 
+from tests.demo_cash import demo_cash_forecast
+from tests.firestore_events import run_scheduled
 from tests.integration.test_alerts import alerts_of
-from tests.support import seed_org, wait_for_events
+from tests.support import seed_org, wait_for_events, wait_until
 from tools.demo.alert_rules import demo_alert_rules
-from tools.stack.seed import demo_records, publish_batches, record_event, records_batches, wait_for_changes
+from tools.stack.seed import (
+    demo_records,
+    publish_batches,
+    record_event,
+    records_batches,
+    seed_demo,
+    wait_for_changes,
+)
 
 pytestmark = pytest.mark.emulators
 
@@ -65,3 +76,56 @@ def test_the_demo_history_through_the_pipeline_leaves_exactly_the_alerts_the_dat
     assert drop["details"]["likelihood"] == drop["current_value"] and drop["details"]["deviation"] < 0
     assert drop["details"]["expected"] > 0 and drop["details"]["episode"] in {"surprise", "change"}
     assert "likelihood 0.99" in drop["description"]
+
+
+def settled_demo_runway(stack, db, org_id: str, expected: dict) -> tuple[dict, dict]:
+    """The demo org's trends/cash__forecast and kpis/current once both carry `expected` (the forecast's runway)."""
+    forecast_ref = db.document(f"organizations/{org_id}/trends/cash__forecast")
+    kpis_ref = db.document(f"organizations/{org_id}/kpis/current")
+
+    def agreed():
+        forecast = forecast_ref.get().to_dict() or {}
+        kpis = kpis_ref.get().to_dict() or {}
+        entries = kpis.get("kpis") or {}
+        if forecast.get("runway") != expected or kpis.get("cash") != expected:
+            return None
+        return (forecast, kpis) if {"net_burn", "runway_months"} <= set(entries) else None
+
+    try:
+        return wait_until(agreed, timeout=120, what="the demo's cash forecast in kpis/current")
+    except AssertionError:
+        # The last change may have come inside the trends' debounce window: the minute sweep computes it.
+        run_scheduled(stack, "sweep_trend_requests")
+        return wait_until(agreed, timeout=240, what="the demo's cash forecast in kpis/current, after the sweep")
+
+
+def test_the_seeded_demo_shows_a_burn_and_runway_from_its_dated_cash_and_its_critical_rule_fires(stack, db, org_id):
+    # As ./dev seed loads it (reference, KPI definitions, the rules on them, the whole history), as another org id.
+    seed_demo(stack.config, org_id=org_id, progress=lambda line: None)
+    expected = demo_cash_forecast(datetime.now(UTC).date())
+    forecast, kpis = settled_demo_runway(stack, db, org_id, expected.runway.as_document())
+    runway = kpis["cash"]
+    print(f"\ndemo cash forecast: {runway}")
+    # Numbers, and the ones docs/kpis.md defines from the forecast's own history and cash on hand.
+    assert runway["status"] == "burning" and runway["as_of"] == "2026-11-30"
+    weekly = [Decimal(week["flow_minor"]) for week in forecast["history"]]
+    assert len(weekly) == 26
+    monthly = -(sum(weekly) / len(weekly)) * 13 / 3
+    assert runway["burn_monthly_minor"] == int(monthly.quantize(Decimal(1), ROUND_HALF_EVEN)) > 0
+    assert runway["cash_minor"] == forecast["balance_minor"] > 0
+    months = (Decimal(runway["cash_minor"]) / monthly).quantize(Decimal("0.1"), ROUND_FLOOR)
+    assert runway["runway_months"] == str(months) and months < 6
+    assert kpis["kpis"]["net_burn"]["value"] == runway["burn_monthly_minor"]
+    assert kpis["kpis"]["runway_months"]["value"] == float(months)
+    assert kpis["kpis"]["runway_months"]["basis"] == "cash_forecast"
+    assert len(forecast["weeks"]) == 13 and forecast["weeks"][0]["lower_minor"] is not None
+    # The demo's critical rule decides on that runway: under six months, it fires with that figure.
+    fired = wait_until(
+        lambda: next(
+            (a for a in alerts_of(db, org_id) if a["rule_id"] == "runway-below-six-months" and a["status"] == "active"),
+            None,
+        ),
+        timeout=300,
+        what="the demo's critical runway alert",
+    )
+    assert fired["severity"] == "critical" and Decimal(str(fired["current_value"])) == months

@@ -132,3 +132,31 @@ def test_the_kpi_entries_carry_the_runway_exactly():
     assert entries["runway_months"]["value"] == runway.runway_months == Decimal("76.9")  # 76.91...
     assert entries["net_burn"]["value"] == runway.burn_monthly_minor == 13002  # 13,002.1666...
     assert all(e["basis"] == "cash_forecast" and e["previous"] is None for e in entries.values())
+
+
+def test_the_forecast_is_as_of_today_but_never_after_the_month_in_progress():
+    from finance_core.trend_series import cash_as_of, cash_document
+
+    assert cash_as_of("2026-11", date(2026, 11, 18)) == date(2026, 11, 18)
+    assert cash_as_of("2026-11", date(2026, 12, 7)) == date(2026, 11, 30)
+    assert cash_as_of("2026-11", date(2027, 6, 1)) == date(2026, 11, 30)
+    # An org whose month in progress is November, read in June of the next year: its November weeks are
+    # fitted on, not 26 weeks of zero flow that its books have not reached.
+    weekly = [-1000_00, -1100_00, -900_00, -1000_00]
+    documents = [
+        {
+            "period": "2026-11",
+            "accounts": {"1010": sum(weekly) + 50_000_00},
+            "days": {
+                f"{4 + 7 * i:02d}": {"accounts": {"1010": flow}, "record_count": 1} for i, flow in enumerate(weekly)
+            },
+        }
+    ]
+    body = cash_document(documents, CHART, "USD", "2026-11", date(2027, 6, 1))
+    assert body is not None and body["as_of"] == "2026-11-30"
+    assert [h["flow_minor"] for h in body["history"]] == weekly
+    assert body["runway"]["status"] == BURNING and body["runway"]["as_of"] == "2026-11-30"
+    assert body["runway"]["burn_weekly_minor"] == 1000_00 and body["weeks"][0]["week"] == "2026-W50"
+    assert [d["date"] for d in body["daily"]] == ["2026-11-04", "2026-11-11", "2026-11-18", "2026-11-25"]
+    # The month in progress is today's month: the forecast is as of today, as before.
+    assert cash_document(documents, CHART, "USD", "2026-11", date(2026, 11, 26))["as_of"] == "2026-11-26"

@@ -124,3 +124,25 @@ def test_burn_and_runway_are_the_cash_forecasts_and_a_company_not_burning_shows_
     }
     text = _text(state)
     assert "not burning" in text and "months" not in text.split("Runway")[1].split("\n")[0]
+
+
+def test_the_feed_sends_bank_lines_dated_in_the_month_in_progress_up_to_today_both_ways():
+    feed = DemoFeed("northwind", "2026-11", seed=5, duplicates=0, late=0, invalid=0, today=lambda: date(2026, 11, 12))
+    for _ in range(400):
+        feed.next_message()
+    cash = [line for line in feed.lines.values() if line["record"]["account_id"] == "1000"]
+    assert len(cash) >= 20
+    days = {line["record"]["date"] for line in cash}
+    assert all("2026-11-01" <= day <= "2026-11-12" for day in days) and len(days) > 5
+    signs = {line["record"]["amount"].startswith("-") for line in cash}
+    assert signs == {True, False}, "receipts and payments"
+    # A correction of a payment is still a payment; every other line has no date.
+    for line in cash:
+        for _, before in line["history"]:
+            assert before["amount"].startswith("-") == line["record"]["amount"].startswith("-")
+    assert all("date" not in line["record"] for line in feed.lines.values() if line["record"]["account_id"] != "1000")
+    # Read after the month: every day of it; read before it starts: no date (never a day the month has not had).
+    later = DemoFeed("northwind", "2026-11", seed=5, duplicates=0, late=0, invalid=0, today=lambda: date(2026, 12, 7))
+    assert later._cleared_on() is not None and later._cleared_on() <= "2026-11-30"
+    early = DemoFeed("northwind", "2026-11", seed=5, duplicates=0, late=0, invalid=0, today=lambda: date(2026, 10, 31))
+    assert early._cleared_on() is None

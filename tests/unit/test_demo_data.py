@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import date
 from decimal import Decimal
 
 from finance_core.accounts import ChartOfAccounts
+from finance_core.days import iso_week
 from finance_core.periods import period_range
 
 from tools.generate_demo_data import OUT, generate
@@ -84,3 +86,45 @@ def test_the_demo_kpi_definitions_compile_on_the_demo_chart_and_read_its_ledger(
     assert metric_set.metric_values(values, "mrr")[at] == inputs["2026-10"]["4200"]
     assert metric_set.metric_values(values, "arr")[at] == 12 * inputs["2026-10"]["4200"]
     assert metric_set.metric_values(values, "runway_months")[at] > 0
+
+
+def test_the_cash_account_is_the_bank_feed_dated_inside_each_month_and_adds_up_to_the_monthly_movement():
+    import numpy as np
+
+    from tools.generate_demo_data import BALANCE_ACCOUNTS, CASH_ACCOUNT, CURRENT_PERIOD, ENTITIES, FIRST_ACTUAL, SEED
+
+    data = generate()
+    cash = [r for r in data["balance_sheet"] if r["account_id"] == CASH_ACCOUNT]
+    # The opening balances are positions brought forward: undated. Every other cash line has a day of its month.
+    assert {(r["entity_id"], r["period"]) for r in cash if not r["date"]} == {
+        (e["entity_id"], FIRST_ACTUAL) for e in ENTITIES
+    }
+    dated = [r for r in cash if r["date"]]
+    assert all(r["date"][:7] == r["period"] and r["source"] == "demo-bank" for r in dated)
+    assert len({r["record_id"] for r in cash}) == len(cash)
+    months = {(r["entity_id"], r["period"]) for r in dated}
+    assert max(p for _, p in months) == CURRENT_PERIOD  # the bank feed holds the month in progress
+    for entity_id, period in months:
+        days = [date.fromisoformat(r["date"]) for r in dated if (r["entity_id"], r["period"]) == (entity_id, period)]
+        assert all(d.weekday() < 5 for d in days) and len({iso_week(d) for d in days}) >= 4
+    # The monthly movements are the draws they were before the lines had dates: the same random stream.
+    rng = np.random.default_rng(SEED + 1)
+    _, _, _, _, _, drift, noise = BALANCE_ACCOUNTS[0]
+    first = rng.normal(0, noise)  # us-east, cash, the second month
+    month = [Decimal(r["amount"]) for r in dated if r["entity_id"] == "us-east" and r["period"] == "2024-12"]
+    assert sum(month) == Decimal(repr((drift + first) * 1000)).quantize(Decimal("0.01"))
+
+
+def test_the_demo_group_burns_cash_and_its_runway_is_under_the_critical_six_months():
+    from tests.demo_cash import demo_cash_forecast
+
+    # As of any day after November 2026 (the demo's month in progress), the same forecast: as of its last day.
+    forecast = demo_cash_forecast(date(2026, 12, 7))
+    assert forecast == demo_cash_forecast(date(2027, 9, 1))
+    runway = forecast.runway
+    assert runway.status == "burning" and runway.as_of == date(2026, 11, 30)
+    assert len(forecast.history) == 26 and forecast.stdev_weekly_flow_minor is not None
+    # The story docs/kpis.md tells: November's tax instalment pulls the runway under six months (the demo's
+    # critical rule fires), with a margin the live stream's bank lines (a few thousand either way) never cross.
+    assert Decimal(3) < runway.runway_months < Decimal(5)
+    assert 400_000_00 < runway.burn_monthly_minor < 700_000_00

@@ -7,9 +7,11 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from finance_core.days import period_days
 from google.cloud import pubsub_v1
 
 from tools.stack.config import StackConfig
@@ -31,8 +33,15 @@ POSTING_SIZES = {
     "8200": 1_800,
     "9100": 4_500,
 }
+# Cash (1000) lines are the bank feed's: a customer receipt or a supplier payment, equally likely and of
+# the same size, so the live stream moves the cash forecast a little either way while it runs; each
+# carries the day it cleared, inside the month in progress and not after today (docs/kpis.md, "Cash").
+CASH_ACCOUNT = "1000"
+CASH_POSTING_SIZE = 12_000
+ACCOUNT_WEIGHTS = [8, 5, 3, 6, 2, 5, 3, 1, 1, 1, 1, 1, 1, 4]
 ENTITIES = {"us-east": "USD", "us-west": "USD", "eu-central": "EUR"}
 SOURCES = ["netsuite", "sap-s4", "workday", "salesforce-billing"]
+BANK_SOURCE = "bank-feed"
 
 
 @dataclass(frozen=True)
@@ -62,9 +71,19 @@ class FeedStats:
 class DemoFeed:
     """Generates contract-v1 messages for the current period of the demo org."""
 
-    def __init__(self, org_id: str, period: str, seed: int, duplicates: float, late: float, invalid: float):
+    def __init__(
+        self,
+        org_id: str,
+        period: str,
+        seed: int,
+        duplicates: float,
+        late: float,
+        invalid: float,
+        today: Callable[[], date] = lambda: datetime.now(UTC).date(),
+    ):
         self.org_id = org_id
         self.period = period
+        self.today = today
         self.rng = random.Random(seed)
         self.shares = (duplicates, late, invalid)
         self.lines: dict[str, dict[str, Any]] = {}
@@ -72,9 +91,17 @@ class DemoFeed:
         self.counter = 0
         self.run_id = f"{seed}-{int(time.time())}"
 
-    def _amount(self, account_id: str) -> str:
-        size = POSTING_SIZES[account_id] * self.rng.lognormvariate(0, 0.45)
-        return str(Decimal(str(round(size, 2))).quantize(Decimal("0.01")))
+    def _amount(self, account_id: str, sign: int = 1) -> str:
+        size = POSTING_SIZES.get(account_id, CASH_POSTING_SIZE) * self.rng.lognormvariate(0, 0.45)
+        return str((sign * Decimal(str(round(size, 2)))).quantize(Decimal("0.01")))
+
+    def _cleared_on(self) -> str | None:
+        """A day of the month in progress up to today (the bank feed has nothing later); None before it starts."""
+        first = date.fromisoformat(f"{self.period}-01")
+        last = min(period_days(self.period)[-1], self.today())
+        if last < first:
+            return None
+        return (first + timedelta(days=self.rng.randrange((last - first).days + 1))).isoformat()
 
     def _event(self, record_id: str, version: int, record: dict[str, Any]) -> dict[str, Any]:
         self.counter += 1
@@ -90,7 +117,7 @@ class DemoFeed:
 
     def _new_line(self) -> tuple[str, dict[str, Any]]:
         entity = self.rng.choice(list(ENTITIES))
-        account = self.rng.choices(list(POSTING_SIZES), weights=[8, 5, 3, 6, 2, 5, 3, 1, 1, 1, 1, 1, 1])[0]
+        account = self.rng.choices([*POSTING_SIZES, CASH_ACCOUNT], weights=ACCOUNT_WEIGHTS)[0]
         record_id = f"demo-{self.run_id}-je-{len(self.lines) + 1:05d}"
         record = {
             "entity_id": entity,
@@ -101,6 +128,12 @@ class DemoFeed:
             "currency": ENTITIES[entity],
             "source": self.rng.choice(SOURCES),
         }
+        if account == CASH_ACCOUNT:
+            record["amount"] = self._amount(account, self.rng.choice((1, -1)))
+            record["source"] = BANK_SOURCE
+            cleared = self._cleared_on()
+            if cleared is not None:
+                record["date"] = cleared
         self.lines[record_id] = {"version": 1, "record": record, "history": []}
         return "new", self._event(record_id, 1, record)
 
@@ -109,7 +142,8 @@ class DemoFeed:
         line = self.lines[record_id]
         line["history"].append((line["version"], dict(line["record"])))
         line["version"] += 1
-        line["record"] = dict(line["record"], amount=self._amount(line["record"]["account_id"]))
+        sign = -1 if line["record"]["amount"].startswith("-") else 1
+        line["record"] = dict(line["record"], amount=self._amount(line["record"]["account_id"], sign))
         return "correction", self._event(record_id, line["version"], line["record"])
 
     def _late(self) -> tuple[str, dict[str, Any]] | None:

@@ -95,8 +95,9 @@ def write_reference(
 def record_event(org_id: str, row: Mapping[str, str], version: int = 1, event_id: str | None = None) -> dict[str, Any]:
     """A contract-v1 upsert event for a demo ledger line."""
     record = {k: row[k] for k in ("entity_id", "account_id", "period", "scenario", "amount", "currency")}
-    if row.get("source"):
-        record["source"] = row["source"]
+    for optional in ("source", "date"):
+        if row.get(optional):
+            record[optional] = row[optional]
     return {
         "event_id": event_id or f"seed-{row['record_id']}-v{version}",
         "type": "record.upserted",

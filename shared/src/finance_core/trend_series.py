@@ -8,6 +8,7 @@ from typing import Any
 
 from finance_core.accounts import ChartOfAccounts
 from finance_core.cash import cash_accounts, cash_balance, daily_cash_flow, forecast_cash
+from finance_core.days import period_days
 from finance_core.identifiers import KEY_SEPARATOR
 from finance_core.metrics import MetricGraph, standard_graph, totals_by_type
 from finance_core.periods import period_range
@@ -155,21 +156,35 @@ def _so_far(partial: Series | None) -> dict[str, Any] | None:
     return {"period": period, "value_minor": value}
 
 
+def cash_as_of(in_progress: str, today: date) -> date:
+    """The day the cash forecast is as of: today, but never after the last day of the month in progress.
+
+    An org whose books are still on an earlier month (its `current_period`, docs/kpis.md "The month
+    in progress") holds no cash movement after that month: the weeks after it are not weeks of zero
+    flow, they are weeks its books have not reached. Its forecast is as of that month's last day,
+    the day its cash on hand (every period up to the month in progress) describes.
+    """
+    return min(today, period_days(in_progress)[-1])
+
+
 def cash_document(
     actuals: Sequence[Mapping[str, Any]], chart: ChartOfAccounts, currency: str, in_progress: str, today: date
 ) -> dict[str, Any] | None:
     """Body of `trends/cash__forecast`: daily net cash flow, weekly history and the 13-week forecast.
 
     None when the chart tags no account `cash`. Recomputed with the trends, from the consolidated
-    actual aggregates (their `days`); the forecast is fitted on complete weeks only.
+    actual aggregates (their `days`); the forecast is fitted on complete weeks only. It is as of
+    `cash_as_of(in_progress, today)`: the cash on hand counts the periods up to the month in
+    progress, so the weeks fitted on stop there too.
     """
     accounts = cash_accounts(chart)
     if not accounts:
         return None
+    as_of = cash_as_of(in_progress, today)
     daily = daily_cash_flow(actuals, accounts)
     balance = cash_balance(actuals, accounts, in_progress)
-    forecast = forecast_cash(daily, balance, today)
-    shown = [(day, flow) for day, flow in daily.items() if day > today - timedelta(days=CASH_DAYS_SHOWN)]
+    forecast = forecast_cash(daily, balance, as_of)
+    shown = [(day, flow) for day, flow in daily.items() if day > as_of - timedelta(days=CASH_DAYS_SHOWN)]
     return {
         "kind": "cash",
         "entity_id": "_all",
