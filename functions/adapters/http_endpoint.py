@@ -10,11 +10,12 @@ accept (405 with `Allow` otherwise) and a transient failure answered as 503 `una
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from firebase_functions import https_fn
 
@@ -23,6 +24,8 @@ from adapters.identity import Refusal
 from adapters.request_body import discard_rest, read_limited
 
 log = logging.getLogger(__name__)
+
+E = TypeVar("E")
 
 
 def _no_body(size: int) -> bytes:
@@ -92,7 +95,10 @@ def json_object(body: bytes, max_bytes: int) -> dict[str, Any] | HttpReply:
 
 @dataclass(frozen=True)
 class EndpointGuard:
-    """What an endpoint does before and around its own logic.
+    """What an endpoint does before and around its own logic, declared on its handler:
+
+        @EndpointGuard("close status", "GET", interrupted="the check")
+        def handle(self, request: HttpRequest) -> HttpReply: ...
 
     `endpoint` names it in the log line of a transient failure; `method` is the one it accepts
     (`method_hint` says how to call it instead, "use GET" by default); the 503 reads "a temporary
@@ -106,7 +112,16 @@ class EndpointGuard:
     retry_after_seconds: int = 5
     method_hint: str = ""
 
-    def __call__(self, request: HttpRequest, handle: Callable[[HttpRequest], HttpReply]) -> HttpReply:
+    def __call__(self, handler: Callable[[E, HttpRequest], HttpReply]) -> Callable[[E, HttpRequest], HttpReply]:
+        """The handler (a method of the endpoint), guarded."""
+
+        @functools.wraps(handler)
+        def guarded(endpoint: E, request: HttpRequest) -> HttpReply:
+            return self.respond(request, lambda checked: handler(endpoint, checked))
+
+        return guarded
+
+    def respond(self, request: HttpRequest, handle: Callable[[HttpRequest], HttpReply]) -> HttpReply:
         """The full response; never raises for the caller's mistakes nor for a transient failure."""
         if request.method.upper() != self.method:
             return error_reply(

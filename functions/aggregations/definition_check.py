@@ -22,8 +22,6 @@ from google.cloud import firestore
 from aggregations.definitions import DEFINITION_FIELDS, DEFINITIONS, STATUS_PATH, check_draft
 
 MAX_BODY_BYTES = 16_384
-# A draft is checked as the admin types: a short wait before the next keystroke's check.
-GUARD = EndpointGuard("definition check", "POST", interrupted="the check", retry_after_seconds=2)
 
 
 class DefinitionCheckEndpoint:
@@ -39,11 +37,9 @@ class DefinitionCheckEndpoint:
         self._references = references
         self._verify = verify_token
 
+    @EndpointGuard("definition check", "POST", interrupted="the check", retry_after_seconds=2)
     def handle(self, request: HttpRequest) -> HttpReply:
         """The full response; never raises for the caller's mistakes."""
-        return GUARD(request, self._handle)
-
-    def _handle(self, request: HttpRequest) -> HttpReply:
         caller = bearer_caller(request.authorization, self._verify, "metric-definitions", "check metric definitions")
         if isinstance(caller, Refusal):
             return refused(caller)

@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 16_384
 MAX_SECRET_LENGTH = 2_048
-GUARD = EndpointGuard("alert console request", "POST")
 
 
 def test_notice(org_id: str, channel_id: str, by: str, period: str) -> Notice:
@@ -74,11 +73,9 @@ class AlertConsole:
         self._verify = verify_token
         self._clock = clock
 
+    @EndpointGuard("alert console request", "POST")
     def handle(self, request: HttpRequest) -> HttpReply:
         """The full response; never raises for the caller's mistakes."""
-        return GUARD(request, self._handle)
-
-    def _handle(self, request: HttpRequest) -> HttpReply:
         action = request.path.rstrip("/").rsplit("/", 1)[-1]
         if action not in {"preview", "secret", "test"}:
             return error_reply(

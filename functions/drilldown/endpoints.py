@@ -45,9 +45,6 @@ LIMIT 500
 """
 _FILE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
-HISTORY = EndpointGuard("drill-down history", "GET")
-EXPORT = EndpointGuard("drill-down export", "POST")
-
 
 class DrillDownEndpoints:
     """Record history and exports; membership checked on the org named, never trusted from the body."""
@@ -66,9 +63,7 @@ class DrillDownEndpoints:
 
     def handle(self, route: str, request: HttpRequest) -> HttpReply:
         """The full response; never raises for the caller's mistakes."""
-        if route == "history":
-            return HISTORY(request, self._history)
-        return EXPORT(request, self._export)
+        return self._history(request) if route == "history" else self._export(request)
 
     def _member(self, request: HttpRequest, org_id: str, action: str) -> HttpReply | None:
         """None when the caller is a member of the org, else the refusal."""
@@ -84,6 +79,7 @@ class DrillDownEndpoints:
             return error_reply(403, "permission_denied", f"you are not a member of {org_id!r}")
         return None
 
+    @EndpointGuard("drill-down history", "GET")
     def _history(self, request: HttpRequest) -> HttpReply:
         org_id, record_id = request.arg("org_id"), request.arg("record_id")
         denied = self._member(request, org_id, "read the history of a record")
@@ -103,6 +99,7 @@ class DrillDownEndpoints:
             versions = [_history_row(dict(row.items())) for row in rows]
         return HttpReply(200, {"org_id": org_id, "record_id": record_id, "versions": versions})
 
+    @EndpointGuard("drill-down export", "POST")
     def _export(self, request: HttpRequest) -> HttpReply:
         if len(request.body) > MAX_EXPORT_BYTES:
             return error_reply(413, "too_large", f"an export request is at most {MAX_EXPORT_BYTES:,} bytes")

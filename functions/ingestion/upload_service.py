@@ -36,13 +36,6 @@ UPLOAD_ROLES = ("editor", "admin")
 MAX_LISTED_ROWS = 1000
 
 VerifyToken = Callable[[str], Mapping[str, Any]]
-GUARD = EndpointGuard(
-    "upload",
-    "POST",
-    interrupted="the upload",
-    retry_hint="send the same file again; rows already stored are recognised and not applied twice",
-    method_hint="use POST with the file as the body",
-)
 
 
 class UploadEndpoint:
@@ -62,14 +55,18 @@ class UploadEndpoint:
         self._verify = verify_token
         self._clock = clock
 
+    @EndpointGuard(
+        "upload",
+        "POST",
+        interrupted="the upload",
+        retry_hint="send the same file again; rows already stored are recognised and not applied twice",
+        method_hint="use POST with the file as the body",
+    )
     def handle(self, request: HttpRequest) -> HttpReply:
         """The full response to one request; never raises for the caller's mistakes.
 
         What is left of a refused body is dropped by the trigger (adapters.http_endpoint.serve).
         """
-        return GUARD(request, self._answer)
-
-    def _answer(self, request: HttpRequest) -> HttpReply:
         try:
             return self._handle(request)
         except UploadRejected as exc:

@@ -24,7 +24,6 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 # The latest rejections looked at: a month's close is about recent loads.
 REJECTIONS_READ = 500
-GUARD = EndpointGuard("close status", "GET", interrupted="the check")
 
 
 class CloseStatusEndpoint:
@@ -34,11 +33,9 @@ class CloseStatusEndpoint:
         self._db = db
         self._verify = verify_token
 
+    @EndpointGuard("close status", "GET", interrupted="the check")
     def handle(self, request: HttpRequest) -> HttpReply:
         """The full response; never raises for the caller's mistakes."""
-        return GUARD(request, self._handle)
-
-    def _handle(self, request: HttpRequest) -> HttpReply:
         caller = bearer_caller(request.authorization, self._verify, "periods", "read the close of a period")
         if isinstance(caller, Refusal):
             return refused(caller)

@@ -21,7 +21,6 @@ from organizations.service import Caller, OrganizationService
 
 VerifyToken = Callable[[str], Mapping[str, Any]]
 MAX_BODY_BYTES = 4096
-GUARD = EndpointGuard("membership request", "POST")
 
 # HTTP status of each refusal of the core and the service.
 STATUS = {
@@ -49,11 +48,9 @@ class AccessEndpoint:
         self._organizations = organizations
         self._verify = verify_token
 
+    @EndpointGuard("membership request", "POST")
     def handle(self, request: HttpRequest) -> HttpReply:
         """The full response; never raises for the caller's mistakes."""
-        return GUARD(request, self._answer)
-
-    def _answer(self, request: HttpRequest) -> HttpReply:
         try:
             return self._handle(request)
         except MembershipError as exc:

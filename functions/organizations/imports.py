@@ -20,8 +20,6 @@ from google.cloud import firestore
 
 from organizations.sheets import MAX_BYTES, SheetRejected, read_sheet
 
-GUARD = EndpointGuard("sheet read", "POST", interrupted="the read")
-
 
 class SheetEndpoint:
     """Checks that the caller is an admin of the org, then reads the file."""
@@ -30,11 +28,9 @@ class SheetEndpoint:
         self._db = db
         self._verify = verify_token
 
+    @EndpointGuard("sheet read", "POST", interrupted="the read")
     def handle(self, request: HttpRequest) -> HttpReply:
         """The full response; never raises for the caller's mistakes."""
-        return GUARD(request, self._handle)
-
-    def _handle(self, request: HttpRequest) -> HttpReply:
         caller = bearer_caller(request.authorization, self._verify, "sheets", "import reference data")
         if isinstance(caller, Refusal):
             return refused(caller)

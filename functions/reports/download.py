@@ -23,7 +23,6 @@ MEMBER_ROLES = ("viewer", "editor", "admin")
 # Report ids: a request's (an identifier) or a schedule's delivery id ({schedule}__{period}[__close-{id}]).
 REPORT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}(__[A-Za-z0-9._-]{1,140}){0,2}$")
 VerifyToken = Callable[[str], Mapping[str, Any]]
-GUARD = EndpointGuard("download", "GET", interrupted="the download")
 
 
 class DownloadEndpoint:
@@ -34,11 +33,9 @@ class DownloadEndpoint:
         self._files = files
         self._verify = verify_token
 
+    @EndpointGuard("download", "GET", interrupted="the download")
     def handle(self, request: HttpRequest) -> HttpReply:
         """The full response; never raises for the caller's mistakes."""
-        return GUARD(request, self._handle)
-
-    def _handle(self, request: HttpRequest) -> HttpReply:
         caller = bearer_caller(request.authorization, self._verify, "download_report", "download reports")
         if isinstance(caller, Refusal):
             return refused(caller)

@@ -28,15 +28,17 @@ def _ok(request: HttpRequest) -> HttpReply:
 
 
 def test_another_method_is_refused_with_405_and_allow():
-    reply = EndpointGuard("close status", "GET")(HttpRequest("POST"), _ok)
+    reply = EndpointGuard("close status", "GET").respond(HttpRequest("POST"), _ok)
     assert (reply.status, reply.headers, reply.body) == (
         405,
         {"Allow": "GET"},
         {"error": "method_not_allowed", "message": "use GET"},
     )
-    hinted = EndpointGuard("upload", "POST", method_hint="use POST with the file as the body")(HttpRequest("PUT"), _ok)
+    hinted = EndpointGuard("upload", "POST", method_hint="use POST with the file as the body").respond(
+        HttpRequest("PUT"), _ok
+    )
     assert hinted.status == 405 and hinted.body["message"] == "use POST with the file as the body"  # type: ignore[index]
-    assert EndpointGuard("close status", "GET")(HttpRequest("get"), _ok).status == 200
+    assert EndpointGuard("close status", "GET").respond(HttpRequest("get"), _ok).status == 200
 
 
 def test_a_transient_failure_is_503_with_retry_after_and_a_log_line_naming_the_endpoint(caplog):
@@ -45,10 +47,22 @@ def test_a_transient_failure_is_503_with_retry_after_and_a_log_line_naming_the_e
 
     guard = EndpointGuard("definition check", "POST", interrupted="the check", retry_after_seconds=2)
     with caplog.at_level(logging.WARNING):
-        reply = guard(HttpRequest("POST"), interrupted)
+        reply = guard.respond(HttpRequest("POST"), interrupted)
     assert reply.status == 503 and reply.headers == {"Retry-After": "2"}
     assert reply.body == {"error": "unavailable", "message": "a temporary failure interrupted the check: try again"}
     assert "definition check interrupted by a transient failure: Firestore unavailable" in caplog.text
+
+
+def test_a_guarded_handler_keeps_its_name_and_answers_through_the_guard():
+    class Endpoint:
+        @EndpointGuard("close status", "GET")
+        def handle(self, request: HttpRequest) -> HttpReply:
+            """Answers."""
+            return _ok(request)
+
+    assert Endpoint.handle.__name__ == "handle" and Endpoint.handle.__doc__ == "Answers."
+    assert Endpoint().handle(HttpRequest("GET")).status == 200
+    assert Endpoint().handle(HttpRequest("POST")).headers == {"Allow": "GET"}
 
 
 def test_any_other_failure_is_not_swallowed():
@@ -56,7 +70,7 @@ def test_any_other_failure_is_not_swallowed():
         raise KeyError("a bug")
 
     with pytest.raises(KeyError):
-        EndpointGuard("download", "GET")(HttpRequest("GET"), broken)
+        EndpointGuard("download", "GET").respond(HttpRequest("GET"), broken)
 
 
 @pytest.mark.parametrize(
