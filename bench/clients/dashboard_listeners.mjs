@@ -11,8 +11,12 @@
 //   "stop"     write the figures to OUT and exit
 // Prints "READY <dashboards> <ms>" once every dashboard has its first snapshot of every listener.
 //
-// Per dashboard it keeps every snapshot of the consolidated series in which the month's actual
-// aggregate changed, as (arrival time, the fold's shards_read_at): with the change documents'
+// The month PERIOD (kpis/current's month) is read as the web reads it: its consolidated actual
+// aggregate and variance from their copies in kpis/current (web/src/hooks/liveMonth.ts), every other
+// month from a query that leaves PERIOD out.
+//
+// Per dashboard it keeps every snapshot of kpis/current in which the month's actual aggregate
+// changed, as (arrival time, the fold's shards_read_at): with the change documents'
 // applied_at, the benchmark knows when each event became visible to each dashboard
 // (tools/visibility.py). Reads are counted as Firestore bills them: for a listener, one per
 // document of a first result (one for an empty query), then one per document added, changed or
@@ -54,7 +58,7 @@ const SIGN_INS_AT_ONCE = 10;
 const LISTENERS = process.env.DASHBOARD_LISTENERS || 'all';
 // What a stream of ledger lines of the month changes: the rest (chart, entities, periods, members,
 // budget, definitions, presence, resolved alerts) only costs reads and memory when a dashboard opens.
-const LIVE = new Set(['kpis', 'actual_series', 'variance', 'alerts_active', 'alerts_acknowledged', 'trend',
+const LIVE = new Set(['kpis', 'actual_series', 'alerts_active', 'alerts_acknowledged', 'trend',
   'cash_forecast']);
 // web/src/components/DataQuality.tsx: DATA_QUALITY_POLL_MS.
 const DATA_QUALITY_POLL_MS = 10_000;
@@ -70,8 +74,8 @@ setLogLevel('silent');
 function targets(db, openedAt) {
   const org = `organizations/${ORG}`;
   const all = (name) => query(collection(db, `${org}/${name}`));
-  const series = (scenario) => query(collection(db, `${org}/aggregates`), where('entity_id', '==', '_all'),
-    where('scenario', '==', scenario), orderBy('period'));
+  const series = (scenario, ...also) => query(collection(db, `${org}/aggregates`), where('entity_id', '==', '_all'),
+    where('scenario', '==', scenario), ...also, orderBy('period'));
   const alerts = (status, n) => query(collection(db, `${org}/alerts`), where('status', '==', status),
     orderBy('last_seen', 'desc'), limit(n));
   return {
@@ -84,18 +88,15 @@ function targets(db, openedAt) {
     periods: all('periods'), // Dashboard
     members: all('members'), // Dashboard
     metric_definitions: all('metric_definitions'), // DefinedKpis
-    actual_series: series('actual'), // TrendSection, RevenueSection, PnlStatement: the month's actual is one row
+    actual_series: series('actual', where('period', '!=', PERIOD)), // TrendSection, RevenueSection, PnlStatement (liveMonth)
     budget_series: series('budget'), // TrendSection, PnlStatement
     trend: doc(db, `${org}/trends/metric__revenue`), // TrendSection
     cash_forecast: doc(db, `${org}/trends/cash__forecast`), // CashSection
-    variance: doc(db, `${org}/variance/_all__${PERIOD}`), // TopVariances
     alerts_active: alerts('active', 50), // Alerts
     alerts_acknowledged: alerts('acknowledged', 10), // Alerts
     alerts_resolved: alerts('resolved', 10), // Alerts
   };
 }
-
-const MONTH_ACTUAL = `_all__${PERIOD}__actual`;
 
 // DataQuality's counters: the shards read at once, then every DATA_QUALITY_POLL_MS (a page that stays
 // visible). Resolves after the first read.
@@ -175,15 +176,16 @@ async function openDashboard(index, openedAt) {
       const arrived = Date.now();
       if (isQuery) {
         count(first ? Math.max(1, snapshot.size) : snapshot.docChanges().length);
-        if (name === 'actual_series') {
-          for (const change of snapshot.docChanges()) {
-            if (change.type === 'removed' || change.doc.id !== MONTH_ACTUAL) continue;
-            const readAt = change.doc.get('shards_read_at');
-            if (readAt instanceof Timestamp) state.aggregate.push([arrived, readAt.toMillis()]);
-          }
-        }
       } else {
         count(1);
+        if (name === 'kpis' && snapshot.exists() && snapshot.get('period') === PERIOD) {
+          // The month's actual aggregate as kpis/current carries it (TrendSection, RevenueSection, PnlStatement).
+          const readAt = snapshot.get('month_actual.shards_read_at');
+          const last = state.aggregate[state.aggregate.length - 1];
+          if (readAt instanceof Timestamp && (!last || last[1] !== readAt.toMillis())) {
+            state.aggregate.push([arrived, readAt.toMillis()]);
+          }
+        }
       }
       if (first) {
         first = false;

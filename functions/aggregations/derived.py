@@ -1,8 +1,14 @@
-"""Derived dashboard documents (kpis/current, variance/{entity}__{period}) rebuilt from readable aggregates."""
+"""Derived dashboard documents (kpis/current, variance/{entity}__{period}) rebuilt from readable aggregates.
+
+kpis/current is also the overview's one live document of the month in progress: beside the headline
+KPIs it carries a copy of that month's consolidated actual aggregate (`month_actual`) and of its
+variance document (`month_variance`), so a dashboard that watches the month pays one read per fold
+instead of three (docs/dashboard-clients.md, "What a dashboard costs in reads").
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -74,7 +80,7 @@ class DerivedDocuments:
         for key in keys:
             if key.is_consolidated and (
                 (key.scenario == "actual" and key.period in window)
-                or (key.scenario == "budget" and key.period == period)
+                or (key.scenario in ("budget", "forecast") and key.period == period)
             ):
                 refresh_kpis = True
             if key.scenario in {"actual", "budget", "forecast"}:
@@ -120,8 +126,7 @@ class DerivedDocuments:
             for entity_id, target_period in sorted(variance_targets)
         ]
         if refresh_kpis:
-            consolidated = {s: series_docs.get((CONSOLIDATED_ENTITY, s)) for s in ("actual", "budget")}
-            documents.append(self._kpis_document(org_id, reference, period, docs, consolidated))
+            documents.append(self._kpis_document(org_id, reference, period, docs, series_docs))
         return DerivedRefresh(series_written, write_many_if_newer(self._db, documents))
 
     def refresh_kpis(self, org_id: str, reference: OrgReference) -> list[str]:
@@ -129,8 +134,7 @@ class DerivedDocuments:
         period = kpi_period(reference)
         docs = self._aggregates(org_id, self._kpi_keys(period))
         series_docs = self._series_documents(org_id) if self._series is not None else {}
-        consolidated = {s: series_docs.get((CONSOLIDATED_ENTITY, s)) for s in ("actual", "budget")}
-        return write_many_if_newer(self._db, [self._kpis_document(org_id, reference, period, docs, consolidated)])
+        return write_many_if_newer(self._db, [self._kpis_document(org_id, reference, period, docs, series_docs)])
 
     def _series_documents(
         self,
@@ -138,14 +142,15 @@ class DerivedDocuments:
         variance_targets: Iterable[tuple[str, str]] = (),
         known: Mapping[tuple[Any, Any], Mapping[str, Any]] | None = None,
     ) -> dict[tuple[str, str], dict[str, Any] | None]:
-        """The metric series the KPI document (consolidated actual and budget) and the variance documents of
-        these (entity, period) targets (every comparison scenario) read, in one round trip.
+        """The metric series the KPI document (consolidated actual, budget and forecast: its month's variance)
+        and the variance documents of these (entity, period) targets (every comparison scenario) read, in one
+        round trip.
 
         `known` are series just written (their bodies as written): they are not read again, and the
         others are read without the hidden cells and balances, which the KPI and variance documents
         do not use."""
         assert self._series is not None
-        wanted = {(CONSOLIDATED_ENTITY, "actual"), (CONSOLIDATED_ENTITY, "budget")}
+        wanted = {(CONSOLIDATED_ENTITY, s) for s in ("actual", "budget", "forecast")}
         wanted |= {(entity_id, s) for entity_id, _ in variance_targets for s in ("actual", "budget", "forecast")}
         found: dict[tuple[str, str], dict[str, Any] | None] = {
             key: dict(known[key]) for key in wanted if known and key in known
@@ -162,10 +167,12 @@ class DerivedDocuments:
 
     @staticmethod
     def _kpi_keys(period: str) -> list[AggregateKey]:
+        """The consolidated actuals of the KPI series (oldest first), then the month's budget and forecast."""
         periods = [add_months(period, -i) for i in reversed(range(KPI_SERIES_LENGTH.value))]
         return [
             *(AggregateKey(CONSOLIDATED_ENTITY, p, "actual") for p in periods),
             AggregateKey(CONSOLIDATED_ENTITY, period, "budget"),
+            AggregateKey(CONSOLIDATED_ENTITY, period, "forecast"),
         ]
 
     @staticmethod
@@ -178,20 +185,24 @@ class DerivedDocuments:
         reference: OrgReference,
         period: str,
         docs: Mapping[AggregateKey, dict[str, Any] | None],
-        series_docs: Mapping[str, dict[str, Any] | None] | None = None,
+        series_docs: Mapping[tuple[str, str], dict[str, Any] | None] | None = None,
     ) -> DerivedDocument:
         keys = self._kpi_keys(period)
-        actual_keys, budget_key = keys[:-1], keys[-1]
-        versions = {key.doc_id: _version(docs[key]) for key in keys}
+        actual_keys, budget_key = keys[:-2], keys[-2]
+        month_key = actual_keys[-1]
         series_docs = series_docs or {}
-        for scenario, document in series_docs.items():
+        consolidated = {s: series_docs.get((CONSOLIDATED_ENTITY, s)) for s in ("actual", "budget")}
+        # The month's variance is computed as its own document is (the same sources, the same body).
+        versions, month_variance = self._variance_source(reference, CONSOLIDATED_ENTITY, period, docs, series_docs)
+        versions |= {key.doc_id: _version(docs[key]) for key in keys}
+        for scenario, document in consolidated.items():
             path = f"metric_series/{series_id(CONSOLIDATED_ENTITY, scenario)}"
             versions[path] = int((document or {}).get("version", 0))
 
         def compute() -> dict[str, Any]:
             series = [(key.period, (docs[key] or {}).get("metrics")) for key in actual_keys]
             kpis = headline_kpis(series, (docs[budget_key] or {}).get("metrics"))
-            defined = _defined_kpis(series_docs, [key.period for key in actual_keys])
+            defined = _defined_kpis(consolidated, [key.period for key in actual_keys])
             # Burn and runway are the cash forecast's (finance_core.cash.CashRunway), read here inside the
             # conditional write: the trend computer updates them in this document whenever the forecast
             # moves, and such an update makes this write read again (docs/kpis.md, "Burn and runway").
@@ -217,9 +228,12 @@ class DerivedDocuments:
                     for kpi in kpis
                 }
                 | defined,
-                "definitions": _kpi_definitions(series_docs),
+                "definitions": _kpi_definitions(consolidated),
                 "cash": cash,
-                "record_count": int((docs[actual_keys[-1]] or {}).get("record_count", 0)),
+                "record_count": int((docs[month_key] or {}).get("record_count", 0)),
+                # The overview's month in progress, as its own documents have it (no month yet: null).
+                "month_actual": _live_copy(docs[month_key]),
+                "month_variance": month_variance(),
             }
 
         return DerivedDocument(self._db.document(f"{org_path(org_id)}/kpis/current"), versions, compute)
@@ -232,15 +246,15 @@ class DerivedDocuments:
         runway = (snapshot.to_dict() or {}).get("runway") if snapshot.exists else None
         return dict(runway) if runway else NO_RUNWAY.as_document()
 
-    def _variance_document(
+    def _variance_source(
         self,
-        org_id: str,
         reference: OrgReference,
         entity_id: str,
         period: str,
         docs: Mapping[AggregateKey, dict[str, Any] | None],
         series_docs: Mapping[tuple[str, str], dict[str, Any] | None] | None = None,
-    ) -> DerivedDocument:
+    ) -> tuple[dict[str, int], Callable[[], dict[str, Any]]]:
+        """The versions a variance document of (entity, period) is computed from, and how to compute its body."""
         keys = self._variance_keys(entity_id, period)
         versions = {key.doc_id: _version(docs[key]) for key in keys.values()}
         series = {s: (series_docs or {}).get((entity_id, s)) for s in keys}
@@ -274,8 +288,31 @@ class DerivedDocuments:
             body["top"] = body["vs_budget"]["top"]
             return body
 
+        return versions, compute
+
+    def _variance_document(
+        self,
+        org_id: str,
+        reference: OrgReference,
+        entity_id: str,
+        period: str,
+        docs: Mapping[AggregateKey, dict[str, Any] | None],
+        series_docs: Mapping[tuple[str, str], dict[str, Any] | None] | None = None,
+    ) -> DerivedDocument:
+        versions, compute = self._variance_source(reference, entity_id, period, docs, series_docs)
         doc_id = KEY_SEPARATOR.join((entity_id, period))
         return DerivedDocument(self._db.document(f"{org_path(org_id)}/variance/{doc_id}"), versions, compute)
+
+
+# Fields of an aggregate that say how it was written, not what it shows: not copied into kpis/current.
+_NOT_COPIED = frozenset({"source_versions", "updated_at"})
+
+
+def _live_copy(aggregate: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The month's consolidated actual aggregate as kpis/current carries it (what dashboards read of it)."""
+    if aggregate is None:
+        return None
+    return {k: v for k, v in aggregate.items() if k not in _NOT_COPIED}
 
 
 def _defined_kpis(series_docs: Mapping[str, dict[str, Any] | None], periods: list[str]) -> dict[str, Any]:

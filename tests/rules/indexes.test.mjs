@@ -51,7 +51,8 @@ const EMULATOR_PORT = Number(EMULATOR.slice(EMULATOR.lastIndexOf(':') + 1));
 const PROJECT_ID = process.env.GCLOUD_PROJECT || 'demo-finance-live';
 
 const EQUALITY_OPS = new Set(['==', 'in']);
-const RANGE_OPS = new Set(['<', '<=', '>', '>=']);
+// Inequalities: `!=` is served like a range (two ranges on the field, which sorts by it).
+const RANGE_OPS = new Set(['<', '<=', '>', '>=', '!=']);
 const SCOPES = ['COLLECTION', 'COLLECTION_GROUP'];
 const ORDERS = ['ASCENDING', 'DESCENDING'];
 
@@ -270,7 +271,7 @@ function comparePaths(a, b) {
 function matches(data, f, ctx) {
   if (!(f.field in data)) return false;
   const c = compare(data[f.field], resolve(f.value, ctx));
-  return { '==': c === 0, '>': c > 0, '>=': c >= 0, '<': c < 0, '<=': c <= 0 }[f.op]
+  return { '==': c === 0, '!=': c !== 0, '>': c > 0, '>=': c >= 0, '<': c < 0, '<=': c <= 0 }[f.op]
     ?? (f.op === 'in' && resolve(f.value, ctx).some((v) => compare(data[f.field], v) === 0));
 }
 
@@ -295,6 +296,9 @@ function documentsFor(q, ctx) {
       if (EQUALITY_OPS.has(f.op)) {
         const values = f.op === 'in' ? resolve(f.value, ctx) : null;
         d[f.field] = values ? values[i % values.length] : resolve(f.value, ctx);
+      } else if (f.op === '!=') {
+        const left = resolve(f.value, ctx);
+        d[f.field] = [`${left}-0`, `${left}-1`, ''][i]; // values on both sides of the excluded one
       } else if (f.value === '$now') d[f.field] = Timestamp.fromMillis(ctx.now + (f.op.startsWith('>') ? 1 : -1) * (i + 1) * 60_000);
       else {
         const { low, high } = inclusiveBounds(q, f.field);
@@ -313,6 +317,8 @@ function documentsFor(q, ctx) {
   }
   const ranged = q.filters.find((f) => RANGE_OPS.has(f.op) && f.value !== '$now' && f.op === '>=');
   if (ranged) docs.push({ ...docs[0], [ranged.field]: '' }); // sorts before any lower bound
+  const excluded = q.filters.find((f) => f.op === '!=');
+  if (excluded) docs.push({ ...docs[0], [excluded.field]: resolve(excluded.value, ctx) }); // the one left out
   return docs;
 }
 

@@ -112,6 +112,14 @@ def test_a_published_event_changes_the_card_and_the_chart_without_a_reload(conte
         arg=[chart.element_handle(), before + 12345],
         timeout=UI_TIMEOUT_MS,
     )
+    # The P&L statement and the top variances of the month move too: they read the month in progress
+    # from kpis/current (its copies of the month's aggregate and variance), as the cards do.
+    wait_for_text(page.get_by_test_id("pnl-actual-revenue"), usd(before + 12345))
+    budget = 200000  # the fixture's budget of 4100 in the KPI month, USD 2,000.00
+    share = f"{(before + 12345) * 100 / budget:.0f}% of {usd(budget)}"
+    page.get_by_test_id("top-variances").locator("li", has_text="4100").get_by_text(share).wait_for(
+        timeout=UI_TIMEOUT_MS
+    )
     # Once the backend counted the rejection, the next read of the counters (at most one interval later) shows it.
     counted = wait_until(
         lambda: (

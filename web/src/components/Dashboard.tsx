@@ -1,6 +1,7 @@
 import { useMemo, useState } from 'react';
 
 import { dataOf, useQuery, type Live } from '../hooks/live';
+import { LiveMonthContext } from '../hooks/liveMonth';
 import { metricAccountTypes } from '../lib/metrics';
 import { periodInProgress } from '../lib/periods';
 import { canEdit, orgPath, useSession } from '../lib/session';
@@ -38,6 +39,7 @@ export function Dashboard({ kpisLive }: { kpisLive: Live<KpisDoc & { id: string 
   const [drill, setDrill] = useState<DrillTarget | null>(null);
 
   return (
+    <LiveMonthContext.Provider value={kpisLive}>
     <CommentsProvider members={memberNames}>
       <div className="toolbar" role="group" aria-label="What to show">
         <h2 className="org-name">{org.name}</h2>
@@ -89,5 +91,6 @@ export function Dashboard({ kpisLive }: { kpisLive: Live<KpisDoc & { id: string 
         </div>
       )}
     </CommentsProvider>
+    </LiveMonthContext.Provider>
   );
 }

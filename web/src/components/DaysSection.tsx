@@ -1,7 +1,7 @@
-import { orderBy, where } from 'firebase/firestore';
 import { useState } from 'react';
 
-import { useDocument, useQuery } from '../hooks/live';
+import { useDocument } from '../hooks/live';
+import { useConsolidatedActuals } from '../hooks/liveMonth';
 import { dailyByType, dayRange, isoDay, isoWeek, weekStart, weeklyTotals, yearToDate } from '../lib/days';
 import { formatMoney, minorToChart } from '../lib/money';
 import { periodInProgress, periodLabel, periodRange } from '../lib/periods';
@@ -22,10 +22,9 @@ type WithDays = AggregateDoc & { days?: Record<string, { totals_by_type?: Record
 
 /** Consolidated revenue by day, ISO week, month or year to date (docs/kpis.md, "Days and weeks"). */
 export function RevenueSection() {
-  const { services, orgId, org } = useSession();
+  const { org } = useSession();
   const [grain, setGrain] = useState<Grain>('daily');
-  const actual = useQuery<WithDays>(services.db, orgPath(orgId, 'aggregates'),
-    [where('entity_id', '==', '_all'), where('scenario', '==', 'actual'), orderBy('period')], 'actual');
+  const actual = useConsolidatedActuals<WithDays>();
   const currency = org.reporting_currency;
   const inProgress = periodInProgress(org.current_period);
 

@@ -1,8 +1,8 @@
-import { useDocument } from '../hooks/live';
+import { useVarianceDocument } from '../hooks/liveMonth';
 import { formatMoney, formatPercent } from '../lib/money';
 import { periodLabel, periodState } from '../lib/periods';
-import { orgPath, useSession } from '../lib/session';
-import type { Account, VarianceDoc } from '../lib/types';
+import { useSession } from '../lib/session';
+import type { Account } from '../lib/types';
 import type { DrillTarget } from './DrillDown';
 import { LiveView } from './States';
 
@@ -15,8 +15,8 @@ export function leafAccounts(chart: (Account & { id: string })[], types: string[
 export function TopVariances({ entityId, period, inProgress, onDrill }: {
   entityId: string; period: string; inProgress: string; onDrill?: (target: DrillTarget) => void;
 }) {
-  const { services, orgId, org } = useSession();
-  const live = useDocument<VarianceDoc>(services.db, orgPath(orgId, 'variance', `${entityId}__${period}`));
+  const { org } = useSession();
+  const live = useVarianceDocument(entityId, period);
   const state = periodState(period, inProgress);
   return (
     <section aria-labelledby="variances-title" className="panel">

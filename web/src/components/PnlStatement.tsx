@@ -7,6 +7,7 @@ import { orderBy, where } from 'firebase/firestore';
 import { useState, type ReactElement } from 'react';
 
 import { dataOf, useQuery } from '../hooks/live';
+import { useConsolidatedActuals } from '../hooks/liveMonth';
 import { formatMoney, formatPercent } from '../lib/money';
 import { addMonths, periodLabel, periodProgress, periodRange, periodState, toDate } from '../lib/periods';
 import { orgPath, useSession } from '../lib/session';
@@ -65,8 +66,12 @@ export function PnlStatement({ entityId, period, inProgress, entityName, onDrill
   const [from, setFrom] = useState<string | null>(null);
   const first = from && from <= period ? from : period;
   const path = orgPath(orgId, 'aggregates');
-  const actualLive = useQuery<AggregateDoc>(services.db, path,
+  // The consolidated actuals read the month of kpis/current from it (hooks/liveMonth.ts); an entity's from its documents.
+  const consolidated = entityId === '_all';
+  const consolidatedLive = useConsolidatedActuals(consolidated);
+  const entityLive = useQuery<AggregateDoc>(services.db, consolidated ? null : path,
     [where('entity_id', '==', entityId), where('scenario', '==', 'actual'), orderBy('period')], `actual-${entityId}`);
+  const actualLive = consolidated ? consolidatedLive : entityLive;
   const budgetLive = useQuery<AggregateDoc>(services.db, path,
     [where('entity_id', '==', entityId), where('scenario', '==', 'budget'), orderBy('period')], `budget-${entityId}`);
   const accountsLive = useQuery<Account>(services.db, orgPath(orgId, 'accounts'), [], 'all');

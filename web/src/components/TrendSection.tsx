@@ -2,6 +2,7 @@ import { orderBy, where } from 'firebase/firestore';
 import { useState } from 'react';
 
 import { dataOf, useDocument, useQuery } from '../hooks/live';
+import { useConsolidatedActuals } from '../hooks/liveMonth';
 import { formatMoney, formatPercent } from '../lib/money';
 import { periodInProgress, periodLabel } from '../lib/periods';
 import { orgPath, useSession } from '../lib/session';
@@ -16,8 +17,7 @@ export function TrendSection() {
   const { services, orgId, org } = useSession();
   const [metric, setMetric] = useState('revenue');
   const path = orgPath(orgId, 'aggregates');
-  const actual = useQuery<AggregateDoc>(services.db, path,
-    [where('entity_id', '==', '_all'), where('scenario', '==', 'actual'), orderBy('period')], 'actual');
+  const actual = useConsolidatedActuals();
   const budget = useQuery<AggregateDoc>(services.db, path,
     [where('entity_id', '==', '_all'), where('scenario', '==', 'budget'), orderBy('period')], 'budget');
   const trend = useDocument<TrendDoc>(services.db, orgPath(orgId, 'trends', `metric__${metric}`));

@@ -64,6 +64,10 @@ export interface KpisDoc {
   /** How to show each metric beyond the headline ones: label, unit, direction, decimals, expression. */
   definitions?: Record<string, MetricDescription>;
   cash?: CashRunway;
+  /** The month's consolidated actual aggregate and its variance, as their own documents have them
+   *  (null before the month has any actual): the overview reads its month from here (hooks/liveMonth.ts). */
+  month_actual?: AggregateDoc | null;
+  month_variance?: Omit<VarianceDoc, 'id'> | null;
 }
 
 /** organizations/{org}/metric_definitions/{id}: written by admins, answered by the backend (status, error). */
