@@ -133,10 +133,10 @@ class LiveListeners:
             # When each change was applied to the shards: with the aggregate's shards_read_at, when
             # each event became visible (tools/visibility.py).
             changes.on_snapshot(self._changes),
-            org.collection("kpis").document("current").on_snapshot(self._doc("kpis")),
-            org.collection("aggregates").document(f"_all__{period}__actual").on_snapshot(self._actual),
+            # The month's consolidated actual and variance come with kpis/current, as the web dashboard
+            # reads them (web/src/hooks/liveMonth.ts): one listener for everything the stream moves.
+            org.collection("kpis").document("current").on_snapshot(self._kpis),
             org.collection("aggregates").document(f"_all__{period}__budget").on_snapshot(self._doc("budget")),
-            org.collection("variance").document(f"_all__{period}").on_snapshot(self._doc("variance")),
             # The data-quality counters are sharded: the sum of the shards is what a dashboard shows.
             org.collection("data_quality").document("current").collection("shards").on_snapshot(self._health),
             org.collection("alerts").where(filter=FieldFilter("status", "==", "active")).on_snapshot(self._alerts),
@@ -151,12 +151,17 @@ class LiveListeners:
 
         return callback
 
-    def _actual(self, snapshots, changes, read_time):
+    def _kpis(self, snapshots, changes, read_time):
         for snapshot in snapshots:
-            doc = snapshot.to_dict() or {}
-            self.state.visibility.on_aggregate_snapshot(doc)
+            kpis = snapshot.to_dict() or {}
+            month = kpis.get("period") == self.state.period
+            actual = (kpis.get("month_actual") or {}) if month else {}
+            self.state.visibility.on_aggregate_snapshot(actual)
             with self.state.lock:
-                self.state.actual = doc
+                self.state.kpis = kpis
+                if month:
+                    self.state.actual = actual
+                    self.state.variance = kpis.get("month_variance") or {}
                 self.state.updates += 1
 
     def _changes(self, snapshots, changes, read_time):
