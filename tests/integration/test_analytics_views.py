@@ -258,8 +258,10 @@ def test_daily_and_weekly_pnl_equal_the_core_sums_of_the_dated_records(scratch, 
     for key, by_type in totals.items():
         row = got[key]
         assert row["record_count"] == counts[key]
-        for account_type in ("revenue", "cogs", "opex", "tax"):
+        for account_type in ("revenue", "cogs", "opex", "other_income", "other_expense", "tax"):
             assert cents(row[account_type]) == by_type.get(account_type, 0), (key, account_type)
+        gross = by_type.get("revenue", 0) - by_type.get("cogs", 0)
+        assert cents(row["gross_profit"]) == gross and cents(row["ebitda"]) == gross - by_type.get("opex", 0), key
         income = by_type.get("revenue", 0) - by_type.get("cogs", 0) - by_type.get("opex", 0)
         income += by_type.get("other_income", 0) - by_type.get("other_expense", 0) - by_type.get("tax", 0)
         assert cents(row["net_income"]) == income
