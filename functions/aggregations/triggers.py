@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import functools
-import json
 import uuid
 from collections.abc import Mapping
 
 from adapters import deployment
 from adapters.clients import firestore_client
 from adapters.firestore_codec import utc_now
+from adapters.http_endpoint import serve
 from adapters.identity import verify_id_token
 from adapters.logs import observed
 from adapters.origin import pubsub_message
 from adapters.pubsub import publish
 from adapters.reference_store import ReferenceStore
-from adapters.request_body import discard_rest, read_limited
 from adapters.runtime import reference_store
 from adapters.settings import aggregate_shards
 from adapters.topics import CHANGES_TOPIC, FOLDED_TOPIC
@@ -24,7 +23,7 @@ from finance_core.reference import OrgReference
 from firebase_functions import firestore_fn, https_fn, options, pubsub_fn, scheduler_fn
 
 from aggregations.announce import FoldAnnouncer
-from aggregations.definition_check import MAX_BODY_BYTES, CheckRequest, DefinitionCheckEndpoint
+from aggregations.definition_check import MAX_BODY_BYTES, DefinitionCheckEndpoint
 from aggregations.definitions import DefinitionService, DefinitionStore
 from aggregations.derived import DerivedDocuments
 from aggregations.lag import LagRecorder
@@ -151,14 +150,4 @@ def definition_check() -> DefinitionCheckEndpoint:
 @observed("check_metric_definition")
 def check_metric_definition(request: https_fn.Request) -> https_fn.Response:
     """What saving a draft metric definition would answer (status, error, warnings), for the admin typing it."""
-    reply = definition_check().handle(
-        CheckRequest(
-            method=request.method,
-            authorization=request.headers.get("Authorization"),
-            body=read_limited(request.stream.read, MAX_BODY_BYTES),
-        )
-    )
-    discard_rest(request.stream.read)
-    return https_fn.Response(
-        json.dumps(reply.body), status=reply.status, headers=reply.headers, mimetype="application/json"
-    )
+    return serve(request, definition_check().handle, body_limit=MAX_BODY_BYTES)

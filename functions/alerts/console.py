@@ -11,15 +11,14 @@ masked hint comes back, here and on the channel document.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from adapters.errors import TransientError, map_exceptions
+from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path
+from adapters.http_endpoint import EndpointGuard, HttpReply, HttpRequest, error_reply, json_object, refused
 from adapters.identity import Refusal, bearer_caller
 from adapters.notification_channels.config import ChannelError, check_webhook_url
 from adapters.notification_channels.documents import CHANNELS, store_secret
@@ -32,29 +31,6 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 16_384
 MAX_SECRET_LENGTH = 2_048
-
-
-@dataclass(frozen=True)
-class ConsoleRequest:
-    """What the endpoint needs of an HTTP request."""
-
-    method: str
-    path: str
-    authorization: str | None
-    body: bytes
-
-
-@dataclass(frozen=True)
-class ConsoleReply:
-    """Status, JSON body and headers."""
-
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> ConsoleReply:
-    return ConsoleReply(status, {"error": code, "message": message}, headers or {})
 
 
 def test_notice(org_id: str, channel_id: str, by: str, period: str) -> Notice:
@@ -97,79 +73,70 @@ class AlertConsole:
         self._verify = verify_token
         self._clock = clock
 
-    def handle(self, request: ConsoleRequest) -> ConsoleReply:
+    @EndpointGuard("alert console request", "POST")
+    def handle(self, request: HttpRequest) -> HttpReply:
         """The full response; never raises for the caller's mistakes."""
-        try:
-            return self._handle(request)
-        except TransientError as exc:
-            log.warning("alert console request interrupted by a transient failure: %s", exc)
-            return _error(
-                503, "unavailable", "a temporary failure interrupted the request: try again", {"Retry-After": "5"}
-            )
-
-    def _handle(self, request: ConsoleRequest) -> ConsoleReply:
-        if request.method.upper() != "POST":
-            return _error(405, "method_not_allowed", "use POST", {"Allow": "POST"})
         action = request.path.rstrip("/").rsplit("/", 1)[-1]
         if action not in {"preview", "secret", "test"}:
-            return _error(404, "not_found", f"no such action {action!r}: use /api/alerts/preview, /secret or /test")
+            return error_reply(
+                404, "not_found", f"no such action {action!r}: use /api/alerts/preview, /secret or /test"
+            )
         caller = bearer_caller(request.authorization, self._verify, "alerts", "manage alert rules and channels")
         if isinstance(caller, Refusal):
-            return _error(caller.status, caller.code, caller.message, caller.headers)
-        if len(request.body) > MAX_BODY_BYTES:
-            return _error(413, "too_large", f"the request body is over {MAX_BODY_BYTES} bytes")
-        try:
-            body = json.loads(request.body or b"{}")
-        except ValueError:
-            return _error(400, "invalid_request", "the body must be JSON")
-        if not isinstance(body, dict):
-            return _error(400, "invalid_request", "the body must be a JSON object")
+            return refused(caller)
+        body = json_object(request.body, MAX_BODY_BYTES)
+        if isinstance(body, HttpReply):
+            return body
         problem = identifier_problem(body.get("org_id"), "org_id")
         if problem:
-            return _error(400, "invalid_request", problem)
+            return error_reply(400, "invalid_request", problem)
         org_id = str(body["org_id"])
         with map_exceptions(f"reading the membership of {caller} in {org_id}"):
             member = self._db.document(f"{org_path(org_id)}/members/{caller}").get()
         if not member.exists or (member.to_dict() or {}).get("role") != "admin":
-            return _error(403, "permission_denied", f"only admins of {org_id!r} manage its alert rules and channels")
+            return error_reply(
+                403, "permission_denied", f"only admins of {org_id!r} manage its alert rules and channels"
+            )
         if action == "preview":
             rule = body.get("rule")
             if not isinstance(rule, dict):
-                return _error(400, "invalid_request", 'give the rule as a JSON object: {"rule": {...}}')
+                return error_reply(400, "invalid_request", 'give the rule as a JSON object: {"rule": {...}}')
             rule_id = str(body.get("rule_id") or "preview")
             if identifier_problem(rule_id, "rule_id"):
-                return _error(400, "invalid_request", str(identifier_problem(rule_id, "rule_id")))
-            return ConsoleReply(200, self._preview(org_id, rule_id, rule))
+                return error_reply(400, "invalid_request", str(identifier_problem(rule_id, "rule_id")))
+            return HttpReply(200, self._preview(org_id, rule_id, rule))
         problem = identifier_problem(body.get("channel_id"), "channel_id")
         if problem:
-            return _error(400, "invalid_request", problem)
+            return error_reply(400, "invalid_request", problem)
         channel_id = str(body["channel_id"])
         channel_ref = self._db.document(f"{org_path(org_id)}/{CHANNELS}/{channel_id}")
         with map_exceptions(f"reading channel {channel_id} of {org_id}"):
             channel = channel_ref.get()
         if not channel.exists:
-            return _error(404, "not_found", f"channel {channel_id!r} does not exist: save the channel first")
+            return error_reply(404, "not_found", f"channel {channel_id!r} does not exist: save the channel first")
         kind = (channel.to_dict() or {}).get("type")
         if action == "secret":
             return self._set_secret(org_id, channel_id, str(kind), body.get("secret"), caller)
         return self._test(org_id, channel_id, channel_ref, caller, str((member.to_dict() or {}).get("email") or caller))
 
-    def _set_secret(self, org_id: str, channel_id: str, kind: str, secret: Any, by: str) -> ConsoleReply:
+    def _set_secret(self, org_id: str, channel_id: str, kind: str, secret: Any, by: str) -> HttpReply:
         if not isinstance(secret, str) or not secret.strip() or len(secret) > MAX_SECRET_LENGTH:
-            return _error(400, "invalid_request", f"the secret is text of 1-{MAX_SECRET_LENGTH} characters")
+            return error_reply(400, "invalid_request", f"the secret is text of 1-{MAX_SECRET_LENGTH} characters")
         secret = secret.strip()
         if kind == "webhook":
             try:
                 check_webhook_url(secret, self._settings())
             except ChannelError as exc:
-                return _error(400, "invalid_secret", str(exc))
+                return error_reply(400, "invalid_secret", str(exc))
         elif kind != "email":
-            return _error(400, "invalid_request", f"channel {channel_id!r} is a {kind!r} channel: it has no secret")
+            return error_reply(
+                400, "invalid_request", f"channel {channel_id!r} is a {kind!r} channel: it has no secret"
+            )
         hint = store_secret(self._db, org_id, channel_id, secret, by)
         log.info("channel secret set", extra={"json_fields": {"org_id": org_id, "channel_id": channel_id, "by": by}})
-        return ConsoleReply(200, {"channel_id": channel_id, "secret_hint": hint})
+        return HttpReply(200, {"channel_id": channel_id, "secret_hint": hint})
 
-    def _test(self, org_id: str, channel_id: str, ref: firestore.DocumentReference, uid: str, who: str) -> ConsoleReply:
+    def _test(self, org_id: str, channel_id: str, ref: firestore.DocumentReference, uid: str, who: str) -> HttpReply:
         now = self._clock()
         notice = test_notice(org_id, channel_id, who, f"{now:%Y-%m}")
         # A disabled channel is skipped by the sender: a test of it says so rather than nothing.
@@ -186,4 +153,4 @@ class AlertConsole:
             }
         with map_exceptions(f"recording the test of channel {channel_id} of {org_id}"):
             ref.update({"last_test": {**result, "at": firestore.SERVER_TIMESTAMP, "by": uid}})
-        return ConsoleReply(200, result)
+        return HttpReply(200, result)

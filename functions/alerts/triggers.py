@@ -4,17 +4,16 @@ schedules."""
 from __future__ import annotations
 
 import functools
-import json
 import logging
 
 from adapters import deployment
 from adapters.clients import bigquery_client, firestore_client
 from adapters.firestore_codec import utc_now
+from adapters.http_endpoint import serve
 from adapters.identity import verify_id_token
 from adapters.logs import observed
 from adapters.notification_channels.sender import ChannelSender
 from adapters.origin import pubsub_message
-from adapters.request_body import discard_rest, read_limited
 from adapters.runtime import reference_store
 from adapters.settings import (
     ALERT_INLINE_WAIT_SECONDS,
@@ -30,7 +29,7 @@ from finance_core.folded import decode_folded
 from finance_core.trend_series import CASH_DOC_ID
 from firebase_functions import firestore_fn, https_fn, options, pubsub_fn, scheduler_fn
 
-from alerts.console import MAX_BODY_BYTES, AlertConsole, ConsoleRequest
+from alerts.console import MAX_BODY_BYTES, AlertConsole
 from alerts.escalation import Escalator
 from alerts.evaluator import AlertEvaluator
 from alerts.history import AlertHistory, bigquery_insert
@@ -153,15 +152,4 @@ def console() -> AlertConsole:
 @observed("alert_console")
 def alert_console(request: https_fn.Request) -> https_fn.Response:
     """Preview an alert rule on current data, set a channel's write-only secret, send a channel a test message."""
-    reply = console().handle(
-        ConsoleRequest(
-            method=request.method,
-            path=request.path,
-            authorization=request.headers.get("Authorization"),
-            body=read_limited(request.stream.read, MAX_BODY_BYTES),
-        )
-    )
-    discard_rest(request.stream.read)
-    return https_fn.Response(
-        json.dumps(reply.body), status=reply.status, headers=reply.headers, mimetype="application/json"
-    )
+    return serve(request, console().handle, body_limit=MAX_BODY_BYTES)

@@ -17,21 +17,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from adapters.errors import TransientError, map_exceptions
+from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path
+from adapters.http_endpoint import EndpointGuard, HttpReply, HttpRequest, error_reply, refused
 from adapters.identity import Refusal, bearer_caller
 from finance_core.export_text import display_name, spreadsheet_safe
 from finance_core.identifiers import identifier_problem
 from finance_core.money import from_minor, is_currency
 from google.cloud import bigquery, firestore
-
-log = logging.getLogger(__name__)
 
 MAX_EXPORT_BYTES = 2 * 1024 * 1024
 MAX_EXPORT_ROWS = 5000
@@ -46,34 +44,6 @@ ORDER BY version, ingested_at
 LIMIT 500
 """
 _FILE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-@dataclass(frozen=True)
-class Request:
-    """What the endpoints need of an HTTP request."""
-
-    method: str
-    authorization: str | None
-    args: Mapping[str, str] = field(default_factory=dict)
-    body: bytes = b""
-
-
-@dataclass(frozen=True)
-class Reply:
-    """Status, body (JSON or a file), content type and headers."""
-
-    status: int
-    body: bytes
-    content_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Reply:
-    return Reply(status, json.dumps({"error": code, "message": message}).encode(), headers=headers or {})
-
-
-def _json(body: Mapping[str, Any]) -> Reply:
-    return Reply(200, json.dumps(body, default=str).encode())
 
 
 class DrillDownEndpoints:
@@ -91,43 +61,33 @@ class DrillDownEndpoints:
         self._facts_table = facts_table
         self._verify = verify_token
 
-    def handle(self, route: str, request: Request) -> Reply:
+    def handle(self, route: str, request: HttpRequest) -> HttpReply:
         """The full response; never raises for the caller's mistakes."""
-        try:
-            if route == "history":
-                return self._history(request)
-            return self._export(request)
-        except TransientError as exc:
-            log.warning("drill-down %s interrupted by a transient failure: %s", route, exc)
-            return _error(
-                503, "unavailable", "a temporary failure interrupted the request: try again", {"Retry-After": "5"}
-            )
+        return self._history(request) if route == "history" else self._export(request)
 
-    def _member(self, request: Request, org_id: str, action: str) -> Reply | None:
+    def _member(self, request: HttpRequest, org_id: str, action: str) -> HttpReply | None:
         """None when the caller is a member of the org, else the refusal."""
         caller = bearer_caller(request.authorization, self._verify, "drill-down", action)
         if isinstance(caller, Refusal):
-            return _error(caller.status, caller.code, caller.message, caller.headers)
+            return refused(caller)
         problem = identifier_problem(org_id, "org_id")
         if problem:
-            return _error(400, "invalid_request", problem)
+            return error_reply(400, "invalid_request", problem)
         with map_exceptions(f"reading the membership of {caller} in {org_id}"):
             member = self._db.document(f"{org_path(org_id)}/members/{caller}").get()
         if not member.exists:
-            return _error(403, "permission_denied", f"you are not a member of {org_id!r}")
+            return error_reply(403, "permission_denied", f"you are not a member of {org_id!r}")
         return None
 
-    def _history(self, request: Request) -> Reply:
-        if request.method.upper() != "GET":
-            return _error(405, "method_not_allowed", "use GET", {"Allow": "GET"})
-        org_id = (request.args.get("org_id") or "").strip()
-        record_id = (request.args.get("record_id") or "").strip()
-        refused = self._member(request, org_id, "read the history of a record")
-        if refused is not None:
-            return refused
+    @EndpointGuard("drill-down history", "GET")
+    def _history(self, request: HttpRequest) -> HttpReply:
+        org_id, record_id = request.arg("org_id"), request.arg("record_id")
+        denied = self._member(request, org_id, "read the history of a record")
+        if denied is not None:
+            return denied
         problem = identifier_problem(record_id, "record_id")
         if problem:
-            return _error(400, "invalid_request", problem)
+            return error_reply(400, "invalid_request", problem)
         config = bigquery.QueryJobConfig(
             query_parameters=[
                 bigquery.ScalarQueryParameter("org_id", "STRING", org_id),
@@ -137,32 +97,33 @@ class DrillDownEndpoints:
         with map_exceptions(f"reading the history of {record_id} in {org_id}"):
             rows = self._bigquery().query(HISTORY_SQL.format(table=self._facts_table()), job_config=config).result()
             versions = [_history_row(dict(row.items())) for row in rows]
-        return _json({"org_id": org_id, "record_id": record_id, "versions": versions})
+        return HttpReply(200, {"org_id": org_id, "record_id": record_id, "versions": versions})
 
-    def _export(self, request: Request) -> Reply:
-        if request.method.upper() != "POST":
-            return _error(405, "method_not_allowed", "use POST", {"Allow": "POST"})
+    @EndpointGuard("drill-down export", "POST")
+    def _export(self, request: HttpRequest) -> HttpReply:
         if len(request.body) > MAX_EXPORT_BYTES:
-            return _error(413, "too_large", f"an export request is at most {MAX_EXPORT_BYTES:,} bytes")
+            return error_reply(413, "too_large", f"an export request is at most {MAX_EXPORT_BYTES:,} bytes")
         try:
             body = json.loads(request.body or b"{}")
         except ValueError:
-            return _error(400, "invalid_request", "the body is not JSON")
+            return error_reply(400, "invalid_request", "the body is not JSON")
         if not isinstance(body, dict):
-            return _error(400, "invalid_request", "the body must be a JSON object")
-        refused = self._member(request, str(body.get("org_id") or "").strip(), "export a table")
-        if refused is not None:
-            return refused
+            return error_reply(400, "invalid_request", "the body must be a JSON object")
+        denied = self._member(request, str(body.get("org_id") or "").strip(), "export a table")
+        if denied is not None:
+            return denied
         table = parse_table(body)
         if isinstance(table, str):
-            return _error(400, "invalid_request", table)
+            return error_reply(400, "invalid_request", table)
         name = _FILE_NAME.sub("-", table.title).strip("-")[:80] or "export"
         if table.format == "csv":
             data, content_type = render_csv(table), "text/csv; charset=utf-8"
         else:
             data, content_type = render_xlsx(table), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         disposition = f'attachment; filename="{name}.{table.format}"'
-        return Reply(200, data, content_type, {"Content-Disposition": disposition, "X-Content-Type-Options": "nosniff"})
+        return HttpReply(
+            200, data, {"Content-Disposition": disposition, "X-Content-Type-Options": "nosniff"}, content_type
+        )
 
 
 def _history_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -6,13 +6,13 @@ import functools
 
 from adapters import deployment
 from adapters.clients import bigquery_client, firestore_client
+from adapters.http_endpoint import serve
 from adapters.identity import verify_id_token
 from adapters.logs import observed
-from adapters.request_body import discard_rest, read_limited
 from adapters.settings import BIGQUERY_DATASET, project_id
 from firebase_functions import https_fn, options
 
-from drilldown.endpoints import MAX_EXPORT_BYTES, DrillDownEndpoints, Request
+from drilldown.endpoints import MAX_EXPORT_BYTES, DrillDownEndpoints
 
 # The facts table of infra/resources.json (the analytics sink writes it).
 FACTS_TABLE = "financial_facts"
@@ -28,14 +28,6 @@ def endpoints() -> DrillDownEndpoints:
     return DrillDownEndpoints(firestore_client(), bigquery_client, _facts_table, verify_id_token)
 
 
-def _respond(route: str, request: https_fn.Request, body: bytes = b"") -> https_fn.Response:
-    reply = endpoints().handle(
-        route,
-        Request(request.method, request.headers.get("Authorization"), dict(request.args.items()), body),
-    )
-    return https_fn.Response(reply.body, status=reply.status, headers=reply.headers, content_type=reply.content_type)
-
-
 # Hosting rewrites /api/records/history to it (the dashboard's origin).
 @https_fn.on_request(
     cors=options.CorsOptions(cors_origins="*", cors_methods=["get"]),
@@ -44,7 +36,7 @@ def _respond(route: str, request: https_fn.Request, body: bytes = b"") -> https_
 @observed("record_history")
 def record_history(request: https_fn.Request) -> https_fn.Response:
     """Every version of one record of an org, from BigQuery, for a member of the org."""
-    return _respond("history", request)
+    return serve(request, lambda http: endpoints().handle("history", http))
 
 
 # Hosting rewrites /api/exports to it.
@@ -55,6 +47,4 @@ def record_history(request: https_fn.Request) -> https_fn.Response:
 @observed("export_table")
 def export_table(request: https_fn.Request) -> https_fn.Response:
     """What a member sees on screen as CSV or XLSX, every text cell neutralised (finance_core.export_text)."""
-    body = read_limited(request.stream.read, MAX_EXPORT_BYTES)
-    discard_rest(request.stream.read)
-    return _respond("export", request, body)
+    return serve(request, lambda http: endpoints().handle("export", http), body_limit=MAX_EXPORT_BYTES)

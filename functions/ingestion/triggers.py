@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
-import json
 
 from adapters import deployment
 from adapters.clients import firestore_client
+from adapters.http_endpoint import serve
 from adapters.identity import verify_id_token
 from adapters.logs import observed
 from adapters.origin import pubsub_message
@@ -20,7 +20,7 @@ from realtime_processor.triggers import apply_stored_changes
 from ingestion.manual_entries import ManualEntries
 from ingestion.service import IngestionService
 from ingestion.store import IngestionStore
-from ingestion.upload_service import UploadEndpoint, UploadRequest
+from ingestion.upload_service import UploadEndpoint
 
 
 @functools.cache
@@ -98,16 +98,4 @@ def upload_endpoint() -> UploadEndpoint:
 @observed("ingest_upload")
 def ingest_upload(request: https_fn.Request) -> https_fn.Response:
     """CSV/XLSX upload by an editor or admin: every row becomes a contract-v1 event; replies with per-row outcomes."""
-    reply = upload_endpoint().handle(
-        UploadRequest(
-            method=request.method,
-            org_id=request.args.get("org_id"),
-            authorization=request.headers.get("Authorization"),
-            content_type=request.headers.get("Content-Type"),
-            content_length=request.content_length,
-            read_body=request.stream.read,
-        )
-    )
-    return https_fn.Response(
-        json.dumps(reply.body), status=reply.status, headers=reply.headers, mimetype="application/json"
-    )
+    return serve(request, upload_endpoint().handle)

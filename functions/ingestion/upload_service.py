@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from adapters.errors import TransientError, map_exceptions
+from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path, utc_now
+from adapters.http_endpoint import EndpointGuard, HttpReply, HttpRequest, error_reply, refused
 from adapters.identity import Refusal, bearer_caller
 from finance_core.batches import IngestLine
 from finance_core.events import EventRejected, parse_event
@@ -38,32 +38,6 @@ MAX_LISTED_ROWS = 1000
 VerifyToken = Callable[[str], Mapping[str, Any]]
 
 
-@dataclass(frozen=True)
-class UploadRequest:
-    """What the endpoint needs of an HTTP request."""
-
-    method: str
-    org_id: str | None
-    authorization: str | None
-    content_type: str | None
-    content_length: int | None
-    read_body: Callable[[int], bytes]
-    """Reads at most n bytes of the body."""
-
-
-@dataclass(frozen=True)
-class UploadReply:
-    """Status, JSON body and extra headers of the response."""
-
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> UploadReply:
-    return UploadReply(status, {"error": code, "message": message}, headers or {})
-
-
 class UploadEndpoint:
     """Checks the caller and the file, then ingests every row exactly like a Pub/Sub event."""
 
@@ -81,42 +55,35 @@ class UploadEndpoint:
         self._verify = verify_token
         self._clock = clock
 
-    def handle(self, request: UploadRequest) -> UploadReply:
-        """The full response to one request; never raises for the caller's mistakes."""
-        try:
-            return self._answer(request)
-        finally:
-            _discard_rest(request)
+    @EndpointGuard(
+        "upload",
+        "POST",
+        interrupted="the upload",
+        retry_hint="send the same file again; rows already stored are recognised and not applied twice",
+        method_hint="use POST with the file as the body",
+    )
+    def handle(self, request: HttpRequest) -> HttpReply:
+        """The full response to one request; never raises for the caller's mistakes.
 
-    def _answer(self, request: UploadRequest) -> UploadReply:
+        What is left of a refused body is dropped by the trigger (adapters.http_endpoint.serve).
+        """
         try:
             return self._handle(request)
         except UploadRejected as exc:
             code = {413: "too_large", 415: "unsupported_media_type"}.get(exc.status, "invalid_file")
-            return _error(exc.status, code, exc.message)
-        except TransientError as exc:
-            log.warning("upload interrupted by a transient failure: %s", exc)
-            return _error(
-                503,
-                "unavailable",
-                "a temporary failure interrupted the upload: send the same file again; rows already "
-                "stored are recognised and not applied twice",
-                {"Retry-After": "5"},
-            )
+            return error_reply(exc.status, code, exc.message)
 
-    def _handle(self, request: UploadRequest) -> UploadReply:
-        if request.method.upper() != "POST":
-            return _error(405, "method_not_allowed", "use POST with the file as the body", {"Allow": "POST"})
+    def _handle(self, request: HttpRequest) -> HttpReply:
         uid_or_reply = self._caller(request)
-        if isinstance(uid_or_reply, UploadReply):
+        if isinstance(uid_or_reply, HttpReply):
             return uid_or_reply
         uid = uid_or_reply
-        org_id = (request.org_id or "").strip()
+        org_id = request.arg("org_id")
         if not org_id:
-            return _error(400, "invalid_request", "the org_id query parameter is required: ?org_id=<your org>")
+            return error_reply(400, "invalid_request", "the org_id query parameter is required: ?org_id=<your org>")
         problem = identifier_problem(org_id, "org_id")
         if problem:
-            return _error(400, "invalid_request", problem)
+            return error_reply(400, "invalid_request", problem)
         denied = self._check_role(org_id, uid)
         if denied is not None:
             return denied
@@ -129,16 +96,16 @@ class UploadEndpoint:
         if len(body) > MAX_UPLOAD_BYTES:  # a body sent without a length (chunked)
             raise UploadRejected(413, f"the file is larger than the limit of {MAX_UPLOAD_BYTES} bytes (5 MB): split it")
         table = read_upload(body, request.content_type)
-        return UploadReply(200, self._ingest(org_id, uid, table))
+        return HttpReply(200, self._ingest(org_id, uid, table))
 
-    def _caller(self, request: UploadRequest) -> str | UploadReply:
+    def _caller(self, request: HttpRequest) -> str | HttpReply:
         """The verified uid of the caller, or the 401/403 reply."""
         caller = bearer_caller(request.authorization, self._verify, "ingest_upload", "upload")
         if isinstance(caller, Refusal):
-            return _error(caller.status, caller.code, caller.message, caller.headers)
+            return refused(caller)
         return caller
 
-    def _check_role(self, org_id: str, uid: str) -> UploadReply | None:
+    def _check_role(self, org_id: str, uid: str) -> HttpReply | None:
         org_ref = self._db.document(org_path(org_id))
         member_ref = org_ref.collection("members").document(uid)
         with map_exceptions(f"reading the membership of {uid} in {org_id}"):
@@ -147,16 +114,16 @@ class UploadEndpoint:
         role = (member.to_dict() or {}).get("role") if member.exists else None
         if not role:
             # The same answer whether or not the org exists: a non-member learns nothing about it.
-            return _error(
+            return error_reply(
                 403,
                 "permission_denied",
                 f"user {uid} is not a member of organization {org_id!r}; uploads need the editor or admin role",
             )
         if not snaps[org_ref.path].exists:
-            return _error(404, "not_found", f"organization {org_id!r} does not exist")
+            return error_reply(404, "not_found", f"organization {org_id!r} does not exist")
         if role in UPLOAD_ROLES:
             return None
-        return _error(
+        return error_reply(
             403, "permission_denied", f"user {uid} is a {role} of {org_id!r}; uploads need the editor or admin role"
         )
 
@@ -183,21 +150,6 @@ class UploadEndpoint:
             },
         )
         return report
-
-
-# The serving framework reads whatever is left of a request body, whole and into memory, before
-# it answers (functions-framework's read_request). Reading the rest here, a chunk at a time, and
-# dropping it keeps a refused 1 GB body from becoming 1 GB of the worker's memory. (Cloud Run
-# itself refuses HTTP/1 requests over 32 MiB.)
-_DISCARD_CHUNK = 1024 * 1024
-
-
-def _discard_rest(request: UploadRequest) -> None:
-    try:
-        while request.read_body(_DISCARD_CHUNK):
-            pass
-    except (OSError, ValueError):
-        pass  # the client went away: nothing left to read
 
 
 def _entry(org_id: str, item: RowEvent | RowProblem) -> Entry:

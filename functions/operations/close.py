@@ -7,49 +7,23 @@ GET /api/periods/close-status?org_id=ORG&period=YYYY-MM
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from adapters.errors import TransientError, map_exceptions
+from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path
+from adapters.http_endpoint import EndpointGuard, HttpReply, HttpRequest, error_reply, refused
 from adapters.identity import Refusal, bearer_caller
 from finance_core.identifiers import identifier_problem, is_identifier
 from finance_core.period_close import close_checklist, rejection_of
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-log = logging.getLogger(__name__)
-
 PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 # The latest rejections looked at: a month's close is about recent loads.
 REJECTIONS_READ = 500
-
-
-@dataclass(frozen=True)
-class CloseStatusRequest:
-    """What the endpoint needs of an HTTP request."""
-
-    method: str
-    org_id: str | None
-    period: str | None
-    authorization: str | None
-
-
-@dataclass(frozen=True)
-class CloseStatusReply:
-    """Status, JSON body and headers."""
-
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> CloseStatusReply:
-    return CloseStatusReply(status, {"error": code, "message": message}, headers or {})
 
 
 class CloseStatusEndpoint:
@@ -59,34 +33,24 @@ class CloseStatusEndpoint:
         self._db = db
         self._verify = verify_token
 
-    def handle(self, request: CloseStatusRequest) -> CloseStatusReply:
+    @EndpointGuard("close status", "GET", interrupted="the check")
+    def handle(self, request: HttpRequest) -> HttpReply:
         """The full response; never raises for the caller's mistakes."""
-        try:
-            return self._handle(request)
-        except TransientError as exc:
-            log.warning("close status interrupted by a transient failure: %s", exc)
-            return _error(
-                503, "unavailable", "a temporary failure interrupted the check: try again", {"Retry-After": "5"}
-            )
-
-    def _handle(self, request: CloseStatusRequest) -> CloseStatusReply:
-        if request.method.upper() != "GET":
-            return _error(405, "method_not_allowed", "use GET", {"Allow": "GET"})
         caller = bearer_caller(request.authorization, self._verify, "periods", "read the close of a period")
         if isinstance(caller, Refusal):
-            return _error(caller.status, caller.code, caller.message, caller.headers)
-        org_id, period = (request.org_id or "").strip(), (request.period or "").strip()
+            return refused(caller)
+        org_id, period = request.arg("org_id"), request.arg("period")
         problem = identifier_problem(org_id, "org_id")
         if problem:
-            return _error(400, "invalid_request", problem)
+            return error_reply(400, "invalid_request", problem)
         if not PERIOD.match(period):
-            return _error(400, "invalid_request", f"period {period!r} must be a fiscal month YYYY-MM")
+            return error_reply(400, "invalid_request", f"period {period!r} must be a fiscal month YYYY-MM")
         org = self._db.document(org_path(org_id))
         with map_exceptions(f"reading the membership of {caller} in {org_id}"):
             member = org.collection("members").document(caller).get()
         if not member.exists or (member.to_dict() or {}).get("role") != "admin":
-            return _error(403, "permission_denied", f"only admins of {org_id!r} close its periods")
-        return CloseStatusReply(200, self.status(org, org_id, period))
+            return error_reply(403, "permission_denied", f"only admins of {org_id!r} close its periods")
+        return HttpReply(200, self.status(org, org_id, period))
 
     def status(self, org: firestore.DocumentReference, org_id: str, period: str) -> dict[str, Any]:
         """The checklist of one period of one org."""

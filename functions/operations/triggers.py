@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections import Counter
 
 from adapters import deployment
 from adapters.clients import firestore_client, subscriber
+from adapters.http_endpoint import serve
 from adapters.identity import verify_id_token
 from adapters.logs import observed
 from adapters.settings import DEAD_LETTER_SUBSCRIPTIONS, project_id
 from firebase_functions import https_fn, options, scheduler_fn
 
-from operations.close import CloseStatusEndpoint, CloseStatusRequest
+from operations.close import CloseStatusEndpoint
 from operations.dead_letters import peek_waiting
 from operations.health import HealthRefresher
 
@@ -56,14 +56,4 @@ def close_status() -> CloseStatusEndpoint:
 @observed("period_close_status")
 def period_close_status(request: https_fn.Request) -> https_fn.Response:
     """Where a month's close stands: loads applied, rejects resolved, reconciliation clean, pack sent."""
-    reply = close_status().handle(
-        CloseStatusRequest(
-            method=request.method,
-            org_id=request.args.get("org_id"),
-            period=request.args.get("period"),
-            authorization=request.headers.get("Authorization"),
-        )
-    )
-    return https_fn.Response(
-        json.dumps(reply.body), status=reply.status, headers=reply.headers, mimetype="application/json"
-    )
+    return serve(request, close_status().handle)

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import functools
-import json
 
 from adapters import deployment
 from adapters.clients import firestore_client
 from adapters.firestore_codec import utc_now
+from adapters.http_endpoint import serve
 from adapters.identity import verify_id_token
 from adapters.logs import bind, observed
 from adapters.rate_limits import RateLimiter
-from adapters.request_body import discard_rest, read_limited
 from adapters.settings import DASHBOARD_URL, INVITATION_EMAILS_PER_HOUR, SMTP_PASSWORD, channel_settings
 from firebase_functions import firestore_fn, https_fn, options
 
-from organizations.access import MAX_BODY_BYTES, AccessEndpoint, AccessRequest
-from organizations.imports import SheetEndpoint, SheetRequest
+from organizations.access import MAX_BODY_BYTES, AccessEndpoint
+from organizations.imports import SheetEndpoint
 from organizations.invitations import InvitationSender
 from organizations.service import OrganizationService
 
@@ -59,18 +58,7 @@ def invitation_sender() -> InvitationSender:
 @observed("manage_access")
 def manage_access(request: https_fn.Request) -> https_fn.Response:
     """Accept an invitation (invitee), change a member's role or remove a member (admins): organizations/access.py."""
-    reply = access_endpoint().handle(
-        AccessRequest(
-            method=request.method,
-            path=request.path,
-            authorization=request.headers.get("Authorization"),
-            body=read_limited(request.stream.read, MAX_BODY_BYTES),
-        )
-    )
-    discard_rest(request.stream.read)
-    return https_fn.Response(
-        json.dumps(reply.body), status=reply.status, headers=reply.headers, mimetype="application/json"
-    )
+    return serve(request, access_endpoint().handle, body_limit=MAX_BODY_BYTES)
 
 
 @firestore_fn.on_document_written(
@@ -106,17 +94,4 @@ def sheet_endpoint() -> SheetEndpoint:
 @observed("read_sheet")
 def read_sheet(request: https_fn.Request) -> https_fn.Response:
     """An admin's CSV or XLSX file of accounts, entities or FX rates as rows (organizations/imports.py)."""
-    reply = sheet_endpoint().handle(
-        SheetRequest(
-            method=request.method,
-            org_id=request.args.get("org_id"),
-            authorization=request.headers.get("Authorization"),
-            content_type=request.headers.get("Content-Type"),
-            content_length=request.content_length,
-            read_body=request.stream.read,
-        )
-    )
-    discard_rest(request.stream.read)
-    return https_fn.Response(
-        json.dumps(reply.body), status=reply.status, headers=reply.headers, mimetype="application/json"
-    )
+    return serve(request, sheet_endpoint().handle)

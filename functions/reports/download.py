@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.errors import TransientError, map_exceptions
+from adapters.errors import map_exceptions
 from adapters.firestore_codec import org_path
+from adapters.http_endpoint import EndpointGuard, HttpReply, HttpRequest, error_reply, refused
 from adapters.identity import Refusal, bearer_caller
 from finance_core.identifiers import identifier_problem
 from finance_core.untrusted import quoted
@@ -25,30 +25,6 @@ REPORT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}(__[A-Za-z0-9._-]{1,14
 VerifyToken = Callable[[str], Mapping[str, Any]]
 
 
-@dataclass(frozen=True)
-class DownloadRequest:
-    """What the endpoint needs of an HTTP request."""
-
-    method: str
-    org_id: str | None
-    report_id: str | None
-    file: str | None
-    authorization: str | None
-
-
-@dataclass(frozen=True)
-class DownloadReply:
-    """Status, body (the file, or a JSON error) and headers."""
-
-    status: int
-    body: bytes | dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> DownloadReply:
-    return DownloadReply(status, {"error": code, "message": message}, headers or {})
-
-
 class DownloadEndpoint:
     """Checks the caller's ID token and membership, then streams the stored file."""
 
@@ -57,30 +33,20 @@ class DownloadEndpoint:
         self._files = files
         self._verify = verify_token
 
-    def handle(self, request: DownloadRequest) -> DownloadReply:
+    @EndpointGuard("download", "GET", interrupted="the download")
+    def handle(self, request: HttpRequest) -> HttpReply:
         """The full response; never raises for the caller's mistakes."""
-        try:
-            return self._handle(request)
-        except TransientError as exc:
-            log.warning("download interrupted by a transient failure: %s", exc)
-            return _error(
-                503, "unavailable", "a temporary failure interrupted the download: try again", {"Retry-After": "5"}
-            )
-
-    def _handle(self, request: DownloadRequest) -> DownloadReply:
-        if request.method.upper() != "GET":
-            return _error(405, "method_not_allowed", "use GET", {"Allow": "GET"})
         caller = bearer_caller(request.authorization, self._verify, "download_report", "download reports")
         if isinstance(caller, Refusal):
-            return _error(caller.status, caller.code, caller.message, caller.headers)
+            return refused(caller)
         uid = caller
-        for name, value in (("org_id", request.org_id), ("report_id", request.report_id)):
-            problem = identifier_problem((value or "").strip(), name)
-            if name == "report_id" and REPORT_ID.match((value or "").strip()):
+        org_id, report_id, file = request.arg("org_id"), request.arg("report_id"), request.arg("file")
+        for name, value in (("org_id", org_id), ("report_id", report_id)):
+            problem = identifier_problem(value, name)
+            if name == "report_id" and REPORT_ID.match(value):
                 problem = None  # a scheduled report's id is its delivery's, which joins its parts with '__'
             if problem:
-                return _error(400, "invalid_request", f"{problem} (query parameters org_id, report_id and file)")
-        org_id, report_id, file = request.org_id.strip(), request.report_id.strip(), (request.file or "").strip()  # type: ignore[union-attr]
+                return error_reply(400, "invalid_request", f"{problem} (query parameters org_id, report_id and file)")
         org_ref = self._db.document(org_path(org_id))
         member_ref = org_ref.collection("members").document(uid)
         report_ref = org_ref.collection(REPORTS).document(report_id)
@@ -90,21 +56,21 @@ class DownloadEndpoint:
         role = (member.to_dict() or {}).get("role") if member.exists else None
         if role not in MEMBER_ROLES:
             # The same answer whether or not the org exists: a non-member learns nothing about it.
-            return _error(403, "permission_denied", f"user {uid} is not a member of organization {org_id!r}")
+            return error_reply(403, "permission_denied", f"user {uid} is not a member of organization {org_id!r}")
         report = snaps[report_ref.path]
         if not report.exists:
-            return _error(404, "not_found", f"report {report_id!r} does not exist in {org_id!r}")
+            return error_reply(404, "not_found", f"report {report_id!r} does not exist in {org_id!r}")
         document = report.to_dict() or {}
         if (document.get("view") or {}).get("visibility") == "personal" and document.get("requested_by") != uid:
             # A personal view's report is its owner's, as the view is: the same answer as no report.
-            return _error(404, "not_found", f"report {report_id!r} does not exist in {org_id!r}")
+            return error_reply(404, "not_found", f"report {report_id!r} does not exist in {org_id!r}")
         if document.get("status") != "succeeded":
             error = (document.get("error") or {}).get("message")
             detail = f": {error}" if error else "; watch its document and download when status is 'succeeded'"
-            return _error(409, "not_ready", f"report {report_id!r} is {document.get('status')}{detail}")
+            return error_reply(409, "not_ready", f"report {report_id!r} is {document.get('status')}{detail}")
         listed = {f.get("name"): f for f in document.get("files") or ()}
         if file not in listed:
-            return _error(
+            return error_reply(
                 404,
                 "not_found",
                 f"report {report_id!r} has no file {quoted(file)}; its files: " + ", ".join(sorted(listed)),
@@ -112,7 +78,7 @@ class DownloadEndpoint:
         entry = listed[file]
         data = self._files.download(str(entry["path"]))
         if data is None:
-            return _error(
+            return error_reply(
                 404,
                 "not_found",
                 f"the file {quoted(file)} of report {report_id!r} is no longer stored: request the report again",
@@ -121,12 +87,9 @@ class DownloadEndpoint:
             "report file downloaded",
             extra={"json_fields": {"org_id": org_id, "report_id": report_id, "file": file, "uid": uid}},
         )
-        return DownloadReply(
+        return HttpReply(
             200,
             data,
-            {
-                "Content-Type": str(entry.get("content_type") or "application/octet-stream"),
-                "Content-Disposition": f'attachment; filename="{file}"',
-                "Cache-Control": "private, no-store",
-            },
+            {"Content-Disposition": f'attachment; filename="{file}"', "Cache-Control": "private, no-store"},
+            str(entry.get("content_type") or "application/octet-stream"),
         )

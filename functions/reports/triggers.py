@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import re
 from datetime import timedelta
@@ -11,6 +10,7 @@ from datetime import timedelta
 from adapters import deployment
 from adapters.clients import firestore_client, storage_client
 from adapters.errors import map_exceptions
+from adapters.http_endpoint import serve
 from adapters.identity import verify_id_token
 from adapters.logs import bind, observed
 from adapters.settings import (
@@ -26,7 +26,7 @@ from firebase_functions import firestore_fn, https_fn, options, scheduler_fn
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from reports.delivery import ScheduleRunner, close_key
-from reports.download import DownloadEndpoint, DownloadRequest
+from reports.download import DownloadEndpoint
 from reports.service import REPORTS, ReportFiles, ReportService
 
 log = logging.getLogger(__name__)
@@ -106,22 +106,8 @@ def download_endpoint() -> DownloadEndpoint:
 @observed("download_report")
 def download_report(request: https_fn.Request) -> https_fn.Response:
     """A file of one of the org's reports, for a signed-in member of the org: ?org_id=&report_id=&file=."""
-    reply = download_endpoint().handle(
-        DownloadRequest(
-            method=request.method,
-            org_id=request.args.get("org_id"),
-            report_id=request.args.get("report_id"),
-            file=request.args.get("file"),
-            authorization=request.headers.get("Authorization"),
-        )
-    )
-    headers = dict(reply.headers)
-    headers["Access-Control-Expose-Headers"] = "Content-Disposition"
-    if isinstance(reply.body, dict):
-        return https_fn.Response(
-            json.dumps(reply.body), status=reply.status, headers=headers, mimetype="application/json"
-        )
-    return https_fn.Response(reply.body, status=reply.status, headers=headers)
+    # A page of another origin reads the file's name from Content-Disposition.
+    return serve(request, download_endpoint().handle, headers={"Access-Control-Expose-Headers": "Content-Disposition"})
 
 
 @scheduler_fn.on_schedule(

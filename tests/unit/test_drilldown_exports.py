@@ -6,7 +6,8 @@ import io
 import json
 
 import openpyxl
-from drilldown.endpoints import DrillDownEndpoints, Request, parse_table, render_csv, render_xlsx
+from adapters.http_endpoint import HttpRequest
+from drilldown.endpoints import DrillDownEndpoints, parse_table, render_csv, render_xlsx
 
 BODY = {
     "org_id": "acme",
@@ -76,12 +77,12 @@ def _endpoints(members: set[str]) -> DrillDownEndpoints:
 
 def test_only_a_member_of_the_org_named_may_export_and_the_reply_is_a_file():
     data = json.dumps(BODY).encode()
-    reply = _endpoints({"ada"}).handle("export", Request("POST", "Bearer ada", {}, data))
+    reply = _endpoints({"ada"}).handle("export", HttpRequest("POST", "Bearer ada", body=data))
     assert reply.status == 200 and reply.content_type.startswith("text/csv")
     assert reply.headers["Content-Disposition"] == 'attachment; filename="Records-of-Revenue-Oct-2026.csv"'
-    refused = _endpoints({"ada"}).handle("export", Request("POST", "Bearer eve", {}, data))
-    assert refused.status == 403 and json.loads(refused.body)["error"] == "permission_denied"
+    refused = _endpoints({"ada"}).handle("export", HttpRequest("POST", "Bearer eve", body=data))
+    assert refused.status == 403 and json.loads(refused.content)["error"] == "permission_denied"
     other = _endpoints({"ada"}).handle(
-        "export", Request("POST", "Bearer ada", {}, json.dumps(BODY | {"org_id": "globex"}).encode())
+        "export", HttpRequest("POST", "Bearer ada", body=json.dumps(BODY | {"org_id": "globex"}).encode())
     )
     assert other.status == 403
