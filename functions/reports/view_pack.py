@@ -30,6 +30,7 @@ from finance_core.views import (
     MAX_HEATMAP_CELLS,
     MAX_HEATMAP_VALUES,
     MAX_RANGE_MONTHS,
+    PNL_BLOCK_LINES,
     RANGE_LABELS,
     TARGET_LABELS,
     WIDGET_TYPES,
@@ -53,17 +54,6 @@ from finance_core.views import (
 from reports.pack import _forecast_known_at
 from reports.tables import Column, Kind, Table
 
-# What a P&L block shows (the web's PNL_LINES), in order.
-PNL_LINES = (
-    "revenue",
-    "cogs",
-    "gross_profit",
-    "gross_margin_pct",
-    "opex",
-    "ebitda",
-    "net_income",
-    "net_margin_pct",
-)
 # The P&L lines that have a trend forecast (money; a margin has none).
 FORECAST_LINES = ("revenue", "cogs", "gross_profit", "opex", "ebitda", "net_income")
 # The parts a built-in margin is the ratio of over a range (the web passes the same four).
@@ -591,7 +581,7 @@ def _pnl(widget: Widget, inputs: ViewInputs) -> tuple[Table[FigureRow], list[str
     forecast_column = _has_forecast(widget)
     fitted_here = False
     rows = []
-    for metric in PNL_LINES:
+    for metric in PNL_BLOCK_LINES:
         info = describe(metric, inputs.definitions)
         amount = _number((actual.get("metrics") or {}).get(metric))
         whole = _number((budget.get("metrics") or {}).get(metric))

@@ -835,6 +835,17 @@ def starter_views() -> dict[str, dict[str, Any]]:
 
 
 SCORECARD_METRICS = ("revenue", "gross_profit", "opex", "ebitda")
+# The lines of a P&L block, in order (the web's widget and the view reports read this one list).
+PNL_BLOCK_LINES = (
+    "revenue",
+    "cogs",
+    "gross_profit",
+    "gross_margin_pct",
+    "opex",
+    "ebitda",
+    "net_income",
+    "net_margin_pct",
+)
 
 
 def scorecard_id(dimension: str, value: str) -> str:
@@ -897,6 +908,7 @@ def catalogue_document() -> dict[str, Any]:
         },
         "starter_views": starter_views(),
         "scorecard_metrics": list(SCORECARD_METRICS),
+        "pnl_lines": list(PNL_BLOCK_LINES),
         # The ready-made views of a dimension, with placeholders the builder fills in (the same
         # functions build them for reports, so both read one definition).
         "scorecard_template": scorecard_view(TEMPLATE_DIMENSION, TEMPLATE_VALUE, TEMPLATE_LABEL),

@@ -316,6 +316,16 @@ export const VIEW_CATALOG = {
     "opex",
     "ebitda"
   ],
+  "pnl_lines": [
+    "revenue",
+    "cogs",
+    "gross_profit",
+    "gross_margin_pct",
+    "opex",
+    "ebitda",
+    "net_income",
+    "net_margin_pct"
+  ],
   "scorecard_template": {
     "name": "Scorecard: {label}",
     "description": "Every number of {label} against its budget.",

@@ -12,6 +12,7 @@ import { periodLabel, periodProgress, periodState, toDate as budgetToDate } from
 import { orgPath, useSession } from '../../lib/session';
 import { STANDARD_METRICS } from '../../lib/standardMetrics';
 import { runwayTexts } from '../../lib/runway';
+import { VIEW_CATALOG } from '../../lib/viewCatalog';
 import type { AggregateDoc, KpisDoc, VarianceDoc } from '../../lib/types';
 import {
   changeOf, comparedToDate, comparisonRange, comparisonScenario, comparisonToDate, LIMITS, periodsOf, rangeLabel, rangeValue, resolveRange, seriesByPeriod,
@@ -28,7 +29,8 @@ export interface WidgetContext {
   dimensions: Record<string, { label?: string; values?: readonly string[] }>;
 }
 
-const PNL_LINES = ['revenue', 'cogs', 'gross_profit', 'gross_margin_pct', 'opex', 'ebitda', 'net_income', 'net_margin_pct'];
+// The lines of a P&L block: the core's list (finance_core.views.PNL_BLOCK_LINES), as the view reports read it.
+const PNL_LINES = VIEW_CATALOG.pnl_lines;
 
 /** Values per metric and month of one entity and scenario, optionally of one dimension value. */
 type Values = (metric: string) => ByPeriod;
