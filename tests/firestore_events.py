@@ -16,19 +16,25 @@ from __future__ import annotations
 import base64
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from google.events.cloud.firestore_v1.types import ArrayValue, Document, DocumentEventData, MapValue, Value
+
+from tests.support import wait_until
+from tools.stack.dispatcher import read_activity
 
 WRITTEN = "google.cloud.firestore.document.v1.written"
 CREATED = "google.cloud.firestore.document.v1.created"
 UPDATED = "google.cloud.firestore.document.v1.updated"
 DELETED = "google.cloud.firestore.document.v1.deleted"
 REGION = "us-central1"
+# How long every Pub/Sub consumer must have been idle before wait_for_trends runs the trends' sweep.
+QUIET_SECONDS = 2.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -166,3 +172,26 @@ def deliver(
 def run_scheduled(stack, function: str, region: str = REGION, timeout: float = 300) -> requests.Response:
     """Run a scheduled function now, as Cloud Scheduler would; returns when it has run (500 if it raised)."""
     return requests.post(_triggers_url(stack, trigger_key(stack, function, region)), data=b"", timeout=timeout)
+
+
+def wait_for_trends(stack, condition: Callable[[], T | None], what: str, timeout: float = 300.0) -> T:
+    """`condition()` once it holds, for a state the debounced trends bring (trends/*, kpis/current.cash).
+
+    A change that came inside the trends' debounce window is computed by the minute sweep: each time
+    every Pub/Sub consumer of the stack has been idle a moment (the dispatcher's activity, a positive
+    signal that nothing more is in flight), the sweep is run now, as Cloud Scheduler would.
+    """
+    swept: list[float | None] = []
+
+    def settled() -> T | None:
+        found = condition()
+        if found:
+            return found
+        activity = read_activity()
+        assert activity is not None, "the stack's dispatcher is not running: start the stack (./dev up)"
+        if activity.quiet_for() >= QUIET_SECONDS and activity.idle_since not in swept:
+            swept.append(activity.idle_since)
+            run_scheduled(stack, "sweep_trend_requests")
+        return None
+
+    return wait_until(settled, timeout=timeout, interval=0.5, what=what)

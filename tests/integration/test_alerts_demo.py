@@ -9,7 +9,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 import pytest
 
 from tests.demo_cash import demo_cash_forecast
-from tests.firestore_events import run_scheduled
+from tests.firestore_events import wait_for_trends
 from tests.integration.test_alerts import alerts_of
 from tests.support import seed_org, wait_for_events, wait_until
 from tools.demo.alert_rules import demo_alert_rules
@@ -91,12 +91,7 @@ def settled_demo_runway(stack, db, org_id: str, expected: dict) -> tuple[dict, d
             return None
         return (forecast, kpis) if {"net_burn", "runway_months"} <= set(entries) else None
 
-    try:
-        return wait_until(agreed, timeout=120, what="the demo's cash forecast in kpis/current")
-    except AssertionError:
-        # The last change may have come inside the trends' debounce window: the minute sweep computes it.
-        run_scheduled(stack, "sweep_trend_requests")
-        return wait_until(agreed, timeout=240, what="the demo's cash forecast in kpis/current, after the sweep")
+    return wait_for_trends(stack, agreed, what="the demo's cash forecast in kpis/current")
 
 
 def test_the_seeded_demo_shows_a_burn_and_runway_from_its_dated_cash_and_its_critical_rule_fires(stack, db, org_id):

@@ -15,7 +15,7 @@ import pytest
 from finance_core.metric_library import library, with_requirements
 from finance_core.periods import add_months
 
-from tests.firestore_events import FirestoreEvent, deliver, new_state, run_scheduled, state_of
+from tests.firestore_events import FirestoreEvent, deliver, new_state, state_of, wait_for_trends
 from tests.integration.test_alerts import exact_count
 from tests.support import event, publish, wait_for_events, wait_until
 from tools.stack.seed import demo_reference, write_reference
@@ -72,12 +72,7 @@ def _settle(stack, db, org_id: str, expected: dict) -> tuple[dict, dict]:
             return None
         return forecast, kpis
 
-    try:
-        return wait_until(agreed, timeout=60, what="the cash forecast and kpis/current")
-    except AssertionError:
-        # The last change may have come inside the trends' debounce window: the minute sweep computes it.
-        run_scheduled(stack, "sweep_trend_requests")
-        return wait_until(agreed, timeout=240, what="the cash forecast and kpis/current, after the sweep")
+    return wait_for_trends(stack, agreed, what="the cash forecast and kpis/current")
 
 
 def test_kpis_current_shows_the_cash_forecasts_burn_and_runway_and_none_when_cash_grows(stack, db, org_id):

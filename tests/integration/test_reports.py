@@ -24,7 +24,7 @@ from reports.schedules import due_period
 
 from tests.alert_receivers import SmtpReceiver, free_port
 from tests.auth_emulator import sign_up, sign_up_anonymously
-from tests.firestore_events import FirestoreEvent, deliver, run_scheduled, state_of
+from tests.firestore_events import FirestoreEvent, deliver, run_scheduled, state_of, wait_for_trends
 from tests.support import data_quality, publish, seed_org, wait_until
 
 pytestmark = pytest.mark.emulators
@@ -181,11 +181,7 @@ def loaded(stack, db):
             and trend.get("forecast")
         )
 
-    try:
-        wait_until(trend_final, 20, 0.5, "the debounced trend")
-    except AssertionError:
-        run_scheduled(stack, "sweep_trend_requests")  # the trailing edge, as the minute sweep would
-        wait_until(trend_final, 120, 0.5, "the revenue trend after the sweep")
+    wait_for_trends(stack, trend_final, what="the revenue trend")
     wait_until(
         lambda: any(
             True

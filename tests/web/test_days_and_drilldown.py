@@ -22,7 +22,7 @@ from reports.pack import build_statement
 from reports.source import PackSource
 
 from tests.bigquery_checks import rows
-from tests.firestore_events import run_scheduled
+from tests.firestore_events import wait_for_trends
 from tests.support import event, publish, wait_for_events, wait_until
 from tests.web.browser import screenshot, sign_in
 from tests.web.orgs import KPI_PERIOD, NO_FX_PERIOD, add_member
@@ -94,12 +94,7 @@ def days_org(stack, db):
     def cash_final():
         return (cash.get().to_dict() or {}).get("balance_minor") == balance
 
-    try:
-        wait_until(cash_final, timeout=30, what="the debounced cash forecast")
-    except AssertionError:
-        # The last change may have come inside the debounce window: the minute sweep computes it.
-        run_scheduled(stack, "sweep_trend_requests")
-        wait_until(cash_final, timeout=240, what="the cash forecast of every movement, after the sweep")
+    wait_for_trends(stack, cash_final, what="the cash forecast of every movement")
     # The history of rev-01 comes from BigQuery: wait until the sink has streamed its second version.
     client = bigquery_client(stack.config)
     sql = "SELECT version FROM `{ds}.financial_facts` WHERE org_id = @org AND record_id = 'rev-01'"
