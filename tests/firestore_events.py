@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -177,11 +178,12 @@ def run_scheduled(stack, function: str, region: str = REGION, timeout: float = 3
 def wait_for_trends(stack, condition: Callable[[], T | None], what: str, timeout: float = 300.0) -> T:
     """`condition()` once it holds, for a state the debounced trends bring (trends/*, kpis/current.cash).
 
-    A change that came inside the trends' debounce window is computed by the minute sweep: each time
-    every Pub/Sub consumer of the stack has been idle a moment (the dispatcher's activity, a positive
-    signal that nothing more is in flight), the sweep is run now, as Cloud Scheduler would.
+    A change that came inside the trends' debounce window is computed by the minute sweep: while every
+    Pub/Sub consumer of the stack is idle (the dispatcher's activity, a positive signal that nothing
+    more is in flight), the sweep is run now, as Cloud Scheduler would, and again every QUIET_SECONDS
+    (a request still inside its window is left by one sweep and taken by a later one).
     """
-    swept: list[float | None] = []
+    last_sweep = [0.0]
 
     def settled() -> T | None:
         found = condition()
@@ -189,9 +191,9 @@ def wait_for_trends(stack, condition: Callable[[], T | None], what: str, timeout
             return found
         activity = read_activity()
         assert activity is not None, "the stack's dispatcher is not running: start the stack (./dev up)"
-        if activity.quiet_for() >= QUIET_SECONDS and activity.idle_since not in swept:
-            swept.append(activity.idle_since)
+        if activity.quiet_for() >= QUIET_SECONDS and time.monotonic() - last_sweep[0] >= QUIET_SECONDS:
             run_scheduled(stack, "sweep_trend_requests")
+            last_sweep[0] = time.monotonic()
         return None
 
     return wait_until(settled, timeout=timeout, interval=0.5, what=what)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
@@ -31,10 +32,20 @@ def test_the_demo_dashboard_shows_the_cash_forecasts_net_burn_runway_and_critica
     forecast, kpis = settled_demo_runway(stack, db, org_id, expected.runway.as_document())
     runway = kpis["cash"]
     assert runway["status"] == "burning"
+    # The rule is judged when the forecast is written (evaluate_runway_alerts): wait for it to fire on that one.
     alert = wait_until(
-        lambda: next((a for a in alerts_of(db, org_id) if a["rule_id"] == "runway-below-six-months"), None),
+        lambda: next(
+            (
+                a
+                for a in alerts_of(db, org_id)
+                if a["rule_id"] == "runway-below-six-months"
+                and a["status"] == "active"
+                and Decimal(str(a.get("current_value"))) == Decimal(runway["runway_months"])
+            ),
+            None,
+        ),
         timeout=300,
-        what="the demo's critical runway alert",
+        what="the demo's critical runway alert, active on the forecast's runway",
     )
 
     context = browser.new_context(locale="en-US", timezone_id="UTC", viewport={"width": 1400, "height": 1000})
